@@ -1,0 +1,1 @@
+"""Exporters: consume `probes.base.Result` values and publish them (Prometheus, history store, Grafana)."""

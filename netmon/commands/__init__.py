@@ -1,0 +1,1 @@
+"""One module per `netmon` subcommand; each exposes ``register(subparsers)``."""

@@ -1,0 +1,54 @@
+"""The prober's own health as metrics: scheduler lag, skipped checks, config reload state."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from netmon.scheduler import SchedulerStats
+
+
+@dataclass
+class ReloadState:
+    """Outcome of the last config (re)load, as Prometheus's own reload metrics report theirs."""
+
+    successful: bool = True
+    last_success: float = field(default_factory=time.time)
+    checks: int = 0
+
+
+class HealthCollector(Collector):
+    def __init__(self, stats: SchedulerStats, reload: ReloadState):
+        self._stats = stats
+        self._reload = reload
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())
+
+    def collect(self) -> Iterator[Metric]:
+        lag = self._stats.lag
+        hist = HistogramMetricFamily("netmon_scheduler_lag_seconds",
+                                     "Delay between a check's scheduled and actual start.")
+        hist.add_metric([], lag.buckets(), lag.total)
+        yield hist
+        skipped = CounterMetricFamily("netmon_checks_skipped",
+                                      "Runs skipped because the previous run of the check was still going.",
+                                      labels=("key",))
+        for key, count in sorted(self._stats.skipped.items()):
+            skipped.add_metric([key], count)
+        yield skipped
+        runs = CounterMetricFamily("netmon_check_runs", "Check runs completed by the scheduler.")
+        runs.add_metric([], self._stats.runs)
+        yield runs
+        yield GaugeMetricFamily("netmon_checks_scheduled", "Checks currently scheduled.",
+                                value=self._reload.checks)
+        yield GaugeMetricFamily("netmon_config_last_reload_successful",
+                                "1 if the last inventory (re)load succeeded.",
+                                value=1.0 if self._reload.successful else 0.0)
+        yield GaugeMetricFamily("netmon_config_last_reload_success_timestamp_seconds",
+                                "Unix time of the last successful inventory load.",
+                                value=self._reload.last_success)

@@ -1,0 +1,285 @@
+"""Load, validate and resolve the inventory into the `Check` values the scheduler runs.
+
+Validation happens in three passes, and every pass reports all of its problems at once:
+1. YAML syntax and duplicate keys (`source`), 2. the schema (`model`), 3. whole-file rules here —
+unique names, references that resolve, each probe's own options, timeouts that fit their interval
+and their probe, coordinates inside Vietnam. Any issue raises `ConfigError`; nothing half-valid
+is ever returned, so a reload can keep the last good inventory.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
+
+from netmon import plugins
+from netmon.inventory.model import CheckConfig, InventoryFile, Link, Site, Thresholds
+from netmon.inventory.source import ConfigError, ConfigIssue, Document, read
+from probes import base
+
+log = logging.getLogger("netmon.inventory")
+
+#: Bounding box of Vietnam's territory on land (mainland and near-shore islands), generous by ~0.2°.
+VIETNAM_LAT = (8.0, 23.6)
+VIETNAM_LON = (102.0, 110.0)
+
+_PYDANTIC_MESSAGES = {
+    "extra_forbidden": "unknown key",
+    "missing": "required field missing",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """Anything that owns checks: a commune/ward center, a VNPT hub, or the data center itself.
+
+    These are the plain values exporters publish as ``netmon_site_info``.
+    """
+
+    slug: str
+    name: str
+    kind: str
+    district: str
+    lat: float | None
+    lon: float | None
+    upstream: str
+    link_type: str
+    isp: str
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """A validated, resolved inventory. Immutable: a reload builds a new one."""
+
+    file: str
+    spec: InventoryFile
+    nodes: tuple[Node, ...]
+    checks: tuple[base.Check, ...]
+    #: Check key → thresholds of the link type it measures (only checks bound to a link).
+    thresholds: dict[str, Thresholds] = field(default_factory=dict)
+
+    @property
+    def sites(self) -> list[Site]:
+        return list(self.spec.sites)
+
+    def node(self, slug: str) -> Node | None:
+        return next((n for n in self.nodes if n.slug == slug), None)
+
+    def counts(self) -> dict[str, int]:
+        sites = self.spec.sites
+        return {
+            "sites": len(sites),
+            "hubs": len(self.spec.hubs),
+            "links": sum(len(s.links) for s in sites),
+            "checks": len(self.checks),
+            "services": len(self.spec.services),
+        }
+
+
+def load(path: str | Path) -> Inventory:
+    """Read and validate ``path``; raise `ConfigError` listing every problem found."""
+    return resolve(read(path))
+
+
+def resolve(doc: Document) -> Inventory:
+    plugins.load()
+    try:
+        spec = InventoryFile.model_validate(doc.data)
+    except ValidationError as exc:
+        raise ConfigError(_pydantic_issues(doc, (), exc)) from None
+    resolver = _Resolver(doc, spec)
+    inventory = resolver.run()
+    if resolver.issues:
+        raise ConfigError(resolver.issues)
+    return inventory
+
+
+def _pydantic_issues(doc: Document, prefix: Sequence[str | int], exc: ValidationError) -> list[ConfigIssue]:
+    issues = []
+    for err in exc.errors():
+        path = (*prefix, *err["loc"])
+        message = _PYDANTIC_MESSAGES.get(err["type"], err["msg"])
+        if err["type"] == "literal_error" and "expected" in err.get("ctx", {}):
+            message = f"must be one of {err['ctx']['expected']}, got {err['input']!r}"
+        issues.append(doc.issue(path, message))
+    return issues
+
+
+class _Resolver:
+    """The whole-file rules; collects issues instead of stopping at the first."""
+
+    def __init__(self, doc: Document, spec: InventoryFile):
+        self.doc = doc
+        self.spec = spec
+        self.issues: list[ConfigIssue] = []
+        self.hubs = {h.id: h for h in spec.hubs}
+        self.services = {s.id: s for s in spec.services}
+
+    def error(self, path: Sequence[str | int], message: str) -> None:
+        self.issues.append(self.doc.issue(path, message))
+
+    def run(self) -> Inventory:
+        spec = self.spec
+        self._unique(
+            [("datacenter", "slug"), *[("hubs", i, "id") for i in range(len(spec.hubs))],
+             *[("sites", i, "slug") for i in range(len(spec.sites))]],
+            [spec.datacenter.slug, *[h.id for h in spec.hubs], *[s.slug for s in spec.sites]],
+            "slug",
+        )
+        self._unique([("sites", i, "admin_code") for i in range(len(spec.sites))],
+                     [s.admin_code for s in spec.sites], "admin code")
+        self._unique([("services", i, "id") for i in range(len(spec.services))],
+                     [s.id for s in spec.services], "service id")
+        for lt in {link.type for site in spec.sites for link in site.links} - set(spec.defaults.link_types):
+            self.error(("defaults", "link_types"), f"no thresholds for link type {lt!r}")
+        for i, svc in enumerate(spec.services):
+            self._url(("services", i, "url"), svc.url)
+
+        nodes: list[Node] = []
+        checks: list[base.Check] = []
+        thresholds: dict[str, Thresholds] = {}
+        dc = spec.datacenter
+        self._location(("datacenter", "location"), dc.location.lat, dc.location.lon)
+        nodes.append(Node(dc.slug, dc.name, "datacenter", "", dc.location.lat, dc.location.lon, "", "", ""))
+        checks += self._checks(("datacenter",), dc.slug, dc.checks, {}, dc.address)
+        for i, hub in enumerate(spec.hubs):
+            loc = hub.location
+            if loc:
+                self._location(("hubs", i, "location"), loc.lat, loc.lon)
+            nodes.append(Node(hub.id, hub.name, "hub", hub.district, loc.lat if loc else None,
+                              loc.lon if loc else None, dc.slug, "fiber", hub.isp))
+            checks += self._checks(("hubs", i), hub.id, hub.checks, {}, hub.address)
+        for i, site in enumerate(spec.sites):
+            path = ("sites", i)
+            self._location((*path, "location"), site.location.lat, site.location.lon)
+            self._hub((*path, "upstream"), site.upstream)
+            links = {link.id: link for link in site.links}
+            self._unique([(*path, "links", j, "id") for j in range(len(site.links))],
+                         [link.id for link in site.links], "link id")
+            for j, link in enumerate(site.links):
+                if link.upstream is not None:
+                    self._hub((*path, "links", j, "upstream"), link.upstream)
+            if not any(link.role == "primary" for link in site.links):
+                self.error((*path, "links"), "no link has role 'primary'")
+            primary = next((lk for lk in site.links if lk.role == "primary"), site.links[0])
+            nodes.append(Node(site.slug, site.name, site.kind, site.district, site.location.lat,
+                              site.location.lon, site.upstream, primary.type, primary.isp))
+            for check in self._checks(path, site.slug, site.checks, links, None):
+                checks.append(check)
+                if check.link and check.link in links:
+                    limits = spec.defaults.link_types.get(links[check.link].type)
+                    if limits is not None:
+                        thresholds[check.key] = limits
+        return Inventory(self.doc.file, spec, tuple(nodes), tuple(checks), thresholds)
+
+    def _unique(self, paths: Sequence[Sequence[str | int]], values: Sequence[str], what: str) -> None:
+        seen: dict[str, Sequence[str | int]] = {}
+        for path, value in zip(paths, values, strict=True):
+            if value in seen:
+                self.error(path, f"duplicate {what} {value!r} (first at line {self.doc.locate(seen[value])})")
+            else:
+                seen[value] = path
+
+    def _hub(self, path: Sequence[str | int], hub: str) -> None:
+        if hub not in self.hubs:
+            self.error(path, f"unknown hub {hub!r}{_suggest(hub, self.hubs)}")
+
+    def _location(self, path: Sequence[str | int], lat: float, lon: float) -> None:
+        if not (VIETNAM_LAT[0] <= lat <= VIETNAM_LAT[1] and VIETNAM_LON[0] <= lon <= VIETNAM_LON[1]):
+            self.error(path, f"coordinates ({lat}, {lon}) are outside Vietnam")
+
+    def _url(self, path: Sequence[str | int], url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            self.error(path, f"{url!r} is not an http(s) URL with a host")
+
+    def _checks(
+        self,
+        owner: tuple[str | int, ...],
+        slug: str,
+        configs: Sequence[CheckConfig],
+        links: dict[str, Link],
+        own_address: str | None,
+    ) -> Iterator[base.Check]:
+        self._unique([(*owner, "checks", k, "id") for k in range(len(configs))],
+                     [c.id for c in configs], "check id")
+        for k, cfg in enumerate(configs):
+            path = (*owner, "checks", k)
+            check = self._check(path, slug, cfg, links, own_address)
+            if check is not None:
+                yield check
+
+    def _check(
+        self,
+        path: tuple[str | int, ...],
+        slug: str,
+        cfg: CheckConfig,
+        links: dict[str, Link],
+        own_address: str | None,
+    ) -> base.Check | None:
+        registry = base.registry()
+        if cfg.probe not in registry:
+            known = ", ".join(sorted(registry))
+            self.error((*path, "probe"), f"unknown probe {cfg.probe!r} (known: {known})")
+            return None
+        probe = registry[cfg.probe]
+        try:
+            options = probe.options.model_validate(cfg.model_extra or {})
+        except ValidationError as exc:
+            self.issues += _pydantic_issues(self.doc, path, exc)
+            return None
+        defaults = self.spec.defaults
+        interval = cfg.interval or defaults.interval
+        timeout = cfg.timeout or min(defaults.timeout, interval * 0.9)
+        if timeout >= interval:
+            self.error((*path, "timeout"), f"timeout {timeout:g}s must be less than interval {interval:g}s")
+        if options.minimum_timeout() > timeout:
+            self.error((*path, "timeout"), f"timeout {timeout:g}s is shorter than the "
+                       f"{options.minimum_timeout():g}s this {cfg.probe} check needs")
+        target = self._target(path, cfg, links, own_address)
+        if target is None:
+            return None
+        return base.Check(site=slug, id=cfg.id, probe=cfg.probe, target=target, options=options,
+                          interval=interval, timeout=timeout, link=cfg.link or "")
+
+    def _target(
+        self, path: tuple[str | int, ...], cfg: CheckConfig, links: dict[str, Link], own_address: str | None
+    ) -> str | None:
+        link = None
+        if cfg.link is not None:
+            link = links.get(cfg.link)
+            if link is None:
+                self.error((*path, "link"), f"unknown link {cfg.link!r}{_suggest(cfg.link, links)}")
+                return None
+        if cfg.target is not None and cfg.service is not None:
+            self.error((*path, "service"), "give either target or service, not both")
+            return None
+        if cfg.service is not None:
+            svc = self.services.get(cfg.service)
+            if svc is None:
+                hint = _suggest(cfg.service, self.services)
+                self.error((*path, "service"), f"unknown service {cfg.service!r}{hint}")
+                return None
+            return svc.url if cfg.probe == "http" else (urlsplit(svc.url).hostname or svc.url)
+        if cfg.target is not None:
+            if cfg.probe == "http":
+                self._url((*path, "target"), cfg.target)
+            return cfg.target
+        if link is not None:
+            return link.cpe
+        if own_address is not None:
+            return own_address
+        self.error(path, "needs a target, a service or a link")
+        return None
+
+
+def _suggest(word: str, known: Any) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

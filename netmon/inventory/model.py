@@ -1,0 +1,166 @@
+"""The inventory's schema: what an operator may write in config/communes.yaml.
+
+Every model rejects unknown keys. Field-level rules live here; rules that need the whole file
+(references, uniqueness, timeouts against probe options) live in `netmon.inventory.loader`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+LinkType = Literal["fiber", "4g", "microwave", "vsat"]
+LINK_TYPES: tuple[str, ...] = ("fiber", "4g", "microwave", "vsat")
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def parse_duration(value: object) -> object:
+    """Accept ``30``, ``0.5``, ``"500ms"``, ``"30s"``, ``"2m"``, ``"1h"``, ``"7d"``; return seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 500ms or 2m")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    raise ValueError("expected a duration such as 30s, 500ms or 2m")
+
+
+def _positive(value: float) -> float:
+    if value <= 0:
+        raise ValueError("must be greater than 0")
+    return value
+
+
+def _slug(value: str) -> str:
+    if not _SLUG.match(value):
+        raise ValueError("must be lower-case ASCII letters, digits and '-' (e.g. chieng-mung)")
+    return value
+
+
+def _address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IPv4 or IPv6 address") from None
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_positive)]
+Ratio = Annotated[float, Field(ge=0.0, le=1.0)]
+Slug = Annotated[str, AfterValidator(_slug)]
+Address = Annotated[str, BeforeValidator(lambda v: str(v) if v is not None else v), AfterValidator(_address)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Thresholds(Strict):
+    """Limits for one link type: a VSAT link at 600 ms is normal, a fiber link at 600 ms is broken."""
+
+    rtt_degraded: Duration
+    rtt_down: Duration
+    loss_degraded: Ratio
+    loss_down: Ratio
+    jitter_degraded: Duration
+    #: How long a site's primary checks must fail before it is called unreachable (alerts use it).
+    unreachable_after: Duration
+
+
+class Defaults(Strict):
+    interval: Duration = 30.0
+    timeout: Duration = 10.0
+    link_types: dict[LinkType, Thresholds]
+
+
+class Location(Strict):
+    lat: float
+    lon: float
+
+
+class Link(Strict):
+    id: Slug
+    type: LinkType
+    isp: str = Field(min_length=1)
+    #: Date the link entered service in its current form; reports compare before and after it.
+    since: date
+    cpe: Address
+    role: Literal["primary", "backup"] = "primary"
+    #: Hub this link hangs off when it differs from the site's (e.g. a backup over another ISP).
+    upstream: str | None = None
+
+
+class CheckConfig(BaseModel):
+    """Common check fields; the remaining keys are the probe's own options, validated by its model."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    id: Slug
+    probe: str
+    target: str | None = None
+    link: str | None = None
+    service: str | None = None
+    interval: Duration | None = None
+    timeout: Duration | None = None
+
+
+class Contact(Strict):
+    role: str
+    name: str | None = None
+    phone_file: str | None = None
+
+
+class Site(Strict):
+    slug: Slug
+    name: str = Field(min_length=1)
+    kind: Literal["ward", "commune"]
+    admin_code: Annotated[str, Field(pattern=r"^\d{5}$")]
+    district: str
+    location: Location
+    address: str | None = None
+    upstream: str
+    links: list[Link] = Field(min_length=1)
+    checks: list[CheckConfig] = []
+    contacts: list[Contact] = []
+
+
+class Hub(Strict):
+    id: Slug
+    name: str
+    district: str
+    address: Address
+    location: Location | None = None
+    isp: str = "VNPT"
+    checks: list[CheckConfig] = []
+
+
+class Service(Strict):
+    id: Slug
+    name: str
+    kind: Literal["document-management", "meeting", "portal", "signature", "dns", "other"]
+    url: str
+
+
+class Datacenter(Strict):
+    slug: Slug
+    name: str
+    address: Address
+    location: Location
+    checks: list[CheckConfig] = []
+
+
+class InventoryFile(Strict):
+    version: Literal[1]
+    defaults: Defaults
+    datacenter: Datacenter
+    services: list[Service] = []
+    hubs: list[Hub] = []
+    sites: list[Site] = []

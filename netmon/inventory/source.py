@@ -1,0 +1,165 @@
+"""YAML that remembers where every value came from, so each config error can name file, line and path.
+
+PyYAML's ``safe_load`` forgets positions, silently keeps the last of duplicate keys and expands alias
+bombs. We compose the node graph ourselves instead: every mapping value and sequence item gets its
+line recorded under its path, duplicate keys are reported, and the number of values produced is
+capped so a "billion laughs" file is rejected instead of eating the machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from probes.errors import NetmonError
+
+PathKey = tuple[str | int, ...]
+
+#: Upper bounds for one file: far above the national inventory (~3,300 sites), far below harm.
+MAX_FILE_BYTES = 32 * 1024 * 1024
+MAX_VALUES = 2_000_000
+MAX_DEPTH = 64
+
+
+def dotted(path: Sequence[str | int]) -> str:
+    """``("sites", 12, "checks", 1, "timeout")`` → ``sites[12].checks[1].timeout``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigIssue:
+    """One problem in one file, located as precisely as the source allows."""
+
+    file: str
+    line: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.path}: {self.message}"
+
+
+class ConfigError(NetmonError):
+    """A config file is invalid; carries every issue found, not only the first."""
+
+    def __init__(self, issues: Iterable[ConfigIssue]):
+        self.issues = sorted(issues, key=lambda i: (i.file, i.line, i.path))
+        super().__init__("\n".join(str(i) for i in self.issues))
+
+
+@dataclass
+class Document:
+    """Parsed YAML plus a path → line index; ``locate`` finds the closest known line for any path."""
+
+    file: str
+    data: Any
+    lines: dict[PathKey, int] = field(default_factory=dict)
+
+    def locate(self, path: Sequence[str | int]) -> int:
+        key = tuple(path)
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key[:-1]
+        return self.lines.get((), 1)
+
+    def issue(self, path: Sequence[str | int], message: str) -> ConfigIssue:
+        return ConfigIssue(self.file, self.locate(path), dotted(path), message)
+
+
+class _Builder:
+    def __init__(self, doc: Document):
+        self.doc = doc
+        self.count = 0
+        self.issues: list[ConfigIssue] = []
+
+    def build(self, node: yaml.Node, path: PathKey, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise ConfigError([self.doc.issue(path, f"more than {MAX_VALUES} values (alias bomb?)")])
+        if depth > MAX_DEPTH:
+            raise ConfigError([self.doc.issue(path, f"nested deeper than {MAX_DEPTH} levels")])
+        self.doc.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path, depth)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        return _CONSTRUCTOR.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, path: PathKey, depth: int) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise ConfigError([self.doc.issue(path, "YAML merge keys ('<<') are not supported")])
+            key = _CONSTRUCTOR.construct_object(key_node, deep=True)
+            if not isinstance(key, str | int | bool | float) or key is None:
+                self.issues.append(self.doc.issue(path, f"mapping key must be a scalar, got {key!r}"))
+                continue
+            sub = (*path, str(key))
+            if key in out:
+                self.issues.append(
+                    ConfigIssue(self.doc.file, key_node.start_mark.line + 1, dotted(sub), "duplicate key")
+                )
+                continue
+            self.doc.lines[sub] = key_node.start_mark.line + 1
+            out[key] = self.build(value_node, sub, depth + 1)
+        return out
+
+
+_CONSTRUCTOR = yaml.SafeLoader("")
+
+
+def parse(text: str, file: str) -> Document:
+    """Parse YAML text into a `Document`; syntax errors become a `ConfigError` with the line."""
+    doc = Document(file=file, data=None)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise ConfigError([ConfigIssue(file, line, "(yaml)", f"invalid YAML: {exc.problem}")]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([ConfigIssue(file, 1, "(yaml)", f"invalid YAML: {exc}")]) from None
+    except RecursionError:
+        raise ConfigError([ConfigIssue(file, 1, "(yaml)", "nested too deeply")]) from None
+    if node is None:
+        raise ConfigError([ConfigIssue(file, 1, "(top level)", "file is empty")])
+    builder = _Builder(doc)
+    try:
+        doc.data = builder.build(node, (), 0)
+    except RecursionError:
+        raise ConfigError([ConfigIssue(file, 1, "(yaml)", "structure is recursive")]) from None
+    except yaml.YAMLError as exc:  # a scalar that cannot be constructed, e.g. a bad timestamp
+        raise ConfigError([ConfigIssue(file, 1, "(yaml)", f"invalid YAML value: {exc}")]) from None
+    if builder.issues:
+        raise ConfigError(builder.issues)
+    return doc
+
+
+def read(path: str | Path) -> Document:
+    """Read and parse a YAML file, turning I/O and encoding problems into a `ConfigError`."""
+    name = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError([ConfigIssue(name, 0, "(file)", f"cannot read: {exc.strerror}")]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError([ConfigIssue(name, 0, "(file)", f"larger than {MAX_FILE_BYTES} bytes")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            [ConfigIssue(name, line, "(file)", f"not valid UTF-8 (byte {exc.start})")]
+        ) from None
+    return parse(text, name)

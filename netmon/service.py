@@ -1,0 +1,114 @@
+"""`netmon run`: the long-running service that wires inventory, scheduler, exporter and HTTP.
+
+Start-up fails fast on a bad inventory. After that, nothing already good is lost: a reload (SIGHUP
+or POST /-/reload) with an invalid file logs every error, sets
+``netmon_config_last_reload_successful 0`` and keeps the running checks untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry
+
+from exporters.prometheus import ResultCollector
+from netmon import plugins
+from netmon.health import HealthCollector, ReloadState
+from netmon.httpserver import MetricsServer
+from netmon.inventory import ConfigError, Inventory, load
+from netmon.scheduler import Scheduler, Sink
+from probes import base
+
+log = logging.getLogger("netmon.service")
+
+
+def site_labels(inventory: Inventory) -> list[dict[str, str]]:
+    """``netmon_site_info`` label sets, as plain values for the exporter."""
+    return [
+        {
+            "site": n.slug, "name": n.name, "kind": n.kind, "district": n.district,
+            "link_type": n.link_type, "isp": n.isp, "upstream": n.upstream,
+            "lat": "" if n.lat is None else f"{n.lat:.4f}", "lon": "" if n.lon is None else f"{n.lon:.4f}",
+        }
+        for n in inventory.nodes
+    ]
+
+
+def check_thresholds(inventory: Inventory) -> dict[str, tuple[dict[str, str], dict[str, float]]]:
+    by_key = {c.key: c for c in inventory.checks}
+    out = {}
+    for key, limits in inventory.thresholds.items():
+        c = by_key[key]
+        ident = {"site": c.site, "check": c.id, "probe": c.probe, "target": c.target, "link": c.link}
+        out[key] = (ident, {k: float(v) for k, v in limits.model_dump().items()})
+    return out
+
+
+class Service:
+    def __init__(self, config: str | Path, listen: str = "127.0.0.1:9813",
+                 extra_sinks: Iterable[Sink] = (), max_concurrency: int = 256):
+        plugins.load()
+        self.config = Path(config)
+        self.listen = listen
+        self.inventory = load(self.config)
+        self.collector = ResultCollector(s for p in base.registry().values() for s in p.metrics)
+        self.scheduler = Scheduler([self.collector.publish, *extra_sinks], max_concurrency)
+        self.reload_state = ReloadState(checks=len(self.inventory.checks))
+        self.registry = CollectorRegistry()
+        self.registry.register(self.collector)
+        self.registry.register(HealthCollector(self.scheduler.stats, self.reload_state))
+        self._stop = asyncio.Event()
+        self.server: MetricsServer | None = None
+
+    def _install(self, inventory: Inventory) -> tuple[int, int, int]:
+        self.inventory = inventory
+        changes = self.scheduler.apply(inventory.checks)
+        self.collector.retain(c.key for c in inventory.checks)
+        self.collector.set_sites(site_labels(inventory))
+        self.collector.set_thresholds(check_thresholds(inventory))
+        self.reload_state.checks = len(inventory.checks)
+        return changes
+
+    async def reload(self) -> tuple[bool, str]:
+        """Re-read the config file; keep the running inventory if it is invalid."""
+        try:
+            inventory = await asyncio.to_thread(load, self.config)
+        except ConfigError as exc:
+            self.reload_state.successful = False
+            log.error("reload rejected, keeping the running inventory:\n%s", exc)
+            return False, f"reload rejected, keeping the running inventory:\n{exc}"
+        added, changed, removed = self._install(inventory)
+        self.reload_state.successful = True
+        self.reload_state.last_success = time.time()
+        message = f"reloaded {self.config}: {added} added, {changed} changed, {removed} removed"
+        log.info(message)
+        return True, message
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.server = MetricsServer(self.listen, self.registry, self.reload, loop)
+        self.server.start()
+        loop.add_signal_handler(signal.SIGTERM, self.stop)
+        loop.add_signal_handler(signal.SIGINT, self.stop)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        self.scheduler.start()
+        self._install(self.inventory)
+        counts = self.inventory.counts()
+        log.info("netmon running: %d checks on %d sites; metrics on http://%s/metrics",
+                 counts["checks"], counts["sites"], self.listen)
+        try:
+            await self._stop.wait()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+            await self.scheduler.stop()
+            self.server.stop()
+            log.info("netmon stopped")

@@ -1,0 +1,224 @@
+"""The ground floor: the one `Result` type, the `Check` a probe receives, and the probe registry.
+
+Every active probe (icmp, tcp, http, dns, trace) and every collector (snmp) is an async callable
+``run(check) -> Result`` registered here by name together with its options model and the metric
+families it can emit. The scheduler, the CLI and the tests call the same function; exporters only
+ever see `Result` values. Nothing in this package imports prometheus_client: a probe states *what*
+it measured (`Measurement`), the exporter decides how it is exposed.
+
+Conventions a probe must follow:
+- Expected network failures (timeout, refused, unreachable, bad status) are data: return
+  ``check.fail(reason, message, ...)``, never raise. Exceptions are for bugs and misconfiguration.
+- Values are in base units (seconds, bytes, ratios 0-1). icmplib's milliseconds are converted once,
+  at the boundary.
+- A probe never sleeps to pace itself and never enforces its own overall deadline: the scheduler
+  wraps every run in ``check.timeout`` (a probe still uses the timeout for its socket operations).
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Kind(enum.Enum):
+    """How an exporter must treat a measurement's value."""
+
+    GAUGE = "gauge"
+    #: A cumulative counter read from the target itself (e.g. ifHCInOctets); exported as is.
+    COUNTER = "counter"
+    #: A per-run amount (e.g. echoes sent in this burst); the exporter adds it to a running total.
+    INCREMENT = "increment"
+    #: One observation for a histogram (e.g. one echo's RTT); the exporter buckets it.
+    OBSERVATION = "observation"
+    #: Constant 1 with descriptive labels (e.g. sysDescr); the value is ignored.
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSpec:
+    """Declares one metric family a probe may emit, so HELP texts and types live beside the probe.
+
+    ``name`` is the full exposition name without a ``_total`` suffix for counters (prometheus_client
+    adds it) — e.g. ``netmon_icmp_packets_sent`` for ``netmon_icmp_packets_sent_total``.
+    ``labels`` are the measurement's own labels, added after the per-check identity labels.
+    """
+
+    name: str
+    kind: Kind
+    help: str
+    labels: tuple[str, ...] = ()
+    buckets: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """One value a run produced, named after the `MetricSpec` it belongs to."""
+
+    name: str
+    value: float
+    labels: tuple[tuple[str, str], ...] = ()
+
+
+class ProbeOptions(BaseModel):
+    """Base of every probe's options model: strict, immutable, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+    def minimum_timeout(self) -> float:
+        """Shortest check timeout (seconds) these options can finish in; the loader rejects less.
+
+        Zero for probes whose duration is bounded only by the network; a burst probe overrides it
+        (N echoes × spacing + one packet timeout).
+        """
+        return 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A fully resolved check, as the inventory hands it to a probe.
+
+    ``target`` is already resolved (an address, ``host:port`` or a URL); ``options`` is an instance
+    of the probe's own options model. ``thresholds`` carries the link type's limits for verdicts;
+    probes do not use it, the CLI and exporters may.
+    """
+
+    site: str
+    id: str
+    probe: str
+    target: str
+    options: ProbeOptions
+    interval: float = 30.0
+    timeout: float = 5.0
+    link: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """Unique key of this check across the inventory."""
+        return f"{self.site}/{self.id}"
+
+    def ok(self, started: float, measurements: Iterable[Measurement] = (), **details: Any) -> Result:
+        """A successful result for this check, started at ``started`` (unix seconds)."""
+        return self._result(True, started, None, None, measurements, details)
+
+    def fail(
+        self,
+        reason: str,
+        message: str,
+        started: float,
+        measurements: Iterable[Measurement] = (),
+        **details: Any,
+    ) -> Result:
+        """A failed result; ``reason`` is a short stable category (``timeout``, ``refused``...)."""
+        return self._result(False, started, reason, message, measurements, details)
+
+    def _result(
+        self,
+        success: bool,
+        started: float,
+        reason: str | None,
+        message: str | None,
+        measurements: Iterable[Measurement],
+        details: Mapping[str, Any],
+    ) -> Result:
+        return Result(
+            site=self.site,
+            check=self.id,
+            probe=self.probe,
+            target=self.target,
+            link=self.link,
+            success=success,
+            started=started,
+            duration=max(0.0, time.time() - started),
+            reason=reason,
+            error=message,
+            measurements=tuple(measurements),
+            details=dict(details),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The outcome of one run of one check: the only type that flows from probes to exporters.
+
+    ``reason`` is a short machine category for failures (bounded set, safe as a label value);
+    ``error`` is the human message. ``details`` holds structured extras for the CLI and history
+    (e.g. traceroute hops, HTTP phase names) that are not metrics.
+    """
+
+    site: str
+    check: str
+    probe: str
+    target: str
+    link: str
+    success: bool
+    started: float
+    duration: float
+    reason: str | None = None
+    error: str | None = None
+    measurements: tuple[Measurement, ...] = ()
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.site}/{self.check}"
+
+    def value(self, name: str, **labels: str) -> float | None:
+        """The first measurement called ``name`` whose labels include ``labels``, or None."""
+        wanted = set(labels.items())
+        for m in self.measurements:
+            if m.name == name and wanted <= set(m.labels):
+                return m.value
+        return None
+
+
+ProbeFn = Callable[[Check], Awaitable[Result]]
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeType:
+    """A registered probe: its run function, its options model and the metrics it may emit."""
+
+    name: str
+    run: ProbeFn
+    options: type[ProbeOptions]
+    metrics: tuple[MetricSpec, ...] = ()
+
+
+_REGISTRY: dict[str, ProbeType] = {}
+
+
+def register(
+    name: str, options: type[ProbeOptions], metrics: Iterable[MetricSpec] = ()
+) -> Callable[[ProbeFn], ProbeFn]:
+    """Decorator registering ``run`` as the probe ``name``.
+
+    Registering the same name twice is a programming error and raises.
+    """
+
+    def decorate(run: ProbeFn) -> ProbeFn:
+        if name in _REGISTRY:
+            raise ValueError(f"probe {name!r} registered twice")
+        _REGISTRY[name] = ProbeType(name, run, options, tuple(metrics))
+        return run
+
+    return decorate
+
+
+def registry() -> Mapping[str, ProbeType]:
+    """All registered probes by name (read-only view)."""
+    return _REGISTRY
+
+
+def get(name: str) -> ProbeType:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise KeyError(f"unknown probe {name!r} (known: {known})") from None
