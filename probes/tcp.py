@@ -1,0 +1,115 @@
+"""TCP connect probe: can a SYN reach the port and come back as an established connection, and how fast.
+
+The connect time is the handshake alone: the name is resolved first (so a slow resolver does not pose as
+a slow link) and the connection is closed as soon as it is established. The errno of a failed connect is
+mapped to a small set of stable reasons by `connect_failure`, which the http probe shares.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+import ssl
+import time
+
+from pydantic import Field
+
+from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
+
+CONNECT_SECONDS = "netmon_tcp_connect_seconds"
+
+METRICS = (
+    MetricSpec(CONNECT_SECONDS, Kind.GAUGE, "Time to establish a TCP connection (handshake only), seconds."),
+)
+
+#: errno values meaning "the network says there is no way there"; a blackhole route gives EINVAL locally.
+_UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EINVAL, errno.EACCES, errno.EPERM}
+
+
+class TcpOptions(ProbeOptions):
+    """``port`` may be left out when the target already says ``host:port``."""
+
+    port: int | None = Field(default=None, ge=1, le=65535)
+
+
+def split_target(target: str, port: int | None) -> tuple[str, int]:
+    """``(host, port)`` from ``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address.
+
+    An explicit ``port`` option wins over a port in the target. Raises ValueError when neither gives one:
+    that is a configuration error, not a network failure.
+    """
+    host, found = target, None
+    if target.startswith("["):
+        host, _, rest = target[1:].partition("]")
+        if rest.startswith(":"):
+            found = int(rest[1:])
+    elif target.count(":") == 1:
+        host, _, text = target.partition(":")
+        found = int(text)
+    chosen = port if port is not None else found
+    if chosen is None:
+        raise ValueError(f"tcp target {target!r} has no port: write host:port or set the port option")
+    return host, chosen
+
+
+def connect_failure(exc: BaseException) -> tuple[str, str]:
+    """``(reason, message)`` for an exception raised while connecting, walking its cause chain.
+
+    Libraries wrap OS errors (httpx → httpcore → OSError); the innermost meaningful one decides.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return "dns", f"name resolution failed: {seen.strerror or seen}"
+        if isinstance(seen, ssl.SSLError):
+            return "tls", f"TLS handshake failed: {getattr(seen, 'verify_message', None) or seen}"
+        if isinstance(seen, TimeoutError):
+            return "timeout", "timed out"
+        if isinstance(seen, ConnectionRefusedError):
+            return "refused", "connection refused"
+        if isinstance(seen, ConnectionResetError):
+            return "reset", "connection reset by peer"
+        if isinstance(seen, OSError) and seen.errno in _UNREACHABLE:
+            return "unreachable", f"no route: {seen.strerror}"
+        seen = seen.__cause__ or seen.__context__
+    return "error", f"{type(exc).__name__}: {exc}"
+
+
+async def resolve(host: str, port: int) -> list[tuple[int, str]]:
+    """``(family, address)`` pairs for ``host`` in resolver order; raises socket.gaierror."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    return [(family, str(sockaddr[0])) for family, _, _, _, sockaddr in infos]
+
+
+async def _connect(family: int, address: str, port: int) -> None:
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        await loop.sock_connect(sock, (address, port))
+    finally:
+        sock.close()
+
+
+@register("tcp", TcpOptions, METRICS)
+async def run(check: Check) -> Result:
+    """Resolve, then time one TCP handshake to the first address, bounded by ``check.timeout``."""
+    assert isinstance(check.options, TcpOptions)
+    started = time.time()
+    host, port = split_target(check.target, check.options.port)
+    begin = time.perf_counter()
+    try:
+        async with asyncio.timeout(check.timeout):
+            family, address = (await resolve(host, port))[0]
+            connect_start = time.perf_counter()
+            await _connect(family, address, port)
+    except (OSError, TimeoutError) as exc:
+        reason, message = connect_failure(exc)
+        elapsed = time.perf_counter() - begin
+        if reason == "timeout":
+            message = f"no answer from {host}:{port} within {check.timeout:g}s"
+        return check.fail(reason, f"{message} ({host}:{port}, after {elapsed:.3f}s)", started)
+    seconds = time.perf_counter() - connect_start
+    return check.ok(started, [Measurement(CONNECT_SECONDS, seconds)], address=address, port=port)

@@ -1,0 +1,287 @@
+"""Real loopback peers for the tcp, http and dns probe tests.
+
+- `HttpPeer`: an asyncio HTTP/1.1 server (optionally TLS) whose behaviour is chosen by the request path,
+  so one server covers status codes, delays, bodies, redirects, endless bodies and silent hangs.
+- `make_ca` / `make_leaf`: a throw-away CA and server certificates with a chosen validity window.
+- `DnsPeer`: a UDP DNS server built on dnspython's message parsing; answers A records for known names,
+  NXDOMAIN otherwise, and can be told to stay silent.
+- `silent_host`: a network namespace holding a 198.18.0.0/15 address that drops every packet, for
+  honest connect timeouts (a blackhole route in the root namespace fails at once with EINVAL instead).
+
+Paths understood by `HttpPeer`:
+``/status/<code>``, ``/delay/<seconds>``, ``/body/<text>``, ``/big/<bytes>`` (generated lazily, never
+held in memory), ``/hang`` (reads the request, never answers), ``/loop`` (redirects to itself),
+``/redirect/<n>`` (n hops down to ``/status/200``); anything else is ``200 ok``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import ipaddress
+import os
+import ssl
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dns.message
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+_CHUNK = b"x" * 65536
+
+
+class HttpPeer:
+    """An HTTP(S) server on 127.0.0.1:<free port>; use as ``async with HttpPeer(...) as peer``."""
+
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+        self._ssl = ssl_context
+        self._server: asyncio.Server | None = None
+        self._handlers: set[asyncio.Task[None]] = set()
+        self.port = 0
+        #: Bytes of body written by the last ``/big`` response; shows the client stopped reading.
+        self.big_bytes_sent = 0
+        #: Set when a ``/big`` response ended (client went away or the body was complete).
+        self.big_done = asyncio.Event()
+
+    def url(self, path: str = "/", host: str = "127.0.0.1") -> str:
+        scheme = "https" if self._ssl else "http"
+        return f"{scheme}://{host}:{self.port}{path}"
+
+    async def __aenter__(self) -> HttpPeer:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self._ssl)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in list(self._handlers):
+            task.cancel()
+        await asyncio.gather(*self._handlers, return_exceptions=True)
+        await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            method, path, _ = head.split(b"\r\n", 1)[0].decode().split(" ", 2)
+            await self._respond(method, path, writer)
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+            pass
+        finally:
+            self._handlers.discard(task)
+            writer.close()
+            with contextlib.suppress(ConnectionError, ssl.SSLError):
+                await writer.wait_closed()
+
+    async def _respond(self, method: str, path: str, writer: asyncio.StreamWriter) -> None:
+        verb, _, arg = path.lstrip("/").partition("/")
+        if verb == "hang":
+            await asyncio.Event().wait()
+        if verb == "delay":
+            await asyncio.sleep(float(arg))
+        if verb == "status":
+            self._head(writer, int(arg), 2, {})
+            writer.write(b"no" if method != "HEAD" else b"")
+        elif verb == "loop":
+            self._head(writer, 302, 0, {"Location": path})
+        elif verb == "redirect":
+            hops = int(arg)
+            self._head(writer, 302, 0, {"Location": f"/redirect/{hops - 1}" if hops > 1 else "/status/200"})
+        elif verb == "big":
+            await self._big(method, int(arg), writer)
+        else:
+            body = arg.encode() if verb == "body" else b"ok"
+            self._head(writer, 200, len(body), {})
+            writer.write(body if method != "HEAD" else b"")
+        await writer.drain()
+
+    async def _big(self, method: str, size: int, writer: asyncio.StreamWriter) -> None:
+        self.big_bytes_sent = 0
+        self.big_done.clear()
+        self._head(writer, 200, size, {})
+        try:
+            while method != "HEAD" and self.big_bytes_sent < size:
+                chunk = _CHUNK[: size - self.big_bytes_sent]
+                writer.write(chunk)
+                await writer.drain()
+                self.big_bytes_sent += len(chunk)
+        finally:
+            self.big_done.set()
+
+    @staticmethod
+    def _head(writer: asyncio.StreamWriter, status: int, length: int, headers: dict[str, str]) -> None:
+        lines = [f"HTTP/1.1 {status} X", f"Content-Length: {length}", "Connection: close"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A key and certificate written to disk (PEM) for ssl contexts and the probe's ca_file."""
+
+    cert: x509.Certificate
+    cert_file: Path
+    key_file: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert_file, self.key_file)
+        return context
+
+
+def _write(directory: Path, name: str, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> Issued:
+    cert_file, key_file = directory / f"{name}.crt", directory / f"{name}.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return Issued(cert, cert_file, key_file)
+
+
+def make_ca(directory: Path) -> tuple[Issued, ec.EllipticCurvePrivateKey]:
+    """A self-signed test CA valid for a day either side of now."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "netmon test CA")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return _write(directory, "ca", cert, key), key
+
+
+def make_leaf(
+    directory: Path,
+    ca: Issued,
+    ca_key: ec.EllipticCurvePrivateKey,
+    not_after: dt.datetime,
+    not_before: dt.datetime | None = None,
+    name: str = "leaf",
+) -> Issued:
+    """A server certificate for ``localhost`` and 127.0.0.1 signed by ``ca``, expiring at ``not_after``."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    san = x509.SubjectAlternativeName(
+        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before or min(not_after, dt.datetime.now(dt.UTC)) - dt.timedelta(days=1))
+        .not_valid_after(not_after)
+        .add_extension(san, critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    return _write(directory, name, cert, key)
+
+
+class _DnsProtocol(asyncio.DatagramProtocol):
+    def __init__(self, peer: DnsPeer) -> None:
+        self.peer = peer
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.DatagramTransport)
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.peer.queries += 1
+        if self.peer.silent or self.transport is None:
+            return
+        query = dns.message.from_wire(data)
+        response = dns.message.make_response(query)
+        question = query.question[0]
+        addresses = self.peer.records.get(question.name.to_text().lower().rstrip("."))
+        if addresses is None:
+            response.set_rcode(dns.rcode.NXDOMAIN)
+        elif question.rdtype == dns.rdatatype.A:
+            response.answer.append(dns.rrset.from_text_list(question.name, 60, "IN", "A", addresses))
+        self.transport.sendto(response.to_wire(), addr)
+
+
+class DnsPeer:
+    """A UDP DNS server on 127.0.0.1:<free port>. ``records`` maps names (no trailing dot) to A addresses."""
+
+    def __init__(self, records: dict[str, list[str]]) -> None:
+        self.records = records
+        self.silent = False
+        self.queries = 0
+        self.port = 0
+        self._transport: asyncio.DatagramTransport | None = None
+
+    async def __aenter__(self) -> DnsPeer:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: _DnsProtocol(self), local_addr=("127.0.0.1", 0)
+        )
+        assert isinstance(transport, asyncio.DatagramTransport)
+        self._transport = transport
+        self.port = transport.get_extra_info("sockname")[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._transport is not None
+        self._transport.close()
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+
+
+@contextlib.contextmanager
+def silent_host(address: str = "198.18.251.1") -> Iterator[str]:
+    """A namespace answering ARP for ``address`` (a /30 with the root side on .2) but dropping all IP.
+
+    Connects to it hang until the caller's timeout: the real "link is down somewhere" case. Callers
+    install the 198.18.0.0/15 blackhole first (conftest's ``blackhole_lab_range``).
+    """
+    tag = f"nmtcp{os.getpid()}"
+    outer, inner = f"{tag}a", f"{tag}b"
+    root_side = str(ipaddress.ip_address(address) + 1)
+    try:
+        _ip("netns", "add", tag)
+        _ip("link", "add", outer, "type", "veth", "peer", "name", inner, "netns", tag)
+        _ip("addr", "add", f"{root_side}/30", "dev", outer)
+        _ip("link", "set", outer, "up")
+        _ip("-n", tag, "addr", "add", f"{address}/30", "dev", inner)
+        _ip("-n", tag, "link", "set", inner, "up")
+        rules = "table inet silent {\nchain input {\ntype filter hook input priority 0; policy drop;\n}\n}\n"
+        subprocess.run(["ip", "netns", "exec", tag, "nft", "-f", "-"], input=rules, text=True, check=True,
+                       capture_output=True)
+        yield address
+    finally:
+        subprocess.run(["ip", "link", "del", outer], capture_output=True)
+        subprocess.run(["ip", "netns", "del", tag], capture_output=True)
+
+
+async def unused_port() -> int:
+    """A loopback TCP port nobody listens on (bound, then released)."""
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port: int = server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+    return port
+
