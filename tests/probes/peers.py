@@ -45,7 +45,8 @@ class HttpPeer:
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         self._ssl = ssl_context
         self._server: asyncio.Server | None = None
-        self._handlers: set[asyncio.Task[None]] = set()
+        self._handlers: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+        self._closing = asyncio.Event()
         self.port = 0
         #: Bytes of body written by the last ``/big`` response; shows the client stopped reading.
         self.big_bytes_sent = 0
@@ -64,15 +65,18 @@ class HttpPeer:
     async def __aexit__(self, *exc: object) -> None:
         assert self._server is not None
         self._server.close()
-        for task in list(self._handlers):
-            task.cancel()
-        await asyncio.gather(*self._handlers, return_exceptions=True)
+        # Wake every handler instead of cancelling it: hung or delayed ones see `_closing`, writers
+        # blocked in drain() see their connection lost; all of them then finish on their own.
+        self._closing.set()
+        for writer in self._handlers.values():
+            writer.transport.abort()
+        await asyncio.gather(*self._handlers)
         await self._server.wait_closed()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._handlers.add(task)
+        self._handlers[task] = writer
         try:
             head = await reader.readuntil(b"\r\n\r\n")
             method, path, _ = head.split(b"\r\n", 1)[0].decode().split(" ", 2)
@@ -80,17 +84,15 @@ class HttpPeer:
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
             pass
         finally:
-            self._handlers.discard(task)
+            del self._handlers[task]
             writer.close()
             with contextlib.suppress(ConnectionError, ssl.SSLError):
                 await writer.wait_closed()
 
     async def _respond(self, method: str, path: str, writer: asyncio.StreamWriter) -> None:
         verb, _, arg = path.lstrip("/").partition("/")
-        if verb == "hang":
-            await asyncio.Event().wait()
-        if verb == "delay":
-            await asyncio.sleep(float(arg))
+        if verb in ("hang", "delay"):
+            await self._pause(float(arg) if verb == "delay" else None)
         if verb == "status":
             self._head(writer, int(arg), 2, {})
             writer.write(b"no" if method != "HEAD" else b"")
@@ -106,6 +108,13 @@ class HttpPeer:
             self._head(writer, 200, len(body), {})
             writer.write(body if method != "HEAD" else b"")
         await writer.drain()
+
+    async def _pause(self, seconds: float | None) -> None:
+        """Wait ``seconds`` (None: forever), cut short when the server shuts down."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), seconds)
+        if self._closing.is_set():
+            raise ConnectionAbortedError("peer shutting down")
 
     async def _big(self, method: str, size: int, writer: asyncio.StreamWriter) -> None:
         self.big_bytes_sent = 0

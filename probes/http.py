@@ -1,0 +1,259 @@
+"""HTTP(S) probe: is the service usable from here, and where does the time go.
+
+Every run opens fresh connections (no keep-alive between runs or redirect hops) so each phase is a real
+measurement of the link, not of a pool. Phases, in seconds, summed over redirect hops:
+``dns`` (our own timed ``getaddrinfo``), ``connect`` (TCP handshake), ``tls`` (handshake; 0 for plain
+HTTP), ``first_byte`` (request sent → response headers: the server's think time plus one RTT),
+``transfer`` (reading the final response's body) and ``total``.
+
+The name is resolved by `_TimedBackend`, a wrapper around httpcore's network backend, which then connects
+to the address it found; SNI and the Host header stay the URL's host. TLS and header timings come from
+httpcore's ``trace`` request extension (events ``connection.start_tls.*``,
+``http11.send_request_body.complete``, ``http11.receive_response_headers.complete``).
+
+Body reads are bounded: past ``max_body_bytes`` the probe stops reading and fails ``too_large``, having
+read at most the limit plus one chunk, so a 1 GB download can never be triggered by a check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import ssl
+import time
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, Literal
+
+import httpcore
+import httpx
+from pydantic import Field, FilePath, model_validator
+
+from probes import tcp, tls
+from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
+
+STATUS_CODE = "netmon_http_status_code"
+DURATION = "netmon_http_duration_seconds"
+RESPONSE_BYTES = "netmon_http_response_bytes"
+CERT_EXPIRY = "netmon_tls_cert_expiry_timestamp_seconds"
+REDIRECTS = "netmon_http_redirects"
+
+METRICS = (
+    MetricSpec(STATUS_CODE, Kind.GAUGE, "HTTP status code of the final response."),
+    MetricSpec(DURATION, Kind.GAUGE, "Time spent in each phase of the request, seconds.", ("phase",)),
+    MetricSpec(RESPONSE_BYTES, Kind.GAUGE, "Body bytes read (after content decoding), bytes."),
+    MetricSpec(CERT_EXPIRY, Kind.GAUGE, "notAfter of the server's TLS certificate, unix seconds."),
+    MetricSpec(REDIRECTS, Kind.GAUGE, "Redirects followed to reach the final response."),
+)
+
+PHASES = ("dns", "connect", "tls", "first_byte", "transfer", "total")
+
+StatusCode = Annotated[int, Field(ge=100, le=599)]
+StatusClass = Literal["1xx", "2xx", "3xx", "4xx", "5xx"]
+
+
+class HttpOptions(ProbeOptions):
+    """What a good answer looks like; the URL is the check's target.
+
+    ``expected_status`` mixes exact codes and classes, e.g. ``[200, 204]`` or ``["2xx", 301]``.
+    """
+
+    method: Literal["GET", "HEAD"] = "GET"
+    expected_status: tuple[StatusCode | StatusClass, ...] = Field(default=("2xx", "3xx"), min_length=1)
+    body_match: re.Pattern[str] | None = None
+    max_body_bytes: int = Field(default=1 << 20, ge=0)
+    verify_tls: bool = True
+    ca_file: FilePath | None = None
+    follow_redirects: bool = True
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> HttpOptions:
+        if self.body_match is not None and self.method == "HEAD":
+            raise ValueError("body_match needs method GET: a HEAD response has no body")
+        if self.ca_file is not None and not self.verify_tls:
+            raise ValueError("ca_file has no effect with verify_tls: false; drop one of them")
+        return self
+
+    def status_ok(self, code: int) -> bool:
+        """Whether ``code`` matches an exact code or a class in ``expected_status``."""
+        return any(code == want or f"{code // 100}xx" == want for want in self.expected_status)
+
+
+class _Timeline:
+    """Phase durations of one run, fed by the network backend and httpcore's trace events."""
+
+    def __init__(self) -> None:
+        self.phases: dict[str, float] = {}
+        self.tls_failed: tuple[str, int] | None = None
+        self.certificate: bytes | None = None
+        self._marks: dict[str, float] = {}
+        self._endpoint: tuple[str, int] = ("", 0)
+
+    def add(self, phase: str, seconds: float) -> None:
+        self.phases[phase] = self.phases.get(phase, 0.0) + seconds
+
+    def measurements(self) -> list[Measurement]:
+        """One duration per phase that was reached, in `PHASES` order."""
+        return [Measurement(DURATION, self.phases[p], (("phase", p),)) for p in PHASES if p in self.phases]
+
+    def since(self, mark: str) -> float:
+        return time.perf_counter() - self._marks[mark]
+
+    async def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        """httpcore ``trace`` callback; event names are ``<logger suffix>.<operation>.<stage>``."""
+        now = time.perf_counter()
+        if event == "connection.connect_tcp.started":
+            self._endpoint = (info["host"], info["port"])
+            self.certificate = None  # a new connection: the last hop's certificate no longer applies
+        elif event == "connection.connect_tcp.complete":
+            self.phases.setdefault("tls", 0.0)
+        elif event == "connection.start_tls.started":
+            self._marks["tls"] = now
+        elif event == "connection.start_tls.complete":
+            self.add("tls", now - self._marks["tls"])
+            self.certificate = tls.peer_certificate(info["return_value"].get_extra_info("ssl_object"))
+        elif event == "connection.start_tls.failed":
+            self.tls_failed = self._endpoint
+        elif event in ("http11.send_request_headers.complete", "http11.send_request_body.complete"):
+            self._marks["sent"] = now
+        elif event == "http11.receive_response_headers.complete":
+            self.add("first_byte", now - self._marks["sent"])
+            self._marks["headers"] = now
+
+
+class _TimedBackend(httpcore.AsyncNetworkBackend):
+    """Resolves the host itself (timed, as the ``dns`` phase), then connects to the first address."""
+
+    def __init__(self, timeline: _Timeline) -> None:
+        self._inner = httpcore.AnyIOBackend()
+        self._timeline = timeline
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        begin = time.perf_counter()
+        try:
+            _, address = (await tcp.resolve(host, port))[0]
+        except socket.gaierror as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc.strerror}") from exc
+        connect_start = time.perf_counter()
+        self._timeline.add("dns", connect_start - begin)
+        stream = await self._inner.connect_tcp(
+            address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
+        self._timeline.add("connect", time.perf_counter() - connect_start)
+        return stream
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _Transport(httpx.AsyncHTTPTransport):
+    """httpx's transport over a pool that uses `_TimedBackend` and never keeps a connection alive.
+
+    httpx offers no public way to pass a network backend, so the pool it built is replaced by an
+    equivalent one; ``_pool`` has been the transport's pool attribute throughout httpx 0.2x.
+    """
+
+    def __init__(self, context: ssl.SSLContext, timeline: _Timeline) -> None:
+        super().__init__(verify=context, trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=context, max_keepalive_connections=0, network_backend=_TimedBackend(timeline)
+        )
+
+
+def _failure(exc: Exception) -> tuple[str, str]:
+    if isinstance(exc, httpx.TooManyRedirects):
+        return "too_many_redirects", str(exc)
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout", f"timed out ({type(exc).__name__})"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "protocol", f"bad response: {exc}"
+    if isinstance(exc, httpx.ConnectError | httpx.ReadError | httpx.WriteError):
+        return tcp.connect_failure(exc)
+    return "error", f"{type(exc).__name__}: {exc}"
+
+
+@register("http", HttpOptions, METRICS)
+async def run(check: Check) -> Result:
+    """One request to ``check.target``; the whole run, body included, is bounded by ``check.timeout``."""
+    options = check.options
+    assert isinstance(options, HttpOptions)
+    url = httpx.URL(check.target)
+    if url.scheme not in ("http", "https"):
+        raise ValueError(f"http target must be an http:// or https:// URL, not {check.target!r}")
+    context = tls.client_context(options.verify_tls, options.ca_file)
+    started, begin = time.time(), time.perf_counter()
+    timeline = _Timeline()
+    measured: list[Measurement] = []
+    failure: tuple[str, str] | None = None
+    deadline = asyncio.timeout(check.timeout)
+    try:
+        async with deadline:
+            failure = await _exchange(check, context, url, timeline, measured)
+    except TimeoutError:
+        failure = ("timeout", f"no complete answer within {check.timeout:g}s")
+    except httpx.HTTPError as exc:
+        failure = _failure(exc)
+    timeline.add("total", time.perf_counter() - begin)
+    if timeline.tls_failed is not None and timeline.certificate is None:
+        remaining = check.timeout - timeline.phases["total"]
+        timeline.certificate = await tls.fetch_certificate(*timeline.tls_failed, remaining)
+    measured += timeline.measurements()
+    if timeline.certificate is not None:
+        measured.append(Measurement(CERT_EXPIRY, tls.not_after(timeline.certificate)))
+    if failure is not None:
+        return check.fail(*failure, started, measured)
+    return check.ok(started, measured)
+
+
+async def _exchange(
+    check: Check, context: ssl.SSLContext, url: httpx.URL, timeline: _Timeline, measured: list[Measurement]
+) -> tuple[str, str] | None:
+    """Send the request and read a bounded body; append what was measured; a failure or None."""
+    options = check.options
+    assert isinstance(options, HttpOptions)
+    transport = _Transport(context, timeline)
+    async with (
+        httpx.AsyncClient(
+            transport=transport,
+            timeout=check.timeout,
+            follow_redirects=options.follow_redirects,
+            max_redirects=options.max_redirects,
+            trust_env=False,
+        ) as client,
+        client.stream(
+            options.method, url, headers=options.headers, extensions={"trace": timeline.trace}
+        ) as response,
+    ):
+        measured += [
+            Measurement(STATUS_CODE, response.status_code),
+            Measurement(REDIRECTS, len(response.history)),
+        ]
+        if not options.status_ok(response.status_code):
+            return "http_status", f"status {response.status_code}, expected {_expected(options)}"
+        body, read = bytearray(), 0
+        async for chunk in response.aiter_bytes():
+            read += len(chunk)
+            if read > options.max_body_bytes:
+                measured.append(Measurement(RESPONSE_BYTES, read))
+                return "too_large", f"body exceeds max_body_bytes ({options.max_body_bytes}); stopped reading"
+            if options.body_match:
+                body += chunk
+        timeline.add("transfer", timeline.since("headers"))
+    measured.append(Measurement(RESPONSE_BYTES, read))
+    text = body.decode(response.encoding or "utf-8", "replace")
+    if options.body_match and not options.body_match.search(text):
+        return "body_mismatch", f"body does not match {options.body_match.pattern!r}"
+    return None
+
+
+def _expected(options: HttpOptions) -> str:
+    return ", ".join(str(s) for s in options.expected_status)

@@ -1,0 +1,71 @@
+"""TLS helpers for probes: client contexts and the peer certificate's expiry.
+
+Expiry is read from the certificate's DER bytes with `cryptography`, not from ``getpeercert()``'s dict,
+because the dict is empty whenever verification is off — and an operator wants to know that a
+certificate expires next week precisely on the services whose verification they had to switch off.
+When verification itself fails (an expired or untrusted certificate), `fetch_certificate` makes one
+extra non-verifying handshake so the expiry can still be reported next to the failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import ssl
+from pathlib import Path
+
+from cryptography import x509
+
+
+@functools.lru_cache(maxsize=64)
+def client_context(verify: bool, ca_file: Path | None = None) -> ssl.SSLContext:
+    """A client context, cached: loading a CA store costs milliseconds and thousands of checks share few.
+
+    With ``verify`` the system trust store is used, or only ``ca_file`` when given (the lab's own CA,
+    or a provincial CA the system does not know).
+    """
+    if not verify:
+        return _unverified()
+    return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+
+
+def _unverified() -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def peer_certificate(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> bytes | None:
+    """The peer's leaf certificate in DER form, whether or not it was verified."""
+    if ssl_object is None:
+        return None
+    return ssl_object.getpeercert(binary_form=True)
+
+
+def not_after(der: bytes) -> float:
+    """The certificate's notAfter as unix seconds."""
+    return x509.load_der_x509_certificate(der).not_valid_after_utc.timestamp()
+
+
+async def fetch_certificate(host: str, port: int, timeout: float) -> bytes | None:
+    """The certificate ``host:port`` presents, fetched without verifying it; None if it cannot be had.
+
+    Used only after a verifying handshake failed, so the certificate's expiry can still be reported.
+    """
+    if timeout <= 0:
+        return None
+    writer: asyncio.StreamWriter | None = None
+    try:
+        async with asyncio.timeout(timeout):
+            _, writer = await asyncio.open_connection(host, port, ssl=_unverified(), server_hostname=host)
+            return peer_certificate(writer.get_extra_info("ssl_object"))
+    except (OSError, TimeoutError):
+        return None
+    finally:
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(OSError, TimeoutError):
+                async with asyncio.timeout(max(timeout, 0.1)):
+                    await writer.wait_closed()
