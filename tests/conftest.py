@@ -1,0 +1,38 @@
+"""Shared fixtures. Real peers live in `tests.support`; the simulated province in `tests.lab`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support import ROOT
+
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def _is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Privileged tests need root; outside CI they are skipped with a reason, in CI they must run."""
+    if _is_root() or os.environ.get("CI"):
+        return
+    skip = pytest.mark.skip(reason="needs root (network namespaces / raw sockets)")
+    for item in items:
+        if "privileged" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def blackhole_lab_range() -> None:
+    """Make sure 198.18.0.0/15 can never leave the machine before anything probes it."""
+    subprocess.run(["ip", "route", "replace", "blackhole", "198.18.0.0/15"], check=True)
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    return FIXTURES

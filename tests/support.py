@@ -1,0 +1,185 @@
+"""Real peers for tests: a `netmon run` process, Debian's Prometheus and Alertmanager, on loopback.
+
+Readiness is awaited through each program's own readiness endpoint, never with a fixed sleep.
+Every process is started by us and stopped by its PID.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http_get(url: str, timeout: float = 5.0) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def http_post(url: str, data: bytes = b"", timeout: float = 60.0) -> tuple[int, str]:
+    req = urllib.request.Request(url, data=data, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, what: str, poll: float = 0.1) -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last_exc: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except (OSError, ValueError, KeyError) as exc:
+            last_exc = exc
+        time.sleep(poll)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_exc})")
+
+
+def _stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@dataclass
+class NetmonProcess:
+    proc: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    def metrics(self) -> str:
+        return http_get(f"{self.url}/metrics")[1]
+
+    def samples(self, name: str) -> list[tuple[dict[str, str], float]]:
+        """All samples of metric ``name`` in the current exposition."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        out = []
+        for family in text_string_to_metric_families(self.metrics()):
+            for s in family.samples:
+                if s.name == name:
+                    out.append((dict(s.labels), float(s.value)))
+        return out
+
+
+@contextmanager
+def netmon_run(config: Path, tmp: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[NetmonProcess]:
+    """Start ``netmon run`` on a free loopback port; yield once /-/healthy answers."""
+    port = free_port()
+    log = tmp / f"netmon-{port}.log"
+    cmd = [sys.executable, "-m", "netmon.cli", "run", "--config", str(config),
+           "--listen", f"127.0.0.1:{port}", *args]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+                                env={**os.environ, **(env or {})})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        def healthy() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError(f"netmon exited with {proc.returncode}:\n{log.read_text()}")
+            return http_get(f"{url}/-/healthy", timeout=1)[0] == 200
+        wait_until(healthy, 30, "netmon /-/healthy")
+        yield NetmonProcess(proc, url, log)
+    finally:
+        _stop(proc)
+
+
+@dataclass
+class Prometheus:
+    proc: subprocess.Popen[bytes]
+    url: str
+
+    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
+        params = {"query": expr}
+        if at is not None:
+            params["time"] = str(at)
+        status, body = http_get(f"{self.url}/api/v1/query?{urllib.parse.urlencode(params)}")
+        data = json.loads(body)
+        if data.get("status") != "success":
+            raise AssertionError(f"query {expr!r} failed: {body}")
+        return list(data["data"]["result"])
+
+    def query_range(self, expr: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
+        params = {"query": expr, "start": str(start), "end": str(end), "step": str(step)}
+        status, body = http_get(f"{self.url}/api/v1/query_range?{urllib.parse.urlencode(params)}")
+        data = json.loads(body)
+        if data.get("status") != "success":
+            raise AssertionError(f"query_range {expr!r} failed: {body}")
+        return list(data["data"]["result"])
+
+
+def require_binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise AssertionError(f"{name} is not installed; `make test` installs it (apt-get)")
+    return path
+
+
+@contextmanager
+def prometheus(tmp: Path, targets: list[str], scrape_interval: str = "1s",
+               rule_files: list[Path] | None = None, alertmanager: str | None = None,
+               evaluation_interval: str = "1s") -> Iterator[Prometheus]:
+    """Debian's Prometheus scraping ``targets`` (host:port) on loopback with temp storage."""
+    binary = require_binary("prometheus")
+    port = free_port()
+    config: dict[str, Any] = {
+        "global": {"scrape_interval": scrape_interval, "evaluation_interval": evaluation_interval},
+        "scrape_configs": [{"job_name": "netmon", "static_configs": [{"targets": targets}]}],
+    }
+    if rule_files:
+        config["rule_files"] = [str(p) for p in rule_files]
+    if alertmanager:
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
+    cfg = tmp / f"prometheus-{port}.yml"
+    cfg.write_text(yaml.safe_dump(config))
+    log = tmp / f"prometheus-{port}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [binary, f"--config.file={cfg}", f"--storage.tsdb.path={tmp / f'tsdb-{port}'}",
+             f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle"],
+            stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        def ready() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError(f"prometheus exited:\n{log.read_text()}")
+            return http_get(f"{url}/-/ready", timeout=1)[0] == 200
+        wait_until(ready, 30, "prometheus /-/ready")
+        yield Prometheus(proc, url)
+    finally:
+        _stop(proc)
