@@ -26,6 +26,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import dns.message
 import dns.rcode
@@ -213,47 +214,84 @@ class _DnsProtocol(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        # CPython 3.11's selector datagram transport does not subclass DatagramTransport: cast, not assert.
+        self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.peer.queries += 1
-        if self.peer.silent or self.transport is None:
-            return
-        query = dns.message.from_wire(data)
-        response = dns.message.make_response(query)
-        question = query.question[0]
-        addresses = self.peer.records.get(question.name.to_text().lower().rstrip("."))
-        if addresses is None:
-            response.set_rcode(dns.rcode.NXDOMAIN)
-        elif question.rdtype == dns.rdatatype.A:
-            response.answer.append(dns.rrset.from_text_list(question.name, 60, "IN", "A", addresses))
-        self.transport.sendto(response.to_wire(), addr)
+        answer = self.peer.answer(data)
+        if answer is not None and self.transport is not None:
+            self.transport.sendto(answer, addr)
 
 
 class DnsPeer:
-    """A UDP DNS server on 127.0.0.1:<free port>. ``records`` maps names (no trailing dot) to A addresses."""
+    """A DNS server on 127.0.0.1:<free port>, UDP and TCP on the same port number.
 
-    def __init__(self, records: dict[str, list[str]]) -> None:
+    ``records`` maps names (no trailing dot) to A addresses; names in ``servfail`` get SERVFAIL, other
+    names NXDOMAIN. With ``silent`` set it counts queries and answers none.
+    """
+
+    def __init__(self, records: dict[str, list[str]], servfail: frozenset[str] = frozenset()) -> None:
         self.records = records
+        self.servfail = servfail
         self.silent = False
         self.queries = 0
         self.port = 0
-        self._transport: asyncio.DatagramTransport | None = None
+        self._udp: asyncio.DatagramTransport | None = None
+        self._tcp: asyncio.Server | None = None
+
+    def answer(self, wire: bytes) -> bytes | None:
+        """The response to one query in wire format, or None when silent."""
+        self.queries += 1
+        if self.silent:
+            return None
+        query = dns.message.from_wire(wire)
+        response = dns.message.make_response(query)
+        question = query.question[0]
+        name = question.name.to_text().lower().rstrip(".")
+        if name in self.servfail:
+            response.set_rcode(dns.rcode.SERVFAIL)
+        elif name not in self.records:
+            response.set_rcode(dns.rcode.NXDOMAIN)
+        elif question.rdtype == dns.rdatatype.A:
+            rrset = dns.rrset.from_text_list(question.name, 60, "IN", "A", self.records[name])
+            response.answer.append(rrset)
+        return response.to_wire()
 
     async def __aenter__(self) -> DnsPeer:
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _DnsProtocol(self), local_addr=("127.0.0.1", 0)
-        )
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self._transport = transport
-        self.port = transport.get_extra_info("sockname")[1]
-        return self
+        for _ in range(20):  # the free UDP port must also be free for TCP; retry the rare clash
+            udp, _ = await loop.create_datagram_endpoint(
+                lambda: _DnsProtocol(self), local_addr=("127.0.0.1", 0)
+            )
+            port = udp.get_extra_info("sockname")[1]
+            try:
+                self._tcp = await asyncio.start_server(self._serve_tcp, "127.0.0.1", port)
+            except OSError:
+                udp.close()
+                continue
+            self._udp, self.port = udp, port
+            return self
+        raise RuntimeError("no port free for both UDP and TCP")
 
     async def __aexit__(self, *exc: object) -> None:
-        assert self._transport is not None
-        self._transport.close()
+        assert self._udp is not None and self._tcp is not None
+        self._udp.close()
+        self._tcp.close()
+        await self._tcp.wait_closed()
+
+    async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            size = int.from_bytes(await reader.readexactly(2), "big")
+            answer = self.answer(await reader.readexactly(size))
+            if answer is None:
+                await reader.read()  # silent: hold the connection open until the client gives up
+            else:
+                writer.write(len(answer).to_bytes(2, "big") + answer)
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
 
 
 def _ip(*args: str) -> None:

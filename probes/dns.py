@@ -1,0 +1,153 @@
+"""DNS probe: does a given server answer a given question, how fast, and with the expected records.
+
+One query, sent straight to the configured server with `dns.asyncquery` (UDP falling back to TCP on a
+truncated answer, or TCP only), rather than through `dns.asyncresolver.Resolver`: the resolver retries,
+rotates servers and folds SERVFAIL and REFUSED into one "no nameservers" error, while a monitor needs the
+server's own rcode and the time of exactly one exchange.
+
+Module name note: this is ``probes.dns``; dnspython stays reachable as the top-level ``dns`` package
+because imports are absolute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from typing import Literal
+
+import dns.asyncquery
+import dns.exception
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdata
+import dns.rdatatype
+from pydantic import Field, ValidationInfo, field_validator
+
+from probes import tcp
+from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
+
+LOOKUP_SECONDS = "netmon_dns_lookup_seconds"
+ANSWERS = "netmon_dns_answers"
+
+METRICS = (
+    MetricSpec(LOOKUP_SECONDS, Kind.GAUGE, "Time for the server to answer one query, seconds."),
+    MetricSpec(ANSWERS, Kind.GAUGE, "Records of the asked type in the answer section."),
+)
+
+#: Response codes with their own failure reason; any other non-NOERROR code fails as ``rcode``.
+_RCODE_REASONS = {
+    dns.rcode.NXDOMAIN: "nxdomain",
+    dns.rcode.SERVFAIL: "servfail",
+    dns.rcode.REFUSED: "refused",
+}
+
+
+class DnsOptions(ProbeOptions):
+    """``server`` defaults to the check's target; ``expect`` lists answers that must all be present.
+
+    Answers are compared as an operator writes them: addresses canonically (``::1`` == ``0::1``), names
+    without the trailing dot and case-insensitively, MX as ``exchange`` or ``"preference exchange"``,
+    TXT as the joined strings.
+    """
+
+    name: str
+    server: str | None = None
+    record_type: Literal["A", "AAAA", "CNAME", "MX", "TXT", "NS"] = "A"
+    expect: tuple[str, ...] = ()
+    port: int = Field(default=53, ge=1, le=65535)
+    transport: Literal["udp", "tcp"] = "udp"
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        try:
+            dns.name.from_text(value)
+        except dns.exception.DNSException as exc:
+            raise ValueError(f"not a DNS name: {exc}") from None
+        return value
+
+    @field_validator("server")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        return None if value is None else str(ipaddress.ip_address(value))
+
+    @field_validator("expect")
+    @classmethod
+    def _canonical_expect(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        record_type = info.data.get("record_type", "A")
+        if record_type in ("A", "AAAA"):
+            version = 4 if record_type == "A" else 6
+            for answer in value:
+                if ipaddress.ip_address(answer).version != version:
+                    raise ValueError(f"{answer!r} is not an IPv{version} address ({record_type} query)")
+        return tuple(_canonical(record_type, a) for a in value)
+
+
+def _canonical(record_type: str, text: str) -> str:
+    if record_type in ("A", "AAAA"):
+        return str(ipaddress.ip_address(text))
+    if record_type == "TXT":
+        return text
+    return text.rstrip(".").lower()
+
+
+def _forms(rdata: dns.rdata.Rdata) -> set[str]:
+    """Every way `DnsOptions.expect` may name this record."""
+    if rdata.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+        return {str(ipaddress.ip_address(rdata.address))}  # type: ignore[attr-defined]
+    if rdata.rdtype == dns.rdatatype.TXT:
+        return {b"".join(rdata.strings).decode(errors="replace")}  # type: ignore[attr-defined]
+    if rdata.rdtype == dns.rdatatype.MX:
+        exchange = _canonical("MX", rdata.exchange.to_text())  # type: ignore[attr-defined]
+        return {exchange, f"{rdata.preference} {exchange}"}  # type: ignore[attr-defined]
+    return {_canonical("NS", rdata.target.to_text())}  # type: ignore[attr-defined]
+
+
+async def _exchange(
+    query: dns.message.Message, server: str, options: DnsOptions, timeout: float
+) -> dns.message.Message:
+    if options.transport == "tcp":
+        return await dns.asyncquery.tcp(query, server, timeout=timeout, port=options.port)
+    response, _ = await dns.asyncquery.udp_with_fallback(query, server, timeout=timeout, port=options.port)
+    return response
+
+
+@register("dns", DnsOptions, METRICS)
+async def run(check: Check) -> Result:
+    """Ask ``options.server`` (or the target) one question, bounded by ``check.timeout``."""
+    options = check.options
+    assert isinstance(options, DnsOptions)
+    server = options.server or check.target
+    ipaddress.ip_address(server)  # a name here is misconfiguration: raise, do not report a failure
+    rdtype = dns.rdatatype.from_text(options.record_type)
+    query = dns.message.make_query(options.name, rdtype)
+    where = f"{server}:{options.port}/{options.transport}"
+    started, begin = time.time(), time.perf_counter()
+    try:
+        async with asyncio.timeout(check.timeout):
+            response = await _exchange(query, server, options, check.timeout)
+    except (dns.exception.Timeout, TimeoutError):
+        return check.fail("timeout", f"no answer from {where} within {check.timeout:g}s", started)
+    except OSError as exc:
+        reason, message = tcp.connect_failure(exc)
+        return check.fail(reason, f"{message} ({where})", started)
+    except (dns.exception.DNSException, EOFError) as exc:  # EOFError: TCP closed before a full answer
+        detail = str(exc) or type(exc).__name__
+        return check.fail("bad_response", f"unusable answer from {where}: {detail}", started)
+    seconds = time.perf_counter() - begin
+    records = [r for rrset in response.answer if rrset.rdtype == rdtype for r in rrset]
+    measured = [Measurement(LOOKUP_SECONDS, seconds), Measurement(ANSWERS, len(records))]
+    rcode = response.rcode()
+    if rcode != dns.rcode.NOERROR:
+        reason = _RCODE_REASONS.get(rcode, "rcode")
+        text = dns.rcode.to_text(rcode)
+        message = f"{where} answered {text} for {options.name} {options.record_type}"
+        return check.fail(reason, message, started, measured)
+    found = set().union(*(_forms(r) for r in records))
+    missing = [a for a in options.expect if a not in found]
+    if missing:
+        got = ", ".join(sorted(found)) or "nothing"
+        return check.fail("answer_mismatch", f"expected {', '.join(missing)}; got {got}", started, measured)
+    return check.ok(started, measured, answers=sorted(found))

@@ -1,0 +1,108 @@
+"""The dns probe against a real loopback DNS server (`tests.probes.peers.DnsPeer`, UDP and TCP)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from probes import dns as dns_probe
+from probes.base import Check
+from tests.probes import peers
+
+NAME = "tthc.sonla.test"
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[peers.DnsPeer]:
+    records = {NAME: ["198.18.10.1", "198.18.10.2"]}
+    async with peers.DnsPeer(records, servfail=frozenset({"broken.sonla.test"})) as peer:
+        yield peer
+
+
+def _check(server: peers.DnsPeer, timeout: float = 2.0, **options: Any) -> Check:
+    options = {"name": NAME, "port": server.port, **options}
+    return Check(site="test", id="dns", probe="dns", target="127.0.0.1",
+                 options=dns_probe.DnsOptions.model_validate(options), timeout=timeout)
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_answers_are_counted_and_timed(server: peers.DnsPeer, transport: str) -> None:
+    result = await dns_probe.run(_check(server, transport=transport, expect=["198.18.10.2"]))
+    assert result.success, result.error
+    assert result.value(dns_probe.ANSWERS) == 2
+    seconds = result.value(dns_probe.LOOKUP_SECONDS)
+    assert seconds is not None and 0 < seconds < 0.1
+    assert result.details["answers"] == ["198.18.10.1", "198.18.10.2"]
+    assert server.queries == 1
+
+
+async def test_missing_expected_answer_fails(server: peers.DnsPeer) -> None:
+    result = await dns_probe.run(_check(server, expect=["198.18.10.1", "198.18.10.9"]))
+    assert (result.success, result.reason) == (False, "answer_mismatch")
+    assert "198.18.10.9" in (result.error or "")
+    assert result.value(dns_probe.ANSWERS) == 2
+
+
+async def test_nxdomain(server: peers.DnsPeer) -> None:
+    result = await dns_probe.run(_check(server, name="khong-co.sonla.test"))
+    assert (result.success, result.reason) == (False, "nxdomain")
+    assert result.value(dns_probe.ANSWERS) == 0
+    assert result.value(dns_probe.LOOKUP_SECONDS) is not None  # the server did answer, and fast
+
+
+async def test_servfail(server: peers.DnsPeer) -> None:
+    result = await dns_probe.run(_check(server, name="broken.sonla.test"))
+    assert (result.success, result.reason) == (False, "servfail")
+    assert "SERVFAIL" in (result.error or "")
+
+
+async def test_no_records_of_that_type_is_an_empty_success(server: peers.DnsPeer) -> None:
+    result = await dns_probe.run(_check(server, record_type="AAAA"))
+    assert result.success, result.error
+    assert result.value(dns_probe.ANSWERS) == 0
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_silent_server_times_out_within_timeout(server: peers.DnsPeer, transport: str) -> None:
+    server.silent = True
+    begin = time.perf_counter()
+    result = await dns_probe.run(_check(server, timeout=0.5, transport=transport))
+    elapsed = time.perf_counter() - begin
+    assert (result.success, result.reason) == (False, "timeout")
+    assert 0.45 <= elapsed < 0.7
+    assert server.queries >= 1  # the query did arrive; the silence is the server's
+    assert result.value(dns_probe.LOOKUP_SECONDS) is None
+
+
+async def test_no_tcp_listener_is_refused() -> None:
+    port = await peers.unused_port()
+    check = Check(site="test", id="dns", probe="dns", target="127.0.0.1", timeout=1.0,
+                  options=dns_probe.DnsOptions(name=NAME, port=port, transport="tcp"))
+    result = await dns_probe.run(check)
+    assert (result.success, result.reason) == (False, "refused")
+
+
+async def test_server_option_wins_over_target(server: peers.DnsPeer) -> None:
+    check = Check(site="test", id="dns", probe="dns", target="198.18.0.53", timeout=1.0,
+                  options=dns_probe.DnsOptions(name=NAME, port=server.port, server="127.0.0.1"))
+    result = await dns_probe.run(check)
+    assert result.success, result.error
+
+
+def test_options_are_validated_and_expect_normalised() -> None:
+    opts = dns_probe.DnsOptions.model_validate({"name": NAME, "record_type": "AAAA", "expect": ["0:0::1"]})
+    assert opts.expect == ("::1",)
+    cname = dns_probe.DnsOptions.model_validate({"name": NAME, "record_type": "CNAME", "expect": ["WWW.X."]})
+    assert cname.expect == ("www.x",)
+    with pytest.raises(ValidationError, match="not an IPv4 address"):
+        dns_probe.DnsOptions.model_validate({"name": NAME, "expect": ["::1"]})
+    with pytest.raises(ValidationError):
+        dns_probe.DnsOptions.model_validate({"name": NAME, "server": "dns.sonla.test"})
+    with pytest.raises(ValidationError, match="not a DNS name"):
+        dns_probe.DnsOptions.model_validate({"name": "a..b"})
+    with pytest.raises(ValidationError):
+        dns_probe.DnsOptions.model_validate({"name": NAME, "record_type": "SOA"})
