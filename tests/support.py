@@ -183,3 +183,46 @@ def prometheus(tmp: Path, targets: list[str], scrape_interval: str = "1s",
         yield Prometheus(proc, url)
     finally:
         _stop(proc)
+
+
+@contextmanager
+def http_server(status: int = 200, hang: bool = False) -> Iterator[str]:
+    """A threaded loopback HTTP server answering ``status`` — or accepting and never answering."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    release = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if hang:
+                release.wait()
+                return
+            body = b"ok\n"
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def tcp_listener(host: str = "127.0.0.1") -> Iterator[int]:
+    """A listening loopback TCP port (the kernel completes handshakes; nobody needs to accept)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        s.listen(128)
+        yield int(s.getsockname()[1])
