@@ -1,0 +1,194 @@
+"""Turning the stream of reachability results into outage events with a cause.
+
+The rule (documented in docs/report.md): a *subject* is a site's link (``site``, ``link``) or a hub
+/ the data center (``link`` ""), observed by its ICMP check(s). ``open_after`` consecutive failed
+runs (default 2, so one lost burst is not an outage) open an outage that starts at the *first*
+failed run; the next successful run closes it at that run's start. Its duration is therefore exact
+to within one check interval. Time we did not observe is never counted: if no result arrives for
+``max_gap`` seconds while an outage is open, it is closed at the last failure we saw.
+
+The cause is decided when an outage opens and again when it closes, in this order:
+1. ``maintenance`` — it started inside a planned window for the site or its upstream hub;
+2. ``hub`` — the upstream hub had an outage that began no later than ``hub_slack`` after this one
+   and had not ended when this one began (the hub down takes every site behind it);
+3. ``power`` — the site's UPS reported on battery (``netmon_ups_on_battery`` 1) between
+   ``power_lookback`` before the start and the end (the link usually dies when the battery does);
+4. ``link`` — everything else: the local link itself.
+
+This module is pure (no I/O); `exporters.history` persists what it returns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from probes.base import Result
+
+CAUSES = ("maintenance", "hub", "power", "link")
+UPS_ON_BATTERY = "netmon_ups_on_battery"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A planned maintenance window for a site or a hub (``site`` holds either slug)."""
+
+    site: str
+    start: float
+    end: float
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Topology:
+    """What the tracker must know about the inventory, as plain values.
+
+    ``upstream`` maps ``"site"`` or ``"site/link"`` (a link with its own hub) to the hub slug.
+    """
+
+    upstream: Mapping[str, str] = field(default_factory=dict)
+    maintenance: tuple[Window, ...] = ()
+
+    def hub_of(self, site: str, link: str) -> str | None:
+        return self.upstream.get(f"{site}/{link}") or self.upstream.get(site)
+
+
+@dataclass(slots=True)
+class Outage:
+    """One outage of one subject; ``end`` is None while open. ``id`` is the store's row id."""
+
+    site: str
+    link: str
+    start: float
+    last_seen: float
+    end: float | None = None
+    cause: str = "link"
+    failures: int = 0
+    id: int | None = None
+
+    @property
+    def duration(self) -> float | None:
+        return None if self.end is None else self.end - self.start
+
+
+@dataclass(slots=True)
+class _Subject:
+    fails: int = 0
+    first_fail: float = 0.0
+    last_fail: float = 0.0
+    open: Outage | None = None
+    closed: deque[Outage] = field(default_factory=lambda: deque(maxlen=32))
+
+
+class OutageTracker:
+    """Per-subject state machine; `observe` returns the outages it opened, extended or closed."""
+
+    def __init__(self, topology: Topology | None = None, open_after: int = 2, max_gap: float = 600.0,
+                 hub_slack: float = 120.0, power_lookback: float = 900.0):
+        if open_after < 1:
+            raise ValueError("open_after must be at least 1")
+        self.topology = topology or Topology()
+        self.open_after = open_after
+        self.max_gap = max_gap
+        self.hub_slack = hub_slack
+        self.power_lookback = power_lookback
+        self._subjects: dict[tuple[str, str], _Subject] = {}
+        self._battery: dict[str, deque[tuple[float, float]]] = {}
+
+    @staticmethod
+    def watches(result: Result) -> bool:
+        """Reachability is what ICMP checks measure; other probes feed rollups only."""
+        return result.probe == "icmp"
+
+    def resume(self, outages: Iterable[Outage]) -> None:
+        """Take back the outages a previous run left open (from the store)."""
+        for o in outages:
+            subject = self._subject(o.site, o.link)
+            subject.open, subject.fails = o, self.open_after
+            subject.first_fail = o.start
+            subject.last_fail = o.last_seen
+
+    def open_outages(self) -> list[Outage]:
+        return [s.open for s in self._subjects.values() if s.open is not None]
+
+    def close_stale(self, now: float) -> list[Outage]:
+        """Close outages not seen failing for ``max_gap`` at their last failure (e.g. after a restart)."""
+        out = []
+        for subject in self._subjects.values():
+            if subject.open is not None and now - subject.last_fail > self.max_gap:
+                out.append(self._close(subject, subject.last_fail))
+        return out
+
+    def observe(self, result: Result) -> list[Outage]:
+        changed: list[Outage] = []
+        for m in result.measurements:
+            if m.name == UPS_ON_BATTERY:
+                self._battery.setdefault(result.site, deque(maxlen=64)).append((result.started, m.value))
+        if not self.watches(result):
+            return changed
+        subject = self._subject(result.site, result.link)
+        t = result.started
+        if subject.open is not None and t - subject.last_fail > self.max_gap:
+            changed.append(self._close(subject, subject.last_fail))
+        if result.success:
+            if subject.open is not None:
+                changed.append(self._close(subject, t))
+            subject.fails = 0
+            return changed
+        if subject.fails == 0:
+            subject.first_fail = t
+        subject.fails += 1
+        subject.last_fail = t
+        if subject.open is not None:
+            subject.open.last_seen = t
+            subject.open.failures += 1
+            changed.append(subject.open)
+        elif subject.fails >= self.open_after:
+            outage = Outage(result.site, result.link, subject.first_fail, t, failures=subject.fails)
+            outage.cause = self.cause(outage)
+            subject.open = outage
+            changed.append(outage)
+        return changed
+
+    def cause(self, outage: Outage) -> str:
+        """The cause of ``outage`` by the rule in the module docstring."""
+        hub = self.topology.hub_of(outage.site, outage.link)
+        for w in self.topology.maintenance:
+            if w.site in (outage.site, hub) and w.start <= outage.start < w.end:
+                return "maintenance"
+        if hub is not None and self._hub_down(hub, outage):
+            return "hub"
+        end = math.inf if outage.end is None else outage.end
+        for t, value in self._battery.get(outage.site, ()):
+            if value >= 1 and outage.start - self.power_lookback <= t <= end:
+                return "power"
+        return "link"
+
+    def _hub_down(self, hub: str, outage: Outage) -> bool:
+        subject = self._subjects.get((hub, ""))
+        if subject is None:
+            return False
+        candidates = [*subject.closed, *([subject.open] if subject.open else [])]
+        return any(
+            h.start <= outage.start + self.hub_slack and (h.end is None or h.end >= outage.start)
+            for h in candidates
+        )
+
+    def _close(self, subject: _Subject, end: float) -> Outage:
+        outage = subject.open
+        assert outage is not None
+        outage.end = max(end, outage.start)
+        outage.cause = self.cause(outage)
+        subject.open = None
+        subject.fails = 0
+        subject.closed.append(outage)
+        return outage
+
+    def _subject(self, site: str, link: str) -> _Subject:
+        key = (site, link)
+        subject = self._subjects.get(key)
+        if subject is None:
+            subject = self._subjects[key] = _Subject()
+        return subject

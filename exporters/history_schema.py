@@ -1,0 +1,100 @@
+"""The history store's SQLite schema, versioned with ``PRAGMA user_version`` and migrated on open.
+
+Why SQLite in WAL mode: one file a planner can copy, readers (``netmon report``) never block the
+writer, and a committed transaction survives a killed process. ``synchronous=NORMAL`` is enough for
+that: in WAL mode it can only lose the last commits on an OS crash or power cut, never corrupt.
+
+Tables (times are unix seconds, UTC):
+- ``outages``: one row per outage of a site's link (``link`` is "" for hubs and the data center);
+  ``end`` is NULL while it is open, ``last_seen`` is the last failed run we saw.
+- ``rollup_hour`` / ``rollup_day``: per check and per hour / per local day (Asia/Ho_Chi_Minh, UTC+7,
+  no DST): runs, successes, loss and jitter sums; ``rtt_hour`` / ``rtt_day`` hold the RTT histogram
+  of the same rows as (bucket, count) pairs so percentiles can be merged across sites and days in SQL.
+- ``maintenance``: planned windows per site or hub, copied from the inventory so a report on the
+  database alone still knows them.
+
+A migration is a list of statements taking version ``i`` to ``i + 1``; add one at the end, never
+edit a released one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+_ROLLUP_COLUMNS = """
+    site TEXT NOT NULL, link TEXT NOT NULL, check_id TEXT NOT NULL, probe TEXT NOT NULL,
+    ts INTEGER NOT NULL, runs INTEGER NOT NULL, ok INTEGER NOT NULL,
+    loss_sum REAL NOT NULL, loss_n INTEGER NOT NULL, jitter_sum REAL NOT NULL, jitter_n INTEGER NOT NULL,
+    PRIMARY KEY (site, check_id, ts)"""
+
+_RTT_COLUMNS = """
+    site TEXT NOT NULL, check_id TEXT NOT NULL, ts INTEGER NOT NULL, bucket INTEGER NOT NULL,
+    n INTEGER NOT NULL, PRIMARY KEY (site, check_id, ts, bucket)"""
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE outages (
+            id INTEGER PRIMARY KEY, site TEXT NOT NULL, link TEXT NOT NULL, start REAL NOT NULL,
+            "end" REAL, last_seen REAL NOT NULL, cause TEXT NOT NULL, failures INTEGER NOT NULL)""",
+        "CREATE INDEX outages_start ON outages (start)",
+        """CREATE INDEX outages_open ON outages ("end") WHERE "end" IS NULL""",
+        f"CREATE TABLE rollup_hour ({_ROLLUP_COLUMNS}) WITHOUT ROWID",
+        f"CREATE TABLE rollup_day ({_ROLLUP_COLUMNS}) WITHOUT ROWID",
+        "CREATE INDEX rollup_hour_ts ON rollup_hour (ts)",
+        "CREATE INDEX rollup_day_ts ON rollup_day (ts)",
+        f"CREATE TABLE rtt_hour ({_RTT_COLUMNS}) WITHOUT ROWID",
+        f"CREATE TABLE rtt_day ({_RTT_COLUMNS}) WITHOUT ROWID",
+        "CREATE INDEX rtt_hour_ts ON rtt_hour (ts)",
+        "CREATE INDEX rtt_day_ts ON rtt_day (ts)",
+        """CREATE TABLE maintenance (
+            site TEXT NOT NULL, start REAL NOT NULL, "end" REAL NOT NULL, reason TEXT NOT NULL DEFAULT '')""",
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNew(RuntimeError):
+    """The file was written by a newer netmon; refusing to touch it protects its data."""
+
+    def __init__(self, path: str, found: int):
+        super().__init__(f"{path}: history schema version {found} is newer than this netmon "
+                         f"understands ({SCHEMA_VERSION}); upgrade netmon")
+
+
+def connect(path: str | Path, readonly: bool = False) -> sqlite3.Connection:
+    """Open (creating and migrating if needed) the store at ``path``.
+
+    ``readonly`` opens an existing file without migrating it, for reports.
+    """
+    if readonly:
+        conn = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True, check_same_thread=False)
+        conn.execute("PRAGMA query_only = ON")
+    else:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA busy_timeout = 10000")
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        conn.close()
+        raise SchemaTooNew(str(path), version)
+    if not readonly:
+        migrate(conn, version)
+    return conn
+
+
+def migrate(conn: sqlite3.Connection, version: int) -> None:
+    """Apply every migration after ``version``, each in its own transaction with its version bump."""
+    for target in range(version, SCHEMA_VERSION):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in MIGRATIONS[target]:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {target + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
