@@ -21,6 +21,7 @@ from netmon import plugins
 from netmon.health import HealthCollector, ReloadState
 from netmon.httpserver import MetricsServer
 from netmon.inventory import ConfigError, Inventory, load
+from netmon.placeholders import warn_if_unrouted
 from netmon.scheduler import Scheduler, Sink
 from probes import base
 
@@ -99,6 +100,7 @@ class Service:
         loop.add_signal_handler(signal.SIGTERM, self.stop)
         loop.add_signal_handler(signal.SIGINT, self.stop)
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        warn_if_unrouted(self.inventory.checks)
         self.scheduler.start()
         self._install(self.inventory)
         counts = self.inventory.counts()

@@ -154,7 +154,7 @@ class _Resolver:
             if loc:
                 self._location(("hubs", i, "location"), loc.lat, loc.lon)
             nodes.append(Node(hub.id, hub.name, "hub", hub.district, loc.lat if loc else None,
-                              loc.lon if loc else None, dc.slug, "fiber", hub.isp))
+                              loc.lon if loc else None, dc.slug, "", hub.isp))
             checks += self._checks(("hubs", i), hub.id, hub.checks, {}, hub.address)
         for i, site in enumerate(spec.sites):
             path = ("sites", i)
@@ -226,8 +226,8 @@ class _Resolver:
     ) -> base.Check | None:
         registry = base.registry()
         if cfg.probe not in registry:
-            known = ", ".join(sorted(registry))
-            self.error((*path, "probe"), f"unknown probe {cfg.probe!r} (known: {known})")
+            hint = _suggest(cfg.probe, registry) or f" (known: {', '.join(sorted(registry))})"
+            self.error((*path, "probe"), f"unknown probe {cfg.probe!r}{hint}")
             return None
         probe = registry[cfg.probe]
         try:
