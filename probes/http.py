@@ -119,7 +119,7 @@ class _Timeline:
         elif event in ("http11.send_request_headers.complete", "http11.send_request_body.complete"):
             self._marks["sent"] = now
         elif event == "http11.receive_response_headers.complete":
-            self.add("first_byte", now - self._marks["sent"])
+            self.add("first_byte", now - self._marks.get("sent", now))
             self._marks["headers"] = now
 
 
@@ -194,9 +194,8 @@ async def run(check: Check) -> Result:
     timeline = _Timeline()
     measured: list[Measurement] = []
     failure: tuple[str, str] | None = None
-    deadline = asyncio.timeout(check.timeout)
     try:
-        async with deadline:
+        async with asyncio.timeout(check.timeout):
             failure = await _exchange(check, context, url, timeline, measured)
     except TimeoutError:
         failure = ("timeout", f"no complete answer within {check.timeout:g}s")

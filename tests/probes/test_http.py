@@ -200,3 +200,15 @@ def test_options_are_validated(tmp_path: Path) -> None:
 async def test_non_http_target_is_a_configuration_error() -> None:
     with pytest.raises(ValueError, match="http:// or https://"):
         await http.run(_check("ftp://127.0.0.1/"))
+
+
+@pytest.mark.privileged
+@pytest.mark.usefixtures("blackhole_lab_range")
+async def test_silent_host_times_out_in_connect() -> None:
+    with peers.silent_host() as address:
+        begin = time.perf_counter()
+        result = await http.run(_check(f"http://{address}/", timeout=0.5))
+        elapsed = time.perf_counter() - begin
+    assert (result.success, result.reason) == (False, "timeout")
+    assert 0.5 <= elapsed < 0.7
+    assert _phase(result, "dns") is not None and _phase(result, "connect") is None
