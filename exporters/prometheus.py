@@ -16,6 +16,7 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -75,7 +76,7 @@ class ResultCollector(Collector):
         self._lock = threading.Lock()
         self._checks: dict[str, _CheckState] = {}
         self._sites: tuple[Mapping[str, str], ...] = ()
-        self._thresholds: dict[str, tuple[tuple[str, str], Mapping[str, float]]] = {}
+        self._thresholds: dict[str, tuple[tuple[tuple[str, str], ...], Mapping[str, float]]] = {}
         self._unknown: set[str] = set()
 
     # -- fed by the application ------------------------------------------------------------------
@@ -166,9 +167,9 @@ class ResultCollector(Collector):
         yield from (success, duration, last, failures)
 
     def _measurements(self, states: list) -> Iterator[Metric]:
-        families: dict[str, Metric] = {}
+        families: dict[str, Any] = {}
 
-        def family(spec: MetricSpec) -> Metric:
+        def family(spec: MetricSpec) -> Any:
             if spec.name not in families:
                 labels = (*IDENTITY, *spec.labels)
                 if spec.kind in (Kind.COUNTER, Kind.INCREMENT):

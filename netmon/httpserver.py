@@ -10,15 +10,16 @@ import asyncio
 import logging
 import socket
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 log = logging.getLogger("netmon.http")
 
-ReloadFn = Callable[[], Awaitable[tuple[bool, str]]]
+ReloadFn = Callable[[], Coroutine[Any, Any, tuple[bool, str]]]
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -34,9 +35,9 @@ class MetricsServer:
                  loop: asyncio.AbstractEventLoop):
         host, port = parse_listen(listen)
         handler = _handler(registry, reload, loop)
-        server_class = type("Server", (ThreadingHTTPServer,), {"daemon_threads": True})
-        if ":" in host:
-            server_class.address_family = socket.AF_INET6
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        attrs = {"daemon_threads": True, "address_family": family}
+        server_class = type("Server", (ThreadingHTTPServer,), attrs)
         self._server = server_class((host, port), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="metrics-http", daemon=True)
 
