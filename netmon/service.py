@@ -23,6 +23,7 @@ from netmon.httpserver import MetricsServer
 from netmon.inventory import ConfigError, Inventory, load
 from netmon.placeholders import warn_if_unrouted
 from netmon.scheduler import Scheduler, Sink
+from netmon.sharding import Shard
 from probes import base
 
 log = logging.getLogger("netmon.service")
@@ -52,9 +53,10 @@ def check_thresholds(inventory: Inventory) -> dict[str, tuple[dict[str, str], di
 
 class Service:
     def __init__(self, config: str | Path, listen: str = "127.0.0.1:9813",
-                 extra_sinks: Iterable[Sink] = (), max_concurrency: int = 256):
+                 extra_sinks: Iterable[Sink] = (), max_concurrency: int = 256, shard: Shard | None = None):
         plugins.load()
         self.config = Path(config)
+        self.shard = shard
         self.listen = listen
         self.inventory = load(self.config)
         self.collector = ResultCollector(s for p in base.registry().values() for s in p.metrics)
@@ -68,11 +70,15 @@ class Service:
 
     def _install(self, inventory: Inventory) -> tuple[int, int, int]:
         self.inventory = inventory
-        changes = self.scheduler.apply(inventory.checks)
-        self.collector.retain(c.key for c in inventory.checks)
-        self.collector.set_sites(site_labels(inventory))
-        self.collector.set_thresholds(check_thresholds(inventory))
-        self.reload_state.checks = len(inventory.checks)
+        checks = self.shard.select(inventory.checks) if self.shard else list(inventory.checks)
+        owned = {c.key for c in checks}
+        changes = self.scheduler.apply(checks)
+        self.collector.retain(owned)
+        # One series per site across all shards, so joins on `site` stay one-to-one: shard 1 publishes.
+        publish_sites = self.shard is None or self.shard.index == 1
+        self.collector.set_sites(site_labels(inventory) if publish_sites else [])
+        self.collector.set_thresholds({k: v for k, v in check_thresholds(inventory).items() if k in owned})
+        self.reload_state.checks = len(checks)
         return changes
 
     async def reload(self) -> tuple[bool, str]:
@@ -104,8 +110,9 @@ class Service:
         self.scheduler.start()
         self._install(self.inventory)
         counts = self.inventory.counts()
-        log.info("netmon running: %d checks on %d sites; metrics on http://%s/metrics",
-                 counts["checks"], counts["sites"], self.listen)
+        log.info("netmon running: %d of %d checks (shard %s) on %d sites; metrics on http://%s/metrics",
+                 self.reload_state.checks, counts["checks"], self.shard or "1/1", counts["sites"],
+                 self.listen)
         try:
             await self._stop.wait()
         finally:

@@ -1,0 +1,132 @@
+"""The inventory loader: the shipped file, and one broken fixture per error kind with its exact message."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+
+from netmon.cli import main
+from netmon.inventory import ConfigError, load
+from tests.support import ROOT
+
+FIXTURES = ROOT / "tests" / "fixtures" / "inventory"
+LAB_RANGE = ipaddress.ip_network("198.18.0.0/15")
+
+# broken-<kind>.yaml → every issue it must produce, as "line: path: message".
+EXPECTED: dict[str, list[str]] = {
+    "unknown-key": ["30: sites[0].colour: unknown key"],
+    "duplicate-slug": ["43: sites[1].slug: duplicate slug 'chieng-mung' (first at line 27)"],
+    "timeout-not-below-interval": ["40: sites[0].checks[1].timeout: timeout 10s must be less than interval 10s"],
+    "bad-address": ["36: sites[0].links[0].cpe: Value error, '127.0.2.300' is not an IPv4 or IPv6 address"],
+    "unknown-hub": ["49: sites[1].upstream: unknown hub 'hub-mai-sn' (did you mean 'hub-mai-son'?)"],
+    "coordinates-outside-vietnam": ["48: sites[1].location: coordinates (48.8566, 2.3522) are outside Vietnam"],
+    "yaml-syntax": ["48: (yaml): invalid YAML: found unexpected end of stream"],
+    "duplicate-key": ["45: sites[1].name: duplicate key"],
+    "missing-field": ["43: sites[1].district: required field missing"],
+    "bad-duration": ["4: defaults.interval: Value error, expected a duration such as 30s, 500ms or 2m"],
+    "unknown-probe": ["53: sites[1].checks[0].probe: unknown probe 'icpm' (did you mean 'icmp'?)"],
+    "unknown-link": ["40: sites[0].checks[1].link: unknown link 'primry' (did you mean 'primary'?)"],
+    "unknown-service": ["15: datacenter.checks[0].service: unknown service 'qlbv' (did you mean 'qlvb'?)"],
+    "bad-url": ["17: services[0].url: 'ftp//127.0.0.1' is not an http(s) URL with a host"],
+    "bad-kind": ["45: sites[1].kind: must be one of 'ward', 'commune', got 'village'"],
+    "duplicate-check-id": ["40: sites[0].checks[1].id: duplicate check id 'icmp-primary' (first at line 39)"],
+    "bad-slug": ["43: sites[1].slug: Value error, must be lower-case ASCII letters, digits and '-' "
+                 "(e.g. chieng-mung)"],
+    "bad-probe-option": ["53: sites[1].checks[0].count: Input should be greater than or equal to 1"],
+    "unknown-probe-option": ["40: sites[0].checks[1].retries: unknown key"],
+    "no-primary-link": ["51: sites[1].links: no link has role 'primary'"],
+    "timeout-below-probe-minimum": ["53: sites[1].checks[0].timeout: timeout 5s is shorter than the "
+                                    "8.8s this icmp check needs"],
+    "link-type-without-thresholds": ["5: defaults.link_types: no thresholds for link type 'vsat'"],
+    "bad-admin-code": ["46: sites[1].admin_code: String should match pattern '^\\d{5}$'"],
+    "ratio-out-of-range": ["7: defaults.link_types.fiber.loss_degraded: Input should be less than or equal to 1"],
+    "unknown-version": ["2: version: must be one of 1, got 2"],
+    "not-a-mapping": ["1: (top level): Input should be a valid dictionary or instance of InventoryFile"],
+    "empty-file": ["1: (top level): file is empty"],
+}
+
+
+def _issues(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    for issue in info.value.issues:
+        assert issue.file == str(path)
+    return [f"{i.line}: {i.path}: {i.message}" for i in info.value.issues]
+
+
+def test_every_broken_fixture_has_an_expectation() -> None:
+    kinds = {p.stem.removeprefix("broken-") for p in FIXTURES.glob("broken-*.yaml")}
+    assert kinds == set(EXPECTED)
+    assert len(kinds) >= 15
+
+
+@pytest.mark.parametrize("kind", sorted(EXPECTED))
+def test_broken_fixture_gives_exact_message(kind: str) -> None:
+    assert _issues(FIXTURES / f"broken-{kind}.yaml") == EXPECTED[kind]
+
+
+def test_valid_fixture_loads() -> None:
+    inventory = load(FIXTURES / "valid.yaml")
+    assert inventory.counts() == {"sites": 2, "hubs": 1, "links": 3, "checks": 5, "services": 1}
+    keys = {c.key for c in inventory.checks}
+    assert "chieng-mung/icmp-primary" in keys and "hub-mai-son/icmp" in keys
+    by_key = {c.key: c for c in inventory.checks}
+    assert by_key["chieng-mung/icmp-primary"].target == "127.0.2.1"  # the link's CPE
+    assert by_key["hub-mai-son/icmp"].target == "127.0.1.1"  # a hub's own address
+    assert by_key["trung-tam-du-lieu/qlvb-https"].target == "https://127.0.0.1:8443/"  # the service URL
+    assert inventory.thresholds["chieng-mai/icmp-primary"].rtt_degraded == 0.15  # its 4G link's limits
+
+
+def test_all_errors_reported_at_once(tmp_path: Path) -> None:
+    text = (FIXTURES / "valid.yaml").read_text()
+    text = text.replace("upstream: hub-mai-son", "upstream: hub-x").replace("cpe: 127.0.2.2", "cpe: nope")
+    path = tmp_path / "two.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert len(info.value.issues) == 1  # schema errors stop before reference checks...
+    path.write_text(text.replace("cpe: nope", "cpe: 127.0.2.2"))
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert [i.path for i in info.value.issues] == ["sites[0].upstream", "sites[1].upstream"]
+
+
+def test_shipped_inventory_is_valid_and_complete() -> None:
+    inventory = load(ROOT / "config" / "communes.yaml")
+    counts = inventory.counts()
+    assert counts["sites"] == 75 and counts["hubs"] == 12
+    sites = inventory.spec.sites
+    assert sum(1 for s in sites if s.kind == "ward") == 8
+    assert len({s.admin_code for s in sites}) == 75
+    names = {s.slug: s.name for s in sites}
+    assert names["chieng-mung"] == "Chiềng Mung" and names["chieng-coi"] == "Chiềng Cơi"
+    assert {lk.type for s in sites for lk in s.links} == {"fiber", "4g", "microwave", "vsat"}
+
+
+def test_shipped_inventory_uses_only_lab_or_loopback_addresses() -> None:
+    inventory = load(ROOT / "config" / "communes.yaml")
+    spec = inventory.spec
+    addresses = [spec.datacenter.address, *(h.address for h in spec.hubs),
+                 *(lk.cpe for s in spec.sites for lk in s.links)]
+    from urllib.parse import urlsplit
+
+    addresses += [urlsplit(s.url).hostname or "" for s in spec.services]
+    addresses += [c.target for c in inventory.checks if c.probe in ("icmp", "tcp", "dns")]
+    for address in addresses:
+        ip = ipaddress.ip_address(address)
+        assert ip in LAB_RANGE or ip.is_loopback, address
+
+
+def test_validate_command_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(ROOT / "config" / "communes.yaml")]) == 0
+    assert "75 sites" in capsys.readouterr().out
+    assert main(["validate", str(FIXTURES / "broken-unknown-hub.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert "broken-unknown-hub.yaml:49: sites[1].upstream: unknown hub 'hub-mai-sn'" in err
+
+
+def test_validate_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["validate", str(tmp_path / "nope.yaml")]) == 1
+    assert "cannot read: No such file or directory" in capsys.readouterr().err
