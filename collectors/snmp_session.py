@@ -1,0 +1,277 @@
+"""The SNMP wire: pysnmp 7 engines, credentials and the multi-column GETBULK walk.
+
+Engines. An `SnmpEngine` is costly to build (MIB tree, USM tables), so engines are shared: one per
+event loop and credential *shape* — all v2c devices share one, each distinct v3 user (name, protocols,
+key fingerprint) gets its own. pysnmp's configuration cache keys v3 users by user name only, so two
+devices with the same user name but different keys in one engine would overwrite each other mid-poll.
+Engines are closed by `close_engines` (the service and tests call it on shutdown) and, for loops that
+were closed without it, the next time an engine is needed.
+
+Walking. One poll is a short loop of GETBULK requests: the first carries the profile's scalars as
+non-repeaters (GETNEXT on ``oid`` minus its last arc answers ``oid`` itself) and every needed table
+column as a repeater; each following request carries only the columns still inside their subtree,
+from the last OID seen. A 25-interface ifTable with the system scalars takes one round trip. We talk
+to pysnmp's single-run command generator directly and get raw ``(ObjectName, value)`` pairs: the
+hlapi's MIB-aware wrapping of every varbind would cost more than the walk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyasn1.type import univ
+from pysnmp.entity.rfc3413 import cmdgen
+from pysnmp.hlapi.v3arch.asyncio import (
+    CommunityData,
+    ContextData,
+    SnmpEngine,
+    UdpTransportTarget,
+    UsmUserData,
+)
+from pysnmp.hlapi.v3arch.asyncio import auth as _auth
+from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
+from pysnmp.proto import errind
+from pysnmp.proto.rfc1902 import ObjectName
+
+AUTH_PROTOCOLS = {
+    "sha": _auth.USM_AUTH_HMAC96_SHA,
+    "sha224": _auth.USM_AUTH_HMAC128_SHA224,
+    "sha256": _auth.USM_AUTH_HMAC192_SHA256,
+    "sha384": _auth.USM_AUTH_HMAC256_SHA384,
+    "sha512": _auth.USM_AUTH_HMAC384_SHA512,
+}
+PRIV_PROTOCOLS = {
+    "aes": _auth.USM_PRIV_CFB128_AES,
+    "aes192": _auth.USM_PRIV_CFB192_AES,
+    "aes256": _auth.USM_PRIV_CFB256_AES,
+}
+
+#: Longest string kept from a device (labels such as sysDescr); longer values are cut, not rejected.
+MAX_STRING = 256
+
+_LCD = CommandGeneratorLcdConfigurator()
+_CONTEXT = ContextData()
+_NULL = univ.Null("")
+
+
+class SnmpFailure(Exception):
+    """One poll failed; ``reason`` is a stable category, the message never carries a secret."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """Resolved secrets for one device. ``repr`` never shows them."""
+
+    community: str | None = None
+    user: str | None = None
+    auth_protocol: str | None = None
+    auth_key: str | None = field(default=None, repr=False)
+    priv_protocol: str | None = None
+    priv_key: str | None = field(default=None, repr=False)
+
+    def engine_key(self) -> str:
+        """Which shared engine serves these credentials (a fingerprint, never the secret itself)."""
+        if self.community is not None:
+            return "v2c"
+        digest = hashlib.sha256(f"{self.auth_key}\0{self.priv_key}".encode()).hexdigest()[:16]
+        return f"v3:{self.user}:{self.auth_protocol}:{self.priv_protocol}:{digest}"
+
+    def auth_data(self) -> CommunityData | UsmUserData:
+        if self.community is not None:
+            return CommunityData(self.community, mpModel=1)
+        return UsmUserData(
+            self.user or "",
+            authKey=self.auth_key,
+            privKey=self.priv_key,
+            authProtocol=AUTH_PROTOCOLS[self.auth_protocol] if self.auth_protocol else None,
+            privProtocol=PRIV_PROTOCOLS[self.priv_protocol] if self.priv_protocol else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    host: str
+    port: int
+    timeout: float
+    retries: int
+
+
+@dataclass
+class Fetched:
+    """What one poll read: scalar OID → value, and column OID → {row index → value}."""
+
+    scalars: dict[str, Any] = field(default_factory=dict)
+    columns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    requests: int = 0
+    varbinds: int = 0
+
+
+class _LoopEngines:
+    def __init__(self) -> None:
+        self.engines: dict[str, SnmpEngine] = {}
+        self.targets: dict[Endpoint, UdpTransportTarget] = {}
+
+
+_PER_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopEngines] = weakref.WeakKeyDictionary()
+
+
+def _close(state: _LoopEngines) -> None:
+    for engine in state.engines.values():
+        with contextlib.suppress(Exception):  # a dead loop's dispatcher may fail to close: nothing to save
+            engine.close_dispatcher()
+    state.engines.clear()
+    state.targets.clear()
+
+
+def _state() -> _LoopEngines:
+    loop = asyncio.get_running_loop()
+    state = _PER_LOOP.get(loop)
+    if state is None:
+        for old_loop in [lp for lp in _PER_LOOP if lp.is_closed()]:
+            _close(_PER_LOOP.pop(old_loop))
+        state = _PER_LOOP[loop] = _LoopEngines()
+    return state
+
+
+def close_engines() -> None:
+    """Close the SNMP engines (and their UDP sockets) of the running event loop."""
+    state = _PER_LOOP.pop(asyncio.get_running_loop(), None)
+    if state is not None:
+        _close(state)
+
+
+async def _target(state: _LoopEngines, endpoint: Endpoint) -> UdpTransportTarget:
+    target = state.targets.get(endpoint)
+    if target is None:
+        target = await UdpTransportTarget.create(
+            (endpoint.host, endpoint.port), timeout=endpoint.timeout, retries=endpoint.retries
+        )
+        state.targets[endpoint] = target
+    return target
+
+
+def _failure(indication: errind.ErrorIndication) -> SnmpFailure:
+    if isinstance(indication, errind.RequestTimedOut):
+        return SnmpFailure("timeout", "no SNMP response (after retries)")
+    if isinstance(indication, errind.WrongDigest | errind.AuthenticationFailure | errind.AuthenticationError):
+        return SnmpFailure("auth", "SNMPv3 authentication failed: wrong auth key or protocol")
+    if isinstance(indication, errind.UnknownUserName | errind.UnknownSecurityName):
+        return SnmpFailure("auth", "SNMPv3 user unknown to the device")
+    if isinstance(indication, errind.DecryptionError):
+        return SnmpFailure("auth", "SNMPv3 decryption failed: wrong privacy key or protocol")
+    if isinstance(indication, errind.UnsupportedSecurityLevel):
+        return SnmpFailure("auth", "SNMPv3 security level not accepted by the device")
+    return SnmpFailure("error", f"SNMP error: {indication}")
+
+
+async def _bulk(
+    engine: SnmpEngine,
+    auth: CommunityData | UsmUserData,
+    target: UdpTransportTarget,
+    non_repeaters: int,
+    max_repetitions: int,
+    oids: Sequence[str],
+) -> Sequence[tuple[ObjectName, Any]]:
+    addr_name, _params = _LCD.configure(engine, auth, target, _CONTEXT.contextName)
+    future: asyncio.Future[Sequence[tuple[ObjectName, Any]]] = asyncio.get_running_loop().create_future()
+
+    def done(_engine: Any, _handle: Any, indication: Any, status: Any, index: Any, varbinds: Any,
+             _ctx: Any) -> None:
+        if future.cancelled():
+            return
+        if indication:
+            future.set_exception(_failure(indication))
+        elif status:
+            message = f"SNMP error-status {int(status)} at varbind {int(index)}"
+            future.set_exception(SnmpFailure("error", message))
+        else:
+            future.set_result(varbinds)
+
+    cmdgen.BulkCommandGeneratorSingleRun().send_varbinds(
+        engine, addr_name, _CONTEXT.contextEngineId, _CONTEXT.contextName, non_repeaters, max_repetitions,
+        [(ObjectName(oid), _NULL) for oid in oids], done,
+    )
+    return await future
+
+
+def plain(value: Any) -> int | str | None:
+    """A pysnmp value as int (all integer, counter, gauge and timetick types), str, or None (no such)."""
+    if isinstance(value, univ.Null):  # noSuchObject, noSuchInstance, endOfMibView
+        return None
+    if isinstance(value, univ.Integer):
+        return int(value)
+    if isinstance(value, univ.ObjectIdentifier):
+        return str(value)
+    if isinstance(value, univ.OctetString):
+        return bytes(value.asOctets()[:MAX_STRING]).decode("utf-8", "replace").rstrip("\0").strip()
+    return str(value)[:MAX_STRING]
+
+
+async def walk(
+    credentials: Credentials,
+    endpoint: Endpoint,
+    scalars: Sequence[str],
+    columns: Sequence[str],
+    max_repetitions: int,
+    max_rows: int,
+) -> Fetched:
+    """Read ``scalars`` and every row of ``columns`` from one device; raises `SnmpFailure`.
+
+    A device answering with non-increasing OIDs is ``malformed``; one with more than ``max_rows``
+    rows in a column is ``oversized`` — both stop the poll, so a broken agent cannot hold it forever.
+    """
+    state = _state()
+    key = credentials.engine_key()
+    engine = state.engines.get(key)
+    if engine is None:
+        engine = state.engines[key] = SnmpEngine()
+    target = await _target(state, endpoint)
+    auth = credentials.auth_data()
+    out = Fetched(columns={c: {} for c in columns})
+    cursor = {c: c for c in columns}  # column → last OID seen
+    pending = list(scalars)
+    while pending or cursor:
+        request = [s.rpartition(".")[0] for s in pending] + list(cursor.values())
+        varbinds = await _bulk(engine, auth, target, len(pending), max_repetitions, request)
+        out.requests += 1
+        out.varbinds += len(varbinds)
+        for want, (oid, value) in zip(pending, varbinds, strict=False):
+            if str(oid) == want:
+                out.scalars[want] = plain(value)
+        repeating = list(cursor)
+        rows = varbinds[len(pending):]
+        pending = []
+        if not repeating:
+            break
+        if not rows:
+            raise SnmpFailure("malformed", "GETBULK response without table rows")
+        for i, (name, value) in enumerate(rows):
+            column = repeating[i % len(repeating)]
+            if column not in cursor:
+                continue
+            oid = str(name)
+            if not oid.startswith(column + ".") or isinstance(value, univ.Null):
+                del cursor[column]  # walked past the column (or end of MIB)
+                continue
+            if _arcs(oid) <= _arcs(cursor[column]):
+                raise SnmpFailure("malformed", f"device returned non-increasing OID {oid}")
+            cursor[column] = oid
+            cells = out.columns[column]
+            cells[oid[len(column) + 1:]] = plain(value)
+            if len(cells) > max_rows:
+                raise SnmpFailure("oversized", f"more than {max_rows} rows in column {column}")
+    return out
+
+
+def _arcs(oid: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in oid.split("."))
