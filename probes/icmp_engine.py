@@ -1,0 +1,448 @@
+"""A shared ICMP echo burst engine: one socket per address family per event loop, many bursts in flight.
+
+Why not icmplib's ``async_ping``: it sends a host's echoes one after another and waits out the full
+timeout of every lost one, and its concurrent mode inflates RTTs with event-loop latency (DESIGN.md,
+machine facts). Here:
+
+- every send is *scheduled* (``loop.call_at`` on a 1 ms grid shared by all bursts, so 20,000 bursts
+  cost a handful of timers, not 60,000) into one global, paced send queue: thousands of bursts share
+  one socket without sleeping and without overflowing buffers (SO_RCVBUF/SO_SNDBUF are enlarged);
+- replies are read by one ``loop.add_reader`` callback and matched to the waiting burst by
+  (identifier, sequence) in raw mode or (address, sequence) in datagram mode, where the kernel rewrites
+  the identifier;
+- an RTT is the kernel's receive timestamp (SO_TIMESTAMPNS) minus the wall-clock time taken just before
+  ``sendto``: time the reply waits for the event loop does not count;
+- an echo without a reply is lost once its own timeout has passed; a burst ends when every echo is
+  answered, or at its last send plus the timeout.
+
+Raw sockets need root or CAP_NET_RAW; datagram ICMP ("ping sockets") needs the process's group inside
+``net.ipv4.ping_group_range`` (per network namespace, and it also governs ICMPv6 ping sockets).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import errno
+import math
+import random
+import socket
+import struct
+import time
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from probes.errors import PrivilegeError
+
+Mode = Literal["raw", "dgram"]
+
+# Linux constants the socket module does not export.
+_SO_TIMESTAMPNS = 35
+_SO_SNDBUFFORCE = 32
+_SO_RCVBUFFORCE = 33
+_SOL_RAW = 255
+_ICMP_FILTER = 1
+_ICMP6_FILTER = 1
+
+_ECHO_REQUEST = {socket.AF_INET: 8, socket.AF_INET6: 128}
+_ECHO_REPLY = {socket.AF_INET: 0, socket.AF_INET6: 129}
+#: Errors that quote our echo: destination unreachable, time exceeded.
+_QUOTING_ERRORS = {socket.AF_INET: (3, 11), socket.AF_INET6: (1, 3)}
+#: Send errors meaning "no way to that address", a property of the path, not a bug.
+_UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EINVAL, errno.EACCES, errno.EPERM,
+                errno.EHOSTDOWN, errno.EADDRNOTAVAIL}
+_RETRY_LATER = {errno.EAGAIN, errno.ENOBUFS}
+
+_BUFFER_BYTES = 32 * 1024 * 1024
+_CMSG_SPACE = socket.CMSG_SPACE(16)
+_PUMP_BATCH = 256
+
+FIX = (
+    "ICMP needs raw sockets or unprivileged ping sockets. Either grant the capability: "
+    "`setcap cap_net_raw+ep $(readlink -f $(which python3))`, or allow ping sockets for all groups: "
+    '`sysctl net.ipv4.ping_group_range="0 2147483647"` (per network namespace).'
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BurstResult:
+    """What one burst saw. ``rtts`` has one entry per echo in send order: seconds, or None when lost."""
+
+    address: str
+    rtts: tuple[float | None, ...]
+    #: Why echoes failed when the network said so (a send error or a quoted ICMP error), else None.
+    error: str | None = None
+
+    @property
+    def sent(self) -> int:
+        return len(self.rtts)
+
+    @property
+    def received(self) -> list[float]:
+        return [r for r in self.rtts if r is not None]
+
+
+def _ones_complement_sum(data: bytes | bytearray | memoryview) -> int:
+    """The one's complement sum of the 16-bit big-endian words of ``data``, modulo 0xFFFF.
+
+    Read as one big integer the data is ≡ the sum of its words (2**16 ≡ 1 mod 0xFFFF), which C
+    computes far faster than a Python loop over words.
+    """
+    if len(data) % 2:
+        data = bytes(data) + b"\0"
+    return int.from_bytes(data, "big") % 0xFFFF
+
+
+def checksum(data: bytes | bytearray | memoryview) -> int:
+    """RFC 1071 Internet checksum of ``data`` (its checksum field zeroed), to store with ``!H``.
+
+    May give 0xFFFF where a word loop gives 0: both are zero in one's complement (RFC 1071 § 1).
+    """
+    return 0xFFFF - _ones_complement_sum(data)
+
+
+def checksum_valid(data: bytes | bytearray | memoryview) -> bool:
+    """Whether ``data``, checksum field included, sums to one's complement zero."""
+    return _ones_complement_sum(data) == 0
+
+
+class _Burst:
+    """Book-keeping of one burst while it is in flight."""
+
+    __slots__ = (
+        "address",
+        "count",
+        "error",
+        "family",
+        "future",
+        "issued",
+        "keys",
+        "outstanding",
+        "payload",
+        "payload_sum",
+        "rtts",
+        "sent_ns",
+        "timeout",
+    )
+
+    def __init__(self, address: str, family: int, count: int, timeout: float, payload: bytes,
+                 future: asyncio.Future[None]) -> None:
+        self.address = address
+        self.family = family
+        self.count = count
+        self.timeout = timeout
+        self.payload = payload
+        self.payload_sum = _ones_complement_sum(payload)
+        self.future = future
+        self.sent_ns = [0] * count
+        self.rtts: list[float | None] = [None] * count
+        self.keys: list[int | str | None] = [None] * count
+        #: Echoes handed to the socket (sent or failed) and echoes still awaiting a reply.
+        self.issued = 0
+        self.outstanding = 0
+        self.error: str | None = None
+
+
+class IcmpEngine:
+    """Sends echo bursts for any number of concurrent callers over one socket per address family.
+
+    Create it inside the event loop that will use it (or use `shared_engine`). ``mode`` forces raw or
+    datagram sockets; ``"auto"`` tries raw first. ``max_pps`` paces all sends of this engine.
+    """
+
+    def __init__(self, mode: Literal["auto", "raw", "dgram"] = "auto", max_pps: float = 50_000) -> None:
+        # Weak, so that an engine never keeps a finished event loop alive (see `shared_engine`).
+        self._loop_ref = weakref.ref(asyncio.get_running_loop())
+        self._max_pps = max_pps
+        self._sockets: dict[int, socket.socket] = {}
+        self.mode: Mode = self._choose_mode(mode)
+        self._slots: dict[int, list[tuple[Callable[[_Burst, int], None], _Burst, int]]] = {}
+        self._pending: dict[int | str, _Burst] = {}
+        self._queue: collections.deque[tuple[_Burst, int]] = collections.deque()
+        self._pump_handle: asyncio.Handle | None = None
+        self._tokens = float(_PUMP_BATCH)
+        self._refilled = time.monotonic()
+        self._counter = 0
+        self._ident_base = random.randrange(0x10000)
+        self._rxbuf = bytearray(65536)
+
+    @property
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop_ref()
+        if loop is None:
+            raise RuntimeError("the event loop of this ICMP engine is gone")
+        return loop
+
+    # -- sockets ---------------------------------------------------------------------------------
+
+    def _choose_mode(self, wanted: str) -> Mode:
+        tried: list[str] = []
+        for mode in ("raw", "dgram") if wanted == "auto" else (wanted,):
+            try:
+                self._sockets[socket.AF_INET] = self._open(socket.AF_INET, mode)  # type: ignore[arg-type]
+                return mode  # type: ignore[return-value]
+            except PermissionError as exc:
+                tried.append(f"{mode}: {exc.strerror}")
+        raise PrivilegeError(f"cannot open an ICMP socket ({'; '.join(tried)}). {FIX}")
+
+    def _open(self, family: int, mode: Mode) -> socket.socket:
+        proto = socket.IPPROTO_ICMP if family == socket.AF_INET else socket.IPPROTO_ICMPV6
+        kind = socket.SOCK_RAW if mode == "raw" else socket.SOCK_DGRAM
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+            for force, plain in ((_SO_RCVBUFFORCE, socket.SO_RCVBUF), (_SO_SNDBUFFORCE, socket.SO_SNDBUF)):
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, force, _BUFFER_BYTES)
+                except PermissionError:
+                    sock.setsockopt(socket.SOL_SOCKET, plain, _BUFFER_BYTES)
+            if mode == "raw":
+                self._filter(sock, family)
+            self._loop.add_reader(sock.fileno(), self._on_readable, sock, family)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    @staticmethod
+    def _filter(sock: socket.socket, family: int) -> None:
+        """Let the kernel drop every ICMP type we never read (our own echo requests on loopback...)."""
+        wanted = (_ECHO_REPLY[family], *_QUOTING_ERRORS[family])
+        if family == socket.AF_INET:  # a bit set means "block"; types 0-31
+            blocked = ~sum(1 << t for t in wanted) & 0xFFFFFFFF
+            sock.setsockopt(_SOL_RAW, _ICMP_FILTER, struct.pack("I", blocked))
+        else:  # struct icmp6_filter: 256 bits, set = block
+            words = [0xFFFFFFFF] * 8
+            for t in wanted:
+                words[t >> 5] &= ~(1 << (t & 31)) & 0xFFFFFFFF
+            sock.setsockopt(socket.IPPROTO_ICMPV6, _ICMP6_FILTER, struct.pack("8I", *words))
+
+    def _socket(self, family: int) -> socket.socket:
+        sock = self._sockets.get(family)
+        if sock is None:
+            sock = self._sockets[family] = self._open(family, self.mode)
+        return sock
+
+    def close(self) -> None:
+        """Close the sockets; bursts still in flight end with what they have."""
+        for burst, _ in list(self._pending.values()):
+            self._finish(burst)
+        self._queue.clear()
+        loop = self._loop_ref()
+        for sock in self._sockets.values():
+            if loop is not None and not loop.is_closed():
+                loop.remove_reader(sock.fileno())
+            sock.close()
+        self._sockets.clear()
+
+    async def __aenter__(self) -> IcmpEngine:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- bursts ----------------------------------------------------------------------------------
+
+    async def burst(self, address: str, count: int = 5, spacing: float = 0.2, timeout: float = 1.0,
+                    size: int = 56) -> BurstResult:
+        """Send ``count`` echoes to ``address`` (an IP literal), ``spacing`` seconds apart.
+
+        Returns after every echo is answered or after the last send plus ``timeout``; a reply later
+        than ``timeout`` after its own echo counts as lost. Network failures are in the result.
+        """
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        canonical = socket.inet_ntop(family, socket.inet_pton(family, address))  # ValueError: bad literal
+        self._socket(family)
+        future: asyncio.Future[None] = self._loop.create_future()
+        payload = (b"netmon" * (size // 6 + 1))[:size]
+        burst = _Burst(canonical, family, count, timeout, payload, future)
+        start = self._loop.time()
+        self._enqueue(burst, 0)
+        for i in range(1, count):
+            self._at(start + i * spacing, self._enqueue, burst, i)
+        try:
+            await future
+        finally:
+            if not future.done():  # cancelled by the caller's deadline: forget our echoes
+                self._finish(burst)
+        return BurstResult(burst.address, tuple(burst.rtts), burst.error)
+
+    def _at(self, when: float, action: Callable[[_Burst, int], None], burst: _Burst, index: int) -> None:
+        """Run ``action(burst, index)`` at ``when`` rounded up to the next millisecond slot."""
+        slot = math.ceil(when * 1000)
+        actions = self._slots.get(slot)
+        if actions is None:
+            actions = self._slots[slot] = []
+            self._loop.call_at(slot / 1000, self._run_slot, slot)
+        actions.append((action, burst, index))
+
+    def _run_slot(self, slot: int) -> None:
+        for action, burst, index in self._slots.pop(slot, ()):
+            if not burst.future.done():
+                action(burst, index)
+
+    def _enqueue(self, burst: _Burst, index: int) -> None:
+        self._queue.append((burst, index))
+        if self._pump_handle is None:
+            self._pump_handle = self._loop.call_soon(self._pump)
+
+    def _pump(self) -> None:
+        """Send queued echoes within the pace budget, a batch at a time so the reader keeps up."""
+        self._pump_handle = None
+        now = time.monotonic()
+        self._tokens = min(float(_PUMP_BATCH), self._tokens + (now - self._refilled) * self._max_pps)
+        self._refilled = now
+        while self._queue and self._tokens >= 1:
+            burst, index = self._queue[0]
+            if not self._send(burst, index):
+                break
+            self._queue.popleft()
+            self._tokens -= 1
+        if self._queue:
+            delay = max(0.0, (1 - self._tokens) / self._max_pps)
+            if self._tokens >= 1:  # the socket said "later"
+                delay = 0.001
+            self._pump_handle = self._loop.call_at(self._loop.time() + delay, self._pump)
+
+    def _key(self, family: int, address: str, ident: int, seq: int) -> int | str:
+        """The match key of an echo: ints and strings, which the garbage collector never scans.
+
+        Raw sockets see every echo reply of the host, so the identifier is part of the key; ping
+        sockets only get their own, with the identifier rewritten by the kernel: address and sequence.
+        """
+        if self.mode == "raw":
+            return (family << 32) | (ident << 16) | seq
+        return f"{address}#{seq}"
+
+    def _send(self, burst: _Burst, index: int) -> bool:
+        """Send one echo; False when the socket has no room now (retry later)."""
+        if burst.future.done():
+            return True
+        family = burst.family
+        while True:  # a free (identifier, sequence), never one in use by another burst
+            n = self._counter
+            self._counter = (n + 1) & 0xFFFFFFFF
+            ident, seq = (self._ident_base + (n >> 16)) & 0xFFFF, n & 0xFFFF
+            key = self._key(family, burst.address, ident, seq)
+            if key not in self._pending:
+                break
+        kind = _ECHO_REQUEST[family]
+        # The kernel sums ICMPv6 itself (pseudo-header); for ICMPv4 the header words are added to the
+        # payload's precomputed sum instead of summing every packet again.
+        csum = 0
+        if family == socket.AF_INET:
+            csum = 0xFFFF - (burst.payload_sum + (kind << 8) + ident + seq) % 0xFFFF
+        packet = struct.pack("!BBHHH", kind, 0, csum, ident, seq) + burst.payload
+        sock = self._sockets[family]
+        sent_ns = time.time_ns()
+        try:
+            sock.sendto(packet, (burst.address, 0))
+        except OSError as exc:
+            if exc.errno in _RETRY_LATER:
+                return False
+            burst.error = f"unreachable: {exc.strerror}" if exc.errno in _UNREACHABLE else f"error: {exc}"
+        else:
+            burst.sent_ns[index] = sent_ns
+            burst.keys[index] = key
+            burst.outstanding += 1
+            self._pending[key] = burst
+        burst.issued += 1
+        if burst.issued == burst.count:
+            self._at(self._loop.time() + burst.timeout, self._expire, burst, index)
+            self._finish_if_complete(burst)
+        return True
+
+    def _expire(self, burst: _Burst, _index: int) -> None:
+        self._finish(burst)
+
+    def _finish(self, burst: _Burst) -> None:
+        for key in burst.keys:
+            if key is not None and self._pending.get(key) is burst:
+                del self._pending[key]
+        if not burst.future.done():
+            burst.future.set_result(None)
+
+    def _finish_if_complete(self, burst: _Burst) -> None:
+        if burst.outstanding == 0 and burst.issued == burst.count:
+            self._finish(burst)
+
+    # -- replies ---------------------------------------------------------------------------------
+
+    def _on_readable(self, sock: socket.socket, family: int) -> None:
+        """Drain the socket; the echo-reply path is inlined because it runs once per packet."""
+        view = memoryview(self._rxbuf)
+        raw_ipv4 = family == socket.AF_INET and self.mode == "raw"
+        reply_type = _ECHO_REPLY[family]
+        pending = self._pending
+        for _ in range(1024):  # bounded, so sends get their turn under a flood
+            try:
+                nbytes, ancdata, _, source = sock.recvmsg_into([view], _CMSG_SPACE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # e.g. a queued ICMP error on a ping socket; nothing to match
+                continue
+            icmp = view[(view[0] & 0x0F) * 4 if raw_ipv4 else 0:nbytes]
+            if len(icmp) < 8 or (raw_ipv4 and not checksum_valid(icmp)):
+                continue
+            address = source[0]
+            if icmp[0] != reply_type:
+                if icmp[0] in _QUOTING_ERRORS[family] and self.mode == "raw":
+                    self._on_error(family, address, icmp[8:], icmp[0])
+                continue
+            ident, seq = struct.unpack_from("!HH", icmp, 4)
+            key = self._key(family, address, ident, seq)
+            burst = pending.get(key)
+            if burst is None or burst.address != address:  # foreign identifier, or not from the target
+                continue
+            del pending[key]
+            index = burst.keys.index(key)
+            rtt = (_kernel_timestamp(ancdata) - burst.sent_ns[index]) / 1e9
+            if rtt <= burst.timeout:
+                burst.rtts[index] = max(rtt, 0.0)
+            burst.outstanding -= 1
+            if burst.outstanding == 0 and burst.issued == burst.count:
+                self._finish(burst)
+
+    def _on_error(self, family: int, reporter: str, quoted: memoryview, kind: int) -> None:
+        """An ICMP error quoting one of our echoes: that echo is lost, and we know why."""
+        header = (quoted[0] & 0x0F) * 4 if family == socket.AF_INET else 40
+        if len(quoted) < header + 8 or quoted[header] != _ECHO_REQUEST[family]:
+            return
+        raw_dest = quoted[16:20] if family == socket.AF_INET else quoted[24:40]
+        destination = socket.inet_ntop(family, bytes(raw_dest))
+        ident, seq = struct.unpack_from("!HH", quoted, header + 4)
+        key = self._key(family, destination, ident, seq)
+        burst = self._pending.get(key)
+        if burst is None or burst.address != destination:
+            return
+        del self._pending[key]
+        what = "unreachable" if kind == _QUOTING_ERRORS[family][0] else "ttl exceeded"
+        burst.error = f"{what} (reported by {reporter})"
+        burst.outstanding -= 1
+        self._finish_if_complete(burst)
+
+
+def _kernel_timestamp(ancdata: Iterable[tuple[int, int, bytes]]) -> int:
+    """The SCM_TIMESTAMPNS receive time in ns since the epoch, or now if the kernel gave none."""
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(data) >= 16:
+            seconds, nanos = struct.unpack_from("@qq", data)
+            return int(seconds * 1_000_000_000 + nanos)
+    return time.time_ns()
+
+
+_SHARED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, IcmpEngine] = weakref.WeakKeyDictionary()
+
+
+def shared_engine(mode: Literal["auto", "raw", "dgram"] = "auto") -> IcmpEngine:
+    """The engine of the running event loop, created on first use (its sockets close with the loop)."""
+    loop = asyncio.get_running_loop()
+    engine = _SHARED.get(loop)
+    if engine is None:
+        engine = _SHARED[loop] = IcmpEngine(mode)
+        weakref.finalize(loop, engine.close)
+    return engine
+
