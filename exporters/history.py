@@ -109,9 +109,10 @@ class HistoryWriter:
     """The sink: ``writer(result)`` never blocks; a thread owns the connection and commits batches."""
 
     def __init__(self, path: str | Path, topology: Topology | None = None, open_after: int = 2,
-                 flush_every: float = 1.0, batch_max: int = 20_000, retention: Retention | None = None):
+                 flush_every: float = 1.0, batch_max: int = 20_000, retention: Retention | None = None,
+                 probes: tuple[str, ...] = ("icmp",)):
         self.path = Path(path)
-        self.tracker = OutageTracker(topology, open_after=open_after)
+        self.tracker = OutageTracker(topology, open_after=open_after, probes=probes)
         self.flush_every = flush_every
         self.batch_max = batch_max
         self.retention = retention or Retention()

@@ -86,7 +86,8 @@ class OutageTracker:
     """Per-subject state machine; `observe` returns the outages it opened, extended or closed."""
 
     def __init__(self, topology: Topology | None = None, open_after: int = 2, max_gap: float = 600.0,
-                 hub_slack: float = 120.0, power_lookback: float = 900.0):
+                 hub_slack: float = 120.0, power_lookback: float = 900.0,
+                 probes: tuple[str, ...] = ("icmp",)):
         if open_after < 1:
             raise ValueError("open_after must be at least 1")
         self.topology = topology or Topology()
@@ -94,13 +95,13 @@ class OutageTracker:
         self.max_gap = max_gap
         self.hub_slack = hub_slack
         self.power_lookback = power_lookback
+        self.probes = probes
         self._subjects: dict[tuple[str, str], _Subject] = {}
         self._battery: dict[str, deque[tuple[float, float]]] = {}
 
-    @staticmethod
-    def watches(result: Result) -> bool:
-        """Reachability is what ICMP checks measure; other probes feed rollups only."""
-        return result.probe == "icmp"
+    def watches(self, result: Result) -> bool:
+        """Reachability is what ICMP checks measure (``probes``); other probes feed rollups only."""
+        return result.probe in self.probes
 
     def resume(self, outages: Iterable[Outage]) -> None:
         """Take back the outages a previous run left open (from the store)."""

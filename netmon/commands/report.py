@@ -1,0 +1,109 @@
+"""`netmon report`: availability, outages and link quality for planners; `netmon report upgrade SITE`
+compares a link before and after its ``since`` date. Reads the history store (default) or Prometheus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import date, datetime, time as dtime
+from pathlib import Path
+
+from netmon import i18n
+from netmon.inventory import load
+from netmon.report import DEFAULT_HISTORY, formats, html, inventory_sites, inventory_topology
+from netmon.report.compute import GROUPINGS, build, upgrade
+from netmon.report.data import Source
+from netmon.report.intervals import LOCAL_TZ
+from probes.errors import NetmonError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="availability and outage report for planners (or: report upgrade SITE)",
+                       description=__doc__)
+    p.add_argument("action", nargs="*", metavar="upgrade SITE",
+                   help="'upgrade SITE': compare the site's link before/after its `since` date")
+    p.add_argument("--config", default=None, help="inventory file (default: config/communes.yaml)")
+    p.add_argument("--history", default=None, help=f"history store (default: {DEFAULT_HISTORY})")
+    p.add_argument("--source", choices=("store", "prometheus"), default="store")
+    p.add_argument("--url", default=None, help="Prometheus base URL for --source prometheus")
+    p.add_argument("--from", dest="start", default=None,
+                   help="start: YYYY-MM-DD, ISO time (local Asia/Ho_Chi_Minh if no offset) or Nd ago "
+                        "(default: 30d)")
+    p.add_argument("--to", dest="end", default=None, help="end, same forms (default: now)")
+    p.add_argument("--by", choices=GROUPINGS, default="site")
+    p.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
+    p.add_argument("--out", default=None, help="write to this file instead of stdout")
+    p.add_argument("--office-hours", action="store_true", help="only Mon–Fri 07:00–17:00 Asia/Ho_Chi_Minh")
+    p.add_argument("--worst", type=int, default=10, help="how many worst sites to list (default 10)")
+    p.add_argument("--link", default=None, help="upgrade: link id (default: the primary link)")
+    p.add_argument("--days", type=float, default=90, help="upgrade: days compared on each side (default 90)")
+    p.add_argument("--reachability", default="icmp",
+                   help="probes whose failures make outages, comma-separated (default icmp)")
+    p.set_defaults(func=run)
+
+
+def parse_time(value: str, now: float) -> float:
+    """``2026-03-02``, ``2026-03-02T08:00[+07:00]`` or ``30d`` / ``12h`` (ago)."""
+    v = value.strip()
+    if v[-1:] in ("d", "h") and v[:-1].replace(".", "", 1).isdigit():
+        return now - float(v[:-1]) * (86400 if v[-1] == "d" else 3600)
+    try:
+        if len(v) == 10:
+            return datetime.combine(date.fromisoformat(v), dtime(0), LOCAL_TZ).timestamp()
+        parsed = datetime.fromisoformat(v)
+    except ValueError:
+        raise NetmonError(f"cannot read time {value!r} (use YYYY-MM-DD, an ISO time or e.g. 30d)") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=LOCAL_TZ)).timestamp()
+
+
+def open_source(args: argparse.Namespace, inventory: object) -> Source:
+    probes = tuple(p.strip() for p in args.reachability.split(",") if p.strip())
+    if args.source == "prometheus":
+        if not args.url:
+            raise NetmonError("--source prometheus needs --url (e.g. http://127.0.0.1:9090)")
+        from netmon.report.prom import PromSource
+        return PromSource(args.url, inventory_topology(inventory), probes=probes)  # type: ignore[arg-type]
+    from netmon.report.store import open_store
+    return open_store(args.history or DEFAULT_HISTORY)
+
+
+def run(args: argparse.Namespace) -> int:
+    from netmon.cli import DEFAULT_CONFIG
+
+    lang = i18n.lang(None)
+    now = time.time()
+    inventory = load(args.config or DEFAULT_CONFIG)
+    sites = inventory_sites(inventory)
+    source = open_source(args, inventory)
+    try:
+        if args.action:
+            if len(args.action) != 2 or args.action[0] != "upgrade":
+                raise NetmonError("usage: netmon report upgrade SITE [--link ID] [--days N]")
+            site = next((s for s in sites if s.slug == args.action[1]), None)
+            if site is None:
+                raise NetmonError(f"unknown site {args.action[1]!r}")
+            link = site.link(args.link) if args.link else site.primary
+            if link is None:
+                raise NetmonError(f"site {site.slug} has no link {args.link!r}")
+            since = datetime.combine(link.since, dtime(0), LOCAL_TZ).timestamp()
+            result = upgrade(source, site, link.id, since, args.days, now)
+            text = formats.upgrade_json(result) if args.format == "json" else formats.upgrade_text(result, lang)
+        else:
+            end = parse_time(args.end, now) if args.end else now
+            start = parse_time(args.start, end) if args.start else end - 30 * 86400
+            if start >= end:
+                raise NetmonError("--from must be before --to")
+            report = build(source, sites, start, end, now, by=args.by, office_hours=args.office_hours,
+                           worst=args.worst, source_name=args.source)
+            text = {"table": lambda: formats.table(report, lang), "csv": lambda: formats.to_csv(report, lang),
+                    "json": lambda: formats.to_json(report), "html": lambda: html.render(report, lang)}[args.format]()
+    finally:
+        source.close()  # type: ignore[attr-defined]
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+

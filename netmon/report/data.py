@@ -1,0 +1,110 @@
+"""What a report is computed from, whichever source it comes from (the SQLite store or Prometheus).
+
+A `Source` answers two questions for a time range: which outages happened (`OutageEvent`), and what
+the rollups say per site and link (`Rollup`: runs, successes, RTT histogram, loss, jitter). The
+availability maths in `netmon.report.compute` only ever sees these values.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+from exporters.history_outages import Window
+from exporters.history_rollup import percentile
+
+
+@dataclass(frozen=True, slots=True)
+class LinkInfo:
+    id: str
+    type: str
+    isp: str
+    since: date
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class SiteInfo:
+    """A center as the inventory describes it (plain values, so sources need not parse YAML)."""
+
+    slug: str
+    name: str
+    kind: str
+    district: str
+    upstream: str
+    lat: float | None
+    lon: float | None
+    links: tuple[LinkInfo, ...]
+
+    @property
+    def primary(self) -> LinkInfo:
+        return next((lk for lk in self.links if lk.role == "primary"), self.links[0])
+
+    def link(self, link_id: str) -> LinkInfo | None:
+        return next((lk for lk in self.links if lk.id == link_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class OutageEvent:
+    site: str
+    link: str
+    start: float
+    end: float | None
+    cause: str
+
+
+@dataclass(slots=True)
+class Rollup:
+    """Sums over a period; `merge` makes group rows from site rows."""
+
+    runs: int = 0
+    ok: int = 0
+    loss_sum: float = 0.0
+    loss_n: int = 0
+    jitter_sum: float = 0.0
+    jitter_n: int = 0
+    rtt: Counter[int] = field(default_factory=Counter)
+    daily_loss: list[float] = field(default_factory=list)
+
+    def merge(self, other: Rollup) -> None:
+        self.runs += other.runs
+        self.ok += other.ok
+        self.loss_sum += other.loss_sum
+        self.loss_n += other.loss_n
+        self.jitter_sum += other.jitter_sum
+        self.jitter_n += other.jitter_n
+        self.rtt.update(other.rtt)
+        self.daily_loss.extend(other.daily_loss)
+
+    def rtt_p(self, q: float) -> float | None:
+        return percentile(self.rtt, q)
+
+    @property
+    def loss(self) -> float | None:
+        return self.loss_sum / self.loss_n if self.loss_n else None
+
+    @property
+    def loss_p95(self) -> float | None:
+        if not self.daily_loss:
+            return None
+        ordered = sorted(self.daily_loss)
+        return ordered[min(len(ordered) - 1, max(0, int(round(0.95 * len(ordered))) - 1))]
+
+    @property
+    def jitter(self) -> float | None:
+        return self.jitter_sum / self.jitter_n if self.jitter_n else None
+
+
+class Source(Protocol):
+    def outages(self, start: float, end: float) -> list[OutageEvent]:
+        """Outages of every subject that overlap ``[start, end)`` (open ones have ``end`` None)."""
+        ...
+
+    def rollups(self, start: float, end: float) -> dict[tuple[str, str], Rollup]:
+        """ICMP rollups per (site, link) plus the site's total runs under (site, "*")."""
+        ...
+
+    def maintenance(self) -> list[Window]:
+        ...

@@ -1,0 +1,166 @@
+"""The planner's HTML report: one self-contained file (inline CSS and SVG, no script, no fetch).
+
+Charts are drawn as inline SVG so the page opens offline, prints, and cannot leak a request: an
+availability-over-time line per link type, RTT p50/p95 per link type, and a map of the centers
+placed by their inventory coordinates (equirectangular; fine at a province's scale) and colored by
+availability.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from netmon.i18n import Lang, text
+from netmon.report.compute import Report, Row
+from netmon.report.formats import CATALOG, COLUMNS, header, human, local, pct, secs
+
+EXTRA: dict[str, tuple[str, str]] = {
+    "summary": ("Summary", "Tổng quan"),
+    "over_time": ("Availability by day and link type", "Khả dụng theo ngày và loại đường truyền"),
+    "latency": ("Latency by link type (p50 / p95)", "Độ trễ theo loại đường truyền (p50 / p95)"),
+    "map": ("Map of the centers, colored by availability", "Bản đồ các trung tâm theo mức khả dụng"),
+    "ranked": ("Sites ranked by availability", "Xếp hạng các điểm theo khả dụng"),
+    "grouped": ("By {by}", "Theo {by}"),
+    "log": ("Longest outages", "Các lần mất kết nối dài nhất"),
+    "start": ("Start", "Bắt đầu"),
+    "cause": ("Cause", "Nguyên nhân"),
+    "duration": ("Duration", "Thời lượng"),
+    "site": ("Site", "Điểm"),
+}
+
+COLORS = ((0.999, "#1a9850"), (0.995, "#91cf60"), (0.99, "#fee08b"), (0.98, "#fc8d59"), (0.0, "#d73027"))
+LINE_COLORS = ("#1f78b4", "#e31a1c", "#33a02c", "#ff7f00", "#6a3d9a")
+
+CSS = """
+body{font-family:"DejaVu Sans",Arial,sans-serif;margin:1.5em;color:#222;font-size:13px}
+h1{font-size:20px}h2{font-size:16px;margin-top:1.6em;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}
+td:nth-child(2),th:nth-child(2),td:first-child,th:first-child{text-align:left}
+.cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #ccc;padding:.5em 1em;border-radius:4px}
+.card b{display:block;font-size:18px}svg{background:#fafafa;border:1px solid #ddd}
+.legend span{display:inline-block;margin-right:1em}.sw{width:10px;height:10px;display:inline-block}
+@media print{body{margin:0;font-size:10px}h2{page-break-after:avoid}svg,table{page-break-inside:avoid}}
+"""
+
+
+def color(availability: float | None) -> str:
+    if availability is None:
+        return "#999999"
+    return next(c for limit, c in COLORS if availability >= limit)
+
+
+def _t(key: str, lang: Lang, **values: object) -> str:
+    return text(EXTRA if key in EXTRA else CATALOG, key, lang, **values)
+
+
+def _table(rows: list[Row], lang: Lang, total: Row | None = None) -> str:
+    head = "".join(f"<th>{escape(text(CATALOG, c, lang))}</th>" for c in COLUMNS)
+    body = []
+    for r in [*rows, *([total] if total else [])]:
+        cells = human(r, lang)
+        if r is total:
+            cells["key"] = text(CATALOG, "total", lang)
+        style = f' style="background:{color(r.availability)}33"'
+        body.append(f"<tr{style}>" + "".join(f"<td>{escape(cells[c])}</td>" for c in COLUMNS) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _over_time(report: Report, lang: Lang) -> str:
+    w, h, pad = 720, 240, 40
+    points = [a for series in report.daily.values() for _, a in series if a is not None]
+    if not points:
+        return "<p>–</p>"
+    low = min(min(points), 0.99)
+    days = max(len(s) for s in report.daily.values())
+    parts = [f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img">']
+    for frac in (0.0, 0.5, 1.0):
+        y = pad + (h - 2 * pad) * frac
+        parts.append(f'<line x1="{pad}" x2="{w - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+                     f'<text x="2" y="{y + 4:.1f}" font-size="10">{pct(1 - (1 - low) * frac)}</text>')
+    legend = []
+    for i, (link_type, series) in enumerate(sorted(report.daily.items())):
+        c = LINE_COLORS[i % len(LINE_COLORS)]
+        xy = [(pad + 10 + (w - 2 * pad) * (j / max(1, days - 1)), pad + (h - 2 * pad) * (1 - a) / (1 - low))
+              for j, (_, a) in enumerate(series) if a is not None]
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+        parts.append(f'<polyline fill="none" stroke="{c}" stroke-width="2" points="{path}"/>')
+        parts += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2" fill="{c}"/>' for x, y in xy[:400]]
+        legend.append(f'<span><i class="sw" style="background:{c}"></i> {escape(link_type)}</span>')
+    first = next(iter(report.daily.values()))
+    parts.append(f'<text x="{pad}" y="{h - 8}" font-size="10">{local(first[0][0])[:10]}</text>'
+                 f'<text x="{w - 110}" y="{h - 8}" font-size="10">{local(first[-1][0])[:10]}</text></svg>')
+    return "".join(parts) + f'<div class="legend">{"".join(legend)}</div>'
+
+
+def _latency(report: Report) -> str:
+    rows = [(r.key, r.rollup.rtt_p(0.5), r.rollup.rtt_p(0.95)) for r in report.by_link_type]
+    top = max((p95 or 0 for _, _, p95 in rows), default=0) or 1
+    w, bar = 720, 22
+    h = 20 + len(rows) * (2 * bar + 10)
+    parts = [f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img">']
+    y = 10
+    for key, p50, p95 in rows:
+        parts.append(f'<text x="4" y="{y + bar}" font-size="12">{escape(key)}</text>')
+        for value, c, label in ((p50, "#1f78b4", "p50"), (p95, "#a6cee3", "p95")):
+            length = 0 if value is None else (w - 260) * value / top
+            txt = "–" if value is None else f"{label} {value * 1000:.1f} ms"
+            parts.append(f'<rect x="100" y="{y}" width="{length:.1f}" height="{bar - 4}" fill="{c}"/>'
+                         f'<text x="{106 + length:.1f}" y="{y + bar - 8}" font-size="11">{txt}</text>')
+            y += bar
+        y += 10
+    return "".join(parts) + "</svg>"
+
+
+def _map(report: Report) -> str:
+    located = [r for r in report.sites if r.site and r.site.lat is not None and r.site.lon is not None]
+    if not located:
+        return "<p>–</p>"
+    lats = [r.site.lat for r in located if r.site and r.site.lat is not None]
+    lons = [r.site.lon for r in located if r.site and r.site.lon is not None]
+    w, h, pad = 720, 520, 30
+    span = max(max(lats) - min(lats), max(lons) - min(lons), 0.01)
+    scale = min((w - 2 * pad) / span, (h - 2 * pad) / span)
+    parts = [f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img">']
+    for r in located:
+        assert r.site is not None and r.site.lat is not None and r.site.lon is not None
+        x = pad + (r.site.lon - min(lons)) * scale
+        y = h - pad - (r.site.lat - min(lats)) * scale
+        tip = f"{r.site.name} — {pct(r.availability)}"
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="7" fill="{color(r.availability)}" '
+                     f'stroke="#333" stroke-width="0.5"><title>{escape(tip)}</title></circle>'
+                     f'<text x="{x + 8:.1f}" y="{y + 3:.1f}" font-size="8">{escape(r.site.name)}</text>')
+    legend = "".join(f'<span><i class="sw" style="background:{c}"></i> ≥ {limit * 100:g} %</span>'
+                     for limit, c in COLORS)
+    return "".join(parts) + f'</svg><div class="legend">{legend}</div>'
+
+
+def render(report: Report, lang: Lang) -> str:
+    t = report.total
+    names = {r.site.slug: r.site.name for r in report.sites if r.site}
+    cards = "".join(f'<div class="card">{escape(_t(k, lang))}<b>{escape(v)}</b></div>' for k, v in (
+        ("availability", pct(t.availability)), ("availability_excl", pct(t.availability_excl)),
+        ("outages", str(t.outages)), ("downtime", secs(t.down)), ("mttr", secs(t.mttr))))
+    ranked = sorted(report.sites, key=lambda r: (r.availability if r.availability is not None else 2, -r.down))
+    longest = sorted((o for o in report.outages if o.end is not None), key=lambda o: o.start - (o.end or 0))[:50]
+    log = "".join(
+        f"<tr><td>{escape(names.get(o.site, o.site))}</td><td>{local(o.start)}</td>"
+        f"<td>{secs((o.end or 0) - o.start)}</td><td>{escape(_t('cause.' + o.cause, lang))}</td></tr>"
+        for o in longest)
+    grouped = ""
+    if report.by != "site":
+        grouped = f"<h2>{escape(_t('grouped', lang, by=report.by))}</h2>{_table(report.rows, lang, t)}"
+    return f"""<!DOCTYPE html>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{escape(_t('title', lang))}</title>
+<style>{CSS}</style></head><body>
+<h1>{escape(_t('title', lang))}</h1><p>{escape(header(report, lang))}</p>
+<h2>{escape(_t('summary', lang))}</h2><div class="cards">{cards}</div>
+<h2>{escape(_t('over_time', lang))}</h2>{_over_time(report, lang)}
+<h2>{escape(_t('latency', lang))}</h2>{_latency(report)}
+<h2>{escape(_t('map', lang))}</h2>{_map(report)}
+{grouped}
+<h2>{escape(_t('ranked', lang))}</h2>{_table(ranked, lang, t)}
+<h2>{escape(_t('log', lang))}</h2><table><thead><tr><th>{escape(_t('site', lang))}</th>
+<th>{escape(_t('start', lang))}</th><th>{escape(_t('duration', lang))}</th><th>{escape(_t('cause', lang))}</th>
+</tr></thead><tbody>{log}</tbody></table>
+</body></html>
+"""

@@ -1,0 +1,90 @@
+"""Availability maths on time spans: merge, intersect, subtract, office hours.
+
+A span is ``(start, end)`` in unix seconds with ``start < end``; every function takes and returns
+sorted, non-overlapping lists, so "downtime inside office hours, minus maintenance" is a chain of
+calls whose result is exact (no sampling), which is what lets the tests hand-compute availability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+Span = tuple[float, float]
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def merge(spans: Iterable[Span]) -> list[Span]:
+    out: list[Span] = []
+    for start, end in sorted(s for s in spans if s[1] > s[0]):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def intersect(a: list[Span], b: list[Span]) -> list[Span]:
+    out: list[Span] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        start, end = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if start < end:
+            out.append((start, end))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def subtract(a: list[Span], b: list[Span]) -> list[Span]:
+    out: list[Span] = []
+    j = 0
+    for start, end in a:
+        cur = start
+        while j < len(b) and b[j][1] <= cur:
+            j += 1
+        k = j
+        while k < len(b) and b[k][0] < end:
+            if b[k][0] > cur:
+                out.append((cur, b[k][0]))
+            cur = max(cur, b[k][1])
+            k += 1
+        if cur < end:
+            out.append((cur, end))
+    return out
+
+
+def total(spans: Iterable[Span]) -> float:
+    return sum(end - start for start, end in spans)
+
+
+def office_hours(start: float, end: float, opens: time = time(7), closes: time = time(17),
+                 weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)) -> list[Span]:
+    """Working hours (Mon–Fri 07:00–17:00 local by default) between ``start`` and ``end``."""
+    day = datetime.fromtimestamp(start, LOCAL_TZ).date()
+    last = datetime.fromtimestamp(end, LOCAL_TZ).date()
+    out: list[Span] = []
+    while day <= last:
+        if day.weekday() in weekdays:
+            a = datetime.combine(day, opens, LOCAL_TZ).timestamp()
+            b = datetime.combine(day, closes, LOCAL_TZ).timestamp()
+            out.append((a, b))
+        day += timedelta(days=1)
+    return intersect(out, [(start, end)])
+
+
+def days(start: float, end: float) -> list[Span]:
+    """Local calendar days covering ``[start, end)``, clipped to it."""
+    day = datetime.fromtimestamp(start, LOCAL_TZ).date()
+    out: list[Span] = []
+    while True:
+        a = datetime.combine(day, time(0), LOCAL_TZ).timestamp()
+        if a >= end:
+            return out
+        b = datetime.combine(day + timedelta(days=1), time(0), LOCAL_TZ).timestamp()
+        out.append((max(a, start), min(b, end)))
+        day += timedelta(days=1)

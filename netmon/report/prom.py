@@ -1,0 +1,141 @@
+"""`Source` over Prometheus's HTTP API, for a province that kept only Prometheus.
+
+Outages are rebuilt from the raw samples of ``netmon_probe_success`` and
+``netmon_probe_last_run_timestamp_seconds`` (one sample per scrape; a new run is a new
+``last_run`` value), replayed through the very `OutageTracker` the store uses, so the same rule
+gives the same outages within one scrape interval. Rollups come from PromQL over the whole range:
+loss and jitter averages, run counts from ``changes()`` of the last-run timestamp, and RTT
+percentiles from the ``netmon_icmp_rtt_seconds`` histogram (so they are only as fine as its buckets).
+Maintenance windows come from the inventory (`Topology`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import httpx
+
+from exporters.history_outages import Outage, OutageTracker, Topology, Window
+from exporters.history_rollup import rtt_bucket
+from netmon.report.data import OutageEvent, Rollup
+from probes.base import Result
+from probes.errors import NetmonError
+
+CHUNK = 3600.0
+LOOKBACK = 6 * 3600.0
+
+
+class PrometheusError(NetmonError):
+    pass
+
+
+class PromSource:
+    def __init__(self, url: str, topology: Topology, probes: tuple[str, ...] = ("icmp",), open_after: int = 2,
+                 timeout: float = 60.0):
+        self.url = url.rstrip("/")
+        self.topology = topology
+        self.probes = probes
+        self.open_after = open_after
+        self.client = httpx.Client(timeout=timeout, trust_env=False)
+        self._cache: dict[tuple[float, float], list[OutageEvent]] = {}
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _query(self, expr: str, at: float) -> list[dict[str, Any]]:
+        try:
+            resp = self.client.get(f"{self.url}/api/v1/query", params={"query": expr, "time": f"{at:.3f}"})
+            data = resp.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise PrometheusError(f"Prometheus at {self.url}: {exc}") from None
+        if data.get("status") != "success":
+            raise PrometheusError(f"Prometheus query {expr!r} failed: {data.get('error')}")
+        return list(data["data"]["result"])
+
+    def maintenance(self) -> list[Window]:
+        return list(self.topology.maintenance)
+
+    def _runs(self, start: float, end: float) -> list[Result]:
+        """Every distinct run of the reachability checks between ``start`` and ``end``, in time order."""
+        selector = '{probe=~"%s"}' % "|".join(self.probes)
+        runs: dict[tuple[str, str, str, str], dict[float, tuple[float, bool]]] = {}
+        t = start
+        while t < end:
+            stop = min(end, t + CHUNK)
+            window = f"[{int(stop - t) or 1}s]"
+            last = self._query(f"netmon_probe_last_run_timestamp_seconds{selector}{window}", stop)
+            ok = self._query(f"netmon_probe_success{selector}{window}", stop)
+            success = {_ident(s["metric"]): {float(ts): float(v) for ts, v in s["values"]} for s in ok}
+            for s in last:
+                key = _ident(s["metric"])
+                per = runs.setdefault(key, {})
+                for ts, v in s["values"]:
+                    value = success.get(key, {}).get(float(ts))
+                    if value is not None:
+                        per.setdefault(float(v), (float(v), value >= 1))
+            t = stop
+        out = [Result(site, check, probe, "", link, ok_, started, 0.0)
+               for (site, link, check, probe), per in runs.items() for started, ok_ in per.values()]
+        return sorted(out, key=lambda r: r.started)
+
+    def outages(self, start: float, end: float) -> list[OutageEvent]:
+        key = (start, end)
+        if key not in self._cache:
+            tracker = OutageTracker(self.topology, open_after=self.open_after, probes=self.probes)
+            seen: dict[int, Outage] = {}
+            for result in self._runs(start - LOOKBACK, end):
+                for o in tracker.observe(result):
+                    seen[id(o)] = o
+            self._cache[key] = [
+                OutageEvent(o.site, o.link, o.start, o.end, o.cause) for o in sorted(seen.values(), key=lambda o: o.start)
+                if o.start < end and (o.end is None or o.end > start)
+            ]
+        return self._cache[key]
+
+    def rollups(self, start: float, end: float) -> dict[tuple[str, str], Rollup]:
+        rng = f"[{max(1, int(end - start))}s]"
+        out: dict[tuple[str, str], Rollup] = {}
+        probes = '{probe=~"%s"}' % "|".join(self.probes)
+
+        def each(expr: str) -> list[tuple[str, str, float, dict[str, str]]]:
+            return [(s["metric"].get("site", ""), s["metric"].get("link", ""), float(s["value"][1]), s["metric"])
+                    for s in self._query(expr, end)]
+
+        for site, _, n, _m in each(f"sum by (site) (changes(netmon_probe_last_run_timestamp_seconds{rng}) + 1)"):
+            out.setdefault((site, "*"), Rollup()).runs = int(n)
+        for site, link, n, _m in each(
+                f"sum by (site, link) (changes(netmon_probe_last_run_timestamp_seconds{probes}{rng}) + 1)"):
+            out.setdefault((site, link), Rollup()).runs = int(n)
+        for site, link, v, _m in each(f"avg by (site, link) (avg_over_time(netmon_icmp_packet_loss_ratio{rng}))"):
+            r = out.setdefault((site, link), Rollup())
+            r.loss_n = max(1, r.runs)
+            r.loss_sum = v * r.loss_n
+        for site, link, v, _m in each(f"avg by (site, link) (avg_over_time(netmon_icmp_jitter_seconds{rng}))"):
+            r = out.setdefault((site, link), Rollup())
+            r.jitter_n = max(1, r.runs)
+            r.jitter_sum = v * r.jitter_n
+        buckets: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        for site, link, v, m in each(f"sum by (site, link, le) (increase(netmon_icmp_rtt_seconds_bucket{rng}))"):
+            buckets.setdefault((site, link), []).append((float(m["le"]), v))
+        for key, cumulative in buckets.items():
+            out.setdefault(key, Rollup()).rtt.update(_histogram(cumulative))
+        return out
+
+
+def _ident(metric: dict[str, str]) -> tuple[str, str, str, str]:
+    return metric["site"], metric.get("link", ""), metric["check"], metric["probe"]
+
+
+def _histogram(cumulative: list[tuple[float, float]]) -> Counter[int]:
+    """Prometheus cumulative buckets → our log buckets, each count at its bucket's geometric middle."""
+    out: Counter[int] = Counter()
+    lower, below = 0.0, 0.0
+    for le, count in sorted(cumulative):
+        n = round(count - below)
+        if n > 0:
+            upper = le if le != float("inf") else lower * 2 or 1.0
+            mid = (max(lower, 1e-4) * upper) ** 0.5
+            out[rtt_bucket(mid)] += n
+        lower, below = le, count
+    return out

@@ -1,0 +1,86 @@
+"""`Source` over the SQLite history store (read-only; safe while `netmon run` writes)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from pathlib import Path
+
+from exporters.history_outages import Window
+from exporters.history_rollup import day_start, hour_start
+from exporters.history_schema import connect
+from netmon.report.data import OutageEvent, Rollup
+from probes.errors import NetmonError
+
+
+class HistoryMissing(NetmonError):
+    def __init__(self, path: Path):
+        super().__init__(f"no history store at {path} (start `netmon run --history {path}` first, "
+                         "or give --history / --source prometheus)")
+
+
+class StoreSource:
+    """Reads outages and rollups for a range: whole local days from the daily tables, the partial
+    days at either end from the hourly ones (so a one-year report reads ~365 rows per check)."""
+
+    def __init__(self, path: str | Path):
+        path = Path(path)
+        if not path.exists():
+            raise HistoryMissing(path)
+        self.conn = connect(path, readonly=True)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def outages(self, start: float, end: float) -> list[OutageEvent]:
+        rows = self.conn.execute(
+            'SELECT site, link, start, "end", cause FROM outages '
+            'WHERE start < ? AND ("end" IS NULL OR "end" > ?) ORDER BY start', (end, start))
+        return [OutageEvent(*row) for row in rows]
+
+    def maintenance(self) -> list[Window]:
+        return [Window(*row) for row in self.conn.execute('SELECT site, start, "end", reason FROM maintenance')]
+
+    def rollups(self, start: float, end: float) -> dict[tuple[str, str], Rollup]:
+        first_day = day_start(start)
+        if first_day < start:
+            first_day += 86400
+        last_day = day_start(end)
+        out: dict[tuple[str, str], Rollup] = {}
+        if first_day < last_day:
+            self._read(out, "day", first_day, last_day)
+            self._read(out, "hour", hour_start(start), first_day)
+            self._read(out, "hour", last_day, end)
+        else:
+            self._read(out, "hour", hour_start(start), end)
+        return out
+
+    def _read(self, out: dict[tuple[str, str], Rollup], grain: str, start: float, end: float) -> None:
+        if start >= end:
+            return
+        c = self.conn
+        for site, runs in c.execute(f"SELECT site, SUM(runs) FROM rollup_{grain} WHERE ts >= ? AND ts < ? "
+                                    "GROUP BY site", (start, end)):
+            out.setdefault((site, "*"), Rollup()).runs += runs
+        query = (f"SELECT site, link, ts, SUM(runs), SUM(ok), SUM(loss_sum), SUM(loss_n), SUM(jitter_sum), "
+                 f"SUM(jitter_n) FROM rollup_{grain} WHERE ts >= ? AND ts < ? AND probe = 'icmp' "
+                 "GROUP BY site, link, ts")
+        for site, link, _ts, runs, ok, loss_sum, loss_n, jitter_sum, jitter_n in c.execute(query, (start, end)):
+            r = Rollup(runs, ok, loss_sum, loss_n, jitter_sum, jitter_n,
+                       daily_loss=[loss_sum / loss_n] if grain == "day" and loss_n else [])
+            out.setdefault((site, link), Rollup()).merge(r)
+        query = (f"SELECT r.site, r.link, t.bucket, SUM(t.n) FROM rtt_{grain} t JOIN rollup_{grain} r "
+                 "ON r.site = t.site AND r.check_id = t.check_id AND r.ts = t.ts "
+                 "WHERE t.ts >= ? AND t.ts < ? AND r.probe = 'icmp' GROUP BY r.site, r.link, t.bucket")
+        hist: dict[tuple[str, str], Counter[int]] = {}
+        for site, link, bucket, n in c.execute(query, (start, end)):
+            hist.setdefault((site, link), Counter())[bucket] += n
+        for key, counter in hist.items():
+            out.setdefault(key, Rollup()).rtt.update(counter)
+
+
+def open_store(path: str | Path) -> StoreSource:
+    try:
+        return StoreSource(path)
+    except sqlite3.DatabaseError as exc:
+        raise NetmonError(f"{path}: not a readable history store ({exc})") from None

@@ -1,0 +1,100 @@
+"""Report maths on the synthetic day (tests/exporters/history_scenario.py), hand-computed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from exporters.history import HistoryWriter
+from netmon.report import formats, intervals
+from netmon.report.compute import build, upgrade
+from netmon.report.store import StoreSource
+from tests.exporters.history_scenario import SITES, T0, TOPOLOGY, results
+
+DAY = 86400.0
+OFFICE = 36000.0  # 07:00-17:00
+MAINT = 3610.0  # [T0+29990, T0+33600]
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> StoreSource:
+    path = tmp_path_factory.mktemp("report") / "history.db"
+    writer = HistoryWriter(path, TOPOLOGY)
+    writer.start()
+    for r in results():
+        writer(r)
+    writer.flush()
+    writer.close()
+    return StoreSource(path)
+
+
+def rows(source: StoreSource, **kw: object) -> dict[str, object]:
+    report = build(source, SITES, T0, T0 + DAY, now=T0 + 2 * DAY, **kw)  # type: ignore[arg-type]
+    return {r.key: r for r in report.rows} | {"all": report.total, "report": report}
+
+
+def test_whole_day(source: StoreSource) -> None:
+    r = rows(source)
+    a, b, total = r["ban-a"], r["ban-b"], r["all"]
+    assert a.availability == pytest.approx(1 - 720 / DAY)  # 120 s link + 600 s maintenance
+    assert a.availability_excl == pytest.approx(1 - 120 / (DAY - MAINT))
+    assert (a.outages, a.down, a.mttr, dict(a.causes)) == (2, 720.0, 360.0, {"link": 1, "maintenance": 1})
+    assert b.availability == pytest.approx(1 - 480 / DAY)  # 330 s hub + 150 s power
+    assert (b.outages, b.down, b.mttr, dict(b.causes)) == (2, 480.0, 240.0, {"hub": 1, "power": 1})
+    assert total.availability == pytest.approx(1 - 1200 / (2 * DAY))
+    assert total.mttr == pytest.approx(300.0)
+    assert a.rollup.rtt_p(0.5) == pytest.approx(0.010, rel=0.05)
+    assert b.rollup.rtt_p(0.95) == pytest.approx(0.080, rel=0.05)
+    assert a.rollup.loss == pytest.approx(25 / 2880)
+    assert a.runs == 2880 and b.runs == 2881
+    assert [w.key for w in r["report"].worst] == ["ban-a", "ban-b"]
+
+
+def test_office_hours_and_maintenance(source: StoreSource) -> None:
+    r = rows(source, office_hours=True)
+    a, b = r["ban-a"], r["ban-b"]
+    assert a.availability == pytest.approx(1 - 600 / OFFICE)  # only the maintenance outage is in hours
+    assert a.availability_excl == pytest.approx(1.0)
+    assert a.observed_excl == pytest.approx(OFFICE - MAINT)
+    assert (a.outages, b.outages) == (1, 1)
+    assert b.availability == pytest.approx(1 - 330 / OFFICE)
+
+
+def test_grouping_by_link_type_weights_by_time(source: StoreSource) -> None:
+    r = rows(source, by="link-type")
+    assert set(r) == {"fiber", "4g", "all", "report"}
+    assert r["4g"].availability == pytest.approx(1 - 480 / DAY)
+    daily = r["report"].daily
+    assert daily["fiber"] == [(T0, pytest.approx(1 - 720 / DAY))]
+
+
+def test_partial_window_reads_hourly_rows(source: StoreSource) -> None:
+    report = build(source, SITES, T0 + 3600, T0 + 4 * 3600, now=T0 + DAY)
+    a = report.rows[0]
+    assert a.runs == 360 and a.down == 0 and a.outages == 0
+
+
+def test_upgrade_compares_before_and_after_since(source: StoreSource) -> None:
+    up = upgrade(source, SITES[0], "primary", T0 + 43200, span_days=0.5, now=T0 + DAY)
+    assert (up.before.outages, up.before.down) == (2, 720.0)
+    assert (up.after.outages, up.after.down) == (0, 0.0)
+    assert "Trước" in formats.upgrade_text(up, "vi")
+
+
+def test_formats(source: StoreSource, tmp_path: Path) -> None:
+    report = rows(source)["report"]
+    data = json.loads(formats.to_json(report))
+    assert data["total"]["outages"] == 4 and data["rows"][0]["name"] == "Bản Á"
+    csv = formats.to_csv(report, "en").splitlines()
+    assert csv[0].startswith("key,name,sites,availability") and len(csv) == 4
+    vi = formats.table(report, "vi")
+    assert "Khả dụng" in vi and "Bản Bê" in vi and "99.167 %" in vi
+
+
+def test_intervals() -> None:
+    assert intervals.subtract([(0, 10), (20, 30)], [(5, 25)]) == [(0, 5), (25, 30)]
+    assert intervals.intersect([(0, 10)], [(2, 3), (5, 20)]) == [(2, 3), (5, 10)]
+    week = intervals.office_hours(T0, T0 + 7 * DAY)
+    assert len(week) == 5 and intervals.total(week) == 5 * OFFICE
