@@ -11,8 +11,8 @@ Conventions a probe must follow:
   ``check.fail(reason, message, ...)``, never raise. Exceptions are for bugs and misconfiguration.
 - Values are in base units (seconds, bytes, ratios 0-1). icmplib's milliseconds are converted once,
   at the boundary.
-- A probe never sleeps to pace itself and never enforces its own overall deadline: the scheduler
-  wraps every run in ``check.timeout`` (a probe still uses the timeout for its socket operations).
+- A probe never sleeps to pace itself. It bounds its own work by ``check.timeout`` so it can report
+  what it measured before giving up; the runner's deadline (timeout + a small grace) is a backstop.
 """
 
 from __future__ import annotations
@@ -77,6 +77,13 @@ class ProbeOptions(BaseModel):
         (N echoes × spacing + one packet timeout).
         """
         return 0.0
+
+    def check_target(self, target: str) -> str | None:
+        """Why ``target`` cannot work with these options (e.g. a TCP target without a port), or None.
+
+        Called by the loader, so a target error is a config error with file and line, not a failed run.
+        """
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,15 @@ class DnsOptions(ProbeOptions):
     def _address(cls, value: str | None) -> str | None:
         return None if value is None else str(ipaddress.ip_address(value))
 
+    def check_target(self, target: str) -> str | None:
+        if self.server is not None:
+            return None
+        try:
+            ipaddress.ip_address(target)
+        except ValueError:
+            return f"the DNS server {target!r} must be an IP address (or set the server option)"
+        return None
+
     @field_validator("expect")
     @classmethod
     def _canonical_expect(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:

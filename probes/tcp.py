@@ -32,6 +32,13 @@ class TcpOptions(ProbeOptions):
 
     port: int | None = Field(default=None, ge=1, le=65535)
 
+    def check_target(self, target: str) -> str | None:
+        try:
+            split_target(target, self.port)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
 
 def split_target(target: str, port: int | None) -> tuple[str, int]:
     """``(host, port)`` from ``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address.

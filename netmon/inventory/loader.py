@@ -177,6 +177,7 @@ class _Resolver:
                     limits = spec.defaults.link_types.get(links[check.link].type)
                     if limits is not None:
                         thresholds[check.key] = limits
+            checks += self._devices(path, site, links)
         return Inventory(self.doc.file, spec, tuple(nodes), tuple(checks), thresholds)
 
     def _unique(self, paths: Sequence[Sequence[str | int]], values: Sequence[str], what: str) -> None:
@@ -246,8 +247,50 @@ class _Resolver:
         target = self._target(path, cfg, links, own_address)
         if target is None:
             return None
+        problem = options.check_target(target)
+        if problem is not None:
+            self.error((*path, "target"), problem)
+            return None
         return base.Check(site=slug, id=cfg.id, probe=cfg.probe, target=target, options=options,
                           interval=interval, timeout=timeout, link=cfg.link or "")
+
+    def _devices(
+        self, owner: tuple[str | int, ...], site: Site, links: dict[str, Link]
+    ) -> Iterator[base.Check]:
+        """Each device becomes an ``snmp`` check; its id must be unique among the site's check ids."""
+        taken = {c.id for c in site.checks}
+        self._unique([(*owner, "devices", j, "id") for j in range(len(site.devices))],
+                     [d.id for d in site.devices], "device id")
+        snmp = base.registry().get("snmp")
+        for j, dev in enumerate(site.devices):
+            path = (*owner, "devices", j)
+            if dev.id in taken:
+                self.error((*path, "id"), f"device id {dev.id!r} is also a check id of this site")
+            if snmp is None:
+                self.error(path, "the snmp collector is not installed")
+                continue
+            raw: dict[str, Any] = {"kind": dev.kind, **(dev.model_extra or {})}
+            raw |= {k: v for k, v in (("timeout", dev.timeout), ("retries", dev.retries)) if v is not None}
+            try:
+                options = snmp.options.model_validate(raw)
+            except ValidationError as exc:
+                self.issues += _pydantic_issues(self.doc, path, exc)
+                continue
+            if (dev.address is None) == (dev.link is None):
+                self.error(path, "give either address or link")
+                continue
+            if dev.link is not None and dev.link not in links:
+                self.error((*path, "link"), f"unknown link {dev.link!r}{_suggest(dev.link, links)}")
+                continue
+            interval = dev.interval or self.spec.defaults.interval
+            timeout = min(self.spec.defaults.timeout, interval * 0.9)
+            if options.minimum_timeout() > timeout:
+                self.error((*path, "timeout"), f"{options.minimum_timeout():g}s for one request and its "
+                           f"retries does not fit the {timeout:g}s poll deadline")
+            target = dev.address if dev.address is not None else links[str(dev.link)].cpe
+            yield base.Check(site=site.slug, id=dev.id, probe="snmp", target=target,
+                             options=options, interval=interval, timeout=timeout, link=dev.link or "",
+                             labels={"kind": dev.kind})
 
     def _target(
         self, path: tuple[str | int, ...], cfg: CheckConfig, links: dict[str, Link], own_address: str | None

@@ -21,7 +21,7 @@ PathKey = tuple[str | int, ...]
 
 #: Upper bounds for one file: far above the national inventory (~3,300 sites), far below harm.
 MAX_FILE_BYTES = 32 * 1024 * 1024
-MAX_VALUES = 2_000_000
+MAX_VALUES = 1_000_000
 MAX_DEPTH = 64
 
 
@@ -86,9 +86,10 @@ class _Builder:
     def build(self, node: yaml.Node, path: PathKey, depth: int) -> Any:
         self.count += 1
         if self.count > MAX_VALUES:
-            raise ConfigError([self.doc.issue(path, f"more than {MAX_VALUES} values (alias bomb?)")])
+            # Name the top-level key that exploded, not the millionth nested index.
+            raise ConfigError([self.doc.issue(path[:1], f"more than {MAX_VALUES} values (alias bomb?)")])
         if depth > MAX_DEPTH:
-            raise ConfigError([self.doc.issue(path, f"nested deeper than {MAX_DEPTH} levels")])
+            raise ConfigError([self.doc.issue(path[:1], f"nested deeper than {MAX_DEPTH} levels")])
         self.doc.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, depth)
