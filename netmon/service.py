@@ -11,7 +11,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
@@ -67,9 +67,13 @@ class Service:
         self.registry.register(HealthCollector(self.scheduler.stats, self.reload_state))
         self._stop = asyncio.Event()
         self.server: MetricsServer | None = None
+        #: Called with every inventory installed (start and reloads), e.g. to refresh the history sink.
+        self.inventory_listeners: list[Callable[[Inventory], None]] = []
 
     def _install(self, inventory: Inventory) -> tuple[int, int, int]:
         self.inventory = inventory
+        for listener in self.inventory_listeners:
+            listener(inventory)
         checks = self.shard.select(inventory.checks) if self.shard else list(inventory.checks)
         owned = {c.key for c in checks}
         changes = self.scheduler.apply(checks)

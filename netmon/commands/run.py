@@ -17,17 +17,38 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-concurrency", type=int, default=256, help="checks running at once (default 256)")
     p.add_argument("--shard", default=None, metavar="I/N",
                    help="run only shard I of N of the checks (stable hash of site + check id)")
+    p.add_argument("--history", default=None, metavar="PATH",
+                   help="history store for `netmon report` (default: $NETMON_DATA_DIR/history.db, "
+                        "else var/netmon/history.db)")
+    p.add_argument("--no-history", action="store_true", help="do not keep the history store")
+    p.add_argument("--history-reachability", default="icmp", metavar="PROBES",
+                   help="probes whose failures open outages in the history, comma-separated (default icmp)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from netmon.cli import DEFAULT_CONFIG
+    from netmon.report import DEFAULT_HISTORY, inventory_topology
 
     async def main() -> None:
         shard = Shard.parse(args.shard) if args.shard else None
+        history = None
+        if not args.no_history:
+            from exporters.history import HistoryWriter
+
+            probes = tuple(p.strip() for p in args.history_reachability.split(",") if p.strip())
+            history = HistoryWriter(args.history or DEFAULT_HISTORY, probes=probes)
+            history.start()
         service = Service(args.config or DEFAULT_CONFIG, args.listen, max_concurrency=args.max_concurrency,
-                          shard=shard)
-        await service.run()
+                          shard=shard, extra_sinks=[history] if history else [])
+        if history is not None:
+            # hubs and maintenance windows follow the inventory, on start and on every reload
+            service.inventory_listeners.append(lambda inv: history.set_topology(inventory_topology(inv)))
+        try:
+            await service.run()
+        finally:
+            if history is not None:
+                await asyncio.to_thread(history.close)
 
     asyncio.run(main())
     return 0
