@@ -1,0 +1,56 @@
+"""`netmon dashboards build [--check]` and `netmon dashboards push --url URL --token-file FILE`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "dashboards"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("dashboards", help="generate the Grafana dashboards, or upload them to a Grafana")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    b = actions.add_parser("build", help="write dashboards/*.json from netmon/dashboards (the code)")
+    b.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="output directory (default: dashboards/)")
+    b.add_argument("--check", action="store_true", help="write nothing; exit 1 if the JSON is stale")
+    b.set_defaults(func=build)
+    u = actions.add_parser("push", help="upload the dashboards to Grafana (idempotent: updates by uid)")
+    u.add_argument("--url", required=True, help="Grafana base URL, e.g. http://127.0.0.1:3000")
+    u.add_argument("--token-file", type=Path, required=True,
+                   help="file holding a service-account token (Editor role)")
+    u.add_argument("--folder", default=None, help="folder to put them in (default: Sơn La netmon)")
+    u.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="dashboards directory (default: dashboards/)")
+    u.set_defaults(func=push)
+
+
+def build(args: argparse.Namespace) -> int:
+    from netmon.dashboards import stale, write_all
+
+    if args.check:
+        outdated = stale(args.dir)
+        for name in outdated:
+            print(f"{args.dir / name}: stale; run `netmon dashboards build`", file=sys.stderr)
+        if not outdated:
+            print(f"{args.dir}: dashboards up to date")
+        return 1 if outdated else 0
+    for path in write_all(args.dir):
+        print(f"wrote {path}")
+    return 0
+
+
+def push(args: argparse.Namespace) -> int:
+    from netmon.dashboards import load_all, stale
+    from netmon.dashboards.push import DEFAULT_FOLDER, Pusher, read_token
+
+    if outdated := stale(args.dir):
+        print(f"warning: {', '.join(outdated)} differ from the code; pushing the files as they are",
+              file=sys.stderr)
+    pusher = Pusher(args.url, read_token(args.token_file))
+    report = pusher.push(load_all(args.dir), args.folder or DEFAULT_FOLDER)
+    state = "created" if report.folder_created else "existing"
+    print(f"Grafana {report.version} at {pusher.url}: folder {report.folder_uid} ({state})")
+    for uid, version in report.dashboards:
+        print(f"  {uid}: version {version}")
+    return 0
