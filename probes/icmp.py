@@ -1,0 +1,132 @@
+"""ICMP echo probe: a burst of echoes per run gives reachability, RTT, loss, jitter and a meeting MOS.
+
+The echoes go through the event loop's shared `IcmpEngine`, so thousands of checks share one socket
+per address family and RTTs come from kernel timestamps (see `probes.icmp_engine`). A run that gets
+no reply at all fails with ``timeout`` (silence) or ``unreachable`` (a send error or an ICMP error
+said there is no way), but still reports what was sent and lost: 100 % loss is a measurement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+import time
+
+from pydantic import Field
+
+from probes import linkstats
+from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
+from probes.icmp_engine import IcmpEngine, shared_engine
+
+log = logging.getLogger("netmon.icmp")
+
+SENT = "netmon_icmp_packets_sent"
+RECEIVED = "netmon_icmp_packets_received"
+LOSS = "netmon_icmp_packet_loss_ratio"
+RTT = "netmon_icmp_rtt_seconds"
+RTT_MIN = "netmon_icmp_rtt_min_seconds"
+RTT_MEDIAN = "netmon_icmp_rtt_median_seconds"
+RTT_AVG = "netmon_icmp_rtt_avg_seconds"
+RTT_MAX = "netmon_icmp_rtt_max_seconds"
+RTT_STDDEV = "netmon_icmp_rtt_stddev_seconds"
+JITTER = "netmon_icmp_jitter_seconds"
+MOS = "netmon_icmp_mos"
+
+RTT_BUCKETS = (.0005, .001, .002, .005, .01, .02, .05, .1, .2, .3, .5, .75, 1, 1.5, 2, 3, 5)
+
+METRICS = (
+    MetricSpec(SENT, Kind.INCREMENT, "ICMP echo requests sent."),
+    MetricSpec(RECEIVED, Kind.INCREMENT, "ICMP echo replies received within the packet timeout."),
+    MetricSpec(LOSS, Kind.GAUGE, "Share of echoes of the last burst without a reply, 0-1."),
+    MetricSpec(RTT, Kind.OBSERVATION, "Round-trip time of each echo reply, seconds.", buckets=RTT_BUCKETS),
+    MetricSpec(RTT_MIN, Kind.GAUGE, "Smallest round-trip time of the last burst, seconds."),
+    MetricSpec(RTT_MEDIAN, Kind.GAUGE, "Median round-trip time of the last burst, seconds."),
+    MetricSpec(RTT_AVG, Kind.GAUGE, "Mean round-trip time of the last burst, seconds."),
+    MetricSpec(RTT_MAX, Kind.GAUGE, "Largest round-trip time of the last burst, seconds."),
+    MetricSpec(RTT_STDDEV, Kind.GAUGE, "Population standard deviation of the last burst's RTTs, seconds."),
+    MetricSpec(JITTER, Kind.GAUGE, "RFC 3550 interarrival jitter over the last burst's replies, seconds."),
+    MetricSpec(MOS, Kind.GAUGE, "Meeting-quality estimate (simplified ITU-T G.107 E-model, MOS 1-4.5)."),
+)
+
+
+class IcmpOptions(ProbeOptions):
+    """One burst per run: ``count`` echoes ``spacing`` s apart, each waited for ``packet_timeout`` s."""
+
+    count: int = Field(default=5, ge=1, le=100)
+    spacing: float = Field(default=0.2, ge=0.001, le=10)
+    packet_timeout: float = Field(default=1.0, gt=0, le=30)
+    size: int = Field(default=56, ge=0, le=65_000, description="echo payload bytes")
+
+    def minimum_timeout(self) -> float:
+        return self.count * self.spacing + self.packet_timeout
+
+
+_announced = False
+
+
+def engine() -> IcmpEngine:
+    """The running loop's shared engine; says once per process which socket mode it uses."""
+    global _announced
+    chosen = shared_engine()
+    if not _announced:
+        _announced = True
+        how = ("raw sockets (root or CAP_NET_RAW)" if chosen.mode == "raw"
+               else "unprivileged ping sockets (net.ipv4.ping_group_range)")
+        log.info("icmp probe uses %s", how)
+    return chosen
+
+
+async def resolve(target: str) -> str:
+    """An IP literal as is; a name resolved once per run to its first address (raises gaierror)."""
+    try:
+        return ipaddress.ip_address(target).compressed
+    except ValueError:
+        pass
+    infos = await asyncio.get_running_loop().getaddrinfo(target, None, type=socket.SOCK_RAW)
+    return str(infos[0][4][0])
+
+
+def measurements(rtts: tuple[float | None, ...]) -> list[Measurement]:
+    """The metric contract's measurements for one burst's RTTs (None = lost)."""
+    received = [r for r in rtts if r is not None]
+    out = [
+        Measurement(SENT, len(rtts)),
+        Measurement(RECEIVED, len(received)),
+        Measurement(LOSS, linkstats.loss_ratio(len(rtts), len(received))),
+        *(Measurement(RTT, r) for r in received),
+    ]
+    summary = linkstats.summarize(rtts)
+    if summary is not None:
+        out += [
+            Measurement(RTT_MIN, summary.minimum),
+            Measurement(RTT_MEDIAN, summary.median),
+            Measurement(RTT_AVG, summary.average),
+            Measurement(RTT_MAX, summary.maximum),
+            Measurement(RTT_STDDEV, summary.stddev),
+            Measurement(JITTER, linkstats.jitter(rtts)),
+            Measurement(MOS, linkstats.mos(rtts)),
+        ]
+    return out
+
+
+@register("icmp", IcmpOptions, METRICS)
+async def run(check: Check) -> Result:
+    """One echo burst to the check's target; success when at least one reply came back."""
+    assert isinstance(check.options, IcmpOptions)
+    opts = check.options
+    started = time.time()
+    burst_engine = engine()
+    try:
+        address = await resolve(check.target)
+    except OSError as exc:
+        return check.fail("dns", f"cannot resolve {check.target!r}: {exc}", started)
+    result = await burst_engine.burst(address, opts.count, opts.spacing, opts.packet_timeout, opts.size)
+    found = measurements(result.rtts)
+    details = {"address": address, "rtts": list(result.rtts), "mode": burst_engine.mode}
+    if not result.received:
+        reason = "unreachable" if result.error else "timeout"
+        message = f"{address}: {result.error or f'no echo reply within {opts.packet_timeout:g}s'}"
+        return check.fail(reason, f"{message} (0/{result.sent} replies)", started, found, **details)
+    return check.ok(started, found, **details)
