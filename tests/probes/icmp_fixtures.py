@@ -1,0 +1,102 @@
+"""Network namespaces for the ICMP tests: a lossy host, a routed two-hop path, a bare namespace.
+
+Names start with ``nmt-icmp-`` plus our PID; addresses are in 198.18.250.0/24 only. Every fixture tears
+down what it made in ``finally``, also when the test fails. Callers install the 198.18.0.0/15 blackhole
+in the root namespace first (conftest's ``blackhole_lab_range``); our /30 routes are more specific.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+
+from tests.support import ROOT
+
+_TAG = f"nmt-icmp-{os.getpid()}"
+
+
+def sh(*args: str, stdin: str | None = None) -> str:
+    """Run a command, raising with its stderr when it fails."""
+    done = subprocess.run(args, input=stdin, text=True, capture_output=True)
+    if done.returncode:
+        raise AssertionError(f"{' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+@contextmanager
+def namespace(suffix: str) -> Iterator[str]:
+    """A fresh namespace with its loopback up; deleted on exit."""
+    name = f"{_TAG}-{suffix}"
+    sh("ip", "netns", "add", name)
+    try:
+        sh("ip", "-n", name, "link", "set", "lo", "up")
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+@contextmanager
+def veth(left_ns: str | None, left: str, right_ns: str, right: str) -> Iterator[None]:
+    """A veth pair ``left`` (in ``left_ns``, None = root) — ``right`` (in ``right_ns``), both addressed."""
+    short = f"nmi{os.getpid() % 100000}{right_ns[-1]}"
+    prefix = ["ip", "-n", left_ns] if left_ns else ["ip"]
+    sh(*prefix, "link", "add", f"{short}a", "type", "veth", "peer", "name", f"{short}b", "netns", right_ns)
+    try:
+        sh(*prefix, "addr", "add", left, "dev", f"{short}a")
+        sh(*prefix, "link", "set", f"{short}a", "up")
+        sh("ip", "-n", right_ns, "addr", "add", right, "dev", f"{short}b")
+        sh("ip", "-n", right_ns, "link", "set", f"{short}b", "up")
+        yield
+    finally:
+        subprocess.run([*prefix, "link", "del", f"{short}a"], capture_output=True)
+
+
+@dataclass(frozen=True)
+class LossyHost:
+    address: str
+    namespace: str
+
+    def dropped(self) -> int:
+        """Echo requests nftables dropped so far (the rule's counter)."""
+        found = re.search(r"counter packets (\d+)", sh("ip", "netns", "exec", self.namespace, "nft", "list",
+                                                      "table", "inet", "nmt_icmp_loss"))
+        assert found, "nft counter missing"
+        return int(found.group(1))
+
+
+@contextmanager
+def lossy_host(percent: int) -> Iterator[LossyHost]:
+    """198.18.250.2, dropping ``percent`` % of the echo requests it receives at random (nftables)."""
+    with namespace("loss") as ns, veth(None, "198.18.250.1/30", ns, "198.18.250.2/30"):
+        rules = (
+            "table inet nmt_icmp_loss {\n chain input {\n  type filter hook input priority 0;\n"
+            f"  icmp type echo-request numgen random mod 100 < {percent} counter drop\n }}\n}}\n"
+        )
+        sh("ip", "netns", "exec", ns, "nft", "-f", "-", stdin=rules)
+        yield LossyHost("198.18.250.2", ns)
+
+
+@contextmanager
+def two_hop_path() -> Iterator[tuple[str, str]]:
+    """root → ns1 (router, 198.18.250.6) → ns2 (198.18.250.10); yields (router, destination)."""
+    with ExitStack() as stack:
+        router = stack.enter_context(namespace("r1"))
+        host = stack.enter_context(namespace("h2"))
+        stack.enter_context(veth(None, "198.18.250.5/30", router, "198.18.250.6/30"))
+        stack.enter_context(veth(router, "198.18.250.9/30", host, "198.18.250.10/30"))
+        sh("ip", "netns", "exec", router, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+        sh("ip", "-n", host, "route", "add", "default", "via", "198.18.250.9")
+        sh("ip", "route", "add", "198.18.250.8/30", "via", "198.18.250.6")
+        stack.callback(subprocess.run, ["ip", "route", "del", "198.18.250.8/30"], capture_output=True)
+        yield "198.18.250.6", "198.18.250.10"
+
+
+def run_in_namespace(ns: str, code: str) -> subprocess.CompletedProcess[str]:
+    """Run a Python snippet (with the project importable) inside ``ns``."""
+    return subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", code], cwd=ROOT, text=True,
+                          capture_output=True, timeout=60)

@@ -1,0 +1,79 @@
+"""The icmp probe end to end: real echoes to loopback, a lossy namespace and a blackholed address."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+from pydantic import ValidationError
+
+from probes import icmp
+from probes.base import Check, get
+from tests.probes import icmp_fixtures as nets
+
+pytestmark = pytest.mark.privileged
+
+
+def _check(target: str, **options: float) -> Check:
+    return Check(site="test", id="icmp", probe="icmp", target=target, options=icmp.IcmpOptions(**options))
+
+
+def test_registered_with_the_metric_contract() -> None:
+    probe = get("icmp")
+    assert probe.options is icmp.IcmpOptions
+    names = {m.name for m in probe.metrics}
+    assert names == {icmp.SENT, icmp.RECEIVED, icmp.LOSS, icmp.RTT, icmp.RTT_MIN, icmp.RTT_MEDIAN,
+                     icmp.RTT_AVG, icmp.RTT_MAX, icmp.RTT_STDDEV, icmp.JITTER, icmp.MOS}
+    assert icmp.IcmpOptions(count=3, spacing=0.5, packet_timeout=2).minimum_timeout() == 3.5
+    with pytest.raises(ValidationError):
+        icmp.IcmpOptions(count=0)
+    with pytest.raises(ValidationError):
+        icmp.IcmpOptions(count=101)
+
+
+async def test_loopback_success(caplog: pytest.LogCaptureFixture) -> None:
+    icmp._announced = False
+    with caplog.at_level(logging.INFO, logger="netmon.icmp"):
+        result = await icmp.run(_check("127.0.0.1", count=4, spacing=0.01))
+    assert any("raw sockets" in r.getMessage() for r in caplog.records)
+    assert result.success, result.error
+    assert (result.value(icmp.SENT), result.value(icmp.RECEIVED), result.value(icmp.LOSS)) == (4, 4, 0.0)
+    rtts = [m.value for m in result.measurements if m.name == icmp.RTT]
+    assert len(rtts) == 4 and rtts == result.details["rtts"]
+    avg = result.value(icmp.RTT_AVG)
+    assert avg is not None and 0 < avg < 0.005
+    mos = result.value(icmp.MOS)
+    assert mos is not None and mos > 4.3
+
+
+async def test_name_target_and_ipv6() -> None:
+    result = await icmp.run(_check("::1", count=2, spacing=0.01))
+    assert result.success and result.details["address"] == "::1"
+    named = await icmp.run(_check("localhost", count=2, spacing=0.01))
+    assert named.success and named.details["address"] in ("127.0.0.1", "::1")
+
+
+@pytest.mark.usefixtures("blackhole_lab_range")
+async def test_unreachable_target_is_data() -> None:
+    begin = time.perf_counter()
+    result = await icmp.run(_check("198.18.251.1", count=3, spacing=0.1, packet_timeout=0.5))
+    assert time.perf_counter() - begin < 3 * 0.1 + 0.5 + 0.5
+    assert not result.success
+    # unreachable through the root blackhole; timeout if another test's silent namespace holds it
+    assert result.reason in ("unreachable", "timeout")
+    assert (result.value(icmp.SENT), result.value(icmp.RECEIVED), result.value(icmp.LOSS)) == (3, 0, 1.0)
+    assert result.value(icmp.RTT_AVG) is None and result.value(icmp.MOS) is None
+
+
+@pytest.mark.usefixtures("blackhole_lab_range")
+async def test_lossy_link_reports_loss_and_jitter() -> None:
+    with nets.lossy_host(30) as host:
+        result = await icmp.run(_check(host.address, count=100, spacing=0.002, packet_timeout=0.5))
+        dropped = host.dropped()
+    assert result.success
+    assert result.value(icmp.LOSS) == pytest.approx(dropped / 100)
+    assert result.value(icmp.RECEIVED) == 100 - dropped
+    jitter = result.value(icmp.JITTER)
+    assert jitter is not None and jitter >= 0
+    assert result.details["rtts"].count(None) == dropped

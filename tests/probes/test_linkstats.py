@@ -1,0 +1,62 @@
+"""Link statistics against values computed by hand (the arithmetic is in each comment)."""
+
+from __future__ import annotations
+
+import pytest
+
+from probes import linkstats
+
+BURST = [0.010, 0.020, None, 0.015]
+
+
+def test_loss_ratio() -> None:
+    assert linkstats.loss_ratio(4, 3) == 0.25
+    assert linkstats.loss_ratio(5, 0) == 1.0
+    assert linkstats.loss_ratio(0, 0) == 0.0
+
+
+def test_summary_of_received_rtts() -> None:
+    s = linkstats.summarize(BURST)
+    assert s is not None
+    assert (s.minimum, s.median, s.maximum) == (0.010, 0.015, 0.020)
+    assert s.average == pytest.approx(0.015)
+    # deviations -5, +5, 0 ms → variance 50/3 ms² → 4.0825 ms
+    assert s.stddev == pytest.approx(0.0040825, abs=1e-7)
+    assert linkstats.summarize([None, None]) is None
+
+
+def test_rfc3550_jitter_skips_lost_echoes() -> None:
+    # J1 = |20-10|/16 = 0.625 ms; lost echo skipped; J2 = 0.625 + (|15-20| - 0.625)/16 = 0.8984375 ms
+    assert linkstats.jitter(BURST) == pytest.approx(0.0008984375)
+    assert linkstats.jitter([0.01]) == 0.0
+    assert linkstats.jitter([0.01, 0.01, 0.01]) == 0.0
+
+
+def test_r_factor_delay_only() -> None:
+    # d = 100/2 + 2×5 + 10 = 70 ms; Id = 0.024×70 = 1.68; R = 93.2 - 1.68 = 91.52
+    assert linkstats.r_factor(0.100, 0.005, 0.0) == pytest.approx(91.52)
+    # d = 400/2 + 10 = 210 ms; Id = 5.04 + 0.11×(210 - 177.3) = 8.637; R = 84.563
+    assert linkstats.r_factor(0.400, 0.0, 0.0) == pytest.approx(84.563)
+
+
+def test_r_factor_with_loss() -> None:
+    # Ppl = 5 %: Ie_eff = 95×5/(5 + 25.1) = 15.78073; R = 91.52 - 15.78073 = 75.73927
+    assert linkstats.r_factor(0.100, 0.005, 0.05) == pytest.approx(75.73927, abs=1e-4)
+
+
+def test_mos_from_r() -> None:
+    # 1 + 0.035×91.52 + 7e-6×91.52×31.52×8.48 = 1 + 3.2032 + 0.171236 = 4.374436
+    assert linkstats.mos_from_r(91.52) == pytest.approx(4.374436, abs=1e-5)
+    # 1 + 2.650874 + 7e-6×75.73927×15.73927×24.26073 = 3.853320
+    assert linkstats.mos_from_r(75.73927) == pytest.approx(3.85332, abs=1e-4)
+    assert linkstats.mos_from_r(-5) == 1.0
+    assert linkstats.mos_from_r(120) == 4.5
+
+
+def test_mos_of_a_burst() -> None:
+    perfect = linkstats.mos([0.001] * 5)
+    # d = 0.5 + 10 ms → R = 93.2 - 0.252 = 92.948 → MOS ≈ 4.4
+    assert perfect == pytest.approx(linkstats.mos_from_r(92.948), abs=1e-6)
+    assert 4.3 < perfect < 4.5
+    assert linkstats.mos([0.001, None, None, None, 0.001]) < 3.0  # 60 % loss: unusable meeting
+    assert linkstats.mos([None, None]) == 1.0
