@@ -18,12 +18,37 @@ Conventions a probe must follow:
 from __future__ import annotations
 
 import enum
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_duration(value: object) -> object:
+    """Accept ``30``, ``0.5``, ``"500ms"``, ``"30s"``, ``"2m"``, ``"1h"``, ``"7d"``; return seconds.
+
+    Anything else is returned unchanged for the float validator to reject with its own message.
+    """
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 500ms or 2m")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    raise ValueError("expected a duration such as 30s, 500ms or 2m")
+
+
+#: Seconds, written in config as ``500ms``, ``2s``, ``5m`` or a plain number. Used by the inventory and
+#: by every probe's options, so an operator writes durations the same way everywhere.
+Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
 class Kind(enum.Enum):
