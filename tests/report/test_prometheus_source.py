@@ -1,0 +1,92 @@
+"""`--source prometheus` against Debian's Prometheus scraping a real `netmon run` on loopback gives the
+same outages and availability as the embedded store (within one check interval).
+
+The reachability check here is TCP to a loopback listener we close and reopen (`--history-reachability
+tcp`), because loopback always answers ICMP; the outage rule and the maths are the same.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from netmon.inventory import load
+from netmon.report import inventory_sites, inventory_topology
+from netmon.report.compute import build
+from netmon.report.prom import PromSource
+from netmon.report.store import StoreSource
+from tests.support import free_port, netmon_run, prometheus, wait_until
+
+INTERVAL = 1.0
+
+
+def inventory(tmp: Path, port: int) -> Path:
+    limits = {"rtt_degraded": "50ms", "rtt_down": "300ms", "loss_degraded": 0.02, "loss_down": 0.5,
+              "jitter_degraded": "10ms", "unreachable_after": "2m"}
+    doc = {
+        "version": 1,
+        "defaults": {"interval": INTERVAL, "timeout": 0.5, "link_types": {"fiber": limits}},
+        "datacenter": {"slug": "trung-tam-du-lieu", "name": "Trung tâm Dữ liệu", "address": "127.0.0.1",
+                       "location": {"lat": 21.3256, "lon": 103.9188}},
+        "hubs": [{"id": "hub-son-la", "name": "Trạm Sơn La", "district": "Thành phố Sơn La",
+                  "address": "127.0.0.2"}],
+        "sites": [{
+            "slug": "chieng-coi", "name": "Chiềng Cơi", "kind": "ward", "admin_code": "03670",
+            "district": "Thành phố Sơn La", "location": {"lat": 21.298, "lon": 103.8776},
+            "upstream": "hub-son-la",
+            "links": [{"id": "primary", "type": "fiber", "isp": "VNPT", "since": "2019-07-01",
+                       "cpe": "127.0.0.3"}],
+            "checks": [{"id": "cpe-tcp", "probe": "tcp", "link": "primary", "port": port}],
+        }],
+    }
+    path = tmp / "loopback.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def listen(port: int) -> socket.socket:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.3", port))
+    s.listen(64)
+    return s
+
+
+@pytest.mark.slow
+def test_prometheus_source_matches_the_store(tmp_path: Path) -> None:
+    port = free_port()
+    config = inventory(tmp_path, port)
+    store = tmp_path / "history.db"
+    server = listen(port)
+    with netmon_run(config, tmp_path, "--history", str(store), "--history-reachability", "tcp") as netmon:
+        target = netmon.url.removeprefix("http://")
+        with prometheus(tmp_path, [target], scrape_interval="250ms") as prom:
+            wait_until(lambda: prom.query('netmon_probe_success{check="cpe-tcp"} == 1'), 30, "a scraped success")
+            start = time.time()
+            time.sleep(3 * INTERVAL)  # a few good runs before the outage (the scenario, not synchronisation)
+            server.close()
+            wait_until(lambda: prom.query('netmon_probe_success{check="cpe-tcp"} == 0'), 30, "a scraped failure")
+            time.sleep(6 * INTERVAL)  # the outage lasts ~6 intervals
+            server = listen(port)
+            wait_until(lambda: prom.query('netmon_probe_success{check="cpe-tcp"} == 1'), 30, "recovery")
+            time.sleep(3 * INTERVAL)
+            end = time.time()
+            wait_until(lambda: prom.query(f'timestamp(netmon_probe_success{{check="cpe-tcp"}}) > {end}'),
+                       10, "a scrape after the end of the window")
+            inv = load(config)
+            source = PromSource(prom.url, inventory_topology(inv), probes=("tcp",))
+            from_prom = build(source, inventory_sites(inv), start, end, now=end, source_name="prometheus")
+            source.close()
+    server.close()
+    stored = StoreSource(store)
+    from_store = build(stored, inventory_sites(inv), start, end, now=end)
+    p, s = from_prom.rows[0], from_store.rows[0]
+    assert s.outages == 1 and p.outages == 1
+    assert s.down == pytest.approx(6 * INTERVAL, abs=2 * INTERVAL)
+    assert p.down == pytest.approx(s.down, abs=INTERVAL)
+    assert p.availability == pytest.approx(s.availability, abs=INTERVAL / (end - start))
+    assert [o.cause for o in from_prom.outages] == [o.cause for o in from_store.outages] == ["link"]
