@@ -1,0 +1,145 @@
+"""Every query of every panel, run on Debian's Prometheus after it scraped a real `netmon run`.
+
+netmon probes a loopback inventory (tests/fixtures/dashboards/inventory.yaml): ICMP to 127.0.x.y, TCP
+to a listener and to a closed port, HTTPS to a local server with a test CA. Prometheus loads the
+repository's rules (alerts/*.rules.yml, group intervals removed so the 10-minute availability group
+evaluates every second) plus one test alert. A panel whose query returns nothing fails with the
+dashboard and panel title. Panels reading only what no check of the test inventory can produce are
+skipped with the families named: today the SNMP families (no SNMP agent in this inventory).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import re
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from string import Template
+
+import pytest
+import yaml
+
+from netmon.dashboards import load_all
+from tests.dashboards.promql import contract, metric_names, substitute, variable_queries
+from tests.probes.peers import make_ca, make_leaf
+from tests.support import ROOT, Prometheus, free_port, netmon_run, prometheus, wait_until
+
+pytestmark = [pytest.mark.privileged, pytest.mark.slow]
+
+FIXTURES = ROOT / "tests" / "fixtures" / "dashboards"
+BOARDS = load_all(ROOT / "dashboards")
+#: Probes with at least one check in the test inventory; "core", rules and Prometheus always produce.
+PRODUCED = {"icmp", "tcp", "http", "core", "recording rule", "prometheus"}
+VALUES = {"site": "chieng-mung", "district": "Huyện Mai Sơn", "link_type": "fiber", "isp": "VNPT"}
+PANELS = [(b, p) for b in BOARDS for p in b["panels"]]
+
+
+class _Ok(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"qlvb ok"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def https_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+    directory = tmp_path_factory.mktemp("tls")
+    ca, ca_key = make_ca(directory)
+    leaf = make_leaf(directory, ca, ca_key, dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(leaf.cert_file, leaf.key_file)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], ca.cert_file
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _rules(tmp: Path) -> list[Path]:
+    """The repository's rule files with group intervals removed, plus the test alert."""
+    out = [FIXTURES / "test.rules.yml"]
+    for path in sorted((ROOT / "alerts").glob("*.rules.yml")):
+        doc = yaml.safe_load(path.read_text())
+        for group in doc.get("groups", []):
+            group.pop("interval", None)
+        copy = tmp / path.name
+        copy.write_text(yaml.safe_dump(doc, allow_unicode=True))
+        out.append(copy)
+    return out
+
+
+@pytest.fixture(scope="module")
+def prom(tmp_path_factory: pytest.TempPathFactory, https_server: tuple[int, Path]) -> Iterator[Prometheus]:
+    tmp = tmp_path_factory.mktemp("dashboards")
+    https_port, ca_file = https_server
+    listener = socket.create_server(("127.0.2.1", 0))
+    config = tmp / "inventory.yaml"
+    config.write_text(Template((FIXTURES / "inventory.yaml").read_text()).substitute(
+        https_port=https_port, ca_file=ca_file, tcp_port=listener.getsockname()[1], closed_port=free_port()))
+    try:
+        with netmon_run(config, tmp) as netmon, \
+                prometheus(tmp, [netmon.url.removeprefix("http://")], rule_files=_rules(tmp)) as p:
+            wait_until(lambda: p.query("netmon:site_availability:ratio_1d") and p.query("ALERTS")
+                       and p.query("netmon_http_duration_seconds"), 60, "rules and first results")
+            yield p
+    finally:
+        listener.close()
+
+
+def _missing_producers(exprs: list[str]) -> list[str]:
+    known = contract()
+    return sorted({f"{name} ({known[name]})" for e in exprs for name in metric_names(e)
+                   if known.get(name) not in PRODUCED})
+
+
+@pytest.mark.parametrize(("board", "panel"), PANELS, ids=[f"{b['uid']}/{p['id']}" for b, p in PANELS])
+def test_panel_returns_data(prom: Prometheus, board: dict, panel: dict) -> None:
+    exprs = [t["expr"] for t in panel["targets"]]
+    if missing := _missing_producers(exprs):
+        pytest.skip(f"no check in the test inventory produces {', '.join(missing)}")
+    for expr in exprs:
+        query = substitute(expr, VALUES)
+        wait_until(lambda q=query: prom.query(q), 20,
+                   f"data for {board['title']!r} / panel {panel['title']!r}: {query}")
+
+
+@pytest.mark.parametrize("board", BOARDS, ids=[b["uid"] for b in BOARDS])
+def test_variables_list_the_test_sites(prom: Prometheus, board: dict) -> None:
+    for name, expr in variable_queries(board):
+        result = prom.query(substitute(expr, VALUES))
+        assert result, f"{board['title']}: variable ${name} lists nothing ({expr})"
+
+
+def test_site_variable_shows_vietnamese_names_and_keeps_slugs(prom: Prometheus) -> None:
+    site = next(v for v in load_all(ROOT / "dashboards")[1]["templating"]["list"] if v["name"] == "site")
+    regex = re.compile(site["regex"].strip("/").replace("(?<", "(?P<"))
+    shown = {}
+    every = {**VALUES, "link_type": ".*", "isp": ".*"}  # "All" selected, as Grafana sends it
+    for series in prom.query(substitute(site["definition"].removeprefix("query_result(")[:-1], every)):
+        labels = series["metric"]
+        # query_result's text form: name{labels in alphabetical order} value timestamp
+        text = labels.pop("__name__") + "{" + ", ".join(f'{k}="{labels[k]}"' for k in sorted(labels)) + "}"
+        m = regex.search(text)
+        assert m, f"the site variable's regex does not match {text}"
+        shown[m["value"]] = m["text"]
+    assert shown == {"chieng-mung": "Chiềng Mung", "chieng-mai": "Chiềng Mai"}
+    fiber_only = prom.query(substitute(site["definition"].removeprefix("query_result(")[:-1], VALUES))
+    assert [s["metric"]["site"] for s in fiber_only] == ["chieng-mung"], "link type narrows the list"
+
+
+def test_state_codes_match_what_the_sites_do(prom: Prometheus) -> None:
+    states = {s["metric"]["site"]: float(s["value"][1]) for s in prom.query("netmon:site_state:code")}
+    assert states == {"chieng-mung": 0.0, "chieng-mai": 0.0}, "both answer ping within limits: up"
