@@ -1,0 +1,155 @@
+"""Scenario files: how every simulated link and service behaves, validated like the inventory.
+
+A scenario names things, never addresses: link types, sites, ``site/link``, hubs and services of the
+inventory it runs against. Targets:
+
+- ``SITE`` — the site's primary link; ``SITE/LINK`` — one named link of the site;
+- ``HUB`` — the hub's uplink to the data center (everything behind it shares its fate);
+- ``SERVICE`` (an inventory service id) or ``dns`` — a server in the data center.
+
+A link's behaviour is layered: the scenario's ``link_types`` default for its type, then the entry for
+the link itself, then runtime overrides from `netmon lab set`; each layer only changes the fields it
+sets. Times in schedules count from the moment the lab came up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from netmon.inventory import ConfigError, ConfigIssue, Inventory
+from netmon.inventory.model import LinkType, parse_duration
+from netmon.inventory.source import Document, read
+
+PRESETS = Path(__file__).resolve().parents[1] / "scenarios"
+
+Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0.0)]
+Ratio = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Flap(_Strict):
+    """Down for ``down_for`` at the end of every ``every`` seconds (default: half of it)."""
+
+    every: Annotated[Seconds, Field(gt=0.0)]
+    down_for: Seconds | None = None
+
+    def is_down(self, t: float) -> bool:
+        down_for = self.every / 2 if self.down_for is None else min(self.down_for, self.every)
+        return t % self.every >= self.every - down_for
+
+
+def _flap_shorthand(value: object) -> object:
+    return {"every": value} if isinstance(value, str | int | float) else value
+
+
+class Outage(_Strict):
+    start: Seconds
+    end: Seconds
+
+    def is_down(self, t: float) -> bool:
+        return self.start <= t < self.end
+
+
+class LinkBehaviour(_Strict):
+    """Impairments of one link. ``delay`` is added round-trip time; ``jitter`` spreads each packet's
+    delay uniformly over ±jitter; ``loss`` is the probability a packet toward the target is dropped."""
+
+    delay: Seconds = 0.0
+    jitter: Seconds = 0.0
+    loss: Ratio = 0.0
+    down: bool = False
+    flap: Annotated[Flap | None, BeforeValidator(_flap_shorthand)] = None
+    outages: list[Outage] = []
+
+    def is_down(self, t: float) -> bool:
+        return (self.down or (self.flap is not None and self.flap.is_down(t))
+                or any(o.is_down(t) for o in self.outages))
+
+    def merged(self, changes: dict[str, Any]) -> LinkBehaviour:
+        return self.model_validate({**self.model_dump(), **changes})
+
+
+class ServiceBehaviour(_Strict):
+    """An HTTP(S) service: answer ``status`` after ``latency``; the certificate expires in ``cert_days``."""
+
+    status: int = Field(default=200, ge=100, le=599)
+    latency: Seconds = 0.0
+    cert_days: float = 365.0
+
+    def merged(self, changes: dict[str, Any]) -> ServiceBehaviour:
+        return self.model_validate({**self.model_dump(), **changes})
+
+
+class DnsBehaviour(_Strict):
+    latency: Seconds = 0.0
+    rcode: Literal["NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED"] = "NOERROR"
+
+    def merged(self, changes: dict[str, Any]) -> DnsBehaviour:
+        return self.model_validate({**self.model_dump(), **changes})
+
+
+class ScenarioFile(_Strict):
+    version: Literal[1]
+    description: str = ""
+    link_types: dict[LinkType, LinkBehaviour] = {}
+    links: dict[str, LinkBehaviour] = {}
+    services: dict[str, ServiceBehaviour] = {}
+    dns: DnsBehaviour = DnsBehaviour()
+
+
+def resolve_path(name_or_path: str | Path) -> Path:
+    """A preset name (``calm``, ``province-day``, ``storm``) or a file path."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return path
+    preset = PRESETS / f"{name_or_path}.yaml"
+    if not preset.exists():
+        names = ", ".join(sorted(p.stem for p in PRESETS.glob("*.yaml")))
+        raise ConfigError([ConfigIssue(str(name_or_path), 0, "(file)", f"no such scenario (presets: {names})")])
+    return preset
+
+
+def link_targets(inventory: Inventory) -> set[str]:
+    """Every name a link entry (or `netmon lab set`) may use."""
+    names = {h.id for h in inventory.spec.hubs}
+    for site in inventory.spec.sites:
+        names.add(site.slug)
+        names.update(f"{site.slug}/{link.id}" for link in site.links)
+    return names
+
+
+def load(name_or_path: str | Path, inventory: Inventory) -> ScenarioFile:
+    """Read, validate and cross-check a scenario; every problem is reported with file:line:path."""
+    doc = read(resolve_path(name_or_path))
+    try:
+        scenario = ScenarioFile.model_validate(doc.data)
+    except ValidationError as exc:
+        raise ConfigError(_issues(doc, exc)) from None
+    issues = []
+    known = link_targets(inventory)
+    for target in scenario.links:
+        if target not in known:
+            issues.append(doc.issue(("links", target), f"unknown site, site/link or hub {target!r}"))
+    services = {s.id for s in inventory.spec.services}
+    for target in scenario.services:
+        if target not in services:
+            issues.append(doc.issue(("services", target), f"unknown service {target!r} "
+                                    f"(inventory services: {', '.join(sorted(services))})"))
+    if issues:
+        raise ConfigError(issues)
+    return scenario
+
+
+def _issues(doc: Document, exc: ValidationError) -> list[ConfigIssue]:
+    out = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        out.append(doc.issue(loc, message))
+    return out

@@ -1,0 +1,174 @@
+"""The simulated province's wiring, derived from the inventory: data center → hub → site, routed.
+
+Namespaces: ``nml-dc`` (the data center side: VNPT core gateway, services, DNS, and the one place
+every probe packet is forwarded through, so impairments live there), ``nml-<hub id>`` per hub and
+``nml-<site slug>`` per site. netmon itself stays in the root namespace: a veth ``nml-dc`` holds the
+prober address (the inventory's datacenter address, /24) and routes 198.18.0.0/16 and 198.19.0.0/16
+into the lab, more specific than the 198.18.0.0/15 blackhole installed first.
+
+Links are unnumbered point-to-point veths: each end carries only an inventory address as /32 (hub
+198.18.H.1, CPE 198.19.H.N), with host routes across. No transit block is needed and a traceroute
+shows exactly the inventory's hops. A site's replies leave over the link their source address belongs
+to (one policy-routing table per link), so a backup CPE answers over the backup link.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from netmon.inventory import Inventory
+from netmon.lab import netns
+from netmon.lab.netns import PREFIX, LabError
+
+LAB_RANGE = ipaddress.ip_network("198.18.0.0/15")
+DC_NS = f"{PREFIX}dc"
+ROOT_IF = f"{PREFIX}dc"
+#: Routes the root namespace sends into the lab; both more specific than the /15 blackhole.
+ROOT_ROUTES = ("198.18.0.0/16", "198.19.0.0/16")
+
+
+@dataclass(frozen=True)
+class HubPlan:
+    id: str
+    address: str
+    ns: str
+    dc_if: str  # in nml-dc, facing the hub
+
+
+@dataclass(frozen=True)
+class LinkPlan:
+    site: str
+    link: str
+    role: str
+    type: str
+    cpe: str
+    hub: HubPlan
+    site_ns: str
+    ifname: str  # same name at both ends: in the hub namespace and in the site namespace
+    table: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.site}/{self.link}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    prober: str
+    gateway: str
+    #: Service id → (address, port, tls?) parsed from the inventory's URLs.
+    services: dict[str, tuple[str, int, bool]]
+    dns: tuple[str, ...]
+    hubs: tuple[HubPlan, ...]
+    links: tuple[LinkPlan, ...]
+    sites: dict[str, str] = field(default_factory=dict)  # slug → namespace
+
+    @property
+    def namespaces(self) -> list[str]:
+        return [DC_NS, *(h.ns for h in self.hubs), *self.sites.values()]
+
+    def hub(self, hub_id: str) -> HubPlan:
+        return next(h for h in self.hubs if h.id == hub_id)
+
+    def primary(self, site: str) -> LinkPlan:
+        links = [lk for lk in self.links if lk.site == site]
+        return next((lk for lk in links if lk.role == "primary"), links[0])
+
+    def addresses(self) -> list[str]:
+        return [self.prober, self.gateway, *(a for a, _, _ in self.services.values()), *self.dns,
+                *(h.address for h in self.hubs), *(lk.cpe for lk in self.links)]
+
+    # -- link state: the far end goes down, so the near end keeps its address and sees NO-CARRIER --
+    def hub_up_lines(self, hub: HubPlan) -> list[str]:
+        return ["link set uplink up", f"route replace {self.gateway}/32 dev uplink",
+                f"route replace default via {self.gateway} dev uplink"]
+
+    def link_up_lines(self, link: LinkPlan) -> list[str]:
+        return [f"link set {link.ifname} up", f"route replace {link.cpe}/32 dev {link.ifname}"]
+
+
+def plan(inventory: Inventory) -> Plan:
+    """Derive the lab's wiring from an inventory; refuses any address outside 198.18.0.0/15."""
+    spec = inventory.spec
+    prober = spec.datacenter.address
+    gateway = str(next(ipaddress.ip_network(f"{prober}/24", strict=False).hosts()))
+    services = {}
+    for s in spec.services:
+        url = urlsplit(s.url)
+        tls = url.scheme == "https"
+        services[s.id] = (url.hostname or "", url.port or (443 if tls else 80), tls)
+    dns = tuple(sorted({c.target for c in inventory.checks if c.probe == "dns"}))
+    hubs = tuple(HubPlan(h.id, h.address, f"{PREFIX}{h.id}", f"h{i}") for i, h in enumerate(spec.hubs))
+    by_id = {h.id: h for h in hubs}
+    links, sites = [], {}
+    for site in spec.sites:
+        sites[site.slug] = f"{PREFIX}{site.slug}"
+        for link in site.links:
+            n = len(links)
+            links.append(LinkPlan(site.slug, link.id, link.role, link.type, link.cpe,
+                                  by_id[link.upstream or site.upstream], sites[site.slug], f"l{n}", 100 + n))
+    result = Plan(prober, gateway, services, dns, hubs, tuple(links), sites)
+    outside = [a for a in result.addresses() if a and ipaddress.ip_address(a) not in LAB_RANGE]
+    if outside:
+        raise LabError(f"the lab only simulates 198.18.0.0/15; the inventory uses {', '.join(outside[:5])}")
+    clash = {ns for ns in result.namespaces if result.namespaces.count(ns) > 1}
+    if clash:
+        raise LabError(f"namespace names collide: {', '.join(sorted(clash))}")
+    return result
+
+
+def build(p: Plan) -> None:
+    """Create every namespace, veth, address and route (callers tear down on failure)."""
+    root = [f"netns add {ns}" for ns in p.namespaces]
+    root.append(f"link add name {ROOT_IF} type veth peer name root netns {DC_NS}")
+    root += [f"link add name {h.dc_if} netns {DC_NS} type veth peer name uplink netns {h.ns}" for h in p.hubs]
+    root += [f"link add name {lk.ifname} netns {lk.hub.ns} type veth peer name {lk.ifname} netns {lk.site_ns}"
+             for lk in p.links]
+    netns.ip_batch(root)
+
+    dc = ["link set lo up", f"addr add {p.gateway}/24 dev root", "link set root up"]
+    dc += [f"addr add {a}/32 dev root" for a in sorted({*(a for a, _, _ in p.services.values()), *p.dns})]
+    for h in p.hubs:
+        dc += [f"link set {h.dc_if} up", f"route add {h.address}/32 dev {h.dc_if}"]
+    dc += [f"route add {lk.cpe}/32 via {lk.hub.address} dev {lk.hub.dc_if}" for lk in p.links]
+    netns.ip_batch(dc, DC_NS)
+
+    for h in p.hubs:
+        lines = ["link set lo up", f"addr add {h.address}/32 dev uplink", *p.hub_up_lines(h)]
+        for lk in (lk for lk in p.links if lk.hub is h):
+            lines += p.link_up_lines(lk)
+        netns.ip_batch(lines, h.ns)
+
+    for slug, ns in p.sites.items():
+        lines = ["link set lo up"]
+        for lk in (lk for lk in p.links if lk.site == slug):
+            lines += [f"addr add {lk.cpe}/32 dev {lk.ifname}", f"link set {lk.ifname} up",
+                      f"route add {lk.hub.address}/32 dev {lk.ifname} table {lk.table}",
+                      f"route add default via {lk.hub.address} dev {lk.ifname} table {lk.table}",
+                      f"rule add from {lk.cpe} lookup {lk.table}"]
+        primary = p.primary(slug)
+        lines += [f"route add {primary.hub.address}/32 dev {primary.ifname}",
+                  f"route add default via {primary.hub.address} dev {primary.ifname}"]
+        netns.ip_batch(lines, ns)
+
+    for ns in (DC_NS, *(h.ns for h in p.hubs)):
+        netns.set_sysctl(ns, "net.ipv4.ip_forward", "1")
+    netns.ip_batch([f"addr add {p.prober}/24 dev {ROOT_IF}", f"link set {ROOT_IF} up",
+                    *(f"route replace {r} via {p.gateway} dev {ROOT_IF}" for r in ROOT_ROUTES)])
+
+
+def up(p: Plan) -> float:
+    """Blackhole first, then the topology; on any failure everything is removed again. Returns seconds."""
+    started = time.monotonic()
+    netns.require_privileges()
+    netns.ensure_blackhole()
+    netns.remove_all()  # leftovers of a crashed run
+    try:
+        build(p)
+    except BaseException:
+        netns.remove_all()
+        raise
+    return time.monotonic() - started
