@@ -46,10 +46,10 @@ _SOL_RAW = 255
 _ICMP_FILTER = 1
 _ICMP6_FILTER = 1
 
-_ECHO_REQUEST = {socket.AF_INET: 8, socket.AF_INET6: 128}
-_ECHO_REPLY = {socket.AF_INET: 0, socket.AF_INET6: 129}
+_ECHO_REQUEST: dict[int, int] = {socket.AF_INET: 8, socket.AF_INET6: 128}
+_ECHO_REPLY: dict[int, int] = {socket.AF_INET: 0, socket.AF_INET6: 129}
 #: Errors that quote our echo: destination unreachable, time exceeded.
-_QUOTING_ERRORS = {socket.AF_INET: (3, 11), socket.AF_INET6: (1, 3)}
+_QUOTING_ERRORS: dict[int, tuple[int, int]] = {socket.AF_INET: (3, 11), socket.AF_INET6: (1, 3)}
 #: Send errors meaning "no way to that address", a property of the path, not a bug.
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EINVAL, errno.EACCES, errno.EPERM,
                 errno.EHOSTDOWN, errno.EADDRNOTAVAIL}
@@ -177,12 +177,13 @@ class IcmpEngine:
 
     # -- sockets ---------------------------------------------------------------------------------
 
-    def _choose_mode(self, wanted: str) -> Mode:
+    def _choose_mode(self, wanted: Literal["auto", "raw", "dgram"]) -> Mode:
         tried: list[str] = []
-        for mode in ("raw", "dgram") if wanted == "auto" else (wanted,):
+        candidates: tuple[Mode, ...] = ("raw", "dgram") if wanted == "auto" else (wanted,)
+        for mode in candidates:
             try:
-                self._sockets[socket.AF_INET] = self._open(socket.AF_INET, mode)  # type: ignore[arg-type]
-                return mode  # type: ignore[return-value]
+                self._sockets[socket.AF_INET] = self._open(socket.AF_INET, mode)
+                return mode
             except PermissionError as exc:
                 tried.append(f"{mode}: {exc.strerror}")
         raise PrivilegeError(f"cannot open an ICMP socket ({'; '.join(tried)}). {FIX}")
@@ -228,7 +229,7 @@ class IcmpEngine:
 
     def close(self) -> None:
         """Close the sockets; bursts still in flight end with what they have."""
-        for burst, _ in list(self._pending.values()):
+        for burst in set(self._pending.values()):
             self._finish(burst)
         self._queue.clear()
         loop = self._loop_ref()
@@ -265,9 +266,8 @@ class IcmpEngine:
             self._at(start + i * spacing, self._enqueue, burst, i)
         try:
             await future
-        finally:
-            if not future.done():  # cancelled by the caller's deadline: forget our echoes
-                self._finish(burst)
+        finally:  # also when cancelled by the caller's deadline: forget our echoes
+            self._finish(burst)
         return BurstResult(burst.address, tuple(burst.rtts), burst.error)
 
     def _at(self, when: float, action: Callable[[_Burst, int], None], burst: _Burst, index: int) -> None:

@@ -73,9 +73,10 @@ class LossyHost:
 def lossy_host(percent: int) -> Iterator[LossyHost]:
     """198.18.250.2, dropping ``percent`` % of the echo requests it receives at random (nftables)."""
     with namespace("loss") as ns, veth(None, "198.18.250.1/30", ns, "198.18.250.2/30"):
+        chance = "" if percent >= 100 else f"numgen random mod 100 < {percent} "
         rules = (
             "table inet nmt_icmp_loss {\n chain input {\n  type filter hook input priority 0;\n"
-            f"  icmp type echo-request numgen random mod 100 < {percent} counter drop\n }}\n}}\n"
+            f"  icmp type echo-request {chance}counter drop\n }}\n}}\n"
         )
         sh("ip", "netns", "exec", ns, "nft", "-f", "-", stdin=rules)
         yield LossyHost("198.18.250.2", ns)
