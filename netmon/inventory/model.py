@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 LinkType = Literal["fiber", "4g", "microwave", "vsat"]
 LINK_TYPES: tuple[str, ...] = ("fiber", "4g", "microwave", "vsat")
@@ -118,6 +118,41 @@ class Contact(Strict):
     phone_file: str | None = None
 
 
+#: Maintenance windows are written in, and muted in, the province's local time.
+MAINTENANCE_TZ = "Asia/Ho_Chi_Minh"
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_CLOCK_RANGE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$")
+
+
+class MaintenanceWindow(Strict):
+    """Planned work that mutes the alerts of a site, or of a hub and every site behind it.
+
+    One-off: ``start`` and ``end`` (local time unless an offset is given). Recurring: ``weekdays`` and
+    ``time`` such as ``"22:00-24:00"``, in `MAINTENANCE_TZ`. Alerts are still evaluated (history keeps
+    the outage); only notifications are muted — `netmon alerts generate` turns these into Alertmanager
+    time intervals.
+    """
+
+    reason: str = Field(min_length=1)
+    start: datetime | None = None
+    end: datetime | None = None
+    weekdays: list[Weekday] = []
+    time: str | None = None
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> MaintenanceWindow:
+        one_off = self.start is not None or self.end is not None
+        recurring = bool(self.weekdays) or self.time is not None
+        if one_off == recurring:
+            raise ValueError("give either start and end (one-off) or weekdays and time (recurring)")
+        if one_off and (self.start is None or self.end is None or self.end <= self.start):
+            raise ValueError("a one-off window needs a start and an end after it")
+        if recurring and (not self.weekdays or self.time is None or not _CLOCK_RANGE.match(self.time)
+                          or self.time[:5] >= self.time[6:]):
+            raise ValueError("a recurring window needs weekdays and a time such as \"22:00-24:00\"")
+        return self
+
+
 class Site(Strict):
     slug: Slug
     name: str = Field(min_length=1)
@@ -130,6 +165,7 @@ class Site(Strict):
     links: list[Link] = Field(min_length=1)
     checks: list[CheckConfig] = []
     contacts: list[Contact] = []
+    maintenance: list[MaintenanceWindow] = []
 
 
 class Hub(Strict):
@@ -140,6 +176,7 @@ class Hub(Strict):
     location: Location | None = None
     isp: str = "VNPT"
     checks: list[CheckConfig] = []
+    maintenance: list[MaintenanceWindow] = []
 
 
 class Service(Strict):
