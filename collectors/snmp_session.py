@@ -245,7 +245,11 @@ async def walk(
         varbinds = await _bulk(engine, auth, target, len(pending), max_repetitions, request)
         out.requests += 1
         out.varbinds += len(varbinds)
-        for want, (oid, value) in zip(pending, varbinds, strict=False):
+        for asked, want, (oid, value) in zip(request, pending, varbinds, strict=False):
+            if isinstance(value, univ.Null):  # endOfMibView: nothing at or after this scalar
+                continue
+            if _arcs(str(oid)) <= _arcs(asked):
+                raise SnmpFailure("malformed", f"device answered {oid} to a GETNEXT on {asked}")
             if str(oid) == want:
                 out.scalars[want] = plain(value)
         repeating = list(cursor)
@@ -260,11 +264,14 @@ async def walk(
             if column not in cursor:
                 continue
             oid = str(name)
-            if not oid.startswith(column + ".") or isinstance(value, univ.Null):
-                del cursor[column]  # walked past the column (or end of MIB)
+            if isinstance(value, univ.Null):  # endOfMibView
+                del cursor[column]
                 continue
             if _arcs(oid) <= _arcs(cursor[column]):
                 raise SnmpFailure("malformed", f"device returned non-increasing OID {oid}")
+            if not oid.startswith(column + "."):
+                del cursor[column]  # walked past the column
+                continue
             cursor[column] = oid
             cells = out.columns[column]
             cells[oid[len(column) + 1:]] = plain(value)
