@@ -1,0 +1,146 @@
+"""Benchmark: sweep N loopback targets with the project's ICMP engine and with Debian's fping.
+
+    python bench/icmp_sweep.py [--sizes 1000 5000 20000] [--counts 1 3] [--reps 3]
+
+For every size and echo count both tools sweep the same targets (127.0.0.1 first, then 127.x.y.z),
+``--reps`` times each, alternately, and the medians are printed as a markdown table: targets per
+second (N / wall time of the sweep), CPU seconds (user + system) and the median RTT reported for
+127.0.0.1 during the sweep. Each engine repetition runs in a fresh interpreter (``--worker``), timed
+from the first burst to the last result, so interpreter start-up is not counted; fping is timed as a
+process (its start-up is a few ms). fping runs unpaced (``-i 0``); the engine with its own pace
+(``--max-pps``). Both use the same per-target spacing (``-p``) and per-echo timeout (``-t``).
+Goal (issue 9): ≥ 0.5× fping's targets/s at 20,000×3 and 127.0.0.1's median RTT ≤ fping's + 0.05 ms.
+Only loopback addresses are ever probed. Needs root (raw sockets) and fping.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Run:
+    wall: float
+    cpu: float
+    rtt_local: float | None  # seconds
+    received: int
+
+
+def targets(n: int) -> list[str]:
+    """127.0.0.1, then distinct 127.x.y.z addresses (never .0 or .255 in the last octet)."""
+    out = ["127.0.0.1"]
+    i = 0
+    while len(out) < n:
+        i += 1
+        x, y, z = i // (254 * 256), i // 254 % 256, i % 254 + 1
+        address = f"127.{x + 1}.{y}.{z}"
+        out.append(address)
+    return out
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _engine_sweep(n: int, count: int, spacing: float, timeout: float, max_pps: float) -> Run:
+    sys.path.insert(0, str(ROOT))
+    from probes.icmp_engine import IcmpEngine
+
+    addresses = targets(n)
+    async with IcmpEngine(max_pps=max_pps) as engine:
+        cpu0, t0 = _cpu(resource.RUSAGE_SELF), time.perf_counter()
+        results = await asyncio.gather(*(engine.burst(a, count, spacing, timeout) for a in addresses))
+        wall, cpu = time.perf_counter() - t0, _cpu(resource.RUSAGE_SELF) - cpu0
+    local = results[0].received
+    return Run(wall, cpu, statistics.median(local) if local else None,
+               sum(len(r.received) for r in results))
+
+
+def engine_run(n: int, count: int, args: argparse.Namespace) -> Run:
+    """One engine sweep in a fresh interpreter, so repetitions do not share heap or GC state."""
+    cmd = [sys.executable, __file__, "--worker", str(n), str(count), "--spacing", str(args.spacing),
+           "--timeout", str(args.timeout), "--max-pps", str(args.max_pps)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return Run(**json.loads(done.stdout))
+
+
+def fping_run(n: int, count: int, args: argparse.Namespace, target_file: Path) -> Run:
+    cmd = ["fping", "-C", str(count), "-q", "-i", "0", "-p", f"{args.spacing * 1000:g}",
+           "-t", f"{args.timeout * 1000:g}", "-f", str(target_file)]
+    cpu0, t0 = _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True)  # exit 1 when some target lost echoes
+    wall, cpu = time.perf_counter() - t0, _cpu(resource.RUSAGE_CHILDREN) - cpu0
+    received, local = 0, None
+    for line in done.stderr.splitlines():  # "127.0.0.1 : 0.03 0.04 -"
+        host, _, values = line.partition(" : ")
+        rtts = [float(v) / 1000 for v in values.split() if v != "-"]
+        received += len(rtts)
+        if host.strip() == "127.0.0.1" and rtts:
+            local = statistics.median(rtts)
+    return Run(wall, cpu, local, received)
+
+
+def median_run(runs: list[Run]) -> Run:
+    rtts = [r.rtt_local for r in runs if r.rtt_local is not None]
+    return Run(statistics.median(r.wall for r in runs), statistics.median(r.cpu for r in runs),
+               statistics.median(rtts) if rtts else None, min(r.received for r in runs))
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value * 1000:.3f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 20000])
+    parser.add_argument("--counts", type=int, nargs="+", default=[1, 3])
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--spacing", type=float, default=0.2, help="seconds between a target's echoes")
+    parser.add_argument("--timeout", type=float, default=1.0, help="seconds to wait for each echo")
+    parser.add_argument("--max-pps", type=float, default=50_000, help="engine send pace, packets/s")
+    parser.add_argument("--worker", type=int, nargs=2, metavar=("N", "COUNT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        n, count = args.worker
+        run = asyncio.run(_engine_sweep(n, count, args.spacing, args.timeout, args.max_pps))
+        print(json.dumps(run.__dict__))
+        return
+    if shutil.which("fping") is None:
+        sys.exit("fping is not installed (apt-get install -y fping)")
+
+    print(f"spacing {args.spacing:g} s, timeout {args.timeout:g} s, engine pace {args.max_pps:g} pps, "
+          f"fping -i 0; medians of {args.reps} runs\n")
+    print("| targets × echoes | tool | targets/s | wall s | CPU s | replies | 127.0.0.1 RTT ms |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.sizes:
+            target_file = Path(tmp) / f"targets-{n}.txt"
+            target_file.write_text("\n".join(targets(n)) + "\n")
+            for count in args.counts:
+                ours, theirs = [], []
+                for _ in range(args.reps):
+                    ours.append(engine_run(n, count, args))
+                    theirs.append(fping_run(n, count, args, target_file))
+                for tool, run in (("netmon engine", median_run(ours)), ("fping", median_run(theirs))):
+                    print(f"| {n:,} × {count} | {tool} | {n / run.wall:,.0f} | {run.wall:.3f} "
+                          f"| {run.cpu:.3f} | {run.received:,}/{n * count:,} | {_ms(run.rtt_local)} |",
+                          flush=True)
+
+
+if __name__ == "__main__":
+    main()
