@@ -69,13 +69,14 @@ def https_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int
 
 
 def _rules(tmp: Path) -> list[Path]:
-    """The repository's rule files with group intervals removed, plus the test alert."""
+    """The rule files config/prometheus.yml loads, group intervals removed, plus the test alert."""
     out = [FIXTURES / "test.rules.yml"]
-    for path in sorted((ROOT / "alerts").glob("*.rules.yml")):
+    globs = yaml.safe_load((ROOT / "config" / "prometheus.yml").read_text())["rule_files"]
+    for path in sorted(p for pattern in globs for p in ROOT.glob(pattern)):
         doc = yaml.safe_load(path.read_text())
         for group in doc.get("groups", []):
             group.pop("interval", None)
-        copy = tmp / path.name
+        copy = tmp / f"{path.parent.name}-{path.name}"
         copy.write_text(yaml.safe_dump(doc, allow_unicode=True))
         out.append(copy)
     return out
