@@ -128,7 +128,10 @@ def parse(text: str, file: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        raise ConfigError([ConfigIssue(file, line, "(yaml)", f"invalid YAML: {exc.problem}")]) from None
+        message = f"invalid YAML: {exc.problem}"
+        if exc.context and exc.context_mark and exc.context_mark is not mark:
+            message += f" ({exc.context} at line {exc.context_mark.line + 1})"
+        raise ConfigError([ConfigIssue(file, line, "(yaml)", message)]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([ConfigIssue(file, 1, "(yaml)", f"invalid YAML: {exc}")]) from None
     except RecursionError:

@@ -16,35 +16,57 @@ LAB_RANGE = ipaddress.ip_network("198.18.0.0/15")
 
 # broken-<kind>.yaml → every issue it must produce, as "line: path: message".
 EXPECTED: dict[str, list[str]] = {
-    "unknown-key": ["30: sites[0].colour: unknown key"],
-    "duplicate-slug": ["43: sites[1].slug: duplicate slug 'chieng-mung' (first at line 27)"],
-    "timeout-not-below-interval": ["40: sites[0].checks[1].timeout: timeout 10s must be less than interval 10s"],
-    "bad-address": ["36: sites[0].links[0].cpe: Value error, '127.0.2.300' is not an IPv4 or IPv6 address"],
-    "unknown-hub": ["49: sites[1].upstream: unknown hub 'hub-mai-sn' (did you mean 'hub-mai-son'?)"],
-    "coordinates-outside-vietnam": ["48: sites[1].location: coordinates (48.8566, 2.3522) are outside Vietnam"],
-    "yaml-syntax": ["48: (yaml): invalid YAML: found unexpected end of stream"],
-    "duplicate-key": ["45: sites[1].name: duplicate key"],
-    "missing-field": ["43: sites[1].district: required field missing"],
-    "bad-duration": ["4: defaults.interval: Value error, expected a duration such as 30s, 500ms or 2m"],
-    "unknown-probe": ["53: sites[1].checks[0].probe: unknown probe 'icpm' (did you mean 'icmp'?)"],
-    "unknown-link": ["40: sites[0].checks[1].link: unknown link 'primry' (did you mean 'primary'?)"],
-    "unknown-service": ["15: datacenter.checks[0].service: unknown service 'qlbv' (did you mean 'qlvb'?)"],
+    "alias-bomb": ['8: f: more than 1000000 values (alias bomb?)'],
+    "bad-address": ["34: sites[0].links[0].cpe: Value error, '127.0.2.300' is not an IPv4 or IPv6 address"],
+    "bad-admin-code": ["42: sites[1].admin_code: String should match pattern '^\\d{5}$'"],
+    "bad-duration": ['4: defaults.interval: Value error, expected a duration such as 30s, 500ms or 2m'],
+    "bad-kind": ["41: sites[1].kind: must be one of 'ward' or 'commune', got 'village'"],
+    "bad-probe-option": ['49: sites[1].checks[0].count: Input should be greater than or equal to 1'],
+    "bad-slug": [
+        "39: sites[1].slug: Value error, must be lower-case ASCII letters, digits and '-' (e.g. chieng-mung)",
+    ],
     "bad-url": ["17: services[0].url: 'ftp//127.0.0.1' is not an http(s) URL with a host"],
-    "bad-kind": ["45: sites[1].kind: must be one of 'ward', 'commune', got 'village'"],
-    "duplicate-check-id": ["40: sites[0].checks[1].id: duplicate check id 'icmp-primary' (first at line 39)"],
-    "bad-slug": ["43: sites[1].slug: Value error, must be lower-case ASCII letters, digits and '-' "
-                 "(e.g. chieng-mung)"],
-    "bad-probe-option": ["53: sites[1].checks[0].count: Input should be greater than or equal to 1"],
-    "unknown-probe-option": ["40: sites[0].checks[1].retries: unknown key"],
-    "no-primary-link": ["51: sites[1].links: no link has role 'primary'"],
-    "timeout-below-probe-minimum": ["53: sites[1].checks[0].timeout: timeout 5s is shorter than the "
-                                    "8.8s this icmp check needs"],
-    "link-type-without-thresholds": ["5: defaults.link_types: no thresholds for link type 'vsat'"],
-    "bad-admin-code": ["46: sites[1].admin_code: String should match pattern '^\\d{5}$'"],
-    "ratio-out-of-range": ["7: defaults.link_types.fiber.loss_degraded: Input should be less than or equal to 1"],
-    "unknown-version": ["2: version: must be one of 1, got 2"],
-    "not-a-mapping": ["1: (top level): Input should be a valid dictionary or instance of InventoryFile"],
-    "empty-file": ["1: (top level): file is empty"],
+    "coordinates-outside-vietnam": [
+        '44: sites[1].location: coordinates (48.8566, 2.3522) are outside Vietnam',
+    ],
+    "deep-nesting": ['2: defaults: nested deeper than 64 levels'],
+    "duplicate-check-id": ["38: sites[0].checks[1].id: duplicate check id 'icmp-primary' (first at line 37)"],
+    "duplicate-key": ['41: sites[1].name: duplicate key'],
+    "duplicate-slug": ["39: sites[1].slug: duplicate slug 'chieng-mung' (first at line 26)"],
+    "empty-file": ['1: (top level): file is empty'],
+    "link-type-without-thresholds": ["6: defaults.link_types: no thresholds for link type 'vsat'"],
+    "merge-key": ["39: sites[1]: YAML merge keys ('<<') are not supported"],
+    "missing-field": ['39: sites[1].district: required field missing'],
+    "no-primary-link": ["46: sites[1].links: no link has role 'primary'"],
+    "non-utf8": ['40: (file): not valid UTF-8 (byte 1455)'],
+    "not-a-mapping": ['1: (top level): Input should be a valid dictionary or instance of InventoryFile'],
+    "null-value": ['43: sites[1].district: Input should be a valid string'],
+    "ratio-out-of-range": [
+        '7: defaults.link_types.fiber.loss_degraded: Input should be less than or equal to 1',
+    ],
+    "tcp-without-port": [
+        "38: sites[0].checks[1].target: tcp target '127.0.2.1' has no port: write host:port or set the port option",
+    ],
+    "timeout-below-probe-minimum": [
+        '49: sites[1].checks[0].timeout: timeout 5s is shorter than the 9s this icmp check needs',
+    ],
+    "timeout-not-below-interval": [
+        '38: sites[0].checks[1].timeout: timeout 10s must be less than interval 10s',
+    ],
+    "unknown-hub": ["45: sites[1].upstream: unknown hub 'hub-mai-sn' (did you mean 'hub-mai-son'?)"],
+    "unknown-key": ['29: sites[0].colour: unknown key'],
+    "unknown-link": ["38: sites[0].checks[1].link: unknown link 'primry' (did you mean 'primary'?)"],
+    "unknown-probe-option": ['38: sites[0].checks[1].retries: unknown key'],
+    "unknown-probe": ["49: sites[1].checks[0].probe: unknown probe 'icpm' (did you mean 'icmp'?)"],
+    "unknown-service": ["15: datacenter.checks[0].service: unknown service 'qlbv' (did you mean 'qlvb'?)"],
+    "unknown-version": ['2: version: must be one of 1, got 2'],
+    "wrong-option-type": [
+        '49: sites[1].checks[0].count: Input should be a valid integer, unable to parse string as an integer',
+    ],
+    "wrong-type": ['46: sites[1].links: Input should be a valid list'],
+    "yaml-syntax": [
+        '51: (yaml): invalid YAML: found unexpected end of stream (while scanning a quoted scalar at line 42)',
+    ],
 }
 
 
@@ -124,7 +146,7 @@ def test_validate_command_exit_codes(capsys: pytest.CaptureFixture[str]) -> None
     assert "75 sites" in capsys.readouterr().out
     assert main(["validate", str(FIXTURES / "broken-unknown-hub.yaml")]) == 1
     err = capsys.readouterr().err
-    assert "broken-unknown-hub.yaml:49: sites[1].upstream: unknown hub 'hub-mai-sn'" in err
+    assert "broken-unknown-hub.yaml:45: sites[1].upstream: unknown hub 'hub-mai-sn'" in err
 
 
 def test_validate_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

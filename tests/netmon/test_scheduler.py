@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 from netmon.scheduler import Scheduler, phase
@@ -55,13 +56,13 @@ async def test_hanging_check_times_out_and_does_not_delay_others() -> None:
     assert all(not r.success and r.reason == "timeout" for r in hang)
     assert all(r.duration < 1.0 for r in hang)  # bounded by its 0.5 s timeout, not by the probe
     fast_starts = sorted(r.started for r in results if r.check == "fast")
-    gaps = [b - a for a, b in zip(fast_starts, fast_starts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(fast_starts)]
     assert all(0.5 < g < 1.5 for g in gaps), gaps  # still on its 1 s interval
 
 
 async def test_overrunning_check_is_skipped_and_counted_not_stacked() -> None:
     overrun = _check("slow", 2.5, interval=1.0, timeout=10.0)
-    scheduler, results = await _collect([overrun, _check("fast", 0.0)], until="slow", count=1)
+    scheduler, _ = await _collect([overrun, _check("fast", 0.0)], until="slow", count=1)
     assert scheduler.stats.skipped.get("s/slow", 0) >= 1
     assert scheduler.stats.skipped.get("s/fast", 0) == 0
 
