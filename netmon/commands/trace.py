@@ -1,0 +1,37 @@
+"""`netmon trace TARGET`: traceroute with every hop named after the inventory host it belongs to."""
+
+from __future__ import annotations
+
+import argparse
+
+from netmon.diagnose import command, path, plan, session
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "trace", help="traceroute to any target, hops named from the inventory",
+        description="Exit: 0 target reached, 2 not reached, 3 usage error.")
+    p.add_argument("target", metavar="TARGET")
+    p.add_argument("--max-hops", type=command.positive_int, default=None, metavar="N")
+    command.add_options(p, watch_option=False)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        inventory = command.load_inventory(args.config, required=False)
+    except command.ConfigError as exc:
+        return command.config_failed(args.config, exc)
+    names = path.directory(inventory.spec) if inventory else {}
+    check = path.trace_check(args.target, max_hops=args.max_hops, count=args.count)
+    row = plan.Row("adhoc", check)
+    chosen = plan.Plan(None, (row,))
+
+    async def once(progress: session.Progress) -> session.Report:
+        report = await session.run(chosen, progress=progress)
+        traced = path.view(report.outcomes[0].result, names)
+        return session.Report(chosen, report.outcomes, (traced,), report.started, report.duration)
+
+    known = names.get(args.target)
+    title = f"netmon trace {args.target}" + (f" — {known[1]}" if known else "")
+    return command.execute(args, chosen, inventory.spec if inventory else None, title, "trace", once=once)

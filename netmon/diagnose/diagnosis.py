@@ -1,0 +1,201 @@
+"""The one-line diagnosis: what is wrong, where, and what probably causes it, in the user's language.
+
+Reasoning goes along the path a clerk's request takes. A dead hub explains every site behind it, so
+it is named first and the site's own link is not blamed; a dead data center canary means the prober
+itself is cut off. Then each of the site's links (with the trace's last hop when it failed), then the
+services. The likely cause of loss or latency depends on the medium: 18 % loss on 4G is radio or
+congestion, on fiber it is damage or a bad port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from netmon.diagnose.session import Outcome, Report
+from netmon.diagnose.verdict import Verdict
+from netmon.i18n import Lang, text
+from netmon.inventory.model import InventoryFile, Link
+
+CATALOG: dict[str, tuple[str, str]] = {
+    "hub_down": ("hub {hub} is down — every site behind it is cut off, not a fault at {site}",
+                 "trạm {hub} mất kết nối — mọi điểm phía sau đều mất, không phải lỗi tại {site}"),
+    "hub_degraded": ("hub {hub} degraded ({detail})", "trạm {hub} suy giảm ({detail})"),
+    "datacenter_down": ("the data center's own uplink fails ({check}) — check the prober first",
+                        "đường truyền của trung tâm dữ liệu lỗi ({check}) — kiểm tra máy đo trước"),
+    "link_down": ("{link} down", "{link} mất kết nối"),
+    "trace_stops": ("trace stops at {hop}", "traceroute dừng tại {hop}"),
+    "past_hub": ("hub answers: last mile or CPE ({hint})", "trạm trả lời: đoạn cuối hoặc CPE ({hint})"),
+    "before_hub": ("path breaks before the hub: backbone", "đứt trước trạm: mạng trục"),
+    "on_backup": ("running on {link}", "đang chạy trên {link}"),
+    "link_ok": ("{link} OK", "{link} tốt"),
+    "loss": ("link up, {value} loss on {link} — {hint}", "kết nối còn, mất {value} gói trên {link} — {hint}"),
+    "latency": ("link up, RTT {value} on {link} (limit {limit}) — congestion or rerouting",
+                "kết nối còn, RTT {value} trên {link} (ngưỡng {limit}) — nghẽn hoặc đổi tuyến"),
+    "latency_vs_baseline": ("link up, RTT {value} on {link}, usually {limit} — congestion or rerouting",
+                            "kết nối còn, RTT {value} trên {link}, thường {limit} — nghẽn hoặc đổi tuyến"),
+    "jitter": ("link up, jitter {value} on {link} — meetings will stutter",
+               "kết nối còn, jitter {value} trên {link} — họp trực tuyến sẽ giật"),
+    "check_failed": ("{link} up but {check}: {error}", "{link} còn nhưng {check}: {error}"),
+    "service_down": ("{service} down ({error})", "{service} ngừng ({error})"),
+    "service_degraded": ("{service} degraded ({error})", "{service} suy giảm ({error})"),
+    "services_ok": ("{service} OK", "{service} tốt"),
+    "and_more": ("{service} and {n} other services", "{service} và {n} dịch vụ khác"),
+    "target_ok": ("{target} answers", "{target} trả lời"),
+    "target_down": ("{target} does not answer ({error})", "{target} không trả lời ({error})"),
+    "target_degraded": ("{target}: {detail}", "{target}: {detail}"),
+    "link_name": ("the {type} link {id} ({isp})", "đường {type} {id} ({isp})"),
+    "power": ("power, cabling or the CPE", "nguồn điện, cáp hoặc CPE"),
+}
+
+HINTS: dict[str, tuple[str, str]] = {
+    "fiber": ("fiber damage or a bad port", "đứt cáp quang hoặc cổng lỗi"),
+    "4g": ("radio or congestion", "sóng vô tuyến hoặc nghẽn"),
+    "microwave": ("antenna alignment or rain fade", "lệch anten hoặc suy hao do mưa"),
+    "vsat": ("weather or dish pointing", "thời tiết hoặc hướng chảo"),
+}
+
+#: Adds one part of the sentence: a catalog key and its values.
+Say = Callable[..., None]
+
+SERVICE_NAMES: dict[str, tuple[str, str]] = {
+    "document-management": ("document system", "hệ thống văn bản"),
+    "meeting": ("online meetings", "họp trực tuyến"),
+    "portal": ("public-service portal", "cổng dịch vụ công"),
+    "signature": ("digital signatures", "chữ ký số"),
+    "dns": ("DNS", "DNS"),
+    "other": ("service", "dịch vụ"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    text: str
+    #: Stable cause keys in the order they were found (``hub_down``, ``loss``, ``link_down``...).
+    causes: tuple[str, ...]
+
+
+def diagnose(report: Report, spec: InventoryFile | None, lang: Lang) -> Diagnosis:
+    parts: list[str] = []
+    causes: list[str] = []
+
+    def say(key: str, **values: object) -> None:
+        parts.append(text(CATALOG, key, lang, **values))
+        causes.append(key)
+
+    place = report.plan.place
+    by_role = {role: [o for o in report.outcomes if o.row.role == role]
+               for role in ("datacenter", "hub", "site", "adhoc")}
+    dc_link = [o for o in by_role["datacenter"] if o.row.check.probe == "icmp"]
+    for o in dc_link:
+        if o.finding.verdict is Verdict.DOWN:
+            say("datacenter_down", check=o.row.check.id)
+    hub_down = False
+    for o in by_role["hub"]:
+        name = _hub_name(spec, o.row.check.site)
+        if o.finding.verdict is Verdict.DOWN:
+            hub_down = True
+            say("hub_down", hub=name, site=place.name if place else "")
+        elif o.finding.verdict is Verdict.DEGRADED:
+            say("hub_degraded", hub=name, detail=_detail(o, lang))
+    if place and place.site and not hub_down:
+        _links(report, place.site.links, by_role["site"], lang, say)
+    for o in by_role["adhoc"]:
+        target = o.row.check.target
+        if o.finding.verdict is Verdict.DOWN:
+            say("target_down", target=target, error=o.result.error or o.finding.cause)
+        elif o.finding.verdict is Verdict.DEGRADED:
+            say("target_degraded", target=target, detail=_detail(o, lang))
+        else:
+            say("target_ok", target=target)
+    _services(spec, [o for o in by_role["datacenter"] if o not in dc_link], lang, say)
+    return Diagnosis("; ".join(parts), tuple(causes))
+
+
+def _links(report: Report, links: list[Link], outcomes: list[Outcome], lang: Lang, say: Say) -> None:
+    state: dict[str, Verdict] = {}
+    for link in sorted(links, key=lambda lk: lk.role != "primary"):
+        mine = [o for o in outcomes if o.row.check.link == link.id]
+        if not mine:
+            continue
+        name = text(CATALOG, "link_name", lang, type=link.type, id=link.id, isp=link.isp)
+        worst = max(mine, key=lambda o: o.finding.verdict)
+        state[link.id] = worst.finding.verdict
+        # The link itself is down when its echoes die; a refused port behind a live link is not.
+        echoes = [o for o in mine if o.row.check.probe == "icmp"] or mine
+        if worst.finding.verdict is Verdict.OK:
+            say("link_ok", link=name)
+        elif all(o.finding.verdict is Verdict.DOWN for o in echoes):
+            say("link_down", link=name)
+            _trace(report, link, lang, say)
+        elif worst.finding.cause in ("loss", "latency", "latency_vs_baseline", "jitter"):
+            say(worst.finding.cause, link=name, value=_value(worst), limit=_value(worst, limit=True),
+                hint=HINTS[link.type][lang == "vi"])
+        else:
+            say("check_failed", link=name, check=worst.row.check.id,
+                error=worst.result.error or worst.finding.cause)
+    primary_down = any(v is Verdict.DOWN for k, v in state.items()
+                       if any(lk.id == k and lk.role == "primary" for lk in links))
+    for link in links:
+        if primary_down and link.role == "backup" and state.get(link.id) is Verdict.OK:
+            say("on_backup", link=text(CATALOG, "link_name", lang, type=link.type, id=link.id, isp=link.isp))
+
+
+def _trace(report: Report, link: Link, lang: Lang, say: Say) -> None:
+    view = next((p for p in report.paths if p.link == link.id), None)
+    if view is None or view.stops_at is None:
+        return
+    say("trace_stops", hop=view.stops_at)
+    last = view.last
+    if last is not None and last.role == "hub":
+        say("past_hub", hint=HINTS[link.type][lang == "vi"] + ", " + text(CATALOG, "power", lang))
+    elif last is not None and last.role == "datacenter":
+        say("before_hub")
+
+
+def _services(spec: InventoryFile | None, outcomes: list[Outcome], lang: Lang, say: Say) -> None:
+    if not outcomes:
+        return
+    names = [_service_name(spec, o, lang) for o in outcomes]
+    bad = [(n, o) for n, o in zip(names, outcomes, strict=True) if o.finding.verdict is not Verdict.OK]
+    for name, o in bad:
+        key = "service_down" if o.finding.verdict is Verdict.DOWN else "service_degraded"
+        say(key, service=name, error=_detail(o, lang))
+    if not bad:
+        first = names[0]
+        label = text(CATALOG, "and_more", lang, service=first, n=len(names) - 1) if len(names) > 1 else first
+        say("services_ok", service=label)
+
+
+def _service_name(spec: InventoryFile | None, o: Outcome, lang: Lang) -> str:
+    kind = "dns" if o.row.check.probe == "dns" else "other"
+    for svc in spec.services if spec else ():
+        if o.row.check.target in (svc.url, urlsplit(svc.url).hostname) and o.row.check.probe != "dns":
+            kind = svc.kind
+    return SERVICE_NAMES[kind][lang == "vi"]
+
+
+def _hub_name(spec: InventoryFile | None, hub_id: str) -> str:
+    hub = next((h for h in spec.hubs if h.id == hub_id), None) if spec else None
+    return hub.name if hub else hub_id
+
+
+def _detail(o: Outcome, lang: Lang) -> str:
+    f = o.finding
+    if f.cause == "http_5xx" or f.cause == "http_4xx":
+        return f"HTTP {f.figure:.0f}" if f.figure is not None else (o.result.error or f.cause)
+    if f.figure is not None and f.cause in ("loss", "latency", "jitter", "slow", "latency_vs_baseline"):
+        return f"{f.cause} {_value(o)}"
+    return o.result.error or f.cause or ""
+
+
+def _value(o: Outcome, limit: bool = False) -> str:
+    """``figure`` (or ``limit``) in the unit a person reads: percent for loss, ms for times."""
+    f = o.finding
+    v = f.limit if limit else f.figure
+    if v is None:
+        return "?"
+    if f.cause in ("loss", "loss_vs_baseline"):
+        return f"{v * 100:.0f} %"
+    return f"{v * 1000:.0f} ms"

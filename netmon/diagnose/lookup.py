@@ -1,0 +1,83 @@
+"""Find the place a technician names on the phone: slug, Vietnamese name with or without diacritics,
+admin code or hub id — and when nothing matches, suggest the closest names instead of a bare "unknown".
+
+Matching folds case and diacritics (``Chiềng Mung`` == ``chieng mung`` == ``chieng-mung``), because
+people type on phones and terminals without Vietnamese input methods.
+"""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from dataclasses import dataclass
+
+from netmon.inventory.model import Hub, InventoryFile, Site
+from probes.errors import NetmonError
+
+#: Exit code for usage and configuration errors, shared by every diagnose command.
+USAGE_EXIT = 3
+
+
+def fold(text: str) -> str:
+    """Lower-case ASCII form of ``text``: diacritics dropped, đ→d, separators collapsed to one space."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    return " ".join(bare.replace("-", " ").replace("_", " ").split())
+
+
+class UnknownPlace(NetmonError):
+    """No site or hub matches; the message lists the closest names so the user can retry."""
+
+    exit_code = USAGE_EXIT
+
+    def __init__(self, query: str, suggestions: list[str]):
+        self.query = query
+        self.suggestions = suggestions
+        hint = f"; did you mean: {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"no site or hub called {query!r}{hint}")
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """What was found: a commune/ward center (``site``) or a VNPT hub (``hub``), never both."""
+
+    site: Site | None = None
+    hub: Hub | None = None
+
+    @property
+    def slug(self) -> str:
+        return self.site.slug if self.site else self.hub.id if self.hub else ""
+
+    @property
+    def name(self) -> str:
+        return self.site.name if self.site else self.hub.name if self.hub else ""
+
+
+def find(spec: InventoryFile, query: str, limit: int = 3) -> Place:
+    """The site or hub ``query`` names; raises `UnknownPlace` with up to ``limit`` suggestions."""
+    wanted = fold(query)
+    for site in spec.sites:
+        if wanted in (fold(site.slug), fold(site.name), site.admin_code):
+            return Place(site=site)
+    for hub in spec.hubs:
+        if wanted in (fold(hub.id), fold(hub.name)):
+            return Place(hub=hub)
+    raise UnknownPlace(query, suggest(spec, wanted, limit))
+
+
+def suggest(spec: InventoryFile, folded: str, limit: int = 3) -> list[str]:
+    """Display names closest to ``folded`` (already folded), best first, as "Name (slug)"."""
+    keys: dict[str, str] = {}
+    for site in spec.sites:
+        label = f"{site.name} ({site.slug})"
+        keys.setdefault(fold(site.name), label)
+        keys.setdefault(fold(site.slug), label)
+    for hub in spec.hubs:
+        keys.setdefault(fold(hub.id), f"{hub.name} ({hub.id})")
+    # A bare name typed without the "xa"/"phuong" prefix still scores well against the name itself.
+    close = difflib.get_close_matches(folded, list(keys), n=limit * 2, cutoff=0.6)
+    labels: list[str] = []
+    for key in close:
+        if keys[key] not in labels:
+            labels.append(keys[key])
+    return labels[:limit]

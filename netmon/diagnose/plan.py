@@ -1,0 +1,90 @@
+"""What one `netmon probe` run will do: which checks, with which limits, along which path.
+
+A site's run covers the whole path a clerk's request takes, in path order — the data center's
+service checks (is the document system up at all?), the hub the site hangs off, then the site's own
+link checks — so the diagnosis can tell "the hub is down" from "this link is down" from "the service
+is down". Checks are the inventory's own `Check` values, run by the scheduler's `run_check`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from netmon.diagnose.lookup import Place
+from netmon.diagnose.verdict import Baseline
+from netmon.inventory import Inventory
+from netmon.inventory.model import Link, Thresholds
+from probes.base import Check
+from probes.errors import NetmonError
+
+ROLES = ("datacenter", "hub", "site", "adhoc")
+
+
+class PlanError(NetmonError):
+    """The requested run cannot be built (e.g. ``--check`` names nothing); a usage error, exit 3."""
+
+    exit_code = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One check to run and what to judge it against. ``role`` says where on the path it sits."""
+
+    role: str
+    check: Check
+    limits: Thresholds | None = None
+    baseline: Baseline | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    place: Place | None
+    rows: tuple[Row, ...]
+    #: Notes for the user about changes made to the run (budget lowered the count, ...).
+    notes: tuple[str, ...] = ()
+
+    def links(self) -> list[Link]:
+        return list(self.place.site.links) if self.place and self.place.site else []
+
+    def with_rows(self, rows: Iterable[Row], notes: Iterable[str] = ()) -> Plan:
+        return dataclasses.replace(self, rows=tuple(rows), notes=(*self.notes, *notes))
+
+
+def for_place(inventory: Inventory, place: Place, only: str | None = None, count: int | None = None) -> Plan:
+    """The run for ``place``: data center checks, its hub(s), its own checks; ``only`` keeps one check id."""
+    spec = inventory.spec
+    hubs = [place.hub.id] if place.hub else []
+    if place.site:
+        hubs = [place.site.upstream, *(lk.upstream for lk in place.site.links if lk.upstream)]
+    owners = {spec.datacenter.slug: "datacenter", **{h: "hub" for h in dict.fromkeys(hubs)}}
+    if place.site:
+        owners[place.site.slug] = "site"
+    order = list(owners)
+    checks = sorted((c for c in inventory.checks if c.site in owners), key=lambda c: order.index(c.site))
+    if only is not None:
+        checks = [c for c in checks if only in (c.id, c.key)]
+        if not checks:
+            known = sorted({c.id for c in inventory.checks if c.site in owners})
+            raise PlanError(f"no check {only!r} on the path of {place.slug} (checks: {', '.join(known)})")
+    rows = [Row(owners[c.site], with_count(c, count), inventory.thresholds.get(c.key)) for c in checks]
+    return Plan(place, tuple(rows))
+
+
+def with_count(check: Check, count: int | None) -> Check:
+    """``check`` with its echo count set to ``count`` (probes without a count are left alone).
+
+    The timeout grows with the burst when needed, as the loader would insist it does.
+    """
+    fields = type(check.options).model_fields
+    if count is None or "count" not in fields:
+        return check
+    options = type(check.options).model_validate({**check.options.model_dump(), "count": count})
+    timeout = max(check.timeout, options.minimum_timeout() + 1.0)
+    return dataclasses.replace(check, options=options, timeout=timeout)
+
+
+def echo_count(check: Check) -> int | None:
+    value = getattr(check.options, "count", None)
+    return value if isinstance(value, int) else None
