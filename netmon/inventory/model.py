@@ -13,25 +13,12 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from probes.base import parse_duration
+
 LinkType = Literal["fiber", "4g", "microwave", "vsat"]
 LINK_TYPES: tuple[str, ...] = ("fiber", "4g", "microwave", "vsat")
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-
-
-def parse_duration(value: object) -> object:
-    """Accept ``30``, ``0.5``, ``"500ms"``, ``"30s"``, ``"2m"``, ``"1h"``, ``"7d"``; return seconds."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 30s, 500ms or 2m")
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match:
-            return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    raise ValueError("expected a duration such as 30s, 500ms or 2m")
 
 
 def _positive(value: float) -> float:
@@ -96,6 +83,9 @@ class Link(Strict):
     role: Literal["primary", "backup"] = "primary"
     #: Hub this link hangs off when it differs from the site's (e.g. a backup over another ISP).
     upstream: str | None = None
+    #: Metered links (4G/VSAT data plans): bytes of probe traffic allowed per day; `netmon probe` keeps
+    #: its ad-hoc runs within what the scheduled checks leave of it.
+    budget_bytes_per_day: int | None = Field(default=None, gt=0)
 
 
 class CheckConfig(BaseModel):
@@ -116,6 +106,26 @@ class Contact(Strict):
     role: str
     name: str | None = None
     phone_file: str | None = None
+
+
+class Device(BaseModel):
+    """Equipment read over SNMP (CPE router, switch, UPS, 4G router); becomes one ``snmp`` check.
+
+    The check id is the device id. ``timeout`` and ``retries`` are per SNMP request (sized for the
+    link: a VSAT round trip is slow); the poll as a whole gets the check timeout of the defaults. The
+    remaining keys (``profiles``, ``snmp`` credentials by reference, ``port``...) are the snmp
+    collector's own options, validated by its model.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    id: Slug
+    kind: Literal["cpe", "switch", "ups", "lte-router"]
+    address: Address | None = None
+    link: str | None = None
+    interval: Duration | None = None
+    timeout: Duration | None = None
+    retries: int | None = Field(default=None, ge=0, le=5)
 
 
 #: Maintenance windows are written in, and muted in, the province's local time.
@@ -164,6 +174,7 @@ class Site(Strict):
     upstream: str
     links: list[Link] = Field(min_length=1)
     checks: list[CheckConfig] = []
+    devices: list[Device] = []
     contacts: list[Contact] = []
     maintenance: list[MaintenanceWindow] = []
 

@@ -1,0 +1,65 @@
+"""Devices in the inventory become snmp checks; profiles are valid data whose metrics are declared."""
+
+from __future__ import annotations
+
+import pytest
+
+from collectors import snmp, snmp_profiles
+from netmon.inventory import ConfigError, load
+from tests.collectors.agents import SNMP_FIXTURES
+
+BROKEN = {
+    "unknown-profile": "35: sites[0].devices[1]: Value error, unknown SNMP profile 'ups' (known: "
+                       "host-resources, if-mib, lte-teltonika, system, ups-mib)",
+    "no-secret-ref": "34: sites[0].devices[0].snmp.2c: Value error, give exactly one of community_env or "
+                     "community_file",
+    "address-and-link": "35: sites[0].devices[1]: give either address or link",
+    "retries-exceed-deadline": "41: sites[0].devices[1].timeout: 6s for one request and its retries does "
+                               "not fit the 4.5s poll deadline",
+    "device-id-is-check-id": "30: sites[0].devices[0].id: device id 'cpe-https' is also a check id of this site",
+    "bad-auth-protocol": "48: sites[0].devices[2].snmp.3.auth_protocol: must be one of 'sha', 'sha224', "
+                         "'sha256', 'sha384' or 'sha512', got 'md5'",
+}
+
+
+def test_devices_become_snmp_checks() -> None:
+    inventory = load(SNMP_FIXTURES / "inventory-devices.yaml")
+    devices = {c.id: c for c in inventory.checks if c.probe == "snmp"}
+    assert set(devices) == {"cpe", "ups", "lte"}
+    cpe, ups, lte = devices["cpe"], devices["ups"], devices["lte"]
+    assert (cpe.target, cpe.link, cpe.timeout, cpe.interval) == ("127.0.2.1", "primary", 10.0, 30.0)
+    assert (ups.target, ups.link, ups.options.port, ups.options.timeout, ups.options.retries) == \
+        ("127.0.2.11", "", 1161, 1.0, 2)
+    assert (lte.target, lte.link, lte.interval, lte.options.kind) == ("127.0.3.1", "backup", 60.0, "lte-router")
+    assert isinstance(lte.options.snmp, snmp.SnmpV3) and lte.options.snmp.priv_protocol == "aes"
+    assert inventory.thresholds.get(cpe.key) is None  # SNMP polls do not measure the link
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_broken_device_config_names_file_line_and_field(name: str) -> None:
+    path = SNMP_FIXTURES / f"broken-{name}.yaml"
+    with pytest.raises(ConfigError) as exc:
+        load(path)
+    assert [str(i) for i in exc.value.issues] == [f"{path}:{BROKEN[name]}"]
+
+
+@pytest.mark.parametrize("name", snmp_profiles.available())
+def test_profile_metrics_are_declared_with_their_labels(name: str) -> None:
+    profile = snmp_profiles.load(name)
+    specs = {s.name: s for s in snmp.METRICS}
+    for value in profile.scalars:
+        assert specs[value.metric].labels == ()
+    for table in profile.tables:
+        labels = (*([table.index_label] if table.index_label else []), *table.labels)
+        for value in table.values:
+            assert set(specs[value.metric].labels) == (set() if value.aggregate else set(labels))
+        for ratio in table.ratios:
+            assert specs[ratio.metric].labels == ()
+    if profile.info:
+        assert set(profile.info) | {"kind"} == set(specs[snmp.INFO].labels)
+
+
+def test_shipped_profiles() -> None:
+    assert snmp_profiles.available() == ("host-resources", "if-mib", "lte-teltonika", "system", "ups-mib")
+    with pytest.raises(snmp_profiles.ProfileError, match="unknown SNMP profile 'nope'"):
+        snmp_profiles.load("nope")
