@@ -32,7 +32,7 @@ from pydantic import Field, model_validator
 from collectors import snmp_profiles
 from collectors.snmp_profiles import Profile, Table
 from collectors.snmp_session import AUTH_PROTOCOLS, PRIV_PROTOCOLS, Credentials, Endpoint, SnmpFailure, walk
-from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
+from probes.base import Check, Duration, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
 
 UP = "netmon_snmp_up"
 UPTIME = "netmon_device_uptime_seconds"
@@ -119,7 +119,7 @@ class SnmpOptions(ProbeOptions):
     profiles: tuple[str, ...] = Field(min_length=1)
     snmp: SnmpV2c | SnmpV3 = Field(discriminator="version")
     port: int = Field(default=161, ge=1, le=65535)
-    timeout: float = Field(default=2.0, gt=0)
+    timeout: Duration = Field(default=2.0, gt=0)
     retries: int = Field(default=1, ge=0, le=5)
     max_repetitions: int = Field(default=30, ge=1, le=200)
     max_rows: int = Field(default=4096, ge=1)
@@ -127,7 +127,10 @@ class SnmpOptions(ProbeOptions):
     @model_validator(mode="after")
     def _known_profiles(self) -> SnmpOptions:
         for name in self.profiles:
-            snmp_profiles.load(name)  # ProfileError is a NetmonError: the loader reports it
+            try:
+                snmp_profiles.load(name)
+            except snmp_profiles.ProfileError as exc:  # pydantic reports ValueError with the field path
+                raise ValueError(str(exc)) from None
         return self
 
     def minimum_timeout(self) -> float:
