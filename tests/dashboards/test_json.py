@@ -80,3 +80,11 @@ def test_provisioned_folder_is_the_one_push_uses() -> None:
 ])
 def test_metric_name_scanner(expr: str, names: set[str]) -> None:
     assert metric_names(expr) == names
+
+
+@pytest.mark.parametrize("board", BOARDS, ids=IDS)
+def test_every_panel_is_documented(board: dict) -> None:
+    doc = (ROOT / "docs" / "dashboards.md").read_text(encoding="utf-8")
+    assert f"`{board['uid']}`" in doc
+    missing = [p["title"] for p in board["panels"] if f"**{p['title']}**" not in doc]
+    assert not missing, f"{board['title']}: panels not described in docs/dashboards.md: {missing}"
