@@ -1,0 +1,198 @@
+"""The lab daemon: one process holding every simulated server, the delay path and the schedules.
+
+Started by `netmon.lab.control.up` after the topology exists; it tells its parent it is ready (or why
+it failed) through an inherited pipe, then serves a JSON-lines control socket in the state dir
+(``status``, ``set``, ``reset``) until SIGTERM. Link schedules (flaps, outages) are evaluated once per
+second against the time the lab came up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from netmon.inventory import load as load_inventory
+from netmon.lab import impair, scenario, services, topology
+from netmon.lab.scenario import DnsBehaviour, ServiceBehaviour
+
+log = logging.getLogger("netmon.lab.daemon")
+TICK = 1.0
+
+
+class Daemon:
+    def __init__(self, inventory: str, scenario_path: str, state: Path) -> None:
+        inv = load_inventory(inventory)
+        self.plan = topology.plan(inv)
+        self.scenario_path = scenario_path
+        self.scenario = scenario.load(scenario_path, inv)
+        self.state = state
+        self.impairments = impair.Impairments(self.plan, self.scenario)
+        self.service_overrides: dict[str, dict[str, Any]] = {}
+        self.started = time.monotonic()
+        self.down: tuple[set[str], set[str]] = (set(), set())
+        self.effects: dict[str, impair.PathEffect] | None = None
+        self.http: dict[str, services.HttpService] = {}
+        self.holder: impair.DelayHolder | None = None
+        self.stopping = asyncio.Event()
+
+    # -- behaviour lookups used by the servers on every request --
+    def service(self, service_id: str) -> ServiceBehaviour:
+        base = self.scenario.services.get(service_id, ServiceBehaviour())
+        return base.merged(self.service_overrides.get(service_id, {}))
+
+    def dns(self) -> DnsBehaviour:
+        return self.scenario.dns.merged(self.service_overrides.get("dns", {}))
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.holder = impair.DelayHolder(loop)
+        ca = services.LabCA(self.state)
+        for sid, (address, port, tls) in self.plan.services.items():
+            server = services.HttpService(sid, address, port, ca if tls else None,
+                                          lambda sid=sid: self.service(sid))  # type: ignore[misc]
+            await server.start(topology.DC_NS)
+            self.http[sid] = server
+        records = {sid: address for sid, (address, _, _) in self.plan.services.items()}
+        for address in self.plan.dns:
+            await services.DnsService(records, self.dns).start(topology.DC_NS, address)
+        for link in self.plan.links:
+            await services.cpe_listener(link.site_ns, link.cpe)
+        await self.refresh()
+        server = await asyncio.start_unix_server(self._control, path=str(self.state / "control.sock"))
+        self.control = server
+        loop.create_task(self._schedule())
+
+    async def refresh(self) -> None:
+        """Bring kernel rules, the delay table and link states in line with the current behaviour."""
+        effects = self.impairments.effects()
+        if effects != self.effects:
+            assert self.holder is not None
+            self.holder.update(effects)
+            await asyncio.to_thread(impair.apply_rules, effects)
+            self.effects = effects
+        hubs, links = self.impairments.down(time.monotonic() - self.started)
+        old_hubs, old_links = self.down
+        for hub in self.plan.hubs:
+            if (hub.id in hubs) != (hub.id in old_hubs):
+                log.info("hub %s %s", hub.id, "down" if hub.id in hubs else "up")
+                await asyncio.to_thread(impair.set_hub, self.plan, hub, hub.id in hubs)
+        for link in self.plan.links:
+            if (link.key in links) != (link.key in old_links):
+                log.info("link %s %s", link.key, "down" if link.key in links else "up")
+                await asyncio.to_thread(impair.set_link, self.plan, link, link.key in links)
+        self.down = (hubs, links)
+
+    async def _schedule(self) -> None:
+        while not self.stopping.is_set():
+            await asyncio.sleep(TICK)  # the schedule's clock: flaps and outages have 1 s resolution
+            try:
+                await self.refresh()
+            except Exception:
+                log.exception("applying the schedule failed; retrying next tick")
+
+    # -- control socket --
+    async def _control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = json.loads(await reader.readline())
+            reply = await self.handle(request)
+        except Exception as exc:  # a bad request gets an answer, never kills the daemon
+            reply = {"ok": False, "error": str(exc)}
+        writer.write(json.dumps(reply).encode() + b"\n")
+        await writer.drain()
+        writer.close()
+
+    async def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = request.get("op")
+        if op == "status":
+            return {"ok": True, **self.status()}
+        if op == "reset":
+            self.impairments.reset()
+            self.service_overrides.clear()
+        elif op == "set":
+            target, values = str(request["target"]), dict(request["values"])
+            try:
+                self._set(target, values)
+            except (ValidationError, KeyError) as exc:
+                return {"ok": False, "error": _explain(target, exc)}
+        else:
+            return {"ok": False, "error": f"unknown op {op!r}"}
+        for server in self.http.values():
+            server.refresh_certificate()
+        await self.refresh()
+        return {"ok": True, **self.status()}
+
+    def _set(self, target: str, values: dict[str, Any]) -> None:
+        if target == "dns":
+            DnsBehaviour.model_validate(values)
+        elif target in self.plan.services:
+            ServiceBehaviour.model_validate(values)
+        else:
+            self.impairments.set(target, values)
+            return
+        self.service_overrides[target] = {**self.service_overrides.get(target, {}), **values}
+
+    def status(self) -> dict[str, Any]:
+        hubs, links = self.down
+        return {
+            "pid": os.getpid(), "scenario": self.scenario_path, "uptime": time.monotonic() - self.started,
+            "down": sorted(hubs) + sorted(links),
+            "impaired": {a: vars(e) for a, e in (self.effects or {}).items()},
+            "overrides": {**self.impairments.overrides, **self.service_overrides},
+            "services": {sid: self.service(sid).model_dump() for sid in self.plan.services},
+            "dns": self.dns().model_dump(),
+            "held_packets": self.holder.held if self.holder else 0,
+            "ca_file": str(self.state / "ca.pem"),
+        }
+
+
+def _explain(target: str, exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        parts = [f"{'.'.join(str(p) for p in e['loc'])}: "
+                 f"{'unknown key' if e['type'] == 'extra_forbidden' else e['msg']}" for e in exc.errors()]
+        return f"{target}: " + "; ".join(parts)
+    return str(exc.args[0]) if exc.args else str(exc)
+
+
+async def _main(args: argparse.Namespace) -> None:
+    daemon = Daemon(args.inventory, args.scenario, Path(args.state))
+    await daemon.start()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, daemon.stopping.set)
+    os.write(args.ready_fd, b"ready\n")
+    os.close(args.ready_fd)
+    await daemon.stopping.wait()
+    if daemon.holder is not None:
+        daemon.holder.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m netmon.lab.daemon")
+    parser.add_argument("--inventory", required=True)
+    parser.add_argument("--scenario", required=True)
+    parser.add_argument("--state", required=True)
+    parser.add_argument("--ready-fd", type=int, required=True)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(_main(args))
+    except BaseException as exc:
+        log.exception("lab daemon failed")
+        try:
+            os.write(args.ready_fd, f"error: {exc}\n".encode())
+        except OSError:
+            pass  # already reported ready; the log has the traceback
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

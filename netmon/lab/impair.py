@@ -1,0 +1,177 @@
+"""Impairments without netem: what each link does to packets, and the kernel rules that make it so.
+
+Every probe packet from the root namespace is forwarded by ``nml-dc``, so all impairments are applied
+there, by destination (a hub address, or a CPE behind it; a CPE's effective values compose its
+hub's and its link's). Each method and what it covers:
+
+- **loss** — an nftables forward chain, ``ip daddr X numgen random mod 1000000 < p·10⁶ drop``: every
+  protocol, packets toward the target only, so a round trip is lost with probability ``loss``.
+- **delay / jitter** — an iptables ``NFQUEUE`` rule per delayed destination (nft's own ``queue`` is not
+  built into this kernel) and one userspace holder (`DelayHolder`) in the lab daemon that releases each
+  packet after ``delay ± U(jitter)``: every protocol (ICMP, TCP handshakes, HTTP, DNS), toward the
+  target only, so it adds exactly ``delay`` to every round trip. Jittered packets may be reordered.
+- **down / flap / outage** — the far end of the veth is set down (the hub's uplink for a hub, the hub's
+  port for a site link): the near end sees NO-CARRIER and packets die there, like a cut cable; the
+  routes the kernel flushes are put back when the link comes up.
+- **service status, latency, certificate expiry, DNS rcode** — in the lab daemon's own servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from netmon.lab import netns
+from netmon.lab.scenario import LinkBehaviour, ScenarioFile
+from netmon.lab.topology import DC_NS, HubPlan, LinkPlan, Plan
+
+QUEUE_NUM = 7
+
+
+@dataclass(frozen=True)
+class PathEffect:
+    """What the path to one destination address does to a packet."""
+
+    delay: float
+    jitter: float
+    loss: float
+
+
+class Impairments:
+    """Scenario + runtime overrides → the behaviour of every link and hub, and the rules for it."""
+
+    def __init__(self, plan: Plan, scenario: ScenarioFile) -> None:
+        self.plan = plan
+        self.scenario = scenario
+        #: Canonical target (hub id or ``site/link``) → fields changed by `netmon lab set`.
+        self.overrides: dict[str, dict[str, Any]] = {}
+        self._entries = {self.canonical(t): b.model_dump(exclude_unset=True) for t, b in scenario.links.items()}
+
+    def canonical(self, target: str) -> str:
+        """``SITE`` → its primary ``site/link``; hub ids and ``site/link`` stay; unknown names raise."""
+        if any(h.id == target for h in self.plan.hubs):
+            return target
+        if target in self.plan.sites:
+            return self.plan.primary(target).key
+        if any(lk.key == target for lk in self.plan.links):
+            return target
+        raise KeyError(f"unknown site, site/link or hub {target!r}")
+
+    def set(self, target: str, changes: dict[str, Any]) -> LinkBehaviour:
+        """Validate and record runtime changes; returns the target's new behaviour."""
+        key = self.canonical(target)
+        given = LinkBehaviour.model_validate(changes).model_dump(exclude_unset=True)
+        merged = {**self.overrides.get(key, {}), **given}
+        behaviour = self._base(key).merged(merged)
+        self.overrides[key] = merged
+        return behaviour
+
+    def reset(self) -> None:
+        self.overrides.clear()
+
+    def _base(self, key: str) -> LinkBehaviour:
+        link = next((lk for lk in self.plan.links if lk.key == key), None)
+        base = self.scenario.link_types.get(link.type, LinkBehaviour()) if link else LinkBehaviour()  # type: ignore[call-overload]
+        return base.merged(self._entries.get(key, {}))
+
+    def behaviour(self, key: str) -> LinkBehaviour:
+        return self._base(key).merged(self.overrides.get(key, {}))
+
+    def effects(self) -> dict[str, PathEffect]:
+        """Destination address → effect, only for destinations that are impaired at all."""
+        out = {}
+        hubs = {h.id: self.behaviour(h.id) for h in self.plan.hubs}
+        for h in self.plan.hubs:
+            out[h.address] = _effect(hubs[h.id])
+        for lk in self.plan.links:
+            out[lk.cpe] = _effect(hubs[lk.hub.id], self.behaviour(lk.key))
+        return {a: e for a, e in out.items() if e.delay or e.jitter or e.loss}
+
+    def down(self, t: float) -> tuple[set[str], set[str]]:
+        """(hub ids, link keys) that are down ``t`` seconds after the scenario started."""
+        hubs = {h.id for h in self.plan.hubs if self.behaviour(h.id).is_down(t)}
+        links = {lk.key for lk in self.plan.links if self.behaviour(lk.key).is_down(t)}
+        return hubs, links
+
+
+def _effect(*layers: LinkBehaviour) -> PathEffect:
+    survive = 1.0
+    for b in layers:
+        survive *= 1.0 - b.loss
+    return PathEffect(sum(b.delay for b in layers), sum(b.jitter for b in layers), 1.0 - survive)
+
+
+def nft_rules(effects: dict[str, PathEffect]) -> str:
+    """The loss table for ``nml-dc``; replacing it is atomic (one ``nft -f`` transaction)."""
+    drops = [f"    ip daddr {a} numgen random mod 1000000 < {round(e.loss * 1_000_000)} counter drop"
+             for a, e in sorted(effects.items()) if e.loss > 0]
+    return "\n".join(["table ip nml", "delete table ip nml", "table ip nml {",
+                      "  chain impair {", "    type filter hook forward priority -10; policy accept;",
+                      *drops, "  }", "}", ""])
+
+
+def iptables_rules(effects: dict[str, PathEffect]) -> str:
+    """NFQUEUE rules for delayed destinations (``--queue-bypass``: no holder means no delay, not loss)."""
+    rules = [f"-A FORWARD -d {a}/32 -j NFQUEUE --queue-num {QUEUE_NUM} --queue-bypass"
+             for a, e in sorted(effects.items()) if e.delay > 0 or e.jitter > 0]
+    return "\n".join(["*filter", ":FORWARD ACCEPT [0:0]", *rules, "COMMIT", ""])
+
+
+def apply_rules(effects: dict[str, PathEffect]) -> None:
+    netns.exec_in(DC_NS, ["nft", "-f", "-"], stdin=nft_rules(effects))
+    netns.exec_in(DC_NS, ["iptables-restore"], stdin=iptables_rules(effects))
+
+
+def set_hub(plan: Plan, hub: HubPlan, down: bool) -> None:
+    lines = ["link set uplink down"] if down else plan.hub_up_lines(hub)
+    netns.ip_batch(lines, hub.ns)
+
+
+def set_link(plan: Plan, link: LinkPlan, down: bool) -> None:
+    lines = [f"link set {link.ifname} down"] if down else plan.link_up_lines(link)
+    netns.ip_batch(lines, link.hub.ns)
+
+
+class DelayHolder:
+    """Holds queued packets in ``nml-dc`` for their destination's delay, then lets them go.
+
+    One NFQUEUE socket and the daemon's event loop serve every link: a packet costs one dict lookup
+    and one ``call_later``. Only the first 20 bytes (the IPv4 header) are copied to userspace.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        from netfilterqueue import NetfilterQueue  # optional extra `lab`; imported where it is needed
+
+        self.loop = loop
+        self.delays: dict[bytes, tuple[float, float]] = {}
+        self.held = 0
+        self._random = random.Random()
+
+        def open_queue() -> Any:
+            queue = NetfilterQueue()
+            queue.bind(QUEUE_NUM, self._packet, max_len=65536, range=20)
+            return queue
+
+        self.queue = netns.in_netns(DC_NS, open_queue)
+        loop.add_reader(self.queue.get_fd(), self.queue.run, False)
+
+    def update(self, effects: dict[str, PathEffect]) -> None:
+        self.delays = {socket.inet_aton(a): (e.delay, e.jitter) for a, e in effects.items()
+                       if e.delay > 0 or e.jitter > 0}
+
+    def _packet(self, pkt: Any) -> None:
+        self.held += 1
+        delay, jitter = self.delays.get(pkt.get_payload()[16:20], (0.0, 0.0))
+        if jitter:
+            delay = max(0.0, delay + self._random.uniform(-jitter, jitter))
+        if delay <= 0:
+            pkt.accept()
+        else:
+            self.loop.call_later(delay, pkt.accept)
+
+    def close(self) -> None:
+        self.loop.remove_reader(self.queue.get_fd())
+        self.queue.unbind()
