@@ -78,8 +78,8 @@ def band(title: str, description: str, expr_min: str, expr_mid: str, expr_max: s
     panel.overrides = [
         {"matcher": {"id": "byName", "options": "max"},
          "properties": [{"id": "custom.fillBelowTo", "value": "min"}, {"id": "custom.lineWidth", "value": 0},
-                        {"id": "custom.fillOpacity", "value": 30}, {"id": "color",
-                                                                   "value": {"mode": "fixed", "fixedColor": "blue"}}]},
+                        {"id": "custom.fillOpacity", "value": 30},
+                        {"id": "color", "value": {"mode": "fixed", "fixedColor": "blue"}}]},
         {"matcher": {"id": "byName", "options": "min"},
          "properties": [{"id": "custom.lineWidth", "value": 0}, {"id": "custom.hideFrom",
                                                                 "value": {"legend": True, "tooltip": False,
@@ -139,7 +139,7 @@ def geomap(title: str, description: str, query: Query, width: int = 24, height: 
                  "size": {"fixed": 7}, "opacity": 0.9,
                  "color": {"field": "Value", "fixed": "green"}}}}
     convert = {"id": "convertFieldType", "options": {"fields": {}, "conversions": [
-        {"targetField": "lat", "destinationType": "number"}, {"targetField": "lon", "destinationType": "number"}]}}
+        {"targetField": axis, "destinationType": "number"} for axis in ("lat", "lon")]}}
     return Panel("geomap", title, description, (query,), width=width, height=height,
                  defaults={"mappings": STATE_MAPPINGS, "thresholds": {"mode": "absolute", "steps": [
                      {"value": None, "color": "green"}, {"value": 1, "color": "orange"},
@@ -160,10 +160,12 @@ def variable(name: str, label: str, query: str, regex: str = "", multi: bool = T
 
 def filter_variables() -> list[dict[str, Any]]:
     """District, link type and ISP, each narrowing the next, shared by every dashboard."""
+    sites = 'netmon_site_info{kind=~"ward|commune"'
     return [
-        variable("district", "District (former)", "label_values(netmon_site_info{kind=~\"ward|commune\"}, district)"),
-        variable("link_type", "Link type", 'label_values(netmon_site_info{district=~"$district"}, link_type)'),
-        variable("isp", "ISP", 'label_values(netmon_site_info{district=~"$district", link_type=~"$link_type"}, isp)'),
+        variable("district", "District (former)", f"label_values({sites}}}, district)"),
+        variable("link_type", "Link type", f'label_values({sites}, district=~"$district"}}, link_type)'),
+        variable("isp", "ISP",
+                 f'label_values({sites}, district=~"$district", link_type=~"$link_type"}}, isp)'),
     ]
 
 
@@ -195,17 +197,18 @@ def dashboard(uid: str, title: str, description: str, panels: list[Panel], varia
 
 def layout(panels: list[Panel]) -> list[dict[str, Any]]:
     """Flow panels into rows 24 units wide; a panel that does not fit starts a new row."""
-    out, x, y, row_height = [], 0, 0, 0
+    out: list[dict[str, Any]] = []
+    x, y, row_height = 0, 0, 0
     for number, p in enumerate(panels, start=1):
         if x + p.width > 24:
             x, y, row_height = 0, y + row_height, 0
         refs = "ABCDEFGHIJ"
+        defaults: dict[str, Any] = {"unit": p.unit, **p.defaults} if p.unit else dict(p.defaults)
         out.append({
             "id": number, "type": p.type, "title": p.title, "description": p.description,
             "datasource": PROMETHEUS, "gridPos": {"x": x, "y": y, "w": p.width, "h": p.height},
             "targets": [q.target(refs[i]) for i, q in enumerate(p.queries)],
-            "fieldConfig": {"defaults": {"unit": p.unit, **p.defaults} if p.unit else dict(p.defaults),
-                            "overrides": p.overrides},
+            "fieldConfig": {"defaults": defaults, "overrides": p.overrides},
             "options": p.options, "transformations": p.transformations, "pluginVersion": GRAFANA_VERSION,
         })
         x, row_height = x + p.width, max(row_height, p.height)

@@ -93,13 +93,15 @@ def _equipment_panels() -> list[Panel]:
               width=24, hide=("Time", "__name__", "job", "instance", "site", "probe")),
         timeseries("Traffic", "Bits per second in (positive) and out (negative) per interface. A link "
                    "full at its speed explains loss and RTT.",
-                   Query(f"8 * rate(netmon_interface_in_octets_total{{{SITE}}}[$__rate_interval])", "in {{ifname}}"),
+                   Query(f"8 * rate(netmon_interface_in_octets_total{{{SITE}}}[$__rate_interval])",
+                         "in {{ifname}}"),
                    Query(f"-8 * rate(netmon_interface_out_octets_total{{{SITE}}}[$__rate_interval])",
                          "out {{ifname}}"), unit="bps"),
         timeseries("Interface errors and discards", "Per second. Rising errors on a copper port: cable or "
                    "connector; discards: congestion.",
                    Query(f"rate(netmon_interface_in_errors_total{{{SITE}}}[$__rate_interval]) + "
-                         f"rate(netmon_interface_out_errors_total{{{SITE}}}[$__rate_interval])", "errors {{ifname}}"),
+                         f"rate(netmon_interface_out_errors_total{{{SITE}}}[$__rate_interval])",
+                         "errors {{ifname}}"),
                    Query(f"rate(netmon_interface_in_discards_total{{{SITE}}}[$__rate_interval]) + "
                          f"rate(netmon_interface_out_discards_total{{{SITE}}}[$__rate_interval])",
                          "discards {{ifname}}"), unit="short"),
