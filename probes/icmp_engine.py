@@ -385,6 +385,7 @@ class IcmpEngine:
             except OSError:  # e.g. a queued ICMP error on a ping socket; nothing to match
                 continue
             icmp = view[(view[0] & 0x0F) * 4 if raw_ipv4 else 0:nbytes]
+            # Only raw IPv4 hands us unverified checksums: the kernel checks ICMPv6 and ping sockets.
             if len(icmp) < 8 or (raw_ipv4 and not checksum_valid(icmp)):
                 continue
             address = source[0]
