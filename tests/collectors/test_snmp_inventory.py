@@ -1,12 +1,16 @@
-"""Devices in the inventory become snmp checks; profiles are valid data whose metrics are declared."""
+"""Devices in the inventory become snmp checks, `netmon snmp SITE` shows them; profiles are valid data."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import pytest
 
 from collectors import snmp, snmp_profiles
+from netmon import cli
 from netmon.inventory import ConfigError, load
-from tests.collectors.agents import SNMP_FIXTURES
+from tests.collectors.agents import SNMP_FIXTURES, free_udp_port, snmpsim
 
 BROKEN = {
     "unknown-profile": "35: sites[0].devices[1]: Value error, unknown SNMP profile 'ups' (known: "
@@ -63,3 +67,28 @@ def test_shipped_profiles() -> None:
     assert snmp_profiles.available() == ("host-resources", "if-mib", "lte-teltonika", "system", "ups-mib")
     with pytest.raises(snmp_profiles.ProfileError, match="unknown SNMP profile 'nope'"):
         snmp_profiles.load("nope")
+
+
+def test_netmon_snmp_prints_device_health(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    recordings = [SNMP_FIXTURES / "ups-on-battery.snmprec", SNMP_FIXTURES / "lte-router.snmprec"]
+    with snmpsim(tmp_path, recordings) as port:
+        text = (SNMP_FIXTURES / "inventory-cli.yaml").read_text(encoding="utf-8")
+        config = tmp_path / "inventory.yaml"
+        config.write_text(text.replace("__SIM_PORT__", str(port)).replace("__DEAD_PORT__", str(free_udp_port())),
+                          encoding="utf-8")
+        monkeypatch.setenv("NETMON_TEST_UPS", "ups-on-battery")
+        monkeypatch.setenv("NETMON_TEST_LTE", "lte-router")
+        code = cli.main(["snmp", "chieng-mung", "--config", str(config)])
+        table = capsys.readouterr().out
+        assert cli.main(["snmp", "Chiềng Mung", "--config", str(config), "--json"]) == 2
+        rows = {row["device"]: row for row in json.loads(capsys.readouterr().out)}
+    assert code == 2  # the switch does not answer
+    assert table.splitlines()[0] == "netmon snmp chieng-mung — Chiềng Mung"
+    assert table.splitlines()[1].split() == ["DEVICE", "KIND", "TARGET", "SNMP", "UPTIME", "INTERFACES",
+                                             "POWER", "LTE", "NOTE"]
+    assert rows["ups"]["power"] == "ON BATTERY 62% 41 min left"
+    assert rows["ups"]["uptime"] == "1d 0h"  # 8,640,000 ticks
+    assert rows["lte"]["lte"] == "RSRP -97 RSRQ -11 SINR 12"
+    assert rows["lte"]["interfaces"] == "2/2 up"
+    assert rows["switch"]["snmp"] == "DOWN (timeout)"
