@@ -82,7 +82,7 @@ def measured(o: Outcome) -> str:
 def row(cells: Sequence[str], verdict: Verdict | None = None, color: bool = False) -> str:
     parts = [fit(c, w) for c, w in zip(cells, COLUMNS, strict=True)]
     if verdict is not None:
-        parts[-1] = paint(parts[-1], verdict, color)
+        parts[-1] = paint(parts[-1].rstrip(), verdict, color)
     return " ".join(parts).rstrip()
 
 
