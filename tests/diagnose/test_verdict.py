@@ -1,0 +1,54 @@
+"""Verdict rules against link-type thresholds and a baseline, on hand-made Results (pure logic)."""
+
+from __future__ import annotations
+
+import pytest
+
+from netmon.diagnose.verdict import Baseline, Verdict, judge
+from netmon.inventory.model import Thresholds
+from probes.base import Measurement, Result
+
+FIBER = Thresholds(rtt_degraded=0.05, rtt_down=0.3, loss_degraded=0.02, loss_down=0.5,
+                   jitter_degraded=0.01, unreachable_after=120)
+VSAT = Thresholds(rtt_degraded=0.9, rtt_down=2.0, loss_degraded=0.05, loss_down=0.5,
+                  jitter_degraded=0.1, unreachable_after=300)
+
+
+def icmp(loss: float, rtt: float | None = 0.005, jitter: float = 0.001, success: bool = True) -> Result:
+    found = [Measurement("netmon_icmp_packet_loss_ratio", loss), Measurement("netmon_icmp_jitter_seconds", jitter)]
+    if rtt is not None:
+        found.append(Measurement("netmon_icmp_rtt_median_seconds", rtt))
+    return Result("s", "icmp-primary", "icmp", "127.0.0.1", "primary", success, 0.0, 0.1,
+                  None if success else "timeout", None if success else "no reply", tuple(found))
+
+
+@pytest.mark.parametrize(("result", "limits", "verdict", "cause"), [
+    (icmp(0.0), FIBER, Verdict.OK, None),
+    (icmp(0.2), FIBER, Verdict.DEGRADED, "loss"),
+    (icmp(0.6), FIBER, Verdict.DOWN, "loss"),
+    (icmp(1.0, None, success=False), FIBER, Verdict.DOWN, "timeout"),
+    (icmp(0.0, 0.6), FIBER, Verdict.DOWN, "latency"),      # 600 ms is broken on fiber...
+    (icmp(0.0, 0.6), VSAT, Verdict.OK, None),              # ...and normal on VSAT
+    (icmp(0.0, 0.1), FIBER, Verdict.DEGRADED, "latency"),
+    (icmp(0.0, 0.005, jitter=0.02), FIBER, Verdict.DEGRADED, "jitter"),
+    (icmp(0.01), None, Verdict.DEGRADED, "loss"),          # ad-hoc: any loss is degraded
+])
+def test_icmp_verdicts(result: Result, limits: Thresholds | None, verdict: Verdict, cause: str | None) -> None:
+    finding = judge(result, limits)
+    assert (finding.verdict, finding.cause) == (verdict, cause)
+
+
+def test_baseline_makes_a_slow_fiber_link_degraded_but_never_down() -> None:
+    usual = Baseline(rtt_median=0.004, loss=0.0, days=14)
+    assert judge(icmp(0.0, 0.040), FIBER, usual).cause == "latency_vs_baseline"
+    assert judge(icmp(0.0, 0.040), FIBER).verdict is Verdict.OK
+    assert judge(icmp(0.0, 0.010), FIBER, usual).verdict is Verdict.OK  # within the 20 ms margin
+    assert judge(icmp(0.0, 0.6), VSAT, Baseline(0.01, 0.0, 14)).verdict is Verdict.DEGRADED
+
+
+def test_http_status_classes() -> None:
+    def http(status: int) -> Result:
+        return Result("dc", "qlvb", "http", "http://x/", "", False, 0.0, 0.1, "http_status", "status",
+                      (Measurement("netmon_http_status_code", status),))
+    assert (judge(http(503)).verdict, judge(http(503)).cause) == (Verdict.DOWN, "http_5xx")
+    assert (judge(http(404)).verdict, judge(http(404)).cause) == (Verdict.DEGRADED, "http_4xx")
