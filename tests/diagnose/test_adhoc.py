@@ -1,0 +1,47 @@
+"""`netmon ping` / `netmon trace` on loopback and the blackholed lab range, and a dead hub taking the blame."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+
+from netmon.diagnose.report import schema
+from tests.diagnose.conftest import Province, netmon, netmon_json
+
+pytestmark = pytest.mark.privileged
+
+#: Blackholed by the `blackhole_lab_range` fixture: nothing answers, nothing leaves the machine.
+DEAD = "198.18.250.1"
+
+
+def test_ping_loopback_is_ok_and_validates(capsys: pytest.CaptureFixture[str]) -> None:
+    code, doc = netmon_json(capsys, "ping", "127.0.0.1", "--count", "4", "--link-type", "fiber")
+    jsonschema.validate(doc, schema())
+    assert code == 0 and doc["command"] == "ping" and doc["place"] is None
+    sent = next(m["value"] for m in doc["checks"][0]["measurements"] if m["name"] == "netmon_icmp_packets_sent")
+    assert sent == 4 and doc["checks"][0]["thresholds"]["rtt_down"] == pytest.approx(0.3)
+
+
+def test_ping_dead_target_exits_2(capsys: pytest.CaptureFixture[str], blackhole_lab_range: None) -> None:
+    code, out, _ = netmon(capsys, "ping", DEAD, "--count", "2")
+    assert code == 2
+    assert f"{DEAD} does not answer" in out
+
+
+def test_trace_loopback_reaches_target(capsys: pytest.CaptureFixture[str]) -> None:
+    code, doc = netmon_json(capsys, "trace", "127.0.0.1", "--max-hops", "3", "--count", "1")
+    jsonschema.validate(doc, schema())
+    assert code == 0
+    assert doc["traces"][0]["reached"] is True and doc["traces"][0]["hops"][-1]["address"] == "127.0.0.1"
+
+
+def test_dead_hub_is_blamed_not_the_site(province: Province, capsys: pytest.CaptureFixture[str],
+                                         blackhole_lab_range: None) -> None:
+    config = province(**{"address: 127.0.1.1": f"address: {DEAD}", "cpe: 127.0.2.1": "cpe: 198.18.250.2"})
+    code, doc = netmon_json(capsys, "probe", "chieng-mung", "--config", str(config), "--check", "icmp")
+    assert code == 2 and [c["id"] for c in doc["checks"]] == ["icmp"]
+    code, doc = netmon_json(capsys, "probe", "chieng-mung", "--config", str(config))
+    assert code == 2
+    causes = doc["diagnosis"]["causes"]
+    assert causes[0] == "hub_down" and "link_down" not in causes
+    assert "hub Trạm tập trung VNPT Mai Sơn is down" in doc["diagnosis"]["text"]
