@@ -8,8 +8,9 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from netmon import i18n
 from netmon.diagnose import render, report, session, watch
@@ -69,7 +70,7 @@ def config_failed(path: str | None, exc: ConfigError) -> int:
 
 
 def execute(args: argparse.Namespace, plan: Plan, spec: InventoryFile | None, title: str, command: str,
-            once: Callable[[session.Progress], Awaitable[session.Report]] | None = None,
+            once: Callable[[session.Progress], Coroutine[Any, Any, session.Report]] | None = None,
             max_rounds: int | None = None) -> int:
     """Run ``plan`` once (or ``once`` instead) or under ``--watch``; print; return the exit code."""
     lang = i18n.lang()
@@ -87,7 +88,8 @@ def execute(args: argparse.Namespace, plan: Plan, spec: InventoryFile | None, ti
         return 0
     progress = session.Progress(enabled=None if not args.json else False)
     try:
-        rep = asyncio.run(once(progress) if once else session.run(plan, spec, progress=progress))
+        job = once(progress) if once else session.run(plan, spec, progress=progress)
+        rep: session.Report = asyncio.run(job)
     except KeyboardInterrupt:
         progress.clear()
         return 130
