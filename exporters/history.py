@@ -62,28 +62,37 @@ class _transaction:
 
 
 def load_open(conn: sqlite3.Connection) -> list[Outage]:
-    rows = conn.execute('SELECT id, site, link, start, last_seen, cause, failures FROM outages '
-                        'WHERE "end" IS NULL').fetchall()
-    return [Outage(site, link, start, last_seen, None, cause, failures, oid)
-            for oid, site, link, start, last_seen, cause, failures in rows]
+    rows = conn.execute(
+        'SELECT id, site, link, start, last_seen, cause, failures FROM outages WHERE "end" IS NULL'
+    ).fetchall()
+    return [
+        Outage(site, link, start, last_seen, None, cause, failures, oid)
+        for oid, site, link, start, last_seen, cause, failures in rows
+    ]
 
 
 def save_outages(conn: sqlite3.Connection, outages: Iterable[Outage]) -> None:
     for o in outages:
         if o.id is None:
-            cur = conn.execute('INSERT INTO outages (site, link, start, "end", last_seen, cause, failures) '
-                               'VALUES (?, ?, ?, ?, ?, ?, ?)',
-                               (o.site, o.link, o.start, o.end, o.last_seen, o.cause, o.failures))
+            cur = conn.execute(
+                'INSERT INTO outages (site, link, start, "end", last_seen, cause, failures) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (o.site, o.link, o.start, o.end, o.last_seen, o.cause, o.failures),
+            )
             o.id = cur.lastrowid
         else:
-            conn.execute('UPDATE outages SET "end" = ?, last_seen = ?, cause = ?, failures = ? WHERE id = ?',
-                         (o.end, o.last_seen, o.cause, o.failures, o.id))
+            conn.execute(
+                'UPDATE outages SET "end" = ?, last_seen = ?, cause = ?, failures = ? WHERE id = ?',
+                (o.end, o.last_seen, o.cause, o.failures, o.id),
+            )
 
 
 def save_maintenance(conn: sqlite3.Connection, windows: Iterable[Window]) -> None:
     conn.execute("DELETE FROM maintenance")
-    conn.executemany('INSERT INTO maintenance (site, start, "end", reason) VALUES (?, ?, ?, ?)',
-                     ((w.site, w.start, w.end, w.reason) for w in windows))
+    conn.executemany(
+        'INSERT INTO maintenance (site, start, "end", reason) VALUES (?, ?, ?, ?)',
+        ((w.site, w.start, w.end, w.reason) for w in windows),
+    )
 
 
 def ingest(conn: sqlite3.Connection, tracker: OutageTracker, results: Iterable[Result]) -> int:
@@ -108,9 +117,16 @@ _STOP = object()
 class HistoryWriter:
     """The sink: ``writer(result)`` never blocks; a thread owns the connection and commits batches."""
 
-    def __init__(self, path: str | Path, topology: Topology | None = None, open_after: int = 2,
-                 flush_every: float = 1.0, batch_max: int = 20_000, retention: Retention | None = None,
-                 probes: tuple[str, ...] = ("icmp",)):
+    def __init__(
+        self,
+        path: str | Path,
+        topology: Topology | None = None,
+        open_after: int = 2,
+        flush_every: float = 1.0,
+        batch_max: int = 20_000,
+        retention: Retention | None = None,
+        probes: tuple[str, ...] = ("icmp",),
+    ):
         self.path = Path(path)
         self.tracker = OutageTracker(topology, open_after=open_after, probes=probes)
         self.flush_every = flush_every

@@ -85,9 +85,15 @@ class _Subject:
 class OutageTracker:
     """Per-subject state machine; `observe` returns the outages it opened, extended or closed."""
 
-    def __init__(self, topology: Topology | None = None, open_after: int = 2, max_gap: float = 600.0,
-                 hub_slack: float = 120.0, power_lookback: float = 900.0,
-                 probes: tuple[str, ...] = ("icmp",)):
+    def __init__(
+        self,
+        topology: Topology | None = None,
+        open_after: int = 2,
+        max_gap: float = 600.0,
+        hub_slack: float = 120.0,
+        power_lookback: float = 900.0,
+        probes: tuple[str, ...] = ("icmp",),
+    ):
         if open_after < 1:
             raise ValueError("open_after must be at least 1")
         self.topology = topology or Topology()

@@ -131,9 +131,25 @@ class RollupBatch:
         """Add every delta to the store (inside the caller's transaction)."""
         for grain in ("hour", "day"):
             rows = [(k, d) for k, d in self._deltas.items() if k[0] == grain]
-            conn.executemany(_UPSERT_ROLLUP.format(grain=grain), (
-                (d.site, d.link, d.check, d.probe, k[3], d.runs, d.ok, d.loss_sum, d.loss_n,
-                 d.jitter_sum, d.jitter_n) for k, d in rows))
+            conn.executemany(
+                _UPSERT_ROLLUP.format(grain=grain),
+                (
+                    (
+                        d.site,
+                        d.link,
+                        d.check,
+                        d.probe,
+                        k[3],
+                        d.runs,
+                        d.ok,
+                        d.loss_sum,
+                        d.loss_n,
+                        d.jitter_sum,
+                        d.jitter_n,
+                    )
+                    for k, d in rows
+                ),
+            )
             conn.executemany(_UPSERT_RTT.format(grain=grain), _rtt_rows(rows))
         self._deltas.clear()
 
@@ -147,7 +163,7 @@ def _rtt_rows(rows: Iterable[tuple[tuple[str, str, str, int], _Delta]]) -> Itera
 _UPSERT_ROLLUP = """
 INSERT INTO rollup_{grain} (site, link, check_id, probe, ts, runs, ok, loss_sum, loss_n, jitter_sum, jitter_n)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (site, check_id, ts) DO UPDATE SET
+ON CONFLICT (ts, site, check_id) DO UPDATE SET
     runs = runs + excluded.runs, ok = ok + excluded.ok,
     loss_sum = loss_sum + excluded.loss_sum, loss_n = loss_n + excluded.loss_n,
     jitter_sum = jitter_sum + excluded.jitter_sum, jitter_n = jitter_n + excluded.jitter_n,
@@ -155,4 +171,4 @@ ON CONFLICT (site, check_id, ts) DO UPDATE SET
 
 _UPSERT_RTT = """
 INSERT INTO rtt_{grain} (site, check_id, ts, bucket, n) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (site, check_id, ts, bucket) DO UPDATE SET n = n + excluded.n"""
+ON CONFLICT (ts, site, check_id, bucket) DO UPDATE SET n = n + excluded.n"""

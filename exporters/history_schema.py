@@ -10,6 +10,8 @@ Tables (times are unix seconds, UTC):
 - ``rollup_hour`` / ``rollup_day``: per check and per hour / per local day (Asia/Ho_Chi_Minh, UTC+7,
   no DST): runs, successes, loss and jitter sums; ``rtt_hour`` / ``rtt_day`` hold the RTT histogram
   of the same rows as (bucket, count) pairs so percentiles can be merged across sites and days in SQL.
+  Their keys start with ``ts``: a report reads a time range and the writer appends to the newest
+  period, so both touch contiguous pages.
 - ``maintenance``: planned windows per site or hub, copied from the inventory so a report on the
   database alone still knows them.
 
@@ -26,11 +28,11 @@ _ROLLUP_COLUMNS = """
     site TEXT NOT NULL, link TEXT NOT NULL, check_id TEXT NOT NULL, probe TEXT NOT NULL,
     ts INTEGER NOT NULL, runs INTEGER NOT NULL, ok INTEGER NOT NULL,
     loss_sum REAL NOT NULL, loss_n INTEGER NOT NULL, jitter_sum REAL NOT NULL, jitter_n INTEGER NOT NULL,
-    PRIMARY KEY (site, check_id, ts)"""
+    PRIMARY KEY (ts, site, check_id)"""
 
 _RTT_COLUMNS = """
     site TEXT NOT NULL, check_id TEXT NOT NULL, ts INTEGER NOT NULL, bucket INTEGER NOT NULL,
-    n INTEGER NOT NULL, PRIMARY KEY (site, check_id, ts, bucket)"""
+    n INTEGER NOT NULL, PRIMARY KEY (ts, site, check_id, bucket)"""
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -41,12 +43,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE INDEX outages_open ON outages ("end") WHERE "end" IS NULL""",
         f"CREATE TABLE rollup_hour ({_ROLLUP_COLUMNS}) WITHOUT ROWID",
         f"CREATE TABLE rollup_day ({_ROLLUP_COLUMNS}) WITHOUT ROWID",
-        "CREATE INDEX rollup_hour_ts ON rollup_hour (ts)",
-        "CREATE INDEX rollup_day_ts ON rollup_day (ts)",
         f"CREATE TABLE rtt_hour ({_RTT_COLUMNS}) WITHOUT ROWID",
         f"CREATE TABLE rtt_day ({_RTT_COLUMNS}) WITHOUT ROWID",
-        "CREATE INDEX rtt_hour_ts ON rtt_hour (ts)",
-        "CREATE INDEX rtt_day_ts ON rtt_day (ts)",
         """CREATE TABLE maintenance (
             site TEXT NOT NULL, start REAL NOT NULL, "end" REAL NOT NULL, reason TEXT NOT NULL DEFAULT '')""",
     ),
@@ -59,8 +57,10 @@ class SchemaTooNew(RuntimeError):
     """The file was written by a newer netmon; refusing to touch it protects its data."""
 
     def __init__(self, path: str, found: int):
-        super().__init__(f"{path}: history schema version {found} is newer than this netmon "
-                         f"understands ({SCHEMA_VERSION}); upgrade netmon")
+        super().__init__(
+            f"{path}: history schema version {found} is newer than this netmon "
+            f"understands ({SCHEMA_VERSION}); upgrade netmon"
+        )
 
 
 def connect(path: str | Path, readonly: bool = False) -> sqlite3.Connection:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import date, datetime, time as dtime
+from datetime import date, datetime
+from datetime import time as dtime
 from pathlib import Path
 
 from netmon import i18n
@@ -20,17 +21,27 @@ from probes.errors import NetmonError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("report", help="availability and outage report for planners (or: report upgrade SITE)",
-                       description=__doc__)
-    p.add_argument("action", nargs="*", metavar="upgrade SITE",
-                   help="'upgrade SITE': compare the site's link before/after its `since` date")
+    p = sub.add_parser(
+        "report",
+        help="availability and outage report for planners (or: report upgrade SITE)",
+        description=__doc__,
+    )
+    p.add_argument(
+        "action",
+        nargs="*",
+        metavar="upgrade SITE",
+        help="'upgrade SITE': compare the site's link before/after its `since` date",
+    )
     p.add_argument("--config", default=None, help="inventory file (default: config/communes.yaml)")
     p.add_argument("--history", default=None, help=f"history store (default: {DEFAULT_HISTORY})")
     p.add_argument("--source", choices=("store", "prometheus"), default="store")
     p.add_argument("--url", default=None, help="Prometheus base URL for --source prometheus")
-    p.add_argument("--from", dest="start", default=None,
-                   help="start: YYYY-MM-DD, ISO time (local Asia/Ho_Chi_Minh if no offset) or Nd ago "
-                        "(default: 30d)")
+    p.add_argument(
+        "--from",
+        dest="start",
+        default=None,
+        help="start: YYYY-MM-DD, ISO time (local Asia/Ho_Chi_Minh if no offset) or Nd ago (default: 30d)",
+    )
     p.add_argument("--to", dest="end", default=None, help="end, same forms (default: now)")
     p.add_argument("--by", choices=GROUPINGS, default="site")
     p.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
@@ -39,8 +50,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--worst", type=int, default=10, help="how many worst sites to list (default 10)")
     p.add_argument("--link", default=None, help="upgrade: link id (default: the primary link)")
     p.add_argument("--days", type=float, default=90, help="upgrade: days compared on each side (default 90)")
-    p.add_argument("--reachability", default="icmp",
-                   help="probes whose failures make outages, comma-separated (default icmp)")
+    p.add_argument(
+        "--reachability",
+        default="icmp",
+        help="probes whose failures make outages, comma-separated (default icmp)",
+    )
     p.set_defaults(func=run)
 
 
@@ -64,8 +78,10 @@ def open_source(args: argparse.Namespace, inventory: object) -> Source:
         if not args.url:
             raise NetmonError("--source prometheus needs --url (e.g. http://127.0.0.1:9090)")
         from netmon.report.prom import PromSource
+
         return PromSource(args.url, inventory_topology(inventory), probes=probes)  # type: ignore[arg-type]
     from netmon.report.store import open_store
+
     return open_store(args.history or DEFAULT_HISTORY)
 
 
@@ -89,16 +105,31 @@ def run(args: argparse.Namespace) -> int:
                 raise NetmonError(f"site {site.slug} has no link {args.link!r}")
             since = datetime.combine(link.since, dtime(0), LOCAL_TZ).timestamp()
             result = upgrade(source, site, link.id, since, args.days, now)
-            text = formats.upgrade_json(result) if args.format == "json" else formats.upgrade_text(result, lang)
+            text = (
+                formats.upgrade_json(result) if args.format == "json" else formats.upgrade_text(result, lang)
+            )
         else:
             end = parse_time(args.end, now) if args.end else now
             start = parse_time(args.start, end) if args.start else end - 30 * 86400
             if start >= end:
                 raise NetmonError("--from must be before --to")
-            report = build(source, sites, start, end, now, by=args.by, office_hours=args.office_hours,
-                           worst=args.worst, source_name=args.source)
-            text = {"table": lambda: formats.table(report, lang), "csv": lambda: formats.to_csv(report, lang),
-                    "json": lambda: formats.to_json(report), "html": lambda: html.render(report, lang)}[args.format]()
+            report = build(
+                source,
+                sites,
+                start,
+                end,
+                now,
+                by=args.by,
+                office_hours=args.office_hours,
+                worst=args.worst,
+                source_name=args.source,
+            )
+            text = {
+                "table": lambda: formats.table(report, lang),
+                "csv": lambda: formats.to_csv(report, lang),
+                "json": lambda: formats.to_json(report),
+                "html": lambda: html.render(report, lang),
+            }[args.format]()
     finally:
         source.close()  # type: ignore[attr-defined]
     if args.out:
@@ -106,4 +137,3 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
-

@@ -17,8 +17,16 @@ from netmon.report.data import LinkInfo, SiteInfo
 
 def inventory_sites(inventory: Inventory) -> list[SiteInfo]:
     return [
-        SiteInfo(s.slug, s.name, s.kind, s.district, s.upstream, s.location.lat, s.location.lon,
-                 tuple(LinkInfo(lk.id, lk.type, lk.isp, lk.since, lk.role) for lk in s.links))
+        SiteInfo(
+            s.slug,
+            s.name,
+            s.kind,
+            s.district,
+            s.upstream,
+            s.location.lat,
+            s.location.lon,
+            tuple(LinkInfo(lk.id, lk.type, lk.isp, lk.since, lk.role) for lk in s.links),
+        )
         for s in inventory.sites
     ]
 
@@ -43,9 +51,14 @@ def inventory_topology(inventory: Inventory) -> Topology:
                 upstream[f"{s.slug}/{lk.id}"] = lk.upstream
     windows = []
     for w in getattr(inventory.spec, "maintenance", None) or ():
-        get = w.get if isinstance(w, dict) else lambda k, d=None, w=w: getattr(w, k, d)
-        windows.append(Window(get("site") or get("hub"), _timestamp(get("start")), _timestamp(get("end")),
-                              get("reason", "") or ""))
+
+        def get(key: str, w: Any = w) -> Any:
+            return w.get(key) if isinstance(w, dict) else getattr(w, key, None)
+
+        owner = str(get("site") or get("hub") or "")
+        windows.append(
+            Window(owner, _timestamp(get("start")), _timestamp(get("end")), str(get("reason") or ""))
+        )
     return Topology(upstream=upstream, maintenance=tuple(windows))
 
 

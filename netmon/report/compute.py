@@ -14,6 +14,7 @@ Definitions (docs/report.md repeats them for readers):
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -101,8 +102,15 @@ def maintenance_spans(site: SiteInfo, windows: Iterable[Window]) -> list[iv.Span
     return iv.merge((w.start, w.end) for w in windows if w.site in (site.slug, site.upstream))
 
 
-def site_row(site: SiteInfo, link: str, outages: Sequence[OutageEvent], observed: list[iv.Span],
-             maintenance: list[iv.Span], rollups: dict[tuple[str, str], Rollup], now: float) -> Row:
+def site_row(
+    site: SiteInfo,
+    link: str,
+    outages: Sequence[OutageEvent],
+    observed: list[iv.Span],
+    maintenance: list[iv.Span],
+    rollups: dict[tuple[str, str], Rollup],
+    now: float,
+) -> Row:
     """One site's row for ``link`` over ``observed`` spans."""
     row = Row(site.slug, site.name, sites=1, site=site)
     mine = [o for o in outages if o.site == site.slug and o.link == link]
@@ -123,15 +131,26 @@ def site_row(site: SiteInfo, link: str, outages: Sequence[OutageEvent], observed
     return row
 
 
-def build(source: Source, sites: Sequence[SiteInfo], start: float, end: float, now: float,
-          by: str = "site", office_hours: bool = False, worst: int = 10, source_name: str = "store") -> Report:
+def build(
+    source: Source,
+    sites: Sequence[SiteInfo],
+    start: float,
+    end: float,
+    now: float,
+    by: str = "site",
+    office_hours: bool = False,
+    worst: int = 10,
+    source_name: str = "store",
+) -> Report:
     stop = min(end, now)
     observed = iv.office_hours(start, stop) if office_hours else ([(start, stop)] if stop > start else [])
     outages = source.outages(start, stop)
     rollups = source.rollups(start, stop)
     windows = source.maintenance()
-    site_rows = [site_row(s, s.primary.id, outages, observed, maintenance_spans(s, windows), rollups, now)
-                 for s in sites]
+    site_rows = [
+        site_row(s, s.primary.id, outages, observed, maintenance_spans(s, windows), rollups, now)
+        for s in sites
+    ]
     groups: dict[str, Row] = {}
     types: dict[str, Row] = {}
     total = Row("all", "all")
@@ -145,16 +164,24 @@ def build(source: Source, sites: Sequence[SiteInfo], start: float, end: float, n
     ranked = sorted(site_rows, key=lambda r: (r.availability if r.availability is not None else 2, -r.down))
     primary = {(s.slug, s.primary.id) for s in sites}
     return Report(
-        start=start, end=end, by=by, office_hours=office_hours, source=source_name,
-        rows=sorted(rows, key=lambda r: r.key) if by != "site" else rows, total=total, sites=site_rows,
-        worst=ranked[:worst], by_link_type=sorted(types.values(), key=lambda r: r.key),
+        start=start,
+        end=end,
+        by=by,
+        office_hours=office_hours,
+        source=source_name,
+        rows=sorted(rows, key=lambda r: r.key) if by != "site" else rows,
+        total=total,
+        sites=site_rows,
+        worst=ranked[:worst],
+        by_link_type=sorted(types.values(), key=lambda r: r.key),
         daily=_daily(sites, outages, observed, now),
         outages=[o for o in outages if (o.site, o.link) in primary],
     )
 
 
-def _daily(sites: Sequence[SiteInfo], outages: Sequence[OutageEvent], observed: list[iv.Span],
-           now: float) -> dict[str, list[tuple[float, float | None]]]:
+def _daily(
+    sites: Sequence[SiteInfo], outages: Sequence[OutageEvent], observed: list[iv.Span], now: float
+) -> dict[str, list[tuple[float, float | None]]]:
     """Availability per local day and primary link type, for the chart."""
     if not observed:
         return {}
@@ -164,16 +191,23 @@ def _daily(sites: Sequence[SiteInfo], outages: Sequence[OutageEvent], observed: 
     for o in outages:
         if primary.get(o.site) == o.link:
             down_by_site.setdefault(o.site, []).append((o.start, now if o.end is None else o.end))
+    starts = [d[0] for d in days]
+    observed_per_day = [iv.total(iv.intersect(observed, [d])) for d in days]
+    down_per_day: dict[str, list[float]] = {}
+    for s in sites:
+        per_day = down_per_day.setdefault(s.primary.type, [0.0] * len(days))
+        for a, b in iv.intersect(iv.merge(down_by_site.get(s.slug, [])), observed):
+            i = max(0, bisect.bisect_right(starts, a) - 1)
+            while i < len(days) and days[i][0] < b:
+                per_day[i] += max(0.0, min(b, days[i][1]) - max(a, days[i][0]))
+                i += 1
     out: dict[str, list[tuple[float, float | None]]] = {}
-    for link_type in sorted({s.primary.type for s in sites}):
-        members = [s for s in sites if s.primary.type == link_type]
-        series = []
-        for day in days:
-            obs = iv.intersect(observed, [day])
-            seen = iv.total(obs) * len(members)
-            down = sum(iv.total(iv.intersect(iv.merge(down_by_site.get(s.slug, [])), obs)) for s in members)
-            series.append((day[0], 1 - down / seen if seen else None))
-        out[link_type] = series
+    for link_type, down in sorted(down_per_day.items()):
+        members = sum(1 for s in sites if s.primary.type == link_type)
+        out[link_type] = [
+            (day[0], 1 - d / (seen * members) if seen else None)
+            for day, d, seen in zip(days, down, observed_per_day, strict=True)
+        ]
     return out
 
 
@@ -186,13 +220,23 @@ class Upgrade:
     after: Row
 
 
-def upgrade(source: Source, site: SiteInfo, link_id: str, since: float, span_days: float,
-            now: float) -> Upgrade:
+def upgrade(
+    source: Source, site: SiteInfo, link_id: str, since: float, span_days: float, now: float
+) -> Upgrade:
     """The same link's numbers for ``span_days`` before and after ``since`` (its ``since`` date)."""
     windows = maintenance_spans(site, source.maintenance())
     rows = []
     for start, end in ((since - span_days * 86400, since), (since, min(now, since + span_days * 86400))):
         observed = [(start, end)] if end > start else []
-        rows.append(site_row(site, link_id, source.outages(start, end), observed, windows,
-                             source.rollups(start, end) if end > start else {}, now))
+        rows.append(
+            site_row(
+                site,
+                link_id,
+                source.outages(start, end),
+                observed,
+                windows,
+                source.rollups(start, end) if end > start else {},
+                now,
+            )
+        )
     return Upgrade(site, link_id, since, rows[0], rows[1])

@@ -90,7 +90,7 @@ class Rollup:
         if not self.daily_loss:
             return None
         ordered = sorted(self.daily_loss)
-        return ordered[min(len(ordered) - 1, max(0, int(round(0.95 * len(ordered))) - 1))]
+        return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
 
     @property
     def jitter(self) -> float | None:
@@ -106,5 +106,4 @@ class Source(Protocol):
         """ICMP rollups per (site, link) plus the site's total runs under (site, "*")."""
         ...
 
-    def maintenance(self) -> list[Window]:
-        ...
+    def maintenance(self) -> list[Window]: ...

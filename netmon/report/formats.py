@@ -44,18 +44,44 @@ CATALOG: dict[str, tuple[str, str]] = {
     "cause.maintenance": ("maintenance", "bảo trì"),
 }
 
-COLUMNS = ("key", "name", "sites", "availability", "availability_excl", "outages", "downtime", "mttr",
-           "rtt_p50", "rtt_p95", "loss", "loss_p95", "jitter", "runs", "causes")
+COLUMNS = (
+    "key",
+    "name",
+    "sites",
+    "availability",
+    "availability_excl",
+    "outages",
+    "downtime",
+    "mttr",
+    "rtt_p50",
+    "rtt_p95",
+    "loss",
+    "loss_p95",
+    "jitter",
+    "runs",
+    "causes",
+)
 
 
 def values(row: Row) -> dict[str, Any]:
     """Machine values of a row, base units (seconds, ratios)."""
     r = row.rollup
     return {
-        "key": row.key, "name": row.label, "sites": row.sites, "availability": row.availability,
-        "availability_excl": row.availability_excl, "outages": row.outages, "downtime": row.down,
-        "mttr": row.mttr, "rtt_p50": r.rtt_p(0.5), "rtt_p95": r.rtt_p(0.95), "loss": r.loss,
-        "loss_p95": r.loss_p95, "jitter": r.jitter, "runs": row.runs, "causes": dict(row.causes),
+        "key": row.key,
+        "name": row.label,
+        "sites": row.sites,
+        "availability": row.availability,
+        "availability_excl": row.availability_excl,
+        "outages": row.outages,
+        "downtime": row.down,
+        "mttr": row.mttr,
+        "rtt_p50": r.rtt_p(0.5),
+        "rtt_p95": r.rtt_p(0.95),
+        "loss": r.loss,
+        "loss_p95": r.loss_p95,
+        "jitter": r.jitter,
+        "runs": row.runs,
+        "causes": dict(row.causes),
     }
 
 
@@ -78,9 +104,18 @@ def ms(v: float | None) -> str:
 def human(row: Row, lang: Lang) -> dict[str, str]:
     v = values(row)
     fmt: dict[str, Callable[[Any], str]] = {
-        "availability": pct, "availability_excl": pct, "downtime": secs, "mttr": secs, "rtt_p50": ms,
-        "rtt_p95": ms, "jitter": ms, "loss": pct, "loss_p95": pct,
-        "causes": lambda c: ", ".join(f"{text(CATALOG, 'cause.' + k, lang)} {n}" for k, n in sorted(c.items())),
+        "availability": pct,
+        "availability_excl": pct,
+        "downtime": secs,
+        "mttr": secs,
+        "rtt_p50": ms,
+        "rtt_p95": ms,
+        "jitter": ms,
+        "loss": pct,
+        "loss_p95": pct,
+        "causes": lambda c: ", ".join(
+            f"{text(CATALOG, 'cause.' + k, lang)} {n}" for k, n in sorted(c.items())
+        ),
     }
     return {k: fmt.get(k, str)(v[k]) for k in COLUMNS}
 
@@ -91,8 +126,10 @@ def local(t: float) -> str:
 
 def header(report: Report, lang: Lang) -> str:
     office = f", {text(CATALOG, 'office', lang)}" if report.office_hours else ""
-    return (f"{text(CATALOG, 'title', lang)} — {text(CATALOG, 'period', lang)}: {local(report.start)} → "
-            f"{local(report.end)} (Asia/Ho_Chi_Minh){office}; {text(CATALOG, 'source', lang)}: {report.source}")
+    return (
+        f"{text(CATALOG, 'title', lang)} — {text(CATALOG, 'period', lang)}: {local(report.start)} → "
+        f"{local(report.end)} (Asia/Ho_Chi_Minh){office}; {text(CATALOG, 'source', lang)}: {report.source}"
+    )
 
 
 def table(report: Report, lang: Lang) -> str:
@@ -107,7 +144,9 @@ def table(report: Report, lang: Lang) -> str:
         if i in (0, len(cells) - 2):
             lines.append("  ".join("-" * w for w in widths))
     lines += ["", text(CATALOG, "worst", lang, n=len(report.worst)) + ":"]
-    lines += [f"  {r.label} ({r.key}): {pct(r.availability)}, {r.outages} × {secs(r.mttr)}" for r in report.worst]
+    lines += [
+        f"  {r.label} ({r.key}): {pct(r.availability)}, {r.outages} × {secs(r.mttr)}" for r in report.worst
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -123,26 +162,63 @@ def to_csv(report: Report, lang: Lang) -> str:
 
 
 def to_json(report: Report) -> str:
-    return json.dumps({
-        "start": report.start, "end": report.end, "by": report.by, "office_hours": report.office_hours,
-        "source": report.source, "rows": [values(r) for r in report.rows], "total": values(report.total),
-        "worst": [r.key for r in report.worst],
-        "outages": [{"site": o.site, "link": o.link, "start": o.start, "end": o.end, "cause": o.cause}
-                    for o in report.outages],
-    }, ensure_ascii=False, indent=2) + "\n"
+    return (
+        json.dumps(
+            {
+                "start": report.start,
+                "end": report.end,
+                "by": report.by,
+                "office_hours": report.office_hours,
+                "source": report.source,
+                "rows": [values(r) for r in report.rows],
+                "total": values(report.total),
+                "worst": [r.key for r in report.worst],
+                "outages": [
+                    {"site": o.site, "link": o.link, "start": o.start, "end": o.end, "cause": o.cause}
+                    for o in report.outages
+                ],
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 def upgrade_text(up: Upgrade, lang: Lang) -> str:
     since = datetime.fromtimestamp(up.since, LOCAL_TZ).date().isoformat()
     lines = [text(CATALOG, "upgrade", lang, link=up.link, name=up.site.name, since=since), ""]
     before, after = human(up.before, lang), human(up.after, lang)
-    for key in ("availability", "availability_excl", "outages", "downtime", "mttr", "rtt_p50", "rtt_p95",
-                "loss", "jitter"):
-        lines.append(f"  {text(CATALOG, key, lang):<24} {text(CATALOG, 'before', lang)}: {before[key]:<14} "
-                     f"{text(CATALOG, 'after', lang)}: {after[key]}")
+    for key in (
+        "availability",
+        "availability_excl",
+        "outages",
+        "downtime",
+        "mttr",
+        "rtt_p50",
+        "rtt_p95",
+        "loss",
+        "jitter",
+    ):
+        lines.append(
+            f"  {text(CATALOG, key, lang):<24} {text(CATALOG, 'before', lang)}: {before[key]:<14} "
+            f"{text(CATALOG, 'after', lang)}: {after[key]}"
+        )
     return "\n".join(lines) + "\n"
 
 
 def upgrade_json(up: Upgrade) -> str:
-    return json.dumps({"site": up.site.slug, "link": up.link, "since": up.since,
-                       "before": values(up.before), "after": values(up.after)}, ensure_ascii=False, indent=2) + "\n"
+    return (
+        json.dumps(
+            {
+                "site": up.site.slug,
+                "link": up.link,
+                "since": up.since,
+                "before": values(up.before),
+                "after": values(up.after),
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+        + "\n"
+    )

@@ -75,20 +75,27 @@ def _over_time(report: Report, lang: Lang) -> str:
     parts = [f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img">']
     for frac in (0.0, 0.5, 1.0):
         y = pad + (h - 2 * pad) * frac
-        parts.append(f'<line x1="{pad}" x2="{w - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
-                     f'<text x="2" y="{y + 4:.1f}" font-size="10">{pct(1 - (1 - low) * frac)}</text>')
+        parts.append(
+            f'<line x1="{pad}" x2="{w - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+            f'<text x="2" y="{y + 4:.1f}" font-size="10">{pct(1 - (1 - low) * frac)}</text>'
+        )
     legend = []
     for i, (link_type, series) in enumerate(sorted(report.daily.items())):
         c = LINE_COLORS[i % len(LINE_COLORS)]
-        xy = [(pad + 10 + (w - 2 * pad) * (j / max(1, days - 1)), pad + (h - 2 * pad) * (1 - a) / (1 - low))
-              for j, (_, a) in enumerate(series) if a is not None]
+        xy = [
+            (pad + 10 + (w - 2 * pad) * (j / max(1, days - 1)), pad + (h - 2 * pad) * (1 - a) / (1 - low))
+            for j, (_, a) in enumerate(series)
+            if a is not None
+        ]
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
         parts.append(f'<polyline fill="none" stroke="{c}" stroke-width="2" points="{path}"/>')
         parts += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2" fill="{c}"/>' for x, y in xy[:400]]
         legend.append(f'<span><i class="sw" style="background:{c}"></i> {escape(link_type)}</span>')
     first = next(iter(report.daily.values()))
-    parts.append(f'<text x="{pad}" y="{h - 8}" font-size="10">{local(first[0][0])[:10]}</text>'
-                 f'<text x="{w - 110}" y="{h - 8}" font-size="10">{local(first[-1][0])[:10]}</text></svg>')
+    parts.append(
+        f'<text x="{pad}" y="{h - 8}" font-size="10">{local(first[0][0])[:10]}</text>'
+        f'<text x="{w - 110}" y="{h - 8}" font-size="10">{local(first[-1][0])[:10]}</text></svg>'
+    )
     return "".join(parts) + f'<div class="legend">{"".join(legend)}</div>'
 
 
@@ -104,8 +111,10 @@ def _latency(report: Report) -> str:
         for value, c, label in ((p50, "#1f78b4", "p50"), (p95, "#a6cee3", "p95")):
             length = 0 if value is None else (w - 260) * value / top
             txt = "–" if value is None else f"{label} {value * 1000:.1f} ms"
-            parts.append(f'<rect x="100" y="{y}" width="{length:.1f}" height="{bar - 4}" fill="{c}"/>'
-                         f'<text x="{106 + length:.1f}" y="{y + bar - 8}" font-size="11">{txt}</text>')
+            parts.append(
+                f'<rect x="100" y="{y}" width="{length:.1f}" height="{bar - 4}" fill="{c}"/>'
+                f'<text x="{106 + length:.1f}" y="{y + bar - 8}" font-size="11">{txt}</text>'
+            )
             y += bar
         y += 10
     return "".join(parts) + "</svg>"
@@ -126,41 +135,57 @@ def _map(report: Report) -> str:
         x = pad + (r.site.lon - min(lons)) * scale
         y = h - pad - (r.site.lat - min(lats)) * scale
         tip = f"{r.site.name} — {pct(r.availability)}"
-        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="7" fill="{color(r.availability)}" '
-                     f'stroke="#333" stroke-width="0.5"><title>{escape(tip)}</title></circle>'
-                     f'<text x="{x + 8:.1f}" y="{y + 3:.1f}" font-size="8">{escape(r.site.name)}</text>')
-    legend = "".join(f'<span><i class="sw" style="background:{c}"></i> ≥ {limit * 100:g} %</span>'
-                     for limit, c in COLORS)
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="7" fill="{color(r.availability)}" '
+            f'stroke="#333" stroke-width="0.5"><title>{escape(tip)}</title></circle>'
+            f'<text x="{x + 8:.1f}" y="{y + 3:.1f}" font-size="8">{escape(r.site.name)}</text>'
+        )
+    legend = "".join(
+        f'<span><i class="sw" style="background:{c}"></i> ≥ {limit * 100:g} %</span>' for limit, c in COLORS
+    )
     return "".join(parts) + f'</svg><div class="legend">{legend}</div>'
 
 
 def render(report: Report, lang: Lang) -> str:
     t = report.total
     names = {r.site.slug: r.site.name for r in report.sites if r.site}
-    cards = "".join(f'<div class="card">{escape(_t(k, lang))}<b>{escape(v)}</b></div>' for k, v in (
-        ("availability", pct(t.availability)), ("availability_excl", pct(t.availability_excl)),
-        ("outages", str(t.outages)), ("downtime", secs(t.down)), ("mttr", secs(t.mttr))))
-    ranked = sorted(report.sites, key=lambda r: (r.availability if r.availability is not None else 2, -r.down))
-    longest = sorted((o for o in report.outages if o.end is not None), key=lambda o: o.start - (o.end or 0))[:50]
+    cards = "".join(
+        f'<div class="card">{escape(_t(k, lang))}<b>{escape(v)}</b></div>'
+        for k, v in (
+            ("availability", pct(t.availability)),
+            ("availability_excl", pct(t.availability_excl)),
+            ("outages", str(t.outages)),
+            ("downtime", secs(t.down)),
+            ("mttr", secs(t.mttr)),
+        )
+    )
+    ranked = sorted(
+        report.sites, key=lambda r: (r.availability if r.availability is not None else 2, -r.down)
+    )
+    longest = sorted((o for o in report.outages if o.end is not None), key=lambda o: o.start - (o.end or 0))[
+        :50
+    ]
     log = "".join(
         f"<tr><td>{escape(names.get(o.site, o.site))}</td><td>{local(o.start)}</td>"
         f"<td>{secs((o.end or 0) - o.start)}</td><td>{escape(_t('cause.' + o.cause, lang))}</td></tr>"
-        for o in longest)
+        for o in longest
+    )
     grouped = ""
     if report.by != "site":
         grouped = f"<h2>{escape(_t('grouped', lang, by=report.by))}</h2>{_table(report.rows, lang, t)}"
     return f"""<!DOCTYPE html>
-<html lang="{lang}"><head><meta charset="utf-8"><title>{escape(_t('title', lang))}</title>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{escape(_t("title", lang))}</title>
 <style>{CSS}</style></head><body>
-<h1>{escape(_t('title', lang))}</h1><p>{escape(header(report, lang))}</p>
-<h2>{escape(_t('summary', lang))}</h2><div class="cards">{cards}</div>
-<h2>{escape(_t('over_time', lang))}</h2>{_over_time(report, lang)}
-<h2>{escape(_t('latency', lang))}</h2>{_latency(report)}
-<h2>{escape(_t('map', lang))}</h2>{_map(report)}
+<h1>{escape(_t("title", lang))}</h1><p>{escape(header(report, lang))}</p>
+<h2>{escape(_t("summary", lang))}</h2><div class="cards">{cards}</div>
+<h2>{escape(_t("over_time", lang))}</h2>{_over_time(report, lang)}
+<h2>{escape(_t("latency", lang))}</h2>{_latency(report)}
+<h2>{escape(_t("map", lang))}</h2>{_map(report)}
 {grouped}
-<h2>{escape(_t('ranked', lang))}</h2>{_table(ranked, lang, t)}
-<h2>{escape(_t('log', lang))}</h2><table><thead><tr><th>{escape(_t('site', lang))}</th>
-<th>{escape(_t('start', lang))}</th><th>{escape(_t('duration', lang))}</th><th>{escape(_t('cause', lang))}</th>
+<h2>{escape(_t("ranked", lang))}</h2>{_table(ranked, lang, t)}
+<h2>{escape(_t("log", lang))}</h2><table><thead><tr><th>{escape(_t("site", lang))}</th>
+<th>{escape(_t("start", lang))}</th><th>{escape(_t("duration", lang))}</th>
+<th>{escape(_t("cause", lang))}</th>
 </tr></thead><tbody>{log}</tbody></table>
 </body></html>
 """

@@ -62,8 +62,13 @@ def total(spans: Iterable[Span]) -> float:
     return sum(end - start for start, end in spans)
 
 
-def office_hours(start: float, end: float, opens: time = time(7), closes: time = time(17),
-                 weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)) -> list[Span]:
+def office_hours(
+    start: float,
+    end: float,
+    opens: time = time(7),
+    closes: time = time(17),
+    weekdays: tuple[int, ...] = (0, 1, 2, 3, 4),
+) -> list[Span]:
     """Working hours (Mon–Fri 07:00–17:00 local by default) between ``start`` and ``end``."""
     day = datetime.fromtimestamp(start, LOCAL_TZ).date()
     last = datetime.fromtimestamp(end, LOCAL_TZ).date()

@@ -31,8 +31,14 @@ class PrometheusError(NetmonError):
 
 
 class PromSource:
-    def __init__(self, url: str, topology: Topology, probes: tuple[str, ...] = ("icmp",), open_after: int = 2,
-                 timeout: float = 60.0):
+    def __init__(
+        self,
+        url: str,
+        topology: Topology,
+        probes: tuple[str, ...] = ("icmp",),
+        open_after: int = 2,
+        timeout: float = 60.0,
+    ):
         self.url = url.rstrip("/")
         self.topology = topology
         self.probes = probes
@@ -53,12 +59,15 @@ class PromSource:
             raise PrometheusError(f"Prometheus query {expr!r} failed: {data.get('error')}")
         return list(data["data"]["result"])
 
+    def _selector(self) -> str:
+        return '{probe=~"' + "|".join(self.probes) + '"}'
+
     def maintenance(self) -> list[Window]:
         return list(self.topology.maintenance)
 
     def _runs(self, start: float, end: float) -> list[Result]:
         """Every distinct run of the reachability checks between ``start`` and ``end``, in time order."""
-        selector = '{probe=~"%s"}' % "|".join(self.probes)
+        selector = self._selector()
         runs: dict[tuple[str, str, str, str], dict[float, tuple[float, bool]]] = {}
         t = start
         while t < end:
@@ -75,8 +84,11 @@ class PromSource:
                     if value is not None:
                         per.setdefault(float(v), (float(v), value >= 1))
             t = stop
-        out = [Result(site, check, probe, "", link, ok_, started, 0.0)
-               for (site, link, check, probe), per in runs.items() for started, ok_ in per.values()]
+        out = [
+            Result(site, check, probe, "", link, ok_, started, 0.0)
+            for (site, link, check, probe), per in runs.items()
+            for started, ok_ in per.values()
+        ]
         return sorted(out, key=lambda r: r.started)
 
     def outages(self, start: float, end: float) -> list[OutageEvent]:
@@ -88,7 +100,8 @@ class PromSource:
                 for o in tracker.observe(result):
                     seen[id(o)] = o
             self._cache[key] = [
-                OutageEvent(o.site, o.link, o.start, o.end, o.cause) for o in sorted(seen.values(), key=lambda o: o.start)
+                OutageEvent(o.site, o.link, o.start, o.end, o.cause)
+                for o in sorted(seen.values(), key=lambda o: o.start)
                 if o.start < end and (o.end is None or o.end > start)
             ]
         return self._cache[key]
@@ -96,27 +109,38 @@ class PromSource:
     def rollups(self, start: float, end: float) -> dict[tuple[str, str], Rollup]:
         rng = f"[{max(1, int(end - start))}s]"
         out: dict[tuple[str, str], Rollup] = {}
-        probes = '{probe=~"%s"}' % "|".join(self.probes)
+        probes = self._selector()
 
         def each(expr: str) -> list[tuple[str, str, float, dict[str, str]]]:
-            return [(s["metric"].get("site", ""), s["metric"].get("link", ""), float(s["value"][1]), s["metric"])
-                    for s in self._query(expr, end)]
+            return [
+                (s["metric"].get("site", ""), s["metric"].get("link", ""), float(s["value"][1]), s["metric"])
+                for s in self._query(expr, end)
+            ]
 
-        for site, _, n, _m in each(f"sum by (site) (changes(netmon_probe_last_run_timestamp_seconds{rng}) + 1)"):
+        for site, _, n, _m in each(
+            f"sum by (site) (changes(netmon_probe_last_run_timestamp_seconds{rng}) + 1)"
+        ):
             out.setdefault((site, "*"), Rollup()).runs = int(n)
         for site, link, n, _m in each(
-                f"sum by (site, link) (changes(netmon_probe_last_run_timestamp_seconds{probes}{rng}) + 1)"):
+            f"sum by (site, link) (changes(netmon_probe_last_run_timestamp_seconds{probes}{rng}) + 1)"
+        ):
             out.setdefault((site, link), Rollup()).runs = int(n)
-        for site, link, v, _m in each(f"avg by (site, link) (avg_over_time(netmon_icmp_packet_loss_ratio{rng}))"):
+        for site, link, v, _m in each(
+            f"avg by (site, link) (avg_over_time(netmon_icmp_packet_loss_ratio{rng}))"
+        ):
             r = out.setdefault((site, link), Rollup())
             r.loss_n = max(1, r.runs)
             r.loss_sum = v * r.loss_n
-        for site, link, v, _m in each(f"avg by (site, link) (avg_over_time(netmon_icmp_jitter_seconds{rng}))"):
+        for site, link, v, _m in each(
+            f"avg by (site, link) (avg_over_time(netmon_icmp_jitter_seconds{rng}))"
+        ):
             r = out.setdefault((site, link), Rollup())
             r.jitter_n = max(1, r.runs)
             r.jitter_sum = v * r.jitter_n
         buckets: dict[tuple[str, str], list[tuple[float, float]]] = {}
-        for site, link, v, m in each(f"sum by (site, link, le) (increase(netmon_icmp_rtt_seconds_bucket{rng}))"):
+        for site, link, v, m in each(
+            f"sum by (site, link, le) (increase(netmon_icmp_rtt_seconds_bucket{rng}))"
+        ):
             buckets.setdefault((site, link), []).append((float(m["le"]), v))
         for key, cumulative in buckets.items():
             out.setdefault(key, Rollup()).rtt.update(_histogram(cumulative))

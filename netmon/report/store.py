@@ -15,8 +15,10 @@ from probes.errors import NetmonError
 
 class HistoryMissing(NetmonError):
     def __init__(self, path: Path):
-        super().__init__(f"no history store at {path} (start `netmon run --history {path}` first, "
-                         "or give --history / --source prometheus)")
+        super().__init__(
+            f"no history store at {path} (start `netmon run --history {path}` first, "
+            "or give --history / --source prometheus)"
+        )
 
 
 class StoreSource:
@@ -35,11 +37,15 @@ class StoreSource:
     def outages(self, start: float, end: float) -> list[OutageEvent]:
         rows = self.conn.execute(
             'SELECT site, link, start, "end", cause FROM outages '
-            'WHERE start < ? AND ("end" IS NULL OR "end" > ?) ORDER BY start', (end, start))
+            'WHERE start < ? AND ("end" IS NULL OR "end" > ?) ORDER BY start',
+            (end, start),
+        )
         return [OutageEvent(*row) for row in rows]
 
     def maintenance(self) -> list[Window]:
-        return [Window(*row) for row in self.conn.execute('SELECT site, start, "end", reason FROM maintenance')]
+        return [
+            Window(*row) for row in self.conn.execute('SELECT site, start, "end", reason FROM maintenance')
+        ]
 
     def rollups(self, start: float, end: float) -> dict[tuple[str, str], Rollup]:
         first_day = day_start(start)
@@ -59,22 +65,45 @@ class StoreSource:
         if start >= end:
             return
         c = self.conn
-        for site, runs in c.execute(f"SELECT site, SUM(runs) FROM rollup_{grain} WHERE ts >= ? AND ts < ? "
-                                    "GROUP BY site", (start, end)):
+        for site, runs in c.execute(
+            f"SELECT site, SUM(runs) FROM rollup_{grain} WHERE ts >= ? AND ts < ? GROUP BY site", (start, end)
+        ):
             out.setdefault((site, "*"), Rollup()).runs += runs
-        query = (f"SELECT site, link, ts, SUM(runs), SUM(ok), SUM(loss_sum), SUM(loss_n), SUM(jitter_sum), "
-                 f"SUM(jitter_n) FROM rollup_{grain} WHERE ts >= ? AND ts < ? AND probe = 'icmp' "
-                 "GROUP BY site, link, ts")
-        for site, link, _ts, runs, ok, loss_sum, loss_n, jitter_sum, jitter_n in c.execute(query, (start, end)):
-            r = Rollup(runs, ok, loss_sum, loss_n, jitter_sum, jitter_n,
-                       daily_loss=[loss_sum / loss_n] if grain == "day" and loss_n else [])
+        query = (
+            f"SELECT site, link, ts, SUM(runs), SUM(ok), SUM(loss_sum), SUM(loss_n), SUM(jitter_sum), "
+            f"SUM(jitter_n) FROM rollup_{grain} WHERE ts >= ? AND ts < ? AND probe = 'icmp' "
+            "GROUP BY site, link, ts"
+        )
+        for site, link, _ts, runs, ok, loss_sum, loss_n, jitter_sum, jitter_n in c.execute(
+            query, (start, end)
+        ):
+            r = Rollup(
+                runs,
+                ok,
+                loss_sum,
+                loss_n,
+                jitter_sum,
+                jitter_n,
+                daily_loss=[loss_sum / loss_n] if grain == "day" and loss_n else [],
+            )
             out.setdefault((site, link), Rollup()).merge(r)
-        query = (f"SELECT r.site, r.link, t.bucket, SUM(t.n) FROM rtt_{grain} t JOIN rollup_{grain} r "
-                 "ON r.site = t.site AND r.check_id = t.check_id AND r.ts = t.ts "
-                 "WHERE t.ts >= ? AND t.ts < ? AND r.probe = 'icmp' GROUP BY r.site, r.link, t.bucket")
+        links = {
+            (site, check): link
+            for site, check, link in c.execute(
+                f"SELECT DISTINCT site, check_id, link FROM rollup_{grain} "
+                "WHERE ts >= ? AND ts < ? AND probe = 'icmp'",
+                (start, end),
+            )
+        }
         hist: dict[tuple[str, str], Counter[int]] = {}
-        for site, link, bucket, n in c.execute(query, (start, end)):
-            hist.setdefault((site, link), Counter())[bucket] += n
+        for site, check, bucket, n in c.execute(
+            f"SELECT site, check_id, bucket, SUM(n) FROM rtt_{grain} "
+            "WHERE ts >= ? AND ts < ? GROUP BY site, check_id, bucket",
+            (start, end),
+        ):
+            link = links.get((site, check))
+            if link is not None:
+                hist.setdefault((site, link), Counter())[bucket] += n
         for key, counter in hist.items():
             out.setdefault(key, Rollup()).rtt.update(counter)
 

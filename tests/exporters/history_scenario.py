@@ -31,27 +31,76 @@ MAINTENANCE = Window("ban-a", T0 + 29990, T0 + 33600, "thay thiết bị")
 TOPOLOGY = Topology(upstream={"ban-a": "hub-x", "ban-b": "hub-x"}, maintenance=(MAINTENANCE,))
 
 SITES = [
-    SiteInfo("ban-a", "Bản Á", "commune", "Huyện Mường La", "hub-x", 21.5, 104.0,
-             (LinkInfo("primary", "fiber", "VNPT", date(2026, 3, 2), "primary"),)),
-    SiteInfo("ban-b", "Bản Bê", "commune", "Huyện Sốp Cộp", "hub-x", 20.9, 103.5,
-             (LinkInfo("primary", "4g", "Viettel", date(2020, 1, 1), "primary"),)),
+    SiteInfo(
+        "ban-a",
+        "Bản Á",
+        "commune",
+        "Huyện Mường La",
+        "hub-x",
+        21.5,
+        104.0,
+        (LinkInfo("primary", "fiber", "VNPT", date(2026, 3, 2), "primary"),),
+    ),
+    SiteInfo(
+        "ban-b",
+        "Bản Bê",
+        "commune",
+        "Huyện Sốp Cộp",
+        "hub-x",
+        20.9,
+        103.5,
+        (LinkInfo("primary", "4g", "Viettel", date(2020, 1, 1), "primary"),),
+    ),
 ]
 
 
 def icmp(site: str, k: int, link: str = "primary", offset: float = 0.0) -> Result:
     started = T0 + 30 * k + offset
     if k in FAIL[site]:
-        return Result(site, "icmp-primary" if link else "icmp", "icmp", "127.0.0.1", link, False, started, 2.0,
-                      "timeout", "no reply", (Measurement("netmon_icmp_packet_loss_ratio", 1.0),))
-    ms = (Measurement("netmon_icmp_rtt_seconds", RTT[site]), Measurement("netmon_icmp_rtt_seconds", RTT[site]),
-          Measurement("netmon_icmp_packet_loss_ratio", 0.0), Measurement("netmon_icmp_jitter_seconds", 0.001))
-    return Result(site, "icmp-primary" if link else "icmp", "icmp", "127.0.0.1", link, True, started, 0.01,
-                  measurements=ms)
+        return Result(
+            site,
+            "icmp-primary" if link else "icmp",
+            "icmp",
+            "127.0.0.1",
+            link,
+            False,
+            started,
+            2.0,
+            "timeout",
+            "no reply",
+            (Measurement("netmon_icmp_packet_loss_ratio", 1.0),),
+        )
+    ms = (
+        Measurement("netmon_icmp_rtt_seconds", RTT[site]),
+        Measurement("netmon_icmp_rtt_seconds", RTT[site]),
+        Measurement("netmon_icmp_packet_loss_ratio", 0.0),
+        Measurement("netmon_icmp_jitter_seconds", 0.001),
+    )
+    return Result(
+        site,
+        "icmp-primary" if link else "icmp",
+        "icmp",
+        "127.0.0.1",
+        link,
+        True,
+        started,
+        0.01,
+        measurements=ms,
+    )
 
 
 def ups(site: str, k: int, on_battery: bool) -> Result:
-    return Result(site, "ups", "snmp", "127.0.0.1:161", "", True, T0 + 30 * k + 1, 0.1,
-                  measurements=(Measurement("netmon_ups_on_battery", float(on_battery)),))
+    return Result(
+        site,
+        "ups",
+        "snmp",
+        "127.0.0.1:161",
+        "",
+        True,
+        T0 + 30 * k + 1,
+        0.1,
+        measurements=(Measurement("netmon_ups_on_battery", float(on_battery)),),
+    )
 
 
 def results() -> list[Result]:

@@ -28,8 +28,9 @@ def store(tmp_path: Path) -> Path:
 
 def test_outages_have_exact_bounds_and_causes(store: Path) -> None:
     conn = sqlite3.connect(store)
-    rows = conn.execute('SELECT site, link, start - ?, "end" - ?, cause FROM outages ORDER BY site, start',
-                        (T0, T0)).fetchall()
+    rows = conn.execute(
+        'SELECT site, link, start - ?, "end" - ?, cause FROM outages ORDER BY site, start', (T0, T0)
+    ).fetchall()
     assert rows == [
         ("ban-a", "primary", 3000.0, 3120.0, "link"),
         ("ban-a", "primary", 30000.0, 30600.0, "maintenance"),
@@ -38,7 +39,8 @@ def test_outages_have_exact_bounds_and_causes(store: Path) -> None:
         ("hub-x", "", 60005.0, 60305.0, "link"),
     ]
     assert conn.execute("SELECT site, start - ?, reason FROM maintenance", (T0,)).fetchall() == [
-        ("ban-a", 29990.0, "thay thiết bị")]
+        ("ban-a", 29990.0, "thay thiết bị")
+    ]
 
 
 def test_rollups_count_every_run_and_keep_rtt_histograms(store: Path) -> None:
@@ -71,6 +73,7 @@ def test_open_outage_survives_restart_and_stale_ones_close_at_last_failure(tmp_p
     assert conn.execute('SELECT COUNT(*) FROM outages WHERE "end" IS NULL').fetchone() == (1,)
     tracker = OutageTracker(max_gap=600)
     from exporters.history import load_open
+
     tracker.resume(load_open(connect(path)))
     # a result long after (netmon was down): the outage is closed at its last seen failure, not later
     closed = tracker.observe(icmp("ban-a", 500))

@@ -14,8 +14,12 @@ from tests.support import ROOT
 
 def test_kill_9_during_writes_loses_at_most_the_current_batch(tmp_path: Path) -> None:
     path = tmp_path / "history.db"
-    proc = subprocess.Popen([sys.executable, "-m", "tests.exporters.history_killer", str(path)],
-                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.exporters.history_killer", str(path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     acknowledged = 0
     try:

@@ -47,8 +47,19 @@ def synthetic_store(path: Path, config: Path) -> None:
             t = START + 60 * k
             down = (k % 1440) < i
             ms = () if down else (Measurement("netmon_icmp_rtt_seconds", rtt * (1 + (k % 7) / 10)),)
-            writer(Result(site.slug, "icmp-primary", "icmp", "198.19.0.1", "primary", not down, t, 0.1,
-                          measurements=ms))
+            writer(
+                Result(
+                    site.slug,
+                    "icmp-primary",
+                    "icmp",
+                    "198.19.0.1",
+                    "primary",
+                    not down,
+                    t,
+                    0.1,
+                    measurements=ms,
+                )
+            )
     writer.flush()
     writer.close()
 
@@ -58,8 +69,8 @@ def png_colors(path: Path) -> int:
     data = path.read_bytes()
     pos, idat, width, height, channels = 8, b"", 0, 0, 4
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        chunk = data[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        chunk = data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             width, height, _depth, color_type = struct.unpack(">IIBB", chunk[:10])
             channels = {2: 3, 6: 4}[color_type]
@@ -71,7 +82,7 @@ def png_colors(path: Path) -> int:
     colors: set[bytes] = set()
     prev = bytearray(stride)
     for y in range(height):
-        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         for x in range(stride):
             a = line[x - channels] if x >= channels else 0
             b, c = prev[x], prev[x - channels] if x >= channels else 0
@@ -85,7 +96,7 @@ def png_colors(path: Path) -> int:
                 p = a + b - c
                 pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
                 line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        colors.update(bytes(line[i:i + 3]) for i in range(0, stride, channels * 4))
+        colors.update(bytes(line[i : i + 3]) for i in range(0, stride, channels * 4))
         prev = line
     return len(colors)
 
@@ -97,9 +108,27 @@ def report_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = sites_only(tmp)
     synthetic_store(store, config)
     out = tmp / "report.html"
-    code = main(["--lang", "vi", "report", "--config", str(config), "--history", str(store),
-                 "--from", "2026-03-02", "--to", "2026-03-05", "--format", "html", "--out", str(out),
-                 "--by", "district"])
+    code = main(
+        [
+            "--lang",
+            "vi",
+            "report",
+            "--config",
+            str(config),
+            "--history",
+            str(store),
+            "--from",
+            "2026-03-02",
+            "--to",
+            "2026-03-05",
+            "--format",
+            "html",
+            "--out",
+            str(out),
+            "--by",
+            "district",
+        ]
+    )
     assert code == 0
     return out
 
@@ -124,11 +153,30 @@ def test_html_renders_in_chromium_without_requests_or_errors(report_html: Path, 
     log = tmp_path / "chrome.log"
     with tempfile.TemporaryDirectory() as profile:
         proc = subprocess.run(
-            ["unshare", "--net", chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-             f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=1", "--window-size=1000,2400",
-             f"--screenshot={shot}", report_html.as_uri()],
-            capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": profile})
+            [
+                "unshare",
+                "--net",
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+                f"--user-data-dir={profile}",
+                "--enable-logging=stderr",
+                "--v=1",
+                "--window-size=1000,2400",
+                f"--screenshot={shot}",
+                report_html.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "HOME": profile},
+        )
     log.write_text(proc.stderr)
     assert shot.exists(), proc.stderr[-2000:]
     assert png_colors(shot) > 20, "screenshot looks blank"

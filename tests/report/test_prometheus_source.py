@@ -25,23 +25,52 @@ INTERVAL = 1.0
 
 
 def inventory(tmp: Path, port: int) -> Path:
-    limits = {"rtt_degraded": "50ms", "rtt_down": "300ms", "loss_degraded": 0.02, "loss_down": 0.5,
-              "jitter_degraded": "10ms", "unreachable_after": "2m"}
+    limits = {
+        "rtt_degraded": "50ms",
+        "rtt_down": "300ms",
+        "loss_degraded": 0.02,
+        "loss_down": 0.5,
+        "jitter_degraded": "10ms",
+        "unreachable_after": "2m",
+    }
     doc = {
         "version": 1,
         "defaults": {"interval": INTERVAL, "timeout": 0.5, "link_types": {"fiber": limits}},
-        "datacenter": {"slug": "trung-tam-du-lieu", "name": "Trung tâm Dữ liệu", "address": "127.0.0.1",
-                       "location": {"lat": 21.3256, "lon": 103.9188}},
-        "hubs": [{"id": "hub-son-la", "name": "Trạm Sơn La", "district": "Thành phố Sơn La",
-                  "address": "127.0.0.2"}],
-        "sites": [{
-            "slug": "chieng-coi", "name": "Chiềng Cơi", "kind": "ward", "admin_code": "03670",
-            "district": "Thành phố Sơn La", "location": {"lat": 21.298, "lon": 103.8776},
-            "upstream": "hub-son-la",
-            "links": [{"id": "primary", "type": "fiber", "isp": "VNPT", "since": "2019-07-01",
-                       "cpe": "127.0.0.3"}],
-            "checks": [{"id": "cpe-tcp", "probe": "tcp", "link": "primary", "port": port}],
-        }],
+        "datacenter": {
+            "slug": "trung-tam-du-lieu",
+            "name": "Trung tâm Dữ liệu",
+            "address": "127.0.0.1",
+            "location": {"lat": 21.3256, "lon": 103.9188},
+        },
+        "hubs": [
+            {
+                "id": "hub-son-la",
+                "name": "Trạm Sơn La",
+                "district": "Thành phố Sơn La",
+                "address": "127.0.0.2",
+            }
+        ],
+        "sites": [
+            {
+                "slug": "chieng-coi",
+                "name": "Chiềng Cơi",
+                "kind": "ward",
+                "admin_code": "03670",
+                "district": "Thành phố Sơn La",
+                "location": {"lat": 21.298, "lon": 103.8776},
+                "upstream": "hub-son-la",
+                "links": [
+                    {
+                        "id": "primary",
+                        "type": "fiber",
+                        "isp": "VNPT",
+                        "since": "2019-07-01",
+                        "cpe": "127.0.0.3",
+                    }
+                ],
+                "checks": [{"id": "cpe-tcp", "probe": "tcp", "link": "primary", "port": port}],
+            }
+        ],
     }
     path = tmp / "loopback.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
@@ -65,18 +94,25 @@ def test_prometheus_source_matches_the_store(tmp_path: Path) -> None:
     with netmon_run(config, tmp_path, "--history", str(store), "--history-reachability", "tcp") as netmon:
         target = netmon.url.removeprefix("http://")
         with prometheus(tmp_path, [target], scrape_interval="250ms") as prom:
-            wait_until(lambda: prom.query('netmon_probe_success{check="cpe-tcp"} == 1'), 30, "a scraped success")
+            wait_until(
+                lambda: prom.query('netmon_probe_success{check="cpe-tcp"} == 1'), 30, "a scraped success"
+            )
             start = time.time()
             time.sleep(3 * INTERVAL)  # a few good runs before the outage (the scenario, not synchronisation)
             server.close()
-            wait_until(lambda: prom.query('netmon_probe_success{check="cpe-tcp"} == 0'), 30, "a scraped failure")
+            wait_until(
+                lambda: prom.query('netmon_probe_success{check="cpe-tcp"} == 0'), 30, "a scraped failure"
+            )
             time.sleep(6 * INTERVAL)  # the outage lasts ~6 intervals
             server = listen(port)
             wait_until(lambda: prom.query('netmon_probe_success{check="cpe-tcp"} == 1'), 30, "recovery")
             time.sleep(3 * INTERVAL)
             end = time.time()
-            wait_until(lambda: prom.query(f'timestamp(netmon_probe_success{{check="cpe-tcp"}}) > {end}'),
-                       10, "a scrape after the end of the window")
+            wait_until(
+                lambda: prom.query(f'timestamp(netmon_probe_success{{check="cpe-tcp"}}) > {end}'),
+                10,
+                "a scrape after the end of the window",
+            )
             inv = load(config)
             source = PromSource(prom.url, inventory_topology(inv), probes=("tcp",))
             from_prom = build(source, inventory_sites(inv), start, end, now=end, source_name="prometheus")
