@@ -17,7 +17,7 @@ import time
 from pydantic import Field
 
 from probes import linkstats
-from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
+from probes.base import Check, Duration, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
 from probes.icmp_engine import IcmpEngine, shared_engine
 
 log = logging.getLogger("netmon.icmp")
@@ -55,8 +55,8 @@ class IcmpOptions(ProbeOptions):
     """One burst per run: ``count`` echoes ``spacing`` s apart, each waited for ``packet_timeout`` s."""
 
     count: int = Field(default=5, ge=1, le=100)
-    spacing: float = Field(default=0.2, ge=0.001, le=10)
-    packet_timeout: float = Field(default=1.0, gt=0, le=30)
+    spacing: Duration = Field(default=0.2, ge=0.001, le=10)
+    packet_timeout: Duration = Field(default=1.0, gt=0, le=30)
     size: int = Field(default=56, ge=0, le=65_000, description="echo payload bytes")
 
     def minimum_timeout(self) -> float:

@@ -13,7 +13,7 @@ from typing import Any
 import icmplib
 from pydantic import Field
 
-from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
+from probes.base import Check, Duration, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
 from probes.errors import PrivilegeError
 
 HOPS = "netmon_trace_hops"
@@ -26,7 +26,7 @@ class TraceOptions(ProbeOptions):
 
     max_hops: int = Field(default=20, ge=1, le=64)
     count: int = Field(default=2, ge=1, le=10)
-    packet_timeout: float = Field(default=1.0, gt=0, le=10)
+    packet_timeout: Duration = Field(default=1.0, gt=0, le=10)
 
 
 def _hop(hop: icmplib.Hop) -> dict[str, Any]:
