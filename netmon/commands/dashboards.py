@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     u.add_argument("--token-file", type=Path, required=True,
                    help="file holding a service-account token (Editor role)")
     u.add_argument("--folder", default=None, help="folder to put them in (default: Sơn La netmon)")
-    u.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="dashboards directory (default: dashboards/)")
+    u.add_argument("--dir", type=Path, default=DEFAULT_DIR,
+                   help="dashboards directory (default: dashboards/)")
     u.set_defaults(func=push)
 
 
