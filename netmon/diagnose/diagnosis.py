@@ -91,6 +91,8 @@ def diagnose(report: Report, spec: InventoryFile | None, lang: Lang) -> Diagnosi
     for o in dc_link:
         if o.finding.verdict is Verdict.DOWN:
             say("datacenter_down", check=o.row.check.id)
+    if causes:  # the prober is cut off: everything downstream is explained, blame nothing else
+        return Diagnosis("; ".join(parts), tuple(causes))
     hub_down = False
     for o in by_role["hub"]:
         name = _hub_name(spec, o.row.check.site)

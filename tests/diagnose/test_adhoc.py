@@ -45,3 +45,13 @@ def test_dead_hub_is_blamed_not_the_site(province: Province, capsys: pytest.Capt
     causes = doc["diagnosis"]["causes"]
     assert causes[0] == "hub_down" and "link_down" not in causes
     assert "hub Trạm tập trung VNPT Mai Sơn is down" in doc["diagnosis"]["text"]
+
+
+def test_dead_data_center_canary_explains_everything(province: Province, capsys: pytest.CaptureFixture[str],
+                                                     blackhole_lab_range: None) -> None:
+    canary = f"    - {{id: canary-core, probe: icmp, target: {DEAD}, count: 2, spacing: 10ms, packet_timeout: 300ms}}\n"
+    http = "    - {id: qlvb-http, probe: http, service: qlvb, timeout: 3s}\n"
+    config = province(**{http: canary + http, "address: 127.0.1.1": "address: 198.18.250.3"})
+    code, doc = netmon_json(capsys, "probe", "chieng-mung", "--config", str(config))
+    assert code == 2
+    assert doc["diagnosis"]["causes"] == ["datacenter_down"]
