@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
+import ipaddress
+import socket
 import weakref
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +41,9 @@ from pysnmp.hlapi.v3arch.asyncio import auth as _auth
 from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
 from pysnmp.proto import errind
 from pysnmp.proto.rfc1902 import ObjectName
+
+from collectors import snmp_v2c
+from collectors.snmp_v2c import Value
 
 AUTH_PROTOCOLS = {
     "sha": _auth.USM_AUTH_HMAC96_SHA,
@@ -120,6 +126,7 @@ class _LoopEngines:
     def __init__(self) -> None:
         self.engines: dict[str, SnmpEngine] = {}
         self.targets: dict[Endpoint, UdpTransportTarget] = {}
+        self.v2c: dict[int, snmp_v2c.Client] = {}  # address family → shared socket
 
 
 _PER_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopEngines] = weakref.WeakKeyDictionary()
@@ -129,8 +136,11 @@ def _close(state: _LoopEngines) -> None:
     for engine in state.engines.values():
         with contextlib.suppress(Exception):  # a dead loop's dispatcher may fail to close: nothing to save
             engine.close_dispatcher()
+    for client in state.v2c.values():
+        client.close()
     state.engines.clear()
     state.targets.clear()
+    state.v2c.clear()
 
 
 def _state() -> _LoopEngines:
@@ -174,16 +184,16 @@ def _failure(indication: errind.ErrorIndication) -> SnmpFailure:
     return SnmpFailure("error", f"SNMP error: {indication}")
 
 
-async def _bulk(
+async def _bulk_v3(
     engine: SnmpEngine,
     auth: CommunityData | UsmUserData,
     target: UdpTransportTarget,
     non_repeaters: int,
     max_repetitions: int,
     oids: Sequence[str],
-) -> Sequence[tuple[ObjectName, Any]]:
+) -> list[tuple[str, Value]]:
     addr_name, _params = _LCD.configure(engine, auth, target, _CONTEXT.contextName)
-    future: asyncio.Future[Sequence[tuple[ObjectName, Any]]] = asyncio.get_running_loop().create_future()
+    future: asyncio.Future[list[tuple[str, Value]]] = asyncio.get_running_loop().create_future()
 
     def done(_engine: Any, _handle: Any, indication: Any, status: Any, index: Any, varbinds: Any,
              _ctx: Any) -> None:
@@ -195,7 +205,7 @@ async def _bulk(
             message = f"SNMP error-status {int(status)} at varbind {int(index)}"
             future.set_exception(SnmpFailure("error", message))
         else:
-            future.set_result(varbinds)
+            future.set_result([(str(oid), plain(value)) for oid, value in varbinds])
 
     cmdgen.BulkCommandGeneratorSingleRun().send_varbinds(
         engine, addr_name, _CONTEXT.contextEngineId, _CONTEXT.contextName, non_repeaters, max_repetitions,
@@ -204,7 +214,7 @@ async def _bulk(
     return await future
 
 
-def plain(value: Any) -> int | str | None:
+def plain(value: Any) -> Value:
     """A pysnmp value as int (all integer, counter, gauge and timetick types), str, or None (no such)."""
     if isinstance(value, univ.Null):  # noSuchObject, noSuchInstance, endOfMibView
         return None
@@ -230,28 +240,23 @@ async def walk(
     A device answering with non-increasing OIDs is ``malformed``; one with more than ``max_rows``
     rows in a column is ``oversized`` — both stop the poll, so a broken agent cannot hold it forever.
     """
-    state = _state()
-    key = credentials.engine_key()
-    engine = state.engines.get(key)
-    if engine is None:
-        engine = state.engines[key] = SnmpEngine()
-    target = await _target(state, endpoint)
-    auth = credentials.auth_data()
+    bulk = await _v2c(endpoint, credentials) if credentials.community is not None else \
+        await _v3(endpoint, credentials)
     out = Fetched(columns={c: {} for c in columns})
     cursor = {c: c for c in columns}  # column → last OID seen
     pending = list(scalars)
     while pending or cursor:
         request = [s.rpartition(".")[0] for s in pending] + list(cursor.values())
-        varbinds = await _bulk(engine, auth, target, len(pending), max_repetitions, request)
+        varbinds = await bulk(len(pending), max_repetitions, request)
         out.requests += 1
         out.varbinds += len(varbinds)
         for asked, want, (oid, value) in zip(request, pending, varbinds, strict=False):
-            if isinstance(value, univ.Null):  # endOfMibView: nothing at or after this scalar
+            if value is None:  # endOfMibView: nothing at or after this scalar
                 continue
-            if _arcs(str(oid)) <= _arcs(asked):
+            if _arcs(oid) <= _arcs(asked):
                 raise SnmpFailure("malformed", f"device answered {oid} to a GETNEXT on {asked}")
-            if str(oid) == want:
-                out.scalars[want] = plain(value)
+            if oid == want:
+                out.scalars[want] = value
         repeating = list(cursor)
         rows = varbinds[len(pending):]
         pending = []
@@ -259,12 +264,11 @@ async def walk(
             break
         if not rows:
             raise SnmpFailure("malformed", "GETBULK response without table rows")
-        for i, (name, value) in enumerate(rows):
+        for i, (oid, value) in enumerate(rows):
             column = repeating[i % len(repeating)]
             if column not in cursor:
                 continue
-            oid = str(name)
-            if isinstance(value, univ.Null):  # endOfMibView
+            if value is None:  # endOfMibView
                 del cursor[column]
                 continue
             if _arcs(oid) <= _arcs(cursor[column]):
@@ -274,10 +278,54 @@ async def walk(
                 continue
             cursor[column] = oid
             cells = out.columns[column]
-            cells[oid[len(column) + 1:]] = plain(value)
+            cells[oid[len(column) + 1:]] = value
             if len(cells) > max_rows:
                 raise SnmpFailure("oversized", f"more than {max_rows} rows in column {column}")
     return out
+
+
+Bulk = Callable[[int, int, Sequence[str]], Awaitable[list[tuple[str, Value]]]]
+
+
+async def _v3(endpoint: Endpoint, credentials: Credentials) -> Bulk:
+    state = _state()
+    key = credentials.engine_key()
+    engine = state.engines.get(key)
+    if engine is None:
+        engine = state.engines[key] = SnmpEngine()
+    target = await _target(state, endpoint)
+    auth = credentials.auth_data()
+    return functools.partial(_bulk_v3, engine, auth, target)
+
+
+async def _v2c(endpoint: Endpoint, credentials: Credentials) -> Bulk:
+    state = _state()
+    host = endpoint.host
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, endpoint.port, type=socket.SOCK_DGRAM)
+        if not infos:
+            raise SnmpFailure("dns", f"cannot resolve {host}") from None
+        family, host = infos[0][0], str(infos[0][4][0])
+    client = state.v2c.get(family)
+    if client is None:
+        _transport, client = await asyncio.get_running_loop().create_datagram_endpoint(
+            snmp_v2c.Client, family=family)
+        state.v2c[family] = client
+    community = (credentials.community or "").encode()
+
+    async def bulk(non_repeaters: int, max_repetitions: int, oids: Sequence[str]) -> list[tuple[str, Value]]:
+        answer = await client.request((host, endpoint.port), community, non_repeaters, max_repetitions,
+                                      oids, endpoint.timeout, endpoint.retries)
+        if answer is None:
+            raise SnmpFailure("timeout", "no SNMP response (after retries)")
+        status, index, varbinds = answer
+        if status:
+            raise SnmpFailure("error", f"SNMP error-status {status} at varbind {index}")
+        return [(oid, value[:MAX_STRING] if isinstance(value, str) else value) for oid, value in varbinds]
+
+    return bulk
 
 
 def _arcs(oid: str) -> tuple[int, ...]:

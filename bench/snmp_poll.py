@@ -1,0 +1,223 @@
+"""Benchmark: SNMP polls/s and CPU per poll, netmon's collector vs Debian's prometheus-snmp-exporter.
+
+Both poll the same simulated devices in the same run: one snmpsim process serving N devices (one
+community each, system group + a 25-row ifTable/ifXTable with every column, so walking only the
+needed columns matters), with the `system` + `if-mib` profiles and an equivalent hand-written
+snmp_exporter 0.21 module (same 3 scalars, same 11 columns, same max-repetitions).
+
+"Per core" is polls per CPU-second of the poller process itself (user + system), which does not
+depend on how fast the single-threaded snmpsim answers; polls/s (wall) is reported too.
+
+    python -m bench.snmp_poll [--devices 500] [--seconds 20] [--concurrency 50]
+
+Network: loopback only. Processes started here are stopped by PID.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import yaml
+
+from collectors import snmp, snmp_profiles
+from collectors.snmp_session import close_engines
+from probes.base import Check
+from tests.collectors.agents import _stop, answering, free_udp_port
+from tests.support import free_port, wait_until
+
+INTERFACES = 25
+
+
+def recording(interfaces: int = INTERFACES) -> str:
+    """A router's system group and full ifTable (22 columns) + ifXTable (19 columns)."""
+    rows = [("1.3.6.1.2.1.1.1.0", 4, "Bench router"), ("1.3.6.1.2.1.1.3.0", 67, "123456"),
+            ("1.3.6.1.2.1.1.5.0", 4, "bench")]
+    for col in range(1, 23):
+        for i in range(1, interfaces + 1):
+            typ, val = (4, f"GigabitEthernet0/{i}") if col == 2 else (65, str(i * 1000 + col))
+            if col in (1, 3, 4, 5, 7, 8):
+                typ, val = 2, str(i if col == 1 else 1)
+            if col == 6:
+                typ, val = 4, ""
+            rows.append((f"1.3.6.1.2.1.2.2.1.{col}.{i}", typ, val))
+    for col in range(1, 20):
+        for i in range(1, interfaces + 1):
+            typ, val = 70, str(i * 10**9 + col)
+            if col in (1, 18):
+                typ, val = 4, f"Gi0/{i}" if col == 1 else f"uplink {i}"
+            elif col in (14, 16, 17):
+                typ, val = 2, "1"
+            elif col == 15:
+                typ, val = 66, "1000"
+            elif col in (2, 3, 4, 5, 19):
+                typ, val = 65, str(i)
+            rows.append((f"1.3.6.1.2.1.31.1.1.1.{col}.{i}", typ, val))
+    rows.sort(key=lambda r: tuple(int(p) for p in r[0].split(".")))
+    return "".join(f"{o}|{t}|{v}\n" for o, t, v in rows)
+
+
+def exporter_config(devices: list[str], max_repetitions: int) -> dict:
+    """snmp_exporter 0.21 modules (auth lives in the module then): one per device community."""
+    system, ifmib = snmp_profiles.load("system"), snmp_profiles.load("if-mib")
+    table = ifmib.tables[0]
+    label_oids = list(table.labels.values())
+    lookups = [{"labels": ["ifIndex"], "labelname": name, "oid": oid, "type": "DisplayString"}
+               for name, oid in table.labels.items()]
+    metrics = [{"name": "sysUpTime", "oid": system.scalars[0].oid.rpartition(".")[0], "type": "gauge"}]
+    metrics += [{"name": name, "oid": oid.rpartition(".")[0], "type": "DisplayString"}
+                for name, oid in system.info.items()]
+    metrics += [{"name": v.metric, "oid": v.oid, "type": "gauge", "indexes": [{"labelname": "ifIndex",
+                 "type": "gauge"}], "lookups": lookups} for v in table.values]
+    base = {"walk": [*label_oids, *(v.oid for v in table.values)], "get": list(system.scalar_oids()),
+            "metrics": metrics, "version": 2, "max_repetitions": max_repetitions, "retries": 1,
+            "timeout": "10s"}
+    return {name: {**base, "auth": {"community": name}} for name in devices}
+
+
+def _proc_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _ours(devices: list[str], port: int, seconds: float, concurrency: int,
+                max_repetitions: int) -> dict[str, float]:
+    checks = [Check(site="bench", id=name, probe="snmp", target="127.0.0.1", timeout=20.0,
+                    options=snmp.SnmpOptions(profiles=("system", "if-mib"), port=port, timeout=10.0,
+                                             max_repetitions=max_repetitions,
+                                             snmp={"version": "2c", "community_env": f"BENCH_{name}"}))
+              for name in devices]
+    for name in devices:
+        os.environ[f"BENCH_{name}"] = name
+    polls = failures = 0
+    queue = list(checks)
+    stop_at = 0.0
+
+    async def worker() -> None:
+        nonlocal polls, failures
+        while time.monotonic() < stop_at:
+            check = queue.pop(0)
+            queue.append(check)
+            result = await snmp.run(check)
+            polls += 1
+            failures += not result.success
+
+    try:
+        stop_at = time.monotonic() + 3600
+        await asyncio.gather(*(snmp.run(c) for c in checks[:concurrency]))  # engine and transport warm-up
+        polls = failures = 0
+        cpu, wall = time.process_time(), time.monotonic()
+        stop_at = wall + seconds
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+    finally:
+        close_engines()
+    return {"polls": polls, "failures": failures, "wall_s": wall, "cpu_s": cpu}
+
+
+def _theirs(devices: list[str], port: int, exporter_url: str, pid: int, seconds: float,
+            concurrency: int) -> dict[str, float]:
+    lock = threading.Lock()
+    counts = {"polls": 0, "failures": 0, "next": 0}
+    stop_at = time.monotonic() + seconds
+
+    def scrape(name: str) -> bool:
+        url = f"{exporter_url}/snmp?target=127.0.0.1:{port}&module={name}"
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            body = resp.read().decode()
+        return resp.status == 200 and "netmon_interface_in_octets" in body
+
+    def worker() -> None:
+        while time.monotonic() < stop_at:
+            with lock:
+                name = devices[counts["next"] % len(devices)]
+                counts["next"] += 1
+            ok = scrape(name)
+            with lock:
+                counts["polls"] += 1
+                counts["failures"] += not ok
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(scrape, devices[:concurrency]))  # warm-up
+        cpu, wall = _proc_cpu(pid), time.monotonic()
+        stop_at = wall + seconds
+        for f in [pool.submit(worker) for _ in range(concurrency)]:
+            f.result()
+        cpu, wall = _proc_cpu(pid) - cpu, time.monotonic() - wall
+    return {"polls": counts["polls"], "failures": counts["failures"], "wall_s": wall, "cpu_s": cpu}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--devices", type=int, default=500)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--max-repetitions", type=int, default=30)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if shutil.which("prometheus-snmp-exporter") is None:
+        print("apt-get install -y --no-install-recommends prometheus-snmp-exporter", file=sys.stderr)
+        return 3
+    devices = [f"dev{i:04d}" for i in range(args.devices)]
+    procs: list[subprocess.Popen[bytes]] = []
+    with tempfile.TemporaryDirectory(prefix="snmp-bench-") as tmp_dir:
+        tmp = Path(tmp_dir)
+        data = tmp / "data"
+        data.mkdir()
+        text = recording()
+        for name in devices:
+            (data / f"{name}.snmprec").write_text(text)
+        sim_port, web_port = free_udp_port(), free_port()
+        config = tmp / "snmp.yml"
+        config.write_text(yaml.safe_dump(exporter_config(devices, args.max_repetitions), sort_keys=False))
+        try:
+            with (tmp / "snmpsim.log").open("wb") as log:
+                procs.append(subprocess.Popen(
+                    ["snmpsim-command-responder", f"--data-dir={data}", f"--cache-dir={tmp / 'cache'}",
+                     f"--agent-udpv4-endpoint=127.0.0.1:{sim_port}"], stdout=log, stderr=subprocess.STDOUT,
+                    env={**os.environ, "SNMPSIM_ALLOW_ROOT": "true"}))
+            wait_until(lambda: answering(sim_port, "-v2c", "-c", devices[0]), 120, "snmpsim")
+            with (tmp / "exporter.log").open("wb") as log:
+                exporter = subprocess.Popen(
+                    ["prometheus-snmp-exporter", f"--config.file={config}",
+                     f"--web.listen-address=127.0.0.1:{web_port}"], stdout=log, stderr=subprocess.STDOUT)
+                procs.append(exporter)
+            url = f"http://127.0.0.1:{web_port}"
+            wait_until(lambda: urllib.request.urlopen(url, timeout=1).status == 200, 30, "snmp_exporter")
+            ours = asyncio.run(_ours(devices, sim_port, args.seconds, args.concurrency, args.max_repetitions))
+            theirs = _theirs(devices, sim_port, url, exporter.pid, args.seconds, args.concurrency)
+        finally:
+            for proc in procs:
+                _stop(proc)
+    report = {"devices": args.devices, "interfaces": INTERFACES, "concurrency": args.concurrency,
+              "netmon": ours, "snmp_exporter": theirs}
+    for side in (ours, theirs):
+        side["polls_per_s"] = side["polls"] / side["wall_s"]
+        side["cpu_ms_per_poll"] = 1000 * side["cpu_s"] / max(1, side["polls"])
+        side["polls_per_cpu_s"] = side["polls"] / max(side["cpu_s"], 1e-9)
+    report["ratio_per_core"] = ours["polls_per_cpu_s"] / theirs["polls_per_cpu_s"]
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"{args.devices} devices × {INTERFACES} interfaces, system + if-mib, concurrency {args.concurrency}")
+        print(f"{'poller':<15}{'polls':>8}{'fail':>6}{'polls/s':>10}{'CPU ms/poll':>13}{'polls/CPU-s':>13}")
+        for name, side in (("netmon", ours), ("snmp_exporter", theirs)):
+            print(f"{name:<15}{side['polls']:>8}{side['failures']:>6}{side['polls_per_s']:>10.1f}"
+                  f"{side['cpu_ms_per_poll']:>13.2f}{side['polls_per_cpu_s']:>13.1f}")
+        print(f"netmon / snmp_exporter polls per core: {report['ratio_per_core']:.2f}× (goal ≥ 0.5×)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
