@@ -16,6 +16,8 @@ from netmon import __version__, commands
 from probes.errors import NetmonError
 
 DEFAULT_CONFIG = os.environ.get("NETMON_CONFIG", "config/communes.yaml")
+#: Long-running commands log progress at INFO; interactive ones keep the terminal for their output.
+SERVICE_COMMANDS = frozenset({"run", "demo", "lab"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,8 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"netmon {__version__}")
     parser.add_argument("--lang", choices=("en", "vi"), default=None,
                         help="language of verdicts, summaries and reports (default: $NETMON_LANG or en)")
-    parser.add_argument("--log-level", default=os.environ.get("NETMON_LOG_LEVEL", "INFO"),
-                        help="DEBUG, INFO, WARNING or ERROR (default: INFO)")
+    parser.add_argument("--log-level", default=os.environ.get("NETMON_LOG_LEVEL"),
+                        help="DEBUG, INFO, WARNING or ERROR (default: INFO for services, WARNING for "
+                             "interactive commands)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
         importlib.import_module(f"{commands.__name__}.{info.name}").register(sub)
@@ -39,10 +42,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.lang:
         os.environ["NETMON_LANG"] = args.lang
+    service = args.command in SERVICE_COMMANDS
+    level = args.log_level or ("INFO" if service else "WARNING")
     logging.basicConfig(
-        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        level=getattr(logging, str(level).upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # httpx logs every request at INFO: noise in a service log, and a secret leak risk in URLs.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     if not getattr(args, "func", None):
         parser.print_help()
         return 3
