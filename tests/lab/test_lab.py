@@ -1,0 +1,170 @@
+"""The simulated province on real packets: topology, accuracy of impairments, services, teardown.
+
+Every test runs against the session lab (75 sites, calm) and undoes its changes (`fresh_lab`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import statistics
+import subprocess
+import time
+
+import pytest
+
+from netmon.inventory import load
+from netmon.lab import control, netns, topology
+from probes import dns, http, icmp, tcp
+from probes.base import Check, Result
+from tests.lab.fixtures import INVENTORY, SCENARIO
+
+pytestmark = pytest.mark.privileged
+PLAN = topology.plan(load(INVENTORY))
+SITE = "chieng-mung"  # a fiber site behind hub-mai-son
+SITE_CPE = PLAN.primary(SITE).cpe
+
+
+def _icmp(target: str, count: int = 3, spacing: float = 0.05, packet_timeout: float = 2.0) -> Check:
+    options = icmp.IcmpOptions(count=count, spacing=spacing, packet_timeout=packet_timeout)
+    return Check("lab", "icmp", "icmp", target, options, timeout=count * spacing + packet_timeout + 1)
+
+
+def _http(service: str) -> Check:
+    address, port, tls = PLAN.services[service]
+    url = f"{'https' if tls else 'http'}://{address}:{port}/"
+    return Check("lab", service, "http", url, http.HttpOptions(expected_status=("2xx",)), timeout=10)
+
+
+async def test_every_cpe_and_hub_answers_icmp(lab: control.Lab) -> None:
+    targets = [h.address for h in PLAN.hubs] + [lk.cpe for lk in PLAN.links] + [PLAN.gateway]
+    results = await asyncio.gather(*(icmp.run(_icmp(t, count=1)) for t in targets))
+    assert [r.target for r in results if not r.success] == []
+
+
+def _binomial_interval(n: int, p: float, level: float = 0.99) -> tuple[int, int]:
+    """Central ``level`` interval of Binomial(n, p) counts (exact, from the pmf)."""
+    pmf = [math.comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(n + 1)]
+    tail = (1 - level) / 2
+    low, acc = 0, 0.0
+    while acc + pmf[low] < tail:
+        acc += pmf[low]
+        low += 1
+    high, acc = n, 0.0
+    while acc + pmf[high] < tail:
+        acc += pmf[high]
+        high -= 1
+    return low, high
+
+
+@pytest.mark.parametrize("loss", [0.0, 0.1, 0.3])
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.6])
+async def test_icmp_sees_injected_delay_and_loss(fresh_lab: control.Lab, delay: float, loss: float) -> None:
+    fresh_lab.set(SITE, delay=delay, jitter=0, loss=loss)
+    n = 100
+    result = await icmp.run(_icmp(SITE_CPE, count=n, spacing=0.01, packet_timeout=delay + 1.0))
+    rtts = [r for r in result.details["rtts"] if r is not None]
+    low, high = _binomial_interval(n, loss)
+    lost_at = [i for i, r in enumerate(result.details["rtts"]) if r is None]
+    assert low <= len(lost_at) <= high, f"lost {lost_at} of {n}, expected {low}..{high} losses"
+    assert statistics.median(rtts) == pytest.approx(delay, abs=0.003)
+
+
+async def test_jitter_spreads_rtts(fresh_lab: control.Lab) -> None:
+    fresh_lab.set(SITE, delay="50ms", jitter="20ms", loss=0)
+    result = await icmp.run(_icmp(SITE_CPE, count=60, spacing=0.01))
+    rtts = [r for r in result.details["rtts"] if r is not None]
+    assert 0.03 - 0.002 <= min(rtts) < 0.045 and 0.055 < max(rtts) <= 0.07 + 0.003
+
+
+async def test_http_time_status_and_certificate(fresh_lab: control.Lab) -> None:
+    baseline = await http.run(_http("qlvb"))
+    assert baseline.success, baseline.error
+    assert baseline.value(http.STATUS_CODE) == 200
+    fresh_lab.set("qlvb", latency="400ms", cert_days=7)
+    slow = await http.run(_http("qlvb"))
+    assert slow.success, slow.error
+    total, before = slow.value(http.DURATION, phase="total"), baseline.value(http.DURATION, phase="total")
+    assert total is not None and before is not None
+    assert 0.4 <= total < before + 0.4 + 0.05
+    assert slow.value(http.DURATION, phase="first_byte") == pytest.approx(0.4, abs=0.05)
+    assert slow.value(http.CERT_EXPIRY) == pytest.approx(time.time() + 7 * 86400, abs=120)
+    fresh_lab.set("dich-vu-cong", status=503)
+    broken = await http.run(_http("dich-vu-cong"))
+    assert not broken.success and broken.value(http.STATUS_CODE) == 503
+
+
+async def test_http_over_plain_http_ocsp(lab: control.Lab) -> None:
+    result = await http.run(_http("chu-ky-so"))
+    assert result.success and result.value(http.STATUS_CODE) == 200
+
+
+async def test_dns_and_cpe_tcp(fresh_lab: control.Lab) -> None:
+    (server,) = PLAN.dns
+    check = Check("lab", "dns", "dns", server, dns.DnsOptions(name="qlvb.sonla.gov.vn",
+                                                               expect=[PLAN.services["qlvb"][0]]), timeout=5)
+    assert (await dns.run(check)).success
+    fresh_lab.set("dns", rcode="SERVFAIL")
+    failed = await dns.run(check)
+    assert not failed.success
+    result = await tcp.run(Check("lab", "tcp", "tcp", SITE_CPE, tcp.TcpOptions(port=443), timeout=5))
+    assert result.success, result.error
+
+
+async def _reachable(targets: list[str]) -> dict[str, bool]:
+    results: list[Result] = await asyncio.gather(*(icmp.run(_icmp(t, count=2, packet_timeout=0.5))
+                                                   for t in targets))
+    return {r.target: r.success for r in results}
+
+
+async def test_hub_outage_takes_its_sites_and_comes_back(fresh_lab: control.Lab) -> None:
+    hub = PLAN.hub("hub-moc-chau")
+    behind = [lk.cpe for lk in PLAN.links if lk.hub is hub]
+    other = PLAN.primary(SITE).cpe
+    fresh_lab.set(hub.id, down=True)
+    assert hub.id in fresh_lab.status()["down"]
+    seen = await _reachable([hub.address, *behind, other])
+    assert seen == {hub.address: False, **dict.fromkeys(behind, False), other: True}
+    fresh_lab.reset()
+    assert all((await _reachable([hub.address, *behind])).values())
+
+
+async def test_link_down_and_backup_survives(fresh_lab: control.Lab) -> None:
+    site = next(s for s in PLAN.sites if sum(lk.site == s for lk in PLAN.links) == 2)
+    primary, backup = (lk for lk in PLAN.links if lk.site == site)
+    fresh_lab.set(site, down="true")
+    assert await _reachable([primary.cpe, backup.cpe]) == {primary.cpe: False, backup.cpe: True}
+
+
+def test_set_rejects_bad_values(lab: control.Lab) -> None:
+    with pytest.raises(control.LabError, match="chieng-mung: colour: unknown key"):
+        lab.set(SITE, colour="red")
+    with pytest.raises(control.LabError, match="loss: Input should be less than or equal to 1"):
+        lab.set(SITE, loss=2)
+    with pytest.raises(control.LabError, match="unknown site, site/link or hub 'atlantis'"):
+        lab.set("atlantis", loss=0.1)
+    assert lab.status()["overrides"] == {}
+
+
+def _leftovers() -> dict[str, list[str]]:
+    def out(*args: str) -> str:
+        return subprocess.run(list(args), capture_output=True, text=True, check=True).stdout
+
+    return {
+        "netns": [n for n in out("ip", "netns", "list").split() if n.startswith(netns.PREFIX)],
+        "links": [ln for ln in out("ip", "-o", "link").splitlines() if f": {netns.PREFIX}" in ln],
+        "nft": [t for t in out("nft", "list", "tables").splitlines() if "nml" in t],
+        "iptables": [r for r in out("iptables", "-S").splitlines() if "NFQUEUE" in r],
+        "processes": [p for p in out("ps", "-eo", "args").splitlines() if "netmon.lab.daemon" in p],
+        "routes": [r for r in out("ip", "route").splitlines() if netns.PREFIX in r],
+    }
+
+
+async def test_down_removes_everything_then_up_again(lab: control.Lab) -> None:
+    took_down = control.down()
+    assert _leftovers() == dict.fromkeys(("netns", "links", "nft", "iptables", "processes", "routes"), [])
+    assert "blackhole 198.18.0.0/15" in subprocess.run(["ip", "route"], capture_output=True, text=True).stdout
+    again, took_up = control.up(INVENTORY, SCENARIO)
+    assert again.status()["ca_file"] == str(lab.ca_file)
+    print(f"\n75-site lab: down {took_down:.2f} s, up {took_up:.2f} s")
+    await test_every_cpe_and_hub_answers_icmp(again)

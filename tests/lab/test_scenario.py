@@ -1,0 +1,111 @@
+"""Scenario files and the address plan: validated like the inventory, names only, 198.18.0.0/15 only."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+
+import pytest
+
+from netmon.inventory import ConfigError, Inventory, load
+from netmon.lab import netns, scenario, topology
+from netmon.lab.impair import Impairments, iptables_rules, nft_rules
+from netmon.lab.scenario import Flap, LinkBehaviour, Outage
+from probes.errors import PrivilegeError
+from tests.support import ROOT
+
+INVENTORY = ROOT / "config" / "communes.yaml"
+PRESETS = sorted((ROOT / "netmon" / "scenarios").glob("*.yaml"))
+IPV4 = re.compile(r"(?<![\d.])(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})(?![\d.])")
+ALLOWED = (ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("127.0.0.0/8"))
+
+
+@pytest.fixture(scope="module")
+def inventory() -> Inventory:
+    return load(INVENTORY)
+
+
+def test_presets_ship_and_load(inventory: Inventory) -> None:
+    assert {p.stem for p in PRESETS} >= {"calm", "province-day", "storm"}
+    for path in PRESETS:
+        assert scenario.load(path.stem, inventory).version == 1
+
+
+@pytest.mark.parametrize("path", [INVENTORY, *PRESETS], ids=lambda p: p.name)
+def test_only_lab_and_loopback_addresses(path: Path) -> None:
+    found = IPV4.findall(path.read_text())
+    outside = [a for a in found if not any(ipaddress.ip_address(a) in net for net in ALLOWED)]
+    assert outside == []
+    if path == INVENTORY:
+        assert found, "the inventory should hold placeholder addresses"
+
+
+def test_plan_uses_only_lab_addresses(inventory: Inventory) -> None:
+    plan = topology.plan(inventory)
+    assert all(ipaddress.ip_address(a) in ALLOWED[0] for a in plan.addresses())
+    assert len(plan.sites) == 75 and len(plan.hubs) == 12
+    assert len(set(plan.namespaces)) == len(plan.namespaces) == 88
+    assert all(ns.startswith(netns.PREFIX) for ns in plan.namespaces)
+
+
+def test_bad_scenario_reports_file_line_and_path(tmp_path: Path, inventory: Inventory) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nlinks:\n  chieng-mung: {loss: 1.5}\n  atlantis: {delay: 5ms}\n"
+                   "  ta-xua: {delay: 5 parsecs}\nservices:\n  qlvb: {colour: red}\n")
+    with pytest.raises(ConfigError) as caught:
+        scenario.load(bad, inventory)
+    messages = [str(i) for i in caught.value.issues]
+    assert f"{bad}:3: links.chieng-mung.loss: Input should be less than or equal to 1" in messages
+    assert any(m.startswith(f"{bad}:5: links.ta-xua.delay: ") for m in messages)
+    assert f"{bad}:7: services.qlvb.colour: unknown key" in messages
+
+
+def test_unknown_targets_are_named(tmp_path: Path, inventory: Inventory) -> None:
+    bad = tmp_path / "targets.yaml"
+    bad.write_text("version: 1\nlinks:\n  atlantis: {delay: 5ms}\nservices:\n  mail: {status: 500}\n")
+    with pytest.raises(ConfigError) as caught:
+        scenario.load(bad, inventory)
+    assert [str(i) for i in caught.value.issues] == [
+        f"{bad}:3: links.atlantis: unknown site, site/link or hub 'atlantis'",
+        f"{bad}:5: services.mail: unknown service 'mail' "
+        "(inventory services: chu-ky-so, dich-vu-cong, hop-truc-tuyen, qlvb)",
+    ]
+
+
+def test_unknown_preset() -> None:
+    with pytest.raises(ConfigError, match="no such scenario"):
+        scenario.resolve_path("hurricane")
+
+
+def test_schedules() -> None:
+    flap = Flap(every=60, down_for=20)
+    assert [flap.is_down(t) for t in (0, 39.9, 40, 59.9, 60, 100)] == [False, False, True, True, False, True]
+    assert LinkBehaviour.model_validate({"flap": "10s"}).flap == Flap(every=10)
+    outage = Outage(start=120, end=420)
+    assert [outage.is_down(t) for t in (119, 120, 419, 420)] == [False, True, True, False]
+
+
+def test_layers_compose(inventory: Inventory) -> None:
+    """Type default < scenario entry < `lab set`; a CPE behind an impaired hub gets both."""
+    spec = scenario.load("province-day", inventory)
+    imp = Impairments(topology.plan(inventory), spec)
+    assert imp.behaviour("xim-vang/primary") == LinkBehaviour(delay=0.045, jitter=0.08, loss=0.1)
+    imp.set("hub-bac-yen", {"loss": "0.5", "delay": "100ms"})
+    effect = imp.effects()["198.19.6.2"]  # xim-vang, behind hub-bac-yen
+    assert effect.delay == pytest.approx(0.145)
+    assert effect.loss == pytest.approx(1 - 0.5 * 0.9)
+    assert "ip daddr 198.19.6.2 numgen random mod 1000000 < 550000 counter drop" in nft_rules(imp.effects())
+    assert "-A FORWARD -d 198.18.6.1/32 -j NFQUEUE" in iptables_rules(imp.effects())
+    imp.set("long-he", {"down": "true"})
+    assert imp.down(0.0) == (set(), {"long-he/primary"})
+    with pytest.raises(KeyError):
+        imp.set("atlantis", {"loss": 0.1})
+    imp.reset()
+    assert imp.down(0.0) == (set(), set())
+
+
+def test_needs_root_says_how(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(netns.os, "geteuid", lambda: 1000)
+    with pytest.raises(PrivilegeError, match="needs root .*sudo netmon lab up"):
+        netns.require_privileges()
