@@ -1,0 +1,122 @@
+"""The Alertmanager configuration: valid, routes each team, and suppresses what it should on a real
+Alertmanager 0.25 (alerts posted to its API, notifications caught by a webhook receiver).
+
+Absence of a notification cannot be awaited: each test first awaits a notification that must come
+from a group created at the same moment (same group_wait), then allows one more group_interval.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+
+from netmon import alerting
+from netmon.inventory import load
+from tests.alerts import peers, province
+from tests.support import ROOT, require_binary
+
+CONFIG = ROOT / "alerts" / "alertmanager.yml"
+GROUP_INTERVAL = 2.0
+
+
+def amtool(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([require_binary("amtool"), *args], capture_output=True, text=True)
+
+
+def test_check_config() -> None:
+    result = amtool("check-config", str(CONFIG))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+@pytest.mark.parametrize(("labels", "receiver"), [
+    (["team=vnpt", "alertname=SiteUnreachable", "site=chieng-coi", "hub=hub-son-la"], "vnpt-technicians"),
+    (["team=vnpt", "alertname=UpsOnBattery"], "vnpt-technicians"),
+    (["team=province-office", "alertname=ServiceUnreachable"], "province-office"),
+    (["team=province-office", "alertname=SiteOutageLong", "site=chieng-coi"], "province-office"),
+    (["alertname=SomethingUnlabelled"], "province-office"),
+])
+def test_routes_per_team(labels: list[str], receiver: str) -> None:
+    result = amtool("config", "routes", "test", f"--config.file={CONFIG}", f"--verify.receivers={receiver}", *labels)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == receiver
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[peers.Alertmanager, peers.Webhook]]:
+    tmp = tmp_path_factory.mktemp("am")
+    with peers.webhook_receiver() as hook:
+        config = peers.webhook_config(yaml.safe_load(CONFIG.read_text()), hook.url,
+                                      group_interval=f"{GROUP_INTERVAL:g}s")
+        with peers.alertmanager(tmp, config) as am:
+            yield am, hook
+
+
+def site_alert(alertname: str, site: str, hub: str, kind: str = "commune", **extra: str) -> dict:
+    return peers.alert(alertname=alertname, site=site, hub=hub, kind=kind, team="vnpt", severity="critical", **extra)
+
+
+def settle() -> None:
+    """One more group_interval after the awaited notifications: any muted group would have flushed too."""
+    time.sleep(GROUP_INTERVAL)
+
+
+def test_hub_down_is_one_notification(stack: tuple[peers.Alertmanager, peers.Webhook]) -> None:
+    am, hook = stack
+    am.post(site_alert("HubUnreachable", "hub-t1", "hub-t1", kind="hub"),
+            site_alert("SiteUnreachable", "t1-a", "hub-t1"), site_alert("SiteUnreachable", "t1-b", "hub-t1"),
+            site_alert("LinkUnstable", "t1-a", "hub-t1", link="primary"),
+            site_alert("SiteUnreachable", "t1-elsewhere", "hub-t1-other"))
+    hook.wait_for(10, "firing", alertname="HubUnreachable", hub="hub-t1")
+    hook.wait_for(10, "firing", alertname="SiteUnreachable", site="t1-elsewhere")
+    suppressed = am.alerts(hub="hub-t1", kind="commune")
+    assert len(suppressed) == 3
+    assert all(a["status"]["state"] == "suppressed" and a["status"]["inhibitedBy"] for a in suppressed)
+    settle()
+    assert hook.matching(hub="hub-t1", kind="commune") == []
+
+
+def test_power_cut_says_power(stack: tuple[peers.Alertmanager, peers.Webhook]) -> None:
+    am, hook = stack
+    am.post(site_alert("SiteUnreachable", "t2-power", "hub-t2"), site_alert("SitePowerOutage", "t2-power", "hub-t2"),
+            site_alert("UpsOnBattery", "t2-power", "hub-t2", check="ups"))
+    notification, _ = hook.wait_for(10, "firing", alertname="SitePowerOutage", site="t2-power")
+    assert notification.receiver == "vnpt-technicians"
+    settle()
+    assert [a["labels"]["alertname"] for _, a in hook.matching(site="t2-power")] == ["SitePowerOutage"]
+
+
+def test_prober_isolated_silences_sites_not_services(stack: tuple[peers.Alertmanager, peers.Webhook]) -> None:
+    am, hook = stack
+    am.post(peers.alert(alertname="ProberIsolated", site="t3-dc", kind="datacenter", team="vnpt"),
+            site_alert("SiteUnreachable", "t3-a", "hub-t3"), site_alert("HubUnreachable", "hub-t3", "hub-t3", kind="hub"),
+            peers.alert(alertname="ServiceUnreachable", site="t3-dc", kind="datacenter", check="qlvb-https",
+                        team="province-office"))
+    hook.wait_for(10, "firing", alertname="ProberIsolated")
+    notification, _ = hook.wait_for(10, "firing", alertname="ServiceUnreachable", site="t3-dc")
+    assert notification.receiver == "province-office"
+    settle()
+    assert hook.matching(hub="hub-t3") == []
+
+
+def test_maintenance_window_mutes_a_hub_and_its_sites(tmp_path: Path) -> None:
+    now = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).replace(tzinfo=None, second=0, microsecond=0)
+    window = {"reason": "thay thiết bị trạm", "start": (now - timedelta(hours=1)).isoformat(),
+              "end": (now + timedelta(hours=1)).isoformat()}
+    inventory = load(province.write(tmp_path / "inventory.yaml", 9, maintenance={"hub-b": [window]}))
+    base = yaml.safe_load((ROOT / "alerts" / "alertmanager.base.yml").read_text())
+    config = alerting.alertmanager_config(inventory, base)
+    with peers.webhook_receiver() as hook, peers.alertmanager(tmp_path, peers.webhook_config(config, hook.url)) as am:
+        am.post(site_alert("SiteUnreachable", "muong-bu", "hub-b"),
+                site_alert("HubUnreachable", "hub-b", "hub-b", kind="hub"),
+                site_alert("SiteUnreachable", "chieng-coi", "hub-a"))
+        hook.wait_for(10, "firing", alertname="SiteUnreachable", site="chieng-coi")
+        settle()
+        assert hook.matching(hub="hub-b") == []
