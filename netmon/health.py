@@ -1,7 +1,8 @@
-"""The prober's own health as metrics: scheduler lag, skipped checks, config reload state."""
+"""The prober's own health as metrics: scheduler lag, skipped checks, config reload state, asyncio tasks."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,11 @@ class HealthCollector(Collector):
     def __init__(self, stats: SchedulerStats, reload: ReloadState):
         self._stats = stats
         self._reload = reload
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def watch_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Export the number of live tasks on ``loop``: a leak (e.g. per reload) shows as a rising line."""
+        self._loop = loop
 
     def describe(self) -> Iterator[Metric]:
         return iter(())
@@ -52,3 +58,7 @@ class HealthCollector(Collector):
         yield GaugeMetricFamily("netmon_config_last_reload_success_timestamp_seconds",
                                 "Unix time of the last successful inventory load.",
                                 value=self._reload.last_success)
+        if self._loop is not None:
+            # all_tasks copies the loop's task set with retries, so reading it from the HTTP thread is safe
+            yield GaugeMetricFamily("netmon_asyncio_tasks", "Unfinished asyncio tasks on the probing loop.",
+                                    value=len(asyncio.all_tasks(self._loop)))

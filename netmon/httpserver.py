@@ -2,13 +2,18 @@
 
 The server runs in its own thread so that rendering /metrics for thousands of checks never blocks
 the event loop that times packets. A reload requested over HTTP is handed to the loop and awaited.
+With a web-config (`netmon.webconfig`) every endpoint needs TLS and/or basic auth; the TLS handshake
+runs in the connection's own thread with a timeout, so a client that stalls it holds only itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import socket
+import ssl
+import sys
 import threading
 from collections.abc import Callable, Coroutine
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,9 +22,14 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
+from netmon.webconfig import WebConfig
+
 log = logging.getLogger("netmon.http")
 
 ReloadFn = Callable[[], Coroutine[Any, Any, tuple[bool, str]]]
+
+#: Seconds a connection may stall (TLS handshake, request line, headers) before it is dropped.
+CONNECTION_TIMEOUT = 30.0
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -30,13 +40,29 @@ def parse_listen(value: str) -> tuple[str, int]:
     return (host.strip("[]") or "127.0.0.1"), int(port)
 
 
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost``; anything else (0.0.0.0, a LAN address) is exposed."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class MetricsServer:
     def __init__(self, listen: str, registry: CollectorRegistry, reload: ReloadFn,
-                 loop: asyncio.AbstractEventLoop):
+                 loop: asyncio.AbstractEventLoop, web: WebConfig | None = None,
+                 enable_reload: bool | None = None):
         host, port = parse_listen(listen)
-        handler = _handler(registry, reload, loop)
+        if enable_reload is None:  # reconfiguring the prober is an admin act: loopback only by default
+            enable_reload = is_loopback(host)
+        handler = _handler(registry, reload if enable_reload else None, loop, web)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        attrs = {"daemon_threads": True, "address_family": family}
+        context = web.ssl_context() if web else None
+        attrs = {"daemon_threads": True, "address_family": family,
+                 "get_request": _tls_get_request(context) if context else ThreadingHTTPServer.get_request,
+                 "handle_error": _log_connection_error}
         server_class = type("Server", (ThreadingHTTPServer,), attrs)
         self._server = server_class((host, port), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="metrics-http", daemon=True)
@@ -53,9 +79,44 @@ class MetricsServer:
         self._server.server_close()
 
 
-def _handler(registry: CollectorRegistry, reload: ReloadFn, loop: asyncio.AbstractEventLoop) -> type:
+def _tls_get_request(context: ssl.SSLContext) -> Callable[[Any], tuple[socket.socket, Any]]:
+    def get_request(server: Any) -> tuple[socket.socket, Any]:
+        sock, address = server.socket.accept()
+        # No handshake in the accept loop: one stalled client must not block every other scrape.
+        return context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
+    return get_request
+
+
+def _log_connection_error(server: Any, request: Any, client_address: Any) -> None:
+    """Failed handshakes and dropped clients are the client's problem: one debug line, no traceback."""
+    log.debug("connection from %s failed: %s", client_address, sys.exc_info()[1])
+
+
+def _handler(registry: CollectorRegistry, reload: ReloadFn | None, loop: asyncio.AbstractEventLoop,
+             web: WebConfig | None) -> type:
     class Handler(BaseHTTPRequestHandler):
+        timeout = CONNECTION_TIMEOUT
+
+        def setup(self) -> None:
+            super().setup()
+            if isinstance(self.connection, ssl.SSLSocket):
+                self.connection.do_handshake()
+
+        def _allowed(self) -> bool:
+            if web is None or web.authorized(self.headers.get("Authorization")):
+                return True
+            body = b"Unauthorized\n"
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="netmon"')
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return False
+
         def do_GET(self) -> None:
+            if not self._allowed():
+                return
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
                 encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
@@ -69,8 +130,14 @@ def _handler(registry: CollectorRegistry, reload: ReloadFn, loop: asyncio.Abstra
                 self._reply(404, b"not found\n")
 
         def do_POST(self) -> None:
+            if not self._allowed():
+                return
             if self.path.split("?", 1)[0] != "/-/reload":
                 self._reply(404, b"not found\n")
+                return
+            if reload is None:
+                self._reply(403, b"reload over HTTP is disabled on a non-loopback listen address; "
+                                 b"send SIGHUP or start with --enable-reload\n")
                 return
             future = asyncio.run_coroutine_threadsafe(reload(), loop)
             ok, message = future.result(timeout=60)
@@ -80,6 +147,8 @@ def _handler(registry: CollectorRegistry, reload: ReloadFn, loop: asyncio.Abstra
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
+            for name, value in (web.headers.items() if web else ()):
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, ProcessCollector
 
 from exporters.prometheus import ResultCollector
 from netmon import plugins
@@ -24,6 +24,7 @@ from netmon.inventory import ConfigError, Inventory, load
 from netmon.placeholders import warn_if_unrouted
 from netmon.scheduler import Scheduler, Sink
 from netmon.sharding import Shard
+from netmon.webconfig import WebConfig
 from probes import base
 
 log = logging.getLogger("netmon.service")
@@ -53,18 +54,23 @@ def check_thresholds(inventory: Inventory) -> dict[str, tuple[dict[str, str], di
 
 class Service:
     def __init__(self, config: str | Path, listen: str = "127.0.0.1:9813",
-                 extra_sinks: Iterable[Sink] = (), max_concurrency: int = 256, shard: Shard | None = None):
+                 extra_sinks: Iterable[Sink] = (), max_concurrency: int = 256, shard: Shard | None = None,
+                 web: WebConfig | None = None, enable_reload: bool | None = None):
         plugins.load()
         self.config = Path(config)
         self.shard = shard
         self.listen = listen
+        self.web = web
+        self.enable_reload = enable_reload
         self.inventory = load(self.config)
         self.collector = ResultCollector(s for p in base.registry().values() for s in p.metrics)
         self.scheduler = Scheduler([self.collector.publish, *extra_sinks], max_concurrency)
         self.reload_state = ReloadState(checks=len(self.inventory.checks))
         self.registry = CollectorRegistry()
         self.registry.register(self.collector)
-        self.registry.register(HealthCollector(self.scheduler.stats, self.reload_state))
+        self.health = HealthCollector(self.scheduler.stats, self.reload_state)
+        self.registry.register(self.health)
+        ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, process_open_fds
         self._stop = asyncio.Event()
         self.server: MetricsServer | None = None
         #: Called with every inventory installed (start and reloads), e.g. to refresh the history sink.
@@ -105,7 +111,9 @@ class Service:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        self.server = MetricsServer(self.listen, self.registry, self.reload, loop)
+        self.health.watch_loop(loop)
+        self.server = MetricsServer(self.listen, self.registry, self.reload, loop, self.web,
+                                    self.enable_reload)
         self.server.start()
         loop.add_signal_handler(signal.SIGTERM, self.stop)
         loop.add_signal_handler(signal.SIGINT, self.stop)
@@ -114,9 +122,9 @@ class Service:
         self.scheduler.start()
         self._install(self.inventory)
         counts = self.inventory.counts()
-        log.info("netmon running: %d of %d checks (shard %s) on %d sites; metrics on http://%s/metrics",
+        log.info("netmon running: %d of %d checks (shard %s) on %d sites; metrics on %s://%s/metrics",
                  self.reload_state.checks, counts["checks"], self.shard or "1/1", counts["sites"],
-                 self.listen)
+                 "https" if self.web and self.web.tls else "http", self.listen)
         try:
             await self._stop.wait()
         finally:

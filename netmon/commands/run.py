@@ -14,6 +14,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", default=None, help="inventory file (default: config/communes.yaml)")
     p.add_argument("--listen", default="127.0.0.1:9813",
                    help="address for /metrics, /-/healthy, /-/reload (default: 127.0.0.1:9813)")
+    p.add_argument("--web-config", default=None, metavar="FILE",
+                   help="TLS and basic auth for every endpoint (exporter-toolkit web-config format)")
+    p.add_argument("--enable-reload", action="store_true",
+                   help="allow POST /-/reload on a non-loopback listen address (always allowed on loopback)")
     p.add_argument("--max-concurrency", type=int, default=256, help="checks running at once (default 256)")
     p.add_argument("--shard", default=None, metavar="I/N",
                    help="run only shard I of N of the checks (stable hash of site + check id)")
@@ -29,9 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from netmon.cli import DEFAULT_CONFIG
     from netmon.report import DEFAULT_HISTORY, inventory_topology
+    from netmon.webconfig import load_web_config
 
     async def main() -> None:
         shard = Shard.parse(args.shard) if args.shard else None
+        web = load_web_config(args.web_config) if args.web_config else None
         history = None
         if not args.no_history:
             from exporters.history import HistoryWriter
@@ -40,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
             history = HistoryWriter(args.history or DEFAULT_HISTORY, probes=probes)
             history.start()
         service = Service(args.config or DEFAULT_CONFIG, args.listen, max_concurrency=args.max_concurrency,
-                          shard=shard, extra_sinks=[history] if history else [])
+                          shard=shard, extra_sinks=[history] if history else [], web=web,
+                          enable_reload=True if args.enable_reload else None)
         if history is not None:
             # hubs and maintenance windows follow the inventory, on start and on every reload
             service.inventory_listeners.append(lambda inv: history.set_topology(inventory_topology(inv)))

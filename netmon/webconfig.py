@@ -1,0 +1,163 @@
+"""TLS and basic auth for `netmon run`'s HTTP endpoints, from a Prometheus exporter-toolkit web-config file.
+
+The file format is the one every Prometheus exporter reads (``--web.config.file``), so operators reuse
+what they already know and Prometheus's own ``tls_config``/``basic_auth`` scrape settings fit as-is::
+
+    tls_server_config:
+      cert_file: netmon.crt        # relative paths are relative to this file, as in exporter-toolkit
+      key_file: netmon.key
+    basic_auth_users:
+      prometheus: $2y$10$...       # bcrypt hash (htpasswd -nBC 10 prometheus)
+
+Unknown keys are rejected, as exporter-toolkit does, so a typo never silently disables protection.
+The file is read once at start-up; rotating a certificate needs a restart.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ssl
+import threading
+from pathlib import Path
+from typing import Literal
+
+import bcrypt
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from probes.errors import NetmonError
+
+TlsVersion = Literal["TLS10", "TLS11", "TLS12", "TLS13"]
+_TLS_VERSIONS = {"TLS10": ssl.TLSVersion.TLSv1, "TLS11": ssl.TLSVersion.TLSv1_1,
+                 "TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3}
+#: Spent on unknown users too, so response time does not reveal which user names exist.
+_DUMMY_HASH = bcrypt.hashpw(b"netmon-no-such-user", bcrypt.gensalt(rounds=10))
+
+
+class WebConfigError(NetmonError):
+    """A web-config file that cannot be used; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TlsServerConfig(_Strict):
+    cert_file: str
+    key_file: str
+    client_auth_type: Literal["NoClientCert", "RequireAndVerifyClientCert"] = "NoClientCert"
+    client_ca_file: str | None = None
+    min_version: TlsVersion = "TLS12"
+    max_version: TlsVersion | None = None
+
+
+class HttpServerConfig(_Strict):
+    headers: dict[str, str] = {}
+
+
+class WebConfigModel(_Strict):
+    tls_server_config: TlsServerConfig | None = None
+    http_server_config: HttpServerConfig = HttpServerConfig()
+    basic_auth_users: dict[str, str] = {}
+
+    @field_validator("basic_auth_users")
+    @classmethod
+    def _bcrypt_only(cls, users: dict[str, str]) -> dict[str, str]:
+        for user, hashed in users.items():
+            if not hashed.startswith(("$2a$", "$2b$", "$2y$")):
+                raise ValueError(f"user {user!r}: password must be a bcrypt hash ($2y$...), not plain text")
+        return users
+
+
+class WebConfig:
+    """A validated web-config: builds the server's TLS context and checks Authorization headers."""
+
+    def __init__(self, model: WebConfigModel, source: Path):
+        self.model = model
+        self._source = source
+        self._directory = source.resolve().parent
+        self._verified: set[bytes] = set()  # digests of credentials bcrypt already accepted
+        self._lock = threading.Lock()
+
+    @property
+    def tls(self) -> bool:
+        return self.model.tls_server_config is not None
+
+    @property
+    def auth(self) -> bool:
+        return bool(self.model.basic_auth_users)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return dict(self.model.http_server_config.headers)
+
+    def _path(self, name: str) -> Path:
+        path = Path(name)
+        return path if path.is_absolute() else self._directory / path
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The server context, or None without ``tls_server_config``; fails now on unreadable files."""
+        tls = self.model.tls_server_config
+        if tls is None:
+            return None
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = _TLS_VERSIONS[tls.min_version]
+        if tls.max_version:
+            context.maximum_version = _TLS_VERSIONS[tls.max_version]
+        try:
+            context.load_cert_chain(self._path(tls.cert_file), self._path(tls.key_file))
+            if tls.client_auth_type == "RequireAndVerifyClientCert":
+                if not tls.client_ca_file:
+                    raise WebConfigError(f"{self._source}: tls_server_config.client_ca_file is required with "
+                                         "client_auth_type: RequireAndVerifyClientCert")
+                context.load_verify_locations(self._path(tls.client_ca_file))
+                context.verify_mode = ssl.CERT_REQUIRED
+        except (OSError, ssl.SSLError) as exc:
+            raise WebConfigError(
+                f"{self._source}: tls_server_config: cannot load certificate/key: {exc}") from None
+        return context
+
+    def authorized(self, header: str | None) -> bool:
+        """True if no users are configured, or ``header`` carries a listed user's password."""
+        users = self.model.basic_auth_users
+        if not users:
+            return True
+        if not header or not header.startswith("Basic "):
+            return False
+        try:
+            user, sep, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        if not sep:
+            return False
+        hashed = users.get(user)
+        # bcrypt costs ~50 ms by design; a scrape every 15 s should not pay it each time.
+        digest = hashlib.sha256(f"{user}\0{password}\0{hashed}".encode()).digest()
+        with self._lock:
+            if any(hmac.compare_digest(digest, known) for known in self._verified):
+                return True
+        ok = bcrypt.checkpw(password.encode(), (hashed or _DUMMY_HASH.decode()).encode())
+        if ok and hashed is not None:
+            with self._lock:
+                self._verified.add(digest)
+        return ok and hashed is not None
+
+
+def load_web_config(path: str | Path) -> WebConfig:
+    """Read and validate ``path``; raise `WebConfigError` naming the file and field on any problem."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise WebConfigError(f"{path}: cannot read web config: {exc}") from None
+    try:
+        model = WebConfigModel.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}"
+                             for e in exc.errors())
+        raise WebConfigError(f"{path}: {problems}") from None
+    config = WebConfig(model, path)
+    config.ssl_context()  # fail at start-up, not at the first scrape
+    return config
