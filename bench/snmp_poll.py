@@ -72,9 +72,9 @@ def exporter_config(devices: list[str], max_repetitions: int) -> dict:
     """snmp_exporter 0.21 modules (auth lives in the module then): one per device community."""
     system, ifmib = snmp_profiles.load("system"), snmp_profiles.load("if-mib")
     table = ifmib.tables[0]
-    label_oids = list(table.labels.values())
-    lookups = [{"labels": ["ifIndex"], "labelname": name, "oid": oid, "type": "DisplayString"}
-               for name, oid in table.labels.items()]
+    label_oids = [oid for oids in table.labels.values() for oid in oids]  # ifDescr too: same walk as ours
+    lookups = [{"labels": ["ifIndex"], "labelname": name, "oid": oids[0], "type": "DisplayString"}
+               for name, oids in table.labels.items()]
     metrics = [{"name": "sysUpTime", "oid": system.scalars[0].oid.rpartition(".")[0], "type": "gauge"}]
     metrics += [{"name": name, "oid": oid.rpartition(".")[0], "type": "DisplayString"}
                 for name, oid in system.info.items()]

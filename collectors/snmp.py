@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Iterator
+from collections import Counter
 from pathlib import Path
 from typing import Literal
 
@@ -180,19 +180,34 @@ def _number(raw: object) -> float | None:
 Labels = tuple[tuple[str, str], ...]
 
 
-def _rows(table: Table, columns: dict[str, dict[str, object]]) -> Iterator[tuple[str, Labels]]:
-    """(row index, labels) for every row kept by ``where``, over the union of the table's columns."""
+def _rows(table: Table, columns: dict[str, dict[str, object]]) -> list[tuple[str, Labels]]:
+    """(row index, labels) for every row kept by ``where``, over the union of the table's columns.
+
+    The first label identifies the row (``ifname``): without a value it is the row index, and a value
+    two rows share gets the index appended (``port#7``), so no two rows ever export the same series.
+    Other labels are empty when the device lacks them.
+    """
     indexes: dict[str, None] = {}
     for oid in table.columns():
         indexes.update(dict.fromkeys(columns.get(oid, {})))
+    rows: list[tuple[str, list[tuple[str, str]]]] = []
     for index in indexes:
         if table.where and str(columns.get(table.where.oid, {}).get(index)) != table.where.equals:
             continue
-        labels = tuple((name, str(columns.get(oid, {}).get(index) or ""))
-                       for name, oid in table.labels.items())
+        labels = [(name, next((str(v) for oid in oids if (v := columns.get(oid, {}).get(index))), ""))
+                  for name, oids in table.labels.items()]
+        if labels and not labels[0][1]:
+            labels[0] = (labels[0][0], index)
+        rows.append((index, labels))
+    shared = Counter(labels[0][1] for _, labels in rows if labels)
+    out = []
+    for index, labels in rows:
+        if labels and shared[labels[0][1]] > 1:
+            labels[0] = (labels[0][0], f"{labels[0][1]}#{index}")
         if table.index_label:
-            labels = ((table.index_label, index), *labels)
-        yield index, labels
+            labels.insert(0, (table.index_label, index))
+        out.append((index, tuple(labels)))
+    return out
 
 
 def measure(profile: Profile, scalars: dict[str, object], columns: dict[str, dict[str, object]],
@@ -207,7 +222,7 @@ def measure(profile: Profile, scalars: dict[str, object], columns: dict[str, dic
         labels = {name: str(scalars.get(oid) or "") for name, oid in profile.info.items()}
         out.append(Measurement(INFO, 1.0, (("kind", kind), *sorted(labels.items()))))
     for table in profile.tables:
-        rows = list(_rows(table, columns))
+        rows = _rows(table, columns)
         for v in table.values:
             cells = [(labels, _number(columns.get(v.oid, {}).get(index))) for index, labels in rows]
             found = [(labels, _convert(n, v.scale, v.equals)) for labels, n in cells if n is not None]

@@ -72,8 +72,9 @@ class Ratio(_Strict):
 
 
 class Table(_Strict):
-    #: label name → column OID whose string value labels each row (ifname → ifName).
-    labels: dict[str, Oid] = {}
+    #: label name → column OIDs whose first non-empty value labels each row (ifname → ifName, then
+    #: ifDescr); with none, the row index. Rows must stay distinguishable: see `collectors.snmp`.
+    labels: dict[str, list[Oid]] = {}
     #: Label carrying the row index itself (``line`` for upsInputTable).
     index_label: str | None = None
     where: Where | None = None
@@ -82,7 +83,7 @@ class Table(_Strict):
 
     def columns(self) -> tuple[str, ...]:
         """Every column this table needs, in a stable order, without duplicates."""
-        wanted = [*self.labels.values(), *(v.oid for v in self.values)]
+        wanted = [*(oid for oids in self.labels.values() for oid in oids), *(v.oid for v in self.values)]
         if self.where:
             wanted.append(self.where.oid)
         for r in self.ratios:

@@ -78,7 +78,7 @@ class SnmpFailure(Exception):
 class Credentials:
     """Resolved secrets for one device. ``repr`` never shows them."""
 
-    community: str | None = None
+    community: str | None = field(default=None, repr=False)
     user: str | None = None
     auth_protocol: str | None = None
     auth_key: str | None = field(default=None, repr=False)

@@ -219,3 +219,15 @@ async def test_failed_poll_exports_snmp_up_zero_and_nothing_stale(
     assert failed.reason == "timeout"
     assert registry.get_sample_value("netmon_snmp_up", labels) == 0.0
     assert registry.get_sample_value("netmon_interface_in_octets_total", wwan) is None
+
+
+async def test_interfaces_without_ifxtable_are_named_by_ifdescr_and_kept_apart(
+    sim: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NETMON_TEST_COMMUNITY", "switch-no-ifxtable")
+    result = await run_check(device(sim, ("if-mib",), kind="switch"))
+    descr = net_snmp("snmpwalk", sim, "1.3.6.1.2.1.2.2.1.2", "-v2c", "-c", "switch-no-ifxtable")
+    assert sorted(descr.values()) == ["port", "port", "uplink"]
+    assert by_ifname(result, "netmon_interface_oper_up") == {"port#1": 1.0, "port#2": 0.0, "uplink": 1.0}
+    assert by_ifname(result, "netmon_interface_in_errors") == {"port#1": 0.0, "port#2": 7.0, "uplink": 1.0}
+    assert result.value("netmon_interface_in_octets") is None  # no HC counters: left out, not 0
