@@ -8,6 +8,8 @@ the network — namespaces and interfaces are found by the ``nml-`` prefix.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import select
@@ -17,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,6 +79,14 @@ def _pid(state: Path) -> int | None:
     return pid if netns.pid_alive(pid) else None
 
 
+@contextlib.contextmanager
+def _exclusive(state: Path) -> Iterator[None]:
+    """One `up`/`down` at a time on this machine: the namespaces and their prefix are machine-wide."""
+    with open(f"{state}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def current(state: Path = STATE_DIR) -> Lab | None:
     pid = _pid(state)
     return Lab(state, pid) if pid else None
@@ -87,6 +98,11 @@ def up(inventory: str | Path, scenario_name: str | Path, state: Path = STATE_DIR
     Everything made is removed again if any step fails.
     """
     netns.require_privileges()
+    with _exclusive(state):
+        return _up(inventory, scenario_name, state)
+
+
+def _up(inventory: str | Path, scenario_name: str | Path, state: Path) -> tuple[Lab, float]:
     running = current(state)
     if running:
         raise LabError(f"a lab is already up (daemon pid {running.pid}); run `netmon lab down` first")
@@ -99,7 +115,7 @@ def up(inventory: str | Path, scenario_name: str | Path, state: Path = STATE_DIR
     try:
         lab = _start_daemon(Path(inventory), scenario_path, state)
     except BaseException:
-        down(state)
+        _down(state)
         raise
     return lab, time.monotonic() - started
 
@@ -154,6 +170,11 @@ def _stop(pid: int, timeout: float = 10.0) -> None:
 def down(state: Path = STATE_DIR) -> float:
     """Stop the daemon and remove every namespace/interface with the lab prefix; returns seconds."""
     netns.require_privileges()
+    with _exclusive(state):
+        return _down(state)
+
+
+def _down(state: Path) -> float:
     started = time.monotonic()
     pid = _pid(state)
     if pid:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -41,6 +42,8 @@ class Daemon:
         self.down: tuple[set[str], set[str]] = (set(), set())
         self.effects: dict[str, impair.PathEffect] | None = None
         self.http: dict[str, services.HttpService] = {}
+        self.control: asyncio.Server | None = None
+        self.schedule: asyncio.Task[None] | None = None
         self.holder: impair.DelayHolder | None = None
         self.stopping = asyncio.Event()
 
@@ -67,9 +70,8 @@ class Daemon:
         for link in self.plan.links:
             await services.cpe_listener(link.site_ns, link.cpe)
         await self.refresh()
-        server = await asyncio.start_unix_server(self._control, path=str(self.state / "control.sock"))
-        self.control = server
-        loop.create_task(self._schedule())
+        self.control = await asyncio.start_unix_server(self._control, path=str(self.state / "control.sock"))
+        self.schedule = loop.create_task(self._schedule())
 
     async def refresh(self) -> None:
         """Bring kernel rules, the delay table and link states in line with the current behaviour."""
@@ -136,7 +138,7 @@ class Daemon:
         elif target in self.plan.services:
             ServiceBehaviour.model_validate(values)
         else:
-            self.impairments.set(target, values)
+            self.impairments.change(target, values)
             return
         self.service_overrides[target] = {**self.service_overrides.get(target, {}), **values}
 
@@ -187,10 +189,8 @@ def main() -> None:
         asyncio.run(_main(args))
     except BaseException as exc:
         log.exception("lab daemon failed")
-        try:
+        with contextlib.suppress(OSError):  # already reported ready: the log has the traceback
             os.write(args.ready_fd, f"error: {exc}\n".encode())
-        except OSError:
-            pass  # already reported ready; the log has the traceback
         raise SystemExit(1) from None
 
 

@@ -48,7 +48,8 @@ class Impairments:
         self.scenario = scenario
         #: Canonical target (hub id or ``site/link``) → fields changed by `netmon lab set`.
         self.overrides: dict[str, dict[str, Any]] = {}
-        self._entries = {self.canonical(t): b.model_dump(exclude_unset=True) for t, b in scenario.links.items()}
+        self._entries = {self.canonical(t): b.model_dump(exclude_unset=True)
+                         for t, b in scenario.links.items()}
 
     def canonical(self, target: str) -> str:
         """``SITE`` → its primary ``site/link``; hub ids and ``site/link`` stay; unknown names raise."""
@@ -60,7 +61,7 @@ class Impairments:
             return target
         raise KeyError(f"unknown site, site/link or hub {target!r}")
 
-    def set(self, target: str, changes: dict[str, Any]) -> LinkBehaviour:
+    def change(self, target: str, changes: dict[str, Any]) -> LinkBehaviour:
         """Validate and record runtime changes; returns the target's new behaviour."""
         key = self.canonical(target)
         given = LinkBehaviour.model_validate(changes).model_dump(exclude_unset=True)

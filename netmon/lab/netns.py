@@ -76,7 +76,9 @@ def in_netns(name: str, fn: Callable[[], T]) -> T:
     return box["value"]  # type: ignore[return-value]
 
 
-def listening_socket(namespace: str, address: str, port: int, kind: int = socket.SOCK_STREAM) -> socket.socket:
+def listening_socket(
+    namespace: str, address: str, port: int, kind: int = socket.SOCK_STREAM
+) -> socket.socket:
     """A bound (and, for TCP, listening) non-blocking socket that lives in ``namespace``."""
 
     def make() -> socket.socket:

@@ -111,7 +111,8 @@ def resolve_path(name_or_path: str | Path) -> Path:
     preset = PRESETS / f"{name_or_path}.yaml"
     if not preset.exists():
         names = ", ".join(sorted(p.stem for p in PRESETS.glob("*.yaml")))
-        raise ConfigError([ConfigIssue(str(name_or_path), 0, "(file)", f"no such scenario (presets: {names})")])
+        issue = ConfigIssue(str(name_or_path), 0, "(file)", f"no such scenario (presets: {names})")
+        raise ConfigError([issue])
     return preset
 
 

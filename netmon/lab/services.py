@@ -32,6 +32,9 @@ from netmon.lab.scenario import DnsBehaviour, ServiceBehaviour
 
 DNS_ZONE = "sonla.gov.vn"
 _DAY = dt.timedelta(days=1)
+_CA_USAGE = x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                          encipher_only=False, decipher_only=False)
 
 
 def _name(common_name: str) -> x509.Name:
@@ -51,7 +54,7 @@ class LabCA:
             .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - _DAY).not_valid_after(now + 3650 * _DAY)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+            .add_extension(_CA_USAGE, critical=True)
             .sign(self.key, hashes.SHA256())
         )
         self.path = directory / "ca.pem"
@@ -66,8 +69,8 @@ class LabCA:
             x509.CertificateBuilder().subject_name(_name(f"{name}.{DNS_ZONE}")).issuer_name(self.cert.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(min(now, not_after) - _DAY).not_valid_after(not_after)
-            .add_extension(x509.SubjectAlternativeName([
-                x509.IPAddress(ipaddress.ip_address(address)), x509.DNSName(f"{name}.{DNS_ZONE}")]), critical=False)
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(address)),
+                                                        x509.DNSName(f"{name}.{DNS_ZONE}")]), critical=False)
             .sign(self.key, hashes.SHA256())
         )
         cert_path, key_path = self.directory / f"{name}.pem", self.directory / f"{name}.key"
@@ -137,7 +140,7 @@ class DnsService(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         try:
             query = dns.message.from_wire(data)
-        except Exception:  # noqa: BLE001 - garbage from the network is dropped, as a real server does
+        except Exception:  # garbage from the network is dropped, as a real server does
             return
         b = self.behaviour()
         reply = dns.message.make_response(query)

@@ -103,7 +103,8 @@ def plan(inventory: Inventory) -> Plan:
     dns = tuple(sorted({c.target for c in inventory.checks if c.probe == "dns"}))
     hubs = tuple(HubPlan(h.id, h.address, f"{PREFIX}{h.id}", f"h{i}") for i, h in enumerate(spec.hubs))
     by_id = {h.id: h for h in hubs}
-    links, sites = [], {}
+    links: list[LinkPlan] = []
+    sites: dict[str, str] = {}
     for site in spec.sites:
         sites[site.slug] = f"{PREFIX}{site.slug}"
         for link in site.links:

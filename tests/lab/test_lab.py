@@ -162,7 +162,7 @@ def _leftovers() -> dict[str, list[str]]:
 
 async def test_down_removes_everything_then_up_again(lab: control.Lab) -> None:
     took_down = control.down()
-    assert _leftovers() == dict.fromkeys(("netns", "links", "nft", "iptables", "processes", "routes"), [])
+    assert _leftovers() == {key: [] for key in ("netns", "links", "nft", "iptables", "processes", "routes")}
     assert "blackhole 198.18.0.0/15" in subprocess.run(["ip", "route"], capture_output=True, text=True).stdout
     again, took_up = control.up(INVENTORY, SCENARIO)
     assert again.status()["ca_file"] == str(lab.ca_file)

@@ -91,21 +91,21 @@ def test_layers_compose(inventory: Inventory) -> None:
     spec = scenario.load("province-day", inventory)
     imp = Impairments(topology.plan(inventory), spec)
     assert imp.behaviour("xim-vang/primary") == LinkBehaviour(delay=0.045, jitter=0.08, loss=0.1)
-    imp.set("hub-bac-yen", {"loss": "0.5", "delay": "100ms"})
+    imp.change("hub-bac-yen", {"loss": "0.5", "delay": "100ms"})
     effect = imp.effects()["198.19.6.2"]  # xim-vang, behind hub-bac-yen
     assert effect.delay == pytest.approx(0.145)
     assert effect.loss == pytest.approx(1 - 0.5 * 0.9)
     assert "ip daddr 198.19.6.2 numgen random mod 1000000 < 550000 counter drop" in nft_rules(imp.effects())
     assert "-A FORWARD -d 198.18.6.1/32 -j NFQUEUE" in iptables_rules(imp.effects())
-    imp.set("long-he", {"down": "true"})
+    imp.change("long-he", {"down": "true"})
     assert imp.down(0.0) == (set(), {"long-he/primary"})
     with pytest.raises(KeyError):
-        imp.set("atlantis", {"loss": 0.1})
+        imp.change("atlantis", {"loss": 0.1})
     imp.reset()
     assert imp.down(0.0) == (set(), set())
 
 
 def test_needs_root_says_how(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(netns.os, "geteuid", lambda: 1000)
-    with pytest.raises(PrivilegeError, match="needs root .*sudo netmon lab up"):
+    with pytest.raises(PrivilegeError, match=r"needs root .*sudo netmon lab up"):
         netns.require_privileges()
