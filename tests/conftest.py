@@ -12,6 +12,10 @@ from tests.support import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures"
 
+# The simulated province: `lab` (session-scoped, all 75 sites) and `fresh_lab` (undoes `lab set`).
+# Registered as a plugin, not imported, so every test module shares the one lab of the session.
+pytest_plugins = ["tests.lab.fixtures"]
+
 
 def _is_root() -> bool:
     return os.geteuid() == 0
