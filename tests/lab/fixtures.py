@@ -7,8 +7,11 @@ for the whole session. It is torn down at session end, also when tests fail.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +20,23 @@ from tests.support import ROOT
 
 INVENTORY = ROOT / "config" / "communes.yaml"
 SCENARIO = "calm"
+#: One lab per machine: test sessions that need it (several developers' runs, a CI run) take turns.
+SESSION_LOCK = Path("/run/netmon-lab-tests.lock")
+LOCK_WAIT_SECONDS = 1800
+
+
+def _take_turn() -> int:
+    fd = os.open(SESSION_LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                os.close(fd)
+                pytest.fail(f"another test session held the lab for {LOCK_WAIT_SECONDS} s")
+            time.sleep(1)  # another session's lab: nothing to await but its lock
 
 
 @pytest.fixture(scope="session")
@@ -24,19 +44,23 @@ def lab() -> Iterator[control.Lab]:
     """A running lab (75 sites, calm); use ``lab.set(target, key=value)`` and undo with ``lab.reset()``."""
     if os.geteuid() != 0:
         pytest.skip("the simulated province needs root")
-    if control.current() is not None:
-        pytest.fail("a lab is already up (netmon lab status); run `netmon lab down` before the tests")
-    running, _ = control.up(INVENTORY, SCENARIO)
-    previous = os.environ.get("SSL_CERT_FILE")
-    os.environ["SSL_CERT_FILE"] = str(running.ca_file)
+    turn = _take_turn()
     try:
-        yield running
+        if control.current() is not None:
+            pytest.fail("a lab is already up (netmon lab status); run `netmon lab down` before the tests")
+        running, _ = control.up(INVENTORY, SCENARIO)
+        previous = os.environ.get("SSL_CERT_FILE")
+        os.environ["SSL_CERT_FILE"] = str(running.ca_file)
+        try:
+            yield running
+        finally:
+            if previous is None:
+                os.environ.pop("SSL_CERT_FILE", None)
+            else:
+                os.environ["SSL_CERT_FILE"] = previous
+            control.down()
     finally:
-        if previous is None:
-            os.environ.pop("SSL_CERT_FILE", None)
-        else:
-            os.environ["SSL_CERT_FILE"] = previous
-        control.down()
+        os.close(turn)
 
 
 @pytest.fixture
