@@ -5,8 +5,14 @@ buckets that span runs) and builds metric families at scrape time. So a removed 
 disappear at the next scrape, a check that never ran has no series (not a fake 0), and a failed run
 exports only what it really measured — never the previous run's values.
 
-``publish`` runs on the event loop; ``collect`` runs in the HTTP server's thread. A lock guards the
-state; ``collect`` works on a snapshot taken under it, so rendering never blocks probing for long.
+``publish`` runs on the event loop; ``collect`` and ``render_text`` run in the HTTP server's thread. A
+lock guards the state; readers work on a snapshot taken under it, so a scrape never blocks probing
+for long.
+
+Two ways out. ``collect`` builds prometheus_client metric families (OpenMetrics, tests, anything
+generic). ``render_text`` serves the text format 0.0.4 fast: ``publish`` renders each check's lines
+once per run, per family, and a scrape only concatenates those cached blocks. prometheus_client's
+generic path took 24 s to render 20,000 ICMP checks (about 800,000 samples); see bench/README.md.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from probes.base import Kind, MetricSpec, Result
 
@@ -34,6 +41,17 @@ IDENTITY = ("site", "check", "probe", "target", "link")
 SITE_INFO_LABELS = ("site", "name", "kind", "district", "link_type", "isp", "upstream", "lat", "lon")
 
 _Series = tuple[str, tuple[tuple[str, str], ...]]  # (metric name, measurement labels)
+#: The core families every run exports, with their text-format type and help.
+CORE = (
+    ("netmon_probe_success", "gauge", "1 if the last run of the check succeeded."),
+    ("netmon_probe_duration_seconds", "gauge", "Duration of the last run."),
+    ("netmon_probe_last_run_timestamp_seconds", "gauge", "Unix time the last run started."),
+    ("netmon_probe_failures", "counter", "Failed runs by reason."),
+)
+FAILURES = CORE[3][0]
+SITE_INFO = ("netmon_site_info", "gauge", "Static facts about a site; always 1. Join on site.")
+THRESHOLD = ("netmon_check_threshold", "gauge",
+             "Limit of the link type a check measures (rtt/jitter in seconds, loss as a ratio).")
 
 
 @dataclass
@@ -66,6 +84,8 @@ class _CheckState:
     totals: dict[_Series, float] = field(default_factory=dict)
     histograms: dict[_Series, Buckets] = field(default_factory=dict)
     failures: dict[str, float] = field(default_factory=dict)
+    #: Text-format lines of this check, per family, as of the last publish.
+    text: dict[str, bytes] = field(default_factory=dict)
 
 
 class ResultCollector(Collector):
@@ -78,6 +98,11 @@ class ResultCollector(Collector):
         self._sites: tuple[Mapping[str, str], ...] = ()
         self._thresholds: dict[str, tuple[tuple[tuple[str, str], ...], Mapping[str, float]]] = {}
         self._unknown: set[str] = set()
+        self._headers = {name: _header(name, kind, help_) for name, kind, help_ in CORE}
+        for spec in self._specs.values():
+            self._headers.setdefault(spec.name, _header(spec.name, _TEXT_TYPES[spec.kind], spec.help))
+        self._site_text = b""
+        self._threshold_text: dict[str, bytes] = {}
 
     # -- fed by the application ------------------------------------------------------------------
 
@@ -106,6 +131,7 @@ class ResultCollector(Collector):
                         hist = Buckets.with_bounds(spec.buckets)
                         state.histograms[(m.name, m.labels)] = hist
                     hist.observe(m.value)
+            state.text = self._render(state)
 
     def retain(self, keys: Iterable[str]) -> None:
         """Forget every check not in ``keys`` (after a reload removed it)."""
@@ -115,19 +141,30 @@ class ResultCollector(Collector):
                 del self._checks[key]
             for key in [k for k in self._thresholds if k not in wanted]:
                 del self._thresholds[key]
+                self._threshold_text.pop(key, None)
 
     def set_sites(self, sites: Sequence[Mapping[str, str]]) -> None:
         """The static facts published as ``netmon_site_info``, one mapping per site."""
+        rows = ([s.get(k, "") for k in SITE_INFO_LABELS] for s in sites)
+        text = "".join(_line(SITE_INFO[0], _labels(SITE_INFO_LABELS, row), 1.0) for row in rows).encode()
         with self._lock:
             self._sites = tuple(dict(s) for s in sites)
+            self._site_text = text
 
     def set_thresholds(self, thresholds: Mapping[str, tuple[Mapping[str, str], Mapping[str, float]]]) -> None:
         """Per-check limits (check key → (identity labels, {name: value})), joined by alert rules."""
+        names = (*IDENTITY, "threshold")
+        rendered = {
+            key: "".join(_line(THRESHOLD[0], _labels(names, [*(ident[k] for k in IDENTITY), name]), value)
+                         for name, value in sorted(limits.items())).encode()
+            for key, (ident, limits) in thresholds.items()
+        }
         with self._lock:
             self._thresholds = {
                 key: (tuple((k, ident[k]) for k in IDENTITY), dict(limits))
                 for key, (ident, limits) in thresholds.items()
             }
+            self._threshold_text = rendered
 
     # -- read by prometheus_client ---------------------------------------------------------------
 
@@ -148,15 +185,61 @@ class ResultCollector(Collector):
         yield self._site_info(sites)
         yield self._threshold_family(thresholds)
 
+    def render_text(self) -> list[bytes]:
+        """The exposition in text format 0.0.4, as chunks to write in order (no copy of the whole)."""
+        with self._lock:
+            blocks = [s.text for s in self._checks.values()]
+            site_text = self._site_text
+            threshold_text = list(self._threshold_text.values())
+        out: list[bytes] = []
+        for name, header in self._headers.items():
+            parts = [b[name] for b in blocks if name in b]
+            if parts or name in _ALWAYS:
+                out.append(header)
+                out += parts
+        out += [_header(*SITE_INFO), site_text, _header(*THRESHOLD), *threshold_text]
+        return out
+
+    def _render(self, state: _CheckState) -> dict[str, bytes]:
+        """This check's text lines, per family; mirrors `collect` sample for sample."""
+        result = state.latest
+        ident = _labels(IDENTITY, _identity(result))
+        lines: dict[str, list[str]] = {}
+
+        def add(family: str, labels: str, value: float, sample: str | None = None) -> None:
+            lines.setdefault(family, []).append(_line(sample or family, labels, value))
+
+        success, duration, last = (name for name, _, _ in CORE[:3])
+        add(success, ident, 1.0 if result.success else 0.0)
+        add(duration, ident, result.duration)
+        add(last, ident, result.started)
+        for reason, count in state.failures.items():
+            add(FAILURES, f'{ident},reason="{_escape(reason)}"', count, f"{FAILURES}_total")
+        for m in result.measurements:
+            spec = self._specs.get(m.name)
+            if spec is None or spec.kind in (Kind.INCREMENT, Kind.OBSERVATION):
+                continue
+            value = 1.0 if spec.kind is Kind.INFO else m.value
+            add(spec.name, _with(ident, spec, m.labels), value, _sample(spec))
+        for (name, labels), total in state.totals.items():
+            spec = self._specs[name]
+            add(name, _with(ident, spec, labels), total, _sample(spec))
+        for (name, labels), hist in state.histograms.items():
+            spec = self._specs[name]
+            series = _with(ident, spec, labels)
+            for le, count in hist.buckets():
+                add(name, f'{series},le="{le}"', count, f"{name}_bucket")
+            add(name, series, float(sum(hist.counts)), f"{name}_count")
+            add(name, series, hist.total, f"{name}_sum")
+        return {name: "".join(text).encode() for name, text in lines.items()}
+
     def _core(self, states: list) -> Iterator[Metric]:
-        success = GaugeMetricFamily("netmon_probe_success", "1 if the last run of the check succeeded.",
-                                    labels=IDENTITY)
-        duration = GaugeMetricFamily("netmon_probe_duration_seconds", "Duration of the last run.",
-                                     labels=IDENTITY)
-        last = GaugeMetricFamily("netmon_probe_last_run_timestamp_seconds",
-                                 "Unix time the last run started.", labels=IDENTITY)
-        failures = CounterMetricFamily("netmon_probe_failures", "Failed runs by reason.",
-                                       labels=(*IDENTITY, "reason"))
+        (success_name, _, success_help), (duration_name, _, duration_help), \
+            (last_name, _, last_help), (failures_name, _, failures_help) = CORE
+        success = GaugeMetricFamily(success_name, success_help, labels=IDENTITY)
+        duration = GaugeMetricFamily(duration_name, duration_help, labels=IDENTITY)
+        last = GaugeMetricFamily(last_name, last_help, labels=IDENTITY)
+        failures = CounterMetricFamily(failures_name, failures_help, labels=(*IDENTITY, "reason"))
         for result, _totals, _hists, reasons in states:
             ident = _identity(result)
             success.add_metric(ident, 1.0 if result.success else 0.0)
@@ -199,18 +282,13 @@ class ResultCollector(Collector):
         yield from families.values()
 
     def _site_info(self, sites: Sequence[Mapping[str, str]]) -> Metric:
-        info = GaugeMetricFamily("netmon_site_info", "Static facts about a site; always 1. Join on site.",
-                                 labels=SITE_INFO_LABELS)
+        info = GaugeMetricFamily(SITE_INFO[0], SITE_INFO[2], labels=SITE_INFO_LABELS)
         for site in sites:
             info.add_metric([site.get(label, "") for label in SITE_INFO_LABELS], 1.0)
         return info
 
     def _threshold_family(self, thresholds: list) -> Metric:
-        family = GaugeMetricFamily(
-            "netmon_check_threshold",
-            "Limit of the link type a check measures (rtt/jitter in seconds, loss as a ratio).",
-            labels=(*IDENTITY, "threshold"),
-        )
+        family = GaugeMetricFamily(THRESHOLD[0], THRESHOLD[2], labels=(*IDENTITY, "threshold"))
         for ident, limits in thresholds:
             values = [v for _, v in ident]
             for name, value in sorted(limits.items()):
@@ -225,3 +303,42 @@ def _identity(result: Result) -> tuple[str, ...]:
 def _label_values(spec: MetricSpec, labels: tuple[tuple[str, str], ...]) -> list[str]:
     given = dict(labels)
     return [given.get(name, "") for name in spec.labels]
+
+
+_TEXT_TYPES = {Kind.GAUGE: "gauge", Kind.INFO: "gauge", Kind.COUNTER: "counter", Kind.INCREMENT: "counter",
+               Kind.OBSERVATION: "histogram"}
+#: Families the generic path always yields, even without samples.
+_ALWAYS = frozenset(name for name, _, _ in CORE)
+
+
+def _base(name: str, kind: str) -> str:
+    """prometheus_client strips ``_total`` from a counter family's name and adds it back to samples."""
+    return name[:-6] if kind == "counter" and name.endswith("_total") else name
+
+
+def _sample(spec: MetricSpec) -> str:
+    """The sample name of a gauge or counter spec (counters end in ``_total``)."""
+    kind = _TEXT_TYPES[spec.kind]
+    return _base(spec.name, kind) + "_total" if kind == "counter" else spec.name
+
+
+def _header(name: str, kind: str, help_: str) -> bytes:
+    shown = _base(name, kind) + ("_total" if kind == "counter" else "")
+    escaped = help_.replace("\\", r"\\").replace("\n", r"\n")
+    return f"# HELP {shown} {escaped}\n# TYPE {shown} {kind}\n".encode()
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r'\"')
+
+
+def _labels(names: Sequence[str], values: Iterable[str]) -> str:
+    return ",".join(f'{n}="{_escape(v)}"' for n, v in zip(names, values, strict=True))
+
+
+def _with(ident: str, spec: MetricSpec, labels: tuple[tuple[str, str], ...]) -> str:
+    return f"{ident},{_labels(spec.labels, _label_values(spec, labels))}" if spec.labels else ident
+
+
+def _line(name: str, labels: str, value: float) -> str:
+    return f"{name}{{{labels}}} {floatToGoString(value)}\n"

@@ -1,0 +1,71 @@
+"""The fast text renderer says exactly what prometheus_client's generic exposition says."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from exporters.prometheus import ResultCollector
+from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions
+
+SPECS = [
+    MetricSpec("netmon_icmp_packet_loss_ratio", Kind.GAUGE, "loss"),
+    MetricSpec("netmon_icmp_packets_sent", Kind.INCREMENT, "sent"),
+    MetricSpec("netmon_icmp_rtt_seconds", Kind.OBSERVATION, "rtt", buckets=(0.01, 0.1, 1, 2.5)),
+    MetricSpec("netmon_interface_in_octets_total", Kind.COUNTER, "octets\nwith \\ odd help", labels=("ifname",)),
+    MetricSpec("netmon_device_info", Kind.INFO, "info", labels=("sysname", "descr")),
+    MetricSpec("netmon_http_duration_seconds", Kind.GAUGE, "phases", labels=("phase",)),
+]
+
+
+def _samples(text: str) -> list[tuple[str, tuple[tuple[str, str], ...], float]]:
+    return sorted((s.name, tuple(sorted(s.labels.items())), s.value)
+                  for family in text_string_to_metric_families(text) for s in family.samples)
+
+
+def _families(text: str) -> dict[str, str]:
+    return {f.name: f.type for f in text_string_to_metric_families(text)}
+
+
+def test_text_renderer_matches_generic_exposition() -> None:
+    collector = ResultCollector(SPECS)
+    registry = CollectorRegistry()
+    registry.register(collector)
+    odd = Check(site="chieng-mung", id="icmp-primary", probe="icmp", target='198.18.1.2"\\\n',
+                options=ProbeOptions(), link="primary")
+    plain = Check(site="to-hieu", id="snmp", probe="snmp", target="198.18.1.3", options=ProbeOptions())
+    for started in (1000.0, 1030.0):
+        collector.publish(odd.ok(started, [
+            Measurement("netmon_icmp_packet_loss_ratio", 0.2), Measurement("netmon_icmp_packets_sent", 5),
+            Measurement("netmon_icmp_rtt_seconds", 0.004), Measurement("netmon_icmp_rtt_seconds", 3.0),
+        ]))
+    collector.publish(odd.fail("timeout", "no reply", 1060.0, [Measurement("netmon_icmp_packets_sent", 5)]))
+    collector.publish(plain.ok(1000.0, [
+        Measurement("netmon_interface_in_octets_total", 1.5e12, (("ifname", "ge-0/0/1"),)),
+        Measurement("netmon_device_info", 7.0, (("sysname", "Cisco \"ISR\""), ("descr", "a\\b"))),
+        Measurement("netmon_http_duration_seconds", 0.01, (("phase", "dns"),)),
+        Measurement("netmon_http_duration_seconds", 0.02, (("phase", "connect"),)),
+    ]))
+    collector.set_sites([{"site": "chieng-mung", "name": "Chiềng Mung", "kind": "commune", "lat": "21.1693"}])
+    collector.set_thresholds({"chieng-mung/icmp-primary": (
+        {"site": "chieng-mung", "check": "icmp-primary", "probe": "icmp", "target": "198.18.1.2", "link": ""},
+        {"rtt_down": 0.3, "loss_down": 0.5})})
+
+    fast = b"".join(collector.render_text()).decode()
+    generic = generate_latest(registry).decode()
+
+    assert _samples(fast) == _samples(generic)
+    assert _families(fast) == _families(generic)
+    assert len(_samples(fast)) == 22
+
+
+def test_text_renderer_forgets_removed_checks() -> None:
+    collector = ResultCollector(SPECS)
+    keep = Check(site="a", id="icmp", probe="icmp", target="127.0.0.1", options=ProbeOptions())
+    gone = Check(site="b", id="icmp", probe="icmp", target="127.0.0.2", options=ProbeOptions())
+    for check in (keep, gone):
+        collector.publish(check.ok(1.0, [Measurement("netmon_icmp_packet_loss_ratio", 0.0)]))
+    collector.retain([keep.key])
+    text = b"".join(collector.render_text()).decode()
+    assert 'site="a"' in text
+    assert 'site="b"' not in text
