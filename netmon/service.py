@@ -55,13 +55,14 @@ def check_thresholds(inventory: Inventory) -> dict[str, tuple[dict[str, str], di
 class Service:
     def __init__(self, config: str | Path, listen: str = "127.0.0.1:9813",
                  extra_sinks: Iterable[Sink] = (), max_concurrency: int = 256, shard: Shard | None = None,
-                 web: WebConfig | None = None, enable_reload: bool | None = None):
+                 web: WebConfig | None = None, enable_reload: bool | None = None, user: str | None = None):
         plugins.load()
         self.config = Path(config)
         self.shard = shard
         self.listen = listen
         self.web = web
         self.enable_reload = enable_reload
+        self.user = user
         self.inventory = load(self.config)
         self.collector = ResultCollector(s for p in base.registry().values() for s in p.metrics)
         self.scheduler = Scheduler([self.collector.publish, *extra_sinks], max_concurrency)
@@ -121,6 +122,14 @@ class Service:
         warn_if_unrouted(self.inventory.checks)
         self.scheduler.start()
         self._install(self.inventory)
+        if self.user:
+            # Listening socket, the ICMP engine's raw socket and the scheduler's executor first (no job
+            # has run yet: they start when this coroutine first awaits), then keep only CAP_NET_RAW.
+            from netmon.privileges import drop_to
+            from probes.icmp import engine
+
+            engine()
+            drop_to(self.user)
         counts = self.inventory.counts()
         log.info("netmon running: %d of %d checks (shard %s) on %d sites; metrics on %s://%s/metrics",
                  self.reload_state.checks, counts["checks"], self.shard or "1/1", counts["sites"],

@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="TLS and basic auth for every endpoint (exporter-toolkit web-config format)")
     p.add_argument("--enable-reload", action="store_true",
                    help="allow POST /-/reload on a non-loopback listen address (always allowed on loopback)")
+    p.add_argument("--user", default=None, metavar="NAME",
+                   help="when started as root: become this user once sockets are open, keep only CAP_NET_RAW")
     p.add_argument("--max-concurrency", type=int, default=256, help="checks running at once (default 256)")
     p.add_argument("--shard", default=None, metavar="I/N",
                    help="run only shard I of N of the checks (stable hash of site + check id)")
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             history.start()
         service = Service(args.config or DEFAULT_CONFIG, args.listen, max_concurrency=args.max_concurrency,
                           shard=shard, extra_sinks=[history] if history else [], web=web,
-                          enable_reload=True if args.enable_reload else None)
+                          enable_reload=True if args.enable_reload else None, user=args.user)
         if history is not None:
             # hubs and maintenance windows follow the inventory, on start and on every reload
             service.inventory_listeners.append(lambda inv: history.set_topology(inventory_topology(inv)))

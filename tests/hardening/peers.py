@@ -78,14 +78,23 @@ class SecureNetmon:
         verify = ssl.create_default_context(cafile=str(self.ca)) if self.ca else True
         return httpx.Client(base_url=self.url, verify=verify, auth=auth, timeout=5)
 
+    def samples(self, name: str) -> list[tuple[dict[str, str], float]]:
+        """All samples of metric ``name`` in the current exposition (authorised)."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        with self.client() as client:
+            text = client.get("/metrics").text
+        return [(dict(s.labels), float(s.value)) for family in text_string_to_metric_families(text)
+                for s in family.samples if s.name == name]
+
 
 @contextmanager
 def netmon_secure(config: Path, tmp: Path, web: Path | None, *args: str, host: str = "127.0.0.1",
-                  env: dict[str, str] | None = None) -> Iterator[SecureNetmon]:
+                  env: dict[str, str] | None = None, wrapper: tuple[str, ...] = ()) -> Iterator[SecureNetmon]:
     """``netmon run --web-config web`` on a free port; yields once an authorised /-/healthy answers."""
     port = free_port()
     log = tmp / f"netmon-{port}.log"
-    cmd = [sys.executable, "-m", "netmon.cli", "run", "--config", str(config), "--no-history",
+    cmd = [*wrapper, sys.executable, "-m", "netmon.cli", "run", "--config", str(config), "--no-history",
            "--listen", f"{host}:{port}", *(["--web-config", str(web)] if web else []), *args]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
