@@ -1,18 +1,20 @@
-"""The SNMP wire: pysnmp 7 engines, credentials and the multi-column GETBULK walk.
+"""The SNMP wire: credentials, transports and the multi-column GETBULK walk.
 
-Engines. An `SnmpEngine` is costly to build (MIB tree, USM tables), so engines are shared: one per
-event loop and credential *shape* — all v2c devices share one, each distinct v3 user (name, protocols,
-key fingerprint) gets its own. pysnmp's configuration cache keys v3 users by user name only, so two
-devices with the same user name but different keys in one engine would overwrite each other mid-poll.
-Engines are closed by `close_engines` (the service and tests call it on shutdown) and, for loops that
-were closed without it, the next time an engine is needed.
+Transports. SNMPv2c goes through `collectors.snmp_v2c` (one shared UDP socket per event loop and
+address family, a small BER codec: pyasn1 decoding was most of a poll's CPU). SNMPv3 goes through
+pysnmp 7: an `SnmpEngine` is costly to build, so engines are shared per event loop and v3 user
+(name, protocols, key fingerprint). pysnmp's configuration cache keys v3 users by user name only, so
+two devices with one user name but different keys in a single engine would overwrite each other
+mid-poll. We talk to pysnmp's single-run command generator directly and get raw varbinds: the hlapi's
+MIB-aware wrapping of every varbind would cost more than the walk. `close_engines` closes the sockets
+and engines of the running loop (call it on shutdown); those of loops closed without it are closed the
+next time the collector runs.
 
 Walking. One poll is a short loop of GETBULK requests: the first carries the profile's scalars as
 non-repeaters (GETNEXT on ``oid`` minus its last arc answers ``oid`` itself) and every needed table
 column as a repeater; each following request carries only the columns still inside their subtree,
-from the last OID seen. A 25-interface ifTable with the system scalars takes one round trip. We talk
-to pysnmp's single-run command generator directly and get raw ``(ObjectName, value)`` pairs: the
-hlapi's MIB-aware wrapping of every varbind would cost more than the walk.
+from the last OID seen. A 25-interface router with the system scalars takes as few round trips as
+the agent's message size allows (one to a few).
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from typing import Any
 from pyasn1.type import univ
 from pysnmp.entity.rfc3413 import cmdgen
 from pysnmp.hlapi.v3arch.asyncio import (
-    CommunityData,
     ContextData,
     SnmpEngine,
     UdpTransportTarget,
@@ -86,15 +87,11 @@ class Credentials:
     priv_key: str | None = field(default=None, repr=False)
 
     def engine_key(self) -> str:
-        """Which shared engine serves these credentials (a fingerprint, never the secret itself)."""
-        if self.community is not None:
-            return "v2c"
+        """Which shared v3 engine serves these credentials (a fingerprint, never the secret itself)."""
         digest = hashlib.sha256(f"{self.auth_key}\0{self.priv_key}".encode()).hexdigest()[:16]
         return f"v3:{self.user}:{self.auth_protocol}:{self.priv_protocol}:{digest}"
 
-    def auth_data(self) -> CommunityData | UsmUserData:
-        if self.community is not None:
-            return CommunityData(self.community, mpModel=1)
+    def auth_data(self) -> UsmUserData:
         return UsmUserData(
             self.user or "",
             authKey=self.auth_key,
@@ -186,7 +183,7 @@ def _failure(indication: errind.ErrorIndication) -> SnmpFailure:
 
 async def _bulk_v3(
     engine: SnmpEngine,
-    auth: CommunityData | UsmUserData,
+    auth: UsmUserData,
     target: UdpTransportTarget,
     non_repeaters: int,
     max_repetitions: int,
