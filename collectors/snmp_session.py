@@ -168,8 +168,9 @@ async def _target(state: _LoopEngines, endpoint: Endpoint) -> UdpTransportTarget
 
 
 def _failure(indication: errind.ErrorIndication) -> SnmpFailure:
-    if isinstance(indication, errind.RequestTimedOut):
-        return SnmpFailure("timeout", "no SNMP response (after retries)")
+    if isinstance(indication, errind.RequestTimedOut):  # pysnmp carries only v3 here
+        return SnmpFailure("timeout", "no SNMPv3 response (after retries): device down, or a wrong privacy "
+                           "key or protocol (agents drop what they cannot decrypt)")
     if isinstance(indication, errind.WrongDigest | errind.AuthenticationFailure | errind.AuthenticationError):
         return SnmpFailure("auth", "SNMPv3 authentication failed: wrong auth key or protocol")
     if isinstance(indication, errind.UnknownUserName | errind.UnknownSecurityName):
