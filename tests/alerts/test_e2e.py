@@ -1,7 +1,8 @@
 """End to end on the simulated province: real netmon → Prometheus 2.42 → Alertmanager 0.25 → webhook.
 
 netmon runs a slice of the shipped inventory (the data center canary, every hub, the centers behind
-hub-son-la and hub-quynh-nhai) against the lab, with 2 s intervals. Durations are scaled for the test:
+hub-son-la and hub-quynh-nhai) against the lab, with 2 s intervals, and one UPS (snmpsim replaying a
+UPS-MIB recording of a UPS on battery) at to-hieu. Durations are scaled for the test:
 - the generated SiteUnreachable/HubUnreachable rules come from this test's inventory
   (``unreachable_after``: fiber 8 s, 4G/microwave 10 s → hubs 4 s);
 - `alerts/netmon.rules.yml` is copied with every ``for:``, range selector and group interval divided
@@ -26,13 +27,16 @@ from netmon import alerting
 from netmon.inventory import load
 from netmon.lab import control
 from tests.alerts import peers
+from tests.collectors import agents
 from tests.support import ROOT, netmon_run, prometheus, wait_until
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow]
 
 SCALE = 30
 HUBS_KEPT = ("hub-son-la", "hub-quynh-nhai")
-CUT, FLAPPING = "chieng-coi", "chieng-sinh"
+CUT, FLAPPING, POWER_CUT = "chieng-coi", "chieng-sinh", "to-hieu"
+UPS_RECORDING = ROOT / "tests" / "fixtures" / "snmp" / "ups-on-battery.snmprec"
+UPS_COMMUNITY_ENV = "NETMON_E2E_UPS_COMMUNITY"
 HUB_DOWN = "hub-quynh-nhai"
 _ICMP = {"count": 2, "spacing": 0.1, "packet_timeout": 1.0}
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -46,7 +50,7 @@ def scaled(text: str, factor: int = SCALE) -> str:
     return re.sub(r"((?:for|interval): |\[)(\d+)(ms|s|m|h|d)(\]|\s)", shrink, text)
 
 
-def e2e_inventory(path: Path) -> Path:
+def e2e_inventory(path: Path, ups_port: int) -> Path:
     spec = yaml.safe_load((ROOT / "config" / "communes.yaml").read_text(encoding="utf-8"))
     spec["defaults"]["interval"], spec["defaults"]["timeout"] = "2s", "1.5s"
     for link_type, limits in spec["defaults"]["link_types"].items():
@@ -59,6 +63,10 @@ def e2e_inventory(path: Path) -> Path:
         site["checks"] = [{"id": "icmp-primary", "probe": "icmp", "link": "primary", **_ICMP},
                           {"id": "cpe-https", "probe": "tcp", "link": "primary", "port": 443}]
         site.pop("devices", None)
+        if site["slug"] == POWER_CUT:
+            site["devices"] = [{"id": "ups", "kind": "ups", "address": "127.0.0.1", "port": ups_port,
+                                "profiles": ["system", "ups-mib"], "timeout": "0.5s", "retries": 0,
+                                "snmp": {"version": "2c", "community_env": UPS_COMMUNITY_ENV}}]
     path.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 
@@ -82,7 +90,11 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(province_lab: control.Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("e2e")
-    config = e2e_inventory(tmp / "inventory.yaml")
+    with agents.snmpsim(tmp, [UPS_RECORDING]) as ups_port:
+        yield from _stack(province_lab, tmp, e2e_inventory(tmp / "inventory.yaml", ups_port))
+
+
+def _stack(province_lab: control.Lab, tmp: Path, config: Path) -> Iterator[Stack]:
     rules = tmp / "rules"
     rules.mkdir()
     (rules / "recording.rules.yml").write_text((ROOT / "alerts" / "recording.rules.yml").read_text())
@@ -92,7 +104,7 @@ def stack(province_lab: control.Lab, tmp_path_factory: pytest.TempPathFactory) -
     shipped = yaml.safe_load((ROOT / "alerts" / "alertmanager.yml").read_text())
     with peers.webhook_receiver() as hook, \
             peers.alertmanager(tmp, peers.webhook_config(shipped, hook.url)) as am, \
-            netmon_run(config, tmp) as prober, \
+            netmon_run(config, tmp, env={UPS_COMMUNITY_ENV: UPS_RECORDING.stem}) as prober, \
             prometheus(tmp, [prober.url.removeprefix("http://")], rule_files=sorted(rules.glob("*.yml")),
                        alertmanager=am.url.removeprefix("http://")) as prom:
         stack = Stack(province_lab, prom, am, hook)
@@ -165,6 +177,29 @@ def test_flapping_link_is_one_link_unstable(stack: Stack) -> None:
     assert alert["labels"]["link"] == "primary"
     assert unstable == 1
     assert unreachable == 0
+
+
+def test_power_cut_notification_says_power(stack: Stack) -> None:
+    wait_until(lambda: stack.prom.query(f'netmon_ups_on_battery{{site="{POWER_CUT}"}} == 1'), 60,
+               "the UPS on battery, seen through netmon in Prometheus")
+    cut = time.time()
+    stack.lab.set(POWER_CUT, down=True)
+    try:
+        notification, alert = stack.hook.wait_for(180, "firing", alertname="SitePowerOutage", site=POWER_CUT)
+        wait_until(lambda: [a["status"]["state"] for a in stack.am.alerts(alertname="SiteUnreachable",
+                                                                           site=POWER_CUT)] == ["suppressed"],
+                   30, "SiteUnreachable held back by the power alert")
+        time.sleep(3)  # group_wait 1 s + group_interval 2 s: a leaked link notification would be here
+    finally:
+        stack.lab.reset()
+    unreachable = stack.count("firing", "SiteUnreachable", site=POWER_CUT)
+    report("power cut", time_to_notify_s=round(notification.received - cut, 1),
+           power_notifications=stack.count("firing", "SitePowerOutage", site=POWER_CUT),
+           site_unreachable_notifications=unreachable)
+    assert notification.receiver == "vnpt-technicians"
+    assert "POWER CUT" in alert["annotations"]["summary"] and "MẤT ĐIỆN" in alert["annotations"]["summary_vi"]
+    assert unreachable == 0
+    stack.hook.wait_for(120, "resolved", alertname="SitePowerOutage", site=POWER_CUT)
 
 
 def stack_sites(hub: str) -> list[Any]:
