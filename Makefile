@@ -1,5 +1,5 @@
 # The two commands a new user needs; each installs what it needs first (scripts/bootstrap.sh).
-.PHONY: demo test lint bootstrap
+.PHONY: demo test lint bootstrap audit
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -9,8 +9,14 @@ demo: bootstrap
 	.venv/bin/netmon demo
 
 ## Run every test (lint, type check, unit, real-peer and namespace tests). CI runs exactly this.
-test: bootstrap lint
+test: bootstrap lint audit
 	.venv/bin/python -m pytest -q -ra
 
 lint: bootstrap
 	.venv/bin/ruff check probes collectors exporters netmon tests bench
+
+## Known vulnerabilities in the installed dependencies (pip-audit against the PyPI advisory service).
+## Offline, pip-audit skips every package and exits 0; scripts/audit.py says NOT AUDITED instead.
+audit: bootstrap
+	@.venv/bin/python -m pip_audit --version >/dev/null 2>&1 || .venv/bin/pip install -q pip-audit
+	.venv/bin/python scripts/audit.py
