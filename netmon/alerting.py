@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from netmon.inventory import Inventory
-from netmon.inventory.model import MAINTENANCE_TZ, MaintenanceWindow
+from netmon.inventory.model import MAINTENANCE_TZ, MaintenanceWindow, local_time
 
 RULES_FILE = Path("generated/site-availability.rules.yml")
 AM_BASE_FILE = Path("alertmanager.base.yml")
@@ -116,10 +116,6 @@ class _Muted:
     intervals: tuple[str, ...]
 
 
-def _local(moment: datetime, zone: ZoneInfo) -> datetime:
-    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
-
-
 def time_intervals(window: MaintenanceWindow) -> list[dict[str, object]]:
     """One maintenance window as Alertmanager ``time_intervals`` entries in the province's time zone.
 
@@ -132,7 +128,7 @@ def time_intervals(window: MaintenanceWindow) -> list[dict[str, object]]:
                  "location": MAINTENANCE_TZ}]
     assert window.start is not None and window.end is not None  # enforced by the model
     zone = ZoneInfo(MAINTENANCE_TZ)
-    start, end = _local(window.start, zone), _local(window.end, zone)
+    start, end = local_time(window.start), local_time(window.end)
     out: list[dict[str, object]] = []
     day = start.date()
     while datetime.combine(day, time(0), zone) < end:

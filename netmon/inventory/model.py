@@ -10,6 +10,7 @@ import ipaddress
 import re
 from datetime import date, datetime
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -137,6 +138,12 @@ Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "satur
 _CLOCK_RANGE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$")
 
 
+def local_time(moment: datetime) -> datetime:
+    """``moment`` in `MAINTENANCE_TZ`; a time written without an offset is already local."""
+    zone = ZoneInfo(MAINTENANCE_TZ)
+    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
+
+
 class MaintenanceWindow(Strict):
     """Planned work that mutes the alerts of a site, or of a hub and every site behind it.
 
@@ -158,7 +165,8 @@ class MaintenanceWindow(Strict):
         recurring = bool(self.weekdays) or self.time is not None
         if one_off == recurring:
             raise ValueError("give either start and end (one-off) or weekdays and time (recurring)")
-        if one_off and (self.start is None or self.end is None or self.end <= self.start):
+        if one_off and (self.start is None or self.end is None
+                        or local_time(self.end) <= local_time(self.start)):
             raise ValueError("a one-off window needs a start and an end after it")
         if recurring and (not self.weekdays or self.time is None or not _CLOCK_RANGE.match(self.time)
                           or self.time[:5] >= self.time[6:]):

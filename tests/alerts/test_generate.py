@@ -121,3 +121,9 @@ def test_no_windows_leaves_the_base_alone(tmp_path: Path) -> None:
     inventory = load(province.write(tmp_path / "inventory.yaml", 9))
     base = yaml.safe_load((ROOT / "alerts" / "alertmanager.base.yml").read_text())
     assert alerting.alertmanager_config(inventory, base) == base
+
+
+def test_window_mixing_local_and_offset_times() -> None:
+    window = MaintenanceWindow(reason="x", start=datetime(2026, 12, 1, 10), end=datetime(2026, 12, 1, 4, tzinfo=UTC))
+    (entry,) = alerting.time_intervals(window)
+    assert entry["times"] == [{"start_time": "10:00", "end_time": "11:00"}]
