@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -91,7 +92,7 @@ def _alert(name: str, expr: str, after: float, **labels: str) -> dict[str, objec
     }
 
 
-def availability_rules(inventory: Inventory) -> dict[str, object]:
+def availability_rules(inventory: Inventory) -> dict[str, Any]:
     """The per-link-type SiteUnreachable/SitePowerOutage rules and the HubUnreachable rule."""
     limits = inventory.spec.defaults.link_types
     used = sorted({lk.type for site in inventory.spec.sites for lk in site.links if lk.role == "primary"})
@@ -123,8 +124,8 @@ def time_intervals(window: MaintenanceWindow) -> list[dict[str, object]]:
     touches (year + month + day + clock range).
     """
     if window.time is not None:
-        start, end = window.time.split("-")
-        return [{"weekdays": list(window.weekdays), "times": [{"start_time": start, "end_time": end}],
+        opens, closes = window.time.split("-")
+        return [{"weekdays": list(window.weekdays), "times": [{"start_time": opens, "end_time": closes}],
                  "location": MAINTENANCE_TZ}]
     assert window.start is not None and window.end is not None  # enforced by the model
     zone = ZoneInfo(MAINTENANCE_TZ)
@@ -165,15 +166,14 @@ def _maintenance(inventory: Inventory) -> tuple[list[dict[str, object]], list[_M
     return named, muted
 
 
-def alertmanager_config(inventory: Inventory, base: dict[str, object]) -> dict[str, object]:
+def alertmanager_config(inventory: Inventory, base: dict[str, Any]) -> dict[str, Any]:
     """``base`` with the inventory's maintenance windows muted under every team route."""
     config = copy.deepcopy(base)
     named, muted = _maintenance(inventory)
     if not named:
         return config
-    config["time_intervals"] = [*config.get("time_intervals", []), *named]  # type: ignore[misc]
+    config["time_intervals"] = [*config.get("time_intervals", []), *named]
     route = config["route"]
-    assert isinstance(route, dict)
     children = [{"matchers": [m.matcher], "mute_time_intervals": list(m.intervals)} for m in muted]
     for team_route in route.get("routes", []):
         team_route["routes"] = [*copy.deepcopy(children), *team_route.get("routes", [])]

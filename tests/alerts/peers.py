@@ -144,7 +144,7 @@ def alertmanager(tmp: Path, config: dict[str, Any]) -> Iterator[Alertmanager]:
         _stop(proc)
 
 
-def alert(starts: float | None = None, **labels: str) -> dict[str, Any]:
-    """An alert as Prometheus posts it (for tests that drive Alertmanager directly)."""
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(starts or time.time() - 60))
+def alert(**labels: str) -> dict[str, Any]:
+    """An alert as Prometheus posts it, firing for a minute (for tests that drive Alertmanager directly)."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
     return {"labels": labels, "annotations": {"summary": labels.get("alertname", "")}, "startsAt": stamp}
