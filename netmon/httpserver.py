@@ -4,6 +4,11 @@ The server runs in its own thread so that rendering /metrics for thousands of ch
 the event loop that times packets. A reload requested over HTTP is handed to the loop and awaited.
 With a web-config (`netmon.webconfig`) every endpoint needs TLS and/or basic auth; the TLS handshake
 runs in the connection's own thread with a timeout, so a client that stalls it holds only itself.
+
+/metrics negotiates its format: a client that accepts the text format (Prometheus lists it after
+OpenMetrics in its Accept header; curl and browsers send */*) gets the service's fast text renderer,
+written chunk by chunk without building one 100 MB string; a client that accepts only OpenMetrics
+gets prometheus_client's generic encoder.
 """
 
 from __future__ import annotations
@@ -15,19 +20,22 @@ import socket
 import ssl
 import sys
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import choose_encoder
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, choose_encoder
 
 from netmon.webconfig import WebConfig
 
 log = logging.getLogger("netmon.http")
 
 ReloadFn = Callable[[], Coroutine[Any, Any, tuple[bool, str]]]
+#: Renders the whole exposition in text format 0.0.4, as chunks to write in order.
+TextFn = Callable[[], Sequence[bytes]]
 
+WRITE_BYTES = 1 << 20
 #: Seconds a connection may stall (TLS handshake, request line, headers) before it is dropped.
 CONNECTION_TIMEOUT = 30.0
 
@@ -38,6 +46,20 @@ def parse_listen(value: str) -> tuple[str, int]:
     if not sep or not port.isdigit():
         raise ValueError(f"listen address {value!r} must look like 127.0.0.1:9813")
     return (host.strip("[]") or "127.0.0.1"), int(port)
+
+
+def accepts_text(accept: str) -> bool:
+    """Whether text format 0.0.4 is acceptable: no Accept header, ``*/*``, or a ``text/plain`` entry."""
+    if not accept.strip():
+        return True
+    for entry in accept.split(","):
+        media, *params = (part.strip() for part in entry.split(";"))
+        if any(p.replace(" ", "") in ("q=0", "q=0.0") for p in params):
+            continue
+        version = next((p.split("=", 1)[1] for p in params if p.startswith("version=")), "0.0.4")
+        if media in ("*/*", "text/*") or (media == "text/plain" and version in ("0.0.4", "1.0.0")):
+            return True
+    return False
 
 
 def is_loopback(host: str) -> bool:
@@ -53,11 +75,11 @@ def is_loopback(host: str) -> bool:
 class MetricsServer:
     def __init__(self, listen: str, registry: CollectorRegistry, reload: ReloadFn,
                  loop: asyncio.AbstractEventLoop, web: WebConfig | None = None,
-                 enable_reload: bool | None = None):
+                 enable_reload: bool | None = None, text: TextFn | None = None):
         host, port = parse_listen(listen)
         if enable_reload is None:  # reconfiguring the prober is an admin act: loopback only by default
             enable_reload = is_loopback(host)
-        handler = _handler(registry, reload if enable_reload else None, loop, web)
+        handler = _handler(registry, reload if enable_reload else None, loop, web, text)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         context = web.ssl_context() if web else None
         attrs = {"daemon_threads": True, "address_family": family,
@@ -93,7 +115,7 @@ def _log_connection_error(server: Any, request: Any, client_address: Any) -> Non
 
 
 def _handler(registry: CollectorRegistry, reload: ReloadFn | None, loop: asyncio.AbstractEventLoop,
-             web: WebConfig | None) -> type:
+             web: WebConfig | None, text: TextFn | None = None) -> type:
     class Handler(BaseHTTPRequestHandler):
         timeout = CONNECTION_TIMEOUT
 
@@ -118,8 +140,11 @@ def _handler(registry: CollectorRegistry, reload: ReloadFn | None, loop: asyncio
             if not self._allowed():
                 return
             path = self.path.split("?", 1)[0]
-            if path == "/metrics":
-                encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
+            accept = self.headers.get("Accept", "")
+            if path == "/metrics" and text is not None and accepts_text(accept):
+                self._reply_chunks(200, text(), CONTENT_TYPE_PLAIN_0_0_4)
+            elif path == "/metrics":
+                encoder, content_type = choose_encoder(accept)
                 self._reply(200, encoder(registry), content_type)
             elif path == "/-/healthy":
                 self._reply(200, b"OK\n")
@@ -144,13 +169,25 @@ def _handler(registry: CollectorRegistry, reload: ReloadFn | None, loop: asyncio
             self._reply(200 if ok else 500, (message + "\n").encode())
 
         def _reply(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8") -> None:
+            self._reply_chunks(status, [body], content_type)
+
+        def _reply_chunks(self, status: int, chunks: Sequence[bytes], content_type: str) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(sum(len(c) for c in chunks)))
             for name, value in (web.headers.items() if web else ()):
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(body)
+            # The socket writer is unbuffered: join small chunks into ~1 MB writes, not a syscall each.
+            pending: list[bytes] = []
+            size = 0
+            for chunk in chunks:
+                pending.append(chunk)
+                size += len(chunk)
+                if size >= WRITE_BYTES:
+                    self.wfile.write(b"".join(pending))
+                    pending, size = [], 0
+            self.wfile.write(b"".join(pending))
 
         def log_message(self, format: str, *args: object) -> None:
             log.debug("%s " + format, self.address_string(), *args)
