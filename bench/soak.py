@@ -17,7 +17,7 @@ merged into the generated one, and the storm preset's link faults are switched o
 ``--storm-every`` (``netmon lab set`` / ``reset``), so outages, flaps and loss come and go.
 
 Writes ``OUT.csv`` and ``OUT.png`` and prints the least-squares slope per hour of RSS, fds and tasks
-after the first scheduling interval (the warm-up, while every check has its first run). Loopback and
+after a warm-up (``--warmup``, default 3 min, while per-check state and histograms fill up). Loopback and
 lab namespaces only; the child is stopped by its PID.
 """
 
@@ -203,6 +203,8 @@ def main() -> int:
     ap.add_argument("--interval", type=float, default=30.0, help="check interval, seconds (default 30)")
     ap.add_argument("--lab", action="store_true", help="merge in the simulated province and toggle the storm")
     ap.add_argument("--storm-every", default="5m")
+    ap.add_argument("--warmup", default="3m",
+                    help="samples before this are left out of the slopes (default 3m)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "soak"))
     args = ap.parse_args()
     duration, every = parse_duration(args.duration), parse_duration(args.sample)
@@ -268,10 +270,11 @@ def main() -> int:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
-    steady = [r for r in rows if r["elapsed_s"] > args.interval] or rows
+    warmup = parse_duration(args.warmup)
+    steady = [r for r in rows if r["elapsed_s"] > warmup] or rows
     xs = [r["elapsed_s"] for r in steady]
     print(f"\n{args.checks} checks, {len(rows)} samples over {rows[-1]['elapsed_s'] / 60:.1f} min "
-          f"(slopes over the {len(steady)} samples after the first {args.interval:g} s interval):")
+          f"(slopes over the {len(steady)} samples after the {warmup:g} s warm-up):")
     for key, unit in (("rss_mib", "MiB"), ("fds", "fds"), ("asyncio_tasks", "tasks")):
         ys = [r[key] for r in steady]
         print(f"  {key:14s} first {ys[0]:>9.1f}  last {ys[-1]:>9.1f}  "
