@@ -33,6 +33,8 @@ from netmon.runner import run_check
 from probes.base import Check, Result
 
 log = logging.getLogger("netmon.scheduler")
+# APScheduler logs two INFO lines per job run: ten slots a second would drown the service's own log.
+logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
 
 Sink = Callable[[Result], None]
 
