@@ -33,6 +33,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "loss": ("link up, {value} loss on {link} — {hint}", "kết nối còn, mất {value} gói trên {link} — {hint}"),
     "latency": ("link up, RTT {value} on {link} (limit {limit}) — congestion or rerouting",
                 "kết nối còn, RTT {value} trên {link} (ngưỡng {limit}) — nghẽn hoặc đổi tuyến"),
+    "latency_down": ("link up, but RTT {value} on {link} exceeds the {type} limit of {limit} — "
+                     "congestion, rerouting or the wrong medium",
+                     "kết nối còn, nhưng RTT {value} trên {link} vượt ngưỡng {limit} của đường {type} — "
+                     "nghẽn, đổi tuyến hoặc sai loại đường truyền"),
     "latency_vs_baseline": ("link up, RTT {value} on {link}, usually {limit} — congestion or rerouting",
                             "kết nối còn, RTT {value} trên {link}, thường {limit} — nghẽn hoặc đổi tuyến"),
     "jitter": ("link up, jitter {value} on {link} — meetings will stutter",
@@ -124,15 +128,19 @@ def _links(report: Report, links: list[Link], outcomes: list[Outcome], lang: Lan
         name = text(CATALOG, "link_name", lang, type=link.type, id=link.id, isp=link.isp)
         worst = max(mine, key=lambda o: o.finding.verdict)
         state[link.id] = worst.finding.verdict
-        # The link itself is down when its echoes die; a refused port behind a live link is not.
+        # The link itself is down when no echo comes back; a refused port behind a live link is not,
+        # and neither is a link whose echoes all return too late or too few (it is up, but bad).
         echoes = [o for o in mine if o.row.check.probe == "icmp"] or mine
         if worst.finding.verdict is Verdict.OK:
             say("link_ok", link=name)
-        elif all(o.finding.verdict is Verdict.DOWN for o in echoes):
+        elif all(_dead(o) for o in echoes):
             say("link_down", link=name)
             _trace(report, link, lang, say)
         elif worst.finding.cause in ("loss", "latency", "latency_vs_baseline", "jitter"):
-            say(worst.finding.cause, link=name, value=_value(worst), limit=_value(worst, limit=True),
+            key = worst.finding.cause
+            if key == "latency" and worst.finding.verdict is Verdict.DOWN:
+                key = "latency_down"
+            say(key, link=name, value=_value(worst), limit=_value(worst, limit=True), type=link.type,
                 hint=HINTS[link.type][lang == "vi"])
         else:
             say("check_failed", link=name, check=worst.row.check.id,
@@ -142,6 +150,15 @@ def _links(report: Report, links: list[Link], outcomes: list[Outcome], lang: Lan
     for link in links:
         if primary_down and link.role == "backup" and state.get(link.id) is Verdict.OK:
             say("on_backup", link=text(CATALOG, "link_name", lang, type=link.type, id=link.id, isp=link.isp))
+
+
+def _dead(o: Outcome) -> bool:
+    """No answer at all: the run failed and, for an echo burst, not a single reply came back."""
+    if o.finding.verdict is not Verdict.DOWN:
+        return False
+    if o.row.check.probe == "icmp":
+        return o.finding.cause not in ("latency", "loss") or (o.finding.figure or 0.0) >= 1.0
+    return not o.result.success or o.finding.cause != "latency"
 
 
 def _trace(report: Report, link: Link, lang: Lang, say: Say) -> None:

@@ -58,6 +58,10 @@ class PathView:
 def directory(spec: InventoryFile) -> dict[str, tuple[str, str]]:
     """Address → (role, display name) for every host the inventory names."""
     names: dict[str, tuple[str, str]] = {spec.datacenter.address: ("datacenter", spec.datacenter.name)}
+    # The data center's own ICMP targets (the canary) are its gateway: the first hop of every trace.
+    for check in spec.datacenter.checks:
+        if check.probe == "icmp" and check.target:
+            names.setdefault(check.target, ("datacenter", f"{spec.datacenter.name} (gateway)"))
     for svc in spec.services:
         host = urlsplit(svc.url).hostname
         if host:
@@ -100,7 +104,7 @@ def trace_check(target: str, link: str = "", site: str = "adhoc", max_hops: int 
 def view(result: base.Result, names: Mapping[str, tuple[str, str]],
          expected_path: Sequence[tuple[str, str, str]] = ()) -> PathView:
     """The trace ``result`` as a path with inventory names on its hops."""
-    hops = tuple(_hop(h, names.get) for h in result.details.get("hops", ()))
+    hops = _until_repeat(tuple(_hop(h, names.get) for h in result.details.get("hops", ())))
     address = str(result.details.get("address") or result.target)
     reached = result.success or (bool(hops) and hops[-1].address == address and hops[-1].loss < 1.0)
     return PathView(result.link, result.target, hops, reached, None if result.success else result.error,
@@ -114,6 +118,19 @@ async def trace(target: str, names: Mapping[str, tuple[str, str]], link: str,
     """
     check = trace_check(target, link, site, max_hops=len(expected_path) + EXTRA_HOPS, count=1)
     return view(await run_check(check), names, expected_path)
+
+
+def _until_repeat(hops: tuple[Hop, ...]) -> tuple[Hop, ...]:
+    """``hops`` up to the first address seen before: past it the path loops (hub → gateway → hub)
+    or one router keeps answering "unreachable" for every TTL — no new hop, only noise.
+    """
+    seen: set[str] = set()
+    for i, hop in enumerate(hops):
+        if hop.address in seen:
+            return hops[:i]
+        if hop.address:
+            seen.add(hop.address)
+    return hops
 
 
 def _hop(raw: Mapping[str, object], lookup: Callable[[str], tuple[str, str] | None]) -> Hop:

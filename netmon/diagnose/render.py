@@ -34,6 +34,19 @@ CATALOG: dict[str, tuple[str, str]] = {
     "reached": ("reached the target", "tới được đích"),
     "stops": ("stops at {hop}", "dừng tại {hop}"),
     "path": ("Path", "Đường đi"),
+    "loss": ("{value:.0f} % loss", "mất {value:.0f} %"),
+    "connect": ("connect {time}", "kết nối {time}"),
+    "hops": ("{n} hops", "{n} bước"),
+}
+
+#: Failure reasons in Vietnamese for the result column; English shows the probe's own message, whose
+#: words (and the library errors inside it) are English and would make a mixed-language table.
+REASONS_VI: dict[str, str] = {
+    "timeout": "không phản hồi", "unreachable": "không tới được", "refused": "từ chối kết nối",
+    "reset": "bị ngắt kết nối", "tls": "lỗi TLS", "dns": "lỗi phân giải tên", "http_status": "mã HTTP lỗi",
+    "body_mismatch": "nội dung sai", "too_large": "phản hồi quá lớn",
+    "too_many_redirects": "chuyển hướng vòng", "protocol": "lỗi giao thức", "bad_response": "trả lời hỏng",
+    "answer_mismatch": "trả lời sai",
 }
 
 _COLORS = {Verdict.OK: "32", Verdict.DEGRADED: "33", Verdict.DOWN: "31"}
@@ -57,25 +70,28 @@ def ms(seconds: float) -> str:
     return f"{value:.2f} ms" if value < 1 else f"{value:.1f} ms" if value < 10 else f"{value:.0f} ms"
 
 
-def measured(o: Outcome) -> str:
-    """The figures that matter for this probe, or the failure message."""
+def measured(o: Outcome, lang: Lang = "en") -> str:
+    """The figures that matter for this probe, or the failure message, in ``lang``."""
     r = o.result
     if r.probe == "icmp":
         loss, rtt = r.value(LOSS), r.value(RTT)
-        shown = [ms(rtt) if rtt is not None else "", f"{loss * 100:.0f} % loss" if loss is not None else ""]
+        shown = [ms(rtt) if rtt is not None else "",
+                 text(CATALOG, "loss", lang, value=loss * 100) if loss is not None else ""]
         if r.success or (loss is not None and loss < 1.0):
             return ", ".join(p for p in shown if p)
+    if r.probe == "http" and (status := r.value(HTTP_STATUS)):
+        total = r.value(HTTP_DURATION, phase="total")
+        return ", ".join(p for p in (f"{status:.0f}", ms(total) if total else "") if p)
     if not r.success:
+        if lang == "vi" and r.reason in REASONS_VI:
+            return REASONS_VI[r.reason]
         return r.error or r.reason or "failed"
     if r.probe == "tcp" and (v := r.value(TCP_CONNECT)) is not None:
-        return f"connect {ms(v)}"
-    if r.probe == "http":
-        status, total = r.value(HTTP_STATUS), r.value(HTTP_DURATION, phase="total")
-        return ", ".join(p for p in (f"{status:.0f}" if status else "", ms(total) if total else "") if p)
+        return text(CATALOG, "connect", lang, time=ms(v))
     if r.probe == "dns" and (v := r.value(DNS_LOOKUP)) is not None:
         return ms(v)
     if r.probe == "trace":
-        return f"{len(r.details.get('hops', ()))} hops"
+        return text(CATALOG, "hops", lang, n=len(r.details.get("hops", ())))
     return ms(r.duration)
 
 
@@ -93,7 +109,7 @@ def table(outcomes: Sequence[Outcome], lang: Lang, color: bool,
     lines = [row([t("where"), t("check"), t("target"), t("result"), t("verdict")])]
     for i, o in enumerate(outcomes):
         cells = [t(o.row.role), o.row.check.id, o.row.check.target,
-                 (result_text or {}).get(i, measured(o)), t(o.finding.verdict.label)]
+                 (result_text or {}).get(i, measured(o, lang)), t(o.finding.verdict.label)]
         lines.append(row(cells, o.finding.verdict, color))
     return lines
 

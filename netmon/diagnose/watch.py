@@ -50,14 +50,14 @@ class Stats:
         if rtt is not None:
             self.rtts.append(rtt)
 
-    def cell(self, o: session.Outcome) -> str:
+    def cell(self, o: session.Outcome, lang: Lang) -> str:
         if self.sent and self.rtts:
             loss = 1 - self.received / self.sent
             average = sum(self.rtts) / len(self.rtts)
             return f"{render.ms(self.rtts[-1])} ~{render.ms(average)} {loss * 100:.0f}%"
         if o.result.value(LOSS) is None and self.runs > 1:
-            return f"{render.measured(o)} {self.runs - self.failures}/{self.runs}"
-        return render.measured(o)
+            return f"{render.measured(o, lang)} {self.runs - self.failures}/{self.runs}"
+        return render.measured(o, lang)
 
 
 async def watch(plan: Plan, every: float, out: TextIO, lang: Lang, title: str,
@@ -73,7 +73,7 @@ async def watch(plan: Plan, every: float, out: TextIO, lang: Lang, title: str,
         n += 1
         for s, o in zip(stats, report.outcomes, strict=True):
             s.add(o)
-        cells = {i: s.cell(o) for i, (s, o) in enumerate(zip(stats, report.outcomes, strict=True))}
+        cells = {i: s.cell(o, lang) for i, (s, o) in enumerate(zip(stats, report.outcomes, strict=True))}
         lines = [render.fit(text(CATALOG, "title", lang, what=title, n=n, every=every), render.WIDTH - 1),
                  "", *render.table(report.outcomes, lang, color, cells), "",
                  render.verdict_line(report, diagnose(report), lang, color)]

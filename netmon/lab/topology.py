@@ -28,6 +28,8 @@ DC_NS = f"{PREFIX}dc"
 ROOT_IF = f"{PREFIX}dc"
 #: Routes the root namespace sends into the lab; both more specific than the /15 blackhole.
 ROOT_ROUTES = ("198.18.0.0/16", "198.19.0.0/16")
+#: Metric of a hub's fallback route to each of its CPEs, behind the link's own host route (metric 0).
+UNREACHABLE_METRIC = 4096
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,10 @@ def build(p: Plan) -> None:
     for h in p.hubs:
         lines = ["link set lo up", f"addr add {h.address}/32 dev uplink", *p.hub_up_lines(h)]
         for lk in (lk for lk in p.links if lk.hub is h):
-            lines += p.link_up_lines(lk)
+            # When the link is down its host route goes; without this fallback the hub would bounce
+            # the packet to its default route (the gateway, which sends it back: a TTL-exceeded loop).
+            # A real hub answers "host unreachable" for a CPE it cannot reach, so traces stop there.
+            lines += [*p.link_up_lines(lk), f"route add unreachable {lk.cpe}/32 metric {UNREACHABLE_METRIC}"]
         netns.ip_batch(lines, h.ns)
 
     for slug, ns in p.sites.items():
@@ -157,6 +162,9 @@ def build(p: Plan) -> None:
 
     for ns in (DC_NS, *(h.ns for h in p.hubs)):
         netns.set_sysctl(ns, "net.ipv4.ip_forward", "1")
+        # Linux sends at most one ICMP error a second per peer after a burst of 6: an ICMP burst to a
+        # dead CPE would use them up and the trace after it would lose its hops at random.
+        netns.set_sysctl(ns, "net.ipv4.icmp_ratelimit", "0")
     netns.ip_batch([f"addr add {p.prober}/24 dev {ROOT_IF}", f"link set {ROOT_IF} up",
                     *(f"route replace {r} via {p.gateway} dev {ROOT_IF}" for r in ROOT_ROUTES)])
 
