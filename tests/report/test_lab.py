@@ -1,0 +1,100 @@
+"""Outage history on the simulated province: a real `netmon run --history` watching real links go down.
+
+A 2-minute link cut and, at the same time, a 2-minute hub outage elsewhere, on a copy of the shipped
+inventory probed every 5 s (same sites and addresses, so the session lab answers it). The store must
+hold one outage of 120 s ± one interval for the cut link, caused by the link, and one per link behind
+the hub, caused by the hub; `netmon report` must say the same.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from netmon.inventory import load
+from netmon.lab import control, topology
+from tests.lab.fixtures import INVENTORY
+from tests.support import ROOT, netmon_run, wait_until
+
+pytestmark = pytest.mark.privileged
+
+INTERVAL = 5.0
+OUTAGE = 120.0
+PLAN = topology.plan(load(INVENTORY))
+SITE = "chieng-mung"  # fiber, behind hub-mai-son
+HUB = "hub-moc-chau"
+BEHIND = sorted((lk.site, lk.link) for lk in PLAN.links if lk.hub.id == HUB)
+#: Sites whose primary link (the one availability is computed from) goes through the hub.
+PRIMARY_BEHIND = sorted(lk.site for lk in PLAN.links if lk.hub.id == HUB and lk.role == "primary")
+
+
+def _fast_inventory(tmp: Path) -> Path:
+    """The shipped inventory with every check every 5 s (timeout 4 s: the slowest VSAT burst takes 3 s)."""
+    text = INVENTORY.read_text()
+    for old, new in (("  interval: 30s\n", f"  interval: {INTERVAL:g}s\n"), ("  timeout: 10s\n", "  timeout: 4s\n")):
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    path = tmp / "communes-5s.yaml"
+    path.write_text(text)
+    return path
+
+
+def _outages(db: Path) -> list[dict[str, object]]:
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute('SELECT site, link, start, "end", cause FROM outages ORDER BY start')]
+
+
+def test_two_minute_outages_are_logged_with_their_cause(fresh_lab: control.Lab, tmp_path: Path) -> None:
+    config = _fast_inventory(tmp_path)
+    db = tmp_path / "history.db"
+    with netmon_run(config, tmp_path, "--history", str(db)) as netmon:
+        # Every subject seen up at least twice before the cut, so nothing starts "already down".
+        wait_until(lambda: len(netmon.samples("netmon_probe_success")) >= len(load(config).checks), 3 * INTERVAL,
+                   "a first result for every check")
+        time.sleep(INTERVAL)  # one more round: the outage rule needs history before the cut
+        fresh_lab.set(SITE, down=True)
+        fresh_lab.set(HUB, down=True)
+        cut = time.time()
+        time.sleep(OUTAGE)  # the outage itself is what we measure: nothing to await but the clock
+        fresh_lab.reset()
+        restored = time.time()
+
+        def closed() -> bool:
+            return bool(db.exists()) and all(o["end"] is not None for o in _outages(db)) and len(_outages(db)) > 0
+
+        wait_until(closed, 3 * INTERVAL + 5, "every outage closed after the restore")
+    down_for = restored - cut
+    outages = _outages(db)
+    by_subject = {(str(o["site"]), str(o["link"])): o for o in outages}
+    assert len(by_subject) == len(outages), "one outage per subject"
+
+    link = by_subject.pop((SITE, "primary"))
+    duration = float(link["end"]) - float(link["start"])  # type: ignore[arg-type]
+    assert link["cause"] == "link"
+    # First failed run within one interval after the cut (or during a burst just before it), first
+    # good run within one interval after the restore.
+    assert abs(duration - down_for) <= INTERVAL + 2, (duration, down_for)
+    print(f"\nlink cut {down_for:.1f} s → outage {duration:.1f} s logged, cause {link['cause']}")
+
+    hub = by_subject.pop((HUB, ""))
+    assert abs(float(hub["end"]) - float(hub["start"]) - down_for) <= INTERVAL + 2  # type: ignore[arg-type]
+    behind = {k: v["cause"] for k, v in by_subject.items() if k in BEHIND}
+    assert behind == dict.fromkeys(BEHIND, "hub"), behind
+    assert set(by_subject) == set(BEHIND), f"unexpected outages: {set(by_subject) - set(BEHIND)}"
+
+    report = subprocess.run(
+        [sys.executable, "-m", "netmon.cli", "report", "--config", str(config), "--history", str(db),
+         "--from", "1h", "--format", "json"], capture_output=True, text=True, cwd=ROOT, check=True)
+    doc = json.loads(report.stdout)
+    rows = {r["key"]: r for r in doc["rows"]}
+    assert (rows[SITE]["outages"], rows[SITE]["causes"]) == (1, {"link": 1}), rows[SITE]
+    assert abs(rows[SITE]["downtime"] - down_for) <= INTERVAL + 2
+    for site in PRIMARY_BEHIND:
+        assert (rows[site]["outages"], rows[site]["causes"]) == (1, {"hub": 1}), rows[site]
