@@ -29,7 +29,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from exporters.prometheus import Buckets
-from netmon.runner import run_check
+from netmon.runner import GRACE_SECONDS, run_check
 from probes.base import Check, Result
 
 log = logging.getLogger("netmon.scheduler")
@@ -75,6 +75,7 @@ class Scheduler:
         self._checks: dict[str, Check] = {}
         self._slots: dict[_Slot, dict[str, Check]] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._stopping = False
         self.stats = SchedulerStats()
         self._aps = AsyncIOScheduler(timezone=UTC)
 
@@ -83,14 +84,26 @@ class Scheduler:
         return dict(self._checks)
 
     def start(self) -> None:
+        self._stopping = False
         self._aps.start()
 
     async def stop(self) -> None:
-        """Stop scheduling and wait for running checks to finish (they are bounded by timeouts)."""
+        """Stop scheduling and wait for running checks to finish (they are bounded by timeouts).
+
+        AsyncIOScheduler defers its shutdown to a later loop iteration, so a slot may still fire after
+        this is called: `_fire` starts nothing once stopping. A check still running after its deadline
+        is cancelled and awaited here, so none is left for ``asyncio.run`` to cancel at exit.
+        """
+        self._stopping = True
         self._aps.shutdown(wait=False)
         pending = list(self._running.values())
-        if pending:
-            await asyncio.wait(pending, timeout=max((c.timeout for c in self._checks.values()), default=1))
+        if not pending:
+            return
+        deadline = max((c.timeout for c in self._checks.values()), default=1) + GRACE_SECONDS
+        _, late = await asyncio.wait(pending, timeout=deadline)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
     def apply(self, checks: Iterable[Check]) -> tuple[int, int, int]:
         """Make the scheduled set equal to ``checks``; returns (added, changed, removed)."""
@@ -138,6 +151,8 @@ class Scheduler:
 
     async def _fire(self, slot: _Slot, offset: float) -> None:
         """Start every check of ``slot`` that is not still running from its previous turn."""
+        if self._stopping:
+            return
         interval = slot[0]
         now = time.time()
         scheduled = offset + math.floor((now - offset) / interval) * interval

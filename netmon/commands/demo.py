@@ -2,12 +2,15 @@
 
 Brings the lab up with the ``province-day`` preset, runs the monitoring service against the shipped
 inventory with /metrics on 127.0.0.1:9813, prints what to look at, and on Ctrl-C tears it all down.
+With ``--reuse-lab`` it monitors a lab that is already up (a trainer's ``netmon lab up --scenario
+storm``, the test suite's session lab) and leaves it running: only what the demo started, it stops.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 
 from netmon.inventory import load
@@ -22,17 +25,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", default=None, help="inventory file (default: config/communes.yaml)")
     p.add_argument("--scenario", default=PRESET, help=f"scenario preset or file (default: {PRESET})")
     p.add_argument("--listen", default="127.0.0.1:9813", help="address for /metrics (default 127.0.0.1:9813)")
+    p.add_argument("--reuse-lab", action="store_true",
+                   help="monitor the lab that is already up (its own scenario) and leave it up on exit")
     p.set_defaults(func=run)
 
 
-def guide(config: str, scenario_name: str, listen: str) -> str:
+def guide(config: str, scenario_name: str, listen: str, keep_lab: bool = False) -> str:
     """What this scenario does and where to see it in /metrics."""
     spec = scenario.load(scenario_name, load(config))
     metrics = f"curl -s http://{listen}/metrics | grep"
     lines = [f"netmon demo — scenario {scenario_name}: {spec.description}", "",
              f"  metrics:      http://{listen}/metrics  (first results within one interval)",
              f"  RTT:          {metrics} '^netmon_icmp_rtt_seconds_sum'",
-             f"  loss:         {metrics} '^netmon_icmp_packet_loss_ratio'",
+             f"  loss:         {metrics} '^netmon_icmp_packet_loss_ratio'   (last burst)",
+             f"  loss so far:  {metrics} -E '^netmon_icmp_packets_(sent|received)_total'",
              f"  up or not:    {metrics} '^netmon_probe_success' | grep ' 0$'",
              f"  services:     {metrics} -E '^netmon_(http_status_code|tls_cert_expiry)'",
              "  cut a link:   netmon lab set chieng-mung down=true   (undo: netmon lab reset)",
@@ -41,7 +47,8 @@ def guide(config: str, scenario_name: str, listen: str) -> str:
         lines.append(f"  {target}: {b.model_dump_json(exclude_unset=True)}")
     for target, s in spec.services.items():
         lines.append(f"  service {target}: {s.model_dump_json(exclude_unset=True)}")
-    lines += ["", "Ctrl-C stops netmon and removes the simulated province."]
+    ending = " (the lab stays up)." if keep_lab else " and removes the simulated province."
+    lines += ["", "Ctrl-C stops netmon" + ending]
     return "\n".join(lines)
 
 
@@ -49,17 +56,31 @@ def run(args: argparse.Namespace) -> int:
     from netmon.cli import DEFAULT_CONFIG
 
     config = args.config or DEFAULT_CONFIG
+    # One line per slot job at start-up (hundreds) would bury the guide; the service logs what matters.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
+    if args.reuse_lab:
+        lab = control.current()
+        if lab is None:
+            raise control.LabError("--reuse-lab: no lab is up (start one with `netmon lab up`)")
+        text = guide(config, str(lab.status().get("scenario", args.scenario)), args.listen, keep_lab=True)
+        _monitor(config, args.listen, lab, f"monitoring the running lab (daemon pid {lab.pid})\n\n{text}")
+        return 0
     text = guide(config, args.scenario, args.listen)  # validates inventory and scenario before any change
     lab, took = control.up(config, args.scenario)
     try:
-        # The http probe verifies certificates against the default store; make that the lab's CA.
-        os.environ["SSL_CERT_FILE"] = str(lab.ca_file)
-        print(f"simulated province up in {took:.1f} s\n\n{text}", flush=True)
-
-        async def main() -> None:
-            await Service(config, args.listen).run()
-
-        asyncio.run(main())
+        _monitor(config, args.listen, lab, f"simulated province up in {took:.1f} s\n\n{text}")
     finally:
         control.down()
     return 0
+
+
+def _monitor(config: str, listen: str, lab: control.Lab, banner: str) -> None:
+    """Run the monitoring service against ``lab`` until Ctrl-C (or SIGTERM)."""
+    # The http probe verifies certificates against the default store; make that the lab's CA.
+    os.environ["SSL_CERT_FILE"] = str(lab.ca_file)
+    print(banner, flush=True)
+
+    async def main() -> None:
+        await Service(config, listen).run()
+
+    asyncio.run(main())
