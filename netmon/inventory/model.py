@@ -87,9 +87,6 @@ class Link(Strict):
     #: Metered links (4G/VSAT data plans): bytes of probe traffic allowed per day; `netmon probe` keeps
     #: its ad-hoc runs within what the scheduled checks leave of it.
     budget_bytes_per_day: int | None = Field(default=None, gt=0)
-    #: Metered links (4G/VSAT data plans): bytes of probe traffic allowed per day; `netmon probe` keeps
-    #: its ad-hoc runs within what the scheduled checks leave of it.
-    budget_bytes_per_day: int | None = Field(default=None, gt=0)
 
 
 class CheckConfig(BaseModel):
