@@ -13,7 +13,8 @@ test: bootstrap lint audit
 	.venv/bin/python -m pytest -q -ra
 
 lint: bootstrap
-	.venv/bin/ruff check probes collectors exporters netmon tests bench
+	.venv/bin/ruff check probes collectors exporters netmon tests bench scripts
+	.venv/bin/mypy
 
 ## Known vulnerabilities in the installed dependencies (pip-audit against the PyPI advisory service).
 ## Offline, pip-audit skips every package and exits 0; scripts/audit.py says NOT AUDITED instead.

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import time
@@ -163,7 +164,10 @@ class Scheduler:
                 continue
             task = asyncio.create_task(self._run(check, scheduled), name=f"check:{key}")
             self._running[key] = task
-            task.add_done_callback(lambda _, k=key: self._running.pop(k, None))
+            task.add_done_callback(functools.partial(self._finished, key))
+
+    def _finished(self, key: str, _task: asyncio.Task[None]) -> None:
+        self._running.pop(key, None)
 
     async def _run(self, check: Check, scheduled: float) -> None:
         if check.probe in SHARED_ENGINE_PROBES:

@@ -128,7 +128,7 @@ class Prometheus:
         params = {"query": expr}
         if at is not None:
             params["time"] = str(at)
-        status, body = http_get(f"{self.url}/api/v1/query?{urllib.parse.urlencode(params)}")
+        _status, body = http_get(f"{self.url}/api/v1/query?{urllib.parse.urlencode(params)}")
         data = json.loads(body)
         if data.get("status") != "success":
             raise AssertionError(f"query {expr!r} failed: {body}")
@@ -136,7 +136,7 @@ class Prometheus:
 
     def query_range(self, expr: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
         params = {"query": expr, "start": str(start), "end": str(end), "step": str(step)}
-        status, body = http_get(f"{self.url}/api/v1/query_range?{urllib.parse.urlencode(params)}")
+        _status, body = http_get(f"{self.url}/api/v1/query_range?{urllib.parse.urlencode(params)}")
         data = json.loads(body)
         if data.get("status") != "success":
             raise AssertionError(f"query_range {expr!r} failed: {body}")
