@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with (tmp / "snmpsim.log").open("wb") as log:
                 procs.append(subprocess.Popen(
-                    ["snmpsim-command-responder", f"--data-dir={data}", f"--cache-dir={tmp / 'cache'}",
+                    [str(Path(sys.executable).parent / "snmpsim-command-responder"), f"--data-dir={data}", f"--cache-dir={tmp / 'cache'}",
                      f"--agent-udpv4-endpoint=127.0.0.1:{sim_port}"], stdout=log, stderr=subprocess.STDOUT,
                     env={**os.environ, "SNMPSIM_ALLOW_ROOT": "true"}))
             wait_until(lambda: answering(sim_port, "-v2c", "-c", devices[0]), 120, "snmpsim")

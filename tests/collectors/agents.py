@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from pathlib import Path
 from tests.support import ROOT, _stop, wait_until
 
 SNMP_FIXTURES = ROOT / "tests" / "fixtures" / "snmp"
+#: Installed next to this interpreter by `pip install .[test]`; `make test` does not put .venv/bin on PATH.
+SNMPSIM = str(Path(sys.executable).parent / "snmpsim-command-responder")
 
 #: Test-only credentials (loopback agents created and destroyed by the tests).
 COMMUNITY = "netmon-test-ro"
@@ -112,7 +115,7 @@ def snmpsim(tmp: Path, recordings: Sequence[Path], probe_community: str | None =
     log = tmp / f"snmpsim-{port}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            ["snmpsim-command-responder", f"--data-dir={data}", f"--agent-udpv4-endpoint=127.0.0.1:{port}",
+            [SNMPSIM, f"--data-dir={data}", f"--agent-udpv4-endpoint=127.0.0.1:{port}",
              f"--cache-dir={tmp / 'snmpsim-cache'}"],
             stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "SNMPSIM_ALLOW_ROOT": "true"})
     community = probe_community or Path(recordings[0]).stem

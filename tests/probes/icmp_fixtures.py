@@ -97,6 +97,16 @@ def two_hop_path() -> Iterator[tuple[str, str]]:
         yield "198.18.250.6", "198.18.250.10"
 
 
+@contextmanager
+def unroutable(address: str = "198.18.251.1") -> Iterator[str]:
+    """An address blackholed by its own /32, so it stays unroutable while a lab routes 198.18.0.0/16."""
+    sh("ip", "route", "add", "blackhole", f"{address}/32")
+    try:
+        yield address
+    finally:
+        subprocess.run(["ip", "route", "del", "blackhole", f"{address}/32"], capture_output=True)
+
+
 def run_in_namespace(ns: str, code: str) -> subprocess.CompletedProcess[str]:
     """Run a Python snippet (with the project importable) inside ``ns``."""
     return subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", code], cwd=ROOT, text=True,

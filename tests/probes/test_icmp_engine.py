@@ -89,8 +89,8 @@ async def test_two_engines_share_the_wire_without_stealing_replies() -> None:
 @pytest.mark.usefixtures("blackhole_lab_range")
 async def test_blackholed_address_returns_after_the_burst(engine: IcmpEngine) -> None:
     begin = time.perf_counter()
-    # Not 198.18.251.1: the tcp tests' silent namespace may hold that /30 while they run.
-    result = await engine.burst("198.18.251.129", count=3, spacing=0.1, timeout=0.5)
+    with nets.unroutable("198.18.251.129") as address:
+        result = await engine.burst(address, count=3, spacing=0.1, timeout=0.5)
     elapsed = time.perf_counter() - begin
     assert (result.sent, result.received) == (3, [])
     assert result.error is not None and "unreachable" in result.error

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from probes import tcp
 from probes.base import Check
+from tests.probes import icmp_fixtures as nets
 from tests.probes import peers
 
 
@@ -59,7 +60,8 @@ async def test_unknown_name_is_dns_failure() -> None:
 @pytest.mark.usefixtures("blackhole_lab_range")
 async def test_blackholed_address_is_unreachable_at_once() -> None:
     """A blackhole route makes a local connect fail with EINVAL immediately; it is not a timeout."""
-    result = await tcp.run(_check("198.18.251.1", port=80))
+    with nets.unroutable() as address:
+        result = await tcp.run(_check(address, port=80))
     assert (result.success, result.reason) == (False, "unreachable")
     assert result.duration < 0.5
 

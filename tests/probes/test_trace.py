@@ -26,7 +26,8 @@ async def test_two_hop_path_shows_both_hops() -> None:
 
 
 async def test_unroutable_target_is_not_reached() -> None:
-    result = await trace.run(_check("198.18.251.1", max_hops=3, packet_timeout=0.2))
+    with nets.unroutable() as address:
+        result = await trace.run(_check(address, max_hops=3, packet_timeout=0.2))
     assert not result.success
     assert result.reason == "unreachable"
     assert result.details["hops"] == []
