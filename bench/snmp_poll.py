@@ -34,7 +34,7 @@ import yaml
 from collectors import snmp, snmp_profiles
 from collectors.snmp_session import close_engines
 from probes.base import Check
-from tests.collectors.agents import _stop, answering, free_udp_port
+from tests.collectors.agents import SNMPSIM, _stop, answering, free_udp_port
 from tests.support import free_port, wait_until
 
 INTERFACES = 25
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with (tmp / "snmpsim.log").open("wb") as log:
                 procs.append(subprocess.Popen(
-                    [str(Path(sys.executable).parent / "snmpsim-command-responder"), f"--data-dir={data}", f"--cache-dir={tmp / 'cache'}",
+                    [SNMPSIM, f"--data-dir={data}", f"--cache-dir={tmp / 'cache'}",
                      f"--agent-udpv4-endpoint=127.0.0.1:{sim_port}"], stdout=log, stderr=subprocess.STDOUT,
                     env={**os.environ, "SNMPSIM_ALLOW_ROOT": "true"}))
             wait_until(lambda: answering(sim_port, "-v2c", "-c", devices[0]), 120, "snmpsim")
