@@ -17,6 +17,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 
+from collectors.snmp_session import close_engines
 from exporters.prometheus import ResultCollector
 from netmon import plugins
 from netmon.health import HealthCollector, ReloadState
@@ -152,5 +153,6 @@ class Service:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
             await self.scheduler.stop()
+            close_engines()  # the SNMP engines' UDP sockets belong to this loop
             self.server.stop()
             log.info("netmon stopped")
