@@ -236,7 +236,8 @@ async def walk(
     """Read ``scalars`` and every row of ``columns`` from one device; raises `SnmpFailure`.
 
     A device answering with non-increasing OIDs is ``malformed``; one with more than ``max_rows``
-    rows in a column is ``oversized`` — both stop the poll, so a broken agent cannot hold it forever.
+    rows in a column, or with more varbinds than the request allows, is ``oversized`` — all stop the
+    poll, so a broken agent cannot hold it forever nor pass off rows nobody asked for.
     """
     bulk = await _v2c(endpoint, credentials) if credentials.community is not None else \
         await _v3(endpoint, credentials)
@@ -246,6 +247,10 @@ async def walk(
     while pending or cursor:
         request = [s.rpartition(".")[0] for s in pending] + list(cursor.values())
         varbinds = await bulk(len(pending), max_repetitions, request)
+        allowed = len(pending) + max_repetitions * len(cursor)  # RFC 3416 § 4.2.3
+        if len(varbinds) > allowed:
+            raise SnmpFailure("oversized", f"device answered {len(varbinds)} varbinds to a GETBULK "
+                              f"allowing {allowed}")
         out.requests += 1
         out.varbinds += len(varbinds)
         for asked, want, (oid, value) in zip(request, pending, varbinds, strict=False):

@@ -1,4 +1,5 @@
-"""Broken and silent devices cost only their own poll: deadlines, malformed and oversized answers."""
+"""Broken and silent devices cost only their own poll: deadlines; malformed, misaddressed, oversized
+and flooding answers."""
 
 from __future__ import annotations
 
@@ -34,18 +35,26 @@ def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpd]:
     ("garbage", "timeout"),      # undecodable datagrams are dropped by pysnmp: the device never answered
     ("endless", "oversized"),    # a column that never ends stops at max_rows
     ("backwards", "malformed"),  # OIDs that do not increase would loop forever
+    ("wrong-id", "timeout"),     # an answer to no request of ours is no answer
+    ("oversized", "oversized"),  # one ~64 KB datagram with more rows than a GETBULK may carry
+    ("flood", "timeout"),        # 1,000 datagrams per request, none ours, on the socket every device shares
 ])
 async def test_broken_device_errors_alone(agent: Snmpd, mode: responder.Mode, reason: str) -> None:
     broken, port = await responder.start(mode)
     try:
         bad = device(port, ("system", "if-mib"), id="broken", timeout=0.3, retries=1, check_timeout=2.0)
-        bad = replace(bad, options=bad.options.model_copy(update={"max_rows": 200}))
+        if mode == "endless":  # the oversized answer must be caught by its size, not by this cap
+            bad = replace(bad, options=bad.options.model_copy(update={"max_rows": 200}))
         good = device(agent.port, ("system", "if-mib"), id="good")
         result, other = await asyncio.gather(run_check(bad), run_check(good))
     finally:
         assert broken.transport is not None
         broken.transport.close()
     assert broken.requests >= 1
+    if mode == "oversized":  # refused at the first answer, not after walking 4,096 invented rows
+        assert broken.requests == 1 and "varbinds to a GETBULK" in (result.error or "")
+    if mode == "flood":
+        assert broken.sent == responder.FLOOD * 2  # the first try and its one retry, each flooded
     assert (result.success, result.reason) == (False, reason), result.error
     assert [m.name for m in result.measurements] == ["netmon_snmp_up"]
     assert result.duration < bad.timeout
