@@ -1,4 +1,4 @@
-"""Network namespaces for the ICMP tests: a lossy host, a routed two-hop path, a bare namespace.
+"""Network namespaces for the ICMP tests: a lossy host, a lying host, a routed two-hop path, a bare namespace.
 
 Names start with ``nmt-icmp-`` plus our PID; addresses are in 198.18.250.0/24 only. Every fixture tears
 down what it made in ``finally``, also when the test fails. Callers install the 198.18.0.0/15 blackhole
@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -95,6 +96,39 @@ def two_hop_path() -> Iterator[tuple[str, str]]:
         sh("ip", "route", "add", "198.18.250.8/30", "via", "198.18.250.6")
         stack.callback(subprocess.run, ["ip", "route", "del", "198.18.250.8/30"], capture_output=True)
         yield "198.18.250.6", "198.18.250.10"
+
+
+@dataclass
+class LyingHost:
+    """A namespace whose echo replies lie; ``addresses`` maps each lie (`icmp_liar.LIES`) to its address."""
+
+    addresses: dict[str, str]
+    replies: Counter[str]
+
+
+@contextmanager
+def lying_host() -> Iterator[LyingHost]:
+    """198.18.250.18-21 in one namespace, answered by `tests.probes.icmp_liar` instead of the kernel.
+
+    ``replies`` counts the replies the liar sent per lie; it is filled in when the context exits.
+    """
+    from tests.probes.icmp_liar import LIES
+
+    host = LyingHost({lie: f"198.18.250.{octet}" for octet, lie in LIES.items()}, Counter())
+    with namespace("liar") as ns, veth(None, "198.18.250.17/29", ns, "198.18.250.18/29"):
+        device = sh("ip", "-n", ns, "-o", "addr", "show", "to", "198.18.250.18").split()[1]
+        for octet in sorted(LIES)[1:]:
+            sh("ip", "-n", ns, "addr", "add", f"198.18.250.{octet}/29", "dev", device)
+        sh("ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.icmp_echo_ignore_all=1")
+        liar = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-m", "tests.probes.icmp_liar"],
+                                cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        try:
+            assert liar.stdout is not None and liar.stdout.readline() == "ready\n", "icmp_liar did not start"
+            yield host
+        finally:
+            liar.terminate()
+            out, _ = liar.communicate(timeout=10)
+            host.replies.update(out.split())
 
 
 @contextmanager
