@@ -1,11 +1,12 @@
 """Every query of every panel, run on Debian's Prometheus after it scraped a real `netmon run`.
 
 netmon probes a loopback inventory (tests/fixtures/dashboards/inventory.yaml): ICMP to 127.0.x.y, TCP
-to a listener and to a closed port, HTTPS to a local server with a test CA. Prometheus loads the
+to a listener and to a closed port, HTTPS to a local server with a test CA, SNMP to snmpsim replaying
+a UPS on battery and a Teltonika 4G router (system, if-mib, host-resources, ups-mib, lte-teltonika). Prometheus loads the
 repository's rules (alerts/*.rules.yml, group intervals removed so the 10-minute availability group
 evaluates every second) plus one test alert. A panel whose query returns nothing fails with the
-dashboard and panel title. Panels reading only what no check of the test inventory can produce are
-skipped with the families named: today the SNMP families (no SNMP agent in this inventory).
+dashboard and panel title. Panels reading only what no check of the test inventory can produce would
+be skipped with the families named; today every family is produced.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import pytest
 import yaml
 
 from netmon.dashboards import load_all
+from tests.collectors.agents import SNMP_FIXTURES, snmpsim
 from tests.dashboards.promql import contract, metric_names, substitute, variable_queries
 from tests.probes.peers import make_ca, make_leaf
 from tests.support import ROOT, Prometheus, free_port, netmon_run, prometheus, wait_until
@@ -33,7 +35,9 @@ pytestmark = [pytest.mark.privileged, pytest.mark.slow]
 FIXTURES = ROOT / "tests" / "fixtures" / "dashboards"
 BOARDS = load_all(ROOT / "dashboards")
 #: Probes with at least one check in the test inventory; "core", rules and Prometheus always produce.
-PRODUCED = {"icmp", "tcp", "http", "core", "recording rule", "prometheus"}
+PRODUCED = {"icmp", "tcp", "http", "snmp", "core", "recording rule", "prometheus"}
+#: snmpsim serves each recording under its file stem as community.
+RECORDINGS = {"NETMON_DASHBOARD_UPS": "ups-on-battery", "NETMON_DASHBOARD_LTE": "lte-router"}
 VALUES = {"site": "chieng-mung", "district": "Huyện Mai Sơn", "link_type": "fiber", "isp": "VNPT"}
 PANELS = [(b, p) for b in BOARDS for p in b["panels"]]
 
@@ -88,16 +92,23 @@ def prom(tmp_path_factory: pytest.TempPathFactory, https_server: tuple[int, Path
     https_port, ca_file = https_server
     listener = socket.create_server(("127.0.2.1", 0))
     config = tmp / "inventory.yaml"
-    config.write_text(Template((FIXTURES / "inventory.yaml").read_text()).substitute(
-        https_port=https_port, ca_file=ca_file, tcp_port=listener.getsockname()[1], closed_port=free_port()))
+    recordings = [SNMP_FIXTURES / f"{stem}.snmprec" for stem in RECORDINGS.values()]
     try:
-        with netmon_run(config, tmp) as netmon, \
-                prometheus(tmp, [netmon.url.removeprefix("http://")], rule_files=_rules(tmp)) as p:
-            wait_until(lambda: p.query("netmon:site_availability:ratio_1d") and p.query("ALERTS")
-                       and p.query("netmon_http_duration_seconds"), 60, "rules and first results")
-            yield p
+        with snmpsim(tmp, recordings) as snmp_port:
+            config.write_text(Template((FIXTURES / "inventory.yaml").read_text()).substitute(
+                https_port=https_port, ca_file=ca_file, tcp_port=listener.getsockname()[1],
+                closed_port=free_port(), snmp_port=snmp_port))
+            yield from _netmon_and_prometheus(config, tmp)
     finally:
         listener.close()
+
+
+def _netmon_and_prometheus(config: Path, tmp: Path) -> Iterator[Prometheus]:
+    with netmon_run(config, tmp, env=RECORDINGS) as netmon, \
+            prometheus(tmp, [netmon.url.removeprefix("http://")], rule_files=_rules(tmp)) as p:
+        wait_until(lambda: p.query("netmon:site_availability:ratio_1d") and p.query("ALERTS")
+                   and p.query("netmon_http_duration_seconds"), 60, "rules and first results")
+        yield p
 
 
 def _missing_producers(exprs: list[str]) -> list[str]:
