@@ -12,6 +12,7 @@ import pytest
 
 from probes.icmp_engine import IcmpEngine, checksum, checksum_valid
 from tests.probes import icmp_fixtures as nets
+from tests.support import wait_until
 
 pytestmark = pytest.mark.privileged
 
@@ -161,9 +162,10 @@ async def test_cancelled_and_closed_bursts_leave_nothing_behind() -> None:
                 async with asyncio.timeout(0.2):  # the scheduler's deadline cancels the burst
                     await e.burst(host.address, count=3, spacing=0.05, timeout=5)
             assert not e._pending
+            before = host.dropped()
             pending = asyncio.create_task(e.burst(host.address, count=2, spacing=0.01, timeout=5))
-            await asyncio.sleep(0.05)  # let both echoes leave; there is no event for "sent" to await
+            # Both echoes have left once the host's drop counter has seen them; then close mid-burst.
+            await asyncio.to_thread(wait_until, lambda: host.dropped() >= before + 2, 10, "two echoes sent")
             e.close()
             result = await asyncio.wait_for(pending, 1)
         assert result.rtts == (None, None)
-        assert host.dropped() >= 3
