@@ -74,7 +74,8 @@ async def test_jitter_spreads_rtts(fresh_lab: control.Lab) -> None:
     fresh_lab.set(SITE, delay="50ms", jitter="20ms", loss=0)
     result = await icmp.run(_icmp(SITE_CPE, count=60, spacing=0.01))
     rtts = [r for r in result.details["rtts"] if r is not None]
-    assert 0.03 - 0.002 <= min(rtts) < 0.045 and 0.055 < max(rtts) <= 0.07 + 0.003
+    # Uniform 30..70 ms; the holder can release late on a loaded machine (never early): 10 ms slack above.
+    assert 0.03 - 0.002 <= min(rtts) < 0.045 and 0.055 < max(rtts) <= 0.07 + 0.010
 
 
 async def test_http_time_status_and_certificate(fresh_lab: control.Lab) -> None:
@@ -155,7 +156,8 @@ def _leftovers() -> dict[str, list[str]]:
         "links": [ln for ln in out("ip", "-o", "link").splitlines() if f": {netns.PREFIX}" in ln],
         "nft": [t for t in out("nft", "list", "tables").splitlines() if "nml" in t],
         "iptables": [r for r in out("iptables", "-S").splitlines() if "NFQUEUE" in r],
-        "processes": [p for p in out("ps", "-eo", "args").splitlines() if "netmon.lab.daemon" in p],
+        "processes": [p for p in out("ps", "-eo", "args").splitlines() if "netmon.lab.daemon" in p
+                      or ("snmpd" in p and str(control.STATE_DIR / "agents") in p)],
         "routes": [r for r in out("ip", "route").splitlines() if netns.PREFIX in r],
     }
 
