@@ -1,4 +1,4 @@
-"""`netmon lab up|down|status|set|reset`: the simulated province (see docs/lab.md)."""
+"""`netmon lab up|down|status|set|reset|reboot`: the simulated province (see docs/lab.md)."""
 
 from __future__ import annotations
 
@@ -22,11 +22,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     status.add_argument("--json", action="store_true", help="print the daemon's full status as JSON")
     status.set_defaults(func=run_status)
     s = lab.add_parser("set", help="change the running scenario, e.g. `set chieng-mung loss=0.2 delay=80ms`")
-    s.add_argument("target", help="SITE (its primary link), SITE/LINK, HUB, a service id, or dns")
+    s.add_argument("target", help="SITE (its primary link), SITE/LINK, HUB, a service id, dns, "
+                                       "or SITE/DEVICE")
     s.add_argument("values", nargs="+", metavar="KEY=VALUE",
-                   help="delay, jitter, loss, down, flap (links); status, latency, cert_days (services)")
+                   help="delay, jitter, loss, down, flap (links); status, latency, cert_days (services); "
+                        "on_battery (a UPS)")
     s.set_defaults(func=run_set)
     lab.add_parser("reset", help="undo every `lab set`").set_defaults(func=run_reset)
+    r = lab.add_parser("reboot", help="restart a device's SNMP agent, e.g. `reboot chieng-mung/cpe`")
+    r.add_argument("device", help="SITE/DEVICE of the inventory")
+    r.set_defaults(func=run_reboot)
 
 
 def _running() -> control.Lab:
@@ -63,6 +68,10 @@ def run_status(args: argparse.Namespace) -> int:
         print(f"set {target}: {', '.join(f'{k}={v}' for k, v in values.items())}")
     for sid, values in status["services"].items():
         print(f"service {sid}: {', '.join(f'{k}={v}' for k, v in values.items())}")
+    devices = status.get("devices", {})
+    battery = [key for key, d in sorted(devices.items()) if d["on_battery"]]
+    print(f"SNMP agents: {len(devices)} (credentials in {status.get('snmp_secrets')}); "
+          f"on battery: {', '.join(battery) or 'none'}")
     print(f"CA: {status['ca_file']}")
     return 0
 
@@ -86,4 +95,10 @@ def run_set(args: argparse.Namespace) -> int:
 def run_reset(args: argparse.Namespace) -> int:
     _running().reset()
     print("back to the scenario as loaded")
+    return 0
+
+
+def run_reboot(args: argparse.Namespace) -> int:
+    _running().reboot(args.device)
+    print(f"{args.device} rebooted (its agent restarted)")
     return 0

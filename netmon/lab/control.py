@@ -2,7 +2,8 @@
 `netmon demo` and the test fixture.
 
 State lives in one directory (default ``/run/netmon-lab``, or ``$NETMON_LAB_STATE``): the daemon's
-PID, its log, the control socket and the lab CA (``ca.pem``). `down` needs none of it to clean up
+PID, its log, the control socket, the lab CA (``ca.pem``) and the SNMP agents' credentials
+(``snmp/``) and configurations (``agents/``). `down` needs none of it to clean up
 the network — namespaces and interfaces are found by the ``nml-`` prefix.
 """
 
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from netmon.inventory import load as load_inventory
-from netmon.lab import netns, scenario, topology
+from netmon.lab import agents, netns, scenario, topology
 from netmon.lab.netns import LabError
 
 STATE_DIR = Path(os.environ.get("NETMON_LAB_STATE", "/run/netmon-lab"))
@@ -65,6 +66,15 @@ class Lab:
     def set(self, target: str, **values: Any) -> dict[str, Any]:
         """Change a running scenario, e.g. ``lab.set("chieng-mung", loss=0.2)``; effective at return."""
         return self.request("set", target=target, values=values)
+
+    def reboot(self, device: str) -> dict[str, Any]:
+        """Restart a device's SNMP agent (``SITE/DEVICE``): a reboot, sysUpTime starts again."""
+        return self.request("reboot", target=device)
+
+    @property
+    def snmp_secrets(self) -> Path:
+        """The directory of the lab's SNMP credential files (community, auth-key, priv-key; 0600)."""
+        return self.state / "snmp"
 
     def reset(self) -> dict[str, Any]:
         """Drop every change made with `set`: back to the scenario as loaded."""
@@ -179,6 +189,7 @@ def _down(state: Path) -> float:
     pid = _pid(state)
     if pid:
         _stop(pid)
+    agents.reap(state)  # a crashed daemon's snmpd processes; a clean stop leaves none
     netns.remove_all()
     shutil.rmtree(state, ignore_errors=True)
     return time.monotonic() - started

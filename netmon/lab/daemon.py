@@ -2,8 +2,9 @@
 
 Started by `netmon.lab.control.up` after the topology exists; it tells its parent it is ready (or why
 it failed) through an inherited pipe, then serves a JSON-lines control socket in the state dir
-(``status``, ``set``, ``reset``) until SIGTERM. Link schedules (flaps, outages) are evaluated once per
-second against the time the lab came up.
+(``status``, ``set``, ``reset``, ``reboot``) until SIGTERM. Link schedules (flaps, outages) and device
+reboots are evaluated once per second against the time the lab came up. Each inventory device gets
+an snmpd in its site's namespace (`netmon.lab.agents`), stopped with the daemon.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from netmon.inventory import load as load_inventory
-from netmon.lab import impair, scenario, services, topology
-from netmon.lab.scenario import DnsBehaviour, ServiceBehaviour
+from netmon.lab import agents, impair, scenario, services, topology
+from netmon.lab.scenario import DeviceBehaviour, DnsBehaviour, ServiceBehaviour
 
 log = logging.getLogger("netmon.lab.daemon")
 TICK = 1.0
@@ -37,7 +38,11 @@ class Daemon:
         self.scenario = scenario.load(scenario_path, inv)
         self.state = state
         self.impairments = impair.Impairments(self.plan, self.scenario)
+        self.agents = agents.Agents(agents.plan_agents(inv, self.plan), state)
+        self.device_kinds = scenario.device_kinds(inv)
         self.service_overrides: dict[str, dict[str, Any]] = {}
+        self.device_overrides: dict[str, dict[str, Any]] = {}
+        self.reboots_done: dict[str, int] = {}
         self.started = time.monotonic()
         self.down: tuple[set[str], set[str]] = (set(), set())
         self.effects: dict[str, impair.PathEffect] | None = None
@@ -55,6 +60,9 @@ class Daemon:
     def dns(self) -> DnsBehaviour:
         return self.scenario.dns.merged(self.service_overrides.get("dns", {}))
 
+    def device(self, key: str) -> DeviceBehaviour:
+        return self.scenario.devices.get(key, DeviceBehaviour()).merged(self.device_overrides.get(key, {}))
+
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self.holder = impair.DelayHolder(loop)
@@ -69,6 +77,7 @@ class Daemon:
             await services.DnsService(records, self.dns).start(topology.DC_NS, address)
         for link in self.plan.links:
             await services.cpe_listener(link.site_ns, link.cpe)
+        await self.agents.start()
         await self.refresh()
         self.control = await asyncio.start_unix_server(self._control, path=str(self.state / "control.sock"))
         self.schedule = loop.create_task(self._schedule())
@@ -92,6 +101,19 @@ class Daemon:
                 log.info("link %s %s", link.key, "down" if link.key in links else "up")
                 await asyncio.to_thread(impair.set_link, self.plan, link, link.key in links)
         self.down = (hubs, links)
+        await self._devices(time.monotonic() - self.started)
+
+    async def _devices(self, t: float) -> None:
+        """Each UPS's power source as its behaviour says; a reboot when a scheduled time has passed."""
+        due = []
+        for key, agent in self.agents.items():
+            b = self.device(key)
+            agent.set_battery(b.on_battery)
+            passed = sum(1 for at in b.reboots if at <= t)
+            if passed > self.reboots_done.get(key, 0):
+                due.append(agent.reboot())
+            self.reboots_done[key] = passed
+        await asyncio.gather(*due)
 
     async def _schedule(self) -> None:
         while not self.stopping.is_set():
@@ -119,6 +141,12 @@ class Daemon:
         if op == "reset":
             self.impairments.reset()
             self.service_overrides.clear()
+            self.device_overrides.clear()
+        elif op == "reboot":
+            target = str(request["target"])
+            if target not in self.agents:
+                return {"ok": False, "error": f"unknown device {target!r} (expected SITE/DEVICE)"}
+            await self.agents[target].reboot()
         elif op == "set":
             target, values = str(request["target"]), dict(request["values"])
             try:
@@ -137,6 +165,12 @@ class Daemon:
             DnsBehaviour.model_validate(values)
         elif target in self.plan.services:
             ServiceBehaviour.model_validate(values)
+        elif target in self.device_kinds:
+            behaviour = self.device(target).merged(values)
+            if problem := scenario.check_device(target, behaviour, self.device_kinds):
+                raise KeyError(problem)
+            self.device_overrides[target] = {**self.device_overrides.get(target, {}), **values}
+            return
         else:
             self.impairments.change(target, values)
             return
@@ -148,11 +182,15 @@ class Daemon:
             "pid": os.getpid(), "scenario": self.scenario_path, "uptime": time.monotonic() - self.started,
             "down": sorted(hubs) + sorted(links),
             "impaired": {a: vars(e) for a, e in (self.effects or {}).items()},
-            "overrides": {**self.impairments.overrides, **self.service_overrides},
+            "overrides": {**self.impairments.overrides, **self.service_overrides, **self.device_overrides},
             "services": {sid: self.service(sid).model_dump() for sid in self.plan.services},
             "dns": self.dns().model_dump(),
             "held_packets": self.holder.held if self.holder else 0,
             "ca_file": str(self.state / "ca.pem"),
+            "devices": {key: {"address": f"{a.spec.address}:{a.spec.port}", "kind": a.spec.kind,
+                              "on_battery": a.on_battery, "pid": a.proc.pid if a.proc else None}
+                        for key, a in self.agents.items()},
+            "snmp_secrets": str(self.state / "snmp"),
         }
 
 
@@ -166,13 +204,18 @@ def _explain(target: str, exc: Exception) -> str:
 
 async def _main(args: argparse.Namespace) -> None:
     daemon = Daemon(args.inventory, args.scenario, Path(args.state))
-    await daemon.start()
+    try:
+        await daemon.start()
+    except BaseException:
+        await daemon.agents.stop()
+        raise
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, daemon.stopping.set)
     os.write(args.ready_fd, b"ready\n")
     os.close(args.ready_fd)
     await daemon.stopping.wait()
+    await daemon.agents.stop()
     if daemon.holder is not None:
         daemon.holder.close()
 

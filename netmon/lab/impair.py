@@ -88,7 +88,8 @@ class Impairments:
         for h in self.plan.hubs:
             out[h.address] = _effect(hubs[h.id])
         for lk in self.plan.links:
-            out[lk.cpe] = _effect(hubs[lk.hub.id], self.behaviour(lk.key))
+            effect = _effect(hubs[lk.hub.id], self.behaviour(lk.key))
+            out.update(dict.fromkeys(lk.addresses, effect))  # a UPS behind the link shares its path
         return {a: e for a, e in out.items() if e.delay or e.jitter or e.loss}
 
     def down(self, t: float) -> tuple[set[str], set[str]]:

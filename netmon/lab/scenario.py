@@ -5,7 +5,11 @@ inventory it runs against. Targets:
 
 - ``SITE`` — the site's primary link; ``SITE/LINK`` — one named link of the site;
 - ``HUB`` — the hub's uplink to the data center (everything behind it shares its fate);
-- ``SERVICE`` (an inventory service id) or ``dns`` — a server in the data center.
+- ``SERVICE`` (an inventory service id) or ``dns`` — a server in the data center;
+- ``SITE/DEVICE`` (in ``devices``) — an inventory device's SNMP agent: a UPS on battery, reboots.
+
+An interface going down is a link going down: the site's interface named after the link loses its
+carrier, which the site's agents report as ifOperStatus down.
 
 A link's behaviour is layered: the scenario's ``link_types`` default for its type, then the entry for
 the link itself, then runtime overrides from `netmon lab set`; each layer only changes the fields it
@@ -94,6 +98,31 @@ class DnsBehaviour(_Strict):
         return self.model_validate({**self.model_dump(), **changes})
 
 
+class DeviceBehaviour(_Strict):
+    """A device's SNMP agent: a UPS runs ``on_battery``; the agent restarts (a reboot, sysUpTime back to
+    0) at each time in ``reboots``, counted from lab start."""
+
+    on_battery: bool = False
+    reboots: list[Seconds] = []
+
+    def merged(self, changes: dict[str, Any]) -> DeviceBehaviour:
+        return self.model_validate({**self.model_dump(), **changes})
+
+
+def device_kinds(inventory: Inventory) -> dict[str, str]:
+    """``SITE/DEVICE`` → device kind, for every device of the inventory."""
+    return {f"{site.slug}/{d.id}": d.kind for site in inventory.spec.sites for d in site.devices}
+
+
+def check_device(target: str, behaviour: DeviceBehaviour, kinds: dict[str, str]) -> str | None:
+    """Why ``behaviour`` cannot apply to ``target`` (None if it can)."""
+    if target not in kinds:
+        return f"unknown device {target!r} (expected SITE/DEVICE of the inventory)"
+    if behaviour.on_battery and kinds[target] != "ups":
+        return f"{target} is a {kinds[target]}, only a ups runs on battery"
+    return None
+
+
 class ScenarioFile(_Strict):
     version: Literal[1]
     description: str = ""
@@ -101,6 +130,7 @@ class ScenarioFile(_Strict):
     links: dict[str, LinkBehaviour] = {}
     services: dict[str, ServiceBehaviour] = {}
     dns: DnsBehaviour = DnsBehaviour()
+    devices: dict[str, DeviceBehaviour] = {}
 
 
 def resolve_path(name_or_path: str | Path) -> Path:
@@ -142,6 +172,11 @@ def load(name_or_path: str | Path, inventory: Inventory) -> ScenarioFile:
         if target not in services:
             issues.append(doc.issue(("services", target), f"unknown service {target!r} "
                                     f"(inventory services: {', '.join(sorted(services))})"))
+    kinds = device_kinds(inventory)
+    for target, behaviour in scenario.devices.items():
+        if problem := check_device(target, behaviour, kinds):
+            key = "on_battery" if target in kinds else None
+            issues.append(doc.issue(("devices", target, *([key] if key else [])), problem))
     if issues:
         raise ConfigError(issues)
     return scenario

@@ -10,6 +10,10 @@ Links are unnumbered point-to-point veths: each end carries only an inventory ad
 198.18.H.1, CPE 198.19.H.N), with host routes across. No transit block is needed and a traceroute
 shows exactly the inventory's hops. A site's replies leave over the link their source address belongs
 to (one policy-routing table per link), so a backup CPE answers over the backup link.
+
+In the site namespace a link's interface is named after the link (``primary``, ``backup``: the ifName
+the site's SNMP agents report); devices with an address of their own (a UPS) hold it on the site
+namespace's ``lo`` (this kernel has no dummy interfaces), reached over the primary link.
 """
 
 from __future__ import annotations
@@ -49,12 +53,20 @@ class LinkPlan:
     cpe: str
     hub: HubPlan
     site_ns: str
-    ifname: str  # same name at both ends: in the hub namespace and in the site namespace
+    ifname: str  # the hub namespace's end
     table: int
+    site_if: str = ""  # the site namespace's end, named after the link
+    #: Device addresses of the site that are not a link's CPE (a UPS), reached over this link.
+    lan: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
         return f"{self.site}/{self.link}"
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        """Everything reached over this link: its CPE, then any device addresses behind it."""
+        return (self.cpe, *self.lan)
 
 
 @dataclass(frozen=True)
@@ -81,7 +93,7 @@ class Plan:
 
     def addresses(self) -> list[str]:
         return [self.prober, self.gateway, *(a for a, _, _ in self.services.values()), *self.dns,
-                *(h.address for h in self.hubs), *(lk.cpe for lk in self.links)]
+                *(h.address for h in self.hubs), *(a for lk in self.links for a in lk.addresses)]
 
     # -- link state: the far end goes down, so the near end keeps its address and sees NO-CARRIER --
     def hub_up_lines(self, hub: HubPlan) -> list[str]:
@@ -89,7 +101,13 @@ class Plan:
                 f"route replace default via {self.gateway} dev uplink"]
 
     def link_up_lines(self, link: LinkPlan) -> list[str]:
-        return [f"link set {link.ifname} up", f"route replace {link.cpe}/32 dev {link.ifname}"]
+        return [f"link set {link.ifname} up",
+                *(f"route replace {a}/32 dev {link.ifname}" for a in link.addresses)]
+
+
+def in_lab(address: str) -> bool:
+    """Whether the lab simulates ``address``; a device elsewhere (a test's loopback agent) is left alone."""
+    return ipaddress.ip_address(address) in LAB_RANGE
 
 
 def plan(inventory: Inventory) -> Plan:
@@ -109,10 +127,15 @@ def plan(inventory: Inventory) -> Plan:
     sites: dict[str, str] = {}
     for site in spec.sites:
         sites[site.slug] = f"{PREFIX}{site.slug}"
+        lan = tuple(sorted({d.address for d in site.devices if d.address and in_lab(d.address)}
+                           - {link.cpe for link in site.links}))
+        primary = next((lk for lk in site.links if lk.role == "primary"), site.links[0])
         for link in site.links:
             n = len(links)
+            site_if = link.id if len(link.id) <= 15 and link.id != "lo" else f"l{n}"
             links.append(LinkPlan(site.slug, link.id, link.role, link.type, link.cpe,
-                                  by_id[link.upstream or site.upstream], sites[site.slug], f"l{n}", 100 + n))
+                                  by_id[link.upstream or site.upstream], sites[site.slug], f"l{n}", 100 + n,
+                                  site_if, lan if link is primary else ()))
     result = Plan(prober, gateway, services, dns, hubs, tuple(links), sites)
     outside = [a for a in result.addresses() if a and ipaddress.ip_address(a) not in LAB_RANGE]
     if outside:
@@ -128,15 +151,16 @@ def build(p: Plan) -> None:
     root = [f"netns add {ns}" for ns in p.namespaces]
     root.append(f"link add name {ROOT_IF} type veth peer name root netns {DC_NS}")
     root += [f"link add name {h.dc_if} netns {DC_NS} type veth peer name uplink netns {h.ns}" for h in p.hubs]
-    root += [f"link add name {lk.ifname} netns {lk.hub.ns} type veth peer name {lk.ifname} netns {lk.site_ns}"
-             for lk in p.links]
+    root += [f"link add name {lk.ifname} netns {lk.hub.ns} type veth "
+             f"peer name {lk.site_if} netns {lk.site_ns}" for lk in p.links]
     netns.ip_batch(root)
 
     dc = ["link set lo up", f"addr add {p.gateway}/24 dev root", "link set root up"]
     dc += [f"addr add {a}/32 dev root" for a in sorted({*(a for a, _, _ in p.services.values()), *p.dns})]
     for h in p.hubs:
         dc += [f"link set {h.dc_if} up", f"route add {h.address}/32 dev {h.dc_if}"]
-    dc += [f"route add {lk.cpe}/32 via {lk.hub.address} dev {lk.hub.dc_if}" for lk in p.links]
+    dc += [f"route add {a}/32 via {lk.hub.address} dev {lk.hub.dc_if}"
+           for lk in p.links for a in lk.addresses]
     netns.ip_batch(dc, DC_NS)
 
     for h in p.hubs:
@@ -145,19 +169,21 @@ def build(p: Plan) -> None:
             # When the link is down its host route goes; without this fallback the hub would bounce
             # the packet to its default route (the gateway, which sends it back: a TTL-exceeded loop).
             # A real hub answers "host unreachable" for a CPE it cannot reach, so traces stop there.
-            lines += [*p.link_up_lines(lk), f"route add unreachable {lk.cpe}/32 metric {UNREACHABLE_METRIC}"]
+            lines += [*p.link_up_lines(lk),
+                      *(f"route add unreachable {a}/32 metric {UNREACHABLE_METRIC}" for a in lk.addresses)]
         netns.ip_batch(lines, h.ns)
 
     for slug, ns in p.sites.items():
         lines = ["link set lo up"]
         for lk in (lk for lk in p.links if lk.site == slug):
-            lines += [f"addr add {lk.cpe}/32 dev {lk.ifname}", f"link set {lk.ifname} up",
-                      f"route add {lk.hub.address}/32 dev {lk.ifname} table {lk.table}",
-                      f"route add default via {lk.hub.address} dev {lk.ifname} table {lk.table}",
+            lines += [f"addr add {lk.cpe}/32 dev {lk.site_if}", f"link set {lk.site_if} up",
+                      f"route add {lk.hub.address}/32 dev {lk.site_if} table {lk.table}",
+                      f"route add default via {lk.hub.address} dev {lk.site_if} table {lk.table}",
                       f"rule add from {lk.cpe} lookup {lk.table}"]
         primary = p.primary(slug)
-        lines += [f"route add {primary.hub.address}/32 dev {primary.ifname}",
-                  f"route add default via {primary.hub.address} dev {primary.ifname}"]
+        lines += [f"route add {primary.hub.address}/32 dev {primary.site_if}",
+                  f"route add default via {primary.hub.address} dev {primary.site_if}"]
+        lines += [f"addr add {a}/32 dev lo" for a in primary.lan]
         netns.ip_batch(lines, ns)
 
     for ns in (DC_NS, *(h.ns for h in p.hubs)):

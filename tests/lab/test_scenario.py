@@ -109,3 +109,31 @@ def test_needs_root_says_how(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(netns.os, "geteuid", lambda: 1000)
     with pytest.raises(PrivilegeError, match=r"needs root .*sudo netmon lab up"):
         netns.require_privileges()
+
+
+def test_device_actions_are_validated(tmp_path: Path, inventory: Inventory) -> None:
+    bad = tmp_path / "devices.yaml"
+    bad.write_text("version: 1\ndevices:\n  to-hieu/ups: {on_battery: true, reboots: [90s]}\n"
+                   "  to-hieu/cpe: {on_battery: true}\n  atlantis/ups: {on_battery: true}\n")
+    with pytest.raises(ConfigError) as caught:
+        scenario.load(bad, inventory)
+    assert [str(i) for i in caught.value.issues] == [
+        f"{bad}:4: devices.to-hieu/cpe.on_battery: to-hieu/cpe is a cpe, only a ups runs on battery",
+        f"{bad}:5: devices.atlantis/ups: unknown device 'atlantis/ups' (expected SITE/DEVICE of the inventory)",
+    ]
+    bad.write_text("version: 1\ndevices:\n  to-hieu/cpe: {reboots: [soon], flap: 1m}\n")
+    with pytest.raises(ConfigError) as caught:
+        scenario.load(bad, inventory)
+    messages = [str(i) for i in caught.value.issues]
+    assert any(m.startswith(f"{bad}:3: devices.to-hieu/cpe.reboots[0]: ") for m in messages), messages
+    assert f"{bad}:3: devices.to-hieu/cpe.flap: unknown key" in messages
+
+
+def test_ups_addresses_share_their_link(inventory: Inventory) -> None:
+    """A UPS has its own address behind the primary link: routed, impaired and cut with it."""
+    plan = topology.plan(inventory)
+    link = plan.primary("to-hieu")
+    assert link.site_if == "primary" and link.addresses == ("198.19.1.1", "198.19.201.1")
+    imp = Impairments(plan, scenario.load("calm", inventory))
+    assert imp.effects()["198.19.201.1"] == imp.effects()["198.19.1.1"]
+    assert "route replace 198.19.201.1/32 dev l0" in plan.link_up_lines(link)
