@@ -1,7 +1,8 @@
 """`netmon demo`: the simulated province on a typical day, monitored, in one command (needs root).
 
 Brings the lab up with the ``province-day`` preset, runs the monitoring service against the shipped
-inventory with /metrics on 127.0.0.1:9813, prints what to look at, and on Ctrl-C tears it all down.
+inventory with /metrics on 127.0.0.1:9813, prints what to look at (links, services, and the equipment
+health the lab's SNMP agents report), and on Ctrl-C tears it all down.
 With ``--reuse-lab`` it monitors a lab that is already up (a trainer's ``netmon lab up --scenario
 storm``, the test suite's session lab) and leaves it running: only what the demo started, it stops.
 """
@@ -41,12 +42,20 @@ def guide(config: str, scenario_name: str, listen: str, keep_lab: bool = False) 
              f"  loss so far:  {metrics} -E '^netmon_icmp_packets_(sent|received)_total'",
              f"  up or not:    {metrics} '^netmon_probe_success' | grep ' 0$'",
              f"  services:     {metrics} -E '^netmon_(http_status_code|tls_cert_expiry)'",
+             f"  equipment:    {metrics} -E '^netmon_(snmp_up|ups_on_battery|device_reboots_total)'"
+             "   (first poll within 60 s)",
+             f"  interfaces:   {metrics} '^netmon_interface_oper_up'",
+             "  one site:     netmon snmp to-hieu   (CPE, UPS and 4G router health)",
              "  cut a link:   netmon lab set chieng-mung down=true   (undo: netmon lab reset)",
-             "  a hub down:   netmon lab set hub-moc-chau down=true", ""]
+             "  a hub down:   netmon lab set hub-moc-chau down=true",
+             "  power cut:    netmon lab set to-hieu/ups on_battery=true",
+             "  reboot:       netmon lab reboot to-hieu/cpe", ""]
     for target, b in spec.links.items():
         lines.append(f"  {target}: {b.model_dump_json(exclude_unset=True)}")
     for target, s in spec.services.items():
         lines.append(f"  service {target}: {s.model_dump_json(exclude_unset=True)}")
+    for target, d in spec.devices.items():
+        lines.append(f"  device {target}: {d.model_dump_json(exclude_unset=True)}")
     ending = " (the lab stays up)." if keep_lab else " and removes the simulated province."
     lines += ["", "Ctrl-C stops netmon" + ending]
     return "\n".join(lines)

@@ -63,6 +63,7 @@ def test_demo_serves_every_site_and_stops_quietly_on_ctrl_c(lab: control.Lab, tm
     assert code == 0, output
     assert "Traceback" not in output and "CancelledError" not in output and "ERROR" not in output, output
     assert "monitoring the running lab" in output and "netmon stopped" in output
+    assert "netmon_(snmp_up|ups_on_battery|device_reboots_total)" in output  # equipment health in the guide
     assert "Added job" not in output  # the guide is not buried under the scheduler's start-up lines
     with pytest.raises(OSError):
         http_get(f"{url}/metrics", timeout=1)  # nothing of the demo is left listening
