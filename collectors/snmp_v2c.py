@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import socket
 from collections.abc import Sequence
 from typing import cast
 
@@ -24,6 +25,13 @@ Value = int | str | None
 _COUNTER = itertools.count(random.randrange(1, 1 << 30))
 #: BER tags of the application types that carry unsigned integers (Counter32, Gauge32, TimeTicks, Counter64).
 _UNSIGNED = {0x41, 0x42, 0x43, 0x46, 0x47}
+
+
+#: Receive buffer of the shared socket. Every device's answers queue there while the event loop is
+#: busy; with the 208 KiB default, one device answering a request with a flood of datagrams filled it
+#: and the answers of healthy devices arriving meanwhile were dropped (they timed out).
+RECEIVE_BUFFER = 8 * 1024 * 1024
+_SO_RCVBUFFORCE = 33  # Linux; the socket module does not export it
 
 
 class DecodeError(ValueError):
@@ -152,6 +160,11 @@ class Client(asyncio.DatagramProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
+        sock = transport.get_extra_info("socket")
+        try:  # beyond net.core.rmem_max needs CAP_NET_ADMIN; without it the kernel caps the size
+            sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, RECEIVE_BUFFER)
+        except PermissionError:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
 
     def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
         try:

@@ -34,6 +34,8 @@ class Responder(asyncio.DatagramProtocol):
         self.mode = mode
         self.requests = 0
         self.sent = 0
+        #: Set once a ``flood`` has been sent in full.
+        self.flooded = asyncio.Event()
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: Any) -> None:
@@ -72,6 +74,8 @@ class Responder(asyncio.DatagramProtocol):
         for answer_id in ids:
             pdu = b"".join(encoder.encode(rfc1902.Integer32(n)) for n in (answer_id, 0, 0)) + varbinds
             self._send(_tlv(0x30, head + _tlv(0xA2, pdu)), addr)
+        if self.mode == "flood":
+            self.flooded.set()
 
     def _send(self, datagram: bytes, addr: tuple[str, int]) -> None:
         assert self.transport is not None

@@ -37,7 +37,6 @@ def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpd]:
     ("backwards", "malformed"),  # OIDs that do not increase would loop forever
     ("wrong-id", "timeout"),     # an answer to no request of ours is no answer
     ("oversized", "oversized"),  # one ~64 KB datagram with more rows than a GETBULK may carry
-    ("flood", "timeout"),        # 1,000 datagrams per request, none ours, on the socket every device shares
 ])
 async def test_broken_device_errors_alone(agent: Snmpd, mode: responder.Mode, reason: str) -> None:
     broken, port = await responder.start(mode)
@@ -53,12 +52,29 @@ async def test_broken_device_errors_alone(agent: Snmpd, mode: responder.Mode, re
     assert broken.requests >= 1
     if mode == "oversized":  # refused at the first answer, not after walking 4,096 invented rows
         assert broken.requests == 1 and "varbinds to a GETBULK" in (result.error or "")
-    if mode == "flood":
-        assert broken.sent == responder.FLOOD * 2  # the first try and its one retry, each flooded
     assert (result.success, result.reason) == (False, reason), result.error
     assert [m.name for m in result.measurements] == ["netmon_snmp_up"]
     assert result.duration < bad.timeout
     assert other.success and other.duration < 1.0, other.error
+
+
+async def test_flood_neither_answers_nor_crowds_out_other_devices(agent: Snmpd) -> None:
+    """1,000 datagrams per request, none with our id (some with ids other polls use), on the socket
+    every device shares: the healthy device asked while the flood waits there gets its first answer."""
+    flood, port = await responder.start("flood")
+    try:
+        bad = asyncio.create_task(run_check(device(port, ("system", "if-mib"), id="flood", timeout=0.3,
+                                                   retries=0, check_timeout=2.0)))
+        await flood.flooded.wait()
+        good = await run_check(device(agent.port, ("system", "if-mib"), id="good", timeout=0.5, retries=0))
+        result = await bad
+    finally:
+        assert flood.transport is not None
+        flood.transport.close()
+    assert flood.sent == responder.FLOOD
+    assert (result.success, result.reason) == (False, "timeout"), result.error
+    assert result.duration < 2.0
+    assert good.success, good.error  # no retry allowed: its answer was not dropped behind the flood
 
 
 async def test_silent_device_fails_within_deadline_while_others_advance(agent: Snmpd) -> None:
