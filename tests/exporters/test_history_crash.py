@@ -134,10 +134,14 @@ class Lane:
             seen = self.resumed(proc)
             if on_write:
                 wal = self.db.resolve().with_name(self.db.name + "-wal")
-                subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-p", str(proc.pid), "-P", str(wal),
-                                "-e", "trace=pwrite64",
-                                "-e", f"inject=pwrite64:signal=KILL:when={self.rng.randint(1, 8)}"],
-                               timeout=30)
+                strace = subprocess.run(
+                    ["strace", "-f", "-qq", "-o", "/dev/null", "-p", str(proc.pid), "-P", str(wal),
+                     "-e", "trace=pwrite64", "-e", f"inject=pwrite64:signal=KILL:when={self.rng.randint(1, 8)}"],
+                    capture_output=True, text=True, timeout=30)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    raise AssertionError(f"strace returned, netmon still runs: {strace.stderr}") from None
             else:
                 kill_at = time.monotonic() + self.rng.uniform(0, CYCLE * 1.2)
                 while time.monotonic() < kill_at:  # keep reading: `seen` is the last commit before the kill
