@@ -313,8 +313,10 @@ async def _v2c(endpoint: Endpoint, credentials: Credentials) -> Bulk:
         family, host = infos[0][0], str(infos[0][4][0])
     client = state.v2c.get(family)
     if client is None:
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        sock.setblocking(False)
         _transport, client = await asyncio.get_running_loop().create_datagram_endpoint(
-            snmp_v2c.Client, family=family)
+            lambda: snmp_v2c.Client(sock), sock=sock)
         state.v2c[family] = client
     community = (credentials.community or "").encode()
 

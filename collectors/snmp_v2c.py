@@ -14,6 +14,7 @@ pysnmp does: for the device that sent them the poll ends as a timeout.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
 import socket
@@ -154,7 +155,8 @@ def decode_response(data: bytes, community: bytes) -> tuple[int, int, int, list[
 class Client(asyncio.DatagramProtocol):
     """Shared UDP socket; `request` sends one GETBULK and awaits its answer with timeout and retries."""
 
-    def __init__(self) -> None:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock  # kept to close it even after its event loop has gone (see `close`)
         self.transport: asyncio.DatagramTransport | None = None
         self.pending: dict[int, tuple[tuple[str, int], bytes, asyncio.Future[bytes]]] = {}
 
@@ -204,8 +206,12 @@ class Client(asyncio.DatagramProtocol):
         return None
 
     def close(self) -> None:
+        """Close the shared socket. Once its event loop has closed (a CLI runs one loop per command)
+        the transport can no longer schedule its own cleanup, so the socket is closed here too."""
         if self.transport is not None:
-            self.transport.close()
+            with contextlib.suppress(RuntimeError):
+                self.transport.close()
+        self.sock.close()
 
 
 def _peek_request_id(data: bytes) -> int:

@@ -5,6 +5,7 @@ Values are compared with what net-snmp's own ``snmpget``/``snmpwalk`` read from 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -231,3 +232,11 @@ async def test_interfaces_without_ifxtable_are_named_by_ifdescr_and_kept_apart(
     assert by_ifname(result, "netmon_interface_oper_up") == {"port#1": 1.0, "port#2": 0.0, "uplink": 1.0}
     assert by_ifname(result, "netmon_interface_in_errors") == {"port#1": 0.0, "port#2": 7.0, "uplink": 1.0}
     assert result.value("netmon_interface_in_octets") is None  # no HC counters: left out, not 0
+
+
+def test_one_event_loop_per_command(agent: Snmpd) -> None:
+    """`netmon probe` runs a loop per command; the next loop's first poll closes the last one's socket."""
+    check = device(agent.port, ("system",), id="per-command")
+    for _ in range(3):
+        result = asyncio.run(run_check(check))
+        assert result.success, result.error
