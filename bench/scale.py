@@ -12,7 +12,9 @@ a child process and scrapes its /metrics like Prometheus would. Reports:
 - skipped checks (``netmon_checks_skipped_total``), completed runs against the runs due;
 - CPU % of one core (user + system of the process, from /proc), RSS at start, after the first
   interval and at the end;
-- /metrics scrape time (request to last byte) and size.
+- /metrics scrape time (request to last byte) and size;
+- the machine's 1-minute load average at each scrape (the build machine is shared: other runs
+  compete for its 2 cores, and lag figures mean little without it).
 
 Only loopback traffic. The child is stopped with SIGTERM by its PID.
 """
@@ -107,6 +109,7 @@ class Scrape:
     runs: float
     cpu: float
     rss: float
+    load: float  # 1-minute load average of the machine
 
 
 def health(body: bytes) -> tuple[dict[float, float], float, float]:
@@ -133,7 +136,8 @@ def scrape(url: str, pid: int) -> Scrape:
         body = response.read()
     seconds = time.monotonic() - started
     lag, skipped, runs = health(body)
-    return Scrape(time.time(), seconds, len(body), lag, skipped, runs, cpu_seconds(pid), rss_mb(pid))
+    return Scrape(time.time(), seconds, len(body), lag, skipped, runs, cpu_seconds(pid), rss_mb(pid),
+                  os.getloadavg()[0])
 
 
 def quantile(q: float, first: dict[float, float], last: dict[float, float]) -> float:
@@ -206,7 +210,8 @@ def bench(args: argparse.Namespace, workdir: Path) -> Run:
             s = scrape(url, proc.pid)
             run.scrapes.append(s)
             print(f"t={s.at - run.started:6.1f}s scrape {s.seconds:5.2f}s {s.size / 1e6:6.1f} MB "
-                  f"runs {s.runs:8.0f} skipped {s.skipped:4.0f} RSS {s.rss:5.0f} MB", flush=True)
+                  f"runs {s.runs:8.0f} skipped {s.skipped:4.0f} RSS {s.rss:5.0f} MB load {s.load:4.2f}",
+                  flush=True)
             time.sleep(max(0.0, args.scrape_every - (time.time() - s.at)))
         run.scrapes.append(scrape(url, proc.pid))
     finally:
@@ -228,6 +233,7 @@ def report(run: Run) -> None:
     first, last = run.scrapes[0], run.scrapes[-1]
     steady = next((s for s in run.scrapes if s.at - run.started >= run.interval + 1), first)
     wall = last.at - first.at
+    loads = sorted(s.load for s in run.scrapes)
     rows = [
         ("checks × interval", f"{run.checks:,} × {run.interval:g} s"),
         ("measured", f"{wall:.0f} s, {len(run.scrapes)} scrapes"),
@@ -242,6 +248,8 @@ def report(run: Run) -> None:
          f"{sorted(s.seconds for s in run.scrapes)[len(run.scrapes) // 2]:.2f} / "
          f"{max(s.seconds for s in run.scrapes):.2f} s"),
         ("scrape size", f"{last.size / 1e6:.1f} MB"),
+        ("machine load (1 min) min / median / max",
+         " / ".join(f"{v:.2f}" for v in (min(loads), loads[len(loads) // 2], max(loads)))),
     ]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:

@@ -9,6 +9,7 @@ said there is no way), but still reports what was sent and lost: 100 % loss is a
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import logging
 import socket
@@ -78,12 +79,20 @@ def engine() -> IcmpEngine:
     return chosen
 
 
-async def resolve(target: str) -> str:
-    """An IP literal as is; a name resolved once per run to its first address (raises gaierror)."""
+@functools.lru_cache(maxsize=65_536)
+def _literal(target: str) -> str | None:
+    """``target`` in compressed form if it is an IP literal; cached, as every run asks again."""
     try:
         return ipaddress.ip_address(target).compressed
     except ValueError:
-        pass
+        return None
+
+
+async def resolve(target: str) -> str:
+    """An IP literal as is; a name resolved once per run to its first address (raises gaierror)."""
+    literal = _literal(target)
+    if literal is not None:
+        return literal
     infos = await asyncio.get_running_loop().getaddrinfo(target, None, type=socket.SOCK_RAW)
     return str(infos[0][4][0])
 
