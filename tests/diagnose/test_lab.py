@@ -12,33 +12,41 @@ from netmon.inventory import load
 from netmon.lab import control
 from tests.diagnose.conftest import netmon, netmon_json
 from tests.diagnose.test_probe import flat
-from tests.lab.fixtures import INVENTORY
+from tests.lab.fixtures import INVENTORY, without_devices
 
 pytestmark = pytest.mark.privileged
 
 SPEC = load(INVENTORY).spec
 SITE = "chieng-mung"  # fiber, VNPT, behind hub-mai-son
 HUB = next(h for h in SPEC.hubs if h.id == next(s for s in SPEC.sites if s.slug == SITE).upstream)
-CONFIG = ("--config", str(INVENTORY))
 Capture = pytest.CaptureFixture[str]
+Config = tuple[str, str]
 
 
-def _probe(capsys: Capture, *argv: str) -> tuple[int, dict]:
-    return netmon_json(capsys, "probe", *argv, *CONFIG)
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    """``--config`` with the shipped inventory minus its SNMP devices: these tests are about links and hubs."""
+    path = tmp_path_factory.mktemp("inventory") / "communes.yaml"
+    path.write_text(without_devices(INVENTORY.read_text(encoding="utf-8")), encoding="utf-8")
+    return ("--config", str(path))
 
 
-def test_healthy_site_is_ok(fresh_lab: control.Lab, capsys: Capture) -> None:
-    code, out, _ = netmon(capsys, "probe", "Chiềng Mung", *CONFIG)
+def _probe(capsys: Capture, config: Config, *argv: str) -> tuple[int, dict]:
+    return netmon_json(capsys, "probe", *argv, *config)
+
+
+def test_healthy_site_is_ok(fresh_lab: control.Lab, capsys: Capture, config: Config) -> None:
+    code, out, _ = netmon(capsys, "probe", "Chiềng Mung", *config)
     assert code == 0, out
     rows = [line for line in out.splitlines() if line.split()[:1] in (["datacenter"], ["hub"], ["site"])]
     assert len(rows) == 9 and all(line.endswith(" ok") for line in rows), out
     assert "the fiber link primary (VNPT) OK; document system and 4 other services OK" in flat(out)
 
 
-def test_twenty_percent_loss_is_degraded_and_named(fresh_lab: control.Lab, capsys: Capture) -> None:
+def test_twenty_percent_loss_is_degraded_and_named(fresh_lab: control.Lab, capsys: Capture, config: Config) -> None:
     fresh_lab.set(SITE, loss=0.2)
     # 50 echoes: the chance that 20 % loss shows no lost echo at all is 0.8^50, about 1e-5.
-    code, doc = _probe(capsys, SITE, "--count", "50")
+    code, doc = _probe(capsys, config, SITE, "--count", "50")
     icmp = next(c for c in doc["checks"] if c["id"] == "icmp-primary")
     assert (code, doc["verdict"]) == (1, "degraded"), (doc["diagnosis"], icmp["measurements"])
     assert (icmp["verdict"], icmp["cause"]) == ("degraded", "loss")
@@ -48,9 +56,9 @@ def test_twenty_percent_loss_is_degraded_and_named(fresh_lab: control.Lab, capsy
     assert doc["traces"] == []  # the link is up: nothing to trace
 
 
-def test_link_down_traces_to_its_hub(fresh_lab: control.Lab, capsys: Capture) -> None:
+def test_link_down_traces_to_its_hub(fresh_lab: control.Lab, capsys: Capture, config: Config) -> None:
     fresh_lab.set(SITE, down=True)
-    code, doc = _probe(capsys, SITE)
+    code, doc = _probe(capsys, config, SITE)
     assert code == 2
     assert {c["id"]: c["verdict"] for c in doc["checks"] if c["role"] == "site"} == {
         "icmp-primary": "down", "cpe-https": "down"}
@@ -63,17 +71,17 @@ def test_link_down_traces_to_its_hub(fresh_lab: control.Lab, capsys: Capture) ->
     assert f"trace stops at {HUB.name}; hub answers: last mile or CPE" in doc["diagnosis"]["text"]
 
 
-def test_link_down_human_output_names_every_hop(fresh_lab: control.Lab, capsys: Capture) -> None:
+def test_link_down_human_output_names_every_hop(fresh_lab: control.Lab, capsys: Capture, config: Config) -> None:
     fresh_lab.set(SITE, down=True)
-    code, out, _ = netmon(capsys, "probe", SITE, "--check", "icmp-primary", *CONFIG)
+    code, out, _ = netmon(capsys, "probe", SITE, "--check", "icmp-primary", *config)
     assert code == 2
     assert f"198.18.0.1       {SPEC.datacenter.name} (gateway)" in out
     assert f"{HUB.address}       {HUB.name}" in out and f"stops at {HUB.name}" in out
 
 
-def test_hub_down_blames_the_hub(fresh_lab: control.Lab, capsys: Capture) -> None:
+def test_hub_down_blames_the_hub(fresh_lab: control.Lab, capsys: Capture, config: Config) -> None:
     fresh_lab.set(HUB.id, down=True)
-    code, doc = _probe(capsys, SITE)
+    code, doc = _probe(capsys, config, SITE)
     assert code == 2
     hub = next(c for c in doc["checks"] if c["role"] == "hub")
     assert hub["verdict"] == "down"
@@ -82,10 +90,10 @@ def test_hub_down_blames_the_hub(fresh_lab: control.Lab, capsys: Capture) -> Non
     assert doc["diagnosis"]["text"].startswith(f"hub {HUB.name} is down — every site behind it is cut off")
 
 
-def test_slow_fiber_is_up_but_over_its_limit(fresh_lab: control.Lab, capsys: Capture) -> None:
+def test_slow_fiber_is_up_but_over_its_limit(fresh_lab: control.Lab, capsys: Capture, config: Config) -> None:
     """601 ms with every echo answered: down by the fiber limit (300 ms), but the link is not cut."""
     fresh_lab.set(SITE, delay="600ms", jitter=0)
-    code, doc = _probe(capsys, SITE, "--check", "icmp-primary")
+    code, doc = _probe(capsys, config, SITE, "--check", "icmp-primary")
     assert code == 2
     [icmp] = doc["checks"]
     assert (icmp["verdict"], icmp["cause"]) == ("down", "latency") and icmp["figure"] == pytest.approx(0.6, abs=0.01)
@@ -94,11 +102,11 @@ def test_slow_fiber_is_up_but_over_its_limit(fresh_lab: control.Lab, capsys: Cap
     assert text.startswith("link up, but RTT 60") and "exceeds the fiber limit of 300 ms" in text
 
 
-def test_vietnamese_table_has_no_english_words(fresh_lab: control.Lab, capsys: Capture,
+def test_vietnamese_table_has_no_english_words(fresh_lab: control.Lab, capsys: Capture, config: Config,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NETMON_LANG", "en")  # --lang sets it for the process; restored after the test
     fresh_lab.set(SITE, down=True)
-    code, out, _ = netmon(capsys, "--lang", "vi", "probe", SITE, *CONFIG)
+    code, out, _ = netmon(capsys, "--lang", "vi", "probe", SITE, *config)
     assert code == 2
     assert "mất 0 %" in out and "không tới được" in out, out
     table = out.split("\n\n")[1]
@@ -107,10 +115,10 @@ def test_vietnamese_table_has_no_english_words(fresh_lab: control.Lab, capsys: C
     assert f"dừng tại {HUB.name}" in out and "đoạn cuối hoặc CPE" in flat(out)
 
 
-def test_primary_down_runs_on_backup(fresh_lab: control.Lab, capsys: Capture) -> None:
+def test_primary_down_runs_on_backup(fresh_lab: control.Lab, capsys: Capture, config: Config) -> None:
     site = next(s for s in SPEC.sites if len(s.links) == 2)
     fresh_lab.set(site.slug, down=True)
-    code, doc = _probe(capsys, site.slug)
+    code, doc = _probe(capsys, config, site.slug)
     assert code == 2
     causes = doc["diagnosis"]["causes"]
     assert "link_down" in causes and "on_backup" in causes, doc["diagnosis"]
