@@ -110,11 +110,13 @@ async def test_reboot_counts(fresh_lab: control.Lab, devices: dict[str, Check]) 
     fresh_lab.reboot(f"{SITE}/cpe")
     after = await poll(devices["cpe"])
     assert after.value("netmon_device_uptime_seconds") < before.value("netmon_device_uptime_seconds")
-    exporter.publish(before)
-    exporter.publish(after)
+    fresh_lab.set(f"{SITE}/cpe", reboots=["0s"])  # a scenario's scheduled reboot, its time already come
+    scheduled = await poll(devices["cpe"])
+    for result in (before, after, scheduled):
+        exporter.publish(result)
     registry = CollectorRegistry()
     registry.register(exporter)
     labels = {"site": SITE, "check": "cpe", "probe": "snmp", "target": "198.19.1.1", "link": "primary"}
-    assert registry.get_sample_value("netmon_device_reboots_total", labels) == 1.0
+    assert registry.get_sample_value("netmon_device_reboots_total", labels) == 2.0
     with pytest.raises(control.LabError, match="unknown device 'to-hieu/printer'"):
         fresh_lab.reboot(f"{SITE}/printer")
