@@ -126,7 +126,8 @@ def _links(report: Report, links: list[Link], outcomes: list[Outcome], lang: Lan
         if not mine:
             continue
         name = text(CATALOG, "link_name", lang, type=link.type, id=link.id, isp=link.isp)
-        worst = max(mine, key=lambda o: o.finding.verdict)
+        # On a tie the echo check speaks for the link: it measures the path itself.
+        worst = max(mine, key=lambda o: (o.finding.verdict, o.row.check.probe == "icmp"))
         state[link.id] = worst.finding.verdict
         # The link itself is down when no echo comes back; a refused port behind a live link is not,
         # and neither is a link whose echoes all return too late or too few (it is up, but bad).

@@ -10,7 +10,7 @@ limit. A baseline can only ever make a verdict worse by one step (to degraded), 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from netmon.inventory.model import Thresholds
 from probes.base import Result
@@ -79,7 +79,7 @@ def judge(result: Result, limits: Thresholds | None = None, baseline: Baseline |
     if not result.success:
         return _failure(result)
     if result.probe == "tcp":
-        return _latency(result.value(TCP_CONNECT), limits, baseline)
+        return _connected(_latency(result.value(TCP_CONNECT), limits, baseline))
     if result.probe == "http":
         total = result.value(HTTP_DURATION, phase="total")
         if total is not None and total >= SLOW_SERVICE_SECONDS:
@@ -89,6 +89,14 @@ def judge(result: Result, limits: Thresholds | None = None, baseline: Baseline |
         if lookup is not None and lookup >= SLOW_DNS_SECONDS:
             return Finding(Verdict.DEGRADED, "slow", lookup, SLOW_DNS_SECONDS)
     return OK
+
+
+def _connected(finding: Finding) -> Finding:
+    """A connect that succeeded is not down, however slow: on a lossy link one lost SYN adds the
+    kernel's 1 s initial retransmission timeout to the connect time, far above any RTT limit."""
+    if finding.verdict is Verdict.DOWN:
+        return replace(finding, verdict=Verdict.DEGRADED)
+    return finding
 
 
 def _failure(result: Result) -> Finding:

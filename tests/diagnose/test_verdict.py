@@ -52,3 +52,13 @@ def test_http_status_classes() -> None:
                       (Measurement("netmon_http_status_code", status),))
     assert (judge(http(503)).verdict, judge(http(503)).cause) == (Verdict.DOWN, "http_5xx")
     assert (judge(http(404)).verdict, judge(http(404)).cause) == (Verdict.DEGRADED, "http_4xx")
+
+
+def test_a_slow_but_successful_connect_is_degraded_never_down() -> None:
+    """A lost SYN costs the kernel's 1 s initial RTO: 1.03 s on fiber is loss showing, not a dead link."""
+    def tcp(connect: float) -> Result:
+        return Result("s", "tcp-primary", "tcp", "127.0.0.1:80", "primary", True, 0.0, connect, None, None,
+                      (Measurement("netmon_tcp_connect_seconds", connect),))
+    assert (judge(tcp(1.03), FIBER).verdict, judge(tcp(1.03), FIBER).cause) == (Verdict.DEGRADED, "latency")
+    assert judge(tcp(0.1), FIBER).verdict is Verdict.DEGRADED
+    assert judge(tcp(0.005), FIBER).verdict is Verdict.OK
