@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import stat
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from prometheus_client.core import CollectorRegistry
@@ -104,15 +104,34 @@ async def test_a_link_down_is_its_interface_down(fresh_lab: control.Lab, devices
     assert not down.success and down.value("netmon_snmp_up") == 0.0
 
 
+async def poll_until(check: Check, seen: Callable[[Result], bool], what: str, timeout: float = 15.0) -> list[Result]:
+    """Every poll of ``check`` until one satisfies ``seen`` (the lab acts on its own clock)."""
+    polls = [await poll(check)]
+    deadline = time.monotonic() + timeout
+    while not seen(polls[-1]):
+        assert time.monotonic() < deadline, f"{check.key}: {what} not seen within {timeout:g} s"
+        await asyncio.sleep(0.2)
+        polls.append(await poll(check))
+    return polls
+
+
+def uptime(result: Result) -> float:
+    value = result.value("netmon_device_uptime_seconds")
+    assert value is not None
+    return value
+
+
 async def test_reboot_counts(fresh_lab: control.Lab, devices: dict[str, Check]) -> None:
     exporter = ResultCollector(snmp.METRICS)
     before = await poll(devices["cpe"])
     fresh_lab.reboot(f"{SITE}/cpe")
-    after = await poll(devices["cpe"])
-    assert after.value("netmon_device_uptime_seconds") < before.value("netmon_device_uptime_seconds")
-    fresh_lab.set(f"{SITE}/cpe", reboots=["0s"])  # a scenario's scheduled reboot, its time already come
-    scheduled = await poll(devices["cpe"])
-    for result in (before, after, scheduled):
+    after = await poll_until(devices["cpe"], lambda r: uptime(r) >= 1.0, "1 s of uptime after the reboot")
+    assert uptime(after[0]) < uptime(before)
+    # A scenario's scheduled reboot, its time already come: the daemon acts on it within a second.
+    fresh_lab.set(f"{SITE}/cpe", reboots=["0s"])
+    scheduled = await poll_until(devices["cpe"], lambda r: r.value("netmon_device_reboots") == 1.0,
+                                 "the scheduled reboot")
+    for result in (before, *after, *scheduled):
         exporter.publish(result)
     registry = CollectorRegistry()
     registry.register(exporter)
