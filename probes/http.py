@@ -12,7 +12,9 @@ httpcore's ``trace`` request extension (events ``connection.start_tls.*``,
 ``http11.send_request_body.complete``, ``http11.receive_response_headers.complete``).
 
 Body reads are bounded: past ``max_body_bytes`` the probe stops reading and fails ``too_large``, having
-read at most the limit plus one chunk, so a 1 GB download can never be triggered by a check.
+read at most the limit plus one chunk, so a 1 GB download can never be triggered by a check. The same
+bound holds for every content-decoding step (`_BoundedDecoder`): httpx inflates each layer of
+``Content-Encoding: gzip, gzip`` in one unbounded call, and 2 kB on the wire became 1 GiB in memory.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import re
 import socket
 import ssl
 import time
+import zlib
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
@@ -45,6 +48,9 @@ METRICS = (
     MetricSpec(CERT_EXPIRY, Kind.GAUGE, "notAfter of the server's TLS certificate, unix seconds."),
     MetricSpec(REDIRECTS, Kind.GAUGE, "Redirects followed to reach the final response."),
 )
+
+#: Only what `_BoundedDecoder` undoes; httpx would add br/zstd whenever those packages are installed.
+ACCEPT_ENCODING = {"Accept-Encoding": "gzip, deflate"}
 
 PHASES = ("dns", "connect", "tls", "first_byte", "transfer", "total")
 
@@ -169,6 +175,66 @@ class _Transport(httpx.AsyncHTTPTransport):
         )
 
 
+class BodyTooLarge(Exception):
+    """A decoding step produced more than the body limit."""
+
+
+class _BoundedDecoder:
+    """Undoes ``Content-Encoding`` (gzip, deflate; identity and unknown codings pass through, as in
+    httpx), each layer producing at most ``limit`` bytes in total, else `BodyTooLarge`."""
+
+    def __init__(self, content_encoding: str, limit: int) -> None:
+        codings = [c.strip().lower() for c in content_encoding.split(",")]
+        # Listed in the order they were applied: undo the last one first.
+        self._layers = [_Inflater(c, limit) for c in reversed(codings) if c in ("gzip", "x-gzip", "deflate")]
+
+    def decode(self, data: bytes) -> bytes:
+        for layer in self._layers:
+            data = layer.decode(data)
+        return data
+
+    def flush(self) -> bytes:
+        data = b""
+        for layer in self._layers:
+            data = layer.decode(data) + layer.flush()
+        return data
+
+
+class _Inflater:
+    """One zlib layer whose total output is capped at ``limit`` bytes (zlib's ``max_length``)."""
+
+    def __init__(self, coding: str, limit: int) -> None:
+        self._deflate = coding == "deflate"
+        # gzip: header auto-detected; deflate: zlib-wrapped, falling back to raw as httpx does.
+        self._inflate = zlib.decompressobj(zlib.MAX_WBITS | (0 if self._deflate else 16))
+        self._limit = limit
+        self._produced = 0
+        self._first = True
+
+    def decode(self, data: bytes) -> bytes:
+        if not data:
+            return b""
+        try:
+            out = self._inflate.decompress(data, self._limit - self._produced + 1)
+        except zlib.error as exc:
+            if not (self._deflate and self._first):
+                raise httpx.DecodingError(str(exc)) from exc
+            self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+            out = self._inflate.decompress(data, self._limit - self._produced + 1)
+        self._first = False
+        self._produced += len(out)
+        if self._produced > self._limit:
+            raise BodyTooLarge
+        return out
+
+    def flush(self) -> bytes:
+        out = self._inflate.flush()
+        self._produced += len(out)
+        if self._produced > self._limit:
+            raise BodyTooLarge
+        return out
+
+
 def _failure(exc: Exception) -> tuple[str, str]:
     if isinstance(exc, httpx.TooManyRedirects):
         return "too_many_redirects", str(exc)
@@ -229,7 +295,10 @@ async def _exchange(
             trust_env=False,
         ) as client,
         client.stream(
-            options.method, url, headers=options.headers, extensions={"trace": timeline.trace}
+            options.method,
+            url,
+            headers={**ACCEPT_ENCODING, **options.headers},
+            extensions={"trace": timeline.trace},
         ) as response,
     ):
         measured += [
@@ -239,13 +308,26 @@ async def _exchange(
         if not options.status_ok(response.status_code):
             return "http_status", f"status {response.status_code}, expected {_expected(options)}"
         body, read = bytearray(), 0
-        async for chunk in response.aiter_bytes():
-            read += len(chunk)
-            if read > options.max_body_bytes:
-                measured.append(Measurement(RESPONSE_BYTES, read))
-                return "too_large", f"body exceeds max_body_bytes ({options.max_body_bytes}); stopped reading"
-            if options.body_match:
-                body += chunk
+        decoder = _BoundedDecoder(response.headers.get("content-encoding", ""), options.max_body_bytes)
+        too_large = "too_large", f"body exceeds max_body_bytes ({options.max_body_bytes}); stopped reading"
+        try:
+            async for raw in response.aiter_raw():
+                chunk = decoder.decode(raw)
+                read += len(chunk)
+                if read > options.max_body_bytes:
+                    raise BodyTooLarge
+                if options.body_match:
+                    body += chunk
+            tail = decoder.flush()
+        except BodyTooLarge:
+            measured.append(Measurement(RESPONSE_BYTES, max(read, options.max_body_bytes + 1)))
+            return too_large
+        read += len(tail)
+        if read > options.max_body_bytes:
+            measured.append(Measurement(RESPONSE_BYTES, read))
+            return too_large
+        if options.body_match:
+            body += tail
         timeline.add("transfer", timeline.since("headers"))
     measured.append(Measurement(RESPONSE_BYTES, read))
     text = body.decode(response.encoding or "utf-8", "replace")
