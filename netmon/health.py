@@ -50,6 +50,10 @@ class HealthCollector(Collector):
         runs = CounterMetricFamily("netmon_check_runs", "Check runs completed by the scheduler.")
         runs.add_metric([], self._stats.runs)
         yield runs
+        yield GaugeMetricFamily("netmon_scheduler_seconds_since_last_run",
+                                "Seconds (monotonic) since a check run last completed, or since start: "
+                                "far above the longest interval means checks are not running.",
+                                value=time.monotonic() - self._stats.last_run)
         yield GaugeMetricFamily("netmon_checks_scheduled", "Checks currently scheduled.",
                                 value=self._reload.checks)
         yield GaugeMetricFamily("netmon_config_last_reload_successful",

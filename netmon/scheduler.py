@@ -1,10 +1,13 @@
-"""Runs every check on its interval with APScheduler 3 as the clock, and applies reloads as a diff.
+"""Runs every check on its interval on the event loop's monotonic clock, and applies reloads as a diff.
 
 - Each interval is cut into slots of `SLOT_SECONDS`; a check belongs to the slot of its stable phase
-  (a hash of its key), so starts are spread evenly, and phases are aligned to the Unix epoch, so a
-  restart or a reload keeps every check's phase. APScheduler holds one job per occupied slot, not one
-  per check: 20,000 checks at 30 s are 300 jobs and ten wake-ups a second (with one job per check,
-  APScheduler's own bookkeeping was the bottleneck — bench/README.md, Scale).
+  (a hash of its key), so starts are spread evenly, and phases are aligned to the Unix epoch when a
+  slot is armed, so a restart or a reload keeps every check's phase. One loop timer per occupied slot,
+  not per check: 20,000 checks at 30 s are 300 timers and ten wake-ups a second (with one job per
+  check, APScheduler's bookkeeping was the bottleneck — bench/README.md, Scale).
+- After arming, a slot's timer runs on the monotonic clock (``loop.time()``): a wall clock stepped
+  backwards (NTP, a drifting RTC) used to stop every check until the wall clock caught up again, as
+  APScheduler waits for wall-clock fire times. Result timestamps stay wall-clock.
 - A slot's job starts one task per due check. A check still running when it is due again is skipped
   and counted, never stacked.
 - A global semaphore bounds how many checks hold their own sockets at once. ICMP checks are not
@@ -24,18 +27,12 @@ import math
 import time
 import zlib
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
-
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 
 from exporters.prometheus import Buckets
 from netmon.runner import GRACE_SECONDS, run_check
 from probes.base import Check, Result
 
 log = logging.getLogger("netmon.scheduler")
-# APScheduler logs two INFO lines per job run: ten slots a second would drown the service's own log.
-logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
 
 Sink = Callable[[Result], None]
 
@@ -55,6 +52,8 @@ class SchedulerStats:
         self.lag = Buckets.with_bounds(LAG_BOUNDS)
         self.skipped: dict[str, int] = {}
         self.runs = 0
+        #: Monotonic time of the last completed run (or of the start): "are checks running at all?"
+        self.last_run = time.monotonic()
 
 
 def phase(check: Check) -> float:
@@ -76,27 +75,31 @@ class Scheduler:
         self._checks: dict[str, Check] = {}
         self._slots: dict[_Slot, dict[str, Check]] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
-        self._stopping = False
+        self._stopping = True
+        self._timers: dict[_Slot, asyncio.TimerHandle] = {}
         self.stats = SchedulerStats()
-        self._aps = AsyncIOScheduler(timezone=UTC)
 
     @property
     def checks(self) -> dict[str, Check]:
         return dict(self._checks)
 
     def start(self) -> None:
+        """Arm every slot on the running loop (slots added later are armed as they come)."""
         self._stopping = False
-        self._aps.start()
+        self.stats.last_run = time.monotonic()
+        for slot in self._slots:
+            self._arm(slot)
 
     async def stop(self) -> None:
         """Stop scheduling and wait for running checks to finish (they are bounded by timeouts).
 
-        AsyncIOScheduler defers its shutdown to a later loop iteration, so a slot may still fire after
-        this is called: `_fire` starts nothing once stopping. A check still running after its deadline
-        is cancelled and awaited here, so none is left for ``asyncio.run`` to cancel at exit.
+        A check still running after its deadline is cancelled and awaited here, so none is left for
+        ``asyncio.run`` to cancel at exit.
         """
         self._stopping = True
-        self._aps.shutdown(wait=False)
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
         pending = list(self._running.values())
         if not pending:
             return
@@ -127,20 +130,30 @@ class Scheduler:
             members = self._slots.get(slot)
             if members is None:
                 members = self._slots[slot] = {}
-                self._add_slot_job(slot)
+                if not self._stopping:
+                    self._arm(slot)
             members[key] = check
         return added, changed, len(removed)
 
-    def _add_slot_job(self, slot: _Slot) -> None:
+    def _arm(self, slot: _Slot) -> None:
+        """Set ``slot``'s first timer at its next wall-clock phase (epoch + offset + k * interval, the
+        same phase in every process), converted once to the loop's monotonic clock."""
         interval, index = slot
-        # Fire times are epoch + offset + k * interval: the same wall-clock phase in every process.
         offset = index * interval / max(1, round(interval / SLOT_SECONDS))
-        self._aps.add_job(
-            self._fire, IntervalTrigger(seconds=interval, start_date=datetime.fromtimestamp(offset, UTC),
-                                        timezone=UTC),
-            args=(slot, offset), id=_job_id(slot), name=_job_id(slot),
-            max_instances=1, coalesce=True, misfire_grace_time=None,
-        )
+        loop = asyncio.get_running_loop()
+        wall, mono = time.time(), loop.time()
+        due = mono + offset + math.ceil((wall - offset) / interval) * interval - wall
+        self._timers[slot] = loop.call_at(due, self._tick, slot, due)
+
+    def _tick(self, slot: _Slot, due: float) -> None:
+        """Fire ``slot`` and set its next timer; turns missed while the loop was blocked coalesce."""
+        if self._stopping or slot not in self._slots:
+            return
+        self._fire(slot, due)
+        loop = asyncio.get_running_loop()
+        interval = slot[0]
+        following = due + interval * max(1, math.ceil((loop.time() - due) / interval))
+        self._timers[slot] = loop.call_at(following, self._tick, slot, following)
 
     def _unslot(self, check: Check) -> None:
         slot = slot_of(check)
@@ -148,16 +161,13 @@ class Scheduler:
         del members[check.key]
         if not members:
             del self._slots[slot]
-            self._aps.remove_job(_job_id(slot))
+            timer = self._timers.pop(slot, None)
+            if timer is not None:
+                timer.cancel()
 
-    async def _fire(self, slot: _Slot, offset: float) -> None:
+    def _fire(self, slot: _Slot, scheduled: float) -> None:
         """Start every check of ``slot`` that is not still running from its previous turn."""
-        if self._stopping:
-            return
-        interval = slot[0]
-        now = time.time()
-        scheduled = offset + math.floor((now - offset) / interval) * interval
-        for key, check in self._slots.get(slot, {}).items():
+        for key, check in self._slots[slot].items():
             if key in self._running:
                 self.stats.skipped[key] = self.stats.skipped.get(key, 0) + 1
                 log.warning("check %s still running when due again: skipped", key)
@@ -171,19 +181,16 @@ class Scheduler:
 
     async def _run(self, check: Check, scheduled: float) -> None:
         if check.probe in SHARED_ENGINE_PROBES:
-            self.stats.lag.observe(max(0.0, time.time() - scheduled))
+            self.stats.lag.observe(max(0.0, time.monotonic() - scheduled))
             result = await run_check(check)
         else:
             async with self._semaphore:
-                self.stats.lag.observe(max(0.0, time.time() - scheduled))
+                self.stats.lag.observe(max(0.0, time.monotonic() - scheduled))
                 result = await run_check(check)
         self.stats.runs += 1
+        self.stats.last_run = time.monotonic()
         for sink in self._sinks:
             try:
                 sink(result)
             except Exception:  # a broken sink must not stop probing or the other sinks
                 log.exception("result sink %r failed", sink)
-
-
-def _job_id(slot: _Slot) -> str:
-    return f"slot:{slot[0]:g}s:{slot[1]}"

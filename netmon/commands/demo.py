@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 
 from netmon.inventory import load
@@ -65,8 +64,6 @@ def run(args: argparse.Namespace) -> int:
     from netmon.cli import DEFAULT_CONFIG
 
     config = args.config or DEFAULT_CONFIG
-    # One line per slot job at start-up (hundreds) would bury the guide; the service logs what matters.
-    logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
     if args.reuse_lab:
         lab = control.current()
         if lab is None:
