@@ -9,111 +9,187 @@ from __future__ import annotations
 from typing import Any
 
 from netmon.dashboards.builder import (
-    STATE_MAPPINGS,
     Panel,
     Query,
     band,
     dashboard,
     filter_variables,
     heatmap,
+    mapping,
+    ok_mappings,
+    power_mappings,
+    say,
     site_variable,
     stat,
+    state_mappings,
+    state_timeline,
     table,
     timeseries,
 )
+from netmon.i18n import Lang
 
 SITE = 'site="$site"'
 DOCUMENT_SYSTEM = 'check="qlvb-https"'
 
 
-def _rtt_band(link: str) -> Panel:
+def _rtt_band(link: str, lang: Lang) -> Panel:
+    t = say(lang)
     sel = f'{SITE}, link="{link}"'
-    return band(f"RTT band — {link} link", f"Per burst on the {link} link: the shaded band spans the "
-                "fastest and slowest echo, the line is the median. A widening band is a congested or "
-                "unstable link even when the median looks fine.",
+    shown = t(link, {"primary": "chính", "backup": "dự phòng"}.get(link, link))
+    return band(t(f"RTT band — {link} link", f"Dải RTT — đường {shown}"),
+                t(f"Per burst on the {link} link: the shaded band spans the fastest and slowest echo, the "
+                   "line "
+                  "is the median. A widening band is a congested or unstable link even when the median looks "
+                  "fine.",
+                  f"Mỗi lượt đo trên đường {shown}: dải tô màu từ gói nhanh nhất tới chậm nhất, đường kẻ là "
+                  "trung vị. Dải rộng ra là đường truyền nghẽn hoặc chập chờn dù trung vị trông vẫn ổn."),
                 f"min(netmon_icmp_rtt_min_seconds{{{sel}}})", f"max(netmon_icmp_rtt_median_seconds{{{sel}}})",
-                f"max(netmon_icmp_rtt_max_seconds{{{sel}}})")
+                f"max(netmon_icmp_rtt_max_seconds{{{sel}}})",
+                legends=(t("min", "nhỏ nhất"), t("median", "trung vị"), t("max", "lớn nhất")))
 
 
-def _limit(threshold: str) -> Query:
-    return Query(f'netmon_check_threshold{{{SITE}, threshold="{threshold}"}}', "limit {{link}}")
+def _limit(threshold: str, lang: Lang) -> Query:
+    return Query(f'netmon_check_threshold{{{SITE}, threshold="{threshold}"}}', say(lang)("limit", "ngưỡng")
+                 + " {{link}}")
 
 
-def _link_panels() -> list[Panel]:
+def _link_panels(lang: Lang) -> list[Panel]:
+    t = say(lang)
     return [
-        stat("State", "Up, degraded (on backup, or primary loss/RTT above the link type's limit) or down.",
-             Query(f"netmon:site_state:code{{{SITE}}}", instant=True), mappings=STATE_MAPPINGS,
+        stat(t("State", "Trạng thái"),
+             t("Up, degraded (on backup, or primary loss/RTT above the link type's limit) or down.",
+               "Hoạt động, suy giảm (chạy dự phòng, hoặc mất gói/RTT đường chính vượt ngưỡng) hay mất kết "
+               "nối."),
+             Query(f"netmon:site_state:code{{{SITE}}}", instant=True), mappings=state_mappings(lang),
              thresholds=[(None, "green"), (1, "orange"), (2, "red")], width=4),
-        table("Checks", "Every check of this center with the result of its last run (1 ok, 0 failed).",
-              Query(f"netmon_probe_success{{{SITE}}}", instant=True, table=True), width=20, height=4,
-              hide=("Time", "__name__", "job", "instance", "site")),
-        _rtt_band("primary"),
-        _rtt_band("backup"),
-        heatmap("RTT distribution", "Every echo's RTT bucketed over time: two bands mean two paths "
-                "(e.g. a 4G cell switching), a smear upward means queueing.",
+        table(t("Checks", "Các phép kiểm tra"),
+              t("Every check of this center with the result of its last run.",
+                "Mọi phép kiểm tra của trung tâm và kết quả lần chạy gần nhất."),
+              Query(f"netmon_probe_success{{{SITE}}}", instant=True, table=True,
+                    column=t("Last run", "Lần gần nhất"), mappings=tuple(ok_mappings(lang))),
+              width=20, height=4, hide=("Time", "__name__", "job", "instance", "site"),
+              labels={"check": t("Check", "Kiểm tra"), "probe": t("Probe", "Loại"),
+                      "target": t("Target", "Đích"), "link": t("Link", "Đường truyền")}),
+        _rtt_band("primary", lang),
+        _rtt_band("backup", lang),
+        heatmap(t("RTT distribution", "Phân bố RTT"),
+                t("Every echo's RTT bucketed over time: two bands mean two paths (e.g. a 4G cell switching), "
+                  "a smear upward means queueing.",
+                  "RTT của từng gói theo thời gian: hai dải là hai đường đi (ví dụ trạm 4G chuyển cell), "
+                  "vệt kéo lên là hàng đợi."),
                 Query(f"sum by (le) (increase(netmon_icmp_rtt_seconds_bucket{{{SITE}}}[$__rate_interval]))",
                       "{{le}}", heatmap=True)),
-        timeseries("Packet loss", "Share of echoes lost per burst, with the link type's degraded limit.",
-                   Query(f"netmon_icmp_packet_loss_ratio{{{SITE}}}", "{{link}}"), _limit("loss_degraded"),
+        timeseries(t("Packet loss", "Mất gói"),
+                   t("Share of echoes lost per burst, with the link type's degraded limit.",
+                     "Tỉ lệ gói mất mỗi lượt đo, kèm ngưỡng suy giảm của loại đường truyền."),
+                   Query(f"netmon_icmp_packet_loss_ratio{{{SITE}}}", "{{link}}"),
+                   _limit("loss_degraded", lang),
                    unit="percentunit", min=0, max=1),
-        timeseries("Jitter", "Mean difference between consecutive RTTs; hurts calls and video first.",
-                   Query(f"netmon_icmp_jitter_seconds{{{SITE}}}", "{{link}}"), _limit("jitter_degraded"),
+        timeseries(t("Jitter", "Độ biến thiên trễ (jitter)"),
+                   t("Mean difference between consecutive RTTs; hurts calls and video first.",
+                     "Chênh lệch trung bình giữa các RTT liên tiếp; ảnh hưởng gọi thoại và hình trước tiên."),
+                   Query(f"netmon_icmp_jitter_seconds{{{SITE}}}", "{{link}}"),
+                   _limit("jitter_degraded", lang),
                    unit="s"),
-        timeseries("Meeting quality estimate (MOS)", "1 (unusable) to 4.5 (excellent), from RTT, jitter and "
-                   "loss. Below 3.5 online meetings with the province will stutter.",
+        timeseries(t("Meeting quality estimate (MOS)", "Ước tính chất lượng họp (MOS)"),
+                   t("1 (unusable) to 4.5 (excellent), from RTT, jitter and loss. Below 3.5 online "
+                     "meetings with "
+                     "the province will stutter.",
+                     "Từ 1 (không dùng được) đến 4,5 (rất tốt), tính từ RTT, jitter và mất gói. Dưới 3,5 họp "
+                     "trực tuyến với tỉnh sẽ bị giật."),
                    Query(f"netmon_icmp_mos{{{SITE}}}", "{{link}}"), min=1, max=4.5),
-        timeseries("CPE TCP connect time", "Handshake time to the CPE's management port: the link plus "
-                   "the router's own load.", Query(f"netmon_tcp_connect_seconds{{{SITE}}}", "{{check}}"),
-                   unit="s"),
+        timeseries(t("CPE TCP connect time", "Thời gian bắt tay TCP tới CPE"),
+                   t("Handshake time to the CPE's management port: the link plus the router's own load.",
+                     "Thời gian bắt tay tới cổng quản trị của CPE: đường truyền cộng tải của chính thiết "
+                     "bị."),
+                   Query(f"netmon_tcp_connect_seconds{{{SITE}}}", "{{check}}"), unit="s"),
     ]
 
 
-def _service_panels() -> list[Panel]:
+def _service_panels(lang: Lang) -> list[Panel]:
+    t = say(lang)
     return [
-        timeseries("Document system — HTTP phases", "Where the time of a request to the document "
-                   "system goes (DNS, connect, TLS, first byte, transfer), probed from the data center.",
+        timeseries(t("Document system — HTTP phases", "Hệ thống quản lý văn bản — các pha HTTP"),
+                   t("Where the time of a request to the document system goes (DNS, connect, TLS, first "
+                     "byte, "
+                     "transfer), probed from the data center.",
+                     "Thời gian một yêu cầu tới hệ thống văn bản dành cho đâu (DNS, kết nối, TLS, byte đầu, "
+                     "truyền), đo từ trung tâm dữ liệu."),
                    Query(f'netmon_http_duration_seconds{{{DOCUMENT_SYSTEM}, phase!="total"}}', "{{phase}}"),
                    unit="s", stack=True, bars=True),
-        timeseries("Services — HTTP status", "Status code of each service's last answer.",
-                   Query("netmon_http_status_code", "{{check}}")),
-        table("Services — TLS certificate expiry", "Time left before each service's certificate expires; "
-              "renew before 14 days or signing and the portal stop.",
-              Query("netmon_tls_cert_expiry_timestamp_seconds - time()", instant=True, table=True),
-              unit="dtdurations", hide=("Time", "job", "instance", "probe", "link")),
+        timeseries(t("Services — HTTP status", "Dịch vụ — mã trạng thái HTTP"),
+                   t("Status code of each service's last answer.", "Mã trạng thái lần trả lời gần nhất."),
+                   Query("netmon_http_status_code", "{{check}}"), decimals=0),
+        table(t("Services — TLS certificate expiry", "Dịch vụ — hạn chứng chỉ TLS"),
+              t("Time left before each service's certificate expires; renew before 14 days or signing and "
+                "the "
+                "portal stop.",
+                "Thời gian còn lại trước khi chứng chỉ hết hạn; gia hạn trước 14 ngày, nếu không ký số và "
+                "cổng dịch vụ công sẽ ngừng."),
+              Query("netmon_tls_cert_expiry_timestamp_seconds - time()", instant=True, table=True,
+                    column=t("Expires in", "Hết hạn sau"), unit="dtdurations"),
+              hide=("Time", "job", "instance", "probe", "link"),
+              labels={"site": t("Site", "Mã trung tâm"), "check": t("Check", "Kiểm tra"),
+                      "target": t("Target", "Đích")}),
     ]
 
 
-def _equipment_panels() -> list[Panel]:
+def _equipment_panels(lang: Lang) -> list[Panel]:
+    t = say(lang)
     return [
-        table("Interfaces", "Admin and operational state and speed of every interface of the center's "
-              "devices. Admin up but oper down: a cable, a port, or the far end.",
-              Query(f"netmon_interface_oper_up{{{SITE}}}", instant=True, table=True),
-              Query(f"netmon_interface_admin_up{{{SITE}}}", instant=True, table=True),
-              Query(f"netmon_interface_speed_bits_per_second{{{SITE}}}", instant=True, table=True),
-              width=24, hide=("Time", "__name__", "job", "instance", "site", "probe")),
-        timeseries("Traffic", "Bits per second in (positive) and out (negative) per interface. A link "
-                   "full at its speed explains loss and RTT.",
+        table(t("Interfaces", "Giao diện mạng"),
+              t("Admin and operational state and speed of every interface of the center's devices. Admin up "
+                "but oper down: a cable, a port, or the far end.",
+                "Trạng thái quản trị, trạng thái hoạt động và tốc độ của mọi cổng. Bật quản trị nhưng không "
+                "hoạt động: dây, cổng hoặc đầu bên kia."),
+              Query(f"netmon_interface_oper_up{{{SITE}}}", instant=True, table=True,
+                    column=t("Operational", "Hoạt động"),
+                    mappings=tuple(ok_mappings(lang, ("up", "lên"), ("down", "xuống")))),
+              Query(f"netmon_interface_admin_up{{{SITE}}}", instant=True, table=True,
+                    column=t("Admin", "Quản trị"),
+                    mappings=tuple(mapping((1, t("enabled", "bật"), "green"),
+                                           (0, t("disabled", "tắt"), "text")))),
+              Query(f"netmon_interface_speed_bits_per_second{{{SITE}}}", instant=True, table=True,
+                    column=t("Speed", "Tốc độ"), unit="bps"),
+              width=24, hide=("Time", "__name__", "job", "instance", "site", "probe"),
+              labels={"check": t("Device", "Thiết bị"), "ifname": t("Interface", "Cổng"),
+                      "target": t("Address", "Địa chỉ")}),
+        timeseries(t("Traffic", "Lưu lượng"),
+                   t("Bits per second in (positive) and out (negative) per interface. A link full at its "
+                     "speed "
+                     "explains loss and RTT.",
+                     "Bit/giây vào (dương) và ra (âm) mỗi cổng. Đường truyền đầy băng thông giải thích "
+                     "mất gói "
+                     "và RTT."),
                    Query(f"8 * rate(netmon_interface_in_octets_total{{{SITE}}}[$__rate_interval])",
-                         "in {{ifname}}"),
+                         t("in", "vào") + " {{ifname}}"),
                    Query(f"-8 * rate(netmon_interface_out_octets_total{{{SITE}}}[$__rate_interval])",
-                         "out {{ifname}}"), unit="bps"),
-        timeseries("Interface errors and discards", "Per second. Rising errors on a copper port: cable or "
-                   "connector; discards: congestion.",
+                         t("out", "ra") + " {{ifname}}"), unit="bps"),
+        timeseries(t("Interface errors and discards", "Lỗi và gói bị hủy trên cổng"),
+                   t("Per second. Rising errors on a copper port: cable or connector; discards: congestion.",
+                     "Mỗi giây. Lỗi tăng trên cổng đồng: dây hoặc đầu nối; gói bị hủy: nghẽn."),
                    Query(f"rate(netmon_interface_in_errors_total{{{SITE}}}[$__rate_interval]) + "
                          f"rate(netmon_interface_out_errors_total{{{SITE}}}[$__rate_interval])",
-                         "errors {{ifname}}"),
+                         t("errors", "lỗi") + " {{ifname}}"),
                    Query(f"rate(netmon_interface_in_discards_total{{{SITE}}}[$__rate_interval]) + "
                          f"rate(netmon_interface_out_discards_total{{{SITE}}}[$__rate_interval])",
-                         "discards {{ifname}}"), unit="short"),
-        timeseries("UPS", "On battery (1) means a power cut at the center, not a link cut; the charge "
-                   "tells how long the center can keep working.",
-                   Query(f"netmon_ups_on_battery{{{SITE}}}", "on battery"),
-                   Query(f"netmon_ups_battery_charge_ratio{{{SITE}}}", "charge"), unit="percentunit"),
+                         t("discards", "hủy") + " {{ifname}}"), unit="short"),
+        state_timeline(t("UPS power source", "Nguồn điện UPS"),
+                       t("On battery means a power cut at the center, not a link cut.",
+                         "Chạy pin nghĩa là trung tâm mất điện lưới, không phải đứt đường truyền."),
+                       Query(f"netmon_ups_on_battery{{{SITE}}}", "{{check}}"), power_mappings(lang)),
+        timeseries(t("UPS battery charge", "Dung lượng pin UPS"),
+                   t("How long the center can keep working on battery; send someone before it reaches 0.",
+                     "Trung tâm còn làm việc được bao lâu bằng pin; cử người tới trước khi về 0."),
+                   Query(f"netmon_ups_battery_charge_ratio{{{SITE}}}", "{{check}}"), unit="percentunit",
+                   min=0, max=1),
     ]
 
 
-def build() -> dict[str, Any]:
-    panels = [*_link_panels(), *_service_panels(), *_equipment_panels()]
-    return dashboard("netmon-site", "Sơn La — service center detail",
-                     "One center: link quality per link, the services it depends on, its equipment.",
-                     panels, [*filter_variables(), site_variable()], tags=("site",))
+def build(lang: Lang) -> dict[str, Any]:
+    t = say(lang)
+    panels = [*_link_panels(lang), *_service_panels(lang), *_equipment_panels(lang)]
+    return dashboard("netmon-site", t("Sơn La — service center detail", "Sơn La — chi tiết trung tâm"),
+                     t("One center: link quality per link, the services it depends on, its equipment.",
+                       "Một trung tâm: chất lượng từng đường truyền, các dịch vụ nó cần, thiết bị của nó."),
+                     panels, [*filter_variables(lang), site_variable(lang)], lang, tags=("site",))

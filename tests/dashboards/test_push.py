@@ -125,7 +125,7 @@ def test_push_creates_folder_once_and_updates_dashboards_in_place(grafana: Grafa
     assert grafana.folders == {folder_uid(DEFAULT_FOLDER): DEFAULT_FOLDER}
     assert [m for m, p, _ in grafana.requests].count("POST") == 1 + 2 * len(BOARDS)
     assert sorted(grafana.dashboards) == sorted(b["uid"] for b in BOARDS), "no duplicates"
-    assert [v for _, v in first.dashboards] == [1] * 5 and [v for _, v in second.dashboards] == [2] * 5
+    assert [v for _, v in first.dashboards] == [1] * 10 and [v for _, v in second.dashboards] == [2] * 10
     assert first.version == "11.6.0"
     body = grafana.dashboards["netmon-site"]["body"]
     assert body["overwrite"] is True and body["folderUid"] == "netmon-son-la-netmon"
