@@ -19,7 +19,6 @@ from prometheus_client import CollectorRegistry, ProcessCollector, generate_late
 
 from collectors.snmp_session import close_engines
 from exporters.prometheus import ResultCollector
-from netmon import plugins
 from netmon.health import HealthCollector, ReloadState
 from netmon.httpserver import MetricsServer
 from netmon.inventory import ConfigError, Inventory, load
@@ -58,7 +57,6 @@ class Service:
     def __init__(self, config: str | Path, listen: str = "127.0.0.1:9813",
                  extra_sinks: Iterable[Sink] = (), max_concurrency: int = 256, shard: Shard | None = None,
                  web: WebConfig | None = None, enable_reload: bool | None = None, user: str | None = None):
-        plugins.load()
         self.config = Path(config)
         self.shard = shard
         self.listen = listen

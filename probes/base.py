@@ -18,6 +18,8 @@ Conventions a probe must follow:
 from __future__ import annotations
 
 import enum
+import importlib
+import pkgutil
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -225,6 +227,13 @@ class ProbeType:
 
 _REGISTRY: dict[str, ProbeType] = {}
 
+#: Packages whose every module is a plugin that registers itself when imported. Named, not imported:
+#: the registry sits on the ground floor and the collectors above it, so it finds them by name on
+#: first use instead of relying on each caller to import them first (a caller that forgot got
+#: ``unknown probe 'icmp' (known: none)``).
+PLUGIN_PACKAGES = ("probes", "collectors")
+_discovered = False
+
 
 def register(
     name: str, options: type[ProbeOptions], metrics: Iterable[MetricSpec] = ()
@@ -243,14 +252,29 @@ def register(
     return decorate
 
 
+def _discover() -> None:
+    """Import every module of the plugin packages, once per process."""
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True  # before importing: a plugin that asks the registry while loading must not recurse
+    for package_name in PLUGIN_PACKAGES:
+        package = importlib.import_module(package_name)
+        for info in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package_name}.{info.name}")
+
+
 def registry() -> Mapping[str, ProbeType]:
-    """All registered probes by name (read-only view)."""
+    """All probes by name (read-only view); the plugin packages are discovered on first use."""
+    _discover()
     return _REGISTRY
 
 
 def get(name: str) -> ProbeType:
+    """The probe called ``name``; KeyError naming the known ones otherwise."""
+    found = registry()
     try:
-        return _REGISTRY[name]
+        return found[name]
     except KeyError:
-        known = ", ".join(sorted(_REGISTRY)) or "none"
+        known = ", ".join(sorted(found)) or "none"
         raise KeyError(f"unknown probe {name!r} (known: {known})") from None

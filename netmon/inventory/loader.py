@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from netmon import plugins
 from netmon.inventory.model import CheckConfig, InventoryFile, Link, Site, Thresholds
 from netmon.inventory.source import ConfigError, ConfigIssue, Document, read
 from probes import base
@@ -89,7 +88,6 @@ def load(path: str | Path) -> Inventory:
 
 
 def resolve(doc: Document) -> Inventory:
-    plugins.load()
     try:
         spec = InventoryFile.model_validate(doc.data)
     except ValidationError as exc:

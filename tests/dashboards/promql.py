@@ -16,7 +16,6 @@ import yaml
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 
 from exporters.prometheus import ResultCollector
-from netmon import plugins
 from netmon.health import HealthCollector, ReloadState
 from netmon.scheduler import SchedulerStats
 from probes import base
@@ -57,7 +56,6 @@ def recording_rules() -> set[str]:
 
 def contract() -> dict[str, str]:
     """Every series name netmon or Prometheus can produce → who produces it (probe name or 'core')."""
-    plugins.load()
     out: dict[str, str] = {}
     for probe in base.registry().values():
         for spec in probe.metrics:
