@@ -3,12 +3,13 @@
 Why not pysnmp here: profiling a 25-interface poll showed ~85 % of the CPU in pyasn1 decoding the
 response (about 0.1 ms per varbind), which held the collector to a fraction of snmp_exporter's polls
 per core. A v2c GETBULK exchange is a fixed, small part of BER — one message shape out, one in — so
-it is decoded here directly into Python ints and strings. SNMPv3 (USM authentication and privacy)
-stays on pysnmp, where the crypto belongs.
+it is decoded here directly into Python ints and strings. SNMPv3 wraps the same PDUs in USM
+(`collectors.snmp_v3`) and reuses this codec and this socket.
 
-One UDP socket per event loop serves every device; answers are matched by request id *and* by the
-address asked, so a datagram from anyone else is ignored. Undecodable datagrams are dropped, like
-pysnmp does: for the device that sent them the poll ends as a timeout.
+One UDP socket per event loop serves every device, v2c and v3; answers are matched by request id
+(v2c) or message id (v3) *and* by the address asked, so a datagram from anyone else is ignored.
+Undecodable datagrams are dropped, like pysnmp does: for the device that sent them the poll ends as
+a timeout.
 """
 
 from __future__ import annotations
@@ -18,12 +19,18 @@ import contextlib
 import itertools
 import random
 import socket
-from collections.abc import Sequence
-from typing import cast
+from collections.abc import Callable, Sequence
+from typing import TypeVar, cast
 
 Value = int | str | None
 
 _COUNTER = itertools.count(random.randrange(1, 1 << 30))
+T = TypeVar("T")
+
+
+def next_id() -> int:
+    """A request id (v2c) or message id (v3), unique among the shared socket's pending requests."""
+    return next(_COUNTER) & 0x7FFFFFFF
 #: BER tags of the application types that carry unsigned integers (Counter32, Gauge32, TimeTicks, Counter64).
 _UNSIGNED = {0x41, 0x42, 0x43, 0x46, 0x47}
 
@@ -46,15 +53,15 @@ def _length(n: int) -> bytes:
     return bytes((0x80 | len(raw),)) + raw
 
 
-def _tlv(tag: int, body: bytes) -> bytes:
+def tlv(tag: int, body: bytes) -> bytes:
     return bytes((tag,)) + _length(len(body)) + body
 
 
-def _int(tag: int, value: int) -> bytes:
-    return _tlv(tag, value.to_bytes(max(1, (value.bit_length() + 8) // 8), "big", signed=True))
+def encode_int(tag: int, value: int) -> bytes:
+    return tlv(tag, value.to_bytes(max(1, (value.bit_length() + 8) // 8), "big", signed=True))
 
 
-def _oid(text: str) -> bytes:
+def encode_oid(text: str) -> bytes:
     arcs = [int(a) for a in text.split(".")]
     out = bytearray((40 * arcs[0] + arcs[1],))
     for arc in arcs[2:]:
@@ -64,18 +71,10 @@ def _oid(text: str) -> bytes:
             chunk.append(0x80 | (arc & 0x7F))
             arc >>= 7
         out += bytes(reversed(chunk))
-    return _tlv(0x06, bytes(out))
+    return tlv(0x06, bytes(out))
 
 
-def encode_bulk(community: bytes, request_id: int, non_repeaters: int, max_repetitions: int,
-                oids: Sequence[str]) -> bytes:
-    varbinds = b"".join(_tlv(0x30, _oid(o) + b"\x05\x00") for o in oids)
-    pdu = _int(0x02, request_id) + _int(0x02, non_repeaters) + _int(0x02, max_repetitions)
-    pdu += _tlv(0x30, varbinds)
-    return _tlv(0x30, _int(0x02, 1) + _tlv(0x04, community) + _tlv(0xA5, pdu))
-
-
-def _read(data: bytes, pos: int) -> tuple[int, int, int]:
+def read_tlv(data: bytes, pos: int) -> tuple[int, int, int]:
     """(tag, start of value, end of value) of the TLV at ``pos``."""
     try:
         tag, n = data[pos], data[pos + 1]
@@ -121,44 +120,63 @@ def _value(tag: int, raw: bytes) -> Value:
     return None  # NULL, noSuchObject, noSuchInstance, endOfMibView, Opaque
 
 
-def decode_response(data: bytes, community: bytes) -> tuple[int, int, int, list[tuple[str, Value]]]:
-    """(request id, error status, error index, varbinds) of a v2c Response-PDU; raises DecodeError."""
-    tag, pos, end = _read(data, 0)
-    if tag != 0x30:
-        raise DecodeError("not a SEQUENCE")
-    tag, start, pos = _read(data, pos)
-    if tag != 0x02 or data[start:pos] != b"\x01":
-        raise DecodeError("not SNMPv2c")
-    tag, start, pos = _read(data, pos)
-    if tag != 0x04 or data[start:pos] != community:
-        raise DecodeError("other community")
-    tag, pos, end = _read(data, pos)
-    if tag != 0xA2:
-        raise DecodeError("not a Response-PDU")
+def encode_bulk_pdu(request_id: int, non_repeaters: int, max_repetitions: int, oids: Sequence[str]) -> bytes:
+    """A GetBulkRequest-PDU (the part v2c and v3 messages share)."""
+    varbinds = b"".join(tlv(0x30, encode_oid(o) + b"\x05\x00") for o in oids)
+    pdu = encode_int(0x02, request_id) + encode_int(0x02, non_repeaters) + encode_int(0x02, max_repetitions)
+    return tlv(0xA5, pdu + tlv(0x30, varbinds))
+
+
+def encode_bulk(community: bytes, request_id: int, non_repeaters: int, max_repetitions: int,
+                oids: Sequence[str]) -> bytes:
+    pdu = encode_bulk_pdu(request_id, non_repeaters, max_repetitions, oids)
+    return tlv(0x30, encode_int(0x02, 1) + tlv(0x04, community) + pdu)
+
+
+def decode_pdu(data: bytes, pos: int) -> tuple[int, int, int, int, list[tuple[str, Value]]]:
+    """(PDU tag, request id, error status, error index, varbinds) of the PDU at ``pos``."""
+    tag, pos, end = read_tlv(data, pos)
     header = []
     for _ in range(3):
-        tag, start, pos = _read(data, pos)
+        _tag, start, pos = read_tlv(data, pos)
         header.append(int.from_bytes(data[start:pos], "big", signed=True))
-    tag, pos, end = _read(data, pos)
+    _tag, pos, end = read_tlv(data, pos)
     varbinds = []
     while pos < end:
-        _tag, inner, pos = _read(data, pos)
-        tag, start, inner = _read(data, inner)
-        if tag != 0x06:
+        _tag, inner, pos = read_tlv(data, pos)
+        vtag, start, inner = read_tlv(data, inner)
+        if vtag != 0x06:
             raise DecodeError("varbind without OID")
         oid = _decode_oid(data[start:inner])
-        tag, start, inner = _read(data, inner)
-        varbinds.append((oid, _value(tag, data[start:inner])))
-    return header[0], header[1], header[2], varbinds
+        vtag, start, inner = read_tlv(data, inner)
+        varbinds.append((oid, _value(vtag, data[start:inner])))
+    return tag, header[0], header[1], header[2], varbinds
+
+
+def decode_response(data: bytes, community: bytes) -> tuple[int, int, int, list[tuple[str, Value]]]:
+    """(request id, error status, error index, varbinds) of a v2c Response-PDU; raises DecodeError."""
+    tag, pos, _end = read_tlv(data, 0)
+    if tag != 0x30:
+        raise DecodeError("not a SEQUENCE")
+    tag, start, pos = read_tlv(data, pos)
+    if tag != 0x02 or data[start:pos] != b"\x01":
+        raise DecodeError("not SNMPv2c")
+    tag, start, pos = read_tlv(data, pos)
+    if tag != 0x04 or data[start:pos] != community:
+        raise DecodeError("other community")
+    tag, request_id, status, index, varbinds = decode_pdu(data, pos)
+    if tag != 0xA2:
+        raise DecodeError("not a Response-PDU")
+    return request_id, status, index, varbinds
 
 
 class Client(asyncio.DatagramProtocol):
-    """Shared UDP socket; `request` sends one GETBULK and awaits its answer with timeout and retries."""
+    """Shared UDP socket; `exchange` sends one message and awaits its answer with timeout and retries."""
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock  # kept to close it even after its event loop has gone (see `close`)
         self.transport: asyncio.DatagramTransport | None = None
-        self.pending: dict[int, tuple[tuple[str, int], bytes, asyncio.Future[bytes]]] = {}
+        self.pending: dict[int, tuple[tuple[str, int], asyncio.Future[bytes]]] = {}
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
@@ -174,21 +192,20 @@ class Client(asyncio.DatagramProtocol):
         except (DecodeError, IndexError):
             return
         entry = self.pending.get(request_id)
-        if entry is not None and tuple(addr[:2]) == entry[0] and not entry[2].done():
-            entry[2].set_result(data)
+        if entry is not None and tuple(addr[:2]) == entry[0] and not entry[1].done():
+            entry[1].set_result(data)
 
-    async def request(self, address: tuple[str, int], community: bytes, non_repeaters: int,
-                      max_repetitions: int, oids: Sequence[str], timeout: float, retries: int
-                      ) -> tuple[int, int, list[tuple[str, Value]]] | None:
-        """(error status, error index, varbinds), or None when every try timed out."""
+    async def exchange(self, address: tuple[str, int], message_id: int, message: bytes, timeout: float,
+                       retries: int, decode: Callable[[bytes], T]) -> T | None:
+        """Send ``message`` and return ``decode`` of the answer carrying ``message_id`` from ``address``,
+        or None when every try timed out. An answer ``decode`` rejects (DecodeError) is ignored like a
+        lost one: the try keeps waiting out its timeout."""
         assert self.transport is not None
-        request_id = next(_COUNTER) & 0x7FFFFFFF
-        message = encode_bulk(community, request_id, non_repeaters, max_repetitions, oids)
         loop = asyncio.get_running_loop()
         try:
             for _ in range(retries + 1):
                 future: asyncio.Future[bytes] = loop.create_future()
-                self.pending[request_id] = (address, community, future)
+                self.pending[message_id] = (address, future)
                 self.transport.sendto(message, address)
                 while True:
                     try:
@@ -196,14 +213,26 @@ class Client(asyncio.DatagramProtocol):
                     except TimeoutError:
                         break
                     try:
-                        _rid, status, index, varbinds = decode_response(data, community)
-                        return status, index, varbinds
-                    except DecodeError:  # garbage with a matching id: keep waiting, like a lost answer
+                        return decode(data)
+                    except DecodeError:
                         future = loop.create_future()
-                        self.pending[request_id] = (address, community, future)
+                        self.pending[message_id] = (address, future)
         finally:
-            self.pending.pop(request_id, None)
+            self.pending.pop(message_id, None)
         return None
+
+    async def request(self, address: tuple[str, int], community: bytes, non_repeaters: int,
+                      max_repetitions: int, oids: Sequence[str], timeout: float, retries: int
+                      ) -> tuple[int, int, list[tuple[str, Value]]] | None:
+        """One v2c GETBULK: (error status, error index, varbinds), or None when every try timed out."""
+        request_id = next_id()
+        message = encode_bulk(community, request_id, non_repeaters, max_repetitions, oids)
+
+        def decode(data: bytes) -> tuple[int, int, list[tuple[str, Value]]]:
+            _rid, status, index, varbinds = decode_response(data, community)
+            return status, index, varbinds
+
+        return await self.exchange(address, request_id, message, timeout, retries, decode)
 
     def close(self) -> None:
         """Close the shared socket. Once its event loop has closed (a CLI runs one loop per command)
@@ -215,9 +244,13 @@ class Client(asyncio.DatagramProtocol):
 
 
 def _peek_request_id(data: bytes) -> int:
-    _tag, pos, _end = _read(data, 0)
-    for _ in range(2):  # version, community
-        _tag, _start, pos = _read(data, pos)
-    _tag, pos, _end = _read(data, pos)
-    _tag, start, pos = _read(data, pos)
+    """The v2c request id, or the v3 msgID (a v3 answer's PDU is encrypted; its msgID is not)."""
+    _tag, pos, _end = read_tlv(data, 0)
+    _tag, start, pos = read_tlv(data, pos)
+    if data[start:pos] == b"\x03":
+        _tag, pos, _end = read_tlv(data, pos)  # msgGlobalData
+    else:
+        _tag, _start, pos = read_tlv(data, pos)  # community
+        _tag, pos, _end = read_tlv(data, pos)  # PDU
+    _tag, start, pos = read_tlv(data, pos)
     return int.from_bytes(data[start:pos], "big", signed=True)
