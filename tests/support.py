@@ -153,8 +153,11 @@ def require_binary(name: str) -> str:
 @contextmanager
 def prometheus(tmp: Path, targets: list[str], scrape_interval: str = "1s",
                rule_files: list[Path] | None = None, alertmanager: str | None = None,
-               evaluation_interval: str = "1s") -> Iterator[Prometheus]:
-    """Debian's Prometheus scraping ``targets`` (host:port) on loopback with temp storage."""
+               evaluation_interval: str = "1s", remote_write: bool = False) -> Iterator[Prometheus]:
+    """Debian's Prometheus scraping ``targets`` (host:port) on loopback with temp storage.
+
+    ``remote_write`` turns on its remote-write receiver with a 7-day out-of-order window (edge agents'
+    back-fill, tests/agent)."""
     binary = require_binary("prometheus")
     port = free_port()
     config: dict[str, Any] = {
@@ -165,13 +168,16 @@ def prometheus(tmp: Path, targets: list[str], scrape_interval: str = "1s",
         config["rule_files"] = [str(p) for p in rule_files]
     if alertmanager:
         config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
+    if remote_write:
+        config["storage"] = {"tsdb": {"out_of_order_time_window": "7d"}}
     cfg = tmp / f"prometheus-{port}.yml"
     cfg.write_text(yaml.safe_dump(config))
     log = tmp / f"prometheus-{port}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [binary, f"--config.file={cfg}", f"--storage.tsdb.path={tmp / f'tsdb-{port}'}",
-             f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle"],
+             f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle",
+             *(["--web.enable-remote-write-receiver"] if remote_write else [])],
             stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

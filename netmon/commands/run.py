@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from netmon.service import Service
 from netmon.sharding import Shard
+
+if TYPE_CHECKING:
+    from exporters.history import HistoryWriter
+    from netmon.agent.receiver import Receiver
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-history", action="store_true", help="do not keep the history store")
     p.add_argument("--history-reachability", default="icmp", metavar="PROBES",
                    help="probes whose failures open outages in the history, comma-separated (default icmp)")
+    p.add_argument("--agents", default=None, metavar="FILE",
+                   help="accept edge agents (netmon agent) listed in FILE: endpoint, TLS, remote-write URL")
     p.set_defaults(func=run)
 
 
@@ -50,14 +58,35 @@ def run(args: argparse.Namespace) -> int:
         service = Service(args.config or DEFAULT_CONFIG, args.listen, max_concurrency=args.max_concurrency,
                           shard=shard, extra_sinks=[history] if history else [], web=web,
                           enable_reload=True if args.enable_reload else None, user=args.user)
+        receiver = start_agents(args.agents, service, history) if args.agents else None
         if history is not None:
             # hubs and maintenance windows follow the inventory, on start and on every reload
             service.inventory_listeners.append(lambda inv: history.set_topology(inventory_topology(inv)))
         try:
             await service.run()
         finally:
+            if receiver is not None:
+                receiver.stop()
             if history is not None:
                 await asyncio.to_thread(history.close)
 
     asyncio.run(main())
     return 0
+
+
+def start_agents(path: str, service: Service, history: HistoryWriter | None) -> Receiver:
+    """The agents' endpoint: results into the history and (remote-write) Prometheus; its counters on
+    the service's /metrics."""
+    from netmon.agent.config import load_agents
+    from netmon.agent.receiver import Inbox, Receiver, ReceiverMetrics
+    from probes import base
+
+    agents = load_agents(path)
+    source = Path(path)
+    kinds = {s.name: s.kind for p in base.registry().values() for s in p.metrics}
+    state = Path(agents.state) if Path(agents.state).is_absolute() else source.resolve().parent / agents.state
+    inbox = Inbox(agents, state, kinds, history)
+    service.own_registry.register(ReceiverMetrics(inbox))
+    receiver = Receiver(agents, source, inbox)
+    receiver.start()
+    return receiver

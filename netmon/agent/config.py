@@ -1,0 +1,165 @@
+"""The two small files of the agent feature: the agent's own config and the central list of agents.
+
+Both are validated like the inventory (unknown keys refused, every problem reported at once as
+``file:line: field: message``). Secrets are never in them: the agent's file names a credential file
+(0600), the central file holds only the SHA-256 of each agent's token, so a leaked central config
+does not let anyone write as an agent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from netmon.inventory.loader import _pydantic_issues
+from netmon.inventory.source import ConfigError, ConfigIssue, read
+from probes.base import Duration
+from probes.errors import NetmonError
+
+_UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3,
+          "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3}
+
+
+def parse_bytes(value: object) -> object:
+    """``1048576``, ``"256MB"``, ``"64MiB"`` → bytes; anything else is left for the int validator."""
+    if isinstance(value, str):
+        text = value.strip().upper().replace(" ", "")
+        for unit in sorted(_UNITS, key=len, reverse=True):
+            number = text[: len(text) - len(unit)]
+            if text.endswith(unit) and number.replace(".", "", 1).isdigit():
+                return int(float(number) * _UNITS[unit])
+    return value
+
+
+Bytes = Annotated[int, BeforeValidator(parse_bytes), Field(gt=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AgentConfig(_Strict):
+    """``/etc/netmon/agent.yaml``: which site this box is at and where its results go."""
+
+    site: str
+    #: This agent's name at the central side (one credential each); defaults to the site's slug.
+    id: str | None = None
+    inventory: str
+    central: str
+    credential_file: str
+    #: CA that signed the central endpoint's certificate (the system store when absent).
+    ca_file: str | None = None
+    buffer: str = "/var/lib/netmon-agent/buffer.db"
+    #: Size cap of the buffer; at 8 checks every 30 s a week takes ~60 MB.
+    buffer_max_bytes: Bytes = 256 * 1000**2
+    #: Bytes a day the agent may send; default: the site's primary link ``budget_bytes_per_day``.
+    budget_bytes_per_day: Bytes | None = None
+    #: Results younger than this are "live" and go out before any backlog.
+    live_window: Duration = 90.0
+    #: Run every check at this interval instead of the inventory's (e.g. a scaled lab schedule).
+    interval: Duration | None = None
+    #: Serve the agent's own /metrics here (loopback by default; absent: no listener).
+    listen: str | None = None
+    batch_max_bytes: Bytes = 64 * 1000
+
+    @field_validator("central")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be a URL such as https://netmon.sonla.gov.vn:9814")
+        return value.rstrip("/")
+
+    @property
+    def agent_id(self) -> str:
+        return self.id or self.site
+
+    def path(self, source: Path, name: str) -> Path:
+        """A path from the file, relative to the file's directory when not absolute."""
+        p = Path(name)
+        return p if p.is_absolute() else source.resolve().parent / p
+
+
+class AgentEntry(_Strict):
+    id: str
+    site: str
+    #: SHA-256 (hex) of the agent's token, as printed by `netmon agent credential`.
+    token_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class TlsFiles(_Strict):
+    cert_file: str
+    key_file: str
+
+
+class AgentsFile(_Strict):
+    """The central side (``netmon run --agents FILE``): where agents connect and who they are."""
+
+    listen: str = "127.0.0.1:9814"
+    tls: TlsFiles | None = None
+    #: Prometheus (or VictoriaMetrics/Mimir) remote-write URL; results go only to the history without it.
+    remote_write: str | None = None
+    state: str = "var/netmon/agents.db"
+    agents: list[AgentEntry] = Field(min_length=1)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_model(path: str | Path, model: type[M]) -> M:
+    """Validate ``path`` against ``model``; raise `ConfigError` listing every issue with its line."""
+    doc = read(path)
+    try:
+        return model.model_validate(doc.data if doc.data is not None else {})
+    except ValidationError as exc:
+        raise ConfigError(_pydantic_issues(doc, (), exc)) from None
+
+
+def load_agents(path: str | Path) -> AgentsFile:
+    agents = load_model(path, AgentsFile)
+    doc = read(path)
+    issues: list[ConfigIssue] = []
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(agents.agents):
+        for key in (entry.id, entry.token_sha256):
+            if key in seen:
+                issues.append(doc.issue(("agents", i), f"duplicate of agents[{seen[key]}] ({key[:12]})"))
+            seen[key] = i
+    if issues:
+        raise ConfigError(issues)
+    return agents
+
+
+class CredentialError(NetmonError):
+    """The agent's credential file is missing, empty or readable by others."""
+
+
+def read_token(path: Path) -> str:
+    """The token in ``path``; refuses a file other users can read (a token is a password)."""
+    try:
+        mode = path.stat().st_mode
+        token = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise CredentialError(f"{path}: cannot read the agent credential: {exc.strerror}") from None
+    if mode & 0o077:
+        raise CredentialError(f"{path}: the agent credential is readable by others; chmod 600 {path}")
+    if not token:
+        raise CredentialError(f"{path}: the agent credential file is empty")
+    return token
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_credential(path: Path) -> str:
+    """Write a fresh random token to ``path`` (0600, refusing to overwrite); return its SHA-256."""
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    return token_hash(token)

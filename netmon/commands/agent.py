@@ -1,0 +1,53 @@
+"""`netmon agent`: the edge agent at a service center (`run`) and its credential (`credential`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from netmon.i18n import lang, text
+
+_TEXT = {
+    "issued": ("Token written to {path} (mode 0600): copy it to the agent's credential_file.\n"
+               "Add this entry to the central agents file (netmon run --agents):\n",
+               "Đã ghi mã xác thực vào {path} (quyền 0600): chép sang credential_file của tác tử.\n"
+               "Thêm mục này vào tệp danh sách tác tử ở trung tâm (netmon run --agents):\n"),
+    "exists": ("{path} already exists; refusing to overwrite a credential",
+               "{path} đã tồn tại; không ghi đè mã xác thực"),
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("agent", help="edge agent at a service center: measure inside-out, buffer, deliver")
+    agent_sub = p.add_subparsers(dest="agent_command", metavar="ACTION", required=True)
+    r = agent_sub.add_parser("run", help="run the agent (config: site, central endpoint, credential file)")
+    r.add_argument("--config", default="/etc/netmon/agent.yaml", help="agent config (default %(default)s)")
+    r.set_defaults(func=run)
+    c = agent_sub.add_parser("credential", help="make a new agent token and print its central-side entry")
+    c.add_argument("--id", required=True, help="agent name (usually the site's slug)")
+    c.add_argument("--site", required=True, help="the site slug the agent may write for")
+    c.add_argument("--out", required=True, help="file to write the token to (created 0600)")
+    c.set_defaults(func=credential)
+
+
+def run(args: argparse.Namespace) -> int:
+    from netmon.agent.runner import Agent
+
+    asyncio.run(Agent(args.config).run())
+    return 0
+
+
+def credential(args: argparse.Namespace) -> int:
+    from netmon.agent.config import new_credential
+    from probes.errors import NetmonError
+
+    language = lang()
+    path = Path(args.out)
+    try:
+        digest = new_credential(path)
+    except FileExistsError:
+        raise NetmonError(text(_TEXT, "exists", language, path=path)) from None
+    print(text(_TEXT, "issued", language, path=path)
+          + f"  - {{id: {args.id}, site: {args.site}, token_sha256: {digest}}}")
+    return 0

@@ -1,0 +1,150 @@
+"""Agent → central → Prometheus on loopback, with the real Debian Prometheus (remote-write receiver).
+
+The central side runs the real `Inbox` and HTTPS `Receiver`; the agent side the real `Buffer` and
+`Delivery`. The "cut" is the central endpoint being down: the agent keeps committing, then delivers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from exporters import remote_write
+from netmon import plugins
+from netmon.agent import wire
+from netmon.agent.buffer import Buffer
+from netmon.agent.config import AgentEntry, AgentsFile, TlsFiles, token_hash
+from netmon.agent.delivery import PATH, Budget, Delivery
+from netmon.agent.receiver import Inbox, Receiver
+from probes import base
+from probes.base import Result
+from tests.hardening.peers import self_signed
+from tests.support import free_port, prometheus
+
+TOKEN, OTHER = "token-muong-lan-0123456789", "token-chieng-an-0123456789"
+
+
+def kinds() -> dict[str, base.Kind]:
+    plugins.load()
+    return {s.name: s.kind for p in base.registry().values() for s in p.metrics}
+
+
+def measured(i: int, t0: float, site: str = "muong-lan") -> Result:
+    return Result(site, "agent-qlvb-https", "http", "https://198.18.0.10/", "agent", i % 4 != 0,
+                  t0 + 2 * i, 0.1 + i / 1000, None if i % 4 else "timeout")
+
+
+@contextlib.contextmanager
+def central(tmp: Path, write_url: str | None, history: list[Result]) -> Iterator[tuple[str, Inbox, Path]]:
+    cert, key = self_signed(tmp)
+    agents = AgentsFile(listen=f"127.0.0.1:{free_port()}", tls=TlsFiles(cert_file=str(cert), key_file=str(key)),
+                        remote_write=write_url, state=str(tmp / "agents.db"),
+                        agents=[AgentEntry(id="muong-lan", site="muong-lan", token_sha256=token_hash(TOKEN)),
+                                AgentEntry(id="chieng-an", site="chieng-an", token_sha256=token_hash(OTHER))])
+    inbox = Inbox(agents, tmp / "agents.db", kinds(), history.append)
+    receiver = Receiver(agents, tmp / "agents.yaml", inbox)
+    receiver.start()
+    try:
+        yield f"https://127.0.0.1:{receiver.port}", inbox, cert
+    finally:
+        receiver.stop()
+        inbox.close()
+
+
+def test_remote_write_puts_samples_at_their_own_timestamps(tmp_path: Path) -> None:
+    t0 = time.time() - 3 * 3600  # older than the head block: the out-of-order window takes it
+    results = [measured(i, t0) for i in range(30)]
+    with prometheus(tmp_path, [], remote_write=True) as prom, httpx.Client() as client:
+        # newest first, then the older ones: out of order on purpose
+        remote_write.push(client, f"{prom.url}/api/v1/write", remote_write.encode(results[15:], kinds()))
+        remote_write.push(client, f"{prom.url}/api/v1/write", remote_write.encode(results[:15], kinds()))
+        rows = prom.query_range('netmon_probe_success{site="muong-lan"}', t0 - 1, t0 + 70, 1)
+        assert len(rows) == 1
+        got = {round(float(t)): float(v) for t, v in rows[0]["values"]}
+        # a range query repeats a sample for up to 5 min: check the raw samples instead
+        raw = prom.query(f'netmon_probe_success{{site="muong-lan"}}[2h] @ {t0 + 100}')
+        stamps = [float(t) for t, _ in raw[0]["values"]]
+        assert stamps == [round(r.started, 3) for r in results]
+        assert [float(v) for _, v in raw[0]["values"]] == [float(r.success) for r in results]
+        assert got[round(t0 + 8)] == 0.0
+
+
+def test_cut_then_delivery_no_duplicate_no_loss(tmp_path: Path) -> None:
+    history: list[Result] = []
+    with prometheus(tmp_path, [], remote_write=True) as prom:
+        t0 = time.time() - 600
+        buffer = Buffer(tmp_path / "agent.db", 10**9)
+        for i in range(200):  # measured during a cut, committed, nothing sent
+            buffer.append(measured(i, t0))
+        buffer._db.execute("UPDATE results SET committed = committed - 600")  # they are backlog now
+        with central(tmp_path, f"{prom.url}/api/v1/write", history) as (url, inbox, ca):
+            delivery = Delivery(buffer, url, TOKEN, "muong-lan", "muong-lan", Budget(None, 0), 60.0, 8000,
+                                ssl.create_default_context(cafile=ca))
+
+            async def deliver() -> None:
+                task = asyncio.create_task(delivery.run())
+                for i in range(200, 210):  # live results while the backlog drains
+                    buffer.append(measured(i, t0))
+                    delivery.wake.set()
+                    await asyncio.sleep(0.05)
+                while buffer.held:
+                    await asyncio.sleep(0.05)
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+
+            asyncio.run(deliver())
+            assert delivery.stats.delivered == 210 and delivery.stats.duplicates == 0
+            # a resent batch (its acknowledgement lost) and a replay are taken as duplicates only
+            batch = wire.encode(wire.Batch("muong-lan", "muong-lan", 1, 0,
+                                           ((5, wire.dump(measured(5, t0))),)))
+            headers = {"Authorization": f"Bearer {TOKEN}"}
+            with httpx.Client(verify=ssl.create_default_context(cafile=ca)) as client:
+                reply = client.post(url + PATH, content=batch, headers=headers)
+                assert reply.status_code == 200 and reply.json() == {"accepted": 0, "duplicate": 1}
+                # another agent's credential may not write for this site
+                reply = client.post(url + PATH, content=batch, headers={"Authorization": f"Bearer {OTHER}"})
+                assert reply.status_code == 403
+                reply = client.post(url + PATH, content=batch, headers={"Authorization": "Bearer nope"})
+                assert reply.status_code == 401
+                reply = client.post(url + PATH, content=b"junk", headers=headers)
+                assert reply.status_code == 400
+            assert inbox.stats.rejected == {"unauthorized": 1, "foreign": 1, "malformed": 1}
+            assert inbox.stats.agents["muong-lan"].duplicate == 1
+        # the history got every result once, in measurement order, although live ones arrived first
+        assert [r.started for r in history] == [measured(i, t0).started for i in range(210)]
+        raw = prom.query(f'count_over_time(netmon_probe_success{{site="muong-lan"}}[20m] @ {t0 + 600})')
+        assert float(raw[0]["value"][1]) == 210
+
+
+@pytest.mark.parametrize("per_day", [2_000_000])
+def test_backlog_stays_within_the_byte_budget(tmp_path: Path, per_day: int) -> None:
+    history: list[Result] = []
+    buffer = Buffer(tmp_path / "agent.db", 10**9)
+    for i in range(3000):
+        buffer.append(measured(i, time.time() - 7000))
+    buffer._db.execute("UPDATE results SET committed = committed - 7000")
+    with central(tmp_path, None, history) as (url, _inbox, ca):
+        budget = Budget(per_day, 16_000)
+        delivery = Delivery(buffer, url, TOKEN, "muong-lan", "muong-lan", budget, 60.0, 8000,
+                            ssl.create_default_context(cafile=ca))
+
+        async def for_a_while() -> float:
+            started = time.monotonic()
+            task = asyncio.create_task(delivery.run())
+            await asyncio.sleep(4.0)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            return time.monotonic() - started
+
+        elapsed = asyncio.run(for_a_while())
+    allowed = budget.capacity + elapsed * per_day / 86400
+    assert 0 < delivery.stats.bytes <= allowed, (delivery.stats.bytes, allowed)
+    assert buffer.held > 0, "the budget held the backlog back"
+    assert len(history) == delivery.stats.delivered
