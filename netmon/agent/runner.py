@@ -19,7 +19,6 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from collectors.snmp_session import close_engines
-from netmon import plugins
 from netmon.agent.buffer import Buffer
 from netmon.agent.checks import inside_out
 from netmon.agent.config import AgentConfig, load_model, read_token
@@ -61,7 +60,6 @@ class AgentMetrics(Collector):
 
 class Agent:
     def __init__(self, config_path: str | Path):
-        plugins.load()
         self.config_path = Path(config_path)
         cfg = self.config = load_model(self.config_path, AgentConfig)
         inventory = load(cfg.path(self.config_path, cfg.inventory))

@@ -17,7 +17,6 @@ import httpx
 import pytest
 
 from exporters import remote_write
-from netmon import plugins
 from netmon.agent import wire
 from netmon.agent.buffer import Buffer
 from netmon.agent.config import AgentEntry, AgentsFile, TlsFiles, token_hash
@@ -32,7 +31,6 @@ TOKEN, OTHER = "token-muong-lan-0123456789", "token-chieng-an-0123456789"
 
 
 def kinds() -> dict[str, base.Kind]:
-    plugins.load()
     return {s.name: s.kind for p in base.registry().values() for s in p.metrics}
 
 
