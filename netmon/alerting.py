@@ -6,9 +6,13 @@ inhibition, receivers). Generated here, and committed so that reviews see them:
 
 - ``alerts/generated/site-availability.rules.yml``: how long a site may be silent before it is
   unreachable depends on its link type (`Thresholds.unreachable_after`), and a rule's ``for:`` cannot be
-  joined from a series, so there is one SiteUnreachable/SitePowerOutage rule per link type. Hubs get
-  HubUnreachable after half the shortest of those, so a hub alert is always in Alertmanager before the
-  site alerts it must inhibit.
+  joined from a series, so there is one SiteUnreachable/SitePowerOutage/SiteOnBackup rule per link type.
+  A site is unreachable only when every one of its paths is down or unknown; primary down with a backup
+  up is SiteOnBackup, whose text names the backup (type and ISP: facts only the inventory has, so those
+  rules list their sites). Hubs get HubUnreachable after half the shortest delay, so a hub alert is
+  always in Alertmanager before the site alerts it must inhibit; it is the group's first rule and ends
+  as soon as any center behind the hub is seen, so it never outlives a child's alert (Alertmanager drops
+  the resolved notification of an alert still inhibited when its group flushes).
 - ``alerts/alertmanager.yml``: the base plus the inventory's maintenance windows as Alertmanager time
   intervals, muted on routes matching the site (or, for a hub, every alert carrying ``hub=<id>``).
 
@@ -43,12 +47,12 @@ _JOIN = f"* on (site) group_left ({SITE_LABELS}) netmon:site_info:hub"
 #: {alert: (english, vietnamese)} one-line summaries; ``{after}`` is the rule's ``for:``.
 SUMMARIES: dict[str, tuple[str, str]] = {
     "SiteUnreachable": (
-        "{{ $labels.name }} ({{ $labels.site }}): primary {{ $labels.link_type }} link "
-        "({{ $labels.isp }}) unreachable for over {after}. Check the CPE and its power at the center, "
+        "{{ $labels.name }} ({{ $labels.site }}): every link down for over {after} (primary "
+        "{{ $labels.link_type }}, {{ $labels.isp }}). Check the CPE and its power at the center, "
         "then hub {{ $labels.hub }}.",
-        "TT PVHCC {{ $labels.name }}: mất kết nối đường truyền chính ({{ $labels.link_type }}, "
-        "{{ $labels.isp }}) quá {after}. Kiểm tra thiết bị đầu cuối (CPE) và nguồn điện tại trung tâm, "
-        "sau đó kiểm tra trạm {{ $labels.hub }}.",
+        "TT PVHCC {{ $labels.name }}: mất kết nối mọi đường truyền quá {after} (đường chính "
+        "{{ $labels.link_type }}, {{ $labels.isp }}). Kiểm tra thiết bị đầu cuối (CPE) và nguồn điện tại "
+        "trung tâm, sau đó kiểm tra trạm {{ $labels.hub }}.",
     ),
     "SitePowerOutage": (
         "{{ $labels.name }} ({{ $labels.site }}): POWER CUT, not a link fault: the UPS was on "
@@ -56,6 +60,14 @@ SUMMARIES: dict[str, tuple[str, str]] = {
         "power or a generator.",
         "TT PVHCC {{ $labels.name }}: MẤT ĐIỆN, không phải lỗi đường truyền: UPS đã chạy bằng pin và "
         "trung tâm mất kết nối quá {after}. Liên hệ trung tâm về điện lưới hoặc máy phát.",
+    ),
+    "SiteOnBackup": (
+        "{{ $labels.name }} ({{ $labels.site }}): primary {{ $labels.link_type }} link "
+        "({{ $labels.isp }}) down for over {after}; the center is running on its {backup} backup. "
+        "Call {{ $labels.isp }} to repair the primary before the backup fails too.",
+        "TT PVHCC {{ $labels.name }}: đường truyền chính ({{ $labels.link_type }}, {{ $labels.isp }}) mất "
+        "kết nối quá {after}; trung tâm đang chạy trên đường dự phòng {backup}. Báo {{ $labels.isp }} "
+        "sửa đường chính trước khi đường dự phòng cũng gặp sự cố.",
     ),
     "HubUnreachable": (
         "VNPT hub {{ $labels.name }} ({{ $labels.site }}) unreachable for over {after}: every "
@@ -76,38 +88,72 @@ def prom_duration(seconds: float) -> str:
     return f"{ms}ms"
 
 
-def _alert(name: str, expr: str, after: float, **labels: str) -> dict[str, object]:
+#: How a link type reads in an alert, English and Vietnamese ("Viettel 4G", "VNPT cáp quang").
+LINK_TYPE_TEXT: dict[str, tuple[str, str]] = {
+    "fiber": ("fiber", "cáp quang"), "4g": ("4G", "4G"),
+    "microwave": ("microwave", "vi ba"), "vsat": ("VSAT", "VSAT"),
+}
+
+
+def _alert(name: str, expr: str, after: float, severity: str = "critical", backup: tuple[str, str] = ("", ""),
+           **labels: str) -> dict[str, object]:
     english, vietnamese = SUMMARIES[name]
     duration = prom_duration(after)
     return {
         "alert": name,
         "expr": expr,
         "for": duration,
-        "labels": {"severity": "critical", "team": "vnpt", **labels},
+        "labels": {"severity": severity, "team": "vnpt", **labels},
         "annotations": {
-            "summary": english.replace("{after}", duration),
-            "summary_vi": vietnamese.replace("{after}", duration),
+            "summary": english.replace("{after}", duration).replace("{backup}", backup[0]),
+            "summary_vi": vietnamese.replace("{after}", duration).replace("{backup}", backup[1]),
             "runbook_url": f"{RUNBOOK}#{name.lower()}",
         },
     }
 
 
+def _backups(inventory: Inventory, link_type: str) -> dict[tuple[str, str], list[str]]:
+    """{(backup type, backup ISP): site slugs} for the sites whose primary link is of ``link_type``."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for site in inventory.spec.sites:
+        if any(lk.role == "primary" and lk.type == link_type for lk in site.links):
+            for kind in dict.fromkeys((lk.type, lk.isp) for lk in site.links if lk.role == "backup"):
+                out.setdefault(kind, []).append(site.slug)
+    return dict(sorted(out.items()))
+
+
 def availability_rules(inventory: Inventory) -> dict[str, Any]:
-    """The per-link-type SiteUnreachable/SitePowerOutage rules and the HubUnreachable rule."""
+    """HubUnreachable, then per primary link type SiteUnreachable, SitePowerOutage and SiteOnBackup."""
     limits = inventory.spec.defaults.link_types
     used = sorted({lk.type for site in inventory.spec.sites for lk in site.links if lk.role == "primary"})
     rules: list[dict[str, object]] = []
+    if used:
+        hub_after = min(limits[t].unreachable_after for t in used) / 2
+        # A center seen behind the hub proves the hub passes traffic (its own address may not answer).
+        child_seen = ("on (hub) (max by (hub) (netmon:site_primary_up * on (site) group_left (hub) "
+                      'netmon:site_info:hub{kind=~"ward|commune"}) == 1)')
+        hub_down = f"((netmon:hub_up == 0) {_JOIN}) unless {child_seen}"
+        rules.append(_alert("HubUnreachable", hub_down, hub_after))
     for link_type in used:
         after = limits[link_type].unreachable_after
         sites = f'netmon:site_info:hub{{kind=~"ward|commune", link_type="{link_type}"}}'
-        down = f"(netmon:site_primary_up == 0) * on (site) group_left ({SITE_LABELS}) {sites}"
-        on_battery = "on (site) (max by (site) (max_over_time(netmon_ups_on_battery[15m])) == 1)"
+        # Unreachable: no check on any of the site's links succeeded (a path without data counts as down).
+        down = f"(netmon:site_up == 0) * on (site) group_left ({SITE_LABELS}) {sites}"
+        # The cause of an outage holds until the site is seen again: the UPS stops answering with the site,
+        # so "on battery" is looked for only at the start; after that the alert's own state carries it.
+        power = ("on (site) ((max by (site) (max_over_time(netmon_ups_on_battery[15m])) == 1) "
+                 'or max by (site) (ALERTS{alertname="SitePowerOutage"}))')
         # The link_type label (equal to the joined one) keeps the per-type rules distinct for promtool's lint.
         rules.append(_alert("SiteUnreachable", down, after, link_type=link_type))
-        rules.append(_alert("SitePowerOutage", f"({down}) and {on_battery}", after, link_type=link_type))
-    if used:
-        hub_after = min(limits[t].unreachable_after for t in used) / 2
-        rules.append(_alert("HubUnreachable", f"(netmon:hub_up == 0) {_JOIN}", hub_after))
+        rules.append(_alert("SitePowerOutage", f"({down}) and {power}", after, link_type=link_type))
+        for (backup_type, isp), slugs in _backups(inventory, link_type).items():
+            english, vietnamese = LINK_TYPE_TEXT[backup_type]
+            on_backup = (f"((netmon:site_primary_up == 0) and on (site) (netmon:site_up == 1)) "
+                         f"* on (site) group_left ({SITE_LABELS}) "
+                         f'netmon:site_info:hub{{site=~"{"|".join(slugs)}", link_type="{link_type}"}}')
+            rules.append(_alert("SiteOnBackup", on_backup, after, severity="warning",
+                                backup=(f"{isp} {english}", f"{isp} {vietnamese}"), link_type=link_type,
+                                backup_link=f"{isp} {english}"))
     return {"groups": [{"name": "netmon-site-availability", "rules": rules}]}
 
 
