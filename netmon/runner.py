@@ -11,6 +11,7 @@ import logging
 import time
 
 from probes import base
+from probes.errors import PrivilegeError
 
 log = logging.getLogger("netmon.runner")
 
@@ -31,6 +32,8 @@ async def run_check(check: base.Check) -> base.Result:
         return check.fail("timeout", f"no answer within {check.timeout:g}s", started)
     except asyncio.CancelledError:
         raise
+    except PrivilegeError as exc:  # nothing was measured: "cannot measure", with the fix, never "down"
+        return check.fail("no_permission", str(exc), started)
     except Exception as exc:  # a probe bug must cost one result, not the scheduler
         log.exception("probe %s crashed on %s", check.probe, check.key)
         return check.fail("probe_error", f"{type(exc).__name__}: {exc}", started)

@@ -119,6 +119,12 @@ class Service:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
+        if self.user or any(c.probe == "icmp" for c in self.inventory.checks):
+            # The ICMP engine's socket first: without the permission start-up stops here with one line
+            # naming the fix, instead of every ICMP check failing on every run (and --user needs it open).
+            from probes.icmp import engine
+
+            engine()
         self.health.watch_loop(loop)
         self.server = MetricsServer(self.listen, self.registry, self.reload, loop, self.web,
                                     self.enable_reload, text=self.metrics_text)
@@ -130,12 +136,10 @@ class Service:
         self.scheduler.start()
         self._install(self.inventory)
         if self.user:
-            # Listening socket, the ICMP engine's raw socket and the scheduler's executor first (no job
-            # has run yet: they start when this coroutine first awaits), then keep only CAP_NET_RAW.
+            # Listening socket and the ICMP engine's raw socket are open (no job has run yet: they
+            # start when this coroutine first awaits): keep only CAP_NET_RAW.
             from netmon.privileges import drop_to
-            from probes.icmp import engine
 
-            engine()
             drop_to(self.user)
         # The inventory and the scheduler's state live as long as the process: move them out of the
         # collector's sight, so full collections (frequent with thousands of bursts in flight) stay cheap.

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from netmon.diagnose.session import Outcome, Report
-from netmon.diagnose.verdict import Verdict
+from netmon.diagnose.verdict import UPS_CHARGE, Verdict
 from netmon.i18n import Lang, text
 from netmon.inventory.model import InventoryFile, Link
 
@@ -51,6 +51,12 @@ CATALOG: dict[str, tuple[str, str]] = {
     "target_degraded": ("{target}: {detail}", "{target}: {detail}"),
     "link_name": ("the {type} link {id} ({isp})", "đường {type} {id} ({isp})"),
     "power": ("power, cabling or the CPE", "nguồn điện, cáp hoặc CPE"),
+    "cannot_measure": ("cannot measure {checks}: no permission — {fix}",
+                       "không đo được {checks}: thiếu quyền — {fix}"),
+    "on_battery": ("mains power lost — {device} on battery, {charge} charge, ~{minutes} min left",
+                   "mất điện lưới — {device} đang chạy pin, còn {charge}, ~{minutes} phút"),
+    "power_cut": ("{link} down during the power cut: the CPE has no power, not a cable fault",
+                  "{link} mất kết nối trong lúc mất điện: CPE không có nguồn, không phải lỗi cáp"),
 }
 
 HINTS: dict[str, tuple[str, str]] = {
@@ -58,6 +64,11 @@ HINTS: dict[str, tuple[str, str]] = {
     "4g": ("radio or congestion", "sóng vô tuyến hoặc nghẽn"),
     "microwave": ("antenna alignment or rain fade", "lệch anten hoặc suy hao do mưa"),
     "vsat": ("weather or dish pointing", "thời tiết hoặc hướng chảo"),
+}
+
+FIXES: dict[str, tuple[str, str]] = {
+    "no_permission": ("run as root, or `sudo setcap cap_net_raw+ep $(readlink -f $(which python3))`",
+                      "chạy bằng root, hoặc `sudo setcap cap_net_raw+ep $(readlink -f $(which python3))`"),
 }
 
 #: Adds one part of the sentence: a catalog key and its values.
@@ -89,13 +100,17 @@ def diagnose(report: Report, spec: InventoryFile | None, lang: Lang) -> Diagnosi
         causes.append(key)
 
     place = report.plan.place
-    by_role = {role: [o for o in report.outcomes if o.row.role == role]
+    blind = [o for o in report.outcomes if o.finding.verdict is Verdict.UNKNOWN]
+    if blind:  # said once, first: nothing below may read a probe that never ran as a dead link or hub
+        say("cannot_measure", checks=", ".join(dict.fromkeys(o.row.check.probe for o in blind)),
+            fix=text(FIXES, "no_permission", lang))
+    by_role = {role: [o for o in report.outcomes if o.row.role == role and o not in blind]
                for role in ("datacenter", "hub", "site", "adhoc")}
     dc_link = [o for o in by_role["datacenter"] if o.row.check.probe == "icmp"]
-    for o in dc_link:
-        if o.finding.verdict is Verdict.DOWN:
-            say("datacenter_down", check=o.row.check.id)
-    if causes:  # the prober is cut off: everything downstream is explained, blame nothing else
+    dc_down = [o for o in dc_link if o.finding.verdict is Verdict.DOWN]
+    for o in dc_down:
+        say("datacenter_down", check=o.row.check.id)
+    if dc_down:  # the prober is cut off: everything downstream is explained, blame nothing else
         return Diagnosis("; ".join(parts), tuple(causes))
     hub_down = False
     for o in by_role["hub"]:
@@ -105,8 +120,12 @@ def diagnose(report: Report, spec: InventoryFile | None, lang: Lang) -> Diagnosi
             say("hub_down", hub=name, site=place.name if place else "")
         elif o.finding.verdict is Verdict.DEGRADED:
             say("hub_degraded", hub=name, detail=_detail(o, lang))
+    battery = [o for o in by_role["site"] if o.finding.cause == "on_battery"]
+    for o in battery:
+        say("on_battery", device=o.row.check.id, charge=_percent(o.result.value(UPS_CHARGE)),
+            minutes=_minutes(o.finding.figure))
     if place and place.site and not hub_down:
-        _links(report, place.site.links, by_role["site"], lang, say)
+        _links(report, place.site.links, by_role["site"], lang, say, power_cut=bool(battery))
     for o in by_role["adhoc"]:
         target = o.row.check.target
         if o.finding.verdict is Verdict.DOWN:
@@ -119,21 +138,26 @@ def diagnose(report: Report, spec: InventoryFile | None, lang: Lang) -> Diagnosi
     return Diagnosis("; ".join(parts), tuple(causes))
 
 
-def _links(report: Report, links: list[Link], outcomes: list[Outcome], lang: Lang, say: Say) -> None:
+def _links(report: Report, links: list[Link], outcomes: list[Outcome], lang: Lang, say: Say,
+           power_cut: bool = False) -> None:
+    """One clause per link. With the site's UPS on battery (``power_cut``) a dead link is the outage,
+    not a cut cable: the trace would only say where the packets stop, which is the powerless CPE."""
     state: dict[str, Verdict] = {}
     for link in sorted(links, key=lambda lk: lk.role != "primary"):
-        mine = [o for o in outcomes if o.row.check.link == link.id]
+        mine = [o for o in outcomes if o.row.check.link == link.id and o.finding.cause != "on_battery"]
         if not mine:
             continue
         name = text(CATALOG, "link_name", lang, type=link.type, id=link.id, isp=link.isp)
         # On a tie the echo check speaks for the link: it measures the path itself.
-        worst = max(mine, key=lambda o: (o.finding.verdict, o.row.check.probe == "icmp"))
+        worst = max(mine, key=lambda o: (o.finding.verdict.rank, o.row.check.probe == "icmp"))
         state[link.id] = worst.finding.verdict
         # The link itself is down when no echo comes back; a refused port behind a live link is not,
         # and neither is a link whose echoes all return too late or too few (it is up, but bad).
         echoes = [o for o in mine if o.row.check.probe == "icmp"] or mine
         if worst.finding.verdict is Verdict.OK:
             say("link_ok", link=name)
+        elif all(_dead(o) for o in echoes) and power_cut:
+            say("power_cut", link=name)
         elif all(_dead(o) for o in echoes):
             say("link_down", link=name)
             _trace(report, link, lang, say)
@@ -208,6 +232,14 @@ def _detail(o: Outcome, lang: Lang) -> str:
     if f.figure is not None and f.cause in ("loss", "latency", "jitter", "slow", "latency_vs_baseline"):
         return f"{f.cause} {_value(o)}"
     return o.result.error or f.cause or ""
+
+
+def _percent(ratio: float | None) -> str:
+    return "?" if ratio is None else f"{ratio * 100:.0f} %"
+
+
+def _minutes(seconds: float | None) -> str:
+    return "?" if seconds is None else f"{seconds / 60:.0f}"
 
 
 def _value(o: Outcome, limit: bool = False) -> str:

@@ -14,7 +14,18 @@ from typing import TextIO
 from netmon.diagnose.diagnosis import Diagnosis
 from netmon.diagnose.path import PathView
 from netmon.diagnose.session import Outcome, Report
-from netmon.diagnose.verdict import DNS_LOOKUP, HTTP_DURATION, HTTP_STATUS, LOSS, RTT, TCP_CONNECT, Verdict
+from netmon.diagnose.verdict import (
+    DNS_LOOKUP,
+    HTTP_DURATION,
+    HTTP_STATUS,
+    LOSS,
+    RTT,
+    TCP_CONNECT,
+    UPS_CHARGE,
+    UPS_ON_BATTERY,
+    UPS_REMAINING,
+    Verdict,
+)
 from netmon.i18n import Lang, text
 
 WIDTH = 80
@@ -27,6 +38,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "datacenter": ("datacenter", "TT dữ liệu"), "hub": ("hub", "trạm"), "site": ("site", "điểm"),
     "adhoc": ("target", "đích"),
     "ok": ("ok", "tốt"), "degraded": ("degraded", "suy giảm"), "down": ("down", "mất"),
+    "unknown": ("unknown", "không rõ"),
     "diagnosis": ("Diagnosis", "Chẩn đoán"),
     "trace": ("Trace to {target}:", "Traceroute tới {target}:"),
     "trace_link": ("Trace over link {link} to {target}:", "Traceroute qua đường {link} tới {target}:"),
@@ -37,6 +49,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "loss": ("{value:.0f} % loss", "mất {value:.0f} %"),
     "connect": ("connect {time}", "kết nối {time}"),
     "hops": ("{n} hops", "{n} bước"),
+    "on_battery": ("ON BATTERY {charge:.0f} %, ~{minutes:.0f} min",
+                   "CHẠY PIN {charge:.0f} %, ~{minutes:.0f} phút"),
+    "mains": ("mains, battery {charge:.0f} %", "điện lưới, pin {charge:.0f} %"),
 }
 
 #: Failure reasons in Vietnamese for the result column; English shows the probe's own message, whose
@@ -46,10 +61,10 @@ REASONS_VI: dict[str, str] = {
     "reset": "bị ngắt kết nối", "tls": "lỗi TLS", "dns": "lỗi phân giải tên", "http_status": "mã HTTP lỗi",
     "body_mismatch": "nội dung sai", "too_large": "phản hồi quá lớn",
     "too_many_redirects": "chuyển hướng vòng", "protocol": "lỗi giao thức", "bad_response": "trả lời hỏng",
-    "answer_mismatch": "trả lời sai",
+    "answer_mismatch": "trả lời sai", "no_permission": "không có quyền đo",
 }
 
-_COLORS = {Verdict.OK: "32", Verdict.DEGRADED: "33", Verdict.DOWN: "31"}
+_COLORS = {Verdict.OK: "32", Verdict.DEGRADED: "33", Verdict.DOWN: "31", Verdict.UNKNOWN: "35"}
 
 
 def use_color(stream: TextIO) -> bool:
@@ -83,6 +98,8 @@ def measured(o: Outcome, lang: Lang = "en") -> str:
         total = r.value(HTTP_DURATION, phase="total")
         return ", ".join(p for p in (f"{status:.0f}", ms(total) if total else "") if p)
     if not r.success:
+        if r.reason == "no_permission" and lang == "en":
+            return "no permission to measure"
         if lang == "vi" and r.reason in REASONS_VI:
             return REASONS_VI[r.reason]
         return r.error or r.reason or "failed"
@@ -92,6 +109,9 @@ def measured(o: Outcome, lang: Lang = "en") -> str:
         return ms(v)
     if r.probe == "trace":
         return text(CATALOG, "hops", lang, n=len(r.details.get("hops", ())))
+    if r.probe == "snmp" and (on_battery := r.value(UPS_ON_BATTERY)) is not None:
+        charge, left = (r.value(UPS_CHARGE) or 0.0) * 100, (r.value(UPS_REMAINING) or 0.0) / 60
+        return text(CATALOG, "on_battery" if on_battery else "mains", lang, charge=charge, minutes=left)
     return ms(r.duration)
 
 

@@ -42,7 +42,7 @@ class Report:
 
     @property
     def verdict(self) -> Verdict:
-        return max((o.finding.verdict for o in self.outcomes), default=Verdict.OK)
+        return Verdict.worst(o.finding.verdict for o in self.outcomes)
 
 
 class Progress:
@@ -91,7 +91,9 @@ async def run(plan: Plan, spec: InventoryFile | None = None, trace: bool = True,
             task.cancel()
     ordered = tuple(outcomes[i] for i in sorted(outcomes))
     traced: list[paths.PathView] = []
-    if trace and spec is not None and plan.place and plan.place.site and paths.available():
+    # A trace needs the same raw ICMP socket an echo check found missing: no point, and no noise.
+    blind = any(o.finding.verdict is Verdict.UNKNOWN for o in ordered)
+    if trace and not blind and spec is not None and plan.place and plan.place.site and paths.available():
         traced = await _trace_failed(plan, spec, ordered, progress)
     progress.clear()
     return Report(plan, ordered, tuple(traced), started, time.monotonic() - begin)

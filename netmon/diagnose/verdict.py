@@ -10,6 +10,7 @@ limit. A baseline can only ever make a verdict worse by one step (to degraded), 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from netmon.inventory.model import Thresholds
@@ -25,6 +26,9 @@ TCP_CONNECT = "netmon_tcp_connect_seconds"
 HTTP_STATUS = "netmon_http_status_code"
 HTTP_DURATION = "netmon_http_duration_seconds"
 DNS_LOOKUP = "netmon_dns_lookup_seconds"
+UPS_ON_BATTERY = "netmon_ups_on_battery"
+UPS_CHARGE = "netmon_ups_battery_charge_ratio"
+UPS_REMAINING = "netmon_ups_battery_remaining_seconds"
 
 #: A service page slower than this is "slow" for a clerk at the counter, whatever the link type.
 SLOW_SERVICE_SECONDS = 3.0
@@ -36,15 +40,31 @@ BASELINE_MARGIN_SECONDS = 0.020
 
 
 class Verdict(enum.IntEnum):
-    """Ordered so that ``max`` gives the worst; the value is also the process exit code."""
+    """The value is also the process exit code (3 is taken by usage and configuration errors).
+
+    UNKNOWN is "cannot measure" (the probe could not run, e.g. no ICMP permission): it says nothing
+    about the link, so it ranks below anything actually measured wrong — use `rank`/`worst`, not ``max``.
+    """
 
     OK = 0
     DEGRADED = 1
     DOWN = 2
+    UNKNOWN = 4
 
     @property
     def label(self) -> str:
         return self.name.lower()
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    @staticmethod
+    def worst(verdicts: Iterable[Verdict]) -> Verdict:
+        return max(verdicts, key=lambda v: v.rank, default=Verdict.OK)
+
+
+_RANK = {Verdict.OK: 0, Verdict.UNKNOWN: 1, Verdict.DEGRADED: 2, Verdict.DOWN: 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +80,8 @@ class Baseline:
 class Finding:
     """One check's verdict. ``cause`` is a stable key (``loss``, ``latency``, ``timeout``, ``http_5xx``...)
     used by the diagnosis and in ``--json``; ``figure`` is the measured value behind it and ``limit``
-    the threshold it crossed (same unit), both None when the cause is a plain failure.
+    the threshold it crossed (same unit), both None when the cause is a plain failure. For
+    ``on_battery`` the figure is the battery runtime left (seconds).
     """
 
     verdict: Verdict
@@ -74,6 +95,8 @@ OK = Finding(Verdict.OK)
 
 def judge(result: Result, limits: Thresholds | None = None, baseline: Baseline | None = None) -> Finding:
     """The verdict for ``result`` against ``limits`` (None for checks not bound to a link)."""
+    if result.reason == "no_permission":
+        return Finding(Verdict.UNKNOWN, "no_permission")
     if result.probe == "icmp":
         return _icmp(result, limits, baseline)
     if not result.success:
@@ -84,6 +107,9 @@ def judge(result: Result, limits: Thresholds | None = None, baseline: Baseline |
         total = result.value(HTTP_DURATION, phase="total")
         if total is not None and total >= SLOW_SERVICE_SECONDS:
             return Finding(Verdict.DEGRADED, "slow", total, SLOW_SERVICE_SECONDS)
+    if result.probe == "snmp" and result.value(UPS_ON_BATTERY) == 1.0:
+        # Mains power is gone: the center runs on borrowed minutes, whatever the links say now.
+        return Finding(Verdict.DEGRADED, "on_battery", result.value(UPS_REMAINING))
     if result.probe == "dns":
         lookup = result.value(DNS_LOOKUP)
         if lookup is not None and lookup >= SLOW_DNS_SECONDS:

@@ -62,3 +62,16 @@ def test_a_slow_but_successful_connect_is_degraded_never_down() -> None:
     assert (judge(tcp(1.03), FIBER).verdict, judge(tcp(1.03), FIBER).cause) == (Verdict.DEGRADED, "latency")
     assert judge(tcp(0.1), FIBER).verdict is Verdict.DEGRADED
     assert judge(tcp(0.005), FIBER).verdict is Verdict.OK
+
+
+def ups(on_battery: float, charge: float = 0.87, minutes: float = 38) -> Result:
+    found = (Measurement("netmon_ups_on_battery", on_battery), Measurement("netmon_ups_battery_charge_ratio", charge),
+             Measurement("netmon_ups_battery_remaining_seconds", minutes * 60))
+    return Result("moc-son", "ups", "snmp", "198.19.202.1", "", True, 0.0, 0.1, None, None, found)
+
+
+def test_a_ups_on_battery_is_degraded_with_the_minutes_left() -> None:
+    """Mains power gone is not "ok": the center runs on the battery's minutes (issue #15, case 1)."""
+    finding = judge(ups(1.0))
+    assert (finding.verdict, finding.cause, finding.figure) == (Verdict.DEGRADED, "on_battery", 38 * 60)
+    assert judge(ups(0.0, charge=1.0, minutes=95)).verdict is Verdict.OK
