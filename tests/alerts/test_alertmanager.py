@@ -108,6 +108,18 @@ def test_power_cut_says_power(stack: tuple[peers.Alertmanager, peers.Webhook]) -
     assert [a["labels"]["alertname"] for _, a in hook.matching(site="t2-power")] == ["SitePowerOutage"]
 
 
+def test_unreachable_site_mutes_its_silent_agent(stack: tuple[peers.Alertmanager, peers.Webhook]) -> None:
+    am, hook = stack
+    silent = {"agent": "t5-cut", "team": "province-office", "severity": "warning"}
+    post_inhibited(am, hook, site_alert("SiteUnreachable", "t5-cut", "hub-t5"),
+                   peers.alert(alertname="AgentSilent", site="t5-cut", hub="hub-t5", kind="commune", **silent))
+    am.post(peers.alert(alertname="AgentSilent", site="t5-up", hub="hub-t5", kind="commune",
+                        **{**silent, "agent": "t5-up"}))
+    hook.wait_for(10, "firing", alertname="AgentSilent", site="t5-up")
+    settle()
+    assert [a["labels"]["alertname"] for _, a in hook.matching(site="t5-cut")] == ["SiteUnreachable"]
+
+
 def test_prober_isolated_silences_sites_not_services(stack: tuple[peers.Alertmanager, peers.Webhook]) -> None:
     am, hook = stack
     post_inhibited(am, hook, peers.alert(alertname="ProberIsolated", site="t3-dc", kind="datacenter", team="vnpt"),
