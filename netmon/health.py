@@ -50,6 +50,10 @@ class HealthCollector(Collector):
         runs = CounterMetricFamily("netmon_check_runs", "Check runs completed by the scheduler.")
         runs.add_metric([], self._stats.runs)
         yield runs
+        retests = CounterMetricFamily("netmon_check_confirmations",
+                                      "Immediate re-tests after a check's first failed run.")
+        retests.add_metric([], self._stats.confirmations)
+        yield retests
         yield GaugeMetricFamily("netmon_scheduler_seconds_since_last_run",
                                 "Seconds (monotonic) since a check run last completed, or since start: "
                                 "far above the longest interval means checks are not running.",

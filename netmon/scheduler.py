@@ -15,12 +15,17 @@
   so 700 of them in flight cost 700 futures, not 700 sockets.
 - Lag is measured from a check's scheduled start to the moment its probe really starts (after the
   semaphore), so a start delayed by the bound shows as lag, not only a late timer.
+- Confirm on failure (as OpenNMS and Checkmk do): the first failed run after a success is re-tested at
+  once with the probe's confirmation options (a denser burst for ICMP) and only the re-test's result is
+  published. A reported down is therefore a confirmed one, which lets the alert rules fire on it
+  without minutes of ``for:``; later failures of an outage are not re-tested (metered links).
 - `apply` swaps in a new inventory's checks: unchanged checks keep running untouched.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import math
@@ -52,6 +57,8 @@ class SchedulerStats:
         self.lag = Buckets.with_bounds(LAG_BOUNDS)
         self.skipped: dict[str, int] = {}
         self.runs = 0
+        #: Re-tests run after a first failure (confirm on failure).
+        self.confirmations = 0
         #: Monotonic time of the last completed run (or of the start): "are checks running at all?"
         self.last_run = time.monotonic()
 
@@ -75,6 +82,8 @@ class Scheduler:
         self._checks: dict[str, Check] = {}
         self._slots: dict[_Slot, dict[str, Check]] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
+        #: Whether each check's last published result succeeded (absent: no result yet).
+        self._succeeded: dict[str, bool] = {}
         self._stopping = True
         self._timers: dict[_Slot, asyncio.TimerHandle] = {}
         self.stats = SchedulerStats()
@@ -115,6 +124,7 @@ class Scheduler:
         removed = [k for k in self._checks if k not in wanted]
         for key in removed:
             self._unslot(self._checks.pop(key))
+            self._succeeded.pop(key, None)
         added = changed = 0
         for key, check in wanted.items():
             current = self._checks.get(key)
@@ -182,15 +192,27 @@ class Scheduler:
     async def _run(self, check: Check, scheduled: float) -> None:
         if check.probe in SHARED_ENGINE_PROBES:
             self.stats.lag.observe(max(0.0, time.monotonic() - scheduled))
-            result = await run_check(check)
+            result = await self._confirmed(check)
         else:
             async with self._semaphore:
                 self.stats.lag.observe(max(0.0, time.monotonic() - scheduled))
-                result = await run_check(check)
+                result = await self._confirmed(check)
         self.stats.runs += 1
+        self._succeeded[check.key] = result.success
         self.stats.last_run = time.monotonic()
         for sink in self._sinks:
             try:
                 sink(result)
             except Exception:  # a broken sink must not stop probing or the other sinks
                 log.exception("result sink %r failed", sink)
+
+    async def _confirmed(self, check: Check) -> Result:
+        """The check's result; a first failure (after a success, or the very first run) re-tested."""
+        result = await run_check(check)
+        if result.success or not self._succeeded.get(check.key, True):
+            return result
+        self.stats.confirmations += 1
+        retest = await run_check(dataclasses.replace(check, options=check.options.confirmation()))
+        if retest.success:
+            log.info("check %s failed (%s), its re-test succeeded: not reported", check.key, result.reason)
+        return retest

@@ -105,6 +105,15 @@ class ProbeOptions(BaseModel):
         """
         return 0.0
 
+    def confirmation(self) -> ProbeOptions:
+        """Options for the re-test the scheduler runs at once after a check's first failed run.
+
+        A first failure is only reported once a re-test confirms it, so a cut link can be alerted on
+        without minutes of ``for:`` while one unlucky run on a lossy link pages nobody. By default the
+        re-test is the same run; a burst probe makes it a denser, longer burst.
+        """
+        return self
+
     def check_target(self, target: str) -> str | None:
         """Why ``target`` cannot work with these options (e.g. a TCP target without a port), or None.
 

@@ -24,6 +24,32 @@ if "test-sleep" not in base.registry():
         return check.ok(started)
 
 
+class ScriptedOptions(base.ProbeOptions):
+    """Runs of the check (counting re-tests) that fail; the re-test options are marked."""
+
+    failing: tuple[int, ...] = ()
+    retest: bool = False
+
+    def confirmation(self) -> ScriptedOptions:
+        return self.model_copy(update={"retest": True})
+
+
+#: Per check id, whether each run so far was a re-test.
+RUNS: dict[str, list[bool]] = {}
+
+if "test-scripted" not in base.registry():
+
+    @base.register("test-scripted", ScriptedOptions)
+    async def _scripted(check: base.Check) -> base.Result:
+        started = time.time()
+        assert isinstance(check.options, ScriptedOptions)
+        runs = RUNS.setdefault(check.id, [])
+        runs.append(check.options.retest)
+        if len(runs) - 1 in check.options.failing:
+            return check.fail("timeout", "scripted failure", started)
+        return check.ok(started)
+
+
 def _check(name: str, delay: float, interval: float = 1.0, timeout: float = 0.5) -> base.Check:
     return base.Check(site="s", id=name, probe="test-sleep", target="x", options=SleepOptions(delay=delay),
                       interval=interval, timeout=timeout)
@@ -85,3 +111,28 @@ def test_phase_is_stable_and_inside_interval() -> None:
     assert 0 <= phase(check) < 30.0
     phases = {round(phase(_check(f"c{i}", 0, interval=30.0))) for i in range(200)}
     assert len(phases) > 20  # spread across the interval, not bunched
+
+
+async def test_a_first_failure_is_retested_at_once_and_only_the_retest_is_published() -> None:
+    """Confirm on failure: run 1 fails, its immediate re-test (run 2) succeeds: nothing reported down.
+    A lasting failure from run 1 on is re-tested once, then reported on every run without re-tests."""
+    blip = base.Check(site="s", id="blip", probe="test-scripted", target="x",
+                      options=ScriptedOptions(failing=(1,)), interval=0.5, timeout=0.3)
+    cut = base.Check(site="s", id="cut", probe="test-scripted", target="x",
+                     options=ScriptedOptions(failing=tuple(range(1, 100))), interval=0.5, timeout=0.3)
+    RUNS.clear()
+    scheduler, results = await _collect([blip, cut], until="cut", count=5)
+    assert [r.success for r in results if r.check == "blip"][:3] == [True, True, True]
+    assert RUNS["blip"][:4] == [False, False, True, False]  # run 2 was the re-test of run 1
+    assert [r.success for r in results if r.check == "cut"][:5] == [True, False, False, False, False]
+    assert RUNS["cut"][:5] == [False, False, True, False, False]  # one re-test per outage, not per run
+    assert scheduler.stats.confirmations == 2
+
+
+def test_icmp_confirmation_is_a_denser_burst() -> None:
+    from probes.icmp import IcmpOptions
+
+    usual = IcmpOptions(count=5, spacing=0.2, packet_timeout=1.0)
+    retest = usual.confirmation()
+    assert (retest.count, retest.spacing, retest.packet_timeout) == (10, 0.05, 1.0)
+    assert retest.minimum_timeout() <= usual.minimum_timeout()  # fits wherever the usual run fits
