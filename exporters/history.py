@@ -45,6 +45,7 @@ class Retention:
             conn.execute("DELETE FROM rollup_day WHERE ts < ?", (daily,))
             conn.execute("DELETE FROM rtt_day WHERE ts < ?", (daily,))
             conn.execute('DELETE FROM outages WHERE "end" < ?', (daily,))
+            conn.execute("DELETE FROM reclassifications WHERE outage_id NOT IN (SELECT id FROM outages)")
 
 
 class _transaction:

@@ -14,6 +14,9 @@ Tables (times are unix seconds, UTC):
   period, so both touch contiguous pages.
 - ``maintenance``: planned windows per site or hub, copied from the inventory so a report on the
   database alone still knows them.
+- ``reclassifications`` (version 2): a planner's after-the-fact verdict on an outage (``as_cause``
+  maintenance/power/provider/not-outage, or NULL when only the ticket/actions are recorded), with who,
+  when and why. Append-only: the outage row keeps its original cause and the latest entry wins.
 
 A migration is a list of statements taking version ``i`` to ``i + 1``; add one at the end, never
 edit a released one.
@@ -47,6 +50,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         f"CREATE TABLE rtt_day ({_RTT_COLUMNS}) WITHOUT ROWID",
         """CREATE TABLE maintenance (
             site TEXT NOT NULL, start REAL NOT NULL, "end" REAL NOT NULL, reason TEXT NOT NULL DEFAULT '')""",
+    ),
+    (
+        """CREATE TABLE reclassifications (
+            id INTEGER PRIMARY KEY, outage_id INTEGER NOT NULL REFERENCES outages (id),
+            as_cause TEXT, reason TEXT NOT NULL, by TEXT NOT NULL, at REAL NOT NULL,
+            ticket TEXT, actions TEXT)""",
+        "CREATE INDEX reclassifications_outage ON reclassifications (outage_id)",
     ),
 )
 

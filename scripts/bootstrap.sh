@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBS=(prometheus prometheus-alertmanager prometheus-snmp-exporter snmpd snmp nftables iptables iproute2
-      fping libnetfilter-queue-dev chromium fonts-dejavu-core tmux procps strace libfaketime)
+      fping libnetfilter-queue-dev chromium fonts-dejavu-core tmux procps strace libfaketime poppler-utils)
 
 missing=()
 for pkg in "${DEBS[@]}"; do

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from netmon import i18n
 from netmon.inventory import load
-from netmon.report import DEFAULT_HISTORY, formats, html, inventory_sites, inventory_topology
+from netmon.report import DEFAULT_HISTORY, filings_cli, formats, html, inventory_sites, inventory_topology
 from netmon.report.compute import GROUPINGS, build, upgrade
 from netmon.report.data import Source
 from netmon.report.intervals import LOCAL_TZ
@@ -29,8 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "action",
         nargs="*",
-        metavar="upgrade SITE",
-        help="'upgrade SITE': compare the site's link before/after its `since` date",
+        metavar="ACTION",
+        help="'upgrade SITE': compare the site's link before/after its `since` date; 'contract', "
+        "'incidents', 'filing', 'reclassify OUTAGE': the planners' filings (docs/report.md)",
     )
     p.add_argument("--config", default=None, help="inventory file (default: config/communes.yaml)")
     p.add_argument("--history", default=None, help=f"history store (default: {DEFAULT_HISTORY})")
@@ -55,6 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="icmp",
         help="probes whose failures make outages, comma-separated (default icmp)",
     )
+    filings_cli.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -94,7 +96,11 @@ def run(args: argparse.Namespace) -> int:
     sites = inventory_sites(inventory)
     source = open_source(args, inventory)
     try:
-        if args.action:
+        if args.action and args.action[0] in filings_cli.ACTIONS:
+            end = parse_time(args.end, now) if args.end else now
+            start = parse_time(args.start, end) if args.start else end - 30 * 86400
+            text = filings_cli.run(args, inventory, sites, source, start, end, now, lang)
+        elif args.action:
             if len(args.action) != 2 or args.action[0] != "upgrade":
                 raise NetmonError("usage: netmon report upgrade SITE [--link ID] [--days N]")
             site = next((s for s in sites if s.slug == args.action[1]), None)

@@ -69,6 +69,31 @@ class Defaults(Strict):
     link_types: dict[LinkType, Thresholds]
 
 
+#: QCVN 34:2019/BTTTT floors for fixed broadband: service availability and domestic latency. A link
+#: without a written contract is held to these, never to nothing.
+FLOOR_AVAILABILITY = 0.995
+FLOOR_LATENCY = 0.050
+#: The specialised government data network's 2025 target bandwidth per commune center, in Mbps.
+BANDWIDTH_TARGET_MBPS = 200.0
+
+
+class Contract(Strict):
+    """What a link's provider committed to (`netmon report contract` holds the link to it)."""
+
+    #: Share of the service period the link must be up (0-1), e.g. 0.995.
+    availability: Ratio | None = None
+    #: Longest an outage may last before it breaches the contract (time to restore), e.g. ``4h``.
+    restore: Duration | None = None
+    #: Committed bandwidth in Mbps (compared with ``accounting.bandwidth_target_mbps``).
+    bandwidth_mbps: float | None = Field(default=None, gt=0)
+    #: Round-trip latency committed to (compared with the measured p95).
+    latency: Duration | None = None
+    #: SLA on the number of outages: at most this many per month (30.44 days) of a report's period.
+    max_outages_per_month: int | None = Field(default=None, ge=0)
+    #: The contract's reference, shown in reports (e.g. "HĐ 12/2025/VNPT-SL").
+    reference: str | None = None
+
+
 class Location(Strict):
     lat: float
     lon: float
@@ -87,6 +112,8 @@ class Link(Strict):
     #: Metered links (4G/VSAT data plans): bytes of probe traffic allowed per day; `netmon probe` keeps
     #: its ad-hoc runs within what the scheduled checks leave of it.
     budget_bytes_per_day: int | None = Field(default=None, gt=0)
+    #: What the provider committed to; fields left out come from ``accounting.contract``.
+    contract: Contract | None = None
 
 
 class CheckConfig(BaseModel):
@@ -213,6 +240,41 @@ class Datacenter(Strict):
     checks: list[CheckConfig] = []
 
 
+class Holiday(Strict):
+    date: date
+    name: str = Field(min_length=1)
+
+
+class ServicePeriod(Strict):
+    """When the centers serve citizens; ``--service-period`` reports count only this time."""
+
+    hours: str = "07:00-17:00"
+    weekdays: list[Weekday] = Field(default=["monday", "tuesday", "wednesday", "thursday", "friday"],
+                                    min_length=1)
+    #: Days off on top of the shipped Vietnamese public holidays (`netmon.report.calendar`).
+    holidays: list[Holiday] = []
+    #: false: only ``holidays`` above count (e.g. for a year the shipped list does not cover yet).
+    national_holidays: bool = True
+
+    @model_validator(mode="after")
+    def _hours(self) -> ServicePeriod:
+        if not _CLOCK_RANGE.match(self.hours) or self.hours[:5] >= self.hours[6:]:
+            raise ValueError('hours must be a local time range such as "07:00-17:00"')
+        return self
+
+
+class Accounting(Strict):
+    """The province's accounting rules, stated once for every report (docs/report.md explains each)."""
+
+    contract: Contract = Contract(availability=FLOOR_AVAILABILITY, latency=FLOOR_LATENCY)
+    service_period: ServicePeriod = ServicePeriod()
+    #: Interruptions shorter than this are not counted (0: all count); reports disclose it when set.
+    ignore_shorter_than: Annotated[float, BeforeValidator(parse_duration), Field(ge=0)] = 0.0
+    #: Share of the error budget (allowed downtime) used at which a link is flagged.
+    budget_warning: Ratio = 0.5
+    bandwidth_target_mbps: float = Field(default=BANDWIDTH_TARGET_MBPS, gt=0)
+
+
 class InventoryFile(Strict):
     version: Literal[1]
     defaults: Defaults
@@ -220,3 +282,4 @@ class InventoryFile(Strict):
     services: list[Service] = []
     hubs: list[Hub] = []
     sites: list[Site] = []
+    accounting: Accounting = Accounting()

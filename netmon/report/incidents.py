@@ -1,0 +1,82 @@
+"""The incident log: one line per outage with what an incident notification asks for — time, site,
+cause, duration, impact, actions taken and the VNPT ticket number — in the order they happened.
+
+Impact is computed, not typed: an outage of a center's primary link while its backup link stayed up
+left the center working on the backup; without a backup (or with both down) the center was offline
+for the overlap. Cause, actions and ticket come from the audit trail (`netmon.report.reclassify`)
+when a planner gave them; the original cause stays beside the current one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from netmon.report import intervals as iv
+from netmon.report.accounting import Accounted, Note, key
+from netmon.report.data import OutageEvent, SiteInfo
+from netmon.report.reclassify import OutageKey
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    id: int | None
+    site: SiteInfo
+    outage: OutageEvent
+    #: Seconds from start to end, or to "now" while open.
+    duration: float
+    #: Seconds the center had no working link at all during this outage.
+    offline: float
+    #: "offline", "on-backup" (primary lost, backup carried the center) or "backup-lost".
+    impact: str
+    note: Note | None
+
+    @property
+    def cause(self) -> str:
+        return self.outage.cause
+
+    @property
+    def original_cause(self) -> str:
+        return self.note.original if self.note else self.outage.cause
+
+
+def incidents(
+    sites: Sequence[SiteInfo],
+    accounted: Accounted,
+    observed: list[iv.Span],
+    ids: dict[OutageKey, int],
+    now: float,
+) -> list[Incident]:
+    """Every counted outage of a center's link that overlaps ``observed``, oldest first."""
+    by_slug = {s.slug: s for s in sites}
+    down: dict[str, list[tuple[str, iv.Span]]] = {}
+    for o in accounted.outages:
+        down.setdefault(o.site, []).append((o.link, (o.start, now if o.end is None else o.end)))
+    out = []
+    for o in sorted(accounted.outages, key=lambda o: (o.start, o.site, o.link)):
+        site = by_slug.get(o.site)
+        span = (o.start, now if o.end is None else o.end)
+        if site is None or site.link(o.link) is None or not iv.intersect([span], observed):
+            continue
+        others = [lk.id for lk in site.links if lk.id != o.link]
+        # Offline while every other link of the center was down too.
+        offline = [span]
+        for other in others:
+            offline = iv.intersect(offline, iv.merge(s for lk, s in down[o.site] if lk == other))
+        role = site.link(o.link).role  # type: ignore[union-attr]
+        if role == "backup" and others:
+            impact = "offline" if iv.total(offline) else "backup-lost"
+        else:
+            impact = "on-backup" if others and not iv.total(offline) else "offline"
+        out.append(
+            Incident(
+                ids.get(key(o)),
+                site,
+                o,
+                span[1] - span[0],
+                iv.total(offline),
+                impact,
+                accounted.notes.get(key(o)),
+            )
+        )
+    return out
