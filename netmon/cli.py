@@ -17,7 +17,7 @@ from probes.errors import NetmonError
 
 DEFAULT_CONFIG = os.environ.get("NETMON_CONFIG", "config/communes.yaml")
 #: Long-running commands log progress at INFO; interactive ones keep the terminal for their output.
-SERVICE_COMMANDS = frozenset({"run", "demo", "lab"})
+SERVICE_COMMANDS = frozenset({"run", "demo", "lab", "agent"})
 
 
 def build_parser() -> argparse.ArgumentParser:
