@@ -30,6 +30,7 @@ class Notification:
     receiver: str
     received: float
     body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
 
     def alerts(self, status: str | None = None, **labels: str) -> list[dict[str, Any]]:
         """Alerts in this notification with ``status`` (firing|resolved) and all of ``labels``."""
@@ -63,7 +64,7 @@ def webhook_receiver() -> Iterator[Webhook]:
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             with hook.lock:
-                hook.notifications.append(Notification(self.path.strip("/"), time.time(), body))
+                hook.notifications.append(Notification(self.path.strip("/"), time.time(), body, {k.lower(): v for k, v in self.headers.items()}))
             self.send_response(200)
             self.send_header("Content-Length", "0")
             self.end_headers()
