@@ -31,14 +31,27 @@ from pydantic import Field, model_validator
 
 from collectors import snmp_profiles
 from collectors.snmp_profiles import Profile, Table
-from collectors.snmp_session import AUTH_PROTOCOLS, PRIV_PROTOCOLS, Credentials, Endpoint, SnmpFailure, walk
+from collectors.snmp_session import (
+    AUTH_PROTOCOLS,
+    PRIV_PROTOCOLS,
+    Credentials,
+    Endpoint,
+    SnmpFailure,
+    close_engines,
+    walk,
+)
 from probes.base import Check, Duration, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
+from probes.verdict import Baseline, Finding, Limits, Verdict, judge_plainly
+from probes.wording import Lang, Wording, say
 
 UP = "netmon_snmp_up"
 UPTIME = "netmon_device_uptime_seconds"
 REBOOTS = "netmon_device_reboots"
 INFO = "netmon_device_info"
 _IF = ("ifname", "ifalias")
+UPS_ON_BATTERY = "netmon_ups_on_battery"
+UPS_CHARGE = "netmon_ups_battery_charge_ratio"
+UPS_REMAINING = "netmon_ups_battery_remaining_seconds"
 
 METRICS = (
     MetricSpec(UP, Kind.GAUGE, "1 if the last SNMP poll of the device answered, else 0."),
@@ -57,9 +70,9 @@ METRICS = (
     MetricSpec("netmon_interface_out_discards", Kind.COUNTER, "ifOutDiscards.", _IF),
     MetricSpec("netmon_cpu_load_ratio", Kind.GAUGE, "Mean hrProcessorLoad over processors, 0-1."),
     MetricSpec("netmon_memory_used_ratio", Kind.GAUGE, "Used share of RAM (hrStorageRam), 0-1."),
-    MetricSpec("netmon_ups_on_battery", Kind.GAUGE, "1 if upsOutputSource is battery(5)."),
-    MetricSpec("netmon_ups_battery_charge_ratio", Kind.GAUGE, "upsEstimatedChargeRemaining, 0-1."),
-    MetricSpec("netmon_ups_battery_remaining_seconds", Kind.GAUGE,
+    MetricSpec(UPS_ON_BATTERY, Kind.GAUGE, "1 if upsOutputSource is battery(5)."),
+    MetricSpec(UPS_CHARGE, Kind.GAUGE, "upsEstimatedChargeRemaining, 0-1."),
+    MetricSpec(UPS_REMAINING, Kind.GAUGE,
                "upsEstimatedMinutesRemaining, in seconds."),
     MetricSpec("netmon_ups_input_voltage_volts", Kind.GAUGE, "upsInputVoltage per input line, volts.",
                ("line",)),
@@ -275,7 +288,41 @@ async def poll(check: Check) -> tuple[list[Measurement], dict[str, int]]:
     return measurements, {"requests": fetched.requests, "varbinds": fetched.varbinds}
 
 
-@register("snmp", SnmpOptions, METRICS)
+REASONS: dict[str, Wording] = {
+    "timeout": ("no SNMP answer", "thiết bị không trả lời SNMP"),
+    "dns": ("cannot resolve the name", "lỗi phân giải tên"),
+    "credentials": ("credentials missing", "thiếu thông tin đăng nhập SNMP"),
+    "auth": ("SNMPv3 authentication failed", "xác thực SNMPv3 thất bại"),
+    "empty": ("no known objects", "thiết bị không có đối tượng cần đọc"),
+    "malformed": ("malformed answer", "trả lời SNMP hỏng"),
+    "oversized": ("answer too large", "trả lời SNMP quá lớn"),
+}
+#: A poll's requests and answers, generously: a few GETBULKs of interface tables.
+RUN_BYTES = 4_000
+_ON_BATTERY: Wording = ("ON BATTERY {charge:.0f} %, ~{minutes:.0f} min",
+                        "CHẠY PIN {charge:.0f} %, ~{minutes:.0f} phút")
+_MAINS: Wording = ("mains, battery {charge:.0f} %", "điện lưới, pin {charge:.0f} %")
+
+
+def judge(result: Result, limits: Limits | None, baseline: Baseline | None) -> Finding:
+    """A failed poll is down with its reason; a UPS on battery is degraded whatever the links say now:
+    mains power is gone and the center runs on borrowed minutes (the figure: seconds left)."""
+    if result.success and result.value(UPS_ON_BATTERY) == 1.0:
+        return Finding(Verdict.DEGRADED, "on_battery", result.value(UPS_REMAINING))
+    return judge_plainly(result)
+
+
+def summary(result: Result, lang: Lang) -> str | None:
+    """A UPS's power source and charge; other devices show the poll's duration."""
+    on_battery = result.value(UPS_ON_BATTERY)
+    if not result.success or on_battery is None:
+        return None
+    charge, left = (result.value(UPS_CHARGE) or 0.0) * 100, (result.value(UPS_REMAINING) or 0.0) / 60
+    return say(_ON_BATTERY if on_battery else _MAINS, lang, charge=charge, minutes=left)
+
+
+@register("snmp", SnmpOptions, METRICS, close=close_engines, reasons=REASONS, judge=judge, summary=summary,
+          run_bytes=lambda check: RUN_BYTES)
 async def run(check: Check) -> Result:
     """Poll one device; see the module docstring for the failure and reboot semantics."""
     started = time.time()

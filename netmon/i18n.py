@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Literal
 
-Lang = Literal["en", "vi"]
+from probes.wording import Lang, Wording, say
+
 LANGS: tuple[Lang, ...] = ("en", "vi")
 
 
@@ -20,7 +20,6 @@ def lang(explicit: str | None = None) -> Lang:
     return "vi" if value == "vi" else "en"
 
 
-def text(catalog: Mapping[str, tuple[str, str]], key: str, language: Lang, **values: object) -> str:
+def text(catalog: Mapping[str, Wording], key: str, language: Lang, **values: object) -> str:
     """``catalog[key]`` in ``language``, formatted with ``values``."""
-    english, vietnamese = catalog[key]
-    return (vietnamese if language == "vi" else english).format(**values)
+    return say(catalog[key], language, **values)

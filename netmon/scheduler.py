@@ -10,9 +10,9 @@
   APScheduler waits for wall-clock fire times. Result timestamps stay wall-clock.
 - A slot's job starts one task per due check. A check still running when it is due again is skipped
   and counted, never stacked.
-- A global semaphore bounds how many checks hold their own sockets at once. ICMP checks are not
-  bounded by it: their bursts share the engine's one socket per family and its global send pacing,
-  so 700 of them in flight cost 700 futures, not 700 sockets.
+- A global semaphore bounds how many checks hold their own sockets at once. Probes that declare a
+  shared engine (ICMP) are not bounded by it: their bursts share the engine's one socket per family
+  and its global send pacing, so 700 of them in flight cost 700 futures, not 700 sockets.
 - Lag is measured from a check's scheduled start to the moment its probe really starts (after the
   semaphore), so a start delayed by the bound shows as lag, not only a late timer.
 - Confirm on failure (as OpenNMS and Checkmk do): the first failed run after a success is re-tested at
@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable
 
 from exporters.prometheus import Buckets
 from netmon.runner import GRACE_SECONDS, run_check
+from probes import base
 from probes.base import Check, Result
 
 log = logging.getLogger("netmon.scheduler")
@@ -44,8 +45,6 @@ Sink = Callable[[Result], None]
 LAG_BOUNDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 #: Granularity of start times: checks whose phases fall in the same slot start together.
 SLOT_SECONDS = 0.1
-#: Probes multiplexed on a shared engine (no socket per run); the concurrency bound does not apply.
-SHARED_ENGINE_PROBES = frozenset({"icmp"})
 
 _Slot = tuple[float, int]  # (interval, index of the slot within the interval)
 
@@ -190,7 +189,7 @@ class Scheduler:
         self._running.pop(key, None)
 
     async def _run(self, check: Check, scheduled: float) -> None:
-        if check.probe in SHARED_ENGINE_PROBES:
+        if base.get(check.probe).shares_engine:  # no socket of its own: the bound does not apply
             self.stats.lag.observe(max(0.0, time.monotonic() - scheduled))
             result = await self._confirmed(check)
         else:

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 
-from collectors.snmp_session import close_engines
 from exporters.prometheus import ResultCollector
 from netmon.health import HealthCollector, ReloadState
 from netmon.httpserver import MetricsServer
@@ -117,14 +116,16 @@ class Service:
     def stop(self) -> None:
         self._stop.set()
 
+    def _probes_in_use(self) -> list[base.ProbeType]:
+        return [base.get(name) for name in sorted({c.probe for c in self.inventory.checks})]
+
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        if self.user or any(c.probe == "icmp" for c in self.inventory.checks):
-            # The ICMP engine's socket first: without the permission start-up stops here with one line
-            # naming the fix, instead of every ICMP check failing on every run (and --user needs it open).
-            from probes.icmp import engine
-
-            engine()
+        # Shared engines first (ICMP's socket): without the permission start-up stops here with one line
+        # naming the fix, instead of every ICMP check failing on every run; --user needs them open.
+        for probe in base.registry().values() if self.user else self._probes_in_use():
+            if probe.open is not None:
+                probe.open()
         self.health.watch_loop(loop)
         self.server = MetricsServer(self.listen, self.registry, self.reload, loop, self.web,
                                     self.enable_reload, text=self.metrics_text)
@@ -155,6 +156,8 @@ class Service:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
             await self.scheduler.stop()
-            close_engines()  # the SNMP engines' UDP sockets belong to this loop
+            for probe in base.registry().values():  # e.g. the SNMP engines' UDP sockets of this loop
+                if probe.close is not None:
+                    probe.close()
             self.server.stop()
             log.info("netmon stopped")

@@ -25,8 +25,12 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+from probes import verdict
+from probes.wording import Lang, Wording, say
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -120,6 +124,11 @@ class ProbeOptions(BaseModel):
         Called by the loader, so a target error is a config error with file and line, not a failed run.
         """
         return None
+
+    def service_target(self, url: str) -> str:
+        """What a check of an inventory service (known by its URL) aims at: its host, unless the probe
+        speaks to the URL itself (http)."""
+        return urlsplit(url).hostname or url
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,16 +231,58 @@ class Result:
 
 
 ProbeFn = Callable[[Check], Awaitable[Result]]
+JudgeFn = Callable[[Result, "verdict.Limits | None", "verdict.Baseline | None"], "verdict.Finding"]
+#: The figures that matter for one result in a short cell, or None to show the failure instead.
+SummaryFn = Callable[[Result, Lang], str | None]
+
+#: Reasons any probe may fail with: the runner's backstop and crash guard, and the generic fallbacks.
+COMMON_REASONS: Mapping[str, Wording] = {
+    "timeout": ("no answer", "không phản hồi"),
+    "probe_error": ("probe error", "lỗi đầu dò"),
+    "error": ("error", "lỗi"),
+    "no_permission": ("no permission to measure", "không có quyền đo"),
+}
+
+
+def _no_summary(result: Result, lang: Lang) -> str | None:
+    return None
+
+
+def _one_kilobyte(check: Check) -> int:
+    return 1_000
 
 
 @dataclass(frozen=True, slots=True)
 class ProbeType:
-    """A registered probe: its run function, its options model and the metrics it may emit."""
+    """Everything the application knows about one kind of probe, declared by its module.
+
+    - ``run``, ``options``, ``metrics``: what it does, how it is configured, what it may emit.
+    - ``shares_engine``: runs are multiplexed on one engine (no socket of their own), so the
+      scheduler's concurrency bound does not apply; ``open`` creates the engine before privileges are
+      dropped, ``close`` releases what the probe holds when the service stops.
+    - ``reasons``: every failure reason it can report, with its wording (a test holds every
+      ``fail()`` call to it); `COMMON_REASONS` are added.
+    - ``judge``: its verdict against the link's limits and the check's baseline.
+    - ``summary``: its one-line result cell per language.
+    - ``run_bytes``: IP-layer bytes one run puts on the link, on the generous side (metered links).
+    """
 
     name: str
     run: ProbeFn
     options: type[ProbeOptions]
     metrics: tuple[MetricSpec, ...] = ()
+    shares_engine: bool = False
+    open: Callable[[], object] | None = None
+    close: Callable[[], None] | None = None
+    reasons: Mapping[str, Wording] = field(default_factory=dict)
+    judge: JudgeFn = verdict.judge_plainly
+    summary: SummaryFn = _no_summary
+    run_bytes: Callable[[Check], int] = _one_kilobyte
+
+    def reason(self, key: str, lang: Lang) -> str | None:
+        """The wording of failure reason ``key`` in ``lang``, or None if it was never declared."""
+        wording = self.reasons.get(key) or COMMON_REASONS.get(key)
+        return say(wording, lang) if wording else None
 
 
 _REGISTRY: dict[str, ProbeType] = {}
@@ -245,9 +296,19 @@ _discovered = False
 
 
 def register(
-    name: str, options: type[ProbeOptions], metrics: Iterable[MetricSpec] = ()
+    name: str,
+    options: type[ProbeOptions],
+    metrics: Iterable[MetricSpec] = (),
+    *,
+    shares_engine: bool = False,
+    open: Callable[[], object] | None = None,
+    close: Callable[[], None] | None = None,
+    reasons: Mapping[str, Wording] | None = None,
+    judge: JudgeFn = verdict.judge_plainly,
+    summary: SummaryFn = _no_summary,
+    run_bytes: Callable[[Check], int] = _one_kilobyte,
 ) -> Callable[[ProbeFn], ProbeFn]:
-    """Decorator registering ``run`` as the probe ``name``.
+    """Decorator registering ``run`` as the probe ``name`` with the facts `ProbeType` lists.
 
     Registering the same name twice is a programming error and raises.
     """
@@ -255,7 +316,8 @@ def register(
     def decorate(run: ProbeFn) -> ProbeFn:
         if name in _REGISTRY:
             raise ValueError(f"probe {name!r} registered twice")
-        _REGISTRY[name] = ProbeType(name, run, options, tuple(metrics))
+        _REGISTRY[name] = ProbeType(name, run, options, tuple(metrics), shares_engine, open, close,
+                                    dict(reasons or {}), judge, summary, run_bytes)
         return run
 
     return decorate
@@ -277,6 +339,18 @@ def registry() -> Mapping[str, ProbeType]:
     """All probes by name (read-only view); the plugin packages are discovered on first use."""
     _discover()
     return _REGISTRY
+
+
+def judge(result: Result, limits: verdict.Limits | None = None,
+          baseline: verdict.Baseline | None = None) -> verdict.Finding:
+    """The verdict on ``result`` by its own probe type (``limits`` None for checks not bound to a link).
+
+    A probe that could not run for want of permission measured nothing: "cannot measure", whatever
+    the probe, never a verdict on the link.
+    """
+    if result.reason == "no_permission":
+        return verdict.Finding(verdict.Verdict.UNKNOWN, "no_permission")
+    return get(result.probe).judge(result, limits, baseline)
 
 
 def get(name: str) -> ProbeType:

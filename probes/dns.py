@@ -27,6 +27,8 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from probes import tcp
 from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
+from probes.verdict import OK, Baseline, Finding, Limits, Verdict, judge_plainly
+from probes.wording import Lang, Wording, ms
 
 LOOKUP_SECONDS = "netmon_dns_lookup_seconds"
 ANSWERS = "netmon_dns_answers"
@@ -41,6 +43,22 @@ _RCODE_REASONS = {
     dns.rcode.NXDOMAIN: "nxdomain",
     dns.rcode.SERVFAIL: "servfail",
     dns.rcode.REFUSED: "refused",
+}
+
+
+#: A resolver slower than this makes every page feel broken.
+SLOW_DNS_SECONDS = 1.0
+#: One question and its answer over UDP, generously (a TCP fallback adds a handshake).
+RUN_BYTES = 600
+
+REASONS: dict[str, Wording] = {
+    **tcp.CONNECT_REASONS,
+    "nxdomain": ("no such name", "không có tên này"),
+    "servfail": ("server failure", "máy chủ DNS lỗi"),
+    "refused": ("query refused", "từ chối truy vấn"),
+    "rcode": ("error answer", "trả lời lỗi"),
+    "bad_response": ("unusable answer", "trả lời hỏng"),
+    "answer_mismatch": ("wrong answer", "trả lời sai"),
 }
 
 
@@ -123,7 +141,23 @@ async def _exchange(
     return response
 
 
-@register("dns", DnsOptions, METRICS)
+def judge(result: Result, limits: Limits | None, baseline: Baseline | None) -> Finding:
+    """A failed lookup is down; a slow one degraded (`SLOW_DNS_SECONDS`), whatever the link type."""
+    if not result.success:
+        return judge_plainly(result)
+    lookup = result.value(LOOKUP_SECONDS)
+    if lookup is not None and lookup >= SLOW_DNS_SECONDS:
+        return Finding(Verdict.DEGRADED, "slow", lookup, SLOW_DNS_SECONDS)
+    return OK
+
+
+def summary(result: Result, lang: Lang) -> str | None:
+    lookup = result.value(LOOKUP_SECONDS)
+    return ms(lookup) if result.success and lookup is not None else None
+
+
+@register("dns", DnsOptions, METRICS, reasons=REASONS, judge=judge, summary=summary,
+          run_bytes=lambda check: RUN_BYTES)
 async def run(check: Check) -> Result:
     """Ask ``options.server`` (or the target) one question, bounded by ``check.timeout``."""
     options = check.options

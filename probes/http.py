@@ -27,6 +27,7 @@ import time
 import zlib
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import httpcore
 import httpx
@@ -34,6 +35,8 @@ from pydantic import Field, FilePath, model_validator
 
 from probes import tcp, tls
 from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
+from probes.verdict import OK, Baseline, Finding, Limits, Verdict
+from probes.wording import Lang, Wording, ms
 
 STATUS_CODE = "netmon_http_status_code"
 DURATION = "netmon_http_duration_seconds"
@@ -53,6 +56,20 @@ METRICS = (
 ACCEPT_ENCODING = {"Accept-Encoding": "gzip, deflate"}
 
 PHASES = ("dns", "connect", "tls", "first_byte", "transfer", "total")
+
+#: A service page slower than this is "slow" for a clerk at the counter, whatever the link type.
+SLOW_SERVICE_SECONDS = 3.0
+#: Handshakes, request and response headers, teardown; the body counts on top, up to its bound.
+FIXED_BYTES = 4_000
+
+REASONS: dict[str, Wording] = {
+    **tcp.CONNECT_REASONS,
+    "http_status": ("unexpected HTTP status", "mã HTTP lỗi"),
+    "body_mismatch": ("wrong content", "nội dung sai"),
+    "too_large": ("response too large", "phản hồi quá lớn"),
+    "too_many_redirects": ("redirect loop", "chuyển hướng vòng"),
+    "protocol": ("protocol error", "lỗi giao thức"),
+}
 
 StatusCode = Annotated[int, Field(ge=100, le=599)]
 StatusClass = Literal["1xx", "2xx", "3xx", "4xx", "5xx"]
@@ -81,6 +98,15 @@ class HttpOptions(ProbeOptions):
         if self.ca_file is not None and not self.verify_tls:
             raise ValueError("ca_file has no effect with verify_tls: false; drop one of them")
         return self
+
+    def check_target(self, target: str) -> str | None:
+        parts = urlsplit(target)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return f"{target!r} is not an http(s) URL with a host"
+        return None
+
+    def service_target(self, url: str) -> str:
+        return url
 
     def status_ok(self, code: int) -> bool:
         """Whether ``code`` matches an exact code or a class in ``expected_status``."""
@@ -247,7 +273,40 @@ def _failure(exc: Exception) -> tuple[str, str]:
     return "error", f"{type(exc).__name__}: {exc}"
 
 
-@register("http", HttpOptions, METRICS)
+def judge(result: Result, limits: Limits | None, baseline: Baseline | None) -> Finding:
+    """Down when the service is gone or broken (5xx); degraded when it answers but unhappily (4xx, wrong
+    content, too large) or slowly; the link's limits do not apply to a page's total time."""
+    if not result.success:
+        reason = result.reason or "error"
+        if reason == "http_status":
+            status = result.value(STATUS_CODE)
+            if status is not None and status < 500:
+                return Finding(Verdict.DEGRADED, "http_4xx" if status >= 400 else "http_status", status)
+            return Finding(Verdict.DOWN, "http_5xx", status)
+        if reason in ("body_mismatch", "too_large"):
+            return Finding(Verdict.DEGRADED, reason)
+        return Finding(Verdict.DOWN, reason)
+    total = result.value(DURATION, phase="total")
+    if total is not None and total >= SLOW_SERVICE_SECONDS:
+        return Finding(Verdict.DEGRADED, "slow", total, SLOW_SERVICE_SECONDS)
+    return OK
+
+
+def summary(result: Result, lang: Lang) -> str | None:
+    """Status code and total time whenever the server answered, even with a failing status."""
+    status = result.value(STATUS_CODE)
+    if not status:
+        return None
+    total = result.value(DURATION, phase="total")
+    return ", ".join(p for p in (f"{status:.0f}", ms(total) if total else "") if p)
+
+
+def run_bytes(check: Check) -> int:
+    assert isinstance(check.options, HttpOptions)
+    return FIXED_BYTES + check.options.max_body_bytes
+
+
+@register("http", HttpOptions, METRICS, reasons=REASONS, judge=judge, summary=summary, run_bytes=run_bytes)
 async def run(check: Check) -> Result:
     """One request to ``check.target``; the whole run, body included, is bounded by ``check.timeout``."""
     options = check.options

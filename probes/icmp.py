@@ -20,6 +20,8 @@ from pydantic import Field
 from probes import linkstats
 from probes.base import Check, Duration, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
 from probes.icmp_engine import IcmpEngine, shared_engine
+from probes.verdict import OK, Baseline, Finding, Limits, Verdict, latency
+from probes.wording import Lang, Wording, ms, say
 
 log = logging.getLogger("netmon.icmp")
 
@@ -34,6 +36,16 @@ RTT_MAX = "netmon_icmp_rtt_max_seconds"
 RTT_STDDEV = "netmon_icmp_rtt_stddev_seconds"
 JITTER = "netmon_icmp_jitter_seconds"
 MOS = "netmon_icmp_mos"
+
+#: IPv4 and ICMP headers of one echo, added to the payload for the byte cost.
+IP_ICMP_HEADERS = 28
+
+REASONS: dict[str, Wording] = {
+    "dns": ("cannot resolve the name", "lỗi phân giải tên"),
+    "unreachable": ("unreachable", "không tới được"),
+    "timeout": ("no echo reply", "không phản hồi"),
+}
+_LOSS: Wording = ("{value:.0f} % loss", "mất {value:.0f} %")
 
 RTT_BUCKETS = (.0005, .001, .002, .005, .01, .02, .05, .1, .2, .3, .5, .75, 1, 1.5, 2, 3, 5)
 
@@ -131,7 +143,55 @@ def measurements(rtts: tuple[float | None, ...]) -> list[Measurement]:
     return out
 
 
-@register("icmp", IcmpOptions, METRICS)
+def judge(result: Result, limits: Limits | None, baseline: Baseline | None) -> Finding:
+    """Loss first (down at the link's limit or at 100 %), then the median RTT, then jitter.
+
+    Without limits (an ad-hoc target) any loss is degraded. A baseline adds "worse than usual".
+    """
+    loss = result.value(LOSS)
+    if loss is None:
+        loss = 0.0 if result.success else 1.0
+    loss_down = limits.loss_down if limits else 1.0
+    if loss >= loss_down or loss >= 1.0:
+        cause = result.reason if result.reason and loss >= 1.0 else "loss"
+        return Finding(Verdict.DOWN, cause, loss, loss_down)
+    if limits and loss >= limits.loss_degraded:
+        return Finding(Verdict.DEGRADED, "loss", loss, limits.loss_degraded)
+    if not limits and loss > 0:
+        return Finding(Verdict.DEGRADED, "loss", loss, 0.0)
+    if baseline and baseline.loss is not None and limits and loss >= baseline.loss + limits.loss_degraded:
+        return Finding(Verdict.DEGRADED, "loss_vs_baseline", loss, baseline.loss)
+    slow = latency(result.value(RTT_MEDIAN), limits, baseline)
+    if slow.verdict is not Verdict.OK:
+        return slow
+    jitter = result.value(JITTER)
+    if limits and jitter is not None and jitter >= limits.jitter_degraded:
+        return Finding(Verdict.DEGRADED, "jitter", jitter, limits.jitter_degraded)
+    return OK
+
+
+def summary(result: Result, lang: Lang) -> str | None:
+    """Median RTT and loss while any echo came back; None (the failure's words) when none did."""
+    loss, rtt = result.value(LOSS), result.value(RTT_MEDIAN)
+    if not result.success and (loss is None or loss >= 1.0):
+        return None
+    shown = [ms(rtt) if rtt is not None else "",
+             say(_LOSS, lang, value=loss * 100) if loss is not None else ""]
+    return ", ".join(p for p in shown if p)
+
+
+def echo_bytes(options: IcmpOptions) -> int:
+    """Bytes one echo costs, request and reply."""
+    return 2 * (IP_ICMP_HEADERS + options.size)
+
+
+def run_bytes(check: Check) -> int:
+    assert isinstance(check.options, IcmpOptions)
+    return check.options.count * echo_bytes(check.options)
+
+
+@register("icmp", IcmpOptions, METRICS, shares_engine=True, open=engine, reasons=REASONS, judge=judge,
+          summary=summary, run_bytes=run_bytes)
 async def run(check: Check) -> Result:
     """One echo burst to the check's target; success when at least one reply came back."""
     assert isinstance(check.options, IcmpOptions)

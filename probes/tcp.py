@@ -16,8 +16,23 @@ import time
 from pydantic import Field
 
 from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
+from probes.verdict import Baseline, Finding, Limits, Verdict, judge_plainly, latency
+from probes.wording import Lang, Wording, ms, say
 
 CONNECT_SECONDS = "netmon_tcp_connect_seconds"
+
+#: What `connect_failure` reports; the http and dns probes connect through it too.
+CONNECT_REASONS: dict[str, Wording] = {
+    "dns": ("cannot resolve the name", "lỗi phân giải tên"),
+    "tls": ("TLS error", "lỗi TLS"),
+    "timeout": ("no answer", "không phản hồi"),
+    "refused": ("connection refused", "từ chối kết nối"),
+    "reset": ("connection reset", "bị ngắt kết nối"),
+    "unreachable": ("unreachable", "không tới được"),
+}
+_CONNECT: Wording = ("connect {time}", "kết nối {time}")
+#: Handshake and teardown, both directions.
+RUN_BYTES = 400
 
 METRICS = (
     MetricSpec(CONNECT_SECONDS, Kind.GAUGE, "Time to establish a TCP connection (handshake only), seconds."),
@@ -100,7 +115,25 @@ async def _connect(family: int, address: str, port: int) -> None:
         sock.close()
 
 
-@register("tcp", TcpOptions, METRICS)
+def judge(result: Result, limits: Limits | None, baseline: Baseline | None) -> Finding:
+    """The connect time against the link's RTT limits, but a connect that succeeded is at worst
+    degraded: on a lossy link one lost SYN adds the kernel's 1 s initial retransmission timeout to
+    the connect time, far above any RTT limit."""
+    if not result.success:
+        return judge_plainly(result)
+    finding = latency(result.value(CONNECT_SECONDS), limits, baseline)
+    if finding.verdict is Verdict.DOWN:
+        return Finding(Verdict.DEGRADED, finding.cause, finding.figure, finding.limit)
+    return finding
+
+
+def summary(result: Result, lang: Lang) -> str | None:
+    seconds = result.value(CONNECT_SECONDS)
+    return say(_CONNECT, lang, time=ms(seconds)) if result.success and seconds is not None else None
+
+
+@register("tcp", TcpOptions, METRICS, reasons=CONNECT_REASONS, judge=judge, summary=summary,
+          run_bytes=lambda check: RUN_BYTES)
 async def run(check: Check) -> Result:
     """Resolve, then time one TCP handshake to the first address, bounded by ``check.timeout``."""
     assert isinstance(check.options, TcpOptions)

@@ -15,10 +15,19 @@ from pydantic import Field
 
 from probes.base import Check, Duration, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
 from probes.errors import PrivilegeError
+from probes.wording import Lang, Wording, say
 
 HOPS = "netmon_trace_hops"
 
 METRICS = (MetricSpec(HOPS, Kind.GAUGE, "Number of hops to the target (TTL of the last answering hop)."),)
+
+REASONS: dict[str, Wording] = {
+    "dns": ("cannot resolve the name", "lỗi phân giải tên"),
+    "unreachable": ("target not reached", "không tới được đích"),
+}
+_HOPS: Wording = ("{n} hops", "{n} bước")
+#: An echo and its answer (or time-exceeded error), IPv4: 2 × (28 bytes of headers + 56 of payload).
+ECHO_BYTES = 2 * 84
 
 
 class TraceOptions(ProbeOptions):
@@ -27,6 +36,10 @@ class TraceOptions(ProbeOptions):
     max_hops: int = Field(default=20, ge=1, le=64)
     count: int = Field(default=2, ge=1, le=10)
     packet_timeout: Duration = Field(default=1.0, gt=0, le=10)
+
+    def minimum_timeout(self) -> float:
+        """Every TTL's every echo timing out: the longest a trace to a dead end can take."""
+        return self.max_hops * self.count * self.packet_timeout
 
 
 def _hop(hop: icmplib.Hop) -> dict[str, Any]:
@@ -46,7 +59,17 @@ def _trace(target: str, opts: TraceOptions) -> tuple[str, list[icmplib.Hop]]:
     return address, hops
 
 
-@register("trace", TraceOptions, METRICS)
+def summary(result: Result, lang: Lang) -> str | None:
+    return say(_HOPS, lang, n=len(result.details.get("hops", ()))) if result.success else None
+
+
+def run_bytes(check: Check) -> int:
+    """Every TTL's every echo: the worst case, a trace to a dead end."""
+    assert isinstance(check.options, TraceOptions)
+    return check.options.max_hops * check.options.count * ECHO_BYTES
+
+
+@register("trace", TraceOptions, METRICS, reasons=REASONS, summary=summary, run_bytes=run_bytes)
 async def run(check: Check) -> Result:
     """Trace the route to the target; success when the target itself answered.
 

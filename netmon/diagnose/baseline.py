@@ -14,7 +14,7 @@ from pathlib import Path
 from exporters.history_rollup import percentile
 from exporters.history_schema import connect
 from netmon.diagnose.plan import Plan, Row
-from netmon.diagnose.verdict import Baseline
+from probes.verdict import Baseline
 
 log = logging.getLogger("netmon.diagnose")
 

@@ -5,8 +5,8 @@ an interactive run may use what they leave (the headroom). A run that would exce
 echoes per ICMP burst; if even one echo each does not fit, the run is refused with the figures, so
 a technician never burns a commune's data plan by holding `--watch` open.
 
-Byte figures are IP-layer estimates per run, on the generous side (an HTTP check counts its
-``max_body_bytes``), since under-estimating is what costs money.
+Byte figures are each probe type's own estimate per run (`probes.base.ProbeType.run_bytes`), on the
+generous side (an HTTP check counts its ``max_body_bytes``), since under-estimating is what costs money.
 """
 
 from __future__ import annotations
@@ -17,13 +17,9 @@ from dataclasses import dataclass
 from netmon.diagnose.plan import Plan, echo_count, with_count
 from netmon.inventory import Inventory
 from netmon.inventory.model import Link
+from probes import base
 from probes.base import Check
 from probes.errors import NetmonError
-
-IP_ICMP_HEADERS = 28
-DEFAULT_PAYLOAD = 56
-#: Handshake, request/response headers and teardown, both directions.
-FIXED_BYTES = {"tcp": 400, "http": 4_000, "dns": 600, "snmp": 4_000, "trace": 30 * 3 * 2 * 84}
 
 
 class BudgetExceeded(NetmonError):
@@ -43,19 +39,15 @@ class Allowance:
         return self.budget - self.scheduled
 
 
-def echo_bytes(check: Check) -> int:
-    """Bytes one echo costs, request and reply."""
-    payload = getattr(check.options, "payload_size", None) or getattr(check.options, "size", None)
-    return 2 * (IP_ICMP_HEADERS + (payload if isinstance(payload, int) else DEFAULT_PAYLOAD))
-
-
 def run_bytes(check: Check) -> int:
-    """Estimated bytes one run of ``check`` puts on its link."""
+    """Estimated bytes one run of ``check`` puts on its link, as its probe type declares."""
+    return base.get(check.probe).run_bytes(check)
+
+
+def echo_bytes(check: Check) -> float:
+    """Bytes one echo of a burst check costs (its run's cost is proportional to its count)."""
     count = echo_count(check)
-    if count is not None:
-        return count * echo_bytes(check)
-    extra = getattr(check.options, "max_body_bytes", 0)
-    return FIXED_BYTES.get(check.probe, 1_000) + (extra if isinstance(extra, int) else 0)
+    return run_bytes(check) / count if count else 0.0
 
 
 def allowances(inventory: Inventory, site: str, links: list[Link]) -> list[Allowance]:

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from collectors.snmp import UPS_CHARGE
 from netmon.diagnose.session import Outcome, Report
-from netmon.diagnose.verdict import UPS_CHARGE, Verdict
 from netmon.i18n import Lang, text
 from netmon.inventory.model import InventoryFile, Link
+from probes.verdict import Verdict
 
 CATALOG: dict[str, tuple[str, str]] = {
     "hub_down": ("hub {hub} is down — every site behind it is cut off, not a fault at {site}",

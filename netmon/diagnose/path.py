@@ -95,10 +95,8 @@ def trace_check(target: str, link: str = "", site: str = "adhoc", max_hops: int 
     probe = base.get("trace")
     settings = {k: v for k, v in (("max_hops", max_hops), ("count", count)) if v is not None}
     options = probe.options.model_validate(settings)
-    budget = getattr(options, "max_hops", 20) * getattr(options, "count", 2) * getattr(
-        options, "packet_timeout", 1.0)
     return base.Check(site=site, id="trace", probe="trace", target=target, options=options,
-                      timeout=budget + 2.0, link=link)
+                      timeout=options.minimum_timeout() + 2.0, link=link)
 
 
 def view(result: base.Result, names: Mapping[str, tuple[str, str]],

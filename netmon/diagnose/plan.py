@@ -13,11 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from netmon.diagnose.lookup import Place
-from netmon.diagnose.verdict import Baseline
 from netmon.inventory import Inventory
 from netmon.inventory.model import Link, Thresholds
 from probes.base import Check
 from probes.errors import NetmonError
+from probes.verdict import Baseline
 
 ROLES = ("datacenter", "hub", "site", "adhoc")
 

@@ -14,19 +14,10 @@ from typing import TextIO
 from netmon.diagnose.diagnosis import Diagnosis
 from netmon.diagnose.path import PathView
 from netmon.diagnose.session import Outcome, Report
-from netmon.diagnose.verdict import (
-    DNS_LOOKUP,
-    HTTP_DURATION,
-    HTTP_STATUS,
-    LOSS,
-    RTT,
-    TCP_CONNECT,
-    UPS_CHARGE,
-    UPS_ON_BATTERY,
-    UPS_REMAINING,
-    Verdict,
-)
 from netmon.i18n import Lang, text
+from probes import base
+from probes.verdict import Verdict
+from probes.wording import ms
 
 WIDTH = 80
 #: where, check, target, result, verdict — with single-space gaps this is 79 columns.
@@ -46,22 +37,6 @@ CATALOG: dict[str, tuple[str, str]] = {
     "reached": ("reached the target", "tới được đích"),
     "stops": ("stops at {hop}", "dừng tại {hop}"),
     "path": ("Path", "Đường đi"),
-    "loss": ("{value:.0f} % loss", "mất {value:.0f} %"),
-    "connect": ("connect {time}", "kết nối {time}"),
-    "hops": ("{n} hops", "{n} bước"),
-    "on_battery": ("ON BATTERY {charge:.0f} %, ~{minutes:.0f} min",
-                   "CHẠY PIN {charge:.0f} %, ~{minutes:.0f} phút"),
-    "mains": ("mains, battery {charge:.0f} %", "điện lưới, pin {charge:.0f} %"),
-}
-
-#: Failure reasons in Vietnamese for the result column; English shows the probe's own message, whose
-#: words (and the library errors inside it) are English and would make a mixed-language table.
-REASONS_VI: dict[str, str] = {
-    "timeout": "không phản hồi", "unreachable": "không tới được", "refused": "từ chối kết nối",
-    "reset": "bị ngắt kết nối", "tls": "lỗi TLS", "dns": "lỗi phân giải tên", "http_status": "mã HTTP lỗi",
-    "body_mismatch": "nội dung sai", "too_large": "phản hồi quá lớn",
-    "too_many_redirects": "chuyển hướng vòng", "protocol": "lỗi giao thức", "bad_response": "trả lời hỏng",
-    "answer_mismatch": "trả lời sai", "no_permission": "không có quyền đo",
 }
 
 _COLORS = {Verdict.OK: "32", Verdict.DEGRADED: "33", Verdict.DOWN: "31", Verdict.UNKNOWN: "35"}
@@ -80,38 +55,21 @@ def fit(value: str, width: int) -> str:
     return (value if len(value) <= width else value[: width - 1] + "…").ljust(width)
 
 
-def ms(seconds: float) -> str:
-    value = seconds * 1000
-    return f"{value:.2f} ms" if value < 1 else f"{value:.1f} ms" if value < 10 else f"{value:.0f} ms"
-
-
 def measured(o: Outcome, lang: Lang = "en") -> str:
-    """The figures that matter for this probe, or the failure message, in ``lang``."""
+    """The probe's own summary of the figures that matter, else the failure, in ``lang``.
+
+    A failure reads as the probe's declared wording in Vietnamese; in English as the probe's own
+    message, whose words (and the library errors inside it) are English anyway and more precise.
+    """
     r = o.result
-    if r.probe == "icmp":
-        loss, rtt = r.value(LOSS), r.value(RTT)
-        shown = [ms(rtt) if rtt is not None else "",
-                 text(CATALOG, "loss", lang, value=loss * 100) if loss is not None else ""]
-        if r.success or (loss is not None and loss < 1.0):
-            return ", ".join(p for p in shown if p)
-    if r.probe == "http" and (status := r.value(HTTP_STATUS)):
-        total = r.value(HTTP_DURATION, phase="total")
-        return ", ".join(p for p in (f"{status:.0f}", ms(total) if total else "") if p)
+    probe = base.get(r.probe)
+    summary = probe.summary(r, lang)
+    if summary is not None:
+        return summary
     if not r.success:
-        if r.reason == "no_permission" and lang == "en":
-            return "no permission to measure"
-        if lang == "vi" and r.reason in REASONS_VI:
-            return REASONS_VI[r.reason]
-        return r.error or r.reason or "failed"
-    if r.probe == "tcp" and (v := r.value(TCP_CONNECT)) is not None:
-        return text(CATALOG, "connect", lang, time=ms(v))
-    if r.probe == "dns" and (v := r.value(DNS_LOOKUP)) is not None:
-        return ms(v)
-    if r.probe == "trace":
-        return text(CATALOG, "hops", lang, n=len(r.details.get("hops", ())))
-    if r.probe == "snmp" and (on_battery := r.value(UPS_ON_BATTERY)) is not None:
-        charge, left = (r.value(UPS_CHARGE) or 0.0) * 100, (r.value(UPS_REMAINING) or 0.0) / 60
-        return text(CATALOG, "on_battery" if on_battery else "mains", lang, charge=charge, minutes=left)
+        # "no_permission" carries the whole fix as its message, too long for a cell: its words instead.
+        words = r.reason and (lang == "vi" or r.reason == "no_permission")
+        return (probe.reason(r.reason, lang) if words else None) or r.error or r.reason or "failed"
     return ms(r.duration)
 
 

@@ -14,10 +14,10 @@ from typing import TextIO
 
 from netmon.diagnose import path as paths
 from netmon.diagnose.plan import Plan, Row
-from netmon.diagnose.verdict import Finding, Verdict, judge
 from netmon.inventory.model import InventoryFile
 from netmon.runner import run_check
-from probes.base import Result
+from probes.base import Result, judge
+from probes.verdict import Finding, Verdict
 
 #: Show progress only when a run takes longer than this, so quick runs do not flicker.
 PROGRESS_AFTER = 0.4

@@ -16,8 +16,9 @@ from typing import TextIO
 from netmon.diagnose import render, session
 from netmon.diagnose.diagnosis import Diagnosis
 from netmon.diagnose.plan import Plan
-from netmon.diagnose.verdict import LOSS, RECEIVED, RTT, SENT
 from netmon.i18n import Lang, text
+from probes.icmp import LOSS, RECEIVED, RTT_MEDIAN, SENT
+from probes.wording import ms
 
 CLEAR = "\x1b[H\x1b[2J"
 
@@ -46,7 +47,7 @@ class Stats:
         if sent is not None and received is not None:
             self.sent += sent
             self.received += received
-        rtt = o.result.value(RTT)
+        rtt = o.result.value(RTT_MEDIAN)
         if rtt is not None:
             self.rtts.append(rtt)
 
@@ -54,7 +55,7 @@ class Stats:
         if self.sent and self.rtts:
             loss = 1 - self.received / self.sent
             average = sum(self.rtts) / len(self.rtts)
-            return f"{render.ms(self.rtts[-1])} ~{render.ms(average)} {loss * 100:.0f}%"
+            return f"{ms(self.rtts[-1])} ~{ms(average)} {loss * 100:.0f}%"
         if o.result.value(LOSS) is None and self.runs > 1:
             return f"{render.measured(o, lang)} {self.runs - self.failures}/{self.runs}"
         return render.measured(o, lang)

@@ -119,6 +119,7 @@ class _Resolver:
         self.issues: list[ConfigIssue] = []
         self.hubs = {h.id: h for h in spec.hubs}
         self.services = {s.id: s for s in spec.services}
+        self.broken_services: set[str] = set()
 
     def error(self, path: Sequence[str | int], message: str) -> None:
         self.issues.append(self.doc.issue(path, message))
@@ -138,7 +139,8 @@ class _Resolver:
         for lt in {link.type for site in spec.sites for link in site.links} - set(spec.defaults.link_types):
             self.error(("defaults", "link_types"), f"no thresholds for link type {lt!r}")
         for i, svc in enumerate(spec.services):
-            self._url(("services", i, "url"), svc.url)
+            if not self._url(("services", i, "url"), svc.url):
+                self.broken_services.add(svc.id)  # said once here, not again for every check naming it
 
         nodes: list[Node] = []
         checks: list[base.Check] = []
@@ -194,10 +196,12 @@ class _Resolver:
         if not (VIETNAM_LAT[0] <= lat <= VIETNAM_LAT[1] and VIETNAM_LON[0] <= lon <= VIETNAM_LON[1]):
             self.error(path, f"coordinates ({lat}, {lon}) are outside Vietnam")
 
-    def _url(self, path: Sequence[str | int], url: str) -> None:
+    def _url(self, path: Sequence[str | int], url: str) -> bool:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             self.error(path, f"{url!r} is not an http(s) URL with a host")
+            return False
+        return True
 
     def _checks(
         self,
@@ -242,7 +246,7 @@ class _Resolver:
         if options.minimum_timeout() > timeout:
             self.error((*path, "timeout"), f"timeout {timeout:g}s is shorter than the "
                        f"{options.minimum_timeout():g}s this {cfg.probe} check needs")
-        target = self._target(path, cfg, links, own_address)
+        target = self._target(path, cfg, options, links, own_address)
         if target is None:
             return None
         problem = options.check_target(target)
@@ -291,7 +295,12 @@ class _Resolver:
                              labels={"kind": dev.kind})
 
     def _target(
-        self, path: tuple[str | int, ...], cfg: CheckConfig, links: dict[str, Link], own_address: str | None
+        self,
+        path: tuple[str | int, ...],
+        cfg: CheckConfig,
+        options: base.ProbeOptions,
+        links: dict[str, Link],
+        own_address: str | None,
     ) -> str | None:
         link = None
         if cfg.link is not None:
@@ -303,15 +312,15 @@ class _Resolver:
             self.error((*path, "service"), "give either target or service, not both")
             return None
         if cfg.service is not None:
+            if cfg.service in self.broken_services:
+                return None
             svc = self.services.get(cfg.service)
             if svc is None:
                 hint = _suggest(cfg.service, self.services)
                 self.error((*path, "service"), f"unknown service {cfg.service!r}{hint}")
                 return None
-            return svc.url if cfg.probe == "http" else (urlsplit(svc.url).hostname or svc.url)
+            return options.service_target(svc.url)
         if cfg.target is not None:
-            if cfg.probe == "http":
-                self._url((*path, "target"), cfg.target)
             return cfg.target
         if link is not None:
             return link.cpe

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from netmon.diagnose.verdict import Baseline, Verdict, judge
 from netmon.inventory.model import Thresholds
-from probes.base import Measurement, Result
+from probes.base import Measurement, Result, judge
+from probes.verdict import Baseline, Verdict
 
 FIBER = Thresholds(rtt_degraded=0.05, rtt_down=0.3, loss_degraded=0.02, loss_down=0.5,
                    jitter_degraded=0.01, unreachable_after=120)
