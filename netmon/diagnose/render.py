@@ -68,8 +68,9 @@ def measured(o: Outcome, lang: Lang = "en") -> str:
         return summary
     if not r.success:
         # "no_permission" carries the whole fix as its message, too long for a cell: its words instead.
-        words = r.reason and (lang == "vi" or r.reason == "no_permission")
-        return (probe.reason(r.reason, lang) if words else None) or r.error or r.reason or "failed"
+        if r.reason and (lang == "vi" or r.reason == "no_permission"):
+            return probe.reason(r.reason, lang) or r.error or r.reason
+        return r.error or r.reason or "failed"
     return ms(r.duration)
 
 
