@@ -82,6 +82,8 @@ class HttpOptions(ProbeOptions):
     """
 
     method: Literal["GET", "HEAD"] = "GET"
+    #: Appended to the target (a service's URL): ``/api/health`` checks a service's API beside its login page.
+    path: Annotated[str, Field(pattern=r"^/[^\s#]*$")] | None = None
     expected_status: tuple[StatusCode | StatusClass, ...] = Field(default=("2xx", "3xx"), min_length=1)
     body_match: re.Pattern[str] | None = None
     max_body_bytes: int = Field(default=1 << 20, ge=0)
@@ -312,6 +314,8 @@ async def run(check: Check) -> Result:
     options = check.options
     assert isinstance(options, HttpOptions)
     url = httpx.URL(check.target)
+    if options.path is not None:
+        url = url.join(options.path)
     if url.scheme not in ("http", "https"):
         raise ValueError(f"http target must be an http:// or https:// URL, not {check.target!r}")
     context = tls.client_context(options.verify_tls, options.ca_file)

@@ -80,6 +80,9 @@ SERVICE_NAMES: dict[str, tuple[str, str]] = {
     "meeting": ("online meetings", "họp trực tuyến"),
     "portal": ("public-service portal", "cổng dịch vụ công"),
     "signature": ("digital signatures", "chữ ký số"),
+    "party-management": ("Party agencies' management system", "hệ thống điều hành của cơ quan Đảng"),
+    "procedures": ("administrative-procedure system", "hệ thống giải quyết thủ tục hành chính"),
+    "reporting": ("reporting system", "hệ thống thông tin báo cáo"),
     "dns": ("DNS", "DNS"),
     "other": ("service", "dịch vụ"),
 }

@@ -228,7 +228,8 @@ class Hub(Strict):
 class Service(Strict):
     id: Slug
     name: str
-    kind: Literal["document-management", "meeting", "portal", "signature", "dns", "other"]
+    kind: Literal["document-management", "meeting", "portal", "signature", "party-management", "procedures",
+                  "reporting", "dns", "other"]
     url: str
 
 

@@ -110,13 +110,13 @@ class HttpService:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
-            method = request.split(b" ", 1)[0]
+            method, path, *_ = [*request.split(b" ", 2), b"", b""]
             b = self.behaviour()
             if b.latency:
                 await asyncio.sleep(b.latency)  # the simulated server's processing time
             reason = HTTPStatus(b.status).phrase if b.status in HTTPStatus._value2member_map_ else "Status"
-            body = f"<html><body>{self.id}: {b.status} {reason} (netmon lab)</body></html>\n".encode()
-            head = (f"HTTP/1.1 {b.status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\n"
+            kind, body = self._page(path.decode("latin-1"), b.status, reason)
+            head = (f"HTTP/1.1 {b.status} {reason}\r\nContent-Type: {kind}; charset=utf-8\r\n"
                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
             writer.write(head + (b"" if method == b"HEAD" else body))
             await writer.drain()
@@ -124,6 +124,19 @@ class HttpService:
             pass  # a client that goes away mid-request is not the server's problem
         finally:
             writer.close()
+
+
+    def _page(self, path: str, status: int, reason: str) -> tuple[str, bytes]:
+        """What a real service shows: its API health as JSON, else its login form while it works and a
+        bare error page (no form, as a failing proxy shows) when the scenario makes it fail."""
+        healthy = 200 <= status < 400
+        if path.startswith("/api/health"):
+            state = "ok" if healthy else "error"
+            return "application/json", f'{{"service": "{self.id}", "status": "{state}"}}\n'.encode()
+        form = ('<form method="post" action="/login"><input name="username"><input name="password" '
+                'type="password"><button>Đăng nhập</button></form>') if healthy else ""
+        return "text/html", (f"<html><head><title>{self.id} (netmon lab)</title></head><body>"
+                             f"<p>{self.id}: {status} {reason}</p>{form}</body></html>\n").encode()
 
 
 class DnsService(asyncio.DatagramProtocol):

@@ -179,3 +179,19 @@ async def test_down_removes_everything_then_up_again(lab: control.Lab) -> None:
     assert again.status()["ca_file"] == str(lab.ca_file)
     print(f"\n75-site lab: down {took_down:.2f} s, up {took_up:.2f} s")
     await test_every_cpe_and_hub_answers_icmp(again)
+
+
+async def test_core_systems_login_page_api_health_and_certificate(fresh_lab: control.Lab) -> None:
+    """The province's named core systems, with the inventory's own checks: the login form is shown, the
+    API reports healthy, the certificate is read; a failing system fails both, naming why."""
+    checks = {c.id: c for c in load(INVENTORY).checks if c.site == "trung-tam-du-lieu"}
+    names = ("dieu-hanh-dang-login", "dieu-hanh-dang-api", "motcua-login", "motcua-api", "bao-cao-login")
+    healthy = {name: await http.run(checks[name]) for name in names}
+    assert {name: (r.success, r.error) for name, r in healthy.items()} == dict.fromkeys(names, (True, None))
+    assert all(r.value(http.CERT_EXPIRY) for r in healthy.values())
+    fresh_lab.set("mot-cua", status=503)
+    login, api = await http.run(checks["motcua-login"]), await http.run(checks["motcua-api"])
+    assert not login.success and login.value(http.STATUS_CODE) == 503
+    assert not api.success and api.value(http.STATUS_CODE) == 503
+    fresh_lab.set("mot-cua", status=200)
+    assert (await http.run(checks["motcua-api"])).success

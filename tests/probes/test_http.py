@@ -93,6 +93,21 @@ async def test_body_match(peer: peers.HttpPeer) -> None:
     assert (miss.success, miss.reason) == (False, "body_mismatch")
 
 
+async def test_path_is_asked_on_the_target_and_the_label_keeps_the_service_url(peer: peers.HttpPeer) -> None:
+    base = peer.url("/")
+    check = _check(base, path="/body/api-health-ok", body_match=r"api-health-ok")
+    result = await http.run(check)
+    assert result.success, result.error
+    assert result.target == base
+    miss = await http.run(_check(base, path="/body/down", body_match=r"api-health-ok"))
+    assert not miss.success
+
+
+def test_path_must_be_absolute() -> None:
+    with pytest.raises(ValueError, match="path"):
+        http.HttpOptions(path="api/health")
+
+
 async def test_server_delay_shows_in_first_byte(peer: peers.HttpPeer) -> None:
     result = await http.run(_check(peer.url("/delay/0.3")))
     assert result.success, result.error
