@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import shutil
 import statistics
@@ -27,6 +28,10 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from probes.base import Result
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,6 +42,9 @@ class Run:
     cpu: float
     rtt_local: float | None  # seconds
     received: int
+    proc_wall: float = 0.0  # the whole process, from spawn to exit (fping: the same as wall)
+    proc_cpu: float = 0.0
+    load: float = 0.0  # 1-minute load average when the run started
 
 
 def targets(n: int) -> list[str]:
@@ -56,6 +64,53 @@ def _cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float) -> Run:
+    """The path `netmon run` takes: scheduler → runner → probe → engine → Result → /metrics publish.
+
+    Every check is put in the scheduler (`Scheduler.apply`), then every slot is fired at once
+    (`_fire`, what a slot's timer calls), so the sweep is the same burst of work fping gets instead
+    of being spread over an interval; the sweep ends when the last Result has been published. The
+    check timeout is as long as fping would wait for the whole sweep: in `netmon run` the checks of
+    one interval are spread over 300 slots, and a deadline that counts from a start all 20,000
+    share would measure the pile-up this artificial sweep makes, not the path.
+    """
+    sys.path.insert(0, str(ROOT))
+    from exporters.prometheus import ResultCollector
+    from netmon.scheduler import Scheduler
+    from probes import icmp
+    from probes.base import Check
+
+    options = icmp.IcmpOptions(count=count, spacing=spacing, packet_timeout=timeout)
+    checks = [Check(site=f"s{i}", id="icmp", probe="icmp", target=a, options=options, interval=30.0,
+                    timeout=25.0) for i, a in enumerate(targets(n))]
+    collector = ResultCollector(icmp.METRICS)
+    local: list[float] = []
+    received = 0
+    done = asyncio.Event()
+
+    def sink(result: Result) -> None:
+        nonlocal received
+        collector.publish(result)
+        rtts = [r for r in result.details.get("rtts", ()) if r is not None]
+        received += len(rtts)
+        if result.check == "icmp" and result.site == "s0":
+            local.extend(rtts)
+        if scheduler.stats.runs == n:
+            done.set()
+
+    scheduler = Scheduler([sink])
+    scheduler.apply(checks)
+    icmp.engine()  # opened before the clock starts, as in `netmon run`
+    cpu0, t0 = _cpu(resource.RUSAGE_SELF), time.perf_counter()
+    now = time.monotonic()
+    for slot in list(scheduler._slots):
+        scheduler._fire(slot, now)
+    await done.wait()
+    wall, cpu = time.perf_counter() - t0, _cpu(resource.RUSAGE_SELF) - cpu0
+    await scheduler.stop()
+    return Run(wall, cpu, statistics.median(local) if local else None, received)
+
+
 async def _engine_sweep(n: int, count: int, spacing: float, timeout: float, max_pps: float) -> Run:
     sys.path.insert(0, str(ROOT))
     from probes.icmp_engine import IcmpEngine
@@ -70,17 +125,22 @@ async def _engine_sweep(n: int, count: int, spacing: float, timeout: float, max_
                sum(len(r.received) for r in results))
 
 
-def engine_run(n: int, count: int, args: argparse.Namespace) -> Run:
-    """One engine sweep in a fresh interpreter, so repetitions do not share heap or GC state."""
-    cmd = [sys.executable, __file__, "--worker", str(n), str(count), "--spacing", str(args.spacing),
-           "--timeout", str(args.timeout), "--max-pps", str(args.max_pps)]
+def engine_run(n: int, count: int, args: argparse.Namespace, path: str) -> Run:
+    """One sweep in a fresh interpreter, so repetitions do not share heap or GC state; timed inside
+    (first burst to last result) and as a whole process (spawn to exit, like fping)."""
+    cmd = [sys.executable, __file__, "--worker", str(n), str(count), "--path", path, "--spacing",
+           str(args.spacing), "--timeout", str(args.timeout), "--max-pps", str(args.max_pps)]
+    load = os.getloadavg()[0]
+    cpu0, t0 = _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    return Run(**json.loads(done.stdout))
+    wall, cpu = time.perf_counter() - t0, _cpu(resource.RUSAGE_CHILDREN) - cpu0
+    return Run(**json.loads(done.stdout), proc_wall=wall, proc_cpu=cpu, load=load)
 
 
 def fping_run(n: int, count: int, args: argparse.Namespace, target_file: Path) -> Run:
     cmd = ["fping", "-C", str(count), "-q", "-i", "0", "-p", f"{args.spacing * 1000:g}",
            "-t", f"{args.timeout * 1000:g}", "-f", str(target_file)]
+    load = os.getloadavg()[0]
     cpu0, t0 = _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True)  # exit 1 when some target lost echoes
     wall, cpu = time.perf_counter() - t0, _cpu(resource.RUSAGE_CHILDREN) - cpu0
@@ -91,13 +151,15 @@ def fping_run(n: int, count: int, args: argparse.Namespace, target_file: Path) -
         received += len(rtts)
         if host.strip() == "127.0.0.1" and rtts:
             local = statistics.median(rtts)
-    return Run(wall, cpu, local, received)
+    return Run(wall, cpu, local, received, wall, cpu, load)
 
 
 def median_run(runs: list[Run]) -> Run:
     rtts = [r.rtt_local for r in runs if r.rtt_local is not None]
     return Run(statistics.median(r.wall for r in runs), statistics.median(r.cpu for r in runs),
-               statistics.median(rtts) if rtts else None, min(r.received for r in runs))
+               statistics.median(rtts) if rtts else None, min(r.received for r in runs),
+               statistics.median(r.proc_wall for r in runs), statistics.median(r.proc_cpu for r in runs),
+               statistics.median(r.load for r in runs))
 
 
 def _ms(value: float | None) -> str:
@@ -109,7 +171,9 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 20000])
     parser.add_argument("--counts", type=int, nargs="+", default=[1, 3])
-    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--path", choices=("scheduler", "engine"), default="scheduler",
+                        help="scheduler: the path `netmon run` takes; engine: bursts straight on the engine")
     parser.add_argument("--spacing", type=float, default=0.2, help="seconds between a target's echoes")
     parser.add_argument("--timeout", type=float, default=1.0, help="seconds to wait for each echo")
     parser.add_argument("--max-pps", type=float, default=50_000, help="engine send pace, packets/s")
@@ -117,29 +181,46 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         n, count = args.worker
-        run = asyncio.run(_engine_sweep(n, count, args.spacing, args.timeout, args.max_pps))
-        print(json.dumps(run.__dict__))
+        sweep = (_scheduler_sweep(n, count, args.spacing, args.timeout) if args.path == "scheduler"
+                 else _engine_sweep(n, count, args.spacing, args.timeout, args.max_pps))
+        run = asyncio.run(sweep)
+        print(json.dumps({k: getattr(run, k) for k in ("wall", "cpu", "rtt_local", "received")}))
         return
     if shutil.which("fping") is None:
         sys.exit("fping is not installed (apt-get install -y fping)")
 
-    print(f"spacing {args.spacing:g} s, timeout {args.timeout:g} s, engine pace {args.max_pps:g} pps, "
-          f"fping -i 0; medians of {args.reps} runs\n")
-    print("| targets × echoes | tool | targets/s | wall s | CPU s | replies | 127.0.0.1 RTT ms |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print(f"path {args.path}, spacing {args.spacing:g} s, timeout {args.timeout:g} s, engine pace "
+          f"{args.max_pps:g} pps, fping -i 0; medians of {args.reps} alternating runs\n")
+    print("| targets × echoes | tool | targets/s | CPU s | whole process: targets/s | CPU s | replies "
+          "| 127.0.0.1 RTT ms | load 1m |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    ratios: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             target_file = Path(tmp) / f"targets-{n}.txt"
             target_file.write_text("\n".join(targets(n)) + "\n")
             for count in args.counts:
                 ours, theirs = [], []
-                for _ in range(args.reps):
-                    ours.append(engine_run(n, count, args))
-                    theirs.append(fping_run(n, count, args, target_file))
-                for tool, run in (("netmon engine", median_run(ours)), ("fping", median_run(theirs))):
-                    print(f"| {n:,} × {count} | {tool} | {n / run.wall:,.0f} | {run.wall:.3f} "
-                          f"| {run.cpu:.3f} | {run.received:,}/{n * count:,} | {_ms(run.rtt_local)} |",
-                          flush=True)
+                for rep in range(args.reps):
+                    for side in ("netmon", "fping") if rep % 2 == 0 else ("fping", "netmon"):
+                        if side == "netmon":
+                            ours.append(engine_run(n, count, args, args.path))
+                        else:
+                            theirs.append(fping_run(n, count, args, target_file))
+                mine, peer = median_run(ours), median_run(theirs)
+                for tool, run in ((f"netmon {args.path}", mine), ("fping", peer)):
+                    print(f"| {n:,} × {count} | {tool} | {n / run.wall:,.0f} | {run.cpu:.3f} "
+                          f"| {n / run.proc_wall:,.0f} | {run.proc_cpu:.3f} | {run.received:,}/{n * count:,} "
+                          f"| {_ms(run.rtt_local)} | {min(r.load for r in ours + theirs):.1f}–"
+                          f"{max(r.load for r in ours + theirs):.1f} |", flush=True)
+                speed = [peer.wall / o.wall for o in ours]
+                ratios.append(
+                    f"{n:,} × {count}: targets/s {peer.wall / mine.wall:.2f}× fping in-process "
+                    f"(runs {min(speed):.2f}–{max(speed):.2f}), {peer.proc_wall / mine.proc_wall:.2f}× whole "
+                    f"process; CPU {mine.cpu / peer.cpu:.2f}× in-process, "
+                    f"{mine.proc_cpu / peer.proc_cpu:.2f}× whole process")
+    print()
+    print("\n".join(ratios))
 
 
 if __name__ == "__main__":
