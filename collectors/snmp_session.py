@@ -123,6 +123,7 @@ async def walk(
     bulk = await _bulk(endpoint, credentials)
     out = Fetched(columns={c: {} for c in columns})
     cursor = {c: c for c in columns}  # column → last OID seen
+    last = {c: _arcs(c) for c in columns}  # ... and its arcs, for the increasing-OID check
     pending = list(scalars)
     while pending or cursor:
         request = [s.rpartition(".")[0] for s in pending] + list(cursor.values())
@@ -154,12 +155,13 @@ async def walk(
             if value is None:  # endOfMibView
                 del cursor[column]
                 continue
-            if _arcs(oid) <= _arcs(cursor[column]):
+            arcs = _arcs(oid)
+            if arcs <= last[column]:
                 raise SnmpFailure("malformed", f"device returned non-increasing OID {oid}")
             if not oid.startswith(column + "."):
                 del cursor[column]  # walked past the column
                 continue
-            cursor[column] = oid
+            cursor[column], last[column] = oid, arcs
             cells = out.columns[column]
             cells[oid[len(column) + 1:]] = value
             if len(cells) > max_rows:
@@ -226,4 +228,4 @@ _REFUSED = {
 
 
 def _arcs(oid: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in oid.split("."))
+    return tuple(map(int, oid.split(".")))

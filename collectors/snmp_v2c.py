@@ -97,8 +97,11 @@ def _decode_oid(raw: bytes) -> str:
         raise DecodeError("empty OID")
     first = raw[0]
     arcs = [min(first // 40, 2), first - 40 * min(first // 40, 2)]
+    rest = raw[1:]
+    if not rest or max(rest) < 0x80:  # every arc one byte: the common case, joined without a loop
+        return ".".join(map(str, arcs + list(rest)))
     arc = 0
-    for byte in raw[1:]:
+    for byte in rest:
         arc = (arc << 7) | (byte & 0x7F)
         if not byte & 0x80:
             arcs.append(arc)
