@@ -26,12 +26,13 @@ import ssl
 import time
 import zlib
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import httpcore
 import httpx
-from pydantic import Field, FilePath, model_validator
+from pydantic import Field, model_validator
 
 from probes import tcp, tls
 from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
@@ -59,6 +60,10 @@ PHASES = ("dns", "connect", "tls", "first_byte", "transfer", "total")
 
 #: A service page slower than this is "slow" for a clerk at the counter, whatever the link type.
 SLOW_SERVICE_SECONDS = 3.0
+#: A certificate expiring sooner than this needs renewing now: the office must order, install and test it.
+CERT_WARN_SECONDS = 14 * 86_400
+#: Certificate failures: the service answered, a browser would warn (or refuse) — never "down".
+CERT_REASONS = ("cert_untrusted", "cert_expired")
 #: Handshakes, request and response headers, teardown; the body counts on top, up to its bound.
 FIXED_BYTES = 4_000
 
@@ -88,7 +93,9 @@ class HttpOptions(ProbeOptions):
     body_match: re.Pattern[str] | None = None
     max_body_bytes: int = Field(default=1 << 20, ge=0)
     verify_tls: bool = True
-    ca_file: FilePath | None = None
+    #: Trust only this CA (PEM). Checked when the probe runs, not at load: the lab's CA exists only
+    #: while a lab is up, and a missing anchor is a certificate problem of that service, not a bad file.
+    ca_file: Path | None = None
     follow_redirects: bool = True
     max_redirects: int = Field(default=5, ge=0, le=20)
     headers: dict[str, str] = Field(default_factory=dict)
@@ -277,7 +284,8 @@ def _failure(exc: Exception) -> tuple[str, str]:
 
 def judge(result: Result, limits: Limits | None, baseline: Baseline | None) -> Finding:
     """Down when the service is gone or broken (5xx); degraded when it answers but unhappily (4xx, wrong
-    content, too large) or slowly; the link's limits do not apply to a page's total time."""
+    content, too large, a certificate untrusted, expired or expiring within `CERT_WARN_SECONDS`) or
+    slowly; the link's limits do not apply to a page's total time."""
     if not result.success:
         reason = result.reason or "error"
         if reason == "http_status":
@@ -285,12 +293,15 @@ def judge(result: Result, limits: Limits | None, baseline: Baseline | None) -> F
             if status is not None and status < 500:
                 return Finding(Verdict.DEGRADED, "http_4xx" if status >= 400 else "http_status", status)
             return Finding(Verdict.DOWN, "http_5xx", status)
-        if reason in ("body_mismatch", "too_large"):
+        if reason in ("body_mismatch", "too_large", *CERT_REASONS):
             return Finding(Verdict.DEGRADED, reason)
         return Finding(Verdict.DOWN, reason)
     total = result.value(DURATION, phase="total")
     if total is not None and total >= SLOW_SERVICE_SECONDS:
         return Finding(Verdict.DEGRADED, "slow", total, SLOW_SERVICE_SECONDS)
+    expiry = result.value(CERT_EXPIRY)
+    if expiry is not None and expiry - result.started < CERT_WARN_SECONDS:
+        return Finding(Verdict.DEGRADED, "cert_expiring", expiry - result.started, CERT_WARN_SECONDS)
     return OK
 
 
@@ -318,8 +329,10 @@ async def run(check: Check) -> Result:
         url = url.join(options.path)
     if url.scheme not in ("http", "https"):
         raise ValueError(f"http target must be an http:// or https:// URL, not {check.target!r}")
-    context = tls.client_context(options.verify_tls, options.ca_file)
     started, begin = time.time(), time.perf_counter()
+    if options.ca_file is not None and not options.ca_file.is_file():
+        return check.fail("cert_untrusted", f"trust anchor {options.ca_file} not found (ca_file)", started)
+    context = tls.client_context(options.verify_tls, options.ca_file)
     timeline = _Timeline()
     measured: list[Measurement] = []
     failure: tuple[str, str] | None = None

@@ -25,6 +25,8 @@ CONNECT_SECONDS = "netmon_tcp_connect_seconds"
 CONNECT_REASONS: dict[str, Wording] = {
     "dns": ("cannot resolve the name", "lỗi phân giải tên"),
     "tls": ("TLS error", "lỗi TLS"),
+    "cert_untrusted": ("certificate not trusted", "chứng chỉ không tin cậy"),
+    "cert_expired": ("certificate expired", "chứng chỉ hết hạn"),
     "timeout": ("no answer", "không phản hồi"),
     "refused": ("connection refused", "từ chối kết nối"),
     "reset": ("connection reset", "bị ngắt kết nối"),
@@ -75,6 +77,10 @@ def split_target(target: str, port: int | None) -> tuple[str, int]:
     return host, chosen
 
 
+#: OpenSSL's verify code for a certificate past its notAfter.
+X509_V_ERR_CERT_HAS_EXPIRED = 10
+
+
 def connect_failure(exc: BaseException) -> tuple[str, str]:
     """``(reason, message)`` for an exception raised while connecting, walking its cause chain.
 
@@ -84,6 +90,9 @@ def connect_failure(exc: BaseException) -> tuple[str, str]:
     while seen is not None:
         if isinstance(seen, socket.gaierror):
             return "dns", f"name resolution failed: {seen.strerror or seen}"
+        if isinstance(seen, ssl.SSLCertVerificationError):  # the peer answered: its certificate is at fault
+            expired = seen.verify_code == X509_V_ERR_CERT_HAS_EXPIRED
+            return ("cert_expired" if expired else "cert_untrusted"), f"certificate: {seen.verify_message}"
         if isinstance(seen, ssl.SSLError):
             return "tls", f"TLS handshake failed: {getattr(seen, 'verify_message', None) or seen}"
         if isinstance(seen, TimeoutError):

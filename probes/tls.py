@@ -18,13 +18,19 @@ from pathlib import Path
 from cryptography import x509
 
 
-@functools.lru_cache(maxsize=64)
 def client_context(verify: bool, ca_file: Path | None = None) -> ssl.SSLContext:
     """A client context, cached: loading a CA store costs milliseconds and thousands of checks share few.
 
     With ``verify`` the system trust store is used, or only ``ca_file`` when given (the lab's own CA,
-    or a provincial CA the system does not know).
+    or a provincial CA the system does not know). The cache follows the file's modification time, so
+    a renewed CA (a lab brought up again) is trusted without a restart.
     """
+    stamp = ca_file.stat().st_mtime_ns if verify and ca_file is not None else 0
+    return _context(verify, ca_file, stamp)
+
+
+@functools.lru_cache(maxsize=64)
+def _context(verify: bool, ca_file: Path | None, stamp: int) -> ssl.SSLContext:
     if not verify:
         return _unverified()
     return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 
 from netmon.inventory import load
 from netmon.lab import control, scenario
@@ -82,8 +81,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _monitor(config: str, listen: str, lab: control.Lab, banner: str) -> None:
     """Run the monitoring service against ``lab`` until Ctrl-C (or SIGTERM)."""
-    # The http probe verifies certificates against the default store; make that the lab's CA.
-    os.environ["SSL_CERT_FILE"] = str(lab.ca_file)
     print(banner, flush=True)
 
     async def main() -> None:

@@ -46,7 +46,7 @@ def run_up(args: argparse.Namespace) -> int:
 
     lab, took = control.up(args.config or DEFAULT_CONFIG, args.scenario)
     print(f"lab up in {took:.1f} s (scenario {args.scenario}, daemon pid {lab.pid})")
-    print(f"the HTTP probe must trust the lab CA: SSL_CERT_FILE={lab.ca_file} netmon run")
+    print(f"lab CA: {lab.ca_file} (the shipped inventory's services trust it as their ca_file)")
     return 0
 
 

@@ -67,6 +67,13 @@ HINTS: dict[str, tuple[str, str]] = {
     "vsat": ("weather or dish pointing", "thời tiết hoặc hướng chảo"),
 }
 
+#: Causes described in words of their own rather than by the probe's (English) error message.
+DETAILS: dict[str, tuple[str, str]] = {
+    "cert_untrusted": ("certificate not trusted: {error}", "chứng chỉ không tin cậy"),
+    "cert_expired": ("certificate expired", "chứng chỉ đã hết hạn"),
+    "cert_expiring": ("certificate expires in {days} days", "chứng chỉ hết hạn sau {days} ngày"),
+}
+
 FIXES: dict[str, tuple[str, str]] = {
     "no_permission": ("run as root, or `sudo setcap cap_net_raw+ep $(readlink -f $(which python3))`",
                       "chạy bằng root, hoặc `sudo setcap cap_net_raw+ep $(readlink -f $(which python3))`"),
@@ -231,6 +238,9 @@ def _hub_name(spec: InventoryFile | None, hub_id: str) -> str:
 
 def _detail(o: Outcome, lang: Lang) -> str:
     f = o.finding
+    if f.cause in DETAILS:
+        days = f"{(f.figure or 0.0) / 86_400:.0f}"
+        return text(DETAILS, f.cause, lang, error=o.result.error or "", days=days)
     if f.cause == "http_5xx" or f.cause == "http_4xx":
         return f"HTTP {f.figure:.0f}" if f.figure is not None else (o.result.error or f.cause)
     if f.figure is not None and f.cause in ("loss", "latency", "jitter", "slow", "latency_vs_baseline"):

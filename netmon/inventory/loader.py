@@ -233,8 +233,12 @@ class _Resolver:
             self.error((*path, "probe"), f"unknown probe {cfg.probe!r}{hint}")
             return None
         probe = registry[cfg.probe]
+        raw = dict(cfg.model_extra or {})
+        service = self.services.get(cfg.service) if cfg.service else None
+        if service is not None and service.ca_file and "ca_file" in probe.options.model_fields:
+            raw.setdefault("ca_file", service.ca_file)  # the service's trust anchor, unless the check has one
         try:
-            options = probe.options.model_validate(cfg.model_extra or {})
+            options = probe.options.model_validate(raw)
         except ValidationError as exc:
             self.issues += _pydantic_issues(self.doc, path, exc)
             return None

@@ -231,6 +231,9 @@ class Service(Strict):
     kind: Literal["document-management", "meeting", "portal", "signature", "party-management", "procedures",
                   "reporting", "dns", "other"]
     url: str
+    #: The service's trust anchor (PEM): the http checks of this service trust only it, unless a check
+    #: names its own ``ca_file``. For a provincial CA the system store does not know, or the lab's CA.
+    ca_file: str | None = None
 
 
 class Datacenter(Strict):

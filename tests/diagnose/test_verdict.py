@@ -75,3 +75,22 @@ def test_a_ups_on_battery_is_degraded_with_the_minutes_left() -> None:
     finding = judge(ups(1.0))
     assert (finding.verdict, finding.cause, finding.figure) == (Verdict.DEGRADED, "on_battery", 38 * 60)
     assert judge(ups(0.0, charge=1.0, minutes=95)).verdict is Verdict.OK
+
+
+def https(reason: str | None, expires_in_days: float = 90) -> Result:
+    found = (Measurement("netmon_tls_cert_expiry_timestamp_seconds", 1000.0 + expires_in_days * 86_400),)
+    return Result("dc", "qlvb", "http", "https://x/", "", reason is None, 1000.0, 0.1, reason,
+                  None if reason is None else "certificate: unable to get local issuer certificate", found)
+
+
+@pytest.mark.parametrize(("result", "verdict", "cause"), [
+    (https("cert_untrusted"), Verdict.DEGRADED, "cert_untrusted"),  # the service answered: never "down"
+    (https("cert_expired", -1), Verdict.DEGRADED, "cert_expired"),
+    (https(None, 6), Verdict.DEGRADED, "cert_expiring"),           # province-day's meeting certificate
+    (https(None, 30), Verdict.OK, None),
+    (https("tls"), Verdict.DOWN, "tls"),                            # no TLS at all: nothing usable answers
+])
+def test_certificate_problems_are_their_own_cause_never_down(result: Result, verdict: Verdict,
+                                                             cause: str | None) -> None:
+    finding = judge(result)
+    assert (finding.verdict, finding.cause) == (verdict, cause)

@@ -181,7 +181,8 @@ async def test_https_untrusted_without_ca_file(pki: dict[str, peers.Issued]) -> 
     async with peers.HttpPeer(pki["valid"].server_context()) as server:
         result = await http.run(_check(server.url("/", host="localhost")))
         unverified = await http.run(_check(server.url("/"), verify_tls=False))
-    assert (result.success, result.reason) == (False, "tls")
+    assert (result.success, result.reason) == (False, "cert_untrusted")  # a certificate problem, not "tls"
+    assert result.error == "certificate: unable to get local issuer certificate"
     assert unverified.success, unverified.error
     assert unverified.value(http.CERT_EXPIRY) == pki["valid"].cert.not_valid_after_utc.timestamp()
 
@@ -189,7 +190,7 @@ async def test_https_untrusted_without_ca_file(pki: dict[str, peers.Issued]) -> 
 async def test_expired_certificate_fails_tls_but_reports_expiry(pki: dict[str, peers.Issued]) -> None:
     async with peers.HttpPeer(pki["expired"].server_context()) as server:
         result = await http.run(_check(server.url("/", host="localhost"), ca_file=str(pki["ca"].cert_file)))
-    assert (result.success, result.reason) == (False, "tls")
+    assert (result.success, result.reason) == (False, "cert_expired")
     assert "expired" in (result.error or "")
     expiry = result.value(http.CERT_EXPIRY)
     assert expiry == pki["expired"].cert.not_valid_after_utc.timestamp()
@@ -205,11 +206,18 @@ def test_options_are_validated(tmp_path: Path) -> None:
         http.HttpOptions.model_validate({"expected_status": [99]})
     with pytest.raises(ValidationError):
         http.HttpOptions.model_validate({"body_match": "("})
-    with pytest.raises(ValidationError):
-        http.HttpOptions.model_validate({"ca_file": str(tmp_path / "missing.pem")})
     with pytest.raises(ValidationError, match="ca_file has no effect"):
         http.HttpOptions.model_validate({"ca_file": __file__, "verify_tls": False})
     assert http.HttpOptions().status_ok(302) and not http.HttpOptions().status_ok(404)
+
+
+async def test_missing_trust_anchor_is_a_certificate_failure_naming_it(tmp_path: Path) -> None:
+    """The lab's CA exists only while a lab is up: its absence is that service's certificate problem,
+    named, not a load error of the whole inventory nor a crash."""
+    missing = tmp_path / "ca.pem"
+    result = await http.run(_check("https://127.0.0.1:9/", ca_file=str(missing)))
+    assert (result.success, result.reason) == (False, "cert_untrusted")
+    assert result.error == f"trust anchor {missing} not found (ca_file)"
 
 
 async def test_non_http_target_is_a_configuration_error() -> None:
