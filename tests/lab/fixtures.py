@@ -1,8 +1,9 @@
 """The simulated province as pytest fixtures: ``lab`` (session-scoped) and ``fresh_lab`` (per test).
 
 Wire them in with ``pytest_plugins = ["tests.lab.fixtures"]`` in tests/conftest.py. The lab runs the
-shipped inventory with the ``calm`` preset; the http probe trusts its CA through ``SSL_CERT_FILE``
-for the whole session. It is torn down at session end, also when tests fail.
+shipped inventory with the ``calm`` preset; its services trust the lab CA through their ``ca_file``
+(no ``SSL_CERT_FILE``: a technician's shell has none either). It is torn down at session end, also
+when tests fail.
 """
 
 from __future__ import annotations
@@ -60,15 +61,9 @@ def lab() -> Iterator[control.Lab]:
         if control.current() is not None:
             pytest.fail("a lab is already up (netmon lab status); run `netmon lab down` before the tests")
         running, _ = control.up(INVENTORY, SCENARIO)
-        previous = os.environ.get("SSL_CERT_FILE")
-        os.environ["SSL_CERT_FILE"] = str(running.ca_file)
         try:
             yield running
         finally:
-            if previous is None:
-                os.environ.pop("SSL_CERT_FILE", None)
-            else:
-                os.environ["SSL_CERT_FILE"] = previous
             control.down()
     finally:
         os.close(turn)

@@ -33,7 +33,8 @@ def _icmp(target: str, count: int = 3, spacing: float = 0.05, packet_timeout: fl
 def _http(service: str) -> Check:
     address, port, tls = PLAN.services[service]
     url = f"{'https' if tls else 'http'}://{address}:{port}/"
-    return Check("lab", service, "http", url, http.HttpOptions(expected_status=("2xx",)), timeout=10)
+    options = http.HttpOptions(expected_status=("2xx",), ca_file=control.STATE_DIR / "ca.pem")
+    return Check("lab", service, "http", url, options, timeout=10)
 
 
 async def test_every_cpe_and_hub_answers_icmp(lab: control.Lab) -> None:

@@ -1,0 +1,106 @@
+"""What a technician meets on the simulated province, checked end to end through `netmon probe`:
+equipment health in the verdict (a UPS on battery is a power cut, never "everything OK"), services
+trusted through the inventory's own CA file, certificate problems never read as "down", and the
+demo's advertised faults visible.
+
+Each test changes the session lab with `lab.set` (undone by `fresh_lab`) and runs the real CLI entry
+point against the shipped inventory, devices included.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from netmon.lab import control
+from tests.diagnose.conftest import netmon, netmon_json
+from tests.diagnose.test_probe import flat
+from tests.lab.fixtures import INVENTORY
+from tests.support import ROOT
+
+pytestmark = pytest.mark.privileged
+
+POWER_SITE = "moc-son"  # fiber primary, 4G backup, a UPS behind the primary link (province-day's power cut)
+Capture = pytest.CaptureFixture[str]
+CONFIG = ("--config", str(INVENTORY))
+
+
+def test_ups_on_battery_is_a_power_cut_not_ok(fresh_lab: control.Lab, capsys: Capture) -> None:
+    fresh_lab.set(f"{POWER_SITE}/ups", on_battery=True)
+    code, doc = netmon_json(capsys, "probe", POWER_SITE, "--check", "ups", *CONFIG)
+    [ups] = [c for c in doc["checks"] if c["id"] == "ups"]
+    assert (code, ups["verdict"], ups["cause"]) == (1, "degraded", "on_battery"), doc
+    assert ups["figure"] == 38 * 60  # the lab's upsEstimatedMinutesRemaining, in seconds
+    assert doc["diagnosis"]["causes"][0] == "on_battery"
+    assert doc["diagnosis"]["text"].startswith("mains power lost — ups on battery, 87 % charge, ~38 min left")
+
+
+def test_ups_on_battery_in_vietnamese_table(fresh_lab: control.Lab, capsys: Capture) -> None:
+    fresh_lab.set(f"{POWER_SITE}/ups", on_battery=True)
+    code, out, _ = netmon(capsys, "--lang", "vi", "probe", POWER_SITE, "--check", "ups", *CONFIG)
+    assert code == 1, out
+    assert "CHẠY PIN 87 %, ~38 phút" in out and "suy giảm" in out
+    assert "mất điện lưới — ups đang chạy pin, còn 87 %, ~38 phút" in flat(out)
+
+
+def test_ups_on_mains_stays_ok(fresh_lab: control.Lab, capsys: Capture) -> None:
+    code, out, _ = netmon(capsys, "probe", POWER_SITE, "--check", "ups", *CONFIG)
+    assert code == 0, out
+    assert "mains, battery 100 %" in out
+
+
+def test_link_dead_while_on_battery_is_the_power_cut_not_a_cable(fresh_lab: control.Lab, capsys: Capture) -> None:
+    """The 4G router has no UPS behind it: with mains gone its link dies, and the fiber CPE on the UPS lives."""
+    fresh_lab.set(f"{POWER_SITE}/ups", on_battery=True)
+    fresh_lab.set(f"{POWER_SITE}/backup", down=True)
+    code, doc = netmon_json(capsys, "probe", POWER_SITE, *CONFIG)
+    causes = doc["diagnosis"]["causes"]
+    assert causes[0] == "on_battery" and "power_cut" in causes, doc["diagnosis"]
+    assert "link_down" not in causes and "past_hub" not in causes  # no cable or CPE hunt
+    assert "the 4g link backup (Viettel) down during the power cut" in doc["diagnosis"]["text"]
+    assert code == 2
+
+
+def test_lab_services_are_trusted_through_the_inventory_alone(fresh_lab: control.Lab, capsys: Capture) -> None:
+    """No SSL_CERT_FILE: the shipped inventory names the lab CA as its services' ca_file (case 2)."""
+    assert "SSL_CERT_FILE" not in os.environ
+    code, doc = netmon_json(capsys, "probe", "chieng-mung", *CONFIG)
+    services = {c["id"]: c["verdict"] for c in doc["checks"] if c["probe"] == "http"}
+    assert services == {"qlvb-https": "ok", "meeting-https": "ok", "portal-https": "ok", "ocsp-http": "ok"}, \
+        doc["diagnosis"]
+    assert code == 0
+
+
+def test_an_untrusted_certificate_is_its_own_verdict_not_down(fresh_lab: control.Lab, capsys: Capture,
+                                                               tmp_path: Path) -> None:
+    """The document system's trust anchor removed: its certificate is untrusted, the service is not down."""
+    text = INVENTORY.read_text(encoding="utf-8")
+    anchored = 'url: "https://198.18.0.10/",\n     ca_file: /run/netmon-lab/ca.pem}'
+    assert anchored in text
+    config = tmp_path / "communes.yaml"
+    config.write_text(text.replace(anchored, 'url: "https://198.18.0.10/"}'), encoding="utf-8")
+    code, doc = netmon_json(capsys, "probe", "chieng-mung", "--check", "qlvb-https", "--config", str(config))
+    [qlvb] = doc["checks"]
+    assert (code, qlvb["verdict"], qlvb["cause"]) == (1, "degraded", "cert_untrusted"), qlvb
+    assert doc["diagnosis"]["text"] == ("document system degraded (certificate not trusted: certificate: "
+                                        "unable to get local issuer certificate)")
+    code, out, _ = netmon(capsys, "--lang", "vi", "probe", "chieng-mung", "--check", "qlvb-https",
+                          "--config", str(config))
+    assert code == 1 and "chứng chỉ không tin cậy" in out and "suy giảm" in out
+
+
+def test_the_demos_advertised_service_faults_are_visible(fresh_lab: control.Lab, capsys: Capture) -> None:
+    """province-day's slow document system and meeting certificate expiring in 6 days (case 6), applied
+    to the running lab exactly as the preset writes them."""
+    preset = yaml.safe_load((ROOT / "netmon" / "scenarios" / "province-day.yaml").read_text(encoding="utf-8"))
+    for service, values in preset["services"].items():
+        fresh_lab.set(service, **values)
+    code, doc = netmon_json(capsys, "probe", "chieng-mung", *CONFIG)
+    found = {c["id"]: (c["verdict"], c["cause"]) for c in doc["checks"] if c["probe"] == "http"}
+    assert found["qlvb-https"] == ("degraded", "slow"), doc["diagnosis"]
+    assert found["meeting-https"] == ("degraded", "cert_expiring")
+    assert code == 1
+    assert "online meetings degraded (certificate expires in 6 days)" in doc["diagnosis"]["text"]
