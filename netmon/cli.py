@@ -11,6 +11,7 @@ import os
 import pkgutil
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from netmon import __version__, commands
 from probes.errors import NetmonError
@@ -18,22 +19,51 @@ from probes.errors import NetmonError
 DEFAULT_CONFIG = os.environ.get("NETMON_CONFIG", "config/communes.yaml")
 #: Long-running commands log progress at INFO; interactive ones keep the terminal for their output.
 SERVICE_COMMANDS = frozenset({"run", "demo", "lab", "agent"})
+#: Usage errors (a bad option, a missing argument) have their own exit code: argparse's 2 is "down".
+USAGE_EXIT = 3
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors exit `USAGE_EXIT`; subcommand parsers inherit it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(USAGE_EXIT, f"{self.prog}: error: {message}\n")
+
+
+def _global_options(parser: argparse.ArgumentParser, default: bool) -> None:
+    """``--lang`` and ``--log-level``, accepted before or after the subcommand: on subcommands they
+    default to SUPPRESS, so an absent option there never hides one given before the subcommand."""
+    parser.add_argument("--lang", choices=("en", "vi"), default=None if default else argparse.SUPPRESS,
+                        help="language of verdicts, summaries and reports (default: $NETMON_LANG or en)")
+    level = os.environ.get("NETMON_LOG_LEVEL") if default else argparse.SUPPRESS
+    parser.add_argument("--log-level", default=level,
+                        help="DEBUG, INFO, WARNING or ERROR (default: INFO for services, WARNING for "
+                             "interactive commands)")
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every parser below ``parser`` (subcommands and their own subcommands, e.g. `lab up`)."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                found += [child, *_subparsers(child)]
+    return found
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="netmon",
         description="Link, service and equipment monitoring for Son La's commune service centers.",
     )
     parser.add_argument("--version", action="version", version=f"netmon {__version__}")
-    parser.add_argument("--lang", choices=("en", "vi"), default=None,
-                        help="language of verdicts, summaries and reports (default: $NETMON_LANG or en)")
-    parser.add_argument("--log-level", default=os.environ.get("NETMON_LOG_LEVEL"),
-                        help="DEBUG, INFO, WARNING or ERROR (default: INFO for services, WARNING for "
-                             "interactive commands)")
+    _global_options(parser, default=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
         importlib.import_module(f"{commands.__name__}.{info.name}").register(sub)
+    for child in _subparsers(parser):
+        _global_options(child, default=False)
     return parser
 
 
@@ -53,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 3
+        return USAGE_EXIT
     try:
         return int(args.func(args) or 0)
     except NetmonError as exc:

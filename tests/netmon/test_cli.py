@@ -1,0 +1,38 @@
+"""The `netmon` command line itself: usage errors have their own exit code (3; 2 means "down") and the
+global options work before or after the subcommand (issue #15, case 10)."""
+
+from __future__ import annotations
+
+import pytest
+
+from netmon.cli import USAGE_EXIT, build_parser, main
+
+
+@pytest.mark.parametrize("argv", [
+    ["--no-such-option"],
+    ["probe"],                              # SITE missing
+    ["probe", "x", "--count", "0"],         # a bad value
+    ["probe", "x", "--lang", "fr"],
+    ["lab", "set"],                         # nested subcommand, target missing
+    ["no-such-command"],
+])
+def test_usage_errors_exit_3_not_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == USAGE_EXIT == 3
+    assert "usage: netmon" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "lang", "level"), [
+    (["--lang", "vi", "probe", "x"], "vi", None),
+    (["probe", "x", "--lang", "vi"], "vi", None),
+    (["probe", "--lang", "vi", "x", "--log-level", "DEBUG"], "vi", "DEBUG"),
+    (["lab", "status", "--lang", "vi"], "vi", None),
+    (["--lang", "vi", "--log-level", "INFO", "validate"], "vi", "INFO"),  # not reset by the subcommand
+    (["validate"], None, None),
+])
+def test_global_options_anywhere(argv: list[str], lang: str | None, level: str | None,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NETMON_LOG_LEVEL", raising=False)
+    args = build_parser().parse_args(argv)
+    assert (args.lang, args.log_level) == (lang, level)
