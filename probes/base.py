@@ -33,13 +33,14 @@ from probes import verdict
 from probes.wording import Lang, Wording, say
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 def parse_duration(value: object) -> object:
     """Accept ``30``, ``0.5``, ``"500ms"``, ``"30s"``, ``"2m"``, ``"1h"``, ``"7d"``; return seconds.
 
-    Anything else is returned unchanged for the float validator to reject with its own message.
+    A plain number (YAML ``30``) is seconds; text needs its unit: ``"80"`` typed on a command line
+    (`netmon lab set site delay=80`) is more likely meant as milliseconds than as 80 s, so ask.
     """
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 30s, 500ms or 2m")
@@ -47,6 +48,8 @@ def parse_duration(value: object) -> object:
         return float(value)
     if isinstance(value, str):
         match = _DURATION.match(value)
+        if match and match.group(2) is None:
+            raise ValueError(f"{value.strip()!r} needs a unit: {value.strip()}ms or {value.strip()}s")
         if match:
             return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     raise ValueError("expected a duration such as 30s, 500ms or 2m")

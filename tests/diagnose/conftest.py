@@ -5,6 +5,7 @@ an HTTP server answering 200 or 503, all written into a copy of tests/fixtures/d
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -39,8 +40,18 @@ def province(tmp_path: Path) -> Iterator[Province]:
 
 
 def netmon(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Run the real CLI entry point in-process; (exit code, stdout, stderr)."""
-    code = main(list(argv))
+    """Run the real CLI entry point in-process; (exit code, stdout, stderr).
+
+    ``--lang`` sets NETMON_LANG for the process, as it must for a real run: restored afterwards, so one
+    test's language does not leak into the next."""
+    before = os.environ.get("NETMON_LANG")
+    try:
+        code = main(list(argv))
+    finally:
+        if before is None:
+            os.environ.pop("NETMON_LANG", None)
+        else:
+            os.environ["NETMON_LANG"] = before
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -152,6 +152,8 @@ def test_set_rejects_bad_values(lab: control.Lab) -> None:
         lab.set(SITE, colour="red")
     with pytest.raises(control.LabError, match="loss: Input should be less than or equal to 1"):
         lab.set(SITE, loss=2)
+    with pytest.raises(control.LabError, match="delay: Value error, '80' needs a unit: 80ms or 80s"):
+        lab.set(SITE, delay="80")  # as `netmon lab set SITE delay=80` sends it
     with pytest.raises(control.LabError, match="unknown site, site/link or hub 'atlantis'"):
         lab.set("atlantis", loss=0.1)
     assert lab.status()["overrides"] == {}

@@ -137,3 +137,11 @@ def test_ups_addresses_share_their_link(inventory: Inventory) -> None:
     imp = Impairments(plan, scenario.load("calm", inventory))
     assert imp.effects()["198.19.201.1"] == imp.effects()["198.19.1.1"]
     assert "route replace 198.19.201.1/32 dev l0" in plan.link_up_lines(link)
+
+
+def test_a_duration_typed_as_text_needs_its_unit() -> None:
+    """`netmon lab set chieng-mung delay=80` was silently 80 seconds (issue #15, case 14)."""
+    with pytest.raises(ValueError, match="'80' needs a unit: 80ms or 80s"):
+        LinkBehaviour.model_validate({"delay": "80"})
+    assert LinkBehaviour.model_validate({"delay": "80ms"}).delay == pytest.approx(0.08)
+    assert LinkBehaviour.model_validate({"delay": 2}).delay == 2.0  # a YAML number is seconds, as documented
