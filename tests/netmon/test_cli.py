@@ -3,9 +3,16 @@ global options work before or after the subcommand (issue #15, case 10)."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from netmon.cli import USAGE_EXIT, build_parser, main
+from tests.diagnose.conftest import TEMPLATE
+from tests.support import ROOT
 
 
 @pytest.mark.parametrize("argv", [
@@ -36,3 +43,21 @@ def test_global_options_anywhere(argv: list[str], lang: str | None, level: str |
     monkeypatch.delenv("NETMON_LOG_LEVEL", raising=False)
     args = build_parser().parse_args(argv)
     assert (args.lang, args.log_level) == (lang, level)
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """`netmon … | head` ends without a BrokenPipeError traceback (issue #15, case 14): a live table
+    (`probe --watch`) writes again after the reader has gone."""
+    config = tmp_path / "inventory.yaml"
+    config.write_text(TEMPLATE.read_text().replace("{qlvb_url}", "http://127.0.0.1:9/")
+                      .replace("{tcp_port}", "9"))
+    proc = subprocess.Popen([sys.executable, "-m", "netmon.cli", "probe", "chieng-mung", "--check", "cpe-tcp",
+                             "--config", str(config), "--watch", "0.1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline()  # like `head -1`: one line, then the reader goes away
+    proc.stdout.close()
+    code = proc.wait(timeout=30)
+    err = proc.stderr.read().decode()
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert code == 128 + signal.SIGPIPE
