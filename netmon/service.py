@@ -98,10 +98,14 @@ class Service:
         """Re-read the config file; keep the running inventory if it is invalid."""
         try:
             inventory = await asyncio.to_thread(load, self.config)
-        except ConfigError as exc:
+        except Exception as exc:  # a ConfigError, or a loader bug: either way, keep running
+            detail = str(exc)
+            if not isinstance(exc, ConfigError):
+                log.exception("reload: the loader failed on %s", self.config)
+                detail = f"{self.config}: {type(exc).__name__}: {exc}"
             self.reload_state.successful = False
-            log.error("reload rejected, keeping the running inventory:\n%s", exc)
-            return False, f"reload rejected, keeping the running inventory:\n{exc}"
+            log.error("reload rejected, keeping the running inventory:\n%s", detail)
+            return False, f"reload rejected, keeping the running inventory:\n{detail}"
         added, changed, removed = self._install(inventory)
         self.reload_state.successful = True
         self.reload_state.last_success = time.time()

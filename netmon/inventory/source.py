@@ -94,6 +94,10 @@ class _Builder:
         # constructor's node → value memo is emptied at once instead of pinning the whole tree.
         try:
             return self._scalars.construct_object(node, deep=True)
+        except (ValueError, OverflowError):
+            # A scalar YAML resolves to a type it cannot build (``since: 2025-13-45`` is a timestamp
+            # with month 13): keep the text, so the schema names the field, file and line.
+            return node.value
         finally:
             self._scalars.constructed_objects.clear()
 

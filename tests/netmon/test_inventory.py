@@ -20,6 +20,8 @@ EXPECTED: dict[str, list[str]] = {
     "bad-address": ["34: sites[0].links[0].cpe: Value error, '127.0.2.300' is not an IPv4 or IPv6 address"],
     "bad-admin-code": ["42: sites[1].admin_code: String should match pattern '^\\d{5}$'"],
     "bad-duration": ['4: defaults.interval: Value error, expected a duration such as 30s, 500ms or 2m'],
+    "impossible-date": ["34: sites[0].links[0].since: Input should be a valid date or datetime, month value is "
+                        "outside expected range of 1-12"],
     "bad-kind": ["41: sites[1].kind: must be one of 'ward' or 'commune', got 'village'"],
     "bad-probe-option": ['49: sites[1].checks[0].count: Input should be greater than or equal to 1'],
     "bad-slug": [
