@@ -70,8 +70,8 @@ def test_lab_services_are_trusted_through_the_inventory_alone(fresh_lab: control
     assert os.environ.get("SSL_CERT_FILE") != str(fresh_lab.ca_file)
     code, doc = netmon_json(capsys, "probe", "chieng-mung", *CONFIG)
     services = {c["id"]: c["verdict"] for c in doc["checks"] if c["probe"] == "http"}
-    assert services == {"qlvb-https": "ok", "meeting-https": "ok", "portal-https": "ok", "ocsp-http": "ok"}, \
-        doc["diagnosis"]
+    assert {"qlvb-https", "meeting-https", "portal-https", "ocsp-http"} <= set(services), services
+    assert set(services.values()) == {"ok"}, doc["diagnosis"]
     assert code == 0
 
 
