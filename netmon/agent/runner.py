@@ -38,7 +38,9 @@ DRAIN_SECONDS = 10.0
 def scaled(checks: list[Check], interval: float | None) -> list[Check]:
     if interval is None:
         return checks
-    return [dataclasses.replace(c, interval=interval, timeout=min(c.timeout, interval * 0.9)) for c in checks]
+    return [dataclasses.replace(c, interval=interval,
+                                timeout=max(min(c.timeout, interval * 0.9), c.options.minimum_timeout()))
+            for c in checks]
 
 
 def release_startup_memory() -> None:

@@ -29,6 +29,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--site", required=True, help="the site slug the agent may write for")
     c.add_argument("--out", required=True, help="file to write the token to (created 0600)")
     c.set_defaults(func=credential)
+    v = agent_sub.add_parser("compare",
+                             help="each service from the data center and from the center, side by side")
+    v.add_argument("site", help="site slug")
+    v.add_argument("--prometheus", default="http://127.0.0.1:9090",
+                   help="Prometheus URL (default %(default)s)")
+    v.add_argument("--window", default="5m", help="averaging window, PromQL duration (default %(default)s)")
+    v.set_defaults(func=compare)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,6 +43,15 @@ def run(args: argparse.Namespace) -> int:
 
     asyncio.run(Agent(args.config).run())
     return 0
+
+
+def compare(args: argparse.Namespace) -> int:
+    from netmon.agent.compare import compare as rows_for
+    from netmon.agent.compare import render
+
+    rows = rows_for(args.prometheus, args.site, args.window)
+    print(render(rows, lang()))
+    return 1 if any(r.verdict in ("slower", "fails") for r in rows) else 0
 
 
 def credential(args: argparse.Namespace) -> int:

@@ -67,9 +67,10 @@ class Daemon:
         loop = asyncio.get_running_loop()
         self.holder = impair.DelayHolder(loop)
         ca = services.LabCA(self.state)
+        sites = {a: link.site for link in self.plan.links for a in link.addresses}
         for sid, (address, port, tls) in self.plan.services.items():
             server = services.HttpService(sid, address, port, ca if tls else None,
-                                          lambda sid=sid: self.service(sid))  # type: ignore[misc]
+                                          lambda sid=sid: self.service(sid), sites)  # type: ignore[misc]
             await server.start(topology.DC_NS)
             self.http[sid] = server
         records = {sid: address for sid, (address, _, _) in self.plan.services.items()}

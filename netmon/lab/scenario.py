@@ -80,11 +80,16 @@ class LinkBehaviour(_Strict):
 
 
 class ServiceBehaviour(_Strict):
-    """An HTTP(S) service: answer ``status`` after ``latency``; the certificate expires in ``cert_days``."""
+    """An HTTP(S) service: answer ``status`` after ``latency``; the certificate expires in ``cert_days``.
+
+    ``slow_from`` adds latency for requests from one center only (site slug → seconds): the document
+    system slow from Mường Lạn while the data center and every other center see it fine, as only an
+    agent inside that center can tell."""
 
     status: int = Field(default=200, ge=100, le=599)
     latency: Seconds = 0.0
     cert_days: float = 365.0
+    slow_from: dict[str, Seconds] = {}
 
     def merged(self, changes: dict[str, Any]) -> ServiceBehaviour:
         return self.model_validate({**self.model_dump(), **changes})
@@ -168,10 +173,13 @@ def load(name_or_path: str | Path, inventory: Inventory) -> ScenarioFile:
         if target not in known:
             issues.append(doc.issue(("links", target), f"unknown site, site/link or hub {target!r}"))
     services = {s.id for s in inventory.spec.services}
-    for target in scenario.services:
+    slugs = {s.slug for s in inventory.spec.sites}
+    for target, service in scenario.services.items():
         if target not in services:
             issues.append(doc.issue(("services", target), f"unknown service {target!r} "
                                     f"(inventory services: {', '.join(sorted(services))})"))
+        issues += [doc.issue(("services", target, "slow_from", site), f"unknown site {site!r}")
+                   for site in service.slow_from if site not in slugs]
     kinds = device_kinds(inventory)
     for target, behaviour in scenario.devices.items():
         if problem := check_device(target, behaviour, kinds):

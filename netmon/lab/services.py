@@ -13,7 +13,7 @@ import datetime as dt
 import ipaddress
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from pathlib import Path
 
@@ -85,9 +85,11 @@ class HttpService:
     """One HTTP(S) endpoint answering every request with the scenario's status after its latency."""
 
     def __init__(self, service_id: str, address: str, port: int, ca: LabCA | None,
-                 behaviour: Callable[[], ServiceBehaviour]) -> None:
+                 behaviour: Callable[[], ServiceBehaviour], sites: Mapping[str, str] | None = None) -> None:
         self.id, self.address, self.port = service_id, address, port
         self.ca, self.behaviour = ca, behaviour
+        #: Client address (a center's link address) → site slug, for ``slow_from``.
+        self.sites = sites or {}
         self.context: ssl.SSLContext | None = None
         self.cert_days: float | None = None
         self.server: asyncio.Server | None = None
@@ -112,8 +114,10 @@ class HttpService:
             request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
             method, path, *_ = [*request.split(b" ", 2), b"", b""]
             b = self.behaviour()
-            if b.latency:
-                await asyncio.sleep(b.latency)  # the simulated server's processing time
+            peer = writer.get_extra_info("peername")
+            latency = b.latency + b.slow_from.get(self.sites.get(peer[0] if peer else "", ""), 0.0)
+            if latency:
+                await asyncio.sleep(latency)  # the simulated server's processing time
             reason = HTTPStatus(b.status).phrase if b.status in HTTPStatus._value2member_map_ else "Status"
             kind, body = self._page(path.decode("latin-1"), b.status, reason)
             head = (f"HTTP/1.1 {b.status} {reason}\r\nContent-Type: {kind}; charset=utf-8\r\n"

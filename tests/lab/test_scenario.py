@@ -73,6 +73,14 @@ def test_unknown_targets_are_named(tmp_path: Path, inventory: Inventory) -> None
     ]
 
 
+def test_slow_from_names_a_site(tmp_path: Path, inventory: Inventory) -> None:
+    bad = tmp_path / "slow.yaml"
+    bad.write_text("version: 1\nservices:\n  qlvb:\n    slow_from: {muong-lan: 1s, atlantis: 2s}\n")
+    with pytest.raises(ConfigError) as caught:
+        scenario.load(bad, inventory)
+    assert [str(i) for i in caught.value.issues] == [f"{bad}:4: services.qlvb.slow_from.atlantis: unknown site 'atlantis'"]
+
+
 def test_unknown_preset() -> None:
     with pytest.raises(ConfigError, match="no such scenario"):
         scenario.resolve_path("hurricane")
