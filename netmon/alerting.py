@@ -23,17 +23,17 @@ Hub → site relations are not listed here: every site/hub alert carries a ``hub
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import yaml
 
-from netmon.inventory import Inventory
-from netmon.inventory.model import MAINTENANCE_TZ, MaintenanceWindow, local_time
+from netmon.inventory import Inventory, maintenance
+from netmon.inventory.model import MAINTENANCE_TZ, MaintenanceWindow
 
 RULES_FILE = Path("generated/site-availability.rules.yml")
 AM_BASE_FILE = Path("alertmanager.base.yml")
@@ -166,29 +166,28 @@ class _Muted:
 def time_intervals(window: MaintenanceWindow) -> list[dict[str, object]]:
     """One maintenance window as Alertmanager ``time_intervals`` entries in the province's time zone.
 
-    Alertmanager has no absolute ranges, so a one-off window becomes one entry per calendar day it
-    touches (year + month + day + clock range).
+    The times come from `netmon.inventory.maintenance` (the expansion the history and the report use).
+    Alertmanager has no absolute ranges, so a one-off window becomes one entry per local calendar day
+    it touches (year + month + day + clock range); a recurring one stays recurring.
     """
+
+    def clock_range(opens: time, closes: time | None) -> dict[str, str]:
+        return {"start_time": opens.strftime("%H:%M"),
+                "end_time": closes.strftime("%H:%M") if closes else "24:00"}
+
     if window.time is not None:
-        opens, closes = window.time.split("-")
-        return [{"weekdays": list(window.weekdays), "times": [{"start_time": opens, "end_time": closes}],
+        return [{"weekdays": list(window.weekdays), "times": [clock_range(*maintenance.clock(window))],
                  "location": MAINTENANCE_TZ}]
-    assert window.start is not None and window.end is not None  # enforced by the model
-    zone = ZoneInfo(MAINTENANCE_TZ)
-    start, end = local_time(window.start), local_time(window.end)
     out: list[dict[str, object]] = []
-    day = start.date()
-    while datetime.combine(day, time(0), zone) < end:
-        day_start = max(start, datetime.combine(day, time(0), zone))
-        next_day = datetime.combine(day + timedelta(days=1), time(0), zone)
-        day_end = min(end, next_day)
-        out.append({
-            "years": [str(day.year)], "months": [str(day.month)], "days_of_month": [str(day.day)],
-            "times": [{"start_time": day_start.strftime("%H:%M"),
-                       "end_time": "24:00" if day_end == next_day else day_end.strftime("%H:%M")}],
-            "location": MAINTENANCE_TZ,
-        })
-        day += timedelta(days=1)
+    for a, b in maintenance.spans(window, -math.inf, math.inf):
+        for start, end in maintenance.local_days(datetime.fromtimestamp(a, maintenance.ZONE),
+                                                 datetime.fromtimestamp(b, maintenance.ZONE)):
+            day = start.date()
+            out.append({
+                "years": [str(day.year)], "months": [str(day.month)], "days_of_month": [str(day.day)],
+                "times": [clock_range(start.time(), None if end.date() > day else end.time())],
+                "location": MAINTENANCE_TZ,
+            })
     return out
 
 

@@ -81,7 +81,7 @@ def open_source(args: argparse.Namespace, inventory: object) -> Source:
             raise NetmonError("--source prometheus needs --url (e.g. http://127.0.0.1:9090)")
         from netmon.report.prom import PromSource
 
-        return PromSource(args.url, inventory_topology(inventory), probes=probes)  # type: ignore[arg-type]
+        return PromSource(args.url, inventory_topology(inventory, time.time()), probes=probes)  # type: ignore[arg-type]
     from netmon.report.store import open_store
 
     return open_store(args.history or DEFAULT_HISTORY)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
         receiver = start_agents(args.agents, service, history) if args.agents else None
         if history is not None:
             # hubs and maintenance windows follow the inventory, on start and on every reload
-            service.inventory_listeners.append(lambda inv: history.set_topology(inventory_topology(inv)))
+            service.inventory_listeners.append(
+                lambda inv: history.set_topology(inventory_topology(inv, time.time())))
         try:
             await service.run()
         finally:

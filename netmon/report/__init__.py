@@ -6,12 +6,10 @@ the layers below (`exporters.history`, the report maths) take.
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from exporters.history_outages import Topology, Window
-from netmon.inventory import Inventory
+from exporters.history_outages import Topology
+from netmon.inventory import Inventory, maintenance
 from netmon.report.data import LinkInfo, SiteInfo
 
 
@@ -31,35 +29,17 @@ def inventory_sites(inventory: Inventory) -> list[SiteInfo]:
     ]
 
 
-def _timestamp(value: Any) -> float:
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
-    return datetime.fromisoformat(str(value)).timestamp()
-
-
-def inventory_topology(inventory: Inventory) -> Topology:
-    """Hubs behind each site/link, and maintenance windows if the inventory has a ``maintenance:``
-    list (entries with ``site`` or ``hub``, ``start``, ``end``, optional ``reason``); without one,
-    none."""
+def inventory_topology(inventory: Inventory, now: float) -> Topology:
+    """Hubs behind each site/link and the sites' and hubs' maintenance windows expanded by
+    `netmon.inventory.maintenance` over its horizon around ``now``."""
     upstream: dict[str, str] = {}
     for s in inventory.sites:
         upstream[s.slug] = s.upstream
         for lk in s.links:
             if lk.upstream:
                 upstream[f"{s.slug}/{lk.id}"] = lk.upstream
-    windows = []
-    for w in getattr(inventory.spec, "maintenance", None) or ():
-
-        def get(key: str, w: Any = w) -> Any:
-            return w.get(key) if isinstance(w, dict) else getattr(w, key, None)
-
-        owner = str(get("site") or get("hub") or "")
-        windows.append(
-            Window(owner, _timestamp(get("start")), _timestamp(get("end")), str(get("reason") or ""))
-        )
-    return Topology(upstream=upstream, maintenance=tuple(windows))
+    horizon = (now - maintenance.HORIZON_PAST, now + maintenance.HORIZON_AHEAD)
+    return Topology(upstream=upstream, maintenance=maintenance.windows(inventory, *horizon))
 
 
 #: Where `netmon run` keeps the history store and `netmon report` reads it: ``$NETMON_DATA_DIR/history.db``,

@@ -99,19 +99,3 @@ def test_intervals() -> None:
     assert intervals.intersect([(0, 10)], [(2, 3), (5, 20)]) == [(2, 3), (5, 10)]
     week = intervals.office_hours(T0, T0 + 7 * DAY)
     assert len(week) == 5 and intervals.total(week) == 5 * OFFICE
-
-
-def test_topology_from_inventory_with_and_without_maintenance() -> None:
-    from types import SimpleNamespace
-
-    from netmon.report import inventory_topology
-
-    link = SimpleNamespace(id="backup", upstream="hub-y")
-    site = SimpleNamespace(slug="ban-a", upstream="hub-x", links=[link])
-    plain = SimpleNamespace(sites=[site], spec=SimpleNamespace())
-    assert inventory_topology(plain).maintenance == ()  # type: ignore[arg-type]
-    assert inventory_topology(plain).hub_of("ban-a", "backup") == "hub-y"  # type: ignore[arg-type]
-    window = {"hub": "hub-x", "start": "2026-03-02T08:00+07:00", "end": "2026-03-02T09:00+07:00"}
-    with_windows = SimpleNamespace(sites=[site], spec=SimpleNamespace(maintenance=[window]))
-    (w,) = inventory_topology(with_windows).maintenance  # type: ignore[arg-type]
-    assert (w.site, w.start - T0, w.end - T0) == ("hub-x", 8 * 3600.0, 9 * 3600.0)

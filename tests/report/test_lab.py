@@ -1,9 +1,11 @@
 """Outage history on the simulated province: a real `netmon run --history` watching real links go down.
 
-A 2-minute link cut and, at the same time, a 2-minute hub outage elsewhere, on a copy of the shipped
-inventory probed every 5 s (same sites and addresses, so the session lab answers it). The store must
-hold one outage of 120 s ± one interval for the cut link, caused by the link, and one per link behind
-the hub, caused by the hub; `netmon report` must say the same.
+A 2-minute link cut and, at the same time, a 2-minute hub outage elsewhere and a cut inside a
+site's maintenance window (declared under the site, as docs/runbook.md shows), on a copy of the
+shipped inventory probed every 5 s (same sites and addresses, so the session lab answers it). The
+store must hold one outage of 120 s ± one interval for the cut link, caused by the link, one per
+link behind the hub, caused by the hub, and one caused by maintenance; `netmon report` must say the
+same, and count the planned one only in availability, not in availability excluding maintenance.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -28,6 +32,7 @@ INTERVAL = 5.0
 OUTAGE = 120.0
 PLAN = topology.plan(load(INVENTORY))
 SITE = "chieng-mung"  # fiber, behind hub-mai-son
+PLANNED = "chieng-mai"  # fiber, behind hub-mai-son, cut inside its own maintenance window
 HUB = "hub-moc-chau"
 BEHIND = sorted((lk.site, lk.link) for lk in PLAN.links if lk.hub.id == HUB)
 #: Sites whose primary link (the one availability is computed from) goes through the hub.
@@ -35,9 +40,14 @@ PRIMARY_BEHIND = sorted(lk.site for lk in PLAN.links if lk.hub.id == HUB and lk.
 
 
 def _fast_inventory(tmp: Path) -> Path:
-    """The shipped inventory with every check every 5 s (timeout 4 s: the slowest VSAT burst takes 3 s)."""
+    """The shipped inventory with every check every 5 s (timeout 4 s: the slowest VSAT burst takes 3 s),
+    and a one-off maintenance window on `PLANNED` from now for an hour, written in local time."""
     text = without_devices(INVENTORY.read_text())
-    for old, new in (("  interval: 30s\n", f"  interval: {INTERVAL:g}s\n"), ("  timeout: 10s\n", "  timeout: 4s\n")):
+    local = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).replace(tzinfo=None, microsecond=0)
+    window = (f"    maintenance:\n      - {{reason: \"Thay cáp quang trục\", start: {local.isoformat()}, "
+              f"end: {(local + timedelta(hours=1)).isoformat()}}}\n")
+    for old, new in (("  interval: 30s\n", f"  interval: {INTERVAL:g}s\n"), ("  timeout: 10s\n", "  timeout: 4s\n"),
+                     (f"  - slug: {PLANNED}\n", f"  - slug: {PLANNED}\n{window}")):
         assert text.count(old) == 1, old
         text = text.replace(old, new)
     path = tmp / "communes-5s.yaml"
@@ -61,6 +71,7 @@ def test_two_minute_outages_are_logged_with_their_cause(fresh_lab: control.Lab, 
         time.sleep(INTERVAL)  # one more round: the outage rule needs history before the cut
         fresh_lab.set(SITE, down=True)
         fresh_lab.set(HUB, down=True)
+        fresh_lab.set(PLANNED, down=True)
         cut = time.time()
         time.sleep(OUTAGE)  # the outage itself is what we measure: nothing to await but the clock
         fresh_lab.reset()
@@ -83,6 +94,9 @@ def test_two_minute_outages_are_logged_with_their_cause(fresh_lab: control.Lab, 
     assert abs(duration - down_for) <= INTERVAL + 2, (duration, down_for)
     print(f"\nlink cut {down_for:.1f} s → outage {duration:.1f} s logged, cause {link['cause']}")
 
+    planned = by_subject.pop((PLANNED, "primary"))
+    assert planned["cause"] == "maintenance", planned
+
     hub = by_subject.pop((HUB, ""))
     assert abs(float(hub["end"]) - float(hub["start"]) - down_for) <= INTERVAL + 2  # type: ignore[arg-type]
     behind = {k: v["cause"] for k, v in by_subject.items() if k in BEHIND}
@@ -98,3 +112,6 @@ def test_two_minute_outages_are_logged_with_their_cause(fresh_lab: control.Lab, 
     assert abs(rows[SITE]["downtime"] - down_for) <= INTERVAL + 2
     for site in PRIMARY_BEHIND:
         assert (rows[site]["outages"], rows[site]["causes"]) == (1, {"hub": 1}), rows[site]
+    row = rows[PLANNED]
+    assert (row["outages"], row["causes"]) == (1, {"maintenance": 1}), row
+    assert row["availability"] < 0.99 and row["availability_excl"] == 1.0, row
