@@ -23,6 +23,7 @@ from pathlib import Path
 
 from exporters.history_outages import Outage, OutageTracker, Topology, Window
 from exporters.history_rollup import RollupBatch
+from exporters.history_samples import SampleSpan, SampleTracker
 from exporters.history_schema import connect
 from probes.base import Result
 
@@ -46,6 +47,7 @@ class Retention:
             conn.execute("DELETE FROM rtt_day WHERE ts < ?", (daily,))
             conn.execute('DELETE FROM outages WHERE "end" < ?', (daily,))
             conn.execute("DELETE FROM reclassifications WHERE outage_id NOT IN (SELECT id FROM outages)")
+            conn.execute('DELETE FROM samples WHERE "end" < ?', (daily,))
 
 
 class _transaction:
@@ -96,19 +98,37 @@ def save_maintenance(conn: sqlite3.Connection, windows: Iterable[Window]) -> Non
     )
 
 
-def ingest(conn: sqlite3.Connection, tracker: OutageTracker, results: Iterable[Result]) -> int:
+def save_samples(conn: sqlite3.Connection, spans: Iterable[SampleSpan]) -> None:
+    for s in spans:
+        if s.id is None:
+            cur = conn.execute(
+                'INSERT INTO samples (site, link, check_id, start, "end", down) VALUES (?, ?, ?, ?, ?, ?)',
+                (s.site, s.link, s.check, s.start, s.end, int(s.down)),
+            )
+            s.id = cur.lastrowid
+        else:
+            conn.execute('UPDATE samples SET "end" = ? WHERE id = ?', (s.end, s.id))
+
+
+def ingest(
+    conn: sqlite3.Connection, tracker: OutageTracker, results: Iterable[Result], samples: SampleTracker
+) -> int:
     """Apply ``results`` to the store as one transaction; return how many were applied."""
     rollups = RollupBatch()
     changed: dict[int, Outage] = {}
+    spans: dict[int, SampleSpan] = {}
     count = 0
     for result in results:
         rollups.add(result)
         for o in tracker.observe(result):
             changed[id(o)] = o
+        for s in samples.observe(result):
+            spans[id(s)] = s
         count += 1
     with _transaction(conn):
         rollups.write(conn)
         save_outages(conn, changed.values())
+        save_samples(conn, spans.values())
     return count
 
 
@@ -130,6 +150,7 @@ class HistoryWriter:
     ):
         self.path = Path(path)
         self.tracker = OutageTracker(topology, open_after=open_after, probes=probes)
+        self.samples = SampleTracker(self.tracker.topology.intervals, probes=probes)
         self.flush_every = flush_every
         self.batch_max = batch_max
         self.retention = retention or Retention()
@@ -210,6 +231,7 @@ class HistoryWriter:
                 waiters.append(item)
             elif isinstance(item, Topology):
                 self.tracker.topology = item
+                self.samples.intervals = item.intervals
                 with _transaction(conn):
                     save_maintenance(conn, item.maintenance)
             if not running or waiters or len(results) >= self.batch_max:
@@ -220,7 +242,7 @@ class HistoryWriter:
                 break
         if results:
             try:
-                self.committed += ingest(conn, self.tracker, results)
+                self.committed += ingest(conn, self.tracker, results, self.samples)
             except sqlite3.Error:
                 log.exception("history: dropped a batch of %d results", len(results))
         for w in waiters:

@@ -45,11 +45,14 @@ class Window:
 class Topology:
     """What the tracker must know about the inventory, as plain values.
 
-    ``upstream`` maps ``"site"`` or ``"site/link"`` (a link with its own hub) to the hub slug.
+    ``upstream`` maps ``"site"`` or ``"site/link"`` (a link with its own hub) to the hub slug;
+    ``intervals`` maps a check's key (``"site/check"``) to its interval in seconds, the time one run
+    stands for (`exporters.history_samples`).
     """
 
     upstream: Mapping[str, str] = field(default_factory=dict)
     maintenance: tuple[Window, ...] = ()
+    intervals: Mapping[str, float] = field(default_factory=dict)
 
     def hub_of(self, site: str, link: str) -> str | None:
         return self.upstream.get(f"{site}/{link}") or self.upstream.get(site)

@@ -17,6 +17,9 @@ Tables (times are unix seconds, UTC):
 - ``reclassifications`` (version 2): a planner's after-the-fact verdict on an outage (``as_cause``
   maintenance/power/provider/not-outage, or NULL when only the ticket/actions are recorded), with who,
   when and why. Append-only: the outage row keeps its original cause and the latest entry wins.
+- ``samples`` (version 3): the observed time of each reachability check as spans, up or down
+  (`exporters.history_samples`); availability and coverage are computed from them. A store from
+  before has none for its earlier days: that time reads as not observed, which it is, for the report.
 
 A migration is a list of statements taking version ``i`` to ``i + 1``; add one at the end, never
 edit a released one.
@@ -57,6 +60,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             as_cause TEXT, reason TEXT NOT NULL, by TEXT NOT NULL, at REAL NOT NULL,
             ticket TEXT, actions TEXT)""",
         "CREATE INDEX reclassifications_outage ON reclassifications (outage_id)",
+    ),
+    (
+        """CREATE TABLE samples (
+            id INTEGER PRIMARY KEY, site TEXT NOT NULL, link TEXT NOT NULL, check_id TEXT NOT NULL,
+            start REAL NOT NULL, "end" REAL NOT NULL, down INTEGER NOT NULL)""",
+        'CREATE INDEX samples_end ON samples ("end")',
     ),
 )
 

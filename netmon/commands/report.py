@@ -14,7 +14,7 @@ from pathlib import Path
 from netmon import i18n
 from netmon.inventory import load
 from netmon.report import DEFAULT_HISTORY, filings_cli, formats, html, inventory_sites, inventory_topology
-from netmon.report.compute import GROUPINGS, build, upgrade
+from netmon.report.compute import COVERAGE_FLOOR, GROUPINGS, build, upgrade
 from netmon.report.data import Source
 from netmon.report.intervals import LOCAL_TZ
 from probes.errors import NetmonError
@@ -49,6 +49,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="write to this file instead of stdout")
     p.add_argument("--office-hours", action="store_true", help="only Mon–Fri 07:00–17:00 Asia/Ho_Chi_Minh")
     p.add_argument("--worst", type=int, default=10, help="how many worst sites to list (default 10)")
+    p.add_argument(
+        "--coverage-floor",
+        type=_percent,
+        default=COVERAGE_FLOOR * 100,
+        metavar="PERCENT",
+        help="below this share of the window observed, availability is 'insufficient data' (default 90)",
+    )
     p.add_argument("--link", default=None, help="upgrade: link id (default: the primary link)")
     p.add_argument("--days", type=float, default=90, help="upgrade: days compared on each side (default 90)")
     p.add_argument(
@@ -58,6 +65,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     filings_cli.add_arguments(p)
     p.set_defaults(func=run)
+
+
+def _percent(value: str) -> float:
+    try:
+        number = float(value.rstrip("% "))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a percentage (e.g. 90)") from None
+    if not 0 <= number <= 100:
+        raise argparse.ArgumentTypeError(f"{value!r} is not between 0 and 100")
+    return number
 
 
 def parse_time(value: str, now: float) -> float:
@@ -110,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
             if link is None:
                 raise NetmonError(f"site {site.slug} has no link {args.link!r}")
             since = datetime.combine(link.since, dtime(0), LOCAL_TZ).timestamp()
-            result = upgrade(source, site, link.id, since, args.days, now)
+            result = upgrade(source, site, link.id, since, args.days, now, floor=args.coverage_floor / 100)
             text = (
                 formats.upgrade_json(result) if args.format == "json" else formats.upgrade_text(result, lang)
             )
@@ -129,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
                 office_hours=args.office_hours,
                 worst=args.worst,
                 source_name=args.source,
+                floor=args.coverage_floor / 100,
             )
             text = {
                 "table": lambda: formats.table(report, lang),

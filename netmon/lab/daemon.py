@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from netmon.inventory import load as load_inventory
 from netmon.lab import agents, impair, scenario, services, topology
+from netmon.lab.events import EventLog
 from netmon.lab.scenario import DeviceBehaviour, DnsBehaviour, ServiceBehaviour
 
 log = logging.getLogger("netmon.lab.daemon")
@@ -51,6 +52,8 @@ class Daemon:
         self.schedule: asyncio.Task[None] | None = None
         self.holder: impair.DelayHolder | None = None
         self.stopping = asyncio.Event()
+        self.events = EventLog(state)
+        self.battery: dict[str, bool] = {}
 
     # -- behaviour lookups used by the servers on every request --
     def service(self, service_id: str) -> ServiceBehaviour:
@@ -79,6 +82,7 @@ class Daemon:
         for link in self.plan.links:
             await services.cpe_listener(link.site_ns, link.cpe)
         await self.agents.start()
+        self.events.write("start", scenario=str(self.scenario_path))
         await self.refresh()
         self.control = await asyncio.start_unix_server(self._control, path=str(self.state / "control.sock"))
         self.schedule = loop.create_task(self._schedule())
@@ -90,6 +94,10 @@ class Daemon:
             assert self.holder is not None
             self.holder.update(effects)
             await asyncio.to_thread(impair.apply_rules, effects)
+            for address in sorted(set(effects) | set(self.effects or {})):
+                ratio = effects[address].loss if address in effects else 0.0
+                if ratio != (self.effects[address].loss if self.effects and address in self.effects else 0.0):
+                    self.events.write("loss", target=address, ratio=ratio)
             self.effects = effects
         hubs, links = self.impairments.down(time.monotonic() - self.started)
         old_hubs, old_links = self.down
@@ -97,10 +105,12 @@ class Daemon:
             if (hub.id in hubs) != (hub.id in old_hubs):
                 log.info("hub %s %s", hub.id, "down" if hub.id in hubs else "up")
                 await asyncio.to_thread(impair.set_hub, self.plan, hub, hub.id in hubs)
+                self.events.write("hub", target=hub.id, down=hub.id in hubs)
         for link in self.plan.links:
             if (link.key in links) != (link.key in old_links):
                 log.info("link %s %s", link.key, "down" if link.key in links else "up")
                 await asyncio.to_thread(impair.set_link, self.plan, link, link.key in links)
+                self.events.write("link", target=link.key, down=link.key in links)
         self.down = (hubs, links)
         await self._devices(time.monotonic() - self.started)
 
@@ -110,9 +120,13 @@ class Daemon:
         for key, agent in self.agents.items():
             b = self.device(key)
             agent.set_battery(b.on_battery)
+            if self.battery.get(key, False) != b.on_battery:
+                self.events.write("battery", target=key, on=b.on_battery)
+            self.battery[key] = b.on_battery
             passed = sum(1 for at in b.reboots if at <= t)
             if passed > self.reboots_done.get(key, 0):
                 due.append(agent.reboot())
+                self.events.write("reboot", target=key)
             self.reboots_done[key] = passed
         await asyncio.gather(*due)
 
@@ -139,6 +153,8 @@ class Daemon:
         op = request.get("op")
         if op == "status":
             return {"ok": True, **self.status()}
+        if op in ("reset", "set", "reboot"):
+            self.events.write(op, **{k: v for k, v in request.items() if k != "op"})
         if op == "reset":
             self.impairments.reset()
             self.service_overrides.clear()
@@ -217,6 +233,7 @@ async def _main(args: argparse.Namespace) -> None:
     os.close(args.ready_fd)
     await daemon.stopping.wait()
     await daemon.agents.stop()
+    daemon.events.close()
     if daemon.holder is not None:
         daemon.holder.close()
 

@@ -30,8 +30,8 @@ def inventory_sites(inventory: Inventory) -> list[SiteInfo]:
 
 
 def inventory_topology(inventory: Inventory, now: float) -> Topology:
-    """Hubs behind each site/link and the sites' and hubs' maintenance windows expanded by
-    `netmon.inventory.maintenance` over its horizon around ``now``."""
+    """Hubs behind each site/link, the sites' and hubs' maintenance windows expanded by
+    `netmon.inventory.maintenance` over its horizon around ``now``, and each check's interval."""
     upstream: dict[str, str] = {}
     for s in inventory.sites:
         upstream[s.slug] = s.upstream
@@ -39,7 +39,8 @@ def inventory_topology(inventory: Inventory, now: float) -> Topology:
             if lk.upstream:
                 upstream[f"{s.slug}/{lk.id}"] = lk.upstream
     horizon = (now - maintenance.HORIZON_PAST, now + maintenance.HORIZON_AHEAD)
-    return Topology(upstream=upstream, maintenance=maintenance.windows(inventory, *horizon))
+    return Topology(upstream=upstream, maintenance=maintenance.windows(inventory, *horizon),
+                    intervals={c.key: c.interval for c in inventory.checks})
 
 
 #: Where `netmon run` keeps the history store and `netmon report` reads it: ``$NETMON_DATA_DIR/history.db``,

@@ -1,15 +1,23 @@
-"""From outages and rollups to the numbers a planner reads.
+"""From observed samples, outages and rollups to the numbers a planner reads.
 
-Definitions (docs/report.md repeats them for readers):
-- A site's *availability* is measured on its primary link: ``1 - downtime / observed time``, where
-  observed time is the report window (cut at "now", intersected with office hours if asked) and
-  downtime is the union of that link's outages inside it. Open outages count up to "now".
-- *Excluding maintenance*: planned windows of the site or its upstream hub are removed from both the
-  observed time and the downtime.
-- *Outages* are those of the primary link overlapping the observed time; *MTTR* is the mean full
-  duration of those among them that have ended. *Downtime* is the clipped total.
+The accounting rules (docs/report.md repeats them for readers, in Vietnamese and English):
+- The *window* is the time asked about: the report range cut at "now", intersected with office
+  hours if asked. *Observed* time is the part of it some run of the site's primary-link
+  reachability check stood for (`exporters.history_samples`); *coverage* is observed ÷ window.
+- *Availability* is ``1 - down / observed``: down is the observed time whose run failed (for ICMP, a
+  burst that lost every echo). Time nobody observed is neither up nor down. Below the coverage
+  floor (default 90 %) the figure is not meaningful and is reported as such (None), never as a
+  percentage; with no observed time at all the site has "no data".
+- *Excluding maintenance*: planned windows of the site or its upstream hub are removed from the
+  window, the observed time and the down time alike, and the floor applies to what is left.
+- *Outages* are those of the primary link (two consecutive failed runs open one) overlapping the
+  window; *MTTR* is the mean full duration of those that have ended. Failed runs that opened no
+  outage (a fault shorter than the detection floor of two runs) are *short outages*: each maximal
+  stretch of down samples outside any outage counts once, as instability.
 - A group row (district, link type, ISP, all) sums its sites' times, so availability is weighted by
-  observed time, and merges their RTT histograms for percentiles.
+  observed time and coverage is that of the whole group; RTT histograms merge for percentiles.
+- *Worst* sites: the meaningful ones by availability (lowest first), then most short outages; sites
+  below the floor come after them, since nothing can be said of them.
 """
 
 from __future__ import annotations
@@ -20,10 +28,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from exporters.history_outages import Window
+from exporters.history_samples import SampleSpan
 from netmon.report import intervals as iv
 from netmon.report.data import OutageEvent, Rollup, SiteInfo, Source
 
 GROUPINGS = ("site", "district", "link-type", "isp")
+#: Below this coverage (observed ÷ window) an availability figure is not meaningful.
+COVERAGE_FLOOR = 0.9
 
 
 @dataclass(slots=True)
@@ -31,25 +42,45 @@ class Row:
     key: str
     label: str
     sites: int = 0
+    window: float = 0.0
     observed: float = 0.0
     down: float = 0.0
+    window_excl: float = 0.0
     observed_excl: float = 0.0
     down_excl: float = 0.0
     outages: int = 0
+    short: int = 0
     repaired: int = 0
     repair_time: float = 0.0
     causes: Counter[str] = field(default_factory=Counter)
     rollup: Rollup = field(default_factory=Rollup)
     runs: int = 0
     site: SiteInfo | None = None
+    floor: float = COVERAGE_FLOOR
+
+    @property
+    def coverage(self) -> float | None:
+        return self.observed / self.window if self.window > 0 else None
+
+    @property
+    def coverage_excl(self) -> float | None:
+        return self.observed_excl / self.window_excl if self.window_excl > 0 else None
+
+    @property
+    def meaningful(self) -> bool:
+        """Enough of the window was observed for the availability figure to mean something."""
+        return self.observed > 0 and (self.coverage or 0.0) >= self.floor - 1e-9
 
     @property
     def availability(self) -> float | None:
-        return 1 - self.down / self.observed if self.observed > 0 else None
+        """Over observed time; None when below the coverage floor (or nothing was observed)."""
+        return 1 - self.down / self.observed if self.meaningful else None
 
     @property
     def availability_excl(self) -> float | None:
-        return 1 - self.down_excl / self.observed_excl if self.observed_excl > 0 else None
+        if self.observed_excl <= 0 or (self.coverage_excl or 0.0) < self.floor - 1e-9:
+            return None
+        return 1 - self.down_excl / self.observed_excl
 
     @property
     def mttr(self) -> float | None:
@@ -57,11 +88,14 @@ class Row:
 
     def add(self, other: Row) -> None:
         self.sites += other.sites
+        self.window += other.window
         self.observed += other.observed
         self.down += other.down
+        self.window_excl += other.window_excl
         self.observed_excl += other.observed_excl
         self.down_excl += other.down_excl
         self.outages += other.outages
+        self.short += other.short
         self.repaired += other.repaired
         self.repair_time += other.repair_time
         self.causes.update(other.causes)
@@ -84,6 +118,7 @@ class Report:
     #: link type → [(local day start, availability or None)]
     daily: dict[str, list[tuple[float, float | None]]]
     outages: list[OutageEvent]
+    floor: float = COVERAGE_FLOOR
 
 
 def group_key(site: SiteInfo, by: str) -> tuple[str, str]:
@@ -102,33 +137,57 @@ def maintenance_spans(site: SiteInfo, windows: Iterable[Window]) -> list[iv.Span
     return iv.merge((w.start, w.end) for w in windows if w.site in (site.slug, site.upstream))
 
 
+def observed_spans(
+    samples: Sequence[SampleSpan], site: str, link: str
+) -> tuple[list[iv.Span], list[iv.Span]]:
+    """(observed, down) time of ``site``'s ``link``: down is where a failed run stands and no
+    successful one does (two checks of one link can disagree; a reply from either is "up")."""
+    mine = [s for s in samples if s.site == site and s.link == link]
+    up = iv.merge((s.start, s.end) for s in mine if not s.down)
+    down = iv.subtract(iv.merge((s.start, s.end) for s in mine if s.down), up)
+    return iv.merge((s.start, s.end) for s in mine), down
+
+
 def site_row(
     site: SiteInfo,
     link: str,
     outages: Sequence[OutageEvent],
-    observed: list[iv.Span],
+    samples: Sequence[SampleSpan],
+    window: list[iv.Span],
     maintenance: list[iv.Span],
     rollups: dict[tuple[str, str], Rollup],
     now: float,
+    floor: float = COVERAGE_FLOOR,
 ) -> Row:
-    """One site's row for ``link`` over ``observed`` spans."""
-    row = Row(site.slug, site.name, sites=1, site=site)
+    """One site's row for ``link`` over the ``window`` spans."""
+    row = Row(site.slug, site.name, sites=1, site=site, floor=floor)
+    seen, failed = observed_spans(samples, site.slug, link)
+    observed = iv.intersect(seen, window)
+    down = iv.intersect(failed, window)
+    row.window, row.observed, row.down = iv.total(window), iv.total(observed), iv.total(down)
+    row.window_excl = iv.total(iv.subtract(window, maintenance))
+    row.observed_excl = iv.total(iv.subtract(observed, maintenance))
+    row.down_excl = iv.total(iv.subtract(down, maintenance))
     mine = [o for o in outages if o.site == site.slug and o.link == link]
     spans = [(o.start, now if o.end is None else o.end) for o in mine]
-    down = iv.intersect(iv.merge(spans), observed)
-    observed_excl = iv.subtract(observed, maintenance)
-    row.observed, row.down = iv.total(observed), iv.total(down)
-    row.observed_excl, row.down_excl = iv.total(observed_excl), iv.total(iv.subtract(down, maintenance))
     for o, span in zip(mine, spans, strict=True):
-        if iv.intersect([span], observed):
+        if iv.intersect([span], window):
             row.outages += 1
             row.causes[o.cause] += 1
             if o.end is not None:
                 row.repaired += 1
                 row.repair_time += o.end - o.start
+    in_outage = iv.merge(spans)
+    row.short = sum(1 for stretch in down if not iv.intersect([stretch], in_outage))
     row.rollup.merge(rollups.get((site.slug, link), Rollup()))
     row.runs = rollups.get((site.slug, "*"), Rollup()).runs
     return row
+
+
+def rank(rows: Iterable[Row]) -> list[Row]:
+    """Worst first: meaningful rows by availability, then most short outages; the rest after."""
+    return sorted(rows, key=lambda r: (0, r.availability, -r.short, -r.down) if r.availability is not None
+                  else (1, 0.0, 0, -r.observed))
 
 
 def build(
@@ -141,27 +200,31 @@ def build(
     office_hours: bool = False,
     worst: int = 10,
     source_name: str = "store",
+    floor: float = COVERAGE_FLOOR,
 ) -> Report:
     stop = min(end, now)
-    observed = iv.office_hours(start, stop) if office_hours else ([(start, stop)] if stop > start else [])
+    window = iv.office_hours(start, stop) if office_hours else ([(start, stop)] if stop > start else [])
     outages = source.outages(start, stop)
+    samples = source.samples(start, stop)
     rollups = source.rollups(start, stop)
     windows = source.maintenance()
     site_rows = [
-        site_row(s, s.primary.id, outages, observed, maintenance_spans(s, windows), rollups, now)
+        site_row(s, s.primary.id, outages, samples, window, maintenance_spans(s, windows), rollups, now,
+                 floor)
         for s in sites
     ]
     groups: dict[str, Row] = {}
     types: dict[str, Row] = {}
-    total = Row("all", "all")
+    total = Row("all", "all", floor=floor)
     for s, row in zip(sites, site_rows, strict=True):
         key, label = group_key(s, by)
-        target = groups.setdefault(key, Row(key, label)) if by != "site" else None
-        for agg in (target, types.setdefault(s.primary.type, Row(s.primary.type, s.primary.type)), total):
+        target = groups.setdefault(key, Row(key, label, floor=floor)) if by != "site" else None
+        link_type = types.setdefault(s.primary.type, Row(s.primary.type, s.primary.type, floor=floor))
+        for agg in (target, link_type, total):
             if agg is not None:
                 agg.add(row)
     rows = site_rows if by == "site" else list(groups.values())
-    ranked = sorted(site_rows, key=lambda r: (r.availability if r.availability is not None else 2, -r.down))
+    ranked = rank(site_rows)
     primary = {(s.slug, s.primary.id) for s in sites}
     return Report(
         start=start,
@@ -174,41 +237,40 @@ def build(
         sites=site_rows,
         worst=ranked[:worst],
         by_link_type=sorted(types.values(), key=lambda r: r.key),
-        daily=_daily(sites, outages, observed, now),
+        daily=_daily(sites, samples, window, floor),
         outages=[o for o in outages if (o.site, o.link) in primary],
+        floor=floor,
     )
 
 
 def _daily(
-    sites: Sequence[SiteInfo], outages: Sequence[OutageEvent], observed: list[iv.Span], now: float
+    sites: Sequence[SiteInfo], samples: Sequence[SampleSpan], window: list[iv.Span], floor: float
 ) -> dict[str, list[tuple[float, float | None]]]:
-    """Availability per local day and primary link type, for the chart."""
-    if not observed:
+    """Availability per local day and primary link type, for the chart: over the observed time of
+    that day's window, None ("no data") when the day's coverage is below ``floor``."""
+    if not window:
         return {}
-    days = iv.days(observed[0][0], observed[-1][1])
-    down_by_site: dict[str, list[iv.Span]] = {}
-    primary = {s.slug: s.primary.id for s in sites}
-    for o in outages:
-        if primary.get(o.site) == o.link:
-            down_by_site.setdefault(o.site, []).append((o.start, now if o.end is None else o.end))
+    days = iv.days(window[0][0], window[-1][1])
     starts = [d[0] for d in days]
-    observed_per_day = [iv.total(iv.intersect(observed, [d])) for d in days]
-    down_per_day: dict[str, list[float]] = {}
+    per_type: dict[str, list[list[float]]] = {}  # link type → per day [window, observed, down]
     for s in sites:
-        per_day = down_per_day.setdefault(s.primary.type, [0.0] * len(days))
-        for a, b in iv.intersect(iv.merge(down_by_site.get(s.slug, [])), observed):
-            i = max(0, bisect.bisect_right(starts, a) - 1)
-            while i < len(days) and days[i][0] < b:
-                per_day[i] += max(0.0, min(b, days[i][1]) - max(a, days[i][0]))
-                i += 1
-    out: dict[str, list[tuple[float, float | None]]] = {}
-    for link_type, down in sorted(down_per_day.items()):
-        members = sum(1 for s in sites if s.primary.type == link_type)
-        out[link_type] = [
-            (day[0], 1 - d / (seen * members) if seen else None)
-            for day, d, seen in zip(days, down, observed_per_day, strict=True)
+        sums = per_type.setdefault(s.primary.type, [[0.0, 0.0, 0.0] for _ in days])
+        seen, failed = observed_spans(samples, s.slug, s.primary.id)
+        for i, day in enumerate(days):
+            sums[i][0] += iv.total(iv.intersect(window, [day]))
+        for column, spans in ((1, iv.intersect(seen, window)), (2, iv.intersect(failed, window))):
+            for a, b in spans:
+                i = max(0, bisect.bisect_right(starts, a) - 1)
+                while i < len(days) and days[i][0] < b:
+                    sums[i][column] += max(0.0, min(b, days[i][1]) - max(a, days[i][0]))
+                    i += 1
+    return {
+        link_type: [
+            (day[0], 1 - d / seen if seen > 0 and seen >= floor * asked - 1e-9 else None)
+            for day, (asked, seen, d) in zip(days, sums, strict=True)
         ]
-    return out
+        for link_type, sums in sorted(per_type.items())
+    }
 
 
 @dataclass
@@ -221,22 +283,18 @@ class Upgrade:
 
 
 def upgrade(
-    source: Source, site: SiteInfo, link_id: str, since: float, span_days: float, now: float
+    source: Source, site: SiteInfo, link_id: str, since: float, span_days: float, now: float,
+    floor: float = COVERAGE_FLOOR,
 ) -> Upgrade:
     """The same link's numbers for ``span_days`` before and after ``since`` (its ``since`` date)."""
     windows = maintenance_spans(site, source.maintenance())
     rows = []
     for start, end in ((since - span_days * 86400, since), (since, min(now, since + span_days * 86400))):
-        observed = [(start, end)] if end > start else []
+        if end <= start:
+            rows.append(Row(site.slug, site.name, sites=1, site=site, floor=floor))
+            continue
         rows.append(
-            site_row(
-                site,
-                link_id,
-                source.outages(start, end),
-                observed,
-                windows,
-                source.rollups(start, end) if end > start else {},
-                now,
-            )
+            site_row(site, link_id, source.outages(start, end), source.samples(start, end), [(start, end)],
+                     windows, source.rollups(start, end), now, floor)
         )
     return Upgrade(site, link_id, since, rows[0], rows[1])

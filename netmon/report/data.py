@@ -1,8 +1,9 @@
 """What a report is computed from, whichever source it comes from (the SQLite store or Prometheus).
 
-A `Source` answers two questions for a time range: which outages happened (`OutageEvent`), and what
-the rollups say per site and link (`Rollup`: runs, successes, RTT histogram, loss, jitter). The
-availability maths in `netmon.report.compute` only ever sees these values.
+A `Source` answers three questions for a time range: what each run measured, as observed spans up or
+down (`SampleSpan`, availability and coverage come from these), which outages happened
+(`OutageEvent`), and what the rollups say per site and link (`Rollup`: runs, successes, RTT
+histogram, loss, jitter). The availability maths in `netmon.report.compute` only sees these values.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Protocol
 
 from exporters.history_outages import Window
 from exporters.history_rollup import percentile
+from exporters.history_samples import SampleSpan
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,10 @@ class Source(Protocol):
 
     def rollups(self, start: float, end: float) -> dict[tuple[str, str], Rollup]:
         """ICMP rollups per (site, link) plus the site's total runs under (site, "*")."""
+        ...
+
+    def samples(self, start: float, end: float) -> list[SampleSpan]:
+        """Observed spans of every reachability check that overlap ``[start, end)``."""
         ...
 
     def maintenance(self) -> list[Window]: ...

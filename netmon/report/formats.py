@@ -22,8 +22,11 @@ CATALOG: dict[str, tuple[str, str]] = {
     "name": ("Name", "Tên"),
     "sites": ("Sites", "Số điểm"),
     "availability": ("Availability", "Khả dụng"),
+    "coverage": ("Coverage", "Độ phủ"),
     "availability_excl": ("Avail. excl. maint.", "Khả dụng trừ bảo trì"),
+    "coverage_excl": ("Coverage excl. maint.", "Độ phủ trừ bảo trì"),
     "outages": ("Outages", "Số lần mất kết nối"),
+    "short_outages": ("Short outages", "Mất kết nối ngắn"),
     "downtime": ("Downtime", "Thời gian mất"),
     "mttr": ("MTTR", "Thời gian khắc phục TB"),
     "rtt_p50": ("RTT p50", "RTT p50"),
@@ -42,6 +45,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "cause.hub": ("hub", "trạm tập trung"),
     "cause.power": ("power", "mất điện"),
     "cause.maintenance": ("maintenance", "bảo trì"),
+    "status.no_data": ("no data", "không có dữ liệu"),
+    "status.below_floor": ("insufficient data", "không đủ dữ liệu"),
+    "floor": ("availability over observed time; below {floor} coverage: insufficient data",
+              "khả dụng tính trên thời gian quan sát được; độ phủ dưới {floor}: không đủ dữ liệu"),
 }
 
 COLUMNS = (
@@ -49,8 +56,11 @@ COLUMNS = (
     "name",
     "sites",
     "availability",
+    "coverage",
     "availability_excl",
+    "coverage_excl",
     "outages",
+    "short_outages",
     "downtime",
     "mttr",
     "rtt_p50",
@@ -63,6 +73,13 @@ COLUMNS = (
 )
 
 
+def status(row: Row) -> str:
+    """``ok``, ``below_floor`` (observed, but less than the coverage floor) or ``no_data``."""
+    if row.availability is not None:
+        return "ok"
+    return "below_floor" if row.observed > 0 else "no_data"
+
+
 def values(row: Row) -> dict[str, Any]:
     """Machine values of a row, base units (seconds, ratios)."""
     r = row.rollup
@@ -71,8 +88,11 @@ def values(row: Row) -> dict[str, Any]:
         "name": row.label,
         "sites": row.sites,
         "availability": row.availability,
+        "coverage": row.coverage,
         "availability_excl": row.availability_excl,
+        "coverage_excl": row.coverage_excl,
         "outages": row.outages,
+        "short_outages": row.short,
         "downtime": row.down,
         "mttr": row.mttr,
         "rtt_p50": r.rtt_p(0.5),
@@ -82,6 +102,9 @@ def values(row: Row) -> dict[str, Any]:
         "jitter": r.jitter,
         "runs": row.runs,
         "causes": dict(row.causes),
+        "status": status(row),
+        "window": row.window,
+        "observed": row.observed,
     }
 
 
@@ -101,11 +124,24 @@ def ms(v: float | None) -> str:
     return "–" if v is None else f"{v * 1000:.1f} ms"
 
 
+def coverage_pct(v: float | None) -> str:
+    return "–" if v is None else f"{v * 100:.1f} %"
+
+
+def availability_text(row: Row, lang: Lang) -> str:
+    """The availability figure, or why there is none ("no data" is never printed as "up")."""
+    state = status(row)
+    return pct(row.availability) if state == "ok" else text(CATALOG, f"status.{state}", lang)
+
+
 def human(row: Row, lang: Lang) -> dict[str, str]:
     v = values(row)
+    excl = "status.no_data" if row.observed_excl <= 0 else "status.below_floor"
     fmt: dict[str, Callable[[Any], str]] = {
-        "availability": pct,
-        "availability_excl": pct,
+        "availability": lambda _: availability_text(row, lang),
+        "availability_excl": lambda a: pct(a) if a is not None else text(CATALOG, excl, lang),
+        "coverage": coverage_pct,
+        "coverage_excl": coverage_pct,
         "downtime": secs,
         "mttr": secs,
         "rtt_p50": ms,
@@ -126,9 +162,11 @@ def local(t: float) -> str:
 
 def header(report: Report, lang: Lang) -> str:
     office = f", {text(CATALOG, 'office', lang)}" if report.office_hours else ""
+    floor = text(CATALOG, "floor", lang, floor=f"{report.floor * 100:g} %")
     return (
         f"{text(CATALOG, 'title', lang)} — {text(CATALOG, 'period', lang)}: {local(report.start)} → "
         f"{local(report.end)} (Asia/Ho_Chi_Minh){office}; {text(CATALOG, 'source', lang)}: {report.source}"
+        f"; {floor}"
     )
 
 
@@ -145,7 +183,10 @@ def table(report: Report, lang: Lang) -> str:
             lines.append("  ".join("-" * w for w in widths))
     lines += ["", text(CATALOG, "worst", lang, n=len(report.worst)) + ":"]
     lines += [
-        f"  {r.label} ({r.key}): {pct(r.availability)}, {r.outages} × {secs(r.mttr)}" for r in report.worst
+        f"  {r.label} ({r.key}): {availability_text(r, lang)} ({text(CATALOG, 'coverage', lang).lower()} "
+        f"{coverage_pct(r.coverage)}), {r.outages} × {secs(r.mttr)}, "
+        f"{text(CATALOG, 'short_outages', lang).lower()} {r.short}"
+        for r in report.worst
     ]
     return "\n".join(lines) + "\n"
 
@@ -153,11 +194,12 @@ def table(report: Report, lang: Lang) -> str:
 def to_csv(report: Report, lang: Lang) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(COLUMNS)
+    columns = (*COLUMNS, "status", "window", "observed")
+    writer.writerow(columns)
     for r in [*report.rows, report.total]:
         v = values(r)
         v["causes"] = ";".join(f"{k}={n}" for k, n in sorted(v["causes"].items()))
-        writer.writerow(["" if v[c] is None else v[c] for c in COLUMNS])
+        writer.writerow(["" if v[c] is None else v[c] for c in columns])
     return out.getvalue()
 
 
@@ -170,6 +212,7 @@ def to_json(report: Report) -> str:
                 "by": report.by,
                 "office_hours": report.office_hours,
                 "source": report.source,
+                "coverage_floor": report.floor,
                 "rows": [values(r) for r in report.rows],
                 "total": values(report.total),
                 "worst": [r.key for r in report.worst],
@@ -191,8 +234,11 @@ def upgrade_text(up: Upgrade, lang: Lang) -> str:
     before, after = human(up.before, lang), human(up.after, lang)
     for key in (
         "availability",
+        "coverage",
         "availability_excl",
+        "coverage_excl",
         "outages",
+        "short_outages",
         "downtime",
         "mttr",
         "rtt_p50",
@@ -201,7 +247,7 @@ def upgrade_text(up: Upgrade, lang: Lang) -> str:
         "jitter",
     ):
         lines.append(
-            f"  {text(CATALOG, key, lang):<24} {text(CATALOG, 'before', lang)}: {before[key]:<14} "
+            f"  {text(CATALOG, key, lang):<24} {text(CATALOG, 'before', lang)}: {before[key]:<18} "
             f"{text(CATALOG, 'after', lang)}: {after[key]}"
         )
     return "\n".join(lines) + "\n"

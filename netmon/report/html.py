@@ -11,8 +11,18 @@ from __future__ import annotations
 from html import escape
 
 from netmon.i18n import Lang, text
-from netmon.report.compute import Report, Row
-from netmon.report.formats import CATALOG, COLUMNS, header, human, local, pct, secs
+from netmon.report.compute import Report, Row, rank
+from netmon.report.formats import (
+    CATALOG,
+    COLUMNS,
+    availability_text,
+    coverage_pct,
+    header,
+    human,
+    local,
+    pct,
+    secs,
+)
 
 EXTRA: dict[str, tuple[str, str]] = {
     "summary": ("Summary", "Tổng quan"),
@@ -26,9 +36,13 @@ EXTRA: dict[str, tuple[str, str]] = {
     "cause": ("Cause", "Nguyên nhân"),
     "duration": ("Duration", "Thời lượng"),
     "site": ("Site", "Điểm"),
+    "no_data": ("no data or insufficient data (coverage below the floor)",
+                "không có hoặc không đủ dữ liệu (độ phủ dưới ngưỡng)"),
 }
 
 COLORS = ((0.999, "#1a9850"), (0.995, "#91cf60"), (0.99, "#fee08b"), (0.98, "#fc8d59"), (0.0, "#d73027"))
+#: No data / insufficient data: grey, never one of the availability colours.
+NO_DATA = "#bdbdbd"
 LINE_COLORS = ("#1f78b4", "#e31a1c", "#33a02c", "#ff7f00", "#6a3d9a")
 
 CSS = """
@@ -37,7 +51,7 @@ h1{font-size:20px}h2{font-size:16px;margin-top:1.6em;border-bottom:1px solid #cc
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}
 td:nth-child(2),th:nth-child(2),td:first-child,th:first-child{text-align:left}
 .cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #ccc;padding:.5em 1em;border-radius:4px}
-.card b{display:block;font-size:18px}svg{background:#fafafa;border:1px solid #ddd}
+.card b{display:block;font-size:18px}svg{background:#fafafa;border:1px solid #ddd;width:100%;height:auto}
 .legend span{display:inline-block;margin-right:1em}.sw{width:10px;height:10px;display:inline-block}
 @media print{body{margin:0;font-size:10px}h2{page-break-after:avoid}svg,table{page-break-inside:avoid}}
 """
@@ -45,12 +59,16 @@ td:nth-child(2),th:nth-child(2),td:first-child,th:first-child{text-align:left}
 
 def color(availability: float | None) -> str:
     if availability is None:
-        return "#999999"
+        return NO_DATA
     return next(c for limit, c in COLORS if availability >= limit)
 
 
 def _t(key: str, lang: Lang, **values: object) -> str:
     return text(EXTRA if key in EXTRA else CATALOG, key, lang, **values)
+
+
+def _no_data_legend(lang: Lang) -> str:
+    return f'<span><i class="sw" style="background:{NO_DATA}"></i> {escape(_t("no_data", lang))}</span>'
 
 
 def _table(rows: list[Row], lang: Lang, total: Row | None = None) -> str:
@@ -66,13 +84,24 @@ def _table(rows: list[Row], lang: Lang, total: Row | None = None) -> str:
 
 
 def _over_time(report: Report, lang: Lang) -> str:
-    w, h, pad = 720, 240, 40
+    """One line per link type; a day without enough observed time breaks the line and is shaded
+    grey across the chart, so "no data" never reads as "up"."""
+    w, h, pad = 1000, 260, 40
     points = [a for series in report.daily.values() for _, a in series if a is not None]
-    if not points:
+    if not report.daily:
         return "<p>–</p>"
-    low = min(min(points), 0.99)
+    low = min([*points, 0.99])
     days = max(len(s) for s in report.daily.values())
+    step = (w - 2 * pad) / max(1, days - 1)
+
+    def x(j: int) -> float:
+        return pad + 10 + step * j
+
     parts = [f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img">']
+    for j in range(days):
+        if all(j >= len(s) or s[j][1] is None for s in report.daily.values()):
+            parts.append(f'<rect x="{x(j) - step / 2:.1f}" y="{pad}" width="{max(step, 2):.1f}" '
+                         f'height="{h - 2 * pad}" fill="{NO_DATA}" opacity="0.6"/>')
     for frac in (0.0, 0.5, 1.0):
         y = pad + (h - 2 * pad) * frac
         parts.append(
@@ -82,15 +111,19 @@ def _over_time(report: Report, lang: Lang) -> str:
     legend = []
     for i, (link_type, series) in enumerate(sorted(report.daily.items())):
         c = LINE_COLORS[i % len(LINE_COLORS)]
-        xy = [
-            (pad + 10 + (w - 2 * pad) * (j / max(1, days - 1)), pad + (h - 2 * pad) * (1 - a) / (1 - low))
-            for j, (_, a) in enumerate(series)
-            if a is not None
-        ]
-        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
-        parts.append(f'<polyline fill="none" stroke="{c}" stroke-width="2" points="{path}"/>')
-        parts += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2" fill="{c}"/>' for x, y in xy[:400]]
+        runs: list[list[tuple[float, float]]] = [[]]
+        for j, (_, a) in enumerate(series):
+            if a is None:
+                runs.append([])
+            else:
+                runs[-1].append((x(j), pad + (h - 2 * pad) * (1 - a) / (1 - low)))
+        for xy in runs:
+            if len(xy) > 1:
+                path = " ".join(f"{px:.1f},{py:.1f}" for px, py in xy)
+                parts.append(f'<polyline fill="none" stroke="{c}" stroke-width="2" points="{path}"/>')
+            parts += [f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2" fill="{c}"/>' for px, py in xy[:400]]
         legend.append(f'<span><i class="sw" style="background:{c}"></i> {escape(link_type)}</span>')
+    legend.append(_no_data_legend(lang))
     first = next(iter(report.daily.values()))
     parts.append(
         f'<text x="{pad}" y="{h - 8}" font-size="10">{local(first[0][0])[:10]}</text>'
@@ -120,7 +153,7 @@ def _latency(report: Report) -> str:
     return "".join(parts) + "</svg>"
 
 
-def _map(report: Report) -> str:
+def _map(report: Report, lang: Lang) -> str:
     located = [r for r in report.sites if r.site and r.site.lat is not None and r.site.lon is not None]
     if not located:
         return "<p>–</p>"
@@ -134,7 +167,7 @@ def _map(report: Report) -> str:
         assert r.site is not None and r.site.lat is not None and r.site.lon is not None
         x = pad + (r.site.lon - min(lons)) * scale
         y = h - pad - (r.site.lat - min(lats)) * scale
-        tip = f"{r.site.name} — {pct(r.availability)}"
+        tip = f"{r.site.name} — {availability_text(r, lang)} ({coverage_pct(r.coverage)})"
         parts.append(
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="7" fill="{color(r.availability)}" '
             f'stroke="#333" stroke-width="0.5"><title>{escape(tip)}</title></circle>'
@@ -142,7 +175,7 @@ def _map(report: Report) -> str:
         )
     legend = "".join(
         f'<span><i class="sw" style="background:{c}"></i> ≥ {limit * 100:g} %</span>' for limit, c in COLORS
-    )
+    ) + _no_data_legend(lang)
     return "".join(parts) + f'</svg><div class="legend">{legend}</div>'
 
 
@@ -152,16 +185,15 @@ def render(report: Report, lang: Lang) -> str:
     cards = "".join(
         f'<div class="card">{escape(_t(k, lang))}<b>{escape(v)}</b></div>'
         for k, v in (
-            ("availability", pct(t.availability)),
-            ("availability_excl", pct(t.availability_excl)),
+            ("availability", availability_text(t, lang)),
+            ("coverage", coverage_pct(t.coverage)),
+            ("availability_excl", human(t, lang)["availability_excl"]),
             ("outages", str(t.outages)),
             ("downtime", secs(t.down)),
             ("mttr", secs(t.mttr)),
         )
     )
-    ranked = sorted(
-        report.sites, key=lambda r: (r.availability if r.availability is not None else 2, -r.down)
-    )
+    ranked = rank(report.sites)
     longest = sorted((o for o in report.outages if o.end is not None), key=lambda o: o.start - (o.end or 0))[
         :50
     ]
@@ -180,7 +212,7 @@ def render(report: Report, lang: Lang) -> str:
 <h2>{escape(_t("summary", lang))}</h2><div class="cards">{cards}</div>
 <h2>{escape(_t("over_time", lang))}</h2>{_over_time(report, lang)}
 <h2>{escape(_t("latency", lang))}</h2>{_latency(report)}
-<h2>{escape(_t("map", lang))}</h2>{_map(report)}
+<h2>{escape(_t("map", lang))}</h2>{_map(report, lang)}
 {grouped}
 <h2>{escape(_t("ranked", lang))}</h2>{_table(ranked, lang, t)}
 <h2>{escape(_t("log", lang))}</h2><table><thead><tr><th>{escape(_t("site", lang))}</th>

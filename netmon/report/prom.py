@@ -3,7 +3,8 @@
 Outages are rebuilt from the raw samples of ``netmon_probe_success`` and
 ``netmon_probe_last_run_timestamp_seconds`` (one sample per scrape; a new run is a new
 ``last_run`` value), replayed through the very `OutageTracker` the store uses, so the same rule
-gives the same outages within one scrape interval. Rollups come from PromQL over the whole range:
+gives the same outages within one scrape interval; the same runs, through the store's
+`SampleTracker`, give the observed time up and down. Rollups come from PromQL over the whole range:
 loss and jitter averages, run counts from ``changes()`` of the last-run timestamp, and RTT
 percentiles from the ``netmon_icmp_rtt_seconds`` histogram (so they are only as fine as its buckets).
 Maintenance windows come from the inventory (`Topology`).
@@ -18,6 +19,7 @@ import httpx
 
 from exporters.history_outages import Outage, OutageTracker, Topology, Window
 from exporters.history_rollup import rtt_bucket
+from exporters.history_samples import SampleSpan, SampleTracker
 from netmon.report.data import OutageEvent, Rollup
 from probes.base import Result
 from probes.errors import NetmonError
@@ -45,6 +47,8 @@ class PromSource:
         self.open_after = open_after
         self.client = httpx.Client(timeout=timeout, trust_env=False)
         self._cache: dict[tuple[float, float], list[OutageEvent]] = {}
+        self._samples: dict[tuple[float, float], list[SampleSpan]] = {}
+        self._run_cache: dict[tuple[float, float], list[Result]] = {}
 
     def close(self) -> None:
         self.client.close()
@@ -66,7 +70,13 @@ class PromSource:
         return list(self.topology.maintenance)
 
     def _runs(self, start: float, end: float) -> list[Result]:
-        """Every distinct run of the reachability checks between ``start`` and ``end``, in time order."""
+        """Every distinct run of the reachability checks between ``start`` and ``end``, in time order
+        (read once per range: outages and samples replay the same runs)."""
+        if (start, end) not in self._run_cache:
+            self._run_cache[(start, end)] = self._read_runs(start, end)
+        return self._run_cache[(start, end)]
+
+    def _read_runs(self, start: float, end: float) -> list[Result]:
         selector = self._selector()
         runs: dict[tuple[str, str, str, str], dict[float, tuple[float, bool]]] = {}
         t = start
@@ -105,6 +115,17 @@ class PromSource:
                 if o.start < end and (o.end is None or o.end > start)
             ]
         return self._cache[key]
+
+    def samples(self, start: float, end: float) -> list[SampleSpan]:
+        key = (start, end)
+        if key not in self._samples:
+            tracker = SampleTracker(self.topology.intervals, probes=self.probes)
+            seen: dict[int, SampleSpan] = {}
+            for result in self._runs(start - LOOKBACK, end):
+                for s in tracker.observe(result):
+                    seen[id(s)] = s
+            self._samples[key] = [s for s in seen.values() if s.start < end and s.end > start]
+        return self._samples[key]
 
     def rollups(self, start: float, end: float) -> dict[tuple[str, str], Rollup]:
         rng = f"[{max(1, int(end - start))}s]"

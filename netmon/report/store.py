@@ -8,6 +8,7 @@ from pathlib import Path
 
 from exporters.history_outages import Window
 from exporters.history_rollup import day_start, hour_start
+from exporters.history_samples import SampleSpan
 from exporters.history_schema import connect
 from netmon.report.data import OutageEvent, Rollup
 from probes.errors import NetmonError
@@ -41,6 +42,16 @@ class StoreSource:
             (end, start),
         )
         return [OutageEvent(*row) for row in rows]
+
+    def samples(self, start: float, end: float) -> list[SampleSpan]:
+        """Spans from the ``samples`` table; a store written before it existed has none (not observed)."""
+        if not self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'samples'").fetchone():
+            return []
+        rows = self.conn.execute(
+            'SELECT site, link, check_id, start, "end", down FROM samples WHERE "end" > ? AND start < ?',
+            (start, end),
+        )
+        return [SampleSpan(site, link, check, a, b, bool(down)) for site, link, check, a, b, down in rows]
 
     def maintenance(self) -> list[Window]:
         return [

@@ -112,3 +112,40 @@ def test_retention_drops_old_hourly_rows_and_keeps_daily(tmp_path: Path) -> None
     Retention(hourly_days=1, daily_days=10_000).apply(conn, T0 + 3 * 86400)
     assert conn.execute("SELECT COUNT(*) FROM rollup_hour").fetchone() == (0,)
     assert conn.execute("SELECT SUM(runs) FROM rollup_day").fetchone() == (240,)
+
+
+def test_each_run_is_a_sample_of_its_interval_coalesced_into_spans(store: Path) -> None:
+    """ban-a: up, down for runs 100-103, up, run 200 down alone, ...: one span per stretch of one state."""
+    conn = sqlite3.connect(store)
+    spans = conn.execute(
+        "SELECT start - ?, \"end\" - ?, down FROM samples WHERE site = 'ban-a' ORDER BY start", (T0, T0)
+    ).fetchall()
+    assert spans[:5] == [(0, 3000, 0), (3000, 3120, 1), (3120, 6000, 0), (6000, 6030, 1), (6030, 30000, 0)]
+    assert spans[-1] == (30600, 86400, 0)
+
+
+def test_a_sample_stands_for_its_own_checks_interval_and_a_late_run_leaves_a_gap() -> None:
+    from exporters.history_samples import SampleTracker
+
+    tracker = SampleTracker({"ban-a/icmp-primary": 60.0})
+    (first,) = tracker.observe(icmp("ban-a", 0))
+    tracker.observe(icmp("ban-a", 2))  # 60 s later: extends
+    assert (first.start - T0, first.end - T0) == (0, 120)
+    (gap,) = tracker.observe(icmp("ban-a", 10))  # 300 s later: nobody observed 120-300
+    assert gap is not first and (gap.start - T0, gap.end - T0) == (300, 360)
+
+
+def test_a_version_1_store_is_migrated_and_read_as_not_observed_before(tmp_path: Path) -> None:
+    from exporters.history_schema import MIGRATIONS
+    from netmon.report.store import StoreSource
+
+    path = tmp_path / "v1.db"
+    conn = sqlite3.connect(path)
+    for statement in MIGRATIONS[0]:
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    assert StoreSource(path).samples(0, 2e9) == []  # read-only, before any upgrade
+    connect(path).close()
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone() == (2,)
