@@ -53,7 +53,7 @@ FLOOR = 0.9
 FAST = ("fiber", "4g", "microwave")
 #: Case kinds, as often as they should be drawn.
 KINDS = ("cut", "cut", "blip", "flap", "flap", "loss", "maint-in", "maint-out", "hub", "mixed")
-LEAD = 30.0  # seconds between writing the inventory and the round's start: netmon starts meanwhile
+LEAD = 15.0  # seconds between writing the inventory and the round's start: netmon starts meanwhile
 
 Span = tuple[float, float]
 
