@@ -2,15 +2,18 @@
 
 Charts are drawn as inline SVG so the page opens offline, prints, and cannot leak a request: an
 availability-over-time line per link type, RTT p50/p95 per link type, and a map of the centers
-placed by their inventory coordinates (equirectangular; fine at a province's scale) and colored by
-availability.
+placed by their inventory coordinates (equirectangular; fine at a province's scale), colored by
+availability, over an approximate outline of the province and its former districts
+(`netmon.report.mapshape`). Every chart takes the page's full width.
 """
 
 from __future__ import annotations
 
+import math
 from html import escape
 
 from netmon.i18n import Lang, text
+from netmon.report import mapshape
 from netmon.report.compute import Report, Row, rank
 from netmon.report.formats import (
     CATALOG,
@@ -36,6 +39,10 @@ EXTRA: dict[str, tuple[str, str]] = {
     "cause": ("Cause", "Nguyên nhân"),
     "duration": ("Duration", "Thời lượng"),
     "site": ("Site", "Điểm"),
+    "outline": ("Outlines are approximations drawn around the centers' locations, not official boundaries; "
+                "dashed: former districts",
+                "Đường bao là ước lượng vẽ quanh vị trí các trung tâm, không phải ranh giới chính thức; "
+                "nét đứt: các huyện cũ"),
     "no_data": ("no data or insufficient data (coverage below the floor)",
                 "không có hoặc không đủ dữ liệu (độ phủ dưới ngưỡng)"),
 }
@@ -154,25 +161,58 @@ def _latency(report: Report) -> str:
 
 
 def _map(report: Report, lang: Lang) -> str:
+    """The centers on an equirectangular projection (longitude scaled by cos(latitude)), over an
+    approximate outline of the province and of the former districts (`netmon.report.mapshape`)."""
     located = [r for r in report.sites if r.site and r.site.lat is not None and r.site.lon is not None]
     if not located:
         return "<p>–</p>"
-    lats = [r.site.lat for r in located if r.site and r.site.lat is not None]
-    lons = [r.site.lon for r in located if r.site and r.site.lon is not None]
-    w, h, pad = 720, 520, 30
-    span = max(max(lats) - min(lats), max(lons) - min(lons), 0.01)
-    scale = min((w - 2 * pad) / span, (h - 2 * pad) / span)
-    parts = [f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img">']
-    for r in located:
-        assert r.site is not None and r.site.lat is not None and r.site.lon is not None
-        x = pad + (r.site.lon - min(lons)) * scale
-        y = h - pad - (r.site.lat - min(lats)) * scale
+    coords = [(float(r.site.lon), float(r.site.lat)) for r in located if r.site]  # type: ignore[arg-type]
+    squeeze = math.cos(math.radians(sum(lat for _, lat in coords) / len(coords)))
+    flat = [(lon * squeeze, lat) for lon, lat in coords]
+    margin = 0.12
+    outline = mapshape.envelope(flat, margin)
+    xs, ys = [p[0] for p in outline], [p[1] for p in outline]
+    w, pad = 1000, 20
+    scale = (w - 2 * pad) / max(max(xs) - min(xs), 0.01)
+    h = round(2 * pad + (max(ys) - min(ys)) * scale)
+
+    def xy(p: tuple[float, float]) -> tuple[float, float]:
+        return pad + (p[0] - min(xs)) * scale, h - pad - (p[1] - min(ys)) * scale
+
+    def path(points: list[tuple[float, float]]) -> str:
+        return " ".join(f"{x:.1f},{y:.1f}" for x, y in map(xy, points))
+
+    parts = [f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img">',
+             f'<polygon points="{path(outline)}" fill="#f3f1ea" stroke="#8c7b5a" stroke-width="1.5"/>']
+    districts: dict[str, list[tuple[float, float]]] = {}
+    for r, p in zip(located, flat, strict=True):
+        assert r.site is not None
+        districts.setdefault(r.site.district, []).append(p)
+    labels = []
+    for name, points in sorted(districts.items()):
+        shape = mapshape.hull(points, margin / 3)
+        parts.append(f'<polygon points="{path(shape)}" fill="none" stroke="#b9ad92" stroke-dasharray="4 3"/>')
+        cx, cy = xy((sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)))
+        labels.append(f'<text x="{cx:.1f}" y="{cy:.1f}" font-size="11" fill="#8c7b5a" text-anchor="middle" '
+                      f'font-style="italic" opacity="0.8">{escape(name)}</text>')
+    parts += labels
+    dots = [xy(p) for p in flat]
+    font = 11
+    names = [r.site.name if r.site else "" for r in located]
+    anchors = [(d, 0.56 * font * len(name)) for d, name in zip(dots, names, strict=True)]
+    spots = mapshape.place_labels(anchors, font, 8, [(x - 6, y - 6, x + 6, y + 6) for x, y in dots])
+    for r, (x, y), spot in zip(located, dots, spots, strict=True):
+        assert r.site is not None
         tip = f"{r.site.name} — {availability_text(r, lang)} ({coverage_pct(r.coverage)})"
         parts.append(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="7" fill="{color(r.availability)}" '
-            f'stroke="#333" stroke-width="0.5"><title>{escape(tip)}</title></circle>'
-            f'<text x="{x + 8:.1f}" y="{y + 3:.1f}" font-size="8">{escape(r.site.name)}</text>'
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{color(r.availability)}" '
+            f'stroke="#333" stroke-width="0.6"><title>{escape(tip)}</title></circle>'
         )
+        if spot is not None:
+            parts.append(f'<text x="{spot[0]:.1f}" y="{spot[1]:.1f}" font-size="{font}" stroke="#fff" '
+                         f'stroke-width="3" paint-order="stroke">{escape(r.site.name)}</text>')
+    note = escape(_t("outline", lang))
+    parts.append(f'<text x="{pad}" y="{h - 6}" font-size="11" fill="#555">{note}</text>')
     legend = "".join(
         f'<span><i class="sw" style="background:{c}"></i> ≥ {limit * 100:g} %</span>' for limit, c in COLORS
     ) + _no_data_legend(lang)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from exporters.history import HistoryWriter
+from exporters.history import HistoryWriter, Topology
 from netmon.cli import main
 from netmon.inventory import load
 from probes.base import Measurement, Result
@@ -39,7 +39,8 @@ def sites_only(tmp: Path) -> Path:
 def synthetic_store(path: Path, config: Path) -> None:
     """Three days of per-minute runs for every site; site i loses its link for i minutes each day."""
     inventory = load(config)
-    writer = HistoryWriter(path, flush_every=0.01)
+    intervals = {f"{site.slug}/icmp-primary": 60.0 for site in inventory.sites}  # one run a minute
+    writer = HistoryWriter(path, Topology(intervals=intervals), flush_every=0.01)
     writer.start()
     for i, site in enumerate(inventory.sites):
         rtt = {"fiber": 0.008, "4g": 0.060, "microwave": 0.030, "vsat": 0.650}[site.links[0].type]
@@ -138,6 +139,24 @@ def test_html_is_self_contained_and_vietnamese(report_html: Path) -> None:
     assert not re.search(r"(src|href)\s*=|https?://|@import|url\(", html)
     assert "Chiềng Cơi" in html and "Khả dụng" in html
     assert html.count("<circle") >= 75 and html.count("<svg") == 3
+    assert "không phải ranh giới chính thức" in html  # the outline says it is an approximation
+    assert html.count('stroke-dasharray="4 3"') >= 10  # the former districts
+    assert "<td>không đủ dữ liệu</td>" not in html  # three full days: every figure meaningful
+
+
+def test_days_and_sites_without_data_are_grey_not_green(tmp_path: Path) -> None:
+    """A window twice as long as the data: the empty days are shaded, the line breaks, the map is grey."""
+    config = sites_only(tmp_path)
+    store = tmp_path / "history.db"
+    synthetic_store(store, config)
+    out = tmp_path / "r.html"
+    assert main(["report", "--config", str(config), "--history", str(store), "--from", "2026-02-27",
+                 "--to", "2026-03-05", "--format", "html", "--out", str(out)]) == 0
+    html = out.read_text(encoding="utf-8")
+    chart = html.split("<svg")[1]
+    assert chart.count('fill="#bdbdbd" opacity="0.6"') == 3  # 27, 28 Feb and 1 Mar: nobody observed
+    assert html.split("<svg")[3].count('fill="#bdbdbd"') >= 75  # coverage 50 %: insufficient data
+    assert "<td>không đủ dữ liệu</td>" in html and "<td>100.000 %</td>" not in html
     assert "@media print" in html
 
 
