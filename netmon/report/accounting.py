@@ -18,8 +18,8 @@ the periodic report). docs/report.md explains each with a worked example.
 6. **Outage-count SLA**: at most ``max_outages_per_month`` × (observed days / 30.44) outages against
    the provider.
 
-The availability maths itself (observed time, union of downtime, maintenance) stays in
-`netmon.report.compute.site_row`; this module only decides which outages and which time go in.
+The availability maths itself (union of downtime, maintenance) stays in
+`netmon.report.compute.outage_row`; this module only decides which outages and which time go in.
 """
 
 from __future__ import annotations

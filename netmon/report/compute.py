@@ -159,7 +159,7 @@ def site_row(
     now: float,
     floor: float = COVERAGE_FLOOR,
 ) -> Row:
-    """One site's row for ``link`` over the ``window`` spans."""
+    """One site's row for ``link`` over the ``window`` spans, by the accounting rules above."""
     row = Row(site.slug, site.name, sites=1, site=site, floor=floor)
     seen, failed = observed_spans(samples, site.slug, link)
     observed = iv.intersect(seen, window)
@@ -168,7 +168,40 @@ def site_row(
     row.window_excl = iv.total(iv.subtract(window, maintenance))
     row.observed_excl = iv.total(iv.subtract(observed, maintenance))
     row.down_excl = iv.total(iv.subtract(down, maintenance))
-    mine = [o for o in outages if o.site == site.slug and o.link == link]
+    in_outage = _outages(row, outages, link, window, now)
+    row.short = sum(1 for stretch in down if not iv.intersect([stretch], in_outage))
+    _rollups(row, rollups, link)
+    return row
+
+
+def outage_row(
+    site: SiteInfo,
+    link: str,
+    outages: Sequence[OutageEvent],
+    window: list[iv.Span],
+    maintenance: list[iv.Span],
+    rollups: dict[tuple[str, str], Rollup],
+    now: float,
+) -> Row:
+    """A row whose down time is the union of the given ``outages`` over the whole ``window``, for the
+    contractual filings (`netmon.report.contract`, `netmon.report.filing`), which account outage by
+    outage (reclassified, filtered). It does not know observed time: every second of the window counts
+    (coverage 100 %, floor 0) — unlike `site_row`, the planners' figure."""
+    row = Row(site.slug, site.name, sites=1, site=site, floor=0.0)
+    in_outage = _outages(row, outages, link, window, now)
+    down = iv.intersect(in_outage, window)
+    row.window = row.observed = iv.total(window)
+    row.down = iv.total(down)
+    row.window_excl = row.observed_excl = iv.total(iv.subtract(window, maintenance))
+    row.down_excl = iv.total(iv.subtract(down, maintenance))
+    _rollups(row, rollups, link)
+    return row
+
+
+def _outages(row: Row, outages: Sequence[OutageEvent], link: str, window: list[iv.Span],
+             now: float) -> list[iv.Span]:
+    """Count the link's outages overlapping ``window`` into ``row``; return the time they cover."""
+    mine = [o for o in outages if o.site == row.key and o.link == link]
     spans = [(o.start, now if o.end is None else o.end) for o in mine]
     for o, span in zip(mine, spans, strict=True):
         if iv.intersect([span], window):
@@ -177,11 +210,12 @@ def site_row(
             if o.end is not None:
                 row.repaired += 1
                 row.repair_time += o.end - o.start
-    in_outage = iv.merge(spans)
-    row.short = sum(1 for stretch in down if not iv.intersect([stretch], in_outage))
-    row.rollup.merge(rollups.get((site.slug, link), Rollup()))
-    row.runs = rollups.get((site.slug, "*"), Rollup()).runs
-    return row
+    return iv.merge(spans)
+
+
+def _rollups(row: Row, rollups: dict[tuple[str, str], Rollup], link: str) -> None:
+    row.rollup.merge(rollups.get((row.key, link), Rollup()))
+    row.runs = rollups.get((row.key, "*"), Rollup()).runs
 
 
 def rank(rows: Iterable[Row]) -> list[Row]:

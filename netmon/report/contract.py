@@ -16,7 +16,7 @@ from netmon.inventory.loader import Inventory
 from netmon.inventory.model import FLOOR_AVAILABILITY, FLOOR_LATENCY, Contract
 from netmon.report import intervals as iv
 from netmon.report.accounting import Accounted, Budget, Rules, allowed_outages, budget
-from netmon.report.compute import Row, maintenance_spans, site_row
+from netmon.report.compute import Row, maintenance_spans, outage_row
 from netmon.report.data import OutageEvent, Rollup, SiteInfo, Source
 
 #: Upper bounds (seconds) of the restore-time classes a planner reads: 15 min, 1 h, 4 h, 24 h, longer.
@@ -136,8 +136,8 @@ def build_contract(
         maintenance = iv.merge([*maintenance_spans(s, windows), *accounted.maintenance(s.slug)])
         for lk in s.links:
             t = contracts[(s.slug, lk.id)]
-            service = site_row(s, lk.id, accounted.outages, observed, maintenance, rollups, now)
-            contract = site_row(s, lk.id, provider, observed, maintenance, rollups, now)
+            service = outage_row(s, lk.id, accounted.outages, observed, maintenance, rollups, now)
+            contract = outage_row(s, lk.id, provider, observed, maintenance, rollups, now)
             mine = [
                 o
                 for o in provider

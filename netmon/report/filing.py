@@ -20,7 +20,7 @@ from netmon.inventory.loader import Inventory
 from netmon.report import filing_text as ft
 from netmon.report import intervals as iv
 from netmon.report.accounting import Accounted, Rules
-from netmon.report.compute import Row, maintenance_spans, site_row
+from netmon.report.compute import Row, maintenance_spans, outage_row
 from netmon.report.contract import ContractReport, build_contract
 from netmon.report.data import SiteInfo, Source
 from netmon.report.incidents import Incident
@@ -90,7 +90,7 @@ def build(
     rows, maint = [], {}
     for s in sites:
         maint[s.slug] = iv.merge([*maintenance_spans(s, windows), *accounted.maintenance(s.slug)])
-        rows.append(site_row(s, s.primary.id, accounted.outages, observed, maint[s.slug], rollups, now))
+        rows.append(outage_row(s, s.primary.id, accounted.outages, observed, maint[s.slug], rollups, now))
     districts: dict[str, Row] = {}
     total = Row("all", "all")
     for s, row in zip(sites, rows, strict=True):

@@ -1,5 +1,6 @@
 """`--source prometheus` against Debian's Prometheus scraping a real `netmon run` on loopback gives the
-same outages and availability as the embedded store (within one check interval).
+same outages, availability and coverage as the embedded store (within one check interval), and the
+same maintenance window (declared under the site) gives both the cause ``maintenance``.
 
 The reachability check here is TCP to a loopback listener we close and reopen (`--history-reachability
 tcp`), because loopback always answers ICMP; the outage rule and the maths are the same.
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 import socket
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -24,7 +27,7 @@ from tests.support import free_port, netmon_run, prometheus, wait_until
 INTERVAL = 1.0
 
 
-def inventory(tmp: Path, port: int) -> Path:
+def inventory(tmp: Path, port: int, window: tuple[str, str]) -> Path:
     limits = {
         "rtt_degraded": "50ms",
         "rtt_down": "300ms",
@@ -69,6 +72,7 @@ def inventory(tmp: Path, port: int) -> Path:
                     }
                 ],
                 "checks": [{"id": "cpe-tcp", "probe": "tcp", "link": "primary", "port": port}],
+                "maintenance": [{"reason": "thay cáp", "start": window[0], "end": window[1]}],
             }
         ],
     }
@@ -88,7 +92,9 @@ def listen(port: int) -> socket.socket:
 @pytest.mark.slow
 def test_prometheus_source_matches_the_store(tmp_path: Path) -> None:
     port = free_port()
-    config = inventory(tmp_path, port)
+    local = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).replace(tzinfo=None, microsecond=0)
+    window = ((local + timedelta(seconds=15)).isoformat(), (local + timedelta(hours=1)).isoformat())
+    config = inventory(tmp_path, port, window)
     store = tmp_path / "history.db"
     server = listen(port)
     with netmon_run(config, tmp_path, "--history", str(store), "--history-reachability", "tcp") as netmon:
@@ -98,7 +104,8 @@ def test_prometheus_source_matches_the_store(tmp_path: Path) -> None:
                 lambda: prom.query('netmon_probe_success{check="cpe-tcp"} == 1'), 30, "a scraped success"
             )
             start = time.time()
-            time.sleep(3 * INTERVAL)  # a few good runs before the outage (the scenario, not synchronisation)
+            wait_until(lambda: time.time() > datetime.fromisoformat(window[0]).replace(
+                tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")).timestamp() + 1, 30, "the maintenance window to open")
             server.close()
             wait_until(
                 lambda: prom.query('netmon_probe_success{check="cpe-tcp"} == 0'), 30, "a scraped failure"
@@ -114,7 +121,7 @@ def test_prometheus_source_matches_the_store(tmp_path: Path) -> None:
                 "a scrape after the end of the window",
             )
             inv = load(config)
-            source = PromSource(prom.url, inventory_topology(inv), probes=("tcp",))
+            source = PromSource(prom.url, inventory_topology(inv, time.time()), probes=("tcp",))
             from_prom = build(source, inventory_sites(inv), start, end, now=end, source_name="prometheus")
             source.close()
     server.close()
@@ -125,4 +132,7 @@ def test_prometheus_source_matches_the_store(tmp_path: Path) -> None:
     assert s.down == pytest.approx(6 * INTERVAL, abs=2 * INTERVAL)
     assert p.down == pytest.approx(s.down, abs=INTERVAL)
     assert p.availability == pytest.approx(s.availability, abs=INTERVAL / (end - start))
-    assert [o.cause for o in from_prom.outages] == [o.cause for o in from_store.outages] == ["link"]
+    assert s.coverage is not None and p.coverage is not None and s.coverage > 0.9
+    assert p.coverage == pytest.approx(s.coverage, abs=2 * INTERVAL / (end - start))
+    assert [o.cause for o in from_prom.outages] == [o.cause for o in from_store.outages] == ["maintenance"]
+    assert p.availability_excl == pytest.approx(s.availability_excl, abs=INTERVAL / (end - start))
