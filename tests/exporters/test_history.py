@@ -148,4 +148,4 @@ def test_a_version_1_store_is_migrated_and_read_as_not_observed_before(tmp_path:
     conn.close()
     assert StoreSource(path).samples(0, 2e9) == []  # read-only, before any upgrade
     connect(path).close()
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone() == (2,)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
