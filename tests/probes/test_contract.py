@@ -63,15 +63,25 @@ def _leading_str(node: ast.AST) -> str | None:
     return None
 
 
+def _carries_reason(module: str, name: str) -> bool:
+    """Whether ``name`` in ``module`` is an exception class whose first argument is a failure reason."""
+    cls = getattr(importlib.import_module(module), name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Exception)):
+        return False
+    init = cls.__dict__.get("__init__")  # a class of its own with ``__init__(self, reason, ...)``
+    return init is not None and init.__code__.co_varnames[1:2] == ("reason",)
+
+
 def _reasons_in(module: str) -> Iterator[tuple[str, int]]:
     """Every reason ``module`` can fail with, and its line: first arguments of ``fail(...)`` and of
-    ``SnmpFailure(...)``, ``(reason, message)`` pairs a helper returns or assigns, values assigned to a
-    name ``reason``, and the values of ``*_REASONS`` tables mapping codes to reasons."""
+    exceptions carrying a reason (``SnmpFailure("auth", ...)``), ``(reason, message)`` pairs a helper
+    returns or assigns, values assigned to a name ``reason``, and the values of ``*_REASONS`` tables
+    mapping codes to reasons."""
     for node in ast.walk(_tree(module)):
         found: list[ast.AST] = []
         if isinstance(node, ast.Call):
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-            if name in ("fail", "SnmpFailure") and node.args:
+            if (name == "fail" or _carries_reason(module, name)) and node.args:
                 found.append(node.args[0])
         elif isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple):
             found.append(node.value)
