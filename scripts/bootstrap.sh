@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBS=(prometheus prometheus-alertmanager prometheus-snmp-exporter snmpd snmp nftables iptables iproute2
-      fping libnetfilter-queue-dev chromium fonts-dejavu-core tmux procps strace libfaketime poppler-utils)
+      fping libnetfilter-queue-dev chromium fonts-dejavu-core tmux procps strace libfaketime poppler-utils
+      chrony faketime)
 
 missing=()
 for pkg in "${DEBS[@]}"; do
