@@ -125,15 +125,16 @@ async def _connect(family: int, address: str, port: int) -> None:
 
 
 def judge(result: Result, limits: Limits | None, baseline: Baseline | None) -> Finding:
-    """The connect time against the link's RTT limits, but a connect that succeeded is at worst
-    degraded: on a lossy link one lost SYN adds the kernel's 1 s initial retransmission timeout to
-    the connect time, far above any RTT limit."""
+    """The connect time against the link's RTT limits, as ``slow_connect``: a handshake also waits for
+    the device to accept, so it speaks about the device (a busy CPE), never about the link's RTT —
+    the echo check measures that. A connect that succeeded is at worst degraded: on a lossy link one
+    lost SYN adds the kernel's 1 s initial retransmission timeout, far above any RTT limit."""
     if not result.success:
         return judge_plainly(result)
     finding = latency(result.value(CONNECT_SECONDS), limits, baseline)
-    if finding.verdict is Verdict.DOWN:
-        return Finding(Verdict.DEGRADED, finding.cause, finding.figure, finding.limit)
-    return finding
+    if finding.verdict is Verdict.OK:
+        return finding
+    return Finding(Verdict.DEGRADED, "slow_connect", finding.figure, finding.limit)
 
 
 def summary(result: Result, lang: Lang) -> str | None:

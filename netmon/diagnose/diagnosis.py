@@ -17,6 +17,8 @@ from collectors.snmp import UPS_CHARGE
 from netmon.diagnose.session import Outcome, Report
 from netmon.i18n import Lang, text
 from netmon.inventory.model import InventoryFile, Link
+from probes.base import get as probe_type
+from probes.icmp import RTT_MEDIAN
 from probes.verdict import Verdict
 
 CATALOG: dict[str, tuple[str, str]] = {
@@ -42,6 +44,11 @@ CATALOG: dict[str, tuple[str, str]] = {
                             "kết nối còn, RTT {value} trên {link}, thường {limit} — nghẽn hoặc đổi tuyến"),
     "jitter": ("link up, jitter {value} on {link} — meetings will stutter",
                "kết nối còn, jitter {value} trên {link} — họp trực tuyến sẽ giật"),
+    "slow_connect": ("{link} up, but {check} is slow to accept a connection ({value}{echo}) — the device "
+                     "is busy or overloaded, not the link",
+                     "{link} vẫn tốt, nhưng {check} nhận kết nối chậm ({value}{echo}) — thiết bị bận hoặc "
+                     "quá tải, không phải do đường truyền"),
+    "echo_rtt": ("; echo RTT {value}", "; RTT ping {value}"),
     "check_failed": ("{link} up but {check}: {error}", "{link} còn nhưng {check}: {error}"),
     "service_down": ("{service} down ({error})", "{service} ngừng ({error})"),
     "service_degraded": ("{service} degraded ({error})", "{service} suy giảm ({error})"),
@@ -72,6 +79,16 @@ DETAILS: dict[str, tuple[str, str]] = {
     "cert_untrusted": ("certificate not trusted: {error}", "chứng chỉ không tin cậy"),
     "cert_expired": ("certificate expired", "chứng chỉ đã hết hạn"),
     "cert_expiring": ("certificate expires in {days} days", "chứng chỉ hết hạn sau {days} ngày"),
+}
+
+#: A measured figure named in a service or hub clause.
+FIGURES: dict[str, tuple[str, str]] = {
+    "loss": ("loss {value}", "mất gói {value}"),
+    "latency": ("latency {value}", "độ trễ {value}"),
+    "latency_vs_baseline": ("latency {value}", "độ trễ {value}"),
+    "jitter": ("jitter {value}", "jitter {value}"),
+    "slow": ("slow {value}", "chậm {value}"),
+    "slow_connect": ("slow to connect {value}", "kết nối chậm {value}"),
 }
 
 FIXES: dict[str, tuple[str, str]] = {
@@ -140,7 +157,7 @@ def diagnose(report: Report, spec: InventoryFile | None, lang: Lang) -> Diagnosi
     for o in by_role["adhoc"]:
         target = o.row.check.target
         if o.finding.verdict is Verdict.DOWN:
-            say("target_down", target=target, error=o.result.error or o.finding.cause)
+            say("target_down", target=target, error=_error(o, lang))
         elif o.finding.verdict is Verdict.DEGRADED:
             say("target_degraded", target=target, detail=_detail(o, lang))
         else:
@@ -178,9 +195,12 @@ def _links(report: Report, links: list[Link], outcomes: list[Outcome], lang: Lan
                 key = "latency_down"
             say(key, link=name, value=_value(worst), limit=_value(worst, limit=True), type=link.type,
                 hint=HINTS[link.type][lang == "vi"])
+        elif worst.finding.cause == "slow_connect":
+            rtt = next((o.result.value(RTT_MEDIAN) for o in mine if o.row.check.probe == "icmp"), None)
+            echo = text(CATALOG, "echo_rtt", lang, value=f"{rtt * 1000:.1f} ms") if rtt is not None else ""
+            say("slow_connect", link=name, check=worst.row.check.id, value=_value(worst), echo=echo)
         else:
-            say("check_failed", link=name, check=worst.row.check.id,
-                error=worst.result.error or worst.finding.cause)
+            say("check_failed", link=name, check=worst.row.check.id, error=_error(worst, lang))
     primary_down = any(v is Verdict.DOWN for k, v in state.items()
                        if any(lk.id == k and lk.role == "primary" for lk in links))
     for link in links:
@@ -194,7 +214,7 @@ def _dead(o: Outcome) -> bool:
         return False
     if o.row.check.probe == "icmp":
         return o.finding.cause not in ("latency", "loss") or (o.finding.figure or 0.0) >= 1.0
-    return not o.result.success or o.finding.cause != "latency"
+    return not o.result.success
 
 
 def _trace(report: Report, link: Link, lang: Lang, say: Say) -> None:
@@ -243,9 +263,19 @@ def _detail(o: Outcome, lang: Lang) -> str:
         return text(DETAILS, f.cause, lang, error=o.result.error or "", days=days)
     if f.cause == "http_5xx" or f.cause == "http_4xx":
         return f"HTTP {f.figure:.0f}" if f.figure is not None else (o.result.error or f.cause)
-    if f.figure is not None and f.cause in ("loss", "latency", "jitter", "slow", "latency_vs_baseline"):
-        return f"{f.cause} {_value(o)}"
-    return o.result.error or f.cause or ""
+    if f.figure is not None and f.cause in FIGURES:
+        return text(FIGURES, f.cause, lang, value=_value(o))
+    return _error(o, lang)
+
+
+def _error(o: Outcome, lang: Lang) -> str:
+    """Why a check failed: the probe's own message in English (it names the library's error), the
+    declared wording of its reason in Vietnamese (a mixed-language sentence helps nobody)."""
+    if lang == "vi" and o.result.reason:
+        worded = probe_type(o.result.probe).reason(o.result.reason, lang)
+        if worded:
+            return worded
+    return o.result.error or o.finding.cause or ""
 
 
 def _percent(ratio: float | None) -> str:

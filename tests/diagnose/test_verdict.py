@@ -59,7 +59,7 @@ def test_a_slow_but_successful_connect_is_degraded_never_down() -> None:
     def tcp(connect: float) -> Result:
         return Result("s", "tcp-primary", "tcp", "127.0.0.1:80", "primary", True, 0.0, connect, None, None,
                       (Measurement("netmon_tcp_connect_seconds", connect),))
-    assert (judge(tcp(1.03), FIBER).verdict, judge(tcp(1.03), FIBER).cause) == (Verdict.DEGRADED, "latency")
+    assert (judge(tcp(1.03), FIBER).verdict, judge(tcp(1.03), FIBER).cause) == (Verdict.DEGRADED, "slow_connect")
     assert judge(tcp(0.1), FIBER).verdict is Verdict.DEGRADED
     assert judge(tcp(0.005), FIBER).verdict is Verdict.OK
 
