@@ -240,10 +240,12 @@ def report(run: Run) -> None:
         ("runs completed / due", f"{last.runs - first.runs:,.0f} / {run.checks * wall / run.interval:,.0f}"),
         ("lag p50 / p99 (whole run)", lags(first, last)),
         ("lag p50 / p99 (after first interval)", lags(steady, last)),
+        ("lag p99.9 (after first interval)", f"{quantile(.999, steady.lag, last.lag) * 1e3:.1f} ms"),
         ("skipped", f"{last.skipped:.0f}"),
         ("CPU (% of one core)", f"{(last.cpu - first.cpu) / wall * 100:.0f} %"),
         ("RSS start / after 1st interval / end",
          f"{run.rss_start:.0f} / {steady.rss:.0f} / {last.rss:.0f} MB"),
+        ("RSS per check at the end", f"{last.rss * 1024 / run.checks:.1f} KB"),
         ("scrape time median / max",
          f"{sorted(s.seconds for s in run.scrapes)[len(run.scrapes) // 2]:.2f} / "
          f"{max(s.seconds for s in run.scrapes):.2f} s"),

@@ -17,6 +17,7 @@ the agent's message size allows (one to a few).
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 import weakref
@@ -227,5 +228,7 @@ _REFUSED = {
 }
 
 
+@functools.lru_cache(maxsize=16_384)
 def _arcs(oid: str) -> tuple[int, ...]:
+    """Numeric arcs, to compare OIDs; cached for the reason `snmp_v2c._decode_oid` is."""
     return tuple(map(int, oid.split(".")))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import random
 import socket
@@ -92,7 +93,10 @@ def read_tlv(data: bytes, pos: int) -> tuple[int, int, int]:
     return tag, pos, pos + n
 
 
+@functools.lru_cache(maxsize=16_384)
 def _decode_oid(raw: bytes) -> str:
+    """Dotted form of an OID's BER content. Cached: every poll of a device answers the same OIDs
+    (the same columns and row indexes), so after the first poll decoding is a dictionary hit."""
     if not raw:
         raise DecodeError("empty OID")
     first = raw[0]
