@@ -51,7 +51,19 @@ class Buffer:
 
     @property
     def dropped(self) -> int:
-        return int(self._db.execute("SELECT value FROM meta WHERE key = 'dropped'").fetchone()[0])
+        return self.meta("dropped")
+
+    def meta(self, key: str, default: int = 0) -> int:
+        """A counter or state value that must outlive the process (drops, bytes sent, the budget)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else int(row[0])
+
+    def set_meta(self, **values: int) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        self._db.executemany(
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            values.items())
+        self._db.execute("COMMIT")
 
     @property
     def last_seq(self) -> int:

@@ -9,7 +9,9 @@ sent again and the central side recognises its sequence numbers (nothing duplica
 The budget is a token bucket over the bytes of each request and its reply (HTTP bodies and headers;
 TLS and TCP/IP framing are not counted): ``bytes_per_day / 86400`` bytes a second, holding at most a
 quarter-hour's worth, so a metered VSAT or 4G center never spends more than its daily share on
-catching up. Failures back off exponentially (1 s doubling to 60 s, with jitter).
+catching up. The bucket's level and the bytes sent are kept in the buffer's file, so a restart (or a
+crash loop) does not refill the bucket. Failures back off exponentially (1 s doubling to 60 s, with
+jitter).
 """
 
 from __future__ import annotations
@@ -43,10 +45,18 @@ class Budget:
         self.rate = None if bytes_per_day is None else bytes_per_day / 86400.0
         self.capacity = 0.0 if bytes_per_day is None else max(float(burst), bytes_per_day / 96.0)
         self.tokens = self.capacity
-        self._at = time.monotonic()
+        self._at = time.time()
+
+    def restore(self, tokens: float, at: float) -> None:
+        """Resume from a saved level (wall clock: it must span restarts; a step is capped by capacity)."""
+        self.tokens, self._at = min(tokens, self.capacity), min(at, time.time())
+
+    def state(self) -> tuple[float, float]:
+        self._refill()
+        return self.tokens, self._at
 
     def _refill(self) -> None:
-        now = time.monotonic()
+        now = time.time()
         if self.rate is not None:
             self.tokens = min(self.capacity, self.tokens + (now - self._at) * self.rate)
         self._at = now
@@ -95,6 +105,8 @@ class Delivery:
                          "Content-Encoding": "deflate", "User-Agent": "netmon-agent"}
         self._client = httpx.AsyncClient(verify=verify, timeout=30.0)
         self._backoff = BACKOFF_MIN
+        if buffer.meta("budget_at_ms"):
+            budget.restore(float(buffer.meta("budget_tokens")), buffer.meta("budget_at_ms") / 1000)
 
     async def run(self) -> None:
         """Deliver until cancelled."""
@@ -127,19 +139,24 @@ class Delivery:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.wake.wait(), timeout)
 
+    def _spent(self, cost: int) -> None:
+        self.budget.spend(cost)
+        self.stats.bytes += cost
+        tokens, at = self.budget.state()
+        self.buffer.set_meta(sent_bytes=self.buffer.meta("sent_bytes") + cost, budget_tokens=int(tokens),
+                             budget_at_ms=int(at * 1000))
+
     async def _send(self, body: bytes) -> bool:
         request = self._client.build_request("POST", self.url, content=body, headers=self._headers)
         cost = len(body) + len(self.url) + _header_bytes(request.headers)
         try:
             reply = await self._client.send(request)
         except httpx.HTTPError as exc:
-            self.budget.spend(cost)  # what left before the failure is spent all the same
-            self.stats.bytes += cost
+            self._spent(cost)  # what left before the failure is spent all the same
             log.warning("delivery to %s failed: %s", self.url, exc or type(exc).__name__)
             return False
         cost += len(reply.content) + _header_bytes(reply.headers) + 17
-        self.budget.spend(cost)
-        self.stats.bytes += cost
+        self._spent(cost)
         if reply.status_code != 200:
             log.warning("central %s refused a batch: HTTP %d %s", self.url, reply.status_code,
                         reply.text.strip()[:200])

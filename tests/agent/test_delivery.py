@@ -146,3 +146,8 @@ def test_backlog_stays_within_the_byte_budget(tmp_path: Path, per_day: int) -> N
     assert 0 < delivery.stats.bytes <= allowed, (delivery.stats.bytes, allowed)
     assert buffer.held > 0, "the budget held the backlog back"
     assert len(history) == delivery.stats.delivered
+    assert buffer.meta("sent_bytes") == delivery.stats.bytes
+    # a restarted agent resumes the bucket where it was, it does not get a full one
+    restarted = Delivery(buffer, "https://127.0.0.1:1", TOKEN, "muong-lan", "muong-lan", Budget(per_day, 16_000),
+                         60.0, 8000)
+    assert restarted.budget.wait(8000) > 0 and restarted.budget.tokens < 0.5 * restarted.budget.capacity
