@@ -14,6 +14,7 @@ gets prometheus_client's generic encoder.
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import logging
 import socket
@@ -28,6 +29,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, choose_encoder
 
 from netmon.webconfig import WebConfig
+from probes.errors import NetmonError
 
 log = logging.getLogger("netmon.http")
 
@@ -46,6 +48,27 @@ def parse_listen(value: str) -> tuple[str, int]:
     if not sep or not port.isdigit():
         raise ValueError(f"listen address {value!r} must look like 127.0.0.1:9813")
     return (host.strip("[]") or "127.0.0.1"), int(port)
+
+
+class ListenError(NetmonError):
+    """The listen address cannot be bound: one line naming it, the cause and what to do."""
+
+    def __init__(self, listen: str, exc: OSError):
+        hint = (" — another netmon (or a demo) is probably serving there: stop it, or choose another "
+                "port with --listen 127.0.0.1:PORT") if exc.errno == errno.EADDRINUSE else ""
+        super().__init__(f"cannot listen on {listen}: {exc.strerror or exc}{hint}")
+
+
+def check_listen(listen: str) -> None:
+    """Raise `ListenError` now if ``listen`` cannot be bound, before anything slow is started (the demo
+    builds a whole province first). Binds as the server will (SO_REUSEADDR) and lets go at once."""
+    host, port = parse_listen(listen)
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ListenError(listen, exc) from None
 
 
 def accepts_text(accept: str) -> bool:
@@ -86,7 +109,10 @@ class MetricsServer:
                  "get_request": _tls_get_request(context) if context else ThreadingHTTPServer.get_request,
                  "handle_error": _log_connection_error}
         server_class = type("Server", (ThreadingHTTPServer,), attrs)
-        self._server = server_class((host, port), handler)
+        try:
+            self._server = server_class((host, port), handler)
+        except OSError as exc:
+            raise ListenError(listen, exc) from None
         self._thread = threading.Thread(target=self._server.serve_forever, name="metrics-http", daemon=True)
 
     @property

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from netmon.httpserver import check_listen
 from netmon.inventory import load
 from netmon.lab import control, scenario
 from netmon.service import Service
@@ -63,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from netmon.cli import DEFAULT_CONFIG
 
     config = args.config or DEFAULT_CONFIG
+    check_listen(args.listen)  # a busy port is one line now, not a traceback after the lab is built
     if args.reuse_lab:
         lab = control.current()
         if lab is None:

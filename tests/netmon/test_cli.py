@@ -4,6 +4,7 @@ global options work before or after the subcommand (issue #15, case 10)."""
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -61,3 +62,18 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     err = proc.stderr.read().decode()
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
     assert code == 128 + signal.SIGPIPE
+
+
+@pytest.mark.parametrize("command", [["demo"], ["run", "--no-history", "--config",
+                                                str(ROOT / "tests" / "fixtures" / "inventory" / "valid.yaml")]])
+def test_a_busy_listen_port_is_one_clear_line_before_anything_starts(command: list[str]) -> None:
+    """`make demo` with the port taken built the whole lab, printed its guide, then a traceback (case 11)."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        listen = f"127.0.0.1:{busy.getsockname()[1]}"
+        done = subprocess.run([sys.executable, "-m", "netmon.cli", *command, "--listen", listen],
+                              capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert f"netmon: cannot listen on {listen}: Address already in use — another netmon" in done.stderr
+    assert "simulated province" not in done.stdout  # no lab was built, no guide printed
