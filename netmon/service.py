@@ -55,8 +55,11 @@ def check_thresholds(inventory: Inventory) -> dict[str, tuple[dict[str, str], di
 class Service:
     def __init__(self, config: str | Path, listen: str = "127.0.0.1:9813",
                  extra_sinks: Iterable[Sink] = (), max_concurrency: int = 256, shard: Shard | None = None,
-                 web: WebConfig | None = None, enable_reload: bool | None = None, user: str | None = None):
+                 web: WebConfig | None = None, enable_reload: bool | None = None, user: str | None = None,
+                 hangup_stops: bool = False):
         self.config = Path(config)
+        #: SIGHUP means "reload" to a daemon, but "your terminal is gone" to an interactive run (the demo).
+        self.hangup_stops = hangup_stops
         self.shard = shard
         self.listen = listen
         self.web = web
@@ -136,7 +139,10 @@ class Service:
         self.server.start()
         loop.add_signal_handler(signal.SIGTERM, self.stop)
         loop.add_signal_handler(signal.SIGINT, self.stop)
-        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        if self.hangup_stops:
+            loop.add_signal_handler(signal.SIGHUP, self.stop)
+        else:
+            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
         warn_if_unrouted(self.inventory.checks)
         self.scheduler.start()
         self._install(self.inventory)

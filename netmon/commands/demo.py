@@ -82,10 +82,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _monitor(config: str, listen: str, lab: control.Lab, banner: str) -> None:
-    """Run the monitoring service against ``lab`` until Ctrl-C (or SIGTERM)."""
+    """Run the monitoring service against ``lab`` until Ctrl-C, SIGTERM or SIGHUP (the terminal closed):
+    each ends the demo the same way, tearing down the lab it started."""
     print(banner, flush=True)
 
     async def main() -> None:
-        await Service(config, listen).run()
+        await Service(config, listen, hangup_stops=True).run()
 
     asyncio.run(main())

@@ -70,3 +70,32 @@ def test_demo_serves_every_site_and_stops_quietly_on_ctrl_c(lab: control.Lab, tm
     running = control.current()
     assert running is not None and running.pid == lab.pid  # a lab the demo did not start stays up
     assert running.status()["overrides"] == {}
+
+
+def test_demo_stops_when_its_terminal_closes(lab: control.Lab, tmp_path: Path) -> None:
+    """Closing the demo's terminal delivers SIGHUP: the demo ends as on Ctrl-C (a demo that started its
+    lab tears it down on the same path), instead of reloading and running on unseen (issue #15, case 12)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "demo.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "netmon.cli", "demo", "--reuse-lab",
+                                 "--listen", f"127.0.0.1:{port}"], stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        def healthy() -> bool:
+            assert proc.poll() is None, log.read_text()
+            try:
+                return http_get(f"{url}/-/healthy", timeout=1)[0] == 200
+            except OSError:
+                return False
+        wait_until(healthy, 60, "the demo's /-/healthy")
+        proc.send_signal(signal.SIGHUP)
+        code = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    output = log.read_text()
+    assert code == 0 and "netmon stopped" in output and "Traceback" not in output, output
+    with pytest.raises(OSError):
+        http_get(f"{url}/-/healthy", timeout=1)
