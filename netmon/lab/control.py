@@ -84,6 +84,10 @@ class Lab:
 def _pid(state: Path) -> int | None:
     try:
         pid = int((state / "daemon.pid").read_text())
+    except PermissionError:
+        # The state (CA key, SNMP credentials, control socket) is root's alone: say so, rather than
+        # "no lab is up" while one is.
+        raise LabError(f"the lab's state in {state} is readable by root only: run this with sudo") from None
     except (OSError, ValueError):
         return None
     return pid if netns.pid_alive(pid) else None

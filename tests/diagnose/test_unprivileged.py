@@ -44,8 +44,8 @@ def province() -> Iterator[Path]:
         yield path
 
 
-def as_nobody(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), "HOME": "/tmp", "NETMON_LANG": "en"}
+def as_nobody(*argv: str, timeout: float = 60, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), "HOME": "/tmp", "NETMON_LANG": "en", **extra}
     python = str(ROOT / ".venv" / "bin" / "python")
     return subprocess.run([*READABLE_PYTHON, *AS_NOBODY, python, "-m", "netmon.cli", *argv], cwd="/",
                           env=env, capture_output=True, text=True, timeout=timeout)
@@ -81,3 +81,18 @@ def test_run_without_icmp_permission_says_so_once_at_start(province: Path) -> No
     lines = [line for line in done.stderr.splitlines() if "ICMP" in line]
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
     assert "cannot open an ICMP socket" in lines[0] and "setcap cap_net_raw+ep" in lines[0]
+
+
+def test_lab_commands_without_root_say_so_not_that_no_lab_is_up(tmp_path: Path) -> None:
+    """A lab's state directory is root's (CA key, SNMP credentials): as a user, `netmon lab status`
+    said "no lab is up" while one was (issue #15, case 14). A stand-in state dir with a live pid."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to switch to nobody")
+    state = tmp_path / "lab-state"
+    state.mkdir(mode=0o700)
+    (state / "daemon.pid").write_text(str(os.getpid()))
+    for argv in (["lab", "status"], ["lab", "set", "chieng-mung", "loss=0.1"], ["lab", "reboot", "to-hieu/cpe"]):
+        done = as_nobody(*argv, NETMON_LAB_STATE=str(state))
+        assert "no lab is up" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+        assert f"the lab's state in {state} is readable by root only: run this with sudo" in done.stderr
+        assert done.returncode == 1
