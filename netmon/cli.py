@@ -9,15 +9,38 @@ import importlib
 import logging
 import os
 import pkgutil
+import shutil
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from netmon import __version__, commands
 from probes.errors import NetmonError
 
-DEFAULT_CONFIG = os.environ.get("NETMON_CONFIG", "config/communes.yaml")
+
+def _default_config() -> str:
+    """``$NETMON_CONFIG``, else ``config/communes.yaml`` here, else the inventory shipped beside the code:
+    the README's commands work from any directory, not only from the repository's root."""
+    if chosen := os.environ.get("NETMON_CONFIG"):
+        return chosen
+    local = Path("config", "communes.yaml")
+    shipped = Path(__file__).resolve().parents[1] / local
+    return str(shipped) if not local.is_file() and shipped.is_file() else str(local)
+
+
+DEFAULT_CONFIG = _default_config()
+
+
+def invocation() -> str:
+    """How to run this netmon from another terminal: ``netmon`` when that is the one on PATH, else its
+    full path (after `make demo` it lives in the repository's .venv, which is not on PATH)."""
+    script = Path(sys.executable).parent / "netmon"
+    found = shutil.which("netmon")
+    if found and script.is_file() and Path(found).resolve() == script.resolve():
+        return "netmon"
+    return str(script) if script.is_file() else f"{sys.executable} -m netmon.cli"
 #: Long-running commands log progress at INFO; interactive ones keep the terminal for their output.
 SERVICE_COMMANDS = frozenset({"run", "demo", "lab", "agent"})
 #: Usage errors (a bad option, a missing argument) have their own exit code: argparse's 2 is "down".

@@ -32,7 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def guide(config: str, scenario_name: str, listen: str, keep_lab: bool = False) -> str:
     """What this scenario does and where to see it in /metrics."""
+    from netmon.cli import invocation
+
     spec = scenario.load(scenario_name, load(config))
+    netmon = invocation()
     metrics = f"curl -s http://{listen}/metrics | grep"
     lines = [f"netmon demo — scenario {scenario_name}: {spec.description}", "",
              f"  metrics:      http://{listen}/metrics  (first results within one interval)",
@@ -44,11 +47,12 @@ def guide(config: str, scenario_name: str, listen: str, keep_lab: bool = False) 
              f"  equipment:    {metrics} -E '^netmon_(snmp_up|ups_on_battery|device_reboots_total)'"
              "   (first poll within 60 s)",
              f"  interfaces:   {metrics} '^netmon_interface_oper_up'",
-             "  one site:     netmon snmp to-hieu   (CPE, UPS and 4G router health)",
-             "  cut a link:   netmon lab set chieng-mung down=true   (undo: netmon lab reset)",
-             "  a hub down:   netmon lab set hub-moc-chau down=true",
-             "  power cut:    netmon lab set to-hieu/ups on_battery=true",
-             "  reboot:       netmon lab reboot to-hieu/cpe", ""]
+             f"  one site:     {netmon} snmp to-hieu   (CPE, UPS and 4G router health)",
+             f"  cut a link:   {netmon} lab set chieng-mung down=true   (undo: {netmon} lab reset)",
+             f"  a hub down:   {netmon} lab set hub-moc-chau down=true",
+             f"  power cut:    {netmon} lab set to-hieu/ups on_battery=true",
+             f"  reboot:       {netmon} lab reboot to-hieu/cpe",
+             f"  diagnose:     {netmon} probe moc-son   (verdicts and a one-line diagnosis)", ""]
     for target, b in spec.links.items():
         lines.append(f"  {target}: {b.model_dump_json(exclude_unset=True)}")
     for target, s in spec.services.items():

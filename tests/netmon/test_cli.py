@@ -3,6 +3,8 @@ global options work before or after the subcommand (issue #15, case 10)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -77,3 +79,22 @@ def test_a_busy_listen_port_is_one_clear_line_before_anything_starts(command: li
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert f"netmon: cannot listen on {listen}: Address already in use — another netmon" in done.stderr
     assert "simulated province" not in done.stdout  # no lab was built, no guide printed
+
+
+def test_the_readmes_next_commands_work_from_any_directory(tmp_path: Path) -> None:
+    """After `make demo` (netmon in .venv, not on PATH) the guide's commands must work as printed, and
+    the default inventory must be found from any directory (issue #15, case 15)."""
+    from netmon.commands.demo import guide
+
+    env = {k: v for k, v in os.environ.items() if k != "NETMON_CONFIG"}
+    env["PATH"] = "/usr/bin:/bin"  # a fresh shell: no .venv/bin
+    shown = [line.split(":", 1)[1].strip() for line in guide(str(ROOT / "config" / "communes.yaml"),
+                                                              "province-day", "127.0.0.1:9813").splitlines()
+             if "snmp to-hieu" in line or "probe moc-son" in line]
+    assert len(shown) == 2
+    prefix = shown[1].split(" probe ")[0]
+    assert shutil.which(prefix.split()[0], path=env["PATH"]) or Path(prefix.split()[0]).is_file(), prefix
+    done = subprocess.run([*prefix.split(), "validate"], capture_output=True, text=True, cwd=tmp_path, env=env,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "OK — 75 sites" in done.stdout and str(ROOT / "config" / "communes.yaml") in done.stdout
