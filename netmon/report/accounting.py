@@ -105,15 +105,23 @@ class Accounted:
     reclassified: int = 0
     not_outages: int = 0
     ignored_short: int = 0
+    _by_site: dict[str, list[OutageEvent]] | None = field(default=None, init=False, repr=False)
 
-    def against_provider(self) -> list[OutageEvent]:
-        return [o for o in self.outages if o.cause in AGAINST_PROVIDER]
+    def of_site(self, site: str) -> list[OutageEvent]:
+        """``site``'s outages: indexed once, since reports ask site by site over thousands of them."""
+        if self._by_site is None:
+            self._by_site = {}
+            for o in self.outages:
+                self._by_site.setdefault(o.site, []).append(o)
+        return self._by_site.get(site, [])
+
+    @staticmethod
+    def against_provider(outages: Iterable[OutageEvent]) -> list[OutageEvent]:
+        return [o for o in outages if o.cause in AGAINST_PROVIDER]
 
     def maintenance(self, site: str) -> list[iv.Span]:
         """Outages of ``site`` reclassified as maintenance: excluded like planned windows."""
-        return [
-            (o.start, o.end) for o in self.outages if o.site == site and o.cause == "maintenance" and o.end
-        ]
+        return [(o.start, o.end) for o in self.of_site(site) if o.cause == "maintenance" and o.end]
 
 
 def account(outages: Sequence[OutageEvent], entries: Iterable[Reclassification], rules: Rules) -> Accounted:

@@ -122,26 +122,28 @@ def build_contract(
     start: float,
     end: float,
     now: float,
+    rollups: dict[tuple[str, str], Rollup] | None = None,
 ) -> ContractReport:
+    """``rollups``: the period's, when the caller has read them already (they are the slow part)."""
     stop = min(end, now)
     observed = rules.observed(start, stop)
-    rollups: dict[tuple[str, str], Rollup] = source.rollups(start, stop) if stop > start else {}
+    if rollups is None:
+        rollups = source.rollups(start, stop) if stop > start else {}
     windows = source.maintenance()
     contracts = terms(inventory)
-    provider = accounted.against_provider()
     days = max(0.0, stop - start) / 86400
     links: list[LinkContract] = []
     isps: dict[str, IspContract] = {}
     for s in sites:
         maintenance = iv.merge([*maintenance_spans(s, windows), *accounted.maintenance(s.slug)])
+        mine_all = accounted.of_site(s.slug)
+        provider = accounted.against_provider(mine_all)
         for lk in s.links:
             t = contracts[(s.slug, lk.id)]
-            service = outage_row(s, lk.id, accounted.outages, observed, maintenance, rollups, now)
+            service = outage_row(s, lk.id, mine_all, observed, maintenance, rollups, now)
             contract = outage_row(s, lk.id, provider, observed, maintenance, rollups, now)
             mine = [
-                o
-                for o in provider
-                if o.site == s.slug and o.link == lk.id and iv.intersect([(o.start, o.end or now)], observed)
+                o for o in provider if o.link == lk.id and iv.intersect([(o.start, o.end or now)], observed)
             ]
             restore = [o.end - o.start for o in mine if o.end is not None]
             breaches = [o for o in mine if t.restore is not None and (o.end or now) - o.start > t.restore]

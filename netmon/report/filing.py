@@ -10,6 +10,7 @@ accounting rules (`netmon.report.accounting`) and the header says which were on.
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -87,10 +88,10 @@ def build(
     observed = rules.observed(start, stop)
     rollups = source.rollups(start, stop) if stop > start else {}
     windows = source.maintenance()
-    rows, maint = [], {}
+    rows = []
     for s in sites:
-        maint[s.slug] = iv.merge([*maintenance_spans(s, windows), *accounted.maintenance(s.slug)])
-        rows.append(outage_row(s, s.primary.id, accounted.outages, observed, maint[s.slug], rollups, now))
+        maint = iv.merge([*maintenance_spans(s, windows), *accounted.maintenance(s.slug)])
+        rows.append(outage_row(s, s.primary.id, accounted.of_site(s.slug), observed, maint, rollups, now))
     districts: dict[str, Row] = {}
     total = Row("all", "all")
     for s, row in zip(sites, rows, strict=True):
@@ -98,20 +99,25 @@ def build(
         total.add(row)
     days = iv.days(start, stop) if stop > start else []
     runs = daily_runs(source, sites, days)
+    seen = [iv.intersect(observed, [d]) for d in days]
+    seen_total = [iv.total(x) for x in seen]
     calendar = {}
     for s in sites:
         down = iv.merge(
             (o.start, now if o.end is None else o.end)
-            for o in accounted.outages
-            if o.site == s.slug and o.link == s.primary.id
+            for o in accounted.of_site(s.slug)
+            if o.link == s.primary.id
         )
+        starts = [a for a, _ in down]
         cells: list[float | None] = []
-        for i, d in enumerate(days):
-            seen = iv.intersect(observed, [d])
-            t = iv.total(seen)
-            cells.append(
-                None if not runs[s.slug][i] or t == 0 else 1 - iv.total(iv.intersect(down, seen)) / t
-            )
+        for i, (a, b) in enumerate(days):
+            if not runs[s.slug][i] or seen_total[i] == 0:
+                cells.append(None)
+                continue
+            # Only the down spans that can touch this day (sorted, disjoint): from the one before a.
+            k = max(0, bisect.bisect_right(starts, a) - 1)
+            near = [x for x in down[k : bisect.bisect_left(starts, b)] if x[1] > a]
+            cells.append(1 - iv.total(iv.intersect(near, seen[i])) / seen_total[i] if near else 1.0)
         calendar[s.slug] = cells
     return Filing(
         start,
@@ -125,7 +131,7 @@ def build(
         [a for a, _ in days],
         calendar,
         items,
-        build_contract(source, inventory, sites, accounted, rules, start, end, now),
+        build_contract(source, inventory, sites, accounted, rules, start, end, now, rollups),
     )
 
 
@@ -255,8 +261,6 @@ def _row_json(r: Row) -> dict[str, object]:
 
 
 def to_json(f: Filing) -> str:
-    import json
-
     return ft.dumps(
         {
             "start": f.start,
@@ -272,9 +276,10 @@ def to_json(f: Filing) -> str:
                 "days": [datetime.fromtimestamp(d, iv.LOCAL_TZ).date().isoformat() for d in f.days],
                 "sites": {k: [None if a is None else round(a, 6) for a in v] for k, v in f.calendar.items()},
             },
-            "incidents": json.loads(ft.incidents_json(f.incidents)),
-            "contract": json.loads(ft.contract_json(f.contract)),
-        }
+            "incidents": ft.incidents_data(f.incidents),
+            "contract": ft.contract_data(f.contract),
+        },
+        indent=None,  # a year's filing is ~10 MB; the C encoder only runs without indentation
     )
 
 

@@ -16,6 +16,7 @@ from netmon.report import filing_text as ft
 from netmon.report import intervals as iv
 from netmon.report.filing import ROW_COLUMNS, Filing, row_cells, s, summary
 from netmon.report.html import COLORS, color
+from netmon.report.incidents import longest
 
 CSS = """
 @page{size:A4;margin:14mm 12mm}
@@ -120,15 +121,12 @@ def render(f: Filing, lang: Lang) -> str:
     )
     cols = ("id", "start", "site", "link", "cause", "duration", "impact", "ticket", "actions")
     idx = [ft.INCIDENT_COLUMNS.index(c) for c in cols]
-    incidents = (
-        _table(
-            [t(c, lang) for c in cols],
-            [[ft.incident_cells(i, lang)[k] for k in idx] for i in f.incidents],
-            {0, 5},
+    major = longest(f.incidents)
+    incidents = f"<p>{escape(ft.t('major', lang, n=len(f.incidents), k=len(major)))}</p>"
+    if major:
+        incidents += _table(
+            [t(c, lang) for c in cols], [ft.pick(ft.incident_cells(i, lang), idx) for i in major], {0, 5}
         )
-        if f.incidents
-        else f"<p>{escape(t('none', lang))}</p>"
-    )
     c = f.contract
     isp = _table(
         [

@@ -78,6 +78,12 @@ CATALOG: dict[str, tuple[str, str]] = {
     "below_bw": ("Centers below the {n:g} Mbps bandwidth target", "Trung tâm chưa đạt băng thông {n:g} Mbps"),
     "bw_unknown": ("bandwidth not stated", "chưa khai báo băng thông"),
     "none": ("none", "không có"),
+    "major": (
+        "{n} incidents in the period; the {k} that left centers offline longest are listed below "
+        "(the full log: netmon report incidents --format csv).",
+        "Trong kỳ có {n} sự cố; {k} sự cố làm trung tâm mất kết nối lâu nhất được liệt kê dưới đây "
+        "(nhật ký đầy đủ: netmon report incidents --format csv).",
+    ),
     "id": ("No.", "Mã"),
     "start": ("Start", "Bắt đầu"),
     "end": ("End", "Kết thúc"),
@@ -185,8 +191,8 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return "\ufeff" + out.getvalue()
 
 
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
+def dumps(value: Any, indent: int | None = 2) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=indent) + "\n"
 
 
 # -- contract ---------------------------------------------------------------------------------------
@@ -331,61 +337,63 @@ def contract_csv(report: ContractReport, lang: Lang) -> str:
 
 
 def contract_json(report: ContractReport) -> str:
+    return dumps(contract_data(report))
+
+
+def contract_data(report: ContractReport) -> dict[str, Any]:
     def r(v: float | None, n: int = 6) -> float | None:
         return None if v is None else round(v, n)
 
-    return dumps(
-        {
-            "start": report.start,
-            "end": report.end,
-            "service_period": report.rules.service_period,
-            "ignore_shorter_than": report.rules.ignore_shorter_than,
-            "ignored_short": report.accounted.ignored_short,
-            "reclassified": report.accounted.reclassified,
-            "links": [
-                {
-                    "site": lc.site.slug,
-                    "link": lc.link,
-                    "isp": lc.isp,
-                    "role": lc.role,
-                    "contract": lc.terms.model_dump(),
-                    "availability_service": r(lc.service.availability),
-                    "availability_contract": r(lc.availability),
-                    "meets_contract": lc.meets_contract,
-                    "meets_floor": lc.meets_floor,
-                    "budget": {
-                        "allowed": r(lc.budget.allowed, 1),
-                        "used": r(lc.budget.used, 1),
-                        "fraction": r(lc.budget.fraction),
-                        "state": lc.budget.state,
-                    },
-                    "outages": lc.contract.outages,
-                    "allowed_outages": r(lc.allowed_outages, 2),
-                    "latency_p95": r(lc.latency_p95),
-                    "restore_times": [round(x, 1) for x in lc.restore_times],
-                    "breaches": [{"start": o.start, "end": o.end, "cause": o.cause} for o in lc.breaches],
-                }
-                for lc in report.links
-            ],
-            "isps": [
-                {
-                    "isp": i.isp,
-                    "links": i.links,
-                    "availability_contract": r(i.row.availability_excl),
-                    "outages": i.row.outages,
-                    "breaches": i.breaches,
-                    "below_contract": i.below_contract,
-                    "below_floor": i.below_floor,
-                    "restore_classes": dict(
-                        zip([str(c) for c in RESTORE_CLASSES], i.restore_classes, strict=True)
-                    ),
-                }
-                for i in report.isps
-            ],
-            "no_backup": [s.slug for s in report.no_backup],
-            "below_bandwidth": [{"site": s.slug, "bandwidth_mbps": bw} for s, bw in report.below_bandwidth],
-        }
-    )
+    return {
+        "start": report.start,
+        "end": report.end,
+        "service_period": report.rules.service_period,
+        "ignore_shorter_than": report.rules.ignore_shorter_than,
+        "ignored_short": report.accounted.ignored_short,
+        "reclassified": report.accounted.reclassified,
+        "links": [
+            {
+                "site": lc.site.slug,
+                "link": lc.link,
+                "isp": lc.isp,
+                "role": lc.role,
+                "contract": lc.terms.model_dump(),
+                "availability_service": r(lc.service.availability),
+                "availability_contract": r(lc.availability),
+                "meets_contract": lc.meets_contract,
+                "meets_floor": lc.meets_floor,
+                "budget": {
+                    "allowed": r(lc.budget.allowed, 1),
+                    "used": r(lc.budget.used, 1),
+                    "fraction": r(lc.budget.fraction),
+                    "state": lc.budget.state,
+                },
+                "outages": lc.contract.outages,
+                "allowed_outages": r(lc.allowed_outages, 2),
+                "latency_p95": r(lc.latency_p95),
+                "restore_times": [round(x, 1) for x in lc.restore_times],
+                "breaches": [{"start": o.start, "end": o.end, "cause": o.cause} for o in lc.breaches],
+            }
+            for lc in report.links
+        ],
+        "isps": [
+            {
+                "isp": i.isp,
+                "links": i.links,
+                "availability_contract": r(i.row.availability_excl),
+                "outages": i.row.outages,
+                "breaches": i.breaches,
+                "below_contract": i.below_contract,
+                "below_floor": i.below_floor,
+                "restore_classes": dict(
+                    zip([str(c) for c in RESTORE_CLASSES], i.restore_classes, strict=True)
+                ),
+            }
+            for i in report.isps
+        ],
+        "no_backup": [s.slug for s in report.no_backup],
+        "below_bandwidth": [{"site": s.slug, "bandwidth_mbps": bw} for s, bw in report.below_bandwidth],
+    }
 
 
 # -- incident log -----------------------------------------------------------------------------------
@@ -436,10 +444,14 @@ def incident_cells(i: Incident, lang: Lang) -> list[str]:
     ]
 
 
+def pick(cells: list[str], idx: Sequence[int]) -> list[str]:
+    return [cells[k] for k in idx]
+
+
 def incidents_text(items: Sequence[Incident], header: list[str], lang: Lang) -> str:
     cols = ("id", "start", "site", "link", "cause", "duration", "impact", "ticket")
     idx = [INCIDENT_COLUMNS.index(c) for c in cols]
-    rows = [[incident_cells(i, lang)[k] for k in idx] for i in items]
+    rows = [pick(incident_cells(i, lang), idx) for i in items]
     return (
         "\n".join([t("incidents.title", lang), *header, "", *_table([t(c, lang) for c in cols], rows)]) + "\n"
     )
@@ -458,28 +470,30 @@ def incidents_csv(items: Sequence[Incident], lang: Lang) -> str:
 
 
 def incidents_json(items: Sequence[Incident]) -> str:
-    return dumps(
-        [
-            {
-                "id": i.id,
-                "site": i.site.slug,
-                "name": i.site.name,
-                "district": i.site.district,
-                "link": i.outage.link,
-                "start": i.outage.start,
-                "end": i.outage.end,
-                "duration": round(i.duration, 1),
-                "offline": round(i.offline, 1),
-                "impact": i.impact,
-                "cause": i.cause,
-                "original_cause": i.original_cause,
-                "ticket": i.note.ticket if i.note else None,
-                "actions": i.note.actions if i.note else None,
-                "reclassifications": [
-                    {"as": e.as_cause, "reason": e.reason, "by": e.by, "at": e.at}
-                    for e in (i.note.entries if i.note else ())
-                ],
-            }
-            for i in items
-        ]
-    )
+    return dumps(incidents_data(items))
+
+
+def incidents_data(items: Sequence[Incident]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": i.id,
+            "site": i.site.slug,
+            "name": i.site.name,
+            "district": i.site.district,
+            "link": i.outage.link,
+            "start": i.outage.start,
+            "end": i.outage.end,
+            "duration": round(i.duration, 1),
+            "offline": round(i.offline, 1),
+            "impact": i.impact,
+            "cause": i.cause,
+            "original_cause": i.original_cause,
+            "ticket": i.note.ticket if i.note else None,
+            "actions": i.note.actions if i.note else None,
+            "reclassifications": [
+                {"as": e.as_cause, "reason": e.reason, "by": e.by, "at": e.at}
+                for e in (i.note.entries if i.note else ())
+            ],
+        }
+        for i in items
+    ]

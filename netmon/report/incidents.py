@@ -17,6 +17,16 @@ from netmon.report.accounting import Accounted, Note, key
 from netmon.report.data import OutageEvent, SiteInfo
 from netmon.report.reclassify import OutageKey
 
+#: How many incidents the printed filing lists in full, the longest by time offline (the CSV log
+#: lists them all): a year of a province's outages would otherwise run to a hundred pages.
+PRINTED = 30
+
+
+def longest(items: Sequence[Incident], n: int = PRINTED) -> list[Incident]:
+    """The ``n`` incidents that left centers offline longest, in the order they happened."""
+    worst = sorted((i for i in items if i.offline > 0), key=lambda i: -i.offline)[:n]
+    return sorted(worst, key=lambda i: (i.outage.start, i.site.slug))
+
 
 @dataclass(frozen=True, slots=True)
 class Incident:

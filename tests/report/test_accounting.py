@@ -20,7 +20,7 @@ from netmon.report.calendar import service_spans
 from netmon.report.contract import build_contract
 from netmon.report.filing import build as build_filing
 from netmon.report.filings_cli import preset
-from netmon.report.incidents import incidents
+from netmon.report.incidents import incidents, longest
 from netmon.report.reclassify import history, outage_ids, record
 from netmon.report.store import StoreSource
 from probes.errors import NetmonError
@@ -210,6 +210,13 @@ def test_incident_impact_from_the_other_links(week: Any) -> None:
     p2 = log[("ban-b", "primary", P2[0])]
     assert (p2.impact, p2.offline) == ("offline", 30 * MIN)
     assert all(i.id is not None for i in r["items"])
+    # The printed filing lists those that left a center offline, longest first, in time order.
+    printed = [(i.site.slug, i.outage.link, i.outage.start) for i in longest(r["items"])]
+    assert printed == [
+        ("ban-b", "primary", P2[0]),
+        ("ban-a", "primary", O1[0]),
+        ("ban-a", "backup", at(1, 9.5)),
+    ]
 
 
 def test_calendar_cells_and_grey_days(week: Any) -> None:
