@@ -159,8 +159,13 @@ def _reclassify(args: argparse.Namespace, lang: Lang) -> str:
         ticket=args.ticket,
         actions=args.actions,
     )
-    new = ft.cause(entry.as_cause, lang) if entry.as_cause else "–"
+    if entry.as_cause:
+        change = f"{ft.cause(entry.original, lang)} → {ft.cause(entry.as_cause, lang)}"
+    else:
+        change = "; ".join(
+            f"{ft.t(k, lang)}: {v}" for k, v in (("ticket", entry.ticket), ("actions", entry.actions)) if v
+        )
     return (
-        f"#{entry.outage_id} {entry.key[0]}/{entry.key[1]} {ft.when(entry.key[2], lang)}: "
-        f"{ft.cause(entry.original, lang)} → {new} ({entry.by}, {ft.when(entry.at, lang)}: {entry.reason})\n"
+        f"#{entry.outage_id} {entry.key[0]}/{entry.key[1]} {ft.when(entry.key[2], lang)}: {change} "
+        f"({entry.by}, {ft.when(entry.at, lang)}: {entry.reason})\n"
     )

@@ -343,7 +343,7 @@ def test_reclassify_cli_and_its_errors(week: Any, capsys: pytest.CaptureFixture[
         )
         == 0
     )
-    assert "đường truyền → – (anh Tú" in capsys.readouterr().out
+    assert ": Số phiếu VNPT: VNPT-1 (anh Tú, " in capsys.readouterr().out
 
 
 def test_contract_and_accounting_errors_name_file_line_and_field(tmp_path: Path) -> None:
