@@ -136,6 +136,8 @@ class OutageTracker:
         for m in result.measurements:
             if m.name == UPS_ON_BATTERY:
                 self._battery.setdefault(result.site, deque(maxlen=64)).append((result.started, m.value))
+                if m.value >= 1:
+                    changed += self._recause(result.site)
         if not self.watches(result):
             return changed
         subject = self._subject(result.site, result.link)
@@ -175,6 +177,20 @@ class OutageTracker:
             if value >= 1 and outage.start - self.power_lookback <= t <= end:
                 return "power"
         return "link"
+
+    def _recause(self, site: str) -> list[Outage]:
+        """Evidence can arrive after the outage closed: an edge agent polls the UPS over the LAN during a
+        cut and delivers its backlog once the link is back. Decide the site's recent outages again."""
+        out = []
+        for (s, _), subject in self._subjects.items():
+            if s != site:
+                continue
+            for outage in [*subject.closed, *([subject.open] if subject.open else [])]:
+                cause = self.cause(outage)
+                if cause != outage.cause:
+                    outage.cause = cause
+                    out.append(outage)
+        return out
 
     def _hub_down(self, hub: str, outage: Outage) -> bool:
         subject = self._subjects.get((hub, ""))

@@ -11,7 +11,7 @@ from exporters.history import HistoryWriter, Retention
 from exporters.history_outages import OutageTracker, Topology, Window
 from exporters.history_rollup import percentile, rtt_bucket
 from exporters.history_schema import SCHEMA_VERSION, SchemaTooNew, connect
-from tests.exporters.history_scenario import T0, TOPOLOGY, icmp, results
+from tests.exporters.history_scenario import T0, TOPOLOGY, icmp, results, ups
 
 
 @pytest.fixture
@@ -149,3 +149,14 @@ def test_a_version_1_store_is_migrated_and_read_as_not_observed_before(tmp_path:
     assert StoreSource(path).samples(0, 2e9) == []  # read-only, before any upgrade
     connect(path).close()
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+
+
+def test_power_evidence_arriving_after_the_outage_re_decides_its_cause() -> None:
+    # ban-b's link fails at runs 2501-2505 and comes back; only then does an edge agent deliver the UPS
+    # readings it took over the LAN during the cut (on battery from run 2500).
+    tracker = OutageTracker(TOPOLOGY, open_after=2)
+    changed = [o for k in range(2495, 2510) for o in tracker.observe(icmp("ban-b", k))]
+    assert changed[-1].end is not None and changed[-1].cause == "link"
+    late = tracker.observe(ups("ban-b", 2500, on_battery=True))
+    assert [(o.start, o.cause) for o in late] == [(T0 + 30 * 2501, "power")]
+    assert tracker.observe(ups("ban-b", 2501, on_battery=True)) == [], "decided once"
