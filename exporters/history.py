@@ -12,24 +12,27 @@ Retention (`Retention`) runs at start and hourly in the same thread: hourly rows
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from exporters.history_outages import Outage, OutageTracker, Topology, Window
 from exporters.history_rollup import RollupBatch
 from exporters.history_samples import SampleSpan, SampleTracker
-from exporters.history_schema import connect
+from exporters.history_schema import SchemaTooNew, connect
 from probes.base import Result
 
 log = logging.getLogger("netmon.history")
 
-__all__ = ["HistoryWriter", "Outage", "Retention", "Topology", "Window", "ingest", "load_open"]
+__all__ = ["HistoryStatus", "HistoryWriter", "Outage", "Retention", "Topology", "Window", "ingest",
+           "load_open"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +54,11 @@ class Retention:
 
 
 class _transaction:
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK`` on error) on an autocommit connection."""
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK`` on error) on an autocommit connection.
+
+    SQLite may already have rolled back by itself (``SQLITE_FULL`` during ``COMMIT``): then there is
+    nothing left to roll back, and the original error is what the caller sees.
+    """
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
@@ -61,7 +68,10 @@ class _transaction:
         return self.conn
 
     def __exit__(self, exc_type: object, *_: object) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        elif self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
 
 
 def load_open(conn: sqlite3.Connection) -> list[Outage]:
@@ -74,7 +84,12 @@ def load_open(conn: sqlite3.Connection) -> list[Outage]:
     ]
 
 
-def save_outages(conn: sqlite3.Connection, outages: Iterable[Outage]) -> None:
+def save_outages(conn: sqlite3.Connection, outages: Iterable[Outage], inserted: list[Outage]) -> None:
+    """Insert new outages (their row id goes into ``o.id`` and ``o`` into ``inserted``), update others.
+
+    If the transaction then fails, the caller must reset the ids in ``inserted``: a row id that was
+    never committed is handed out again, and a later outage would overwrite this one's row.
+    """
     for o in outages:
         if o.id is None:
             cur = conn.execute(
@@ -83,6 +98,7 @@ def save_outages(conn: sqlite3.Connection, outages: Iterable[Outage]) -> None:
                 (o.site, o.link, o.start, o.end, o.last_seen, o.cause, o.failures),
             )
             o.id = cur.lastrowid
+            inserted.append(o)
         else:
             conn.execute(
                 'UPDATE outages SET "end" = ?, last_seen = ?, cause = ?, failures = ? WHERE id = ?',
@@ -98,7 +114,8 @@ def save_maintenance(conn: sqlite3.Connection, windows: Iterable[Window]) -> Non
     )
 
 
-def save_samples(conn: sqlite3.Connection, spans: Iterable[SampleSpan]) -> None:
+def save_samples(conn: sqlite3.Connection, spans: Iterable[SampleSpan], inserted: list[SampleSpan]) -> None:
+    """Like `save_outages`: new spans get their row id and go into ``inserted`` (reset on failure)."""
     for s in spans:
         if s.id is None:
             cur = conn.execute(
@@ -106,37 +123,107 @@ def save_samples(conn: sqlite3.Connection, spans: Iterable[SampleSpan]) -> None:
                 (s.site, s.link, s.check, s.start, s.end, int(s.down)),
             )
             s.id = cur.lastrowid
+            inserted.append(s)
         else:
             conn.execute('UPDATE samples SET "end" = ? WHERE id = ?', (s.end, s.id))
+
+
+class _Pending:
+    """What was measured but is not committed yet: rollup deltas, outages, sample spans, maintenance.
+
+    Raw results are never kept: memory grows with the number of check-hours and outages, not runs.
+    """
+
+    def __init__(self) -> None:
+        self.rollups = RollupBatch()
+        self.outages: dict[int, Outage] = {}
+        self.spans: dict[int, SampleSpan] = {}
+        self.maintenance: tuple[Window, ...] | None = None
+        self.results = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.results or self.outages or self.spans or self.maintenance is not None)
+
+    def absorb(self, tracker: OutageTracker, samples: SampleTracker, result: Result,
+               rollup: bool = True) -> None:
+        if rollup:
+            self.rollups.add(result)
+        for o in tracker.observe(result):
+            self.outages[id(o)] = o
+        for span in samples.observe(result):
+            self.spans[id(span)] = span
+        self.results += 1
+
+    def commit(self, conn: sqlite3.Connection) -> int:
+        """Write everything in one transaction and forget it; on error keep it all for the next try."""
+        inserted: list[Outage] = []
+        inserted_spans: list[SampleSpan] = []
+        try:
+            with _transaction(conn):
+                self.rollups.write(conn)
+                save_outages(conn, self.outages.values(), inserted)
+                save_samples(conn, self.spans.values(), inserted_spans)
+                if self.maintenance is not None:
+                    save_maintenance(conn, self.maintenance)
+        except BaseException:
+            for row in (*inserted, *inserted_spans):
+                row.id = None
+            raise
+        count = self.results
+        self.rollups.clear()
+        self.outages.clear()
+        self.spans.clear()
+        self.maintenance = None
+        self.results = 0
+        return count
 
 
 def ingest(
     conn: sqlite3.Connection, tracker: OutageTracker, results: Iterable[Result], samples: SampleTracker
 ) -> int:
     """Apply ``results`` to the store as one transaction; return how many were applied."""
-    rollups = RollupBatch()
-    changed: dict[int, Outage] = {}
-    spans: dict[int, SampleSpan] = {}
-    count = 0
+    pending = _Pending()
     for result in results:
-        rollups.add(result)
-        for o in tracker.observe(result):
-            changed[id(o)] = o
-        for s in samples.observe(result):
-            spans[id(s)] = s
-        count += 1
-    with _transaction(conn):
-        rollups.write(conn)
-        save_outages(conn, changed.values())
-        save_samples(conn, spans.values())
-    return count
+        pending.absorb(tracker, samples, result)
+    return pending.commit(conn)
+
+
+@dataclass
+class HistoryStatus:
+    """The store as the writer sees it, for health metrics and /-/healthy (read from other threads).
+
+    ``problem`` is empty while the store is open and the last commit succeeded; otherwise it says what
+    is wrong and what to do, for an operator.
+    """
+
+    path: str
+    problem: str = "not opened yet"
+    committed: int = 0
+    pending: int = 0
+    dropped: int = 0
+    write_errors: int = 0
+    reopened: int = 0
+    last_commit: float = 0.0
+
+
+_STOP = object()
 
 
 _STOP = object()
 
 
 class HistoryWriter:
-    """The sink: ``writer(result)`` never blocks; a thread owns the connection and commits batches."""
+    """The sink: ``writer(result)`` never blocks; a thread owns the connection and commits batches.
+
+    The store serves planners; metrics and alerts must never depend on it. So nothing here stops the
+    service: a store that cannot be opened (damaged file, a directory at the path, no permission) or
+    written (disk full) is reported in `status` and logged once with the path and what to do, and
+    the thread retries every ``retry_every`` seconds. Until then measurements accumulate as rollup
+    deltas and outages (`_Pending`), bounded by ``max_pending_rows``; past that, and past
+    ``max_queued`` results waiting for the thread, results are dropped and counted.
+    A store file deleted or replaced while open is noticed before each commit (device and inode)
+    and reopened, so later data is not written into a file nobody can read.
+    """
 
     def __init__(
         self,
@@ -147,6 +234,9 @@ class HistoryWriter:
         batch_max: int = 20_000,
         retention: Retention | None = None,
         probes: tuple[str, ...] = ("icmp",),
+        retry_every: float = 30.0,
+        max_queued: int = 200_000,
+        max_pending_rows: int = 200_000,
     ):
         self.path = Path(path)
         self.tracker = OutageTracker(topology, open_after=open_after, probes=probes)
@@ -154,29 +244,42 @@ class HistoryWriter:
         self.flush_every = flush_every
         self.batch_max = batch_max
         self.retention = retention or Retention()
-        self.committed = 0
+        self.retry_every = retry_every
+        self.max_queued = max_queued
+        self.max_pending_rows = max_pending_rows
+        self.status = HistoryStatus(str(self.path))
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
-        self._error: BaseException | None = None
+        self._pending = _Pending()
+        self._file: tuple[int, int] | None = None  # (st_dev, st_ino) of the open store
+        self._resumed = False
+
+    @property
+    def committed(self) -> int:
+        return self.status.committed
 
     def __call__(self, result: Result) -> None:
+        if self._queue.qsize() >= self.max_queued:
+            self.status.dropped += 1
+            return
         self._queue.put(result)
 
     def start(self) -> None:
-        """Open (and migrate) the store in the writer thread; raise here if that fails."""
+        """Start the thread and wait for its first attempt to open (and migrate) the store.
+
+        Never raises: a store that cannot be opened is in `status` and the log, and retried.
+        """
         self._thread = threading.Thread(target=self._run, name="netmon-history", daemon=True)
         self._thread.start()
         self._ready.wait()
-        if self._error is not None:
-            raise self._error
 
     def set_topology(self, topology: Topology) -> None:
         """Hand a reloaded inventory's hubs and maintenance windows to the writer thread."""
         self._queue.put(topology)
 
     def flush(self, timeout: float = 30.0) -> None:
-        """Block until everything queued before this call is committed."""
+        """Block until everything queued before this call was offered to the store (see `status`)."""
         done = threading.Event()
         self._queue.put(done)
         if not done.wait(timeout):
@@ -191,60 +294,160 @@ class HistoryWriter:
         self._thread = None
 
     def _run(self) -> None:
-        try:
-            conn = connect(self.path)
-            self.tracker.resume(load_open(conn))
-            with _transaction(conn):
-                save_outages(conn, self.tracker.close_stale(time.time()))
-                save_maintenance(conn, self.tracker.topology.maintenance)
-            self.retention.apply(conn, time.time())
-        except BaseException as exc:  # handed to start() in the caller's thread
-            self._error = exc
-            self._ready.set()
-            return
+        conn = self._open()
         self._ready.set()
+        next_open = time.monotonic() + self.retry_every
         next_retention = time.monotonic() + 3600
-        try:
-            while self._batch(conn):
-                if time.monotonic() >= next_retention:
-                    self.retention.apply(conn, time.time())
+        running = True
+        while running:
+            if conn is None and time.monotonic() >= next_open:
+                conn = self._open()
+                next_open = time.monotonic() + self.retry_every
+            running, waiters = self._collect()
+            if conn is not None:
+                conn = self._commit(conn)
+                if conn is not None and time.monotonic() >= next_retention:
+                    self._guard(conn, lambda c: self.retention.apply(c, time.time()), "retention")
                     next_retention = time.monotonic() + 3600
-        finally:
+            self.status.pending = self._pending.results
+            for w in waiters:
+                w.set()
+        if conn is not None:
             conn.close()
 
-    def _batch(self, conn: sqlite3.Connection) -> bool:
-        """Collect and commit one batch; False once told to stop."""
-        results: list[Result] = []
-        waiters: list[threading.Event] = []
-        running = True
+    def _open(self) -> sqlite3.Connection | None:
+        """Open the store and take over what it holds; None (problem logged) if that fails."""
+        conn = None
         try:
-            item = self._queue.get(timeout=60)
+            conn = connect(self.path)
+            info = os.stat(self.path)
+            if not self._resumed:
+                mine = {(o.site, o.link) for o in self.tracker.open_outages()}
+                self.tracker.resume(o for o in load_open(conn) if (o.site, o.link) not in mine)
+                for o in self.tracker.close_stale(time.time()):
+                    self._pending.outages[id(o)] = o
+                self._resumed = True
+            elif self._file != (info.st_dev, info.st_ino):
+                # A new file: every outage and sample span still open must be written into it afresh.
+                for o in self.tracker.open_outages():
+                    o.id = None
+                    self._pending.outages[id(o)] = o
+                for span in self.samples.current():
+                    span.id = None
+                    self._pending.spans[id(span)] = span
+            self._file = (info.st_dev, info.st_ino)
+            self._pending.maintenance = self.tracker.topology.maintenance
+        except (sqlite3.Error, OSError, SchemaTooNew) as exc:
+            if conn is not None:
+                conn.close()
+            self._problem(f"cannot open {self.path}: {_describe(exc)}. {_advice(exc, self.path)}")
+            return None
+        self._healthy(f"history store {self.path} open")
+        self._guard(conn, lambda c: self.retention.apply(c, time.time()), "retention")
+        return conn
+
+    def _collect(self) -> tuple[bool, list[threading.Event]]:
+        """Take one batch from the queue into `_pending`; (still running, flush waiters)."""
+        waiters: list[threading.Event] = []
+        taken = 0
+        try:
+            item = self._queue.get(timeout=min(60.0, self.retry_every))
         except queue.Empty:
-            return True
+            return True, waiters
         deadline = time.monotonic() + self.flush_every
         while True:
             if item is _STOP:
-                running = False
-            elif isinstance(item, Result):
-                results.append(item)
+                return False, waiters
+            if isinstance(item, Result):
+                room = len(self._pending.rollups) < self.max_pending_rows
+                if not room:
+                    self.status.dropped += 1
+                self._pending.absorb(self.tracker, self.samples, item, rollup=room)
+                taken += 1
             elif isinstance(item, threading.Event):
                 waiters.append(item)
             elif isinstance(item, Topology):
                 self.tracker.topology = item
                 self.samples.intervals = item.intervals
-                with _transaction(conn):
-                    save_maintenance(conn, item.maintenance)
-            if not running or waiters or len(results) >= self.batch_max:
-                break
+                self._pending.maintenance = item.maintenance
+            if waiters or taken >= self.batch_max:
+                return True, waiters
             try:
                 item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                break
-        if results:
-            try:
-                self.committed += ingest(conn, self.tracker, results, self.samples)
-            except sqlite3.Error:
-                log.exception("history: dropped a batch of %d results", len(results))
-        for w in waiters:
-            w.set()
-        return running
+                return True, waiters
+
+    def _commit(self, conn: sqlite3.Connection) -> sqlite3.Connection | None:
+        """Commit `_pending` (reopening first if the file was deleted or replaced); the connection to
+        keep using, or None when the store must be reopened."""
+        if self._replaced():
+            conn.close()
+            self.status.reopened += 1
+            log.error("history store %s was deleted or replaced while netmon was writing it: reopening "
+                      "(what was written into the old file is gone with it; do not delete the store of a "
+                      "running netmon, stop it first)", self.path)
+            reopened = self._open()
+            if reopened is None:
+                return None
+            conn = reopened
+        if not self._pending:
+            return conn
+        results = self._pending.results
+        if self._guard(conn, self._pending.commit, f"{results} results not saved yet, kept in memory"):
+            self.status.committed += results
+            self.status.last_commit = time.time()
+        return conn
+
+    def _guard(self, conn: sqlite3.Connection, write: Callable[[sqlite3.Connection], object],
+               what: str) -> bool:
+        """Run ``write``; on a database error record and log the problem (once) instead of dying."""
+        try:
+            write(conn)
+        except sqlite3.Error as exc:
+            self.status.write_errors += 1
+            self._problem(f"cannot write {self.path}: {_describe(exc)} ({what}). {_advice(exc, self.path)}")
+            return False
+        self._healthy(f"history store {self.path} writable again")
+        return True
+
+    def _replaced(self) -> bool:
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            return True
+        return self._file != (info.st_dev, info.st_ino)
+
+    def _problem(self, problem: str) -> None:
+        """Record ``problem``; log it when it is new (a retry every few seconds must not fill the disk)."""
+        if problem != self.status.problem:
+            log.error("%s Metrics and alerts are not affected; netmon retries every %gs.", problem,
+                      self.retry_every)
+        self.status.problem = problem
+
+    def _healthy(self, message: str) -> None:
+        if self.status.problem and self.status.problem != "not opened yet":
+            log.warning("%s: the problem is gone", message)
+        self.status.problem = ""
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc)
+
+
+def _advice(exc: BaseException, path: Path) -> str:
+    """What an operator does about ``exc`` (docs/runbook.md#historystorefailing says more)."""
+    text = str(exc).lower()
+    if isinstance(exc, SchemaTooNew):
+        return "Upgrade netmon, or point --history at another file."
+    if "full" in text or getattr(exc, "errno", None) == errno.ENOSPC:
+        return f"Free disk space on the file system of {path.parent}; nothing is lost until then."
+    if "readonly" in text or "read-only" in text or isinstance(exc, PermissionError):
+        return f"Give netmon's user write access to {path} and {path.parent}."
+    if path.is_dir():
+        return f"{path} is a directory: point --history at a file, or move the directory away."
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return (f"The file is damaged: move it aside (mv {path} {path}.damaged; keep it for recovery "
+                "with sqlite3 .recover) and netmon starts a new one.")
+    return "See docs/runbook.md, section HistoryStoreFailing."

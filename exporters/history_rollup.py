@@ -128,7 +128,7 @@ class RollupBatch:
             d.rtt.update(rtt_bucket(v) for v in values)
 
     def write(self, conn: sqlite3.Connection) -> None:
-        """Add every delta to the store (inside the caller's transaction)."""
+        """Add every delta to the store (inside the caller's transaction); keeps them until `clear`."""
         for grain in ("hour", "day"):
             rows = [(k, d) for k, d in self._deltas.items() if k[0] == grain]
             conn.executemany(
@@ -151,6 +151,9 @@ class RollupBatch:
                 ),
             )
             conn.executemany(_UPSERT_RTT.format(grain=grain), _rtt_rows(rows))
+
+    def clear(self) -> None:
+        """Forget the deltas once their transaction committed (not before: a failed commit retries)."""
         self._deltas.clear()
 
 

@@ -49,6 +49,10 @@ class SampleTracker:
         self.probes = probes
         self._current: dict[tuple[str, str], SampleSpan] = {}
 
+    def current(self) -> list[SampleSpan]:
+        """The span each check is in now (the ones a reopened store must receive again)."""
+        return list(self._current.values())
+
     def interval(self, result: Result) -> float:
         return self.intervals.get(result.key, self.default_interval)
 

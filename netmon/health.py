@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from exporters.history import HistoryStatus
 from netmon.scheduler import SchedulerStats
 
 
@@ -27,10 +28,22 @@ class HealthCollector(Collector):
         self._stats = stats
         self._reload = reload
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._history: HistoryStatus | None = None
 
     def watch_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Export the number of live tasks on ``loop``: a leak (e.g. per reload) shows as a rising line."""
         self._loop = loop
+
+    def watch_history(self, status: HistoryStatus) -> None:
+        """Export the history store's state: planners lose data silently unless someone is told."""
+        self._history = status
+
+    def problems(self) -> list[str]:
+        """What an operator should know, for /-/healthy (which still answers 200: probing goes on)."""
+        found = []
+        if self._history is not None and self._history.problem:
+            found.append(f"history: {self._history.problem}")
+        return found
 
     def describe(self) -> Iterator[Metric]:
         return iter(())
@@ -66,7 +79,32 @@ class HealthCollector(Collector):
         yield GaugeMetricFamily("netmon_config_last_reload_success_timestamp_seconds",
                                 "Unix time of the last successful inventory load.",
                                 value=self._reload.last_success)
+        if self._history is not None:
+            yield from _history_metrics(self._history)
         if self._loop is not None:
             # all_tasks copies the loop's task set with retries, so reading it from the HTTP thread is safe
             yield GaugeMetricFamily("netmon_asyncio_tasks", "Unfinished asyncio tasks on the probing loop.",
                                     value=len(asyncio.all_tasks(self._loop)))
+
+
+def _history_metrics(status: HistoryStatus) -> Iterator[Metric]:
+    yield GaugeMetricFamily("netmon_history_up",
+                            "1 if the history store is open and its last write succeeded (see /-/healthy).",
+                            value=0.0 if status.problem else 1.0)
+    yield GaugeMetricFamily("netmon_history_pending_results",
+                            "Results measured but not yet committed to the history store.",
+                            value=status.pending)
+    yield GaugeMetricFamily("netmon_history_last_commit_timestamp_seconds",
+                            "Unix time of the last commit to the history store.", value=status.last_commit)
+    for name, doc, value in (
+        ("netmon_history_committed_results", "Results committed to the history store.", status.committed),
+        ("netmon_history_dropped_results", "Results left out of the history store to bound memory.",
+         status.dropped),
+        ("netmon_history_write_errors", "Failed commits to the history store (retried).",
+         status.write_errors),
+        ("netmon_history_reopened", "Times the store file was found deleted or replaced and reopened.",
+         status.reopened),
+    ):
+        counter = CounterMetricFamily(name, doc)
+        counter.add_metric([], value)
+        yield counter

@@ -28,14 +28,39 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, choose_encoder
 
+from netmon import i18n
 from netmon.webconfig import WebConfig
 from probes.errors import NetmonError
 
 log = logging.getLogger("netmon.http")
 
+class ListenError(NetmonError):
+    """The listen address cannot be bound (busy, not local, not allowed): one line naming it."""
+
+    def __init__(self, listen: str, exc: OSError):
+        key = {errno.EADDRINUSE: "busy", errno.EADDRNOTAVAIL: "not_local", errno.EACCES: "denied"}.get(
+            exc.errno or 0, "other")
+        super().__init__(i18n.text(_TEXT, key, i18n.lang(), listen=listen, error=exc.strerror))
+
+
+_TEXT = {
+    "busy": ("cannot listen on {listen}: address already in use (another netmon?); stop that process or "
+             "choose another --listen",
+             "không mở được cổng {listen}: địa chỉ đang được dùng (một netmon khác?); dừng tiến trình đó "
+             "hoặc chọn --listen khác"),
+    "not_local": ("cannot listen on {listen}: no interface of this host has that address",
+                  "không mở được cổng {listen}: máy này không có địa chỉ đó"),
+    "denied": ("cannot listen on {listen}: permission denied (ports below 1024 need root); choose a higher "
+               "port",
+               "không mở được cổng {listen}: không đủ quyền (cổng dưới 1024 cần root); chọn cổng cao hơn"),
+    "other": ("cannot listen on {listen}: {error}", "không mở được cổng {listen}: {error}"),
+}
+
+
 ReloadFn = Callable[[], Coroutine[Any, Any, tuple[bool, str]]]
 #: Renders the whole exposition in text format 0.0.4, as chunks to write in order.
 TextFn = Callable[[], Sequence[bytes]]
+ProblemsFn = Callable[[], list[str]]
 
 WRITE_BYTES = 1 << 20
 #: Seconds a connection may stall (TLS handshake, request line, headers) before it is dropped.
@@ -98,11 +123,12 @@ def is_loopback(host: str) -> bool:
 class MetricsServer:
     def __init__(self, listen: str, registry: CollectorRegistry, reload: ReloadFn,
                  loop: asyncio.AbstractEventLoop, web: WebConfig | None = None,
-                 enable_reload: bool | None = None, text: TextFn | None = None):
+                 enable_reload: bool | None = None, text: TextFn | None = None,
+                 problems: ProblemsFn | None = None):
         host, port = parse_listen(listen)
         if enable_reload is None:  # reconfiguring the prober is an admin act: loopback only by default
             enable_reload = is_loopback(host)
-        handler = _handler(registry, reload if enable_reload else None, loop, web, text)
+        handler = _handler(registry, reload if enable_reload else None, loop, web, text, problems)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         context = web.ssl_context() if web else None
         attrs = {"daemon_threads": True, "address_family": family,
@@ -141,9 +167,10 @@ def _log_connection_error(server: Any, request: Any, client_address: Any) -> Non
 
 
 def _handler(registry: CollectorRegistry, reload: ReloadFn | None, loop: asyncio.AbstractEventLoop,
-             web: WebConfig | None, text: TextFn | None = None) -> type:
+             web: WebConfig | None, text: TextFn | None = None, problems: ProblemsFn | None = None) -> type:
     class Handler(BaseHTTPRequestHandler):
         timeout = CONNECTION_TIMEOUT
+        head = False
 
         def setup(self) -> None:
             super().setup()
@@ -173,12 +200,20 @@ def _handler(registry: CollectorRegistry, reload: ReloadFn | None, loop: asyncio
                 encoder, content_type = choose_encoder(accept)
                 self._reply(200, encoder(registry), content_type)
             elif path == "/-/healthy":
-                self._reply(200, b"OK\n")
+                # 200 while probing works (a supervisor must not restart netmon over a damaged history
+                # store); what an operator must fix is listed after "OK".
+                found = problems() if problems else []
+                self._reply(200, "".join(f"{line}\n" for line in ["OK", *found]).encode())
             elif path == "/":
                 self._reply(200, b'<html><body><h1>sonla-netmon</h1><a href="/metrics">metrics</a>'
                             b"</body></html>\n", "text/html; charset=utf-8")
             else:
                 self._reply(404, b"not found\n")
+
+        def do_HEAD(self) -> None:
+            """What GET would answer, headers only (Content-Length included), as RFC 9110 asks."""
+            self.head = True
+            self.do_GET()
 
         def do_POST(self) -> None:
             if not self._allowed():
@@ -204,6 +239,8 @@ def _handler(registry: CollectorRegistry, reload: ReloadFn | None, loop: asyncio
             for name, value in (web.headers.items() if web else ()):
                 self.send_header(name, value)
             self.end_headers()
+            if self.head:
+                return
             # The socket writer is unbuffered: join small chunks into ~1 MB writes, not a syscall each.
             pending: list[bytes] = []
             size = 0

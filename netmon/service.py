@@ -135,7 +135,7 @@ class Service:
                 probe.open()
         self.health.watch_loop(loop)
         self.server = MetricsServer(self.listen, self.registry, self.reload, loop, self.web,
-                                    self.enable_reload, text=self.metrics_text)
+                                    self.enable_reload, text=self.metrics_text, problems=self.health.problems)
         self.server.start()
         loop.add_signal_handler(signal.SIGTERM, self.stop)
         loop.add_signal_handler(signal.SIGINT, self.stop)

@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
                           enable_reload=True if args.enable_reload else None, user=args.user)
         receiver = start_agents(args.agents, service, history) if args.agents else None
         if history is not None:
+            service.health.watch_history(history.status)
             # hubs and maintenance windows follow the inventory, on start and on every reload
             service.inventory_listeners.append(
                 lambda inv: history.set_topology(inventory_topology(inv, time.time())))

@@ -49,6 +49,6 @@ def test_checks_keep_running_when_the_wall_clock_steps_back(tmp_path: Path) -> N
 def test_checks_not_running_alert() -> None:
     """The shipped ProberUnhealthy{cause="checks-not-running"} fires on a stalled scheduler, not on a quiet one."""
     promtool = require_binary("promtool")
-    result = subprocess.run([promtool, "test", "rules", "prober_stalled_test.yml"],
+    result = subprocess.run([promtool, "test", "rules", "prober_faults_test.yml"],
                             cwd=ROOT / "alerts" / "tests", capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
