@@ -11,6 +11,7 @@ import difflib
 import unicodedata
 from dataclasses import dataclass
 
+from netmon import i18n
 from netmon.inventory.model import Hub, InventoryFile, Site
 from probes.errors import NetmonError
 
@@ -37,6 +38,24 @@ class UnknownPlace(NetmonError):
         super().__init__(f"no site or hub called {query!r}{hint}")
 
 
+class AmbiguousPlace(NetmonError):
+    """Several sites or hubs match once diacritics are folded; the message lists them all."""
+
+    exit_code = USAGE_EXIT
+
+    def __init__(self, query: str, choices: list[str]):
+        self.query = query
+        self.choices = choices
+        super().__init__(i18n.text(_TEXT, "ambiguous", i18n.lang(), query=query, choices="; ".join(choices)))
+
+
+_TEXT = {
+    "ambiguous": ("{query!r} matches several places: {choices}. Type the name with its diacritics, "
+                  "or the slug",
+                  "{query!r} khớp với nhiều nơi: {choices}. Gõ tên có đủ dấu, hoặc mã (slug)"),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Place:
     """What was found: a commune/ward center (``site``) or a VNPT hub (``hub``), never both."""
@@ -54,14 +73,23 @@ class Place:
 
 
 def find(spec: InventoryFile, query: str, limit: int = 3) -> Place:
-    """The site or hub ``query`` names; raises `UnknownPlace` with up to ``limit`` suggestions."""
+    """The site or hub ``query`` names; raises `UnknownPlace` with up to ``limit`` suggestions.
+
+    Folding makes "Mường Bu" and "Mường Bú" the same key: a query written exactly as one name (with its
+    diacritics) picks that one; any other query matching several is `AmbiguousPlace`, never a guess.
+    """
+    typed = unicodedata.normalize("NFC", query.strip())
     wanted = fold(query)
-    for site in spec.sites:
-        if wanted in (fold(site.slug), fold(site.name), site.admin_code):
-            return Place(site=site)
-    for hub in spec.hubs:
-        if wanted in (fold(hub.id), fold(hub.name)):
-            return Place(hub=hub)
+    matches = [Place(site=s) for s in spec.sites if wanted in (fold(s.slug), fold(s.name), s.admin_code)]
+    matches += [Place(hub=h) for h in spec.hubs if wanted in (fold(h.id), fold(h.name))]
+    if len(matches) > 1:
+        exact = [p for p in matches if typed in (p.slug, unicodedata.normalize("NFC", p.name))
+                 or (p.site is not None and typed == p.site.admin_code)]
+        if len(exact) == 1:
+            return exact[0]
+        raise AmbiguousPlace(query, [f"{p.name} ({p.slug})" for p in matches])
+    if matches:
+        return matches[0]
     raise UnknownPlace(query, suggest(spec, wanted, limit))
 
 
