@@ -166,8 +166,10 @@ class _Pending:
                 if self.maintenance is not None:
                     save_maintenance(conn, self.maintenance)
         except BaseException:
-            for row in (*inserted, *inserted_spans):
-                row.id = None
+            for o in inserted:
+                o.id = None
+            for span in inserted_spans:
+                span.id = None
             raise
         count = self.results
         self.rollups.clear()
@@ -315,8 +317,12 @@ class HistoryWriter:
         if conn is not None:
             conn.close()
 
-    def _open(self) -> sqlite3.Connection | None:
-        """Open the store and take over what it holds; None (problem logged) if that fails."""
+    def _open(self, replaced: bool = False) -> sqlite3.Connection | None:
+        """Open the store and take over what it holds; None (problem logged) if that fails.
+
+        ``replaced``: the file we had was deleted or replaced. The new one may even get the old inode
+        number back (file systems reuse them), so this is said, not inferred.
+        """
         conn = None
         try:
             conn = connect(self.path)
@@ -327,12 +333,13 @@ class HistoryWriter:
                 for o in self.tracker.close_stale(time.time()):
                     self._pending.outages[id(o)] = o
                 self._resumed = True
-            elif self._file != (info.st_dev, info.st_ino):
-                # A new file: every outage and sample span still open must be written into it afresh.
-                for o in self.tracker.open_outages():
+            elif replaced or self._file != (info.st_dev, info.st_ino):
+                # A new file: outages and sample spans still open, or changed since the last commit, were
+                # rows of the old file; they are written into the new one afresh.
+                for o in [*self.tracker.open_outages(), *self._pending.outages.values()]:
                     o.id = None
                     self._pending.outages[id(o)] = o
-                for span in self.samples.current():
+                for span in [*self.samples.current(), *self._pending.spans.values()]:
                     span.id = None
                     self._pending.spans[id(span)] = span
             self._file = (info.st_dev, info.st_ino)
@@ -386,7 +393,7 @@ class HistoryWriter:
             log.error("history store %s was deleted or replaced while netmon was writing it: reopening "
                       "(what was written into the old file is gone with it; do not delete the store of a "
                       "running netmon, stop it first)", self.path)
-            reopened = self._open()
+            reopened = self._open(replaced=True)
             if reopened is None:
                 return None
             conn = reopened

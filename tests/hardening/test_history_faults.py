@@ -18,6 +18,7 @@ import pytest
 
 from exporters.history import HistoryWriter, Retention
 from exporters.history_outages import Outage, OutageTracker, Topology
+from exporters.history_samples import SampleTracker
 from probes.base import Measurement, Result
 from tests.netmon.test_service import write_inventory
 from tests.support import http_get, http_server, netmon_run, wait_until
@@ -47,6 +48,19 @@ def expected_outages(results: list[Result]) -> list[tuple[str, str, float, float
         for o in tracker.observe(r):
             seen[id(o)] = o
     return sorted(_row(o) for o in seen.values())
+
+
+def stored_spans(path: Path) -> list[tuple[str, str, str, float, float, int]]:
+    with sqlite3.connect(path) as conn:
+        return sorted(conn.execute('SELECT site, link, check_id, start, "end", down FROM samples'))
+
+
+def expected_spans(results: list[Result]) -> list[tuple[str, str, str, float, float, int]]:
+    tracker, seen = SampleTracker({}), {}
+    for r in results:
+        for span in tracker.observe(r):
+            seen[id(span)] = span
+    return sorted((s.site, s.link, s.check, s.start, s.end, int(s.down)) for s in seen.values())
 
 
 def _row(o: Outage) -> tuple[str, str, float, float | None, int]:
@@ -189,9 +203,10 @@ def test_full_disk_keeps_the_writer_alive_and_loses_no_outage(tmp_path: Path) ->
         feed(range(24, 30), set())
         wait_until(lambda: not w.status.problem and w.status.pending == 0, 10, "the backlog to be committed")
         w.close()
-        stored = stored_outages(store)
+        stored, spans = stored_outages(store), stored_spans(store)
     assert stored == expected_outages(results)
     assert len(stored) == 15
+    assert spans == expected_spans(results)
     assert w.status.committed == len(results)
 
 
@@ -200,15 +215,19 @@ def test_full_disk_keeps_the_writer_alive_and_loses_no_outage(tmp_path: Path) ->
 def test_a_deleted_store_is_noticed_and_recreated(tmp_path: Path) -> None:
     store = tmp_path / "history.db"
     w = writer(store)
-    before = [run("ban-00", k, k not in (3, 4)) for k in range(10)]
+    # ban-00 is down when the file is deleted (its outage and its down span are open), up afterwards.
+    before = [run("ban-00", k, k < 8) for k in range(10)]
     for r in before:
         w(r)
     w.flush()
     store.unlink()
-    after = [run("ban-01", k, k not in (12, 13, 14)) for k in range(10, 20)]
+    after = [run(site, k, not (site == "ban-01" and k in (12, 13, 14))) for k in range(10, 20)
+             for site in ("ban-00", "ban-01")]
     for r in after:
         w(r)
     w.flush()
     assert store.exists() and w.status.reopened == 1
     w.close()
-    assert stored_outages(store) == expected_outages(after)
+    assert stored_outages(store) == expected_outages(before + after)  # ban-00's outage, then ban-01's
+    # Spans closed before the deletion went with the old file; the open one moved to the new file whole.
+    assert stored_spans(store) == [s for s in expected_spans(before + after) if s[4] > T0 + 240]
