@@ -34,29 +34,6 @@ from probes.errors import NetmonError
 
 log = logging.getLogger("netmon.http")
 
-class ListenError(NetmonError):
-    """The listen address cannot be bound (busy, not local, not allowed): one line naming it."""
-
-    def __init__(self, listen: str, exc: OSError):
-        key = {errno.EADDRINUSE: "busy", errno.EADDRNOTAVAIL: "not_local", errno.EACCES: "denied"}.get(
-            exc.errno or 0, "other")
-        super().__init__(i18n.text(_TEXT, key, i18n.lang(), listen=listen, error=exc.strerror))
-
-
-_TEXT = {
-    "busy": ("cannot listen on {listen}: address already in use (another netmon?); stop that process or "
-             "choose another --listen",
-             "không mở được cổng {listen}: địa chỉ đang được dùng (một netmon khác?); dừng tiến trình đó "
-             "hoặc chọn --listen khác"),
-    "not_local": ("cannot listen on {listen}: no interface of this host has that address",
-                  "không mở được cổng {listen}: máy này không có địa chỉ đó"),
-    "denied": ("cannot listen on {listen}: permission denied (ports below 1024 need root); choose a higher "
-               "port",
-               "không mở được cổng {listen}: không đủ quyền (cổng dưới 1024 cần root); chọn cổng cao hơn"),
-    "other": ("cannot listen on {listen}: {error}", "không mở được cổng {listen}: {error}"),
-}
-
-
 ReloadFn = Callable[[], Coroutine[Any, Any, tuple[bool, str]]]
 #: Renders the whole exposition in text format 0.0.4, as chunks to write in order.
 TextFn = Callable[[], Sequence[bytes]]
@@ -79,9 +56,18 @@ class ListenError(NetmonError):
     """The listen address cannot be bound: one line naming it, the cause and what to do."""
 
     def __init__(self, listen: str, exc: OSError):
-        hint = (" — another netmon (or a demo) is probably serving there: stop it, or choose another "
-                "port with --listen 127.0.0.1:PORT") if exc.errno == errno.EADDRINUSE else ""
-        super().__init__(f"cannot listen on {listen}: {exc.strerror or exc}{hint}")
+        busy = exc.errno == errno.EADDRINUSE
+        super().__init__(i18n.text(_LISTEN_TEXT, "busy" if busy else "other", i18n.lang(), listen=listen,
+                                   error=exc.strerror or exc))
+
+
+_LISTEN_TEXT = {
+    "busy": ("cannot listen on {listen}: {error} — another netmon (or a demo) is probably serving there: "
+             "stop it, or choose another port with --listen 127.0.0.1:PORT",
+             "không mở được cổng {listen}: {error} — có thể một netmon khác (hoặc bản demo) đang chạy ở đó: "
+             "dừng nó, hoặc chọn cổng khác với --listen 127.0.0.1:PORT"),
+    "other": ("cannot listen on {listen}: {error}", "không mở được cổng {listen}: {error}"),
+}
 
 
 def check_listen(listen: str) -> None:

@@ -37,7 +37,7 @@ def test_a_busy_port_is_one_line_naming_the_address(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         address = f"127.0.0.1:{taken.getsockname()[1]}"
-        for lang, words in (("en", "address already in use"), ("vi", "địa chỉ đang được dùng")):
+        for lang, words in (("en", "another netmon"), ("vi", "không mở được cổng")):
             done = subprocess.run([sys.executable, "-m", "netmon.cli", "--lang", lang, "run", "--config",
                                    str(config), "--no-history", "--listen", address],
                                   cwd=ROOT, capture_output=True, text=True, timeout=60)
