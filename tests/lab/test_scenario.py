@@ -69,7 +69,7 @@ def test_unknown_targets_are_named(tmp_path: Path, inventory: Inventory) -> None
     assert [str(i) for i in caught.value.issues] == [
         f"{bad}:3: links.atlantis: unknown site, site/link or hub 'atlantis'",
         f"{bad}:5: services.mail: unknown service 'mail' "
-        "(inventory services: chu-ky-so, dich-vu-cong, hop-truc-tuyen, qlvb)",
+        "(inventory services: bao-cao, chu-ky-so, dich-vu-cong, dieu-hanh-dang, hop-truc-tuyen, mot-cua, qlvb)",
     ]
 
 
