@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import httpcore
 import httpx
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from probes import tcp, tls
 from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
@@ -74,10 +74,22 @@ REASONS: dict[str, Wording] = {
     "too_large": ("response too large", "phản hồi quá lớn"),
     "too_many_redirects": ("redirect loop", "chuyển hướng vòng"),
     "protocol": ("protocol error", "lỗi giao thức"),
+    "credentials": ("credentials unreadable", "không đọc được thông tin đăng nhập"),
 }
 
 StatusCode = Annotated[int, Field(ge=100, le=599)]
 StatusClass = Literal["1xx", "2xx", "3xx", "4xx", "5xx"]
+
+
+class BasicAuth(BaseModel):
+    """HTTP basic auth with the password in a file (as Prometheus's ``basic_auth``): a password in the
+    URL would be published in every series' ``target`` label and in ``netmon probe --json``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    username: str = Field(min_length=1)
+    #: Read at every run, so rotating the password needs no reload; keep it readable by netmon only.
+    password_file: Path
 
 
 class HttpOptions(ProbeOptions):
@@ -99,6 +111,7 @@ class HttpOptions(ProbeOptions):
     follow_redirects: bool = True
     max_redirects: int = Field(default=5, ge=0, le=20)
     headers: dict[str, str] = Field(default_factory=dict)
+    basic_auth: BasicAuth | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> HttpOptions:
@@ -110,6 +123,11 @@ class HttpOptions(ProbeOptions):
 
     def check_target(self, target: str) -> str | None:
         parts = urlsplit(target)
+        if parts.username is not None or parts.password is not None:
+            # The URL itself is not repeated: it holds the secret.
+            return ("credentials in the URL would be published in every series' target label and in "
+                    "`netmon probe --json`: remove them and set basic_auth: {username: NAME, "
+                    "password_file: FILE} on the check (a file only netmon can read)")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return f"{target!r} is not an http(s) URL with a host"
         return None
@@ -332,13 +350,21 @@ async def run(check: Check) -> Result:
     started, begin = time.time(), time.perf_counter()
     if options.ca_file is not None and not options.ca_file.is_file():
         return check.fail("cert_untrusted", f"trust anchor {options.ca_file} not found (ca_file)", started)
+    auth = None
+    if options.basic_auth is not None:
+        try:
+            password = options.basic_auth.password_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            return check.fail("credentials", f"cannot read basic_auth.password_file "
+                                             f"{options.basic_auth.password_file}: {exc.strerror}", started)
+        auth = httpx.BasicAuth(options.basic_auth.username, password)
     context = tls.client_context(options.verify_tls, options.ca_file)
     timeline = _Timeline()
     measured: list[Measurement] = []
     failure: tuple[str, str] | None = None
     try:
         async with asyncio.timeout(check.timeout):
-            failure = await _exchange(check, context, url, timeline, measured)
+            failure = await _exchange(check, context, url, timeline, measured, auth)
     except TimeoutError:
         failure = ("timeout", f"no complete answer within {check.timeout:g}s")
     except httpx.HTTPError as exc:
@@ -356,7 +382,12 @@ async def run(check: Check) -> Result:
 
 
 async def _exchange(
-    check: Check, context: ssl.SSLContext, url: httpx.URL, timeline: _Timeline, measured: list[Measurement]
+    check: Check,
+    context: ssl.SSLContext,
+    url: httpx.URL,
+    timeline: _Timeline,
+    measured: list[Measurement],
+    auth: httpx.BasicAuth | None,
 ) -> tuple[str, str] | None:
     """Send the request and read a bounded body; append what was measured; a failure or None."""
     options = check.options
@@ -374,6 +405,7 @@ async def _exchange(
             options.method,
             url,
             headers={**ACCEPT_ENCODING, **options.headers},
+            auth=auth,
             extensions={"trace": timeline.trace},
         ) as response,
     ):
