@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="probes whose failures open outages in the history, comma-separated (default icmp)")
     p.add_argument("--agents", default=None, metavar="FILE",
                    help="accept edge agents (netmon agent) listed in FILE: endpoint, TLS, remote-write URL")
+    p.add_argument("--alertmanager", default=os.environ.get("NETMON_ALERTMANAGER_URL"), metavar="URL",
+                   help="Alertmanager that receives the meeting-readiness summaries (default: "
+                        "$NETMON_ALERTMANAGER_URL; without one, readiness is exported and logged only)")
     p.set_defaults(func=run)
 
 
@@ -47,6 +51,10 @@ def run(args: argparse.Namespace) -> int:
     from netmon.webconfig import load_web_config
 
     async def main() -> None:
+        from netmon.meetings.board import ReadinessBoard
+        from netmon.meetings.notify import Notifier
+
+        board = ReadinessBoard(Notifier(args.alertmanager) if args.alertmanager else None)
         shard = Shard.parse(args.shard) if args.shard else None
         web = load_web_config(args.web_config) if args.web_config else None
         history = None
@@ -57,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             history = HistoryWriter(args.history or DEFAULT_HISTORY, probes=probes)
             history.start()
         service = Service(args.config or DEFAULT_CONFIG, args.listen, max_concurrency=args.max_concurrency,
-                          shard=shard, extra_sinks=[history] if history else [], web=web,
+                          shard=shard, extra_sinks=[board.publish, *([history] if history else [])], web=web,
                           enable_reload=True if args.enable_reload else None, user=args.user)
         receiver = start_agents(args.agents, service, history) if args.agents else None
         if history is not None:
@@ -65,9 +73,13 @@ def run(args: argparse.Namespace) -> int:
             # hubs and maintenance windows follow the inventory, on start and on every reload
             service.inventory_listeners.append(
                 lambda inv: history.set_topology(inventory_topology(inv, time.time())))
+        service.inventory_listeners.append(board.on_inventory)
+        service.own_registry.register(board)
+        readiness = asyncio.create_task(board.run())
         try:
             await service.run()
         finally:
+            readiness.cancel()
             if receiver is not None:
                 receiver.stop()
             if history is not None:

@@ -279,10 +279,32 @@ class Accounting(Strict):
     bandwidth_target_mbps: float = Field(default=BANDWIDTH_TARGET_MBPS, gt=0)
 
 
+class Meeting(Strict):
+    """One provincial online meeting with the communes; local time unless an offset is given."""
+
+    title: str = Field(min_length=1)
+    start: datetime
+    duration: Duration = 7200.0
+
+
+class Meetings(Strict):
+    """The meeting calendar and when, before each meeting, every center's readiness is checked.
+
+    Commune guidance asks technicians to be ready 60 minutes before; the second check, 15 minutes
+    before, tells the provincial office who is still not. ``calendar`` is an iCalendar (.ics) file,
+    relative to the inventory, whose events are added to ``events``.
+    """
+
+    readiness_at: list[Duration] = Field(default=[3600.0, 900.0], min_length=1)
+    calendar: str | None = None
+    events: list[Meeting] = []
+
+
 class InventoryFile(Strict):
     version: Literal[1]
     defaults: Defaults
     datacenter: Datacenter
+    meetings: Meetings = Meetings()
     services: list[Service] = []
     hubs: list[Hub] = []
     sites: list[Site] = []

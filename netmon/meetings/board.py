@@ -1,0 +1,110 @@
+"""The readiness board: keeps the latest results readiness reads, checks on schedule, exports and notifies.
+
+It is a result sink (``publish``) fed by the scheduler like the exporter and the history, rebuilt on
+every inventory (``on_inventory``), and a task (``run``) that wakes every `TICK` seconds to run the
+checks that fell due — on the wall clock, which is what a meeting is scheduled in; a check is never
+run twice and never run more than `calendar.LATE` late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections import deque
+from collections.abc import Callable, Iterator
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from netmon.inventory import Inventory
+from netmon.meetings import calendar, readiness
+from netmon.meetings.notify import Notifier
+from probes.base import Result
+
+log = logging.getLogger("netmon.meetings")
+
+#: How often the board looks at the calendar, seconds.
+TICK = 5.0
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class ReadinessBoard(Collector):
+    def __init__(self, notifier: Notifier | None = None, clock: Callable[[], dt.datetime] = _now) -> None:
+        self.notifier = notifier
+        self.clock = clock
+        self.done: set[calendar.ReadinessCheck] = set()
+        self.recent: dict[str, deque[Result]] = {}
+        self.last: tuple[calendar.ReadinessCheck, float, list[readiness.SiteReadiness]] | None = None
+        self.schedule: list[calendar.ReadinessCheck] = []
+        self.watched: set[str] = set()
+        self.inventory: Inventory | None = None
+
+    def on_inventory(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self.plan = readiness.plan(inventory)
+        try:
+            self.schedule = calendar.schedule(inventory)
+        except calendar.CalendarError as exc:
+            log.error("%s; meeting readiness keeps no calendar until it is fixed", exc)
+            self.schedule = []
+        self.watched = {k for name, primary, backup, ups in self.plan.sites.values()
+                        for k in (primary, backup, *ups) if k} | set(self.plan.service)
+        self.recent = {k: r for k, r in self.recent.items() if k in self.watched}
+
+    def publish(self, result: Result) -> None:
+        if result.key not in self.watched:
+            return
+        kept = self.recent.setdefault(result.key, deque())
+        kept.append(result)
+        while kept[0].started < result.started - readiness.WINDOW:
+            kept.popleft()
+
+    async def run(self) -> None:
+        while True:
+            for check in calendar.due(self.schedule, self.clock(), self.done):
+                self.done.add(check)
+                await self.check(check)
+            await asyncio.sleep(TICK)
+
+    async def check(self, check: calendar.ReadinessCheck) -> list[readiness.SiteReadiness]:
+        """Judge every center now for ``check`` and tell the provincial office."""
+        assert self.inventory is not None, "on_inventory first"
+        sites = readiness.judge_all(self.plan, self.recent, self.inventory)
+        self.last = (check, self.clock().timestamp(), sites)
+        when = check.meeting.start.strftime("%H:%M %d/%m/%Y")
+        texts = {lang: readiness.summary(check.meeting.title, when, check.label, sites, lang)
+                 for lang in ("vi", "en")}
+        log.info("meeting readiness: %s", texts["en"])
+        if self.notifier is not None:
+            severity = "info" if all(s.ready for s in sites) else "warning"
+            labels = {"severity": severity, "meeting": check.meeting.title, "check": check.label,
+                      "starts": check.meeting.start.isoformat()}
+            await self.notifier.send(labels, texts["vi"], texts["en"], check.meeting.start)
+        return sites
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())
+
+    def collect(self) -> Iterator[Metric]:
+        upcoming = [m for m in calendar.meetings_of(self.schedule) if m.start > self.clock()]
+        nxt = GaugeMetricFamily("netmon_meeting_next_start_timestamp_seconds",
+                                "Start of the next scheduled provincial online meeting, unix seconds.")
+        if upcoming:
+            nxt.add_metric([], upcoming[0].start.timestamp())
+        yield nxt
+        if self.last is None:
+            return
+        _, at, sites = self.last
+        ready = GaugeMetricFamily("netmon_meeting_ready", "1 if the center was ready at the last readiness "
+                                  "check, else 0.", labels=["site"])
+        for s in sites:
+            ready.add_metric([s.site], 1.0 if s.ready else 0.0)
+        yield ready
+        when = GaugeMetricFamily("netmon_meeting_readiness_checked_timestamp_seconds",
+                                 "When the last readiness check ran, unix seconds.")
+        when.add_metric([], at)
+        yield when

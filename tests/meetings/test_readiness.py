@@ -1,0 +1,150 @@
+"""Readiness judged on the shipped inventory from results built as the probes build them.
+
+Every site gets a healthy history first; then faults are put on a few, chosen by a seeded draw, and the
+summary must name exactly those sites, each with its own reason, and count the rest as ready.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Sequence
+
+import pytest
+
+from netmon.inventory import Inventory, load
+from netmon.meetings import calendar, readiness
+from probes.base import Check, Measurement, Result
+from probes.icmp import JITTER, MOS, RECEIVED, RTT_MEDIAN, SENT
+from tests.support import ROOT
+
+INVENTORY = load(ROOT / "config" / "communes.yaml")
+PLAN = readiness.plan(INVENTORY)
+CHECKS = {c.key: c for c in INVENTORY.checks}
+NOW = 1_800_000_000.0
+
+
+def burst(check: Check, started: float, sent: int = 5, received: int = 5, rtt: float = 0.01,
+          jitter: float = 0.001, mos: float = 4.3) -> Result:
+    values = [Measurement(SENT, sent), Measurement(RECEIVED, received), Measurement(RTT_MEDIAN, rtt),
+              Measurement(JITTER, jitter), Measurement(MOS, mos)]
+    if received == 0:
+        return check.fail("timeout", "no echo", started, values)
+    return check.ok(started, values)
+
+
+def ups(check: Check, on_battery: bool, minutes: float = 38) -> Result:
+    return check.ok(NOW, [Measurement("netmon_ups_on_battery", 1.0 if on_battery else 0.0),
+                          Measurement("netmon_ups_battery_remaining_seconds", minutes * 60)])
+
+
+def healthy() -> dict[str, list[Result]]:
+    recent: dict[str, list[Result]] = {}
+    for _, primary, backup, upses in PLAN.sites.values():
+        for key in (primary, backup):
+            if key:
+                recent[key] = [burst(CHECKS[key], NOW - 30 * i) for i in range(10, 0, -1)]
+        for key in upses:
+            recent[key] = [ups(CHECKS[key], False)]
+    for key in PLAN.service:
+        recent[key] = [CHECKS[key].ok(NOW)]
+    return recent
+
+
+def judge(recent: dict[str, list[Result]]) -> dict[str, list[str]]:
+    return {s.site: [p.key for p in s.problems] for s in readiness.judge_all(PLAN, recent, INVENTORY)}
+
+
+def test_a_healthy_province_is_ready_everywhere() -> None:
+    verdicts = judge(healthy())
+    assert len(verdicts) == 75 and all(v == [] for v in verdicts.values())
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_faults_on_random_sites_are_named_and_only_those(seed: int) -> None:
+    rng = random.Random(seed)
+    recent = healthy()
+    with_backup = [s for s, (_, _, backup, upses) in PLAN.sites.items() if backup and upses]
+    lossy, cut, dark, unbacked = rng.sample(with_backup, 4)
+    primary = PLAN.sites[lossy][1]
+    limit = INVENTORY.thresholds[primary].loss_degraded
+    # Loss spread thin: no single 5-echo burst crosses the limit, the window does (one lost in four bursts).
+    recent[primary] = [burst(CHECKS[primary], NOW - 30 * i, received=4 if i % 4 == 0 else 5)
+                       for i in range(10, 0, -1)]
+    assert readiness.window_loss(recent[primary]) >= limit
+    recent[PLAN.sites[cut][1]][-1] = burst(CHECKS[PLAN.sites[cut][1]], NOW, received=0)
+    recent[PLAN.sites[dark][3][0]] = [ups(CHECKS[PLAN.sites[dark][3][0]], True)]
+    recent[PLAN.sites[unbacked][2]][-1] = burst(CHECKS[PLAN.sites[unbacked][2]], NOW, received=0)
+    verdicts = judge(recent)
+    assert {s: v for s, v in verdicts.items() if v} == {
+        lossy: ["loss"], cut: ["link_down"], dark: ["on_battery"], unbacked: ["backup_down"]}
+    names = {s: PLAN.sites[s][0] for s in (lossy, cut, dark, unbacked)}
+    sites = readiness.judge_all(PLAN, recent, INVENTORY)
+    vi = readiness.summary("Giao ban", "08:00 03/12/2026", "T-60", sites, "vi")
+    assert vi.startswith("Giao ban lúc 08:00 03/12/2026 (T-60): 71/75 trung tâm sẵn sàng; ")
+    assert f"{names[dark]}: UPS đang chạy pin, còn ~38 phút" in vi
+    assert f"{names[unbacked]}: đường dự phòng không sẵn sàng" in vi
+    assert f"{names[cut]}: đường truyền chính mất kết nối" in vi
+    assert f"{names[lossy]}: mất gói " in vi
+    en = readiness.summary("Giao ban", "08:00 03/12/2026", "T-60", sites, "en")
+    assert "71/75 centers ready" in en and f"{names[dark]}: UPS on battery, ~38 min left" in en
+
+
+def test_nothing_measured_is_not_ready() -> None:
+    recent = healthy()
+    site = next(iter(PLAN.sites))
+    del recent[PLAN.sites[site][1]]
+    assert judge(recent)[site] == ["no_data"]
+
+
+def test_meeting_system_down_at_the_data_center_is_said_for_every_center() -> None:
+    recent = healthy()
+    for key in PLAN.service:
+        recent[key] = [CHECKS[key].fail("http_status", "503", NOW)]
+    assert all(v == ["service_down"] for v in judge(recent).values())
+
+
+def test_poor_call_quality_is_not_ready_but_normal_vsat_is() -> None:
+    recent = healthy()
+    vsat = [s for s, site in ((s.slug, s) for s in INVENTORY.spec.sites)
+            if site.links[0].type == "vsat"][:2]
+    normal, poor = (PLAN.sites[s][1] for s in vsat)
+    recent[normal][-1] = burst(CHECKS[normal], NOW, rtt=0.6, jitter=0.015, mos=3.46)
+    recent[poor][-1] = burst(CHECKS[poor], NOW, rtt=0.6, jitter=0.015, mos=2.9)
+    verdicts = judge(recent)
+    assert verdicts[vsat[0]] == [] and verdicts[vsat[1]] == ["mos"]
+
+
+def _schedule(events: Sequence[dict[str, object]], readiness_at: Sequence[str]) -> list[calendar.ReadinessCheck]:
+    spec = INVENTORY.spec.model_copy(update={"meetings": INVENTORY.spec.meetings.model_validate(
+        {"events": list(events), "readiness_at": list(readiness_at)})})
+    return calendar.schedule(Inventory(INVENTORY.file, spec, INVENTORY.nodes, INVENTORY.checks))
+
+
+def test_schedule_is_local_time_and_each_check_runs_once_and_never_late() -> None:
+    checks = _schedule([{"title": "Giao ban", "start": "2026-12-03T08:00:00"}], ["60m", "15m"])
+    assert [(c.label, c.due.isoformat()) for c in checks] == [
+        ("T-60", "2026-12-03T07:00:00+07:00"), ("T-15", "2026-12-03T07:45:00+07:00")]
+    done: set[calendar.ReadinessCheck] = set()
+    at = dt.datetime.fromisoformat("2026-12-03T07:00:10+07:00")
+    assert calendar.due(checks, at, done) == checks[:1]
+    done.add(checks[0])
+    assert calendar.due(checks, at, done) == []
+    late = dt.datetime.fromisoformat("2026-12-03T07:51:00+07:00")
+    assert calendar.due(checks, late, done) == [], "a T-15 six minutes late is skipped, not sent"
+
+
+def test_ics_events_join_the_calendar(tmp_path) -> None:
+    head = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//\r\n"
+    meeting = ("BEGIN:VEVENT\r\nUID:1\r\nSUMMARY:Hội nghị trực tuyến toàn tỉnh\r\n"
+               "DTSTART;TZID=Asia/Ho_Chi_Minh:20261210T140000\r\nDURATION:PT3H\r\nEND:VEVENT\r\n")
+    whole_day = "BEGIN:VEVENT\r\nUID:2\r\nSUMMARY:Cả ngày\r\nDTSTART;VALUE=DATE:20261211\r\nEND:VEVENT\r\n"
+    ics = tmp_path / "meetings.ics"
+    ics.write_bytes((head + meeting + whole_day + "END:VCALENDAR\r\n").encode())
+    with pytest.raises(calendar.CalendarError, match=r"meetings.ics: event 'Cả ngày' lasts whole days"):
+        calendar.read_ics(ics)
+    ics.write_bytes((head + meeting + "END:VCALENDAR\r\n").encode())
+    (read,) = calendar.read_ics(ics)
+    assert read.title == "Hội nghị trực tuyến toàn tỉnh"
+    assert read.start == dt.datetime.fromisoformat("2026-12-10T14:00:00+07:00")
+    assert read.duration == dt.timedelta(hours=3)
