@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from netmon.diagnose.verdict import UPS_ON_BATTERY, UPS_REMAINING, Verdict, judge
+from collectors.snmp import UPS_ON_BATTERY, UPS_REMAINING
 from netmon.i18n import Lang, text
 from netmon.inventory import Inventory
-from probes.base import Result
+from probes.base import Result, judge
 from probes.icmp import JITTER, MOS, RECEIVED, RTT_MEDIAN, SENT
+from probes.verdict import Verdict
 
 #: ITU-T G.107's "many users dissatisfied" boundary (R 60). A VSAT link at its normal 600 ms estimates
 #: about 3.5: usable, so not flagged every meeting; the same link with loss or jitter falls below.
