@@ -13,6 +13,7 @@ from netmon.dashboards.builder import (
     filter_variables,
     geomap,
     mapping,
+    ok_mappings,
     say,
     stat,
     state_mappings,
@@ -57,7 +58,7 @@ def build(lang: Lang) -> dict[str, Any]:
     t = say(lang)
     names = {"name": t("Center", "Trung tâm"), "link_type": t("Link type", "Loại đường truyền"),
              "isp": t("ISP", "Nhà mạng"), "link": t("Link", "Đường truyền"), "check": t("Check", "Kiểm tra"),
-             "site": t("Site", "Mã trung tâm")}
+             "site": t("Site", "Mã trung tâm"), "district": t("District (former)", "Huyện (cũ)")}
     loss = t("Packet loss", "Mất gói")
     ratio = t("RTT ÷ limit", "RTT ÷ ngưỡng")
     panels = [
@@ -98,6 +99,28 @@ def build(lang: Lang) -> dict[str, Any]:
                     f'netmon_check_threshold{{threshold="rtt_degraded"}} * on (site) group_left (name, '
                     f"link_type, isp) {INFO})", instant=True, table=True, column=ratio),
               sort_by=ratio, labels=names, hide=("Time", "__name__", "job", "instance", "probe", "target")),
+        stat(t("Next meeting", "Cuộc họp tiếp theo"),
+             t("Start of the next provincial online meeting in the calendar (communes.yaml `meetings`).",
+               "Giờ bắt đầu cuộc họp trực tuyến tiếp theo của tỉnh trong lịch (mục `meetings` của "
+               "communes.yaml)."),
+             Query("min(netmon_meeting_next_start_timestamp_seconds) * 1000", instant=True),
+             unit="dateTimeFromNow", color="blue", width=6),
+        stat(t("Ready for the meeting", "Sẵn sàng cho cuộc họp"),
+             t("Centers found ready at the last readiness check (T-60, T-15): link loss, jitter and call "
+               "quality, the meeting system, UPS on mains, backup link.",
+               "Số trung tâm sẵn sàng ở lần kiểm tra gần nhất (T-60, T-15): mất gói, jitter và chất lượng "
+               "gọi, hệ thống họp, UPS chạy điện lưới, đường dự phòng."),
+             Query(f"sum(netmon_meeting_ready * on (site) group_left () {INFO})", instant=True),
+             color="green", width=6),
+        table(t("Not ready for the meeting", "Chưa sẵn sàng cho cuộc họp"),
+              t("Centers that failed the last readiness check; the summary sent to the provincial office "
+                "says why for each.",
+                "Các trung tâm chưa đạt ở lần kiểm tra gần nhất; bản tóm tắt gửi Văn phòng tỉnh nêu lý do "
+                "từng nơi."),
+              Query(f"(netmon_meeting_ready == 0) * on (site) group_left (name, district) {INFO}",
+                    instant=True, table=True, column=t("Ready", "Sẵn sàng"),
+                    mappings=tuple(ok_mappings(lang, ("ready", "sẵn sàng"), ("not ready", "chưa sẵn sàng")))),
+              width=12, height=6, labels=names, hide=("Time", "__name__", "job", "instance", "site")),
         table(t("Firing alerts", "Cảnh báo đang phát"),
               t("What Alertmanager is being told now; silence or acknowledge there.",
                 "Những gì đang gửi tới Alertmanager; tắt tiếng hoặc xác nhận ở đó."),

@@ -17,6 +17,8 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 
 from exporters.prometheus import ResultCollector
 from netmon.health import HealthCollector, ReloadState
+from netmon.inventory import load
+from netmon.meetings.board import ReadinessBoard
 from netmon.scheduler import SchedulerStats
 from probes import base
 from tests.support import ROOT
@@ -54,6 +56,14 @@ def recording_rules() -> set[str]:
     return names
 
 
+def _readiness() -> ReadinessBoard:
+    """A readiness board that has checked once, so it shows every family it can export."""
+    board = ReadinessBoard()
+    board.on_inventory(load(ROOT / "config" / "communes.yaml"))
+    board.last = (None, 0.0, [])  # type: ignore[assignment]
+    return board
+
+
 def contract() -> dict[str, str]:
     """Every series name netmon or Prometheus can produce → who produces it (probe name or 'core')."""
     out: dict[str, str] = {}
@@ -62,7 +72,7 @@ def contract() -> dict[str, str]:
             for n in _sample_names(spec.name, spec.kind is base.Kind.OBSERVATION,
                                    spec.kind in (base.Kind.COUNTER, base.Kind.INCREMENT)):
                 out[n] = probe.name
-    for collector in (ResultCollector(()), HealthCollector(SchedulerStats(), ReloadState())):
+    for collector in (ResultCollector(()), HealthCollector(SchedulerStats(), ReloadState()), _readiness()):
         for family in collector.collect():
             for n in _sample_names(family.name, isinstance(family, HistogramMetricFamily),
                                    isinstance(family, CounterMetricFamily)):

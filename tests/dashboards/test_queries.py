@@ -97,7 +97,8 @@ def prom(tmp_path_factory: pytest.TempPathFactory, https_server: tuple[int, Path
         with snmpsim(tmp, recordings) as snmp_port:
             config.write_text(Template((FIXTURES / "inventory.yaml").read_text()).substitute(
                 https_port=https_port, ca_file=ca_file, tcp_port=listener.getsockname()[1],
-                closed_port=free_port(), snmp_port=snmp_port))
+                closed_port=free_port(), snmp_port=snmp_port,
+                meeting_start=(dt.datetime.now(dt.UTC) + dt.timedelta(hours=1, seconds=8)).isoformat()))
             yield from _netmon_and_prometheus(config, tmp)
     finally:
         listener.close()
