@@ -1,5 +1,6 @@
 """`netmon alerts generate [--check]`: write (or verify) the alerting files that follow from the inventory.
-`netmon alerts bridge`: relay Alertmanager's webhooks to Telegram, Zalo OA and SMS (netmon/notify.py)."""
+`netmon alerts bridge`: relay Alertmanager's webhooks to Telegram, Zalo OA and SMS (netmon/notify.py).
+`netmon alerts backtest`: replay the rules over a period of the history store (netmon/backtest.py)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     bridge.add_argument("--config", default=None, help="inventory file (default: config/communes.yaml)")
     bridge.add_argument("--listen", default="127.0.0.1:9087", help="listen address (default 127.0.0.1:9087)")
     bridge.set_defaults(func=run_bridge)
+    back = actions.add_parser("backtest", help="replay the alert rules over a period of the history store")
+    back.add_argument("--from", dest="start", required=True, help="YYYY-MM-DD, ISO time or 7d (ago)")
+    back.add_argument("--to", dest="end", default=None, help="end, same forms (default: now)")
+    back.add_argument("--config", default=None, help="inventory file (default: config/communes.yaml)")
+    back.add_argument("--history", default=None, help="history store (default: the report's)")
+    back.add_argument("--alerts-dir", default="alerts", type=Path,
+                      help="rules to replay: a directory laid out like alerts/ (default: alerts)")
+    back.add_argument("--format", choices=("table", "json"), default="table")
+    back.add_argument("--lang", default=None, help="vi or en (default: NETMON_LANG, else en)")
+    back.set_defaults(func=run_backtest)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,4 +83,73 @@ def run_bridge(args: argparse.Namespace) -> int:
     with notify.serve(config, notify.site_facts(inventory), (host, int(port))) as url:
         print(f"bridge on {url}: receivers {', '.join(sorted(config.receivers))}", file=sys.stderr)
         stop.wait()
+    return 0
+
+
+_BACKTEST_TEXT = {
+    "header": ("Backtest {start} – {end} ({alerts_dir}): {sites} site(s) with outages or alerts",
+               "Chạy thử cảnh báo {start} – {end} ({alerts_dir}): {sites} trung tâm có sự cố hoặc cảnh báo"),
+    "columns": ("site | outages | alerted | missed (minutes) | alerts | alerts without an outage",
+                "trung tâm | sự cố | có cảnh báo | bỏ sót (phút) | cảnh báo | cảnh báo không có sự cố"),
+    "totals": ("Total: {alerted}/{outages} outages alerted, {unexplained} alert(s) without an outage",
+               "Tổng: {alerted}/{outages} sự cố có cảnh báo, {unexplained} cảnh báo không có sự cố"),
+    "note": ("Series rebuilt from the history store (outages, hourly loss); latency, jitter, equipment and "
+             "service alerts are not replayed.",
+             "Chuỗi số liệu dựng lại từ kho lịch sử (sự cố, tỉ lệ mất gói theo giờ); cảnh báo độ trễ, "
+             "jitter, thiết bị và dịch vụ không được chạy lại."),
+}
+
+
+def run_backtest(args: argparse.Namespace) -> int:
+    import json
+    import time
+    from datetime import datetime
+
+    from netmon import backtest
+    from netmon.cli import DEFAULT_CONFIG
+    from netmon.commands.report import DEFAULT_HISTORY, parse_time
+    from netmon.i18n import lang, text
+    from netmon.report.intervals import LOCAL_TZ
+    from netmon.report.store import open_store
+    from probes.errors import NetmonError
+
+    language = lang(args.lang)
+    path = args.config or DEFAULT_CONFIG
+    try:
+        inventory = load(path)
+        now = time.time()
+        start, end = parse_time(args.start, now), parse_time(args.end, now) if args.end else now
+        if start >= end:
+            raise NetmonError("--from must be before --to")
+        store = open_store(args.history or DEFAULT_HISTORY)
+    except ConfigError as exc:
+        print(f"{path}: {len(exc.issues)} error(s)\n{exc}", file=sys.stderr)
+        return 1
+    except NetmonError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    try:
+        outages = store.outages(start, end)
+        loss = backtest.hourly_loss(store.conn, start, end)
+    finally:
+        store.close()
+    fired = backtest.replay(inventory, outages, loss, start, end, args.alerts_dir)
+    verdicts = backtest.judge(inventory, outages, fired)
+    if args.format == "json":
+        print(json.dumps(backtest.as_dict(verdicts), ensure_ascii=False, indent=1))
+        return 0
+    stamp = "%Y-%m-%d %H:%M"
+    print(text(_BACKTEST_TEXT, "header", language,
+               start=datetime.fromtimestamp(start, LOCAL_TZ).strftime(stamp),
+               end=datetime.fromtimestamp(end, LOCAL_TZ).strftime(stamp), alerts_dir=args.alerts_dir,
+               sites=len(verdicts)))
+    print(text(_BACKTEST_TEXT, "columns", language))
+    for v in verdicts:
+        missed = ", ".join(f"{((o.end or end) - o.start) / 60:.0f}" for o in v.missed) or "-"
+        alerts = ", ".join(sorted({f.alert for f in v.fired})) or "-"
+        print(f"{v.site} | {len(v.outages)} | {len(v.alerted)} | {missed} | {alerts} | {len(v.unexplained)}")
+    print(text(_BACKTEST_TEXT, "totals", language, alerted=sum(len(v.alerted) for v in verdicts),
+               outages=sum(len(v.outages) for v in verdicts),
+               unexplained=sum(len(v.unexplained) for v in verdicts)))
+    print(text(_BACKTEST_TEXT, "note", language))
     return 0

@@ -1,0 +1,228 @@
+"""`netmon alerts backtest`: the alert rules replayed over a period of the history store, per site.
+
+A change of ``for:`` or of a limit is judged on the province's own past before it is deployed: the
+history store's outages (per link, with their cause) and hourly loss become Prometheus series, and
+promtool's rule engine — the same rules files Prometheus loads, so a candidate copy can be passed
+with ``--alerts-dir`` — evaluates them minute by minute. What fired is then set against the outages
+recorded: which outages were alerted, which were not (and how long they lasted), which alerts had no
+outage behind them.
+
+Alertmanager's shipped inhibitions that decide what is notified are applied (a power cut over its
+site's unreachable alert, a hub over the centers behind it). The series are a reconstruction, said
+plainly in the report: a link's checks are 0 during its recorded
+outages and 1 otherwise; a power outage's UPS reported on battery in the 5 minutes before it and was
+silent during it; loss is the hour's mean. Alerts that need series the history store does not keep
+(latency, jitter, equipment, services) are not replayed.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from netmon.inventory import Inventory
+from netmon.report.data import OutageEvent
+
+#: {(site, link): {hour number: mean ICMP loss}}
+HourlyLoss = dict[tuple[str, str], dict[int, float]]
+#: The alerts the history store holds the evidence for.
+REPLAYED = ("SiteUnreachable", "SiteOnBackup", "SitePowerOutage", "HubUnreachable", "PacketLossHigh")
+RULE_FILES = ("recording.rules.yml", "netmon.rules.yml", "generated/site-availability.rules.yml")
+#: Minutes of "on battery" reported before a power outage (the UPS is silent once the site is dark).
+POWER_LEAD = 5
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+
+
+@dataclass
+class Fired:
+    """One alert's firing period (minute resolution)."""
+
+    alert: str
+    site: str
+    start: float
+    end: float
+
+
+@dataclass
+class SiteVerdict:
+    site: str
+    outages: list[OutageEvent] = field(default_factory=list)
+    alerted: list[OutageEvent] = field(default_factory=list)
+    missed: list[OutageEvent] = field(default_factory=list)
+    fired: list[Fired] = field(default_factory=list)
+    #: Firing periods that overlap no recorded outage of the site (or of its hub).
+    unexplained: list[Fired] = field(default_factory=list)
+
+
+def _runs(values: list[float]) -> str:
+    """promtool's expanding notation for ``values``: ``1x59 0x9 1x0``-style runs."""
+    out: list[str] = []
+    i = 0
+    while i < len(values):
+        j = i
+        while j + 1 < len(values) and values[j + 1] == values[i]:
+            j += 1
+        out.append(f"{values[i]:g}x{j - i}" if j > i else f"{values[i]:g}")
+        i = j + 1
+    return " ".join(out)
+
+
+def hourly_loss(conn: sqlite3.Connection, start: float, end: float) -> HourlyLoss:
+    """{(site, link): {hour number: mean ICMP loss}} from the store's hourly rollups."""
+    out: HourlyLoss = {}
+    rows = conn.execute("SELECT site, link, ts, loss_sum, loss_n FROM rollup_hour "
+                        "WHERE probe = 'icmp' AND loss_n > 0 AND ts >= ? AND ts < ?", (start - 3600, end))
+    for site, link, ts, loss_sum, loss_n in rows:
+        out.setdefault((site, link), {})[int(ts // 3600)] = loss_sum / loss_n
+    return out
+
+
+def _minute(t: float, start: float) -> int:
+    return max(0, int((t - start) // 60))
+
+
+def series(inventory: Inventory, outages: Iterable[OutageEvent], loss: HourlyLoss, start: float,
+           end: float) -> list[dict[str, str]]:
+    """promtool input series reconstructing the period from the history store."""
+    spec = inventory.spec
+    minutes = _minute(end, start) + 1
+    down: dict[tuple[str, str], list[float]] = {}
+    battery: dict[str, list[float | None]] = {}
+    for o in outages:
+        if o.cause == "maintenance":
+            continue
+        values = down.setdefault((o.site, o.link), [1.0] * minutes)
+        first, last = _minute(o.start, start), _minute(o.end if o.end is not None else end, start)
+        for m in range(first, min(last, minutes)):
+            values[m] = 0.0
+        if o.cause == "power":
+            ups = battery.setdefault(o.site, [0.0] * minutes)
+            for m in range(max(0, first - POWER_LEAD), min(last, minutes)):
+                ups[m] = 1.0 if m < first else None
+    out: list[dict[str, str]] = []
+    limits = spec.defaults.link_types
+    for site in spec.sites:
+        primary = next(lk for lk in site.links if lk.role == "primary")
+        info = (f'netmon_site_info{{site="{site.slug}",name="{site.name}",kind="{site.kind}",'
+                f'district="{site.district}",link_type="{primary.type}",isp="{primary.isp}",'
+                f'upstream="{site.upstream}"}}')
+        out.append({"series": info, "values": f"1x{minutes - 1}"})
+        for link in site.links:
+            labels = f'site="{site.slug}",check="icmp-{link.id}",probe="icmp",link="{link.id}"'
+            out.append({"series": f"netmon_probe_success{{{labels}}}",
+                        "values": _runs(down.get((site.slug, link.id), [1.0] * minutes))})
+            hourly = loss.get((site.slug, link.id), {})
+            values = [hourly.get(int((start + 60 * m) // 3600), 0.0) for m in range(minutes)]
+            out.append({"series": f"netmon_icmp_packet_loss_ratio{{{labels}}}", "values": _runs(values)})
+            out.append({"series": f'netmon_check_threshold{{{labels},threshold="loss_degraded"}}',
+                        "values": f"{limits[link.type].loss_degraded:g}x{minutes - 1}"})
+        if site.slug in battery:
+            text = " ".join("_" if v is None else f"{v:g}" for v in battery[site.slug])
+            out.append({"series": f'netmon_ups_on_battery{{site="{site.slug}",check="ups",probe="snmp"}}',
+                        "values": text})
+    for hub in spec.hubs:
+        out.append({"series": (f'netmon_site_info{{site="{hub.id}",name="{hub.name}",kind="hub",'
+                               f'district="{hub.district}",upstream="{spec.datacenter.slug}"}}'),
+                    "values": f"1x{minutes - 1}"})
+        out.append({"series": f'netmon_probe_success{{site="{hub.id}",check="icmp",probe="icmp",link=""}}',
+                    "values": _runs(down.get((hub.id, ""), [1.0] * minutes))})
+    return out
+
+
+def _duration(text: str) -> float:
+    return sum(float(n) * _UNITS[u] for n, u in re.findall(r"(\d+)(ms|[smhdwy])", text))
+
+
+_CASE = re.compile(r"alertname: (\w+), time: (\S+), \n\s+exp:\[\], \n\s+got:\[(.*?)\n\s+\]", re.S)
+_SITE = re.compile(r'Labels:\{[^}]*?\bsite="([^"]*)"')
+
+
+def replay(inventory: Inventory, outages: list[OutageEvent], loss: HourlyLoss, start: float, end: float,
+           alerts_dir: Path, promtool: str = "promtool") -> list[Fired]:
+    """Every firing period of the replayed alerts between ``start`` and ``end``."""
+    minutes = _minute(end, start)
+    with tempfile.TemporaryDirectory(prefix="netmon-backtest-") as tmp:
+        test = {
+            "rule_files": [str((alerts_dir / name).resolve()) for name in RULE_FILES],
+            "evaluation_interval": "1m",
+            "tests": [{
+                "name": "backtest", "interval": "1m",
+                "input_series": series(inventory, outages, loss, start, end),
+                "alert_rule_test": [{"eval_time": f"{m}m", "alertname": name, "exp_alerts": []}
+                                    for m in range(1, minutes + 1) for name in REPLAYED],
+            }],
+        }
+        path = Path(tmp) / "backtest_test.yml"
+        path.write_text(yaml.safe_dump(test, allow_unicode=True, width=1 << 20), encoding="utf-8")
+        done = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True)
+    if done.returncode != 0 and "FAILED" not in done.stdout + done.stderr:
+        raise RuntimeError(f"promtool could not replay the rules:\n{done.stdout}{done.stderr}")
+    return list(_periods(done.stdout + done.stderr, start))
+
+
+def _periods(output: str, start: float) -> Iterator[Fired]:
+    """Consecutive minutes an alert was firing for a site, as periods."""
+    seen: dict[tuple[str, str], list[float]] = {}
+    for alert, when, got in _CASE.findall(output):
+        for site in _SITE.findall(got):
+            seen.setdefault((alert, site), []).append(start + _duration(when))
+    for (alert, site), times in sorted(seen.items()):
+        times.sort()
+        first = prev = times[0]
+        for t in [*times[1:], float("inf")]:
+            if t - prev > 60:
+                yield Fired(alert, site, first, prev + 60)
+                first = t
+            prev = t
+
+
+def _inhibited(f: Fired, fired: list[Fired], upstream: dict[str, str]) -> bool:
+    """Whether Alertmanager's shipped inhibitions hold ``f`` back for its whole period: a power cut
+    over its site's unreachable alert, a hub over every alert of the centers behind it."""
+    def covers(g: Fired) -> bool:
+        return g.start <= f.start and f.end <= g.end
+    return any(covers(g) for g in fired if (g.alert == "SitePowerOutage" and g.site == f.site
+                                            and f.alert == "SiteUnreachable")
+               or (g.alert == "HubUnreachable" and g.site == upstream.get(f.site)))
+
+
+def judge(inventory: Inventory, outages: list[OutageEvent], fired: list[Fired]) -> list[SiteVerdict]:
+    """Per site (and hub): outages recorded vs the alerts that would have been notified."""
+    upstream = {s.slug: s.upstream for s in inventory.spec.sites}
+    verdicts = {slug: SiteVerdict(slug) for slug in [*upstream, *(h.id for h in inventory.spec.hubs)]}
+    for o in outages:
+        if o.site in verdicts and o.cause != "maintenance":
+            verdicts[o.site].outages.append(o)
+    for f in fired:
+        if f.site in verdicts and not _inhibited(f, fired, upstream):
+            verdicts[f.site].fired.append(f)
+
+    def overlaps(o: OutageEvent, f: Fired) -> bool:
+        # promtool evaluates rule groups in no fixed order, so an alert built on a recording rule may
+        # trail its data by one evaluation: one minute of slack after the outage
+        return f.start < (o.end if o.end is not None else float("inf")) + 60 and o.start < f.end
+
+    for v in verdicts.values():
+        hub = verdicts.get(upstream.get(v.site, ""))
+        # a hub's alert answers for the outages of the sites behind it
+        answers = [*v.fired, *(f for f in (hub.fired if hub else []) if f.alert == "HubUnreachable")]
+        for o in v.outages:
+            (v.alerted if any(overlaps(o, f) for f in answers) else v.missed).append(o)
+        explained = [*v.outages, *(hub.outages if hub else [])]
+        v.unexplained = [f for f in v.fired if not any(overlaps(o, f) for o in explained)]
+    return [v for v in verdicts.values() if v.outages or v.fired]
+
+
+def as_dict(verdicts: list[SiteVerdict]) -> list[dict[str, Any]]:
+    return [{"site": v.site, "outages": len(v.outages), "alerted": len(v.alerted),
+             "missed": [{"link": o.link, "start": o.start, "end": o.end, "cause": o.cause} for o in v.missed],
+             "alerts": [vars(f) for f in v.fired], "unexplained": [vars(f) for f in v.unexplained]}
+            for v in verdicts]
