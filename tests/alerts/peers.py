@@ -85,22 +85,24 @@ def webhook_receiver() -> Iterator[Webhook]:
 
 
 def webhook_config(config: dict[str, Any], webhook: str, group_wait: str = "1s",
-                group_interval: str = "2s", repeat_interval: str = "1h") -> dict[str, Any]:
-    """The shipped config with webhook receivers and short timers; routes and inhibitions untouched."""
+                group_interval: str = "2s", repeat_interval: str = "1h", retime: bool = True) -> dict[str, Any]:
+    """The shipped config with webhook receivers and (unless not ``retime``) short timers; routes and
+    inhibitions untouched."""
     out = copy.deepcopy(config)
     out["global"] = {"resolve_timeout": "5m"}
     out["receivers"] = [{"name": r["name"], "webhook_configs": [
         {"url": f"{webhook}/{r['name']}", "send_resolved": True, "max_alerts": 0}]} for r in config["receivers"]]
 
-    def retime(route: dict[str, Any]) -> None:
+    def _retime(route: dict[str, Any]) -> None:
         for key, value in (("group_wait", group_wait), ("group_interval", group_interval),
                            ("repeat_interval", repeat_interval)):
             if key in route or route is out["route"]:
                 route[key] = value
         for child in route.get("routes", []):
-            retime(child)
+            _retime(child)
 
-    retime(out["route"])
+    if retime:
+        _retime(out["route"])
     return out
 
 

@@ -1,0 +1,69 @@
+"""Benchmark (not in CI): times from fault to first notification with everything as shipped.
+
+The shipped inventory (30 s checks), the shipped rules unscaled (generated from it), Prometheus at the
+shipped 30 s scrape/evaluation intervals (config/prometheus.yml), Alertmanager with the shipped routes,
+inhibitions and timers; only the receivers become a webhook. Three faults at once, on unrelated parts
+of the province: a cut fiber (quynh-nhai, no backup), a hub down (hub-moc-chau) and the document system
+answering 503. Run with ``NETMON_ALERT_BENCH=1 pytest tests/alerts/test_alert_latency_shipped.py -s``;
+figures go to bench/README.md ("Alert latency").
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from netmon import alerting
+from netmon.inventory import load
+from netmon.lab import control
+from tests.alerts import peers
+from tests.alerts.test_e2e import report
+from tests.support import ROOT, netmon_run, prometheus, wait_until
+
+pytestmark = [pytest.mark.privileged, pytest.mark.slow,
+              pytest.mark.skipif(os.environ.get("NETMON_ALERT_BENCH") != "1",
+                                 reason="benchmark: set NETMON_ALERT_BENCH=1 (about 10 minutes on the lab)")]
+
+FAULTS = {  # (alertname, labels) -> lab change
+    ("SiteUnreachable", (("site", "quynh-nhai"),)): ("quynh-nhai", {"down": True}),
+    ("HubUnreachable", (("site", "hub-moc-chau"),)): ("hub-moc-chau", {"down": True}),
+    ("ServiceUnreachable", (("check", "qlvb-https"),)): ("qlvb", {"status": 503}),
+}
+
+
+def test_times_to_first_notification_as_shipped(province_lab: control.Lab, tmp_path: Path) -> None:
+    config = ROOT / "config" / "communes.yaml"
+    shipped_prom = yaml.safe_load((ROOT / "config" / "prometheus.yml").read_text())["global"]
+    rules = [ROOT / "alerts" / "recording.rules.yml", ROOT / "alerts" / "netmon.rules.yml"]
+    generated = tmp_path / "site-availability.rules.yml"
+    generated.write_text(yaml.safe_dump(alerting.availability_rules(load(config)), allow_unicode=True))
+    am_config = yaml.safe_load((ROOT / "alerts" / "alertmanager.yml").read_text())
+    with peers.webhook_receiver() as hook, \
+            peers.alertmanager(tmp_path, peers.webhook_config(am_config, hook.url, retime=False)) as am, \
+            netmon_run(config, tmp_path) as prober, \
+            prometheus(tmp_path, [prober.url.removeprefix("http://")], rule_files=[*rules, generated],
+                       scrape_interval=shipped_prom["scrape_interval"],
+                       evaluation_interval=shipped_prom["evaluation_interval"],
+                       alertmanager=am.url.removeprefix("http://")) as prom:
+        wait_until(lambda: len(prom.query("netmon:site_up == 1")) >= 70, 180, "the province up in Prometheus")
+        started = time.time()
+        for target, values in FAULTS.values():
+            province_lab.set(target, **values)
+        try:
+            times = {}
+            for alertname, labels in FAULTS:
+                notification, _ = hook.wait_for(900, "firing", alertname=alertname, **dict(labels))
+                times[alertname] = round(notification.received - started, 1)
+        finally:
+            province_lab.reset()
+        restored = time.time()
+        resolved = {}
+        for alertname, labels in FAULTS:
+            notification, _ = hook.wait_for(900, "resolved", alertname=alertname, **dict(labels))
+            resolved[alertname] = round(notification.received - restored, 1)
+        report("shipped timing", load_average=os.getloadavg(), **{f"{a}_to_notify_s": t for a, t in times.items()},
+               **{f"{a}_to_resolved_s": t for a, t in resolved.items()})
