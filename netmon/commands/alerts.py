@@ -36,7 +36,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     back.add_argument("--alerts-dir", default="alerts", type=Path,
                       help="rules to replay: a directory laid out like alerts/ (default: alerts)")
     back.add_argument("--format", choices=("table", "json"), default="table")
-    back.add_argument("--lang", default=None, help="vi or en (default: NETMON_LANG, else en)")
     back.set_defaults(func=run_backtest)
 
 
@@ -113,7 +112,7 @@ def run_backtest(args: argparse.Namespace) -> int:
     from netmon.report.store import open_store
     from probes.errors import NetmonError
 
-    language = lang(args.lang)
+    language = lang(getattr(args, "lang", None))
     path = args.config or DEFAULT_CONFIG
     try:
         inventory = load(path)

@@ -38,7 +38,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("backtest") / "history.db"
     conn = connect(path)
     save_outages(conn, [Outage(site, link, START + m * MIN, START + (m + n) * MIN, START + (m + n) * MIN, cause, 3)
-                        for site, link, m, n, cause in RECORDED])
+                        for site, link, m, n, cause in RECORDED], [])
     # muong-gion lost 20 % of its echoes for the whole third hour: no outage, a real loss alert
     conn.execute("INSERT INTO rollup_hour VALUES ('muong-gion', 'primary', 'icmp-primary', 'icmp', ?, 120, 120, "
                  "24.0, 120, 0, 0)", (int(START + 2 * 3600),))
