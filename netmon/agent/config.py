@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from collections.abc import Collection
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -119,12 +120,16 @@ def load_model(path: str | Path, model: type[M]) -> M:
         raise ConfigError(_pydantic_issues(doc, (), exc)) from None
 
 
-def load_agents(path: str | Path) -> AgentsFile:
+def load_agents(path: str | Path, sites: Collection[str]) -> AgentsFile:
+    """The central agents file; every agent's site must be one of the inventory's ``sites``."""
     agents = load_model(path, AgentsFile)
     doc = read(path)
     issues: list[ConfigIssue] = []
     seen: dict[str, int] = {}
     for i, entry in enumerate(agents.agents):
+        if entry.site not in sites:
+            issues.append(doc.issue(("agents", i, "site"),
+                                    f"unknown site {entry.site!r} (not in the inventory)"))
         for key in (entry.id, entry.token_sha256):
             if key in seen:
                 issues.append(doc.issue(("agents", i), f"duplicate of agents[{seen[key]}] ({key[:12]})"))

@@ -96,7 +96,7 @@ def start_agents(path: str, service: Service, history: HistoryWriter | None) -> 
     from netmon.agent.receiver import Inbox, Receiver, ReceiverMetrics
     from probes import base
 
-    agents = load_agents(path)
+    agents = load_agents(path, {s.slug for s in service.inventory.spec.sites})
     source = Path(path)
     kinds = {s.name: s.kind for p in base.registry().values() for s in p.metrics}
     state = Path(agents.state) if Path(agents.state).is_absolute() else source.resolve().parent / agents.state

@@ -51,3 +51,30 @@ def test_unit_is_valid_for_systemd() -> None:
     problems = [line for line in (result.stdout + result.stderr).splitlines()
                 if line.strip() and "/opt/netmon-agent/venv/bin/netmon is not executable" not in line]
     assert problems == []
+
+
+def test_agents_file_errors_name_file_line_and_field(tmp_path: Path) -> None:
+    from netmon.agent.config import load_agents
+    from netmon.inventory import ConfigError
+
+    bad = tmp_path / "agents.yaml"
+    digest = "a" * 64
+    bad.write_text(f"listen: 127.0.0.1:9814\ncolour: red\nagents:\n"
+                   f"  - {{id: to-hieu, site: to-hieu, token_sha256: {digest}}}\n"
+                   f"  - {{id: atlantis, site: atlantis, token_sha256: {'b' * 64}}}\n"
+                   f"  - {{id: to-hieu, site: to-hieu, token_sha256: short}}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_agents(bad, {"to-hieu"})
+    assert [str(i) for i in caught.value.issues] == [
+        f"{bad}:2: colour: unknown key",
+        f"{bad}:6: agents[2].token_sha256: String should match pattern '^[0-9a-f]{{64}}$'",
+    ]
+    bad.write_text(f"agents:\n  - {{id: to-hieu, site: to-hieu, token_sha256: {digest}}}\n"
+                   f"  - {{id: atlantis, site: atlantis, token_sha256: {'b' * 64}}}\n"
+                   f"  - {{id: to-hieu, site: to-hieu, token_sha256: {'c' * 64}}}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_agents(bad, {"to-hieu"})
+    assert [str(i) for i in caught.value.issues] == [
+        f"{bad}:3: agents[1].site: unknown site 'atlantis' (not in the inventory)",
+        f"{bad}:4: agents[2]: duplicate of agents[0] (to-hieu)",
+    ]
