@@ -18,7 +18,7 @@ def test_both_center_only_agent_only(tmp_path: Path) -> None:
         Outage("muong-lan", "primary", 5000, 5590, 5600, "power", 19),  # the agent was dead: no record
         Outage("chieng-an", "agent", 7000, 7100, 7120, "link", 4),      # the center could not get out
         Outage("hub-quynh-nhai", "", 100, 200, 200, "link", 3),         # a hub: not a site's
-    ])
+    ], [])
     got = [(o.site, o.link, o.start, o.seen_by) for o in seen_by(conn, 0, 10_000)]
     assert got == [("muong-lan", "primary", 1000, "both"), ("muong-lan", "primary", 5000, "center"),
                    ("chieng-an", "agent", 7000, "agent")]
