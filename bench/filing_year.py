@@ -4,7 +4,8 @@
 
 The store is the one `bench.history_ingest` synthesizes (one year × 75 sites × 10 checks at 30 s:
 daily rollups, 90 days of hourly ones, ~8,000 outages) with its sites renamed to the shipped
-inventory's slugs, plus 200 reclassifications. Timed on the path `netmon report` takes (store open,
+inventory's slugs, the primary checks' observed time as sample spans (up all year but for the
+outages), plus 200 reclassifications. Timed on the path `netmon report` takes (store open,
 accounting, rendering): the year's contract report, incident log (CSV) and filing (HTML, CSV,
 JSON), against the existing availability report (`netmon report --by district`, table + HTML) on the
 same store as the peer; runs alternate, medians reported, with the load average.
@@ -25,6 +26,7 @@ from exporters.history_schema import connect
 from netmon.inventory import load
 from netmon.report import filing, html, inventory_sites
 from netmon.report import filing_text as ft
+from netmon.report import intervals as iv
 from netmon.report.accounting import Rules, account
 from netmon.report.compute import build
 from netmon.report.formats import table
@@ -43,6 +45,20 @@ def store(path: Path, slugs: list[str]) -> None:
     for table_name in ("rollup_day", "rollup_hour", "rtt_day", "outages"):
         for i, slug in enumerate(slugs):
             conn.execute(f"UPDATE {table_name} SET site = ? WHERE site = ?", (slug, f"site-{i}"))
+    # Observed time: the primary check up all year but for its outages, which are down spans.
+    down: dict[str, list[tuple[float, float]]] = {}
+    for site, a, b in conn.execute('SELECT site, start, "end" FROM outages ORDER BY start'):
+        down.setdefault(site, []).append((a, b))
+    rows = []
+    for slug in slugs:
+        spans = iv.merge(down.get(slug, []))
+        rows += [(slug, "primary", "icmp-primary", a, b, 1) for a, b in spans]
+        rows += [
+            (slug, "primary", "icmp-primary", a, b, 0) for a, b in iv.subtract([(YEAR_START, END)], spans)
+        ]
+    conn.executemany(
+        'INSERT INTO samples (site, link, check_id, start, "end", down) VALUES (?, ?, ?, ?, ?, ?)', rows
+    )
     ids = [i for (i,) in conn.execute("SELECT id FROM outages ORDER BY id")]
     rng = random.Random(3)
     for oid in rng.sample(ids, 200):
@@ -67,7 +83,7 @@ def filings(path: Path, inventory: object, sites: list, now: float, service: boo
     rules = Rules(inventory.spec.accounting, service_period=service)  # type: ignore[attr-defined]
     acc = account(source.outages(YEAR_START, END), history(source.conn), rules)
     items = incidents(
-        sites, acc, rules.observed(YEAR_START, END), outage_ids(source.conn, YEAR_START, END), now
+        sites, acc, rules.window(YEAR_START, END), outage_ids(source.conn, YEAR_START, END), now
     )
     f = filing.build(source, inventory, sites, acc, rules, items, YEAR_START, END, now)  # type: ignore[arg-type]
     size = len(ft.contract_text(f.contract, "vi")) + len(ft.incidents_csv(items, "vi"))

@@ -39,8 +39,11 @@ def inventory_topology(inventory: Inventory, now: float) -> Topology:
             if lk.upstream:
                 upstream[f"{s.slug}/{lk.id}"] = lk.upstream
     horizon = (now - maintenance.HORIZON_PAST, now + maintenance.HORIZON_AHEAD)
-    return Topology(upstream=upstream, maintenance=maintenance.windows(inventory, *horizon),
-                    intervals={c.key: c.interval for c in inventory.checks})
+    return Topology(
+        upstream=upstream,
+        maintenance=maintenance.windows(inventory, *horizon),
+        intervals={c.key: c.interval for c in inventory.checks},
+    )
 
 
 #: Where `netmon run` keeps the history store and `netmon report` reads it: ``$NETMON_DATA_DIR/history.db``,

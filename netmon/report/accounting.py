@@ -18,8 +18,11 @@ the periodic report). docs/report.md explains each with a worked example.
 6. **Outage-count SLA**: at most ``max_outages_per_month`` × (observed days / 30.44) outages against
    the provider.
 
-The availability maths itself (union of downtime, maintenance) stays in
-`netmon.report.compute.outage_row`; this module only decides which outages and which time go in.
+Observed time is the planners' truth of `netmon.report.compute` (the spans the reachability checks'
+runs stand for): time nobody observed is neither up nor down, and below the coverage floor a figure
+is not given. Down time is the union of the *accounted outages* inside it (rules 2-4 decide which
+outages, `compute.outage_row` does the union and maintenance), so a reclassification or the
+short-interruption filter changes the figures exactly by the outages it concerns.
 """
 
 from __future__ import annotations
@@ -28,10 +31,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from exporters.history_samples import SampleSpan
 from netmon.inventory.model import Accounting
 from netmon.report import calendar
 from netmon.report import intervals as iv
-from netmon.report.data import OutageEvent
+from netmon.report.compute import COVERAGE_FLOOR, Row, observed_spans, outage_row
+from netmon.report.data import OutageEvent, Rollup, SiteInfo
 from netmon.report.reclassify import OutageKey, Reclassification
 
 #: Causes that count against the provider's contract.
@@ -52,7 +57,8 @@ class Rules:
     def ignore_shorter_than(self) -> float:
         return self.accounting.ignore_shorter_than
 
-    def observed(self, start: float, stop: float) -> list[iv.Span]:
+    def window(self, start: float, stop: float) -> list[iv.Span]:
+        """The time a figure is about: the period, or its service period."""
         if stop <= start:
             return []
         if self.service_period:
@@ -140,6 +146,34 @@ def account(outages: Sequence[OutageEvent], entries: Iterable[Reclassification],
             continue
         result.outages.append(o)
     return result
+
+
+def samples_by_site(samples: Iterable[SampleSpan]) -> dict[str, list[SampleSpan]]:
+    """Reports ask site by site: index the period's samples once."""
+    out: dict[str, list[SampleSpan]] = {}
+    for x in samples:
+        out.setdefault(x.site, []).append(x)
+    return out
+
+
+def accounted_row(
+    site: SiteInfo,
+    link: str,
+    outages: Sequence[OutageEvent],
+    samples: Sequence[SampleSpan],
+    window: list[iv.Span],
+    maintenance: list[iv.Span],
+    rollups: dict[tuple[str, str], Rollup],
+    now: float,
+) -> Row:
+    """``link``'s row: the accounted ``outages`` over the observed part of ``window``, with the window
+    and the coverage floor of the planners' figures (so a link seen too little reads "not enough data")."""
+    seen, _ = observed_spans(samples, site.slug, link)
+    row = outage_row(site, link, outages, iv.intersect(seen, window), maintenance, rollups, now)
+    row.window = iv.total(window)
+    row.window_excl = iv.total(iv.subtract(window, maintenance))
+    row.floor = COVERAGE_FLOOR
+    return row
 
 
 @dataclass(frozen=True, slots=True)

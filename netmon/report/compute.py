@@ -198,8 +198,9 @@ def outage_row(
     return row
 
 
-def _outages(row: Row, outages: Sequence[OutageEvent], link: str, window: list[iv.Span],
-             now: float) -> list[iv.Span]:
+def _outages(
+    row: Row, outages: Sequence[OutageEvent], link: str, window: list[iv.Span], now: float
+) -> list[iv.Span]:
     """Count the link's outages overlapping ``window`` into ``row``; return the time they cover."""
     mine = [o for o in outages if o.site == row.key and o.link == link]
     spans = [(o.start, now if o.end is None else o.end) for o in mine]
@@ -220,8 +221,12 @@ def _rollups(row: Row, rollups: dict[tuple[str, str], Rollup], link: str) -> Non
 
 def rank(rows: Iterable[Row]) -> list[Row]:
     """Worst first: meaningful rows by availability, then most short outages; the rest after."""
-    return sorted(rows, key=lambda r: (0, r.availability, -r.short, -r.down) if r.availability is not None
-                  else (1, 0.0, 0, -r.observed))
+    return sorted(
+        rows,
+        key=lambda r: (
+            (0, r.availability, -r.short, -r.down) if r.availability is not None else (1, 0.0, 0, -r.observed)
+        ),
+    )
 
 
 def build(
@@ -243,8 +248,9 @@ def build(
     rollups = source.rollups(start, stop)
     windows = source.maintenance()
     site_rows = [
-        site_row(s, s.primary.id, outages, samples, window, maintenance_spans(s, windows), rollups, now,
-                 floor)
+        site_row(
+            s, s.primary.id, outages, samples, window, maintenance_spans(s, windows), rollups, now, floor
+        )
         for s in sites
     ]
     groups: dict[str, Row] = {}
@@ -317,7 +323,12 @@ class Upgrade:
 
 
 def upgrade(
-    source: Source, site: SiteInfo, link_id: str, since: float, span_days: float, now: float,
+    source: Source,
+    site: SiteInfo,
+    link_id: str,
+    since: float,
+    span_days: float,
+    now: float,
     floor: float = COVERAGE_FLOOR,
 ) -> Upgrade:
     """The same link's numbers for ``span_days`` before and after ``since`` (its ``since`` date)."""
@@ -328,7 +339,16 @@ def upgrade(
             rows.append(Row(site.slug, site.name, sites=1, site=site, floor=floor))
             continue
         rows.append(
-            site_row(site, link_id, source.outages(start, end), source.samples(start, end), [(start, end)],
-                     windows, source.rollups(start, end), now, floor)
+            site_row(
+                site,
+                link_id,
+                source.outages(start, end),
+                source.samples(start, end),
+                [(start, end)],
+                windows,
+                source.rollups(start, end),
+                now,
+                floor,
+            )
         )
     return Upgrade(site, link_id, since, rows[0], rows[1])

@@ -12,11 +12,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from exporters.history_samples import SampleSpan
 from netmon.inventory.loader import Inventory
 from netmon.inventory.model import FLOOR_AVAILABILITY, FLOOR_LATENCY, Contract
 from netmon.report import intervals as iv
-from netmon.report.accounting import Accounted, Budget, Rules, allowed_outages, budget
-from netmon.report.compute import Row, maintenance_spans, outage_row
+from netmon.report.accounting import (
+    Accounted,
+    Budget,
+    Rules,
+    accounted_row,
+    allowed_outages,
+    budget,
+    samples_by_site,
+)
+from netmon.report.compute import Row, maintenance_spans
 from netmon.report.data import OutageEvent, Rollup, SiteInfo, Source
 
 #: Upper bounds (seconds) of the restore-time classes a planner reads: 15 min, 1 h, 4 h, 24 h, longer.
@@ -123,12 +132,15 @@ def build_contract(
     end: float,
     now: float,
     rollups: dict[tuple[str, str], Rollup] | None = None,
+    samples: dict[str, list[SampleSpan]] | None = None,
 ) -> ContractReport:
-    """``rollups``: the period's, when the caller has read them already (they are the slow part)."""
+    """``rollups``, ``samples`` (by site): the period's, when the caller has read them already."""
     stop = min(end, now)
-    observed = rules.observed(start, stop)
+    observed = rules.window(start, stop)
     if rollups is None:
         rollups = source.rollups(start, stop) if stop > start else {}
+    if samples is None:
+        samples = samples_by_site(source.samples(start, stop)) if stop > start else {}
     windows = source.maintenance()
     contracts = terms(inventory)
     days = max(0.0, stop - start) / 86400
@@ -140,8 +152,9 @@ def build_contract(
         provider = accounted.against_provider(mine_all)
         for lk in s.links:
             t = contracts[(s.slug, lk.id)]
-            service = outage_row(s, lk.id, mine_all, observed, maintenance, rollups, now)
-            contract = outage_row(s, lk.id, provider, observed, maintenance, rollups, now)
+            seen = samples.get(s.slug, [])
+            service = accounted_row(s, lk.id, mine_all, seen, observed, maintenance, rollups, now)
+            contract = accounted_row(s, lk.id, provider, seen, observed, maintenance, rollups, now)
             mine = [
                 o for o in provider if o.link == lk.id and iv.intersect([(o.start, o.end or now)], observed)
             ]

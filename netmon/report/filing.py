@@ -10,18 +10,17 @@ accounting rules (`netmon.report.accounting`) and the header says which were on.
 
 from __future__ import annotations
 
-import bisect
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from netmon.i18n import Lang
 from netmon.inventory.loader import Inventory
 from netmon.report import filing_text as ft
 from netmon.report import intervals as iv
-from netmon.report.accounting import Accounted, Rules
-from netmon.report.compute import Row, maintenance_spans, outage_row
+from netmon.report.accounting import Accounted, Rules, accounted_row, samples_by_site
+from netmon.report.compute import Row, maintenance_spans, observed_spans
 from netmon.report.contract import ContractReport, build_contract
 from netmon.report.data import SiteInfo, Source
 from netmon.report.incidents import Incident
@@ -37,39 +36,27 @@ class Filing:
     districts: list[Row]
     total: Row
     links_by_type: Counter[str]
-    #: local day starts, and per center one availability per day (None: no check ran that day)
+    #: local day starts, and per center one availability per day over its observed time (None: nothing
+    #: observed that day, grey in the calendar)
     days: list[float]
     calendar: dict[str, list[float | None]]
     incidents: list[Incident]
     contract: ContractReport
 
 
-def _date(ts: float) -> date:
-    return datetime.fromtimestamp(ts, iv.LOCAL_TZ).date()
-
-
-def daily_runs(source: Source, sites: Sequence[SiteInfo], days: list[iv.Span]) -> dict[str, list[int]]:
-    """Checks run per center per day: the heat-map's "no data" (grey) test.
-
-    The store answers in one query over its daily rollups; another source is asked day by day.
-    """
-    out = {s.slug: [0] * len(days) for s in sites}
-    conn = getattr(source, "conn", None)
-    if conn is not None and days:
-        index = {_date(a): i for i, (a, _) in enumerate(days)}
-        rows = conn.execute(
-            "SELECT site, ts, SUM(runs) FROM rollup_day WHERE ts > ? AND ts < ? GROUP BY site, ts",
-            (days[0][0] - 86400, days[-1][1]),
-        )
-        for site, ts, runs in rows:
-            i = index.get(_date(ts))
-            if site in out and i is not None:
-                out[site][i] += runs
-        return out
-    for i, (a, b) in enumerate(days):
-        for (site, link), r in source.rollups(a, b).items():
-            if link == "*" and site in out:
-                out[site][i] += r.runs
+def per_day(spans: list[iv.Span], days: list[iv.Span]) -> list[list[iv.Span]]:
+    """Sorted, disjoint ``spans`` cut at the ``days`` boundaries, one list per day (one pass)."""
+    out: list[list[iv.Span]] = [[] for _ in days]
+    i = 0
+    for a, b in spans:
+        while i < len(days) and days[i][1] <= a:
+            i += 1
+        j = i
+        while j < len(days) and days[j][0] < b:
+            lo, hi = max(a, days[j][0]), min(b, days[j][1])
+            if lo < hi:
+                out[j].append((lo, hi))
+            j += 1
     return out
 
 
@@ -85,39 +72,35 @@ def build(
     now: float,
 ) -> Filing:
     stop = min(end, now)
-    observed = rules.observed(start, stop)
+    window = rules.window(start, stop)
     rollups = source.rollups(start, stop) if stop > start else {}
+    samples = samples_by_site(source.samples(start, stop)) if stop > start else {}
     windows = source.maintenance()
     rows = []
     for s in sites:
         maint = iv.merge([*maintenance_spans(s, windows), *accounted.maintenance(s.slug)])
-        rows.append(outage_row(s, s.primary.id, accounted.of_site(s.slug), observed, maint, rollups, now))
+        mine = samples.get(s.slug, [])
+        rows.append(
+            accounted_row(s, s.primary.id, accounted.of_site(s.slug), mine, window, maint, rollups, now)
+        )
     districts: dict[str, Row] = {}
     total = Row("all", "all")
     for s, row in zip(sites, rows, strict=True):
         districts.setdefault(s.district, Row(s.district, s.district)).add(row)
         total.add(row)
     days = iv.days(start, stop) if stop > start else []
-    runs = daily_runs(source, sites, days)
-    seen = [iv.intersect(observed, [d]) for d in days]
-    seen_total = [iv.total(x) for x in seen]
     calendar = {}
     for s in sites:
+        seen, _ = observed_spans(samples.get(s.slug, []), s.slug, s.primary.id)
         down = iv.merge(
             (o.start, now if o.end is None else o.end)
             for o in accounted.of_site(s.slug)
             if o.link == s.primary.id
         )
-        starts = [a for a, _ in down]
         cells: list[float | None] = []
-        for i, (a, b) in enumerate(days):
-            if not runs[s.slug][i] or seen_total[i] == 0:
-                cells.append(None)
-                continue
-            # Only the down spans that can touch this day (sorted, disjoint): from the one before a.
-            k = max(0, bisect.bisect_right(starts, a) - 1)
-            near = [x for x in down[k : bisect.bisect_left(starts, b)] if x[1] > a]
-            cells.append(1 - iv.total(iv.intersect(near, seen[i])) / seen_total[i] if near else 1.0)
+        for obs, dn in zip(per_day(iv.intersect(seen, window), days), per_day(down, days), strict=True):
+            t = iv.total(obs)
+            cells.append(None if t == 0 else 1 - iv.total(iv.intersect(dn, obs)) / t)
         calendar[s.slug] = cells
     return Filing(
         start,
@@ -131,7 +114,7 @@ def build(
         [a for a, _ in days],
         calendar,
         items,
-        build_contract(source, inventory, sites, accounted, rules, start, end, now, rollups),
+        build_contract(source, inventory, sites, accounted, rules, start, end, now, rollups, samples),
     )
 
 

@@ -124,7 +124,7 @@ def run(
         )(report)
     conn = _store_conn(source)
     ids = outage_ids(conn, start, stop) if conn else {}
-    items = incidents(sites, acc, r.observed(start, stop), ids, now)
+    items = incidents(sites, acc, r.window(start, stop), ids, now)
     if action == "incidents":
         if fmt == "json":
             return ft.incidents_json(items)

@@ -47,8 +47,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "cause.maintenance": ("maintenance", "bảo trì"),
     "status.no_data": ("no data", "không có dữ liệu"),
     "status.below_floor": ("insufficient data", "không đủ dữ liệu"),
-    "floor": ("availability over observed time; below {floor} coverage: insufficient data",
-              "khả dụng tính trên thời gian quan sát được; độ phủ dưới {floor}: không đủ dữ liệu"),
+    "floor": (
+        "availability over observed time; below {floor} coverage: insufficient data",
+        "khả dụng tính trên thời gian quan sát được; độ phủ dưới {floor}: không đủ dữ liệu",
+    ),
 }
 
 COLUMNS = (

@@ -39,12 +39,16 @@ EXTRA: dict[str, tuple[str, str]] = {
     "cause": ("Cause", "Nguyên nhân"),
     "duration": ("Duration", "Thời lượng"),
     "site": ("Site", "Điểm"),
-    "outline": ("Outlines are approximations drawn around the centers' locations, not official boundaries; "
-                "dashed: former districts",
-                "Đường bao là ước lượng vẽ quanh vị trí các trung tâm, không phải ranh giới chính thức; "
-                "nét đứt: các huyện cũ"),
-    "no_data": ("no data or insufficient data (coverage below the floor)",
-                "không có hoặc không đủ dữ liệu (độ phủ dưới ngưỡng)"),
+    "outline": (
+        "Outlines are approximations drawn around the centers' locations, not official boundaries; "
+        "dashed: former districts",
+        "Đường bao là ước lượng vẽ quanh vị trí các trung tâm, không phải ranh giới chính thức; "
+        "nét đứt: các huyện cũ",
+    ),
+    "no_data": (
+        "no data or insufficient data (coverage below the floor)",
+        "không có hoặc không đủ dữ liệu (độ phủ dưới ngưỡng)",
+    ),
 }
 
 COLORS = ((0.999, "#1a9850"), (0.995, "#91cf60"), (0.99, "#fee08b"), (0.98, "#fc8d59"), (0.0, "#d73027"))
@@ -107,8 +111,10 @@ def _over_time(report: Report, lang: Lang) -> str:
     parts = [f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img">']
     for j in range(days):
         if all(j >= len(s) or s[j][1] is None for s in report.daily.values()):
-            parts.append(f'<rect x="{x(j) - step / 2:.1f}" y="{pad}" width="{max(step, 2):.1f}" '
-                         f'height="{h - 2 * pad}" fill="{NO_DATA}" opacity="0.6"/>')
+            parts.append(
+                f'<rect x="{x(j) - step / 2:.1f}" y="{pad}" width="{max(step, 2):.1f}" '
+                f'height="{h - 2 * pad}" fill="{NO_DATA}" opacity="0.6"/>'
+            )
     for frac in (0.0, 0.5, 1.0):
         y = pad + (h - 2 * pad) * frac
         parts.append(
@@ -182,8 +188,10 @@ def _map(report: Report, lang: Lang) -> str:
     def path(points: list[tuple[float, float]]) -> str:
         return " ".join(f"{x:.1f},{y:.1f}" for x, y in map(xy, points))
 
-    parts = [f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img">',
-             f'<polygon points="{path(outline)}" fill="#f3f1ea" stroke="#8c7b5a" stroke-width="1.5"/>']
+    parts = [
+        f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img">',
+        f'<polygon points="{path(outline)}" fill="#f3f1ea" stroke="#8c7b5a" stroke-width="1.5"/>',
+    ]
     districts: dict[str, list[tuple[float, float]]] = {}
     for r, p in zip(located, flat, strict=True):
         assert r.site is not None
@@ -193,8 +201,10 @@ def _map(report: Report, lang: Lang) -> str:
         shape = mapshape.hull(points, margin / 3)
         parts.append(f'<polygon points="{path(shape)}" fill="none" stroke="#b9ad92" stroke-dasharray="4 3"/>')
         cx, cy = xy((sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)))
-        labels.append(f'<text x="{cx:.1f}" y="{cy:.1f}" font-size="11" fill="#8c7b5a" text-anchor="middle" '
-                      f'font-style="italic" opacity="0.8">{escape(name)}</text>')
+        labels.append(
+            f'<text x="{cx:.1f}" y="{cy:.1f}" font-size="11" fill="#8c7b5a" text-anchor="middle" '
+            f'font-style="italic" opacity="0.8">{escape(name)}</text>'
+        )
     parts += labels
     dots = [xy(p) for p in flat]
     font = 11
@@ -209,8 +219,10 @@ def _map(report: Report, lang: Lang) -> str:
             f'stroke="#333" stroke-width="0.6"><title>{escape(tip)}</title></circle>'
         )
         if spot is not None:
-            parts.append(f'<text x="{spot[0]:.1f}" y="{spot[1]:.1f}" font-size="{font}" stroke="#fff" '
-                         f'stroke-width="3" paint-order="stroke">{escape(r.site.name)}</text>')
+            parts.append(
+                f'<text x="{spot[0]:.1f}" y="{spot[1]:.1f}" font-size="{font}" stroke="#fff" '
+                f'stroke-width="3" paint-order="stroke">{escape(r.site.name)}</text>'
+            )
     note = escape(_t("outline", lang))
     parts.append(f'<text x="{pad}" y="{h - 6}" font-size="11" fill="#555">{note}</text>')
     legend = "".join(

@@ -16,8 +16,11 @@ Box = tuple[float, float, float, float]
 
 
 def _discs(points: Iterable[Point], radius: float, steps: int = 16) -> list[Point]:
-    return [(x + radius * math.cos(2 * math.pi * k / steps), y + radius * math.sin(2 * math.pi * k / steps))
-            for x, y in points for k in range(steps)]
+    return [
+        (x + radius * math.cos(2 * math.pi * k / steps), y + radius * math.sin(2 * math.pi * k / steps))
+        for x, y in points
+        for k in range(steps)
+    ]
 
 
 def envelope(points: Sequence[Point], radius: float, bins: int = 72) -> list[Point]:
@@ -63,8 +66,9 @@ def hull(points: Sequence[Point], radius: float) -> list[Point]:
     return lower[:-1] + upper[:-1]
 
 
-def place_labels(anchors: Sequence[tuple[Point, float]], height: float, gap: float,
-                 avoid: Sequence[Box] = ()) -> list[Point | None]:
+def place_labels(
+    anchors: Sequence[tuple[Point, float]], height: float, gap: float, avoid: Sequence[Box] = ()
+) -> list[Point | None]:
     """Where to write each label (its left baseline), given its dot and text width: right, left, above
     or below the dot, the first that overlaps no label placed before; None if none is free (the dot's
     tooltip still names it)."""
@@ -72,8 +76,12 @@ def place_labels(anchors: Sequence[tuple[Point, float]], height: float, gap: flo
     out: list[Point | None] = []
     for (x, y), width in anchors:
         spot = None
-        for lx, ly in ((x + gap, y + height / 3), (x - gap - width, y + height / 3),
-                       (x - width / 2, y - gap), (x - width / 2, y + gap + height * 0.8)):
+        for lx, ly in (
+            (x + gap, y + height / 3),
+            (x - gap - width, y + height / 3),
+            (x - width / 2, y - gap),
+            (x - width / 2, y + gap + height * 0.8),
+        ):
             box = (lx - 1, ly - height, lx + width + 1, ly + 2)
             if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
                 spot = (lx, ly)

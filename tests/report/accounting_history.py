@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from exporters.history import HistoryWriter
+from exporters.history import HistoryWriter, Topology
 from probes.base import Measurement, Result
 
 T0 = datetime(2026, 4, 27, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")).timestamp()
@@ -96,9 +96,10 @@ def write(directory: Path) -> tuple[Path, Path]:
     config = directory / "communes.yaml"
     config.write_text(INVENTORY, encoding="utf-8")
     store = directory / "history.db"
-    writer = HistoryWriter(store, flush_every=0.01)
-    writer.start()
     subjects = [("ban-a", "primary"), ("ban-a", "backup"), ("ban-b", "primary"), ("ban-c", "primary")]
+    topology = Topology(intervals={f"{site}/icmp-{link}": MIN for site, link in subjects})
+    writer = HistoryWriter(store, topology, flush_every=0.01)
+    writer.start()
     for k in range(int(DAYS * DAY / MIN)):
         t = T0 + k * MIN
         for site, link in subjects:

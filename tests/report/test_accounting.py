@@ -77,7 +77,7 @@ def compute(
     now = T0 + 30 * DAY
     accounted = account(source.outages(start, end), history(source.conn) if reclassified else [], rules)
     report = build_contract(source, inventory, sites, accounted, rules, start, end, now)
-    items = incidents(sites, accounted, rules.observed(start, end), outage_ids(source.conn, start, end), now)
+    items = incidents(sites, accounted, rules.window(start, end), outage_ids(source.conn, start, end), now)
     links = {(lc.site.slug, lc.link): lc for lc in report.links}
     return {
         "report": report,
@@ -236,7 +236,13 @@ def test_calendar_cells_and_grey_days(week: Any) -> None:
     assert f.calendar["ban-a"][1] == pytest.approx(1 - minutes(O1, O2) / DAY)
     assert f.calendar["ban-c"] == [1.0] * 5 + [None, None]
     assert [d.key for d in f.districts] == ["Huyện Mường La", "Huyện Sốp Cộp"]
-    assert f.districts[1].availability == pytest.approx(1 - minutes(P2) / (2 * WEEK))
+    # Observed time is the planners' truth: ban-c's weekend was seen by nobody, so it is neither up
+    # nor down, and 5 days of 7 (71 %) are below the 90 % coverage floor: no figure, not 100 %.
+    c = next(r for r in f.sites if r.key == "ban-c")
+    assert c.coverage == pytest.approx(5 / 7) and c.availability is None
+    assert f.districts[1].coverage == pytest.approx(12 / 14) and f.districts[1].availability is None
+    assert f.districts[0].availability == pytest.approx(1 - minutes(O1, O2, O3, O4, O5) / WEEK)
+    assert r["links"][("ban-c", "primary")].meets_contract is None
 
 
 def test_period_presets() -> None:
