@@ -76,7 +76,8 @@ def calendar_svg(f: Filing, lang: Lang) -> str:
         y = top + j * row_h
         parts.append(f'<text x="0" y="{y + row_h - 1.8:.1f}">{escape(r.label)}</text>')
         for i, a in enumerate(f.calendar.get(r.key, [])):
-            tip = f"{r.label} {ft.day(f.days[i], lang)}: {ft.pct(a) if a is not None else s('no_data', lang)}"
+            value = ft.pct(a, lang=lang) if a is not None else s("no_data", lang)
+            tip = f"{r.label} {ft.day(f.days[i], lang)}: {value}"
             parts.append(
                 f'<rect x="{label_w + i * cell_w:.2f}" y="{y:.1f}" width="{cell_w + 0.05:.2f}" '
                 f'height="{row_h - 1:.1f}" fill="{color(a)}"><title>{escape(tip)}</title></rect>'
@@ -84,7 +85,7 @@ def calendar_svg(f: Filing, lang: Lang) -> str:
     return "".join(parts) + "</svg>" + _legend(lang)
 
 
-def districts_svg(f: Filing) -> str:
+def districts_svg(f: Filing, lang: Lang) -> str:
     """Bars of availability per former district, from just under the lowest value (at most 98 %) to 100 %."""
     values = [r.availability for r in f.districts if r.availability is not None]
     if not values:
@@ -102,7 +103,7 @@ def districts_svg(f: Filing) -> str:
         parts.append(
             f'<text x="0" y="{y + 9:.1f}">{escape(r.label)}</text>'
             f'<rect x="{label_w}" y="{y:.1f}" width="{width:.1f}" height="{row_h - 4}" fill="{color(a)}"/>'
-            f'<text x="{label_w + width + 3:.1f}" y="{y + 9:.1f}">{ft.pct(a)}</text>'
+            f'<text x="{label_w + width + 3:.1f}" y="{y + 9:.1f}">{ft.pct(a, lang=lang)}</text>'
         )
     return "".join(parts) + "</svg>"
 
@@ -142,7 +143,7 @@ def render(f: Filing, lang: Lang) -> str:
             [
                 i.isp,
                 str(i.links),
-                ft.pct(i.row.availability_excl),
+                ft.pct(i.row.availability_excl, lang=lang),
                 str(i.row.outages),
                 str(i.breaches),
                 str(i.below_contract),
@@ -169,9 +170,9 @@ def render(f: Filing, lang: Lang) -> str:
                     lc.site.name,
                     lc.link,
                     lc.isp,
-                    ft.pct(lc.availability),
-                    ft.pct(lc.terms.availability),
-                    ft.pct(lc.budget.fraction, 0),
+                    ft.pct(lc.availability, lang=lang),
+                    ft.pct(lc.terms.availability, lang=lang),
+                    ft.pct(lc.budget.fraction, 0, lang=lang),
                     t(f"state.{lc.budget.state}", lang),
                 ]
                 for lc in below
@@ -192,7 +193,7 @@ def render(f: Filing, lang: Lang) -> str:
 <h1>{escape(s("title", lang))}</h1><p class="sub">{escape(s("province", lang))}</p>
 <ul class="rules">{rules}</ul>
 <h2>{escape(s("s1", lang))} · {escape(s("s2", lang))}</h2><table class="kv"><tbody>{kv}</tbody></table>
-<h2>{escape(s("s3", lang))}</h2>{districts_svg(f)}{districts}
+<h2>{escape(s("s3", lang))}</h2>{districts_svg(f, lang)}{districts}
 <h2>{escape(s("s4", lang))}</h2>{calendar_svg(f, lang)}
 <h2>{escape(s("s5", lang))}</h2>{incidents}
 <h2>{escape(s("s6", lang))}</h2>{isp}{links}

@@ -138,8 +138,12 @@ def day(ts: float, lang: Lang) -> str:
     return datetime.fromtimestamp(ts, LOCAL_TZ).strftime("%d/%m/%Y" if lang == "vi" else "%Y-%m-%d")
 
 
-def pct(v: float | None, digits: int = 3) -> str:
-    return "–" if v is None else f"{v * 100:.{digits}f} %"
+def pct(v: float | None, digits: int = 3, lang: Lang = "en") -> str:
+    """A share in per cent; Vietnamese writes the decimal comma (99,500 %)."""
+    if v is None:
+        return "–"
+    text_ = f"{v * 100:.{digits}f} %"
+    return text_.replace(".", ",") if lang == "vi" else text_
 
 
 def minutes(v: float | None) -> str:
@@ -223,11 +227,11 @@ def contract_cells(report: ContractReport, lang: Lang) -> list[list[str]]:
                 lc.site.name,
                 lc.link,
                 lc.isp,
-                pct(lc.service.availability),
-                pct(lc.availability),
-                pct(lc.terms.availability),
-                pct(FLOOR_AVAILABILITY),
-                pct(b.fraction, 0),
+                pct(lc.service.availability, lang=lang),
+                pct(lc.availability, lang=lang),
+                pct(lc.terms.availability, lang=lang),
+                pct(FLOOR_AVAILABILITY, lang=lang),
+                pct(b.fraction, 0, lang=lang),
                 t(f"state.{b.state}", lang),
                 str(lc.contract.outages),
                 "–" if lc.allowed_outages is None else f"{lc.allowed_outages:.1f}",
@@ -268,7 +272,7 @@ def contract_text(report: ContractReport, lang: Lang) -> str:
         [
             i.isp,
             str(i.links),
-            pct(i.row.availability_excl),
+            pct(i.row.availability_excl, lang=lang),
             str(i.row.outages),
             str(i.breaches),
             str(i.below_contract),
