@@ -20,7 +20,7 @@ from pydantic import Field
 from probes import linkstats
 from probes.base import Check, Duration, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
 from probes.icmp_engine import IcmpEngine, shared_engine
-from probes.verdict import OK, Baseline, Finding, Limits, Verdict, latency
+from probes.verdict import CONFIDENCE, OK, Baseline, Finding, Limits, Verdict, latency
 from probes.wording import Lang, Wording, ms, say
 
 log = logging.getLogger("netmon.icmp")
@@ -146,28 +146,41 @@ def measurements(rtts: tuple[float | None, ...]) -> list[Measurement]:
 def judge(result: Result, limits: Limits | None, baseline: Baseline | None) -> Finding:
     """Loss first (down at the link's limit or at 100 %), then the median RTT, then jitter.
 
-    Without limits (an ad-hoc target) any loss is degraded. A baseline adds "worse than usual".
+    Loss is judged on evidence, not on one burst's ratio: the link is degraded (or down) only when the
+    `CONFIDENCE` interval of its loss lies above the limit. A ratio over the limit whose interval still
+    reaches under it (1 lost of 5 on fiber: 0.5–72 %) is ``loss_unconfirmed`` — said, with the interval
+    and the echo count that would settle it, but no verdict. Without limits (an ad-hoc target) any loss
+    is degraded. A baseline adds "worse than usual".
     """
     loss = result.value(LOSS)
     if loss is None:
         loss = 0.0 if result.success else 1.0
+    sent, received = result.value(SENT), result.value(RECEIVED)
+    interval = (linkstats.loss_bounds(int(sent), int(sent - received), CONFIDENCE)
+                if sent is not None and received is not None else (loss, loss))
+    evidence = interval[0]
     loss_down = limits.loss_down if limits else 1.0
-    if loss >= loss_down or loss >= 1.0:
+    if loss >= 1.0 or evidence >= loss_down:
         cause = result.reason if result.reason and loss >= 1.0 else "loss"
-        return Finding(Verdict.DOWN, cause, loss, loss_down)
+        return Finding(Verdict.DOWN, cause, loss, loss_down, interval)
+    if limits and evidence >= limits.loss_degraded:
+        return Finding(Verdict.DEGRADED, "loss", loss, limits.loss_degraded, interval)
+    loss_said = OK
     if limits and loss >= limits.loss_degraded:
-        return Finding(Verdict.DEGRADED, "loss", loss, limits.loss_degraded)
+        loss_said = Finding(Verdict.OK, "loss_unconfirmed", loss, limits.loss_degraded, interval)
+    elif limits:
+        loss_said = Finding(Verdict.OK, None, loss, limits.loss_degraded, interval)  # "under the upper bound"
     if not limits and loss > 0:
-        return Finding(Verdict.DEGRADED, "loss", loss, 0.0)
-    if baseline and baseline.loss is not None and limits and loss >= baseline.loss + limits.loss_degraded:
-        return Finding(Verdict.DEGRADED, "loss_vs_baseline", loss, baseline.loss)
+        return Finding(Verdict.DEGRADED, "loss", loss, 0.0, interval)
+    if baseline and baseline.loss is not None and limits and evidence >= baseline.loss + limits.loss_degraded:
+        return Finding(Verdict.DEGRADED, "loss_vs_baseline", loss, baseline.loss, interval)
     slow = latency(result.value(RTT_MEDIAN), limits, baseline)
     if slow.verdict is not Verdict.OK:
         return slow
     jitter = result.value(JITTER)
     if limits and jitter is not None and jitter >= limits.jitter_degraded:
         return Finding(Verdict.DEGRADED, "jitter", jitter, limits.jitter_degraded)
-    return OK
+    return loss_said
 
 
 def summary(result: Result, lang: Lang) -> str | None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 #: Codec + packetisation delay added to the one-way delay (seconds).
@@ -66,22 +66,68 @@ def summarize(rtts: Sequence[float | None]) -> RttSummary | None:
     return RttSummary(min(got), statistics.median(got), average, max(got), stddev)
 
 
-def jitter(rtts: Sequence[float | None]) -> float:
-    """RFC 3550 § 6.4.1 interarrival jitter over consecutive *received* echoes, seconds.
+#: Differences after which RFC 3550's running estimate has forgotten its start at 0 ((15/16)^64 ≈ 1.6 %).
+RFC3550_SETTLED = 64
 
-    ``D`` is the difference of the transit times (here RTTs) of two consecutive received packets and
-    ``J += (|D| − J) / 16`` from J = 0. Lost echoes are skipped, so ``D`` spans the gap. With fewer
-    than two replies there is no difference to measure and the jitter is 0.
+
+def jitter(rtts: Sequence[float | None]) -> float:
+    """The jitter of consecutive *received* echoes, seconds: the mean of ``|D|``, the difference of
+    two consecutive RTTs (lost echoes are skipped, so ``D`` spans the gap); 0 with fewer than two replies.
+
+    RFC 3550 § 6.4.1's ``J += (|D| − J) / 16`` from J = 0 converges to the same mean, but only over a
+    long stream: after a 5-echo burst it has reached about a quarter of it (80 ms of jitter on 4G read
+    as ~20 ms, under every limit). It is used once the stream is long enough (`RFC3550_SETTLED`).
     """
-    value = 0.0
+    diffs: list[float] = []
     previous: float | None = None
     for rtt in rtts:
         if rtt is None:
             continue
         if previous is not None:
-            value += (abs(rtt - previous) - value) / 16
+            diffs.append(abs(rtt - previous))
         previous = rtt
+    if len(diffs) < RFC3550_SETTLED:
+        return math.fsum(diffs) / len(diffs) if diffs else 0.0
+    value = 0.0
+    for d in diffs:
+        value += (d - value) / 16
     return value
+
+
+def loss_bounds(sent: int, lost: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) interval of the loss ratio after ``lost`` of ``sent`` echoes.
+
+    A verdict about loss is a claim about the link, not about one burst: 1 lost of 5 is "somewhere
+    between 0.5 % and 72 %", not "20 % — a cut cable". Bisection on the binomial tail (n is small).
+    """
+    if sent <= 0:
+        return 0.0, 1.0
+    alpha = (1 - confidence) / 2
+
+    def at_least_k(p: float, k: int) -> float:  # P(X >= k) at loss p
+        return math.fsum(math.comb(sent, i) * p**i * (1 - p) ** (sent - i) for i in range(k, sent + 1))
+
+    def at_least(p: float) -> float:
+        return at_least_k(p, lost)
+
+    def solve(f: Callable[[float], float], target: float) -> float:  # f increases with p
+        lo, hi = 0.0, 1.0
+        for _ in range(50):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if f(mid) < target else (lo, mid)
+        return (lo + hi) / 2
+
+    lower = 0.0 if lost == 0 else solve(at_least, alpha)
+    # P(X <= lost) = alpha  <=>  P(X >= lost + 1) = 1 - alpha
+    upper = 1.0 if lost == sent else solve(lambda p: at_least_k(p, lost + 1), 1 - alpha)
+    return lower, upper
+
+
+def echoes_to_judge(limit: float, confidence: float = 0.95) -> int:
+    """Echoes for a clean burst to show the loss is under ``limit`` with ``confidence`` (0 of n lost:
+    upper bound ``1 − (α/2)^(1/n)`` < limit) — 183 for fiber's 2 %, 72 for 4G's 5 %."""
+    alpha = (1 - confidence) / 2
+    return math.ceil(math.log(alpha) / math.log(1 - limit)) if 0 < limit < 1 else 1
 
 
 def r_factor(rtt: float, jitter_s: float, loss: float, ie: float = IE_G711, bpl: float = BPL_G711) -> float:

@@ -88,7 +88,13 @@ class Finding:
     cause: str | None = None
     figure: float | None = None
     limit: float | None = None
+    #: For a ratio estimated from a sample (loss from a burst): its `CONFIDENCE` interval, so the output
+    #: can say how sure the figure is.
+    interval: tuple[float, float] | None = None
 
+
+#: The confidence of every interval a verdict states.
+CONFIDENCE = 0.95
 
 OK = Finding(Verdict.OK)
 

@@ -30,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
     place = lookup.find(inventory.spec, args.site)
     chosen = plan.for_place(inventory, place, only=args.check, count=args.count)
     chosen = baseline.attach(chosen, args.history)
+    if args.count is None and args.watch is None:  # --watch adds up its rounds; --count is the user's
+        chosen = plan.sized_for_loss(chosen)
     rounds: int | None = None
     if place.site:
         allowed = budget.allowances(inventory, place.site.slug, list(place.site.links))

@@ -18,7 +18,8 @@ from netmon.diagnose.session import Outcome, Report
 from netmon.i18n import Lang, text
 from netmon.inventory.model import InventoryFile, Link
 from probes.base import get as probe_type
-from probes.icmp import RTT_MEDIAN
+from probes.icmp import RECEIVED, RTT_MEDIAN, SENT
+from probes.linkstats import echoes_to_judge
 from probes.verdict import Verdict
 
 CATALOG: dict[str, tuple[str, str]] = {
@@ -33,7 +34,17 @@ CATALOG: dict[str, tuple[str, str]] = {
     "before_hub": ("path breaks before the hub: backbone", "đứt trước trạm: mạng trục"),
     "on_backup": ("running on {link}", "đang chạy trên {link}"),
     "link_ok": ("{link} OK", "{link} tốt"),
-    "loss": ("link up, {value} loss on {link} — {hint}", "kết nối còn, mất {value} gói trên {link} — {hint}"),
+    "link_ok_sure": ("{link} OK (loss under {high}, 95 % sure)",
+                     "{link} tốt (tỷ lệ mất dưới {high}, chắc chắn 95 %)"),
+    "loss": ("link up, {value} loss on {link} — {hint}{sure}",
+             "kết nối còn, mất {value} gói trên {link} — {hint}{sure}"),
+    "sure": (" ({lost} of {sent} echoes lost; 95 % sure the loss is {low}–{high})",
+             " ({lost}/{sent} gói mất; chắc chắn 95 % tỷ lệ mất trong khoảng {low}–{high})"),
+    "loss_unconfirmed": ("{link} up; {lost} of {sent} echoes lost — too few echoes to judge the {limit} "
+                         "limit (95 % sure the loss is {low}–{high}); rerun with --count {n}",
+                         "{link} còn kết nối; mất {lost}/{sent} gói — quá ít gói để kết luận so với "
+                         "ngưỡng {limit} (chắc chắn 95 % tỷ lệ mất trong khoảng {low}–{high}); "
+                         "đo lại với --count {n}"),
     "latency": ("link up, RTT {value} on {link} (limit {limit}) — congestion or rerouting",
                 "kết nối còn, RTT {value} trên {link} (ngưỡng {limit}) — nghẽn hoặc đổi tuyến"),
     "latency_down": ("link up, but RTT {value} on {link} exceeds the {type} limit of {limit} — "
@@ -182,8 +193,16 @@ def _links(report: Report, links: list[Link], outcomes: list[Outcome], lang: Lan
         # The link itself is down when no echo comes back; a refused port behind a live link is not,
         # and neither is a link whose echoes all return too late or too few (it is up, but bad).
         echoes = [o for o in mine if o.row.check.probe == "icmp"] or mine
-        if worst.finding.verdict is Verdict.OK:
-            say("link_ok", link=name)
+        unsure = next((o for o in mine if o.finding.cause == "loss_unconfirmed"), None)
+        if worst.finding.verdict is Verdict.OK and unsure is not None:
+            say("loss_unconfirmed", link=name, limit=_value(unsure, limit=True), n=min(100, echoes_to_judge(
+                unsure.finding.limit or 0.0)), **_evidence(unsure))
+        elif worst.finding.verdict is Verdict.OK:
+            burst = next((o for o in mine if o.finding.interval), None)
+            if burst is not None:
+                say("link_ok_sure", link=name, **_evidence(burst))
+            else:
+                say("link_ok", link=name)
         elif all(_dead(o) for o in echoes) and power_cut:
             say("power_cut", link=name)
         elif all(_dead(o) for o in echoes):
@@ -193,8 +212,9 @@ def _links(report: Report, links: list[Link], outcomes: list[Outcome], lang: Lan
             key = worst.finding.cause
             if key == "latency" and worst.finding.verdict is Verdict.DOWN:
                 key = "latency_down"
+            sure = text(CATALOG, "sure", lang, **_evidence(worst)) if worst.finding.interval else ""
             say(key, link=name, value=_value(worst), limit=_value(worst, limit=True), type=link.type,
-                hint=HINTS[link.type][lang == "vi"])
+                hint=HINTS[link.type][lang == "vi"], sure=sure)
         elif worst.finding.cause == "slow_connect":
             rtt = next((o.result.value(RTT_MEDIAN) for o in mine if o.row.check.probe == "icmp"), None)
             echo = text(CATALOG, "echo_rtt", lang, value=f"{rtt * 1000:.1f} ms") if rtt is not None else ""
@@ -278,6 +298,14 @@ def _error(o: Outcome, lang: Lang) -> str:
     return o.result.error or o.finding.cause or ""
 
 
+def _evidence(o: Outcome) -> dict[str, str]:
+    """Echoes lost and sent, and the loss interval, for a sentence about loss."""
+    sent, received = o.result.value(SENT) or 0.0, o.result.value(RECEIVED) or 0.0
+    low, high = o.finding.interval or (0.0, 1.0)
+    return {"lost": f"{sent - received:.0f}", "sent": f"{sent:.0f}",
+            "low": f"{low * 100:.1f} %", "high": f"{high * 100:.1f} %"}
+
+
 def _percent(ratio: float | None) -> str:
     return "?" if ratio is None else f"{ratio * 100:.0f} %"
 
@@ -292,6 +320,6 @@ def _value(o: Outcome, limit: bool = False) -> str:
     v = f.limit if limit else f.figure
     if v is None:
         return "?"
-    if f.cause in ("loss", "loss_vs_baseline"):
+    if f.cause in ("loss", "loss_vs_baseline", "loss_unconfirmed"):
         return f"{v * 100:.0f} %"
     return f"{v * 1000:.0f} ms"

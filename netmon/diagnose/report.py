@@ -14,6 +14,7 @@ from netmon.diagnose.diagnosis import Diagnosis
 from netmon.diagnose.lookup import Place
 from netmon.diagnose.path import PathView
 from netmon.diagnose.session import Outcome, Report
+from probes.verdict import CONFIDENCE
 
 SCHEMA_VERSION = 1
 
@@ -68,6 +69,8 @@ def _check(o: Outcome) -> dict[str, Any]:
         "cause": f.cause,
         "figure": f.figure,
         "limit": f.limit,
+        "interval": list(f.interval) if f.interval else None,
+        "confidence": CONFIDENCE if f.interval else None,
         "reason": r.reason,
         "error": r.error,
         "started": r.started,

@@ -105,3 +105,35 @@ def test_the_demos_advertised_service_faults_are_visible(fresh_lab: control.Lab,
     assert found["meeting-https"] == ("degraded", "cert_expiring")
     assert code == 1
     assert "online meetings degraded (certificate expires in 6 days)" in doc["diagnosis"]["text"]
+
+
+@pytest.mark.parametrize(("site", "loss"), [("xim-vang", 0.10), ("xim-vang", 0.08), ("chieng-mung", 0.03)])
+def test_loss_verdicts_claim_only_what_the_echoes_show(fresh_lab: control.Lab, capsys: Capture, site: str,
+                                                       loss: float) -> None:
+    """Issue #15 case 4: 10 % and 8 % on 4G read "0 % ok", 3 % on fiber "0 % ok" or "20 % — cut cable"
+    with 5-echo bursts. Now the burst is sized to the limit and every claim carries its interval:
+    whatever the verdict, what it says about the injected loss must be true."""
+    fresh_lab.set(site, loss=loss)
+    _, doc = netmon_json(capsys, "probe", site, "--check", "icmp-primary", *CONFIG)
+    [icmp] = doc["checks"]
+    sent = next(m["value"] for m in icmp["measurements"] if m["name"] == "netmon_icmp_packets_sent")
+    low, high = icmp["interval"]
+    assert sent >= 72 and icmp["confidence"] == 0.95, icmp  # sized: 0 lost of 72 puts 4G under its 5 %
+    if icmp["cause"] == "loss":       # "above the limit": true, the injected loss is
+        assert icmp["verdict"] == "degraded" and icmp["limit"] <= low
+    elif icmp["cause"] == "loss_unconfirmed":  # "cannot tell which side of the limit": true
+        assert low < icmp["limit"] <= high
+    else:                             # "ok, loss under <high>": true only if the bound covers the truth
+        assert icmp["cause"] is None and high >= loss, icmp
+    assert "% sure" in doc["diagnosis"]["text"]
+
+
+def test_jitter_of_a_4g_burst_is_measured_not_a_quarter_of_it(fresh_lab: control.Lab, capsys: Capture) -> None:
+    """80 ms of jitter on 4G (limit 40 ms) was never flagged: RFC 3550's running estimate from 0 reaches
+    ~25 % of it in a 5-echo burst. The burst's mean |ΔRTT| (uniform ±80 ms: 53 ms expected)."""
+    fresh_lab.set("xim-vang", jitter="80ms")
+    code, doc = netmon_json(capsys, "probe", "xim-vang", "--check", "icmp-primary", *CONFIG)
+    [icmp] = doc["checks"]
+    jitter = next(m["value"] for m in icmp["measurements"] if m["name"] == "netmon_icmp_jitter_seconds")
+    assert 0.040 < jitter < 0.070, jitter  # 72 echoes: the mean of 71 differences, sd ~5 ms around 53 ms
+    assert (icmp["verdict"], icmp["cause"]) == ("degraded", "jitter") and code == 1

@@ -94,3 +94,27 @@ def test_certificate_problems_are_their_own_cause_never_down(result: Result, ver
                                                              cause: str | None) -> None:
     finding = judge(result)
     assert (finding.verdict, finding.cause) == (verdict, cause)
+
+
+def burst(sent: int, lost: int) -> Result:
+    found = [Measurement("netmon_icmp_packets_sent", sent), Measurement("netmon_icmp_packets_received", sent - lost),
+             Measurement("netmon_icmp_packet_loss_ratio", lost / sent),
+             Measurement("netmon_icmp_rtt_median_seconds", 0.005), Measurement("netmon_icmp_jitter_seconds", 0.001)]
+    return Result("s", "icmp-primary", "icmp", "127.0.0.1", "primary", lost < sent, 0.0, 1.0,
+                  None if lost < sent else "timeout", None, tuple(found))
+
+
+@pytest.mark.parametrize(("sent", "lost", "verdict", "cause"), [
+    (5, 1, Verdict.OK, "loss_unconfirmed"),   # 20 % of 5 on fiber: 0.5-72 %, not "a cut cable"
+    (5, 0, Verdict.OK, None),                 # said with its bound: loss under 52 %
+    (50, 10, Verdict.DEGRADED, "loss"),       # 10-34 %: above fiber's 2 % for sure
+    (100, 3, Verdict.OK, "loss_unconfirmed"), # 0.6-8.5 %: cannot say which side of 2 %
+    (20, 14, Verdict.DEGRADED, "loss"),       # 46-88 %: above 2 % for sure, not surely above 50 %
+    (100, 70, Verdict.DOWN, "loss"),          # 60-79 %: above fiber's 50 % down limit for sure
+    (5, 5, Verdict.DOWN, "timeout"),
+])
+def test_loss_verdicts_rest_on_evidence(sent: int, lost: int, verdict: Verdict, cause: str | None) -> None:
+    """Issue #15 case 4: a verdict about loss needs the confidence interval on its side of the limit."""
+    finding = judge(burst(sent, lost), FIBER)
+    assert (finding.verdict, finding.cause) == (verdict, cause)
+    assert finding.interval is not None and finding.interval[0] <= lost / sent <= finding.interval[1]

@@ -25,11 +25,40 @@ def test_summary_of_received_rtts() -> None:
     assert linkstats.summarize([None, None]) is None
 
 
-def test_rfc3550_jitter_skips_lost_echoes() -> None:
-    # J1 = |20-10|/16 = 0.625 ms; lost echo skipped; J2 = 0.625 + (|15-20| - 0.625)/16 = 0.8984375 ms
-    assert linkstats.jitter(BURST) == pytest.approx(0.0008984375)
+def test_burst_jitter_is_the_mean_rtt_difference_skipping_lost_echoes() -> None:
+    # |20-10| = 10 ms; lost echo skipped; |15-20| = 5 ms → mean 7.5 ms
+    assert linkstats.jitter(BURST) == pytest.approx(0.0075)
     assert linkstats.jitter([0.01]) == 0.0
     assert linkstats.jitter([0.01, 0.01, 0.01]) == 0.0
+
+
+def test_a_short_burst_shows_all_of_its_jitter_not_a_quarter() -> None:
+    """Issue #15 case 4: RTTs alternating 45/125 ms differ by 80 ms each time. RFC 3550's estimator
+    (from 0, gain 1/16) had reached 80 × (1 − (15/16)^4) = 18.9 ms after 5 echoes; the burst's mean is 80."""
+    burst = [0.045, 0.125, 0.045, 0.125, 0.045]
+    assert linkstats.jitter(burst) == pytest.approx(0.080)
+    long = [0.045, 0.125] * 50  # 99 differences: RFC 3550's settled value, the same 80 ms
+    assert len(long) - 1 >= linkstats.RFC3550_SETTLED
+    assert linkstats.jitter(long) == pytest.approx(0.080, rel=0.01)
+
+
+@pytest.mark.parametrize(("sent", "lost", "low", "high"), [
+    # Clopper-Pearson 95 %: matches scipy.stats.beta.ppf(0.025, k, n-k+1) and ppf(0.975, k+1, n-k) (checked once)
+    (5, 0, 0.0, 0.5218),
+    (5, 1, 0.00505, 0.7164),
+    (50, 10, 0.1003, 0.3372),
+    (100, 0, 0.0, 0.03622),
+    (5, 5, 0.4782, 1.0),
+])
+def test_loss_interval_is_exact(sent: int, lost: int, low: float, high: float) -> None:
+    lo, hi = linkstats.loss_bounds(sent, lost)
+    assert (lo, hi) == (pytest.approx(low, abs=2e-4), pytest.approx(high, abs=2e-4))
+
+
+def test_echoes_to_judge_a_limit() -> None:
+    # 0 of n lost: upper bound 1 - 0.025^(1/n) under the limit
+    assert linkstats.echoes_to_judge(0.05) == 72 and linkstats.loss_bounds(72, 0)[1] < 0.05
+    assert linkstats.echoes_to_judge(0.02) == 183
 
 
 def test_r_factor_delay_only() -> None:
