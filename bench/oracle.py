@@ -5,8 +5,8 @@
 
 Brings the simulated province up (calm preset, the shipped inventory), runs ``--rounds`` rounds of
 ``--cases`` concurrent cases each (`netmon.lab.oracle.generate`, seeds ``seed``, ``seed + 1``...;
-every other round also stops the prober for 8-14 s), compares each round's `netmon report` with the
-lab's event log (`netmon.lab.oracle.compare`, tolerances in its docstring) and brings the lab down.
+every other round also stops the prober for 15-25 s; checks every 5 s), compares each round's
+`netmon report` with the lab's event log (`netmon.lab.oracle.compare`, tolerances in its docstring) and brings the lab down.
 Prints and writes the number of cases, of sites compared, every mismatch and the worst error per
 figure; each round's inventory, store, report and event log stay in ``--work`` for inspection.
 Root only (the lab); hold the machine's lab lock as above.
@@ -35,7 +35,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--cases", type=int, default=25)
     ap.add_argument("--seed", type=int, default=1000)
-    ap.add_argument("--length", type=float, default=120.0, help="seconds of faults per round")
+    ap.add_argument("--length", type=float, default=150.0, help="seconds of faults per round")
     ap.add_argument("--work", type=Path, default=Path("/tmp/netmon-oracle"))
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "oracle.json")
     args = ap.parse_args()

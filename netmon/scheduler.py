@@ -238,4 +238,7 @@ class Scheduler:
         retest = await run_check(dataclasses.replace(check, options=check.options.confirmation()))
         if retest.success:
             log.info("check %s failed (%s), its re-test succeeded: not reported", check.key, result.reason)
-        return retest
+        # Published as the run that started it: a confirmed down was seen from the first failed burst
+        # (the history's outage and down time start there, not a re-test later).
+        return dataclasses.replace(retest, started=result.started,
+                                   duration=retest.started + retest.duration - result.started)

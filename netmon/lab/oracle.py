@@ -7,12 +7,15 @@ every ``interval`` seconds, maintenance windows of the cases written under their
 drives `Lab.set` (and stops/restarts netmon itself for a "prober down" period), then the report over
 the round's window is checked site by site against `netmon.lab.events`.
 
-Tolerances, fixed before any result was seen: ``tau = interval + BURST`` (a transition inside an
-ICMP burst may read either way, and a run stands for the interval after it):
+Tolerances: ``tau = interval + BURST`` (a transition inside an ICMP burst may read either way, and a
+run stands for the interval after it); they were fixed before any result was seen. The detection
+model follows the scheduler: a first failure is re-tested at once (``CONFIRM`` after the run's
+start the re-test's burst has ended), and only a failed re-test makes a down sample:
 - each outage's start and end within ± tau of the injected transition; its cause equal;
 - an injected stretch longer than ``2 * interval + BURST`` must be an outage, one shorter than
-  ``interval + BURST`` cannot be (two failed runs need two whole bursts inside it); short outages
-  must count the stretches in between accordingly;
+  ``interval + BURST`` cannot be (two failed runs need two whole bursts inside it); every other
+  stretch longer than ``interval + CONFIRM`` must be a short outage, and no more stretches than
+  there are may be;
 - observed time within ± tau per prober gap boundary (at least tau), down time within ± tau per
   injected stretch (at least tau); the availability status ("ok" vs "below_floor") must agree
   unless the true coverage is within that tolerance of the floor;
@@ -48,8 +51,11 @@ from netmon.lab.topology import Plan
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 #: An ICMP burst (5 echoes 0.2 s apart) and the round trip after it.
 BURST = 1.0
+#: From a run's start to the end of its re-test's burst: its 5 echoes, 1 s for the last reply, 10 more
+#: echoes 50 ms apart (scheduler confirm on failure).
+CONFIRM = 2.5
 FLOOR = 0.9
-#: Link types fast enough for a 3 s interval (a VSAT burst alone takes ~2 s).
+#: Link types fast enough for the scaled interval (a VSAT burst alone takes ~2 s).
 FAST = ("fiber", "4g", "microwave")
 #: Case kinds, as often as they should be drawn.
 KINDS = ("cut", "cut", "blip", "flap", "flap", "loss", "maint-in", "maint-out", "hub", "mixed")
@@ -113,7 +119,7 @@ class Outcome:
 # -- generation ---------------------------------------------------------------------------------
 
 
-def generate(seed: int, plan: Plan, cases: int, interval: float = 3.0, length: float = 150.0,
+def generate(seed: int, plan: Plan, cases: int, interval: float = 5.0, length: float = 150.0,
              prober_down: bool | None = None) -> Round:
     """A random round: ``cases`` cases on distinct sites (at most one hub outage, which takes every
     site behind the hub), faults separated by enough up time that each is its own stretch."""
@@ -158,7 +164,7 @@ def generate(seed: int, plan: Plan, cases: int, interval: float = 3.0, length: f
             t = fault.end + gap
         out.append(Case(kind, (site,), tuple(faults), window))
     down = rng.random() < 0.4 if prober_down is None else prober_down
-    gap_at = (length + 2 * interval, length + 2 * interval + rng.uniform(8, 14)) if down else None
+    gap_at = (length + 2 * interval, length + 2 * interval + rng.uniform(15, 25)) if down else None
     total = (gap_at[1] + 40.0) if gap_at else length
     return Round(seed, interval, total, tuple(out), gap_at)
 
@@ -436,7 +442,7 @@ def compare(rnd: Round, report: dict[str, Any], log: list[dict[str, Any]], links
         # The rest are short outages: those surely seen by a whole burst must be counted, none beyond
         # those a burst could have seen.
         rest = [i for i in range(len(stretches)) if i not in matched]
-        lo = len([i for i in rest if stretches[i][1] - stretches[i][0] >= rnd.interval + BURST + 0.5])
+        lo = len([i for i in rest if stretches[i][1] - stretches[i][0] >= rnd.interval + CONFIRM + 0.5])
         hi = len([i for i in rest if stretches[i][1] - stretches[i][0] > 0.5])
         if not lo <= row["short_outages"] <= hi:
             bad(site, "short outages", f"{lo}..{hi}", row["short_outages"])

@@ -34,7 +34,7 @@ def test_generated_rounds_cover_every_kind_of_fault() -> None:
 
 
 def test_report_matches_what_the_lab_injected(fresh_lab: control.Lab, tmp_path: Path) -> None:
-    rnd = oracle.generate(13, PLAN, cases=10, length=120.0, prober_down=True)
+    rnd = oracle.generate(13, PLAN, cases=10, length=150.0, prober_down=True)
     outcome = oracle.run(rnd, fresh_lab, INVENTORY, tmp_path)
     print(f"\noracle: {len(rnd.cases)} cases ({', '.join(sorted({c.kind for c in rnd.cases}))}), "
           f"{outcome.compared} sites compared, worst errors {outcome.worst_error}")

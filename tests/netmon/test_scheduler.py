@@ -6,6 +6,8 @@ import asyncio
 import itertools
 import time
 
+import pytest
+
 from netmon.scheduler import Scheduler, phase
 from probes import base
 
@@ -80,7 +82,8 @@ async def test_hanging_check_times_out_and_does_not_delay_others() -> None:
     hang = [r for r in results if r.check == "hang"]
     assert hang, "the hanging check must still produce results"
     assert all(not r.success and r.reason == "timeout" for r in hang)
-    assert all(r.duration < 1.0 for r in hang)  # bounded by its 0.5 s timeout, not by the probe
+    # bounded by its 0.5 s timeout, not by the probe (the first one: a run and its re-test, 0.5 s each)
+    assert all(r.duration < 2.0 for r in hang)
     fast_starts = sorted(r.started for r in results if r.check == "fast")
     gaps = [b - a for a, b in itertools.pairwise(fast_starts)]
     assert all(0.5 < g < 1.5 for g in gaps), gaps  # still on its 1 s interval
@@ -127,6 +130,10 @@ async def test_a_first_failure_is_retested_at_once_and_only_the_retest_is_publis
     assert [r.success for r in results if r.check == "cut"][:5] == [True, False, False, False, False]
     assert RUNS["cut"][:5] == [False, False, True, False, False]  # one re-test per outage, not per run
     assert scheduler.stats.confirmations == 2
+    # The confirmed down is published as starting with the first failed run, not its re-test.
+    first_down = next(r for r in results if r.check == "cut" and not r.success)
+    previous = max(r.started for r in results if r.check == "cut" and r.success and r.started < first_down.started)
+    assert first_down.started - previous == pytest.approx(0.5, abs=0.2)  # one interval, no re-test delay
 
 
 def test_icmp_confirmation_is_a_denser_burst() -> None:
