@@ -7,8 +7,8 @@ Brings the simulated province up (calm preset, the shipped inventory), runs ``--
 ``--cases`` concurrent cases each (`netmon.lab.oracle.generate`, seeds ``seed``, ``seed + 1``...;
 every other round also stops the prober for 15-25 s; checks every 5 s), compares each round's
 `netmon report` with the lab's event log (`netmon.lab.oracle.compare`, tolerances in its
-docstring) and brings the lab down. Prints and writes the number of cases, of sites compared, every mismatch and the worst error per
-figure; each round's inventory, store, report and event log stay in ``--work`` for inspection.
+docstring) and brings the lab down. Prints and writes the number of cases, of sites compared,
+every mismatch and the worst error per figure; each round's inventory, store, report and event log stay in ``--work`` for inspection.
 Root only (the lab); hold the machine's lab lock as above.
 """
 
