@@ -3,13 +3,13 @@
     flock /run/netmon-lab-tests.lock python bench/oracle.py [--rounds 8] [--cases 25] [--seed 1000]
                                                             [--out bench/results/oracle.json]
 
-Brings the simulated province up (calm preset, the shipped inventory), runs ``--rounds`` rounds of
-``--cases`` concurrent cases each (`netmon.lab.oracle.generate`, seeds ``seed``, ``seed + 1``...;
+Brings the simulated province up (calm preset, the shipped inventory), runs ``--rounds`` rounds
+of ``--cases`` concurrent cases each (`netmon.lab.oracle.generate`, seeds ``seed``, ``seed + 1``...;
 every other round also stops the prober for 15-25 s; checks every 5 s), compares each round's
 `netmon report` with the lab's event log (`netmon.lab.oracle.compare`, tolerances in its
 docstring) and brings the lab down. Prints and writes the number of cases, of sites compared,
-every mismatch and the worst error per figure; each round's inventory, store, report and event log stay in ``--work`` for inspection.
-Root only (the lab); hold the machine's lab lock as above.
+every mismatch and the worst error per figure; each round's inventory, store, report and event
+log stay in ``--work`` for inspection. Root only (the lab); hold the machine's lab lock as above.
 """
 
 from __future__ import annotations
