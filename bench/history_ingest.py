@@ -87,7 +87,7 @@ def bench_ingest(path: Path, hours: float) -> tuple[int, float]:
     began = time.perf_counter()
     n = 0
     for r in results(YEAR_START, hours, random.Random(1)):
-        writer(r)
+        writer.publish(r)
         n += 1
     writer.flush(timeout=3600)
     elapsed = time.perf_counter() - began

@@ -27,6 +27,7 @@ from exporters.history_outages import Outage, OutageTracker, Topology, Window
 from exporters.history_rollup import RollupBatch
 from exporters.history_samples import SampleSpan, SampleTracker
 from exporters.history_schema import SchemaTooNew, connect
+from exporters.sink import InventoryFacts
 from probes.base import Result
 
 log = logging.getLogger("netmon.history")
@@ -215,7 +216,7 @@ _STOP = object()
 
 
 class HistoryWriter:
-    """The sink: ``writer(result)`` never blocks; a thread owns the connection and commits batches.
+    """A `exporters.sink.Sink`: ``publish`` never blocks; a thread owns the connection and commits batches.
 
     The store serves planners; metrics and alerts must never depend on it. So nothing here stops the
     service: a store that cannot be opened (damaged file, a directory at the path, no permission) or
@@ -261,11 +262,14 @@ class HistoryWriter:
     def committed(self) -> int:
         return self.status.committed
 
-    def __call__(self, result: Result) -> None:
+    def publish(self, result: Result) -> None:
         if self._queue.qsize() >= self.max_queued:
             self.status.dropped += 1
             return
         self._queue.put(result)
+
+    def on_inventory(self, facts: InventoryFacts) -> None:
+        self.set_topology(facts.topology)
 
     def start(self) -> None:
         """Start the thread and wait for its first attempt to open (and migrate) the store.

@@ -34,6 +34,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from exporters.sink import InventoryFacts
 from probes.base import Kind, MetricSpec, Result
 
 log = logging.getLogger("netmon.exporter")
@@ -165,6 +166,15 @@ class ResultCollector(Collector):
             elif spec.kind not in (Kind.INCREMENT, Kind.OBSERVATION):
                 values.append((m.name, m.labels, 1.0 if spec.kind is Kind.INFO else m.value))
         return _Latest(_identity(result), result.success, result.duration, result.started, tuple(values))
+
+    def on_inventory(self, facts: InventoryFacts) -> None:
+        """Forget checks no longer owned; publish the sites' and owned checks' static facts."""
+        self.retain(facts.owned)
+        self.set_sites(facts.sites)
+        self.set_thresholds(facts.thresholds)
+
+    def close(self) -> None:
+        """Nothing to release: the series live as long as the process."""
 
     def retain(self, keys: Iterable[str]) -> None:
         """Forget every check not in ``keys`` (after a reload removed it)."""

@@ -40,7 +40,8 @@ from probes.base import Check, Result
 
 log = logging.getLogger("netmon.scheduler")
 
-Sink = Callable[[Result], None]
+#: Where each result goes: the sinks' ``publish`` methods.
+Publish = Callable[[Result], None]
 
 LAG_BOUNDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 #: Granularity of start times: checks whose phases fall in the same slot start together.
@@ -78,7 +79,7 @@ def slot_of(check: Check) -> _Slot:
 class Scheduler:
     """Owns the APScheduler instance, the slots, the concurrency bound and the result sinks."""
 
-    def __init__(self, sinks: Iterable[Sink], max_concurrency: int = 256):
+    def __init__(self, sinks: Iterable[Publish], max_concurrency: int = 256):
         self._sinks = list(sinks)
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._checks: dict[str, Check] = {}

@@ -12,17 +12,20 @@ import gc
 import logging
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 
 from exporters.prometheus import ResultCollector
+from exporters.sink import Sink
+from netmon.facts import derive
 from netmon.health import HealthCollector, ReloadState
 from netmon.httpserver import MetricsServer
 from netmon.inventory import ConfigError, Inventory, load
 from netmon.placeholders import warn_if_unrouted
-from netmon.scheduler import Scheduler, Sink
+from netmon.scheduler import Scheduler
 from netmon.sharding import Shard
 from netmon.webconfig import WebConfig
 from probes import base
@@ -30,31 +33,21 @@ from probes import base
 log = logging.getLogger("netmon.service")
 
 
-def site_labels(inventory: Inventory) -> list[dict[str, str]]:
-    """``netmon_site_info`` label sets, as plain values for the exporter."""
-    return [
-        {
-            "site": n.slug, "name": n.name, "kind": n.kind, "district": n.district,
-            "link_type": n.link_type, "isp": n.isp, "upstream": n.upstream,
-            "lat": "" if n.lat is None else f"{n.lat:.4f}", "lon": "" if n.lon is None else f"{n.lon:.4f}",
-        }
-        for n in inventory.nodes
-    ]
-
-
-def check_thresholds(inventory: Inventory) -> dict[str, tuple[dict[str, str], dict[str, float]]]:
-    by_key = {c.key: c for c in inventory.checks}
-    out = {}
-    for key, limits in inventory.thresholds.items():
-        c = by_key[key]
-        ident = {"site": c.site, "check": c.id, "probe": c.probe, "target": c.target, "link": c.link}
-        out[key] = (ident, {k: float(v) for k, v in limits.model_dump().items()})
-    return out
+class Feed(Protocol):
+    def stop(self) -> None: ...
 
 
 class Service:
+    """The daemon: owns the scheduler, the HTTP server and the sinks' lifecycle.
+
+    The sinks (the Prometheus exposition always, the history store when asked for) get every result,
+    the facts of every installed inventory (`netmon.facts.derive`, at start and on each reload) and
+    are closed once at stop, after the scheduler and any feed (`attach_feed`) have stopped, so no
+    result arrives at a closed sink.
+    """
+
     def __init__(self, config: str | Path, listen: str = "127.0.0.1:9813",
-                 extra_sinks: Iterable[Sink] = (), max_concurrency: int = 256, shard: Shard | None = None,
+                 sinks: Iterable[Sink] = (), max_concurrency: int = 256, shard: Shard | None = None,
                  web: WebConfig | None = None, enable_reload: bool | None = None, user: str | None = None,
                  hangup_stops: bool = False):
         self.config = Path(config)
@@ -67,7 +60,8 @@ class Service:
         self.user = user
         self.inventory = load(self.config)
         self.collector = ResultCollector(s for p in base.registry().values() for s in p.metrics)
-        self.scheduler = Scheduler([self.collector.publish, *extra_sinks], max_concurrency)
+        self.sinks: tuple[Sink, ...] = (self.collector, *sinks)
+        self.scheduler = Scheduler([s.publish for s in self.sinks], max_concurrency)
         self.reload_state = ReloadState(checks=len(self.inventory.checks))
         self.registry = CollectorRegistry()
         self.registry.register(self.collector)
@@ -79,21 +73,21 @@ class Service:
         self.registry.register(self.own_registry)
         self._stop = asyncio.Event()
         self.server: MetricsServer | None = None
-        #: Called with every inventory installed (start and reloads), e.g. to refresh the history sink.
-        self.inventory_listeners: list[Callable[[Inventory], None]] = []
+        self._feeds: list[Feed] = []
+
+    def attach_feed(self, feed: Feed) -> None:
+        """A source of results besides the scheduler (the edge agents' receiver) that publishes into
+        the sinks: it is stopped with the scheduler, before the sinks close."""
+        self._feeds.append(feed)
 
     def _install(self, inventory: Inventory) -> tuple[int, int, int]:
         self.inventory = inventory
-        for listener in self.inventory_listeners:
-            listener(inventory)
         checks = self.shard.select(inventory.checks) if self.shard else list(inventory.checks)
-        owned = {c.key for c in checks}
         changes = self.scheduler.apply(checks)
-        self.collector.retain(owned)
-        # One series per site across all shards, so joins on `site` stay one-to-one: shard 1 publishes.
-        publish_sites = self.shard is None or self.shard.index == 1
-        self.collector.set_sites(site_labels(inventory) if publish_sites else [])
-        self.collector.set_thresholds({k: v for k, v in check_thresholds(inventory).items() if k in owned})
+        facts = derive(inventory, time.time(), owned=[c.key for c in checks],
+                       publish_sites=self.shard is None or self.shard.index == 1)
+        for sink in self.sinks:
+            sink.on_inventory(facts)
         self.reload_state.checks = len(checks)
         return changes
 
@@ -166,6 +160,13 @@ class Service:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
             await self.scheduler.stop()
+            for feed in self._feeds:
+                await asyncio.to_thread(feed.stop)
+            for sink in self.sinks:
+                try:
+                    await asyncio.to_thread(sink.close)
+                except Exception:  # one sink failing to flush must not keep the others open
+                    log.exception("closing sink %r failed", sink)
             for probe in base.registry().values():  # e.g. the SNMP engines' UDP sockets of this loop
                 if probe.close is not None:
                     probe.close()

@@ -12,8 +12,9 @@ from datetime import time as dtime
 from pathlib import Path
 
 from netmon import i18n
+from netmon.facts import inventory_topology
 from netmon.inventory import load
-from netmon.report import DEFAULT_HISTORY, filings_cli, formats, html, inventory_sites, inventory_topology
+from netmon.report import DEFAULT_HISTORY, filings_cli, formats, html, inventory_sites
 from netmon.report.compute import COVERAGE_FLOOR, GROUPINGS, build, upgrade
 from netmon.report.data import Source
 from netmon.report.intervals import LOCAL_TZ

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from netmon.cli import DEFAULT_CONFIG
-    from netmon.report import DEFAULT_HISTORY, inventory_topology
+    from netmon.report import DEFAULT_HISTORY
     from netmon.webconfig import load_web_config
 
     async def main() -> None:
@@ -64,26 +63,20 @@ def run(args: argparse.Namespace) -> int:
             probes = tuple(p.strip() for p in args.history_reachability.split(",") if p.strip())
             history = HistoryWriter(args.history or DEFAULT_HISTORY, probes=probes)
             history.start()
+        # The service hands the history the inventory's facts on start and every reload, and closes it.
         service = Service(args.config or DEFAULT_CONFIG, args.listen, max_concurrency=args.max_concurrency,
-                          shard=shard, extra_sinks=[board.publish, *([history] if history else [])], web=web,
+                          shard=shard, sinks=[board, *([history] if history else [])], web=web,
                           enable_reload=True if args.enable_reload else None, user=args.user)
-        receiver = start_agents(args.agents, service, history) if args.agents else None
         if history is not None:
             service.health.watch_history(history.status)
-            # hubs and maintenance windows follow the inventory, on start and on every reload
-            service.inventory_listeners.append(
-                lambda inv: history.set_topology(inventory_topology(inv, time.time())))
-        service.inventory_listeners.append(board.on_inventory)
         service.own_registry.register(board)
+        if args.agents:
+            service.attach_feed(start_agents(args.agents, service, history))
         readiness = asyncio.create_task(board.run())
         try:
             await service.run()
         finally:
             readiness.cancel()
-            if receiver is not None:
-                receiver.stop()
-            if history is not None:
-                await asyncio.to_thread(history.close)
 
     asyncio.run(main())
     return 0
@@ -100,7 +93,7 @@ def start_agents(path: str, service: Service, history: HistoryWriter | None) -> 
     source = Path(path)
     kinds = {s.name: s.kind for p in base.registry().values() for s in p.metrics}
     state = Path(agents.state) if Path(agents.state).is_absolute() else source.resolve().parent / agents.state
-    inbox = Inbox(agents, state, kinds, history)
+    inbox = Inbox(agents, state, kinds, history.publish if history else None)
     service.own_registry.register(ReceiverMetrics(inbox))
     receiver = Receiver(agents, source, inbox)
     receiver.start()

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from exporters.sink import InventoryFacts
 from netmon.inventory import Inventory
 from netmon.meetings import calendar, readiness
 from netmon.meetings.notify import Notifier
@@ -43,7 +44,9 @@ class ReadinessBoard(Collector):
         self.watched: set[str] = set()
         self.inventory: Inventory | None = None
 
-    def on_inventory(self, inventory: Inventory) -> None:
+    def on_inventory(self, facts: InventoryFacts) -> None:
+        inventory = facts.inventory
+        assert isinstance(inventory, Inventory)
         self.inventory = inventory
         self.plan = readiness.plan(inventory)
         try:
@@ -54,6 +57,9 @@ class ReadinessBoard(Collector):
         self.watched = {k for name, primary, backup, ups in self.plan.sites.values()
                         for k in (primary, backup, *ups) if k} | set(self.plan.service)
         self.recent = {k: r for k, r in self.recent.items() if k in self.watched}
+
+    def close(self) -> None:
+        """Nothing to flush: notifications are sent as checks fall due."""
 
     def publish(self, result: Result) -> None:
         if result.key not in self.watched:

@@ -1,6 +1,6 @@
 """`netmon report`: availability, outages and link quality for planners, from the history store or
-from Prometheus. `inventory_sites` and `inventory_topology` turn the inventory into the plain values
-the layers below (`exporters.history`, the report maths) take.
+from Prometheus. `inventory_sites` turns the inventory into the plain values the report maths take; the
+topology comes from `netmon.facts`, the one place inventory facts are derived.
 """
 
 from __future__ import annotations
@@ -8,8 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from exporters.history_outages import Topology
-from netmon.inventory import Inventory, maintenance
+from netmon.inventory import Inventory
 from netmon.report.data import LinkInfo, SiteInfo
 
 
@@ -27,23 +26,6 @@ def inventory_sites(inventory: Inventory) -> list[SiteInfo]:
         )
         for s in inventory.sites
     ]
-
-
-def inventory_topology(inventory: Inventory, now: float) -> Topology:
-    """Hubs behind each site/link, the sites' and hubs' maintenance windows expanded by
-    `netmon.inventory.maintenance` over its horizon around ``now``, and each check's interval."""
-    upstream: dict[str, str] = {}
-    for s in inventory.sites:
-        upstream[s.slug] = s.upstream
-        for lk in s.links:
-            if lk.upstream:
-                upstream[f"{s.slug}/{lk.id}"] = lk.upstream
-    horizon = (now - maintenance.HORIZON_PAST, now + maintenance.HORIZON_AHEAD)
-    return Topology(
-        upstream=upstream,
-        maintenance=maintenance.windows(inventory, *horizon),
-        intervals={c.key: c.interval for c in inventory.checks},
-    )
 
 
 #: Where `netmon run` keeps the history store and `netmon report` reads it: ``$NETMON_DATA_DIR/history.db``,

@@ -16,6 +16,7 @@ import yaml
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 
 from exporters.prometheus import ResultCollector
+from netmon.facts import derive
 from netmon.health import HealthCollector, ReloadState
 from netmon.inventory import load
 from netmon.meetings.board import ReadinessBoard
@@ -59,7 +60,7 @@ def recording_rules() -> set[str]:
 def _readiness() -> ReadinessBoard:
     """A readiness board that has checked once, so it shows every family it can export."""
     board = ReadinessBoard()
-    board.on_inventory(load(ROOT / "config" / "communes.yaml"))
+    board.on_inventory(derive(load(ROOT / "config" / "communes.yaml"), 0.0))
     board.last = (None, 0.0, [])  # type: ignore[assignment]
     return board
 

@@ -15,7 +15,7 @@ if __name__ == "__main__":
     k = 0
     for batch in range(10**9):
         for _ in range(BATCH):
-            writer(icmp("ban-a", k % 2880))
+            writer.publish(icmp("ban-a", k % 2880))
             k += 1
         writer.flush()
         print(batch + 1, flush=True)

@@ -20,7 +20,7 @@ def store(tmp_path: Path) -> Path:
     writer = HistoryWriter(path, TOPOLOGY, retention=Retention(hourly_days=10_000, daily_days=10_000))
     writer.start()
     for r in results():
-        writer(r)
+        writer.publish(r)
     writer.flush()
     writer.close()
     return path
@@ -66,7 +66,7 @@ def test_open_outage_survives_restart_and_stale_ones_close_at_last_failure(tmp_p
     first = HistoryWriter(path)
     first.start()
     for k in range(99, 103):  # 100, 101, 102 fail: opens an outage left open at close
-        first(icmp("ban-a", k))
+        first.publish(icmp("ban-a", k))
     first.flush()
     first.close()
     conn = sqlite3.connect(path)
@@ -105,7 +105,7 @@ def test_retention_drops_old_hourly_rows_and_keeps_daily(tmp_path: Path) -> None
     writer = HistoryWriter(path)
     writer.start()
     for k in range(240):
-        writer(icmp("ban-a", k))
+        writer.publish(icmp("ban-a", k))
     writer.flush()
     writer.close()
     conn = connect(path)

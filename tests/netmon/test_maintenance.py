@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from netmon.alerting import time_intervals
+from netmon.facts import inventory_topology
 from netmon.inventory import ConfigError, load, maintenance
-from netmon.report import inventory_topology
 from tests.alerts import province
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")

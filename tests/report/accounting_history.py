@@ -106,7 +106,7 @@ def write(directory: Path) -> tuple[Path, Path]:
             if site == "ban-c" and t >= at(5, 0):
                 continue  # no data on the weekend
             down = any(start <= t < start + n * MIN for start, n in DOWN.get((site, link), ()))
-            writer(_result(site, link, t, not down))
+            writer.publish(_result(site, link, t, not down))
     writer.flush()
     writer.close()
     return config, store

@@ -25,7 +25,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> StoreSource:
     writer = HistoryWriter(path, TOPOLOGY)
     writer.start()
     for r in results():
-        writer(r)
+        writer.publish(r)
     writer.flush()
     writer.close()
     return StoreSource(path)
@@ -141,7 +141,7 @@ def test_a_flapping_link_reads_half_down_and_ranks_worst(tmp_path: Path) -> None
         if r.site == "ban-b":
             k = round((r.started - T0) / 30)
             r = Result(r.site, r.check, r.probe, r.target, r.link, k % 2 == 0, r.started, 0.01)
-        writer(r)
+        writer.publish(r)
     writer.flush()
     writer.close()
     report = build(StoreSource(path), SITES, T0, T0 + DAY, now=T0 + 2 * DAY)
@@ -157,7 +157,7 @@ def test_a_gap_in_the_runs_is_not_observed(tmp_path: Path) -> None:
     writer.start()
     for r in results():
         if not T0 + 7200 <= r.started < T0 + 10800:
-            writer(r)
+            writer.publish(r)
     writer.flush()
     writer.close()
     a = build(StoreSource(path), SITES, T0, T0 + DAY, now=T0 + 2 * DAY).rows[0]

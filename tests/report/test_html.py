@@ -48,7 +48,7 @@ def synthetic_store(path: Path, config: Path) -> None:
             t = START + 60 * k
             down = (k % 1440) < i
             ms = () if down else (Measurement("netmon_icmp_rtt_seconds", rtt * (1 + (k % 7) / 10)),)
-            writer(
+            writer.publish(
                 Result(
                     site.slug,
                     "icmp-primary",

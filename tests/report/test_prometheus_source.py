@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from netmon.facts import inventory_topology
 from netmon.inventory import load
-from netmon.report import inventory_sites, inventory_topology
+from netmon.report import inventory_sites
 from netmon.report.compute import build
 from netmon.report.prom import PromSource
 from netmon.report.store import StoreSource

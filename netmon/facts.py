@@ -1,0 +1,65 @@
+"""The one place that derives, from an `Inventory`, the plain facts the sinks publish.
+
+Sites' static labels (``netmon_site_info``), each check's link limits (``netmon_check_threshold``),
+and the topology the history needs (hubs behind each site or link, maintenance windows expanded by
+`netmon.inventory.maintenance`, each check's interval). Exporters never see the inventory model; the
+service calls `derive` on every installed inventory and hands the result to every sink.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from exporters.history_outages import Topology
+from exporters.sink import InventoryFacts
+from netmon.inventory import Inventory, maintenance
+
+
+def derive(inventory: Inventory, now: float, owned: Collection[str] | None = None,
+           publish_sites: bool = True) -> InventoryFacts:
+    """The facts of ``inventory`` for a process running the checks ``owned`` (None: all of them).
+
+    ``publish_sites`` is false on every shard but the first: one ``netmon_site_info`` series per site
+    across the shards keeps joins on ``site`` one-to-one.
+    """
+    keys = frozenset(c.key for c in inventory.checks) if owned is None else frozenset(owned)
+    limits = {k: v for k, v in check_thresholds(inventory).items() if k in keys}
+    return InventoryFacts(keys, tuple(site_labels(inventory)) if publish_sites else (), limits,
+                          inventory_topology(inventory, now), inventory)
+
+
+def site_labels(inventory: Inventory) -> list[dict[str, str]]:
+    """``netmon_site_info`` label sets: sites, hubs and the data center."""
+    return [
+        {
+            "site": n.slug, "name": n.name, "kind": n.kind, "district": n.district,
+            "link_type": n.link_type, "isp": n.isp, "upstream": n.upstream,
+            "lat": "" if n.lat is None else f"{n.lat:.4f}", "lon": "" if n.lon is None else f"{n.lon:.4f}",
+        }
+        for n in inventory.nodes
+    ]
+
+
+def check_thresholds(inventory: Inventory) -> dict[str, tuple[dict[str, str], dict[str, float]]]:
+    """Check key → (identity labels, its link type's limits) for every check bound to a link."""
+    by_key = {c.key: c for c in inventory.checks}
+    out = {}
+    for key, limits in inventory.thresholds.items():
+        c = by_key[key]
+        ident = {"site": c.site, "check": c.id, "probe": c.probe, "target": c.target, "link": c.link}
+        out[key] = (ident, {k: float(v) for k, v in limits.model_dump().items()})
+    return out
+
+
+def inventory_topology(inventory: Inventory, now: float) -> Topology:
+    """Hubs behind each site/link, the sites' and hubs' maintenance windows expanded by
+    `netmon.inventory.maintenance` over its horizon around ``now``, and each check's interval."""
+    upstream: dict[str, str] = {}
+    for s in inventory.sites:
+        upstream[s.slug] = s.upstream
+        for lk in s.links:
+            if lk.upstream:
+                upstream[f"{s.slug}/{lk.id}"] = lk.upstream
+    horizon = (now - maintenance.HORIZON_PAST, now + maintenance.HORIZON_AHEAD)
+    return Topology(upstream=upstream, maintenance=maintenance.windows(inventory, *horizon),
+                    intervals={c.key: c.interval for c in inventory.checks})

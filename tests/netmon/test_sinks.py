@@ -1,0 +1,58 @@
+"""The service owns its sinks' lifecycle: facts on start and on every reload, close once, after the last result."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from exporters.sink import InventoryFacts
+from netmon.service import Service
+from probes.base import Result
+from tests.netmon.test_service import write_inventory
+from tests.support import free_port, tcp_listener
+
+
+class Recorder:
+    """A sink that keeps everything it is handed, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, object]] = []
+        self.published = asyncio.Event()
+
+    def publish(self, result: Result) -> None:
+        self.events.append(("publish", result.key))
+        self.published.set()
+
+    def on_inventory(self, facts: InventoryFacts) -> None:
+        self.events.append(("facts", facts))
+
+    def close(self) -> None:
+        self.events.append(("close", None))
+
+    def facts(self) -> list[InventoryFacts]:
+        return [f for kind, f in self.events if kind == "facts"]  # type: ignore[misc]
+
+
+async def test_sinks_get_facts_on_start_and_reload_and_close_last(tmp_path: Path) -> None:
+    with tcp_listener() as port:
+        config = write_inventory(tmp_path / "inv.yaml", [], [f"{{id: web, probe: tcp, target: '127.0.0.1:{port}'}}"])
+        recorder = Recorder()
+        service = Service(config, f"127.0.0.1:{free_port()}", sinks=[recorder])
+        running = asyncio.create_task(service.run())
+        await asyncio.wait_for(recorder.published.wait(), 10)
+        write_inventory(config, [], [f"{{id: web, probe: tcp, target: '127.0.0.1:{port}'}}",
+                                     "{id: icmp-primary, probe: icmp, link: primary, count: 2}"])
+        ok, message = await service.reload()
+        assert ok, message
+        service.stop()
+        await asyncio.wait_for(running, 10)
+
+    first, second = recorder.facts()
+    assert first.owned == {"chieng-mung/web"}
+    assert second.owned == {"chieng-mung/web", "chieng-mung/icmp-primary"}
+    assert "chieng-mung/icmp-primary" in second.thresholds and "chieng-mung/web" not in second.thresholds
+    assert {s["site"] for s in second.sites} >= {"chieng-mung", "hub-mai-son"}
+    assert second.topology.upstream["chieng-mung"] == "hub-mai-son"
+    assert second.topology.intervals["chieng-mung/icmp-primary"] == 2.0
+    assert recorder.events[-1] == ("close", None)
+    assert [kind for kind, _ in recorder.events].count("close") == 1
