@@ -80,7 +80,7 @@ def truncated(path: Path) -> None:
     w = writer(path)
     for k in range(300):
         for site in SITES:
-            w(run(site, k, k % 7 != 3))
+            w.publish(run(site, k, k % 7 != 3))
     w.flush()
     w.close()
     with sqlite3.connect(path) as conn:
@@ -128,7 +128,7 @@ def test_the_store_is_used_once_the_operator_moved_the_damage_away(tmp_path: Pat
     assert "not a database" in w.status.problem
     results = [run("ban-00", k, k not in (3, 4, 5)) for k in range(10)]
     for r in results:
-        w(r)
+        w.publish(r)
     w.flush()
     store.rename(tmp_path / "history.db.damaged")
     wait_until(lambda: not w.status.problem and w.status.pending == 0, 10, "the store to be recreated")
@@ -142,7 +142,7 @@ def test_memory_stays_bounded_while_the_store_is_unavailable(tmp_path: Path) -> 
     w = writer(store, max_pending_rows=50, max_queued=1_000_000)
     for k in range(40):
         for site in SITES:
-            w(Result(site, f"web-{k}", "http", "http://127.0.0.1/", "", True, T0 + 30 * k, 0.1))
+            w.publish(Result(site, f"web-{k}", "http", "http://127.0.0.1/", "", True, T0 + 30 * k, 0.1))
     w.flush()
     assert w.status.dropped > 0 and w.status.pending == 800
     assert len(w._pending.rollups) <= 50 + 2  # one result adds its hour and day rows
@@ -182,7 +182,7 @@ def test_full_disk_keeps_the_writer_alive_and_loses_no_outage(tmp_path: Path) ->
                 for site in SITES:
                     r = run(site, k, site not in down or site in recovered)
                     results.append(r)
-                    w(r)
+                    w.publish(r)
             w.flush()
 
         feed(range(0, 10), set())
@@ -218,13 +218,13 @@ def test_a_deleted_store_is_noticed_and_recreated(tmp_path: Path) -> None:
     # ban-00 is down when the file is deleted (its outage and its down span are open), up afterwards.
     before = [run("ban-00", k, k < 8) for k in range(10)]
     for r in before:
-        w(r)
+        w.publish(r)
     w.flush()
     store.unlink()
     after = [run(site, k, not (site == "ban-01" and k in (12, 13, 14))) for k in range(10, 20)
              for site in ("ban-00", "ban-01")]
     for r in after:
-        w(r)
+        w.publish(r)
     w.flush()
     assert store.exists() and w.status.reopened == 1
     w.close()
