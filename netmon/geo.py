@@ -154,6 +154,13 @@ def _feature(kind: str, name: str, rings: list[list[Point]], plane: _Plane) -> d
             "geometry": geometry}
 
 
+def rings(feature: dict[str, Any]) -> list[list[tuple[float, float]]]:
+    """The outer rings of a feature's polygon(s), as (lon, lat) points."""
+    geometry = feature["geometry"]
+    polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+    return [[(lon, lat) for lon, lat in polygon[0]] for polygon in polygons]
+
+
 def outlines(units: Sequence[tuple[str, str, float, float]], province: str) -> dict[str, Any]:
     """GeoJSON: the province, its former districts and every unit, from (name, district, lat, lon).
 

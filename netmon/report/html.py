@@ -4,7 +4,7 @@ Charts are drawn as inline SVG so the page opens offline, prints, and cannot lea
 availability-over-time line per link type, RTT p50/p95 per link type, and a map of the centers
 placed by their inventory coordinates (equirectangular; fine at a province's scale), colored by
 availability, over an approximate outline of the province and its former districts
-(`netmon.report.mapshape`). Every chart takes the page's full width.
+(`netmon.geo`, the same the dashboards draw). Every chart takes the page's full width.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 from html import escape
 
+from netmon import geo
 from netmon.i18n import Lang, text
-from netmon.report import mapshape
+from netmon.report import labels as labels_
 from netmon.report.compute import Report, Row, rank
 from netmon.report.formats import (
     CATALOG,
@@ -39,16 +40,12 @@ EXTRA: dict[str, tuple[str, str]] = {
     "cause": ("Cause", "Nguyên nhân"),
     "duration": ("Duration", "Thời lượng"),
     "site": ("Site", "Điểm"),
-    "outline": (
-        "Outlines are approximations drawn around the centers' locations, not official boundaries; "
-        "dashed: former districts",
-        "Đường bao là ước lượng vẽ quanh vị trí các trung tâm, không phải ranh giới chính thức; "
-        "nét đứt: các huyện cũ",
-    ),
-    "no_data": (
-        "no data or insufficient data (coverage below the floor)",
-        "không có hoặc không đủ dữ liệu (độ phủ dưới ngưỡng)",
-    ),
+    "outline": ("Outlines are approximations drawn around the centers' locations, not official boundaries; "
+                "dashed: former districts",
+                "Đường bao là ước lượng vẽ quanh vị trí các trung tâm, không phải ranh giới chính thức; "
+                "nét đứt: các huyện cũ"),
+    "no_data": ("no data or insufficient data (coverage below the floor)",
+                "không có hoặc không đủ dữ liệu (độ phủ dưới ngưỡng)"),
 }
 
 COLORS = ((0.999, "#1a9850"), (0.995, "#91cf60"), (0.99, "#fee08b"), (0.98, "#fc8d59"), (0.0, "#d73027"))
@@ -111,10 +108,8 @@ def _over_time(report: Report, lang: Lang) -> str:
     parts = [f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img">']
     for j in range(days):
         if all(j >= len(s) or s[j][1] is None for s in report.daily.values()):
-            parts.append(
-                f'<rect x="{x(j) - step / 2:.1f}" y="{pad}" width="{max(step, 2):.1f}" '
-                f'height="{h - 2 * pad}" fill="{NO_DATA}" opacity="0.6"/>'
-            )
+            parts.append(f'<rect x="{x(j) - step / 2:.1f}" y="{pad}" width="{max(step, 2):.1f}" '
+                         f'height="{h - 2 * pad}" fill="{NO_DATA}" opacity="0.6"/>')
     for frac in (0.0, 0.5, 1.0):
         y = pad + (h - 2 * pad) * frac
         parts.append(
@@ -167,20 +162,26 @@ def _latency(report: Report) -> str:
 
 
 def _map(report: Report, lang: Lang) -> str:
-    """The centers on an equirectangular projection (longitude scaled by cos(latitude)), over an
-    approximate outline of the province and of the former districts (`netmon.report.mapshape`)."""
+    """The centers on an equirectangular projection (longitude scaled by cos(latitude)), over the
+    approximate outlines of the province and its former districts the dashboards draw too (`netmon.geo`)."""
     located = [r for r in report.sites if r.site and r.site.lat is not None and r.site.lon is not None]
     if not located:
         return "<p>–</p>"
-    coords = [(float(r.site.lon), float(r.site.lat)) for r in located if r.site]  # type: ignore[arg-type]
-    squeeze = math.cos(math.radians(sum(lat for _, lat in coords) / len(coords)))
-    flat = [(lon * squeeze, lat) for lon, lat in coords]
-    margin = 0.12
-    outline = mapshape.envelope(flat, margin)
-    xs, ys = [p[0] for p in outline], [p[1] for p in outline]
+    units = [(r.site.name, r.site.district, float(r.site.lat), float(r.site.lon))  # type: ignore[arg-type]
+             for r in located if r.site]
+    shapes = geo.outlines(units, "") if len(units) >= 3 else None
+    squeeze = math.cos(math.radians(sum(u[2] for u in units) / len(units)))
+
+    def flat(lon: float, lat: float) -> tuple[float, float]:
+        return lon * squeeze, lat
+
+    rings = {kind: [[flat(*c) for c in ring] for f in shapes["features"] if f["properties"]["kind"] == kind
+                    for ring in geo.rings(f)] for kind in ("province", "district")} if shapes else {}
+    frame = rings["province"][0] if rings else [flat(u[3], u[2]) for u in units]
+    xs, ys = [p[0] for p in frame], [p[1] for p in frame]
     w, pad = 1000, 20
     scale = (w - 2 * pad) / max(max(xs) - min(xs), 0.01)
-    h = round(2 * pad + (max(ys) - min(ys)) * scale)
+    h = round(2 * pad + max(max(ys) - min(ys), 0.01) * scale)
 
     def xy(p: tuple[float, float]) -> tuple[float, float]:
         return pad + (p[0] - min(xs)) * scale, h - pad - (p[1] - min(ys)) * scale
@@ -188,29 +189,25 @@ def _map(report: Report, lang: Lang) -> str:
     def path(points: list[tuple[float, float]]) -> str:
         return " ".join(f"{x:.1f},{y:.1f}" for x, y in map(xy, points))
 
-    parts = [
-        f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img">',
-        f'<polygon points="{path(outline)}" fill="#f3f1ea" stroke="#8c7b5a" stroke-width="1.5"/>',
-    ]
+    parts = [f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img">']
+    parts += [f'<polygon points="{path(ring)}" fill="#f3f1ea" stroke="#8c7b5a" stroke-width="1.5"/>'
+              for ring in rings.get("province", [])]
+    parts += [f'<polygon points="{path(ring)}" fill="none" stroke="#b9ad92" stroke-dasharray="4 3"/>'
+              for ring in rings.get("district", [])]
     districts: dict[str, list[tuple[float, float]]] = {}
-    for r, p in zip(located, flat, strict=True):
-        assert r.site is not None
-        districts.setdefault(r.site.district, []).append(p)
+    for _, district, lat, lon in units:
+        districts.setdefault(district.split(";")[0].strip(), []).append(flat(lon, lat))
     labels = []
     for name, points in sorted(districts.items()):
-        shape = mapshape.hull(points, margin / 3)
-        parts.append(f'<polygon points="{path(shape)}" fill="none" stroke="#b9ad92" stroke-dasharray="4 3"/>')
         cx, cy = xy((sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)))
-        labels.append(
-            f'<text x="{cx:.1f}" y="{cy:.1f}" font-size="11" fill="#8c7b5a" text-anchor="middle" '
-            f'font-style="italic" opacity="0.8">{escape(name)}</text>'
-        )
+        labels.append(f'<text x="{cx:.1f}" y="{cy:.1f}" font-size="11" fill="#8c7b5a" text-anchor="middle" '
+                      f'font-style="italic" opacity="0.8">{escape(name)}</text>')
     parts += labels
-    dots = [xy(p) for p in flat]
+    dots = [xy(flat(lon, lat)) for _, _, lat, lon in units]
     font = 11
     names = [r.site.name if r.site else "" for r in located]
     anchors = [(d, 0.56 * font * len(name)) for d, name in zip(dots, names, strict=True)]
-    spots = mapshape.place_labels(anchors, font, 8, [(x - 6, y - 6, x + 6, y + 6) for x, y in dots])
+    spots = labels_.place_labels(anchors, font, 8, [(x - 6, y - 6, x + 6, y + 6) for x, y in dots])
     for r, (x, y), spot in zip(located, dots, spots, strict=True):
         assert r.site is not None
         tip = f"{r.site.name} — {availability_text(r, lang)} ({coverage_pct(r.coverage)})"
@@ -219,10 +216,8 @@ def _map(report: Report, lang: Lang) -> str:
             f'stroke="#333" stroke-width="0.6"><title>{escape(tip)}</title></circle>'
         )
         if spot is not None:
-            parts.append(
-                f'<text x="{spot[0]:.1f}" y="{spot[1]:.1f}" font-size="{font}" stroke="#fff" '
-                f'stroke-width="3" paint-order="stroke">{escape(r.site.name)}</text>'
-            )
+            parts.append(f'<text x="{spot[0]:.1f}" y="{spot[1]:.1f}" font-size="{font}" stroke="#fff" '
+                         f'stroke-width="3" paint-order="stroke">{escape(r.site.name)}</text>')
     note = escape(_t("outline", lang))
     parts.append(f'<text x="{pad}" y="{h - 6}" font-size="11" fill="#555">{note}</text>')
     legend = "".join(
