@@ -13,6 +13,7 @@ import logging
 import signal
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -72,6 +73,10 @@ class Service:
         ProcessCollector(registry=self.own_registry)  # process_resident_memory_bytes, process_open_fds
         self.registry.register(self.own_registry)
         self._stop = asyncio.Event()
+        self._reload_lock = asyncio.Lock()
+        self._queued_reload: asyncio.Future[tuple[bool, str]] | None = None
+        self._reload_tasks: set[asyncio.Task[None]] = set()
+        self._config_worker = ThreadPoolExecutor(1, thread_name_prefix="netmon-config")
         self.server: MetricsServer | None = None
         self._feeds: list[Feed] = []
 
@@ -92,9 +97,36 @@ class Service:
         return changes
 
     async def reload(self) -> tuple[bool, str]:
-        """Re-read the config file; keep the running inventory if it is invalid."""
+        """Re-read the config file; keep the running inventory if it is invalid.
+
+        Reloads run one at a time, and the newest request wins: a request arriving while a reload runs
+        joins the one queued behind it (every request until that one starts shares it), which reads the
+        file only when it starts. A slow reload of a big file once finished after a later quick one and
+        left 10,812 checks running from a file that held 1. Loading has its own thread: reloads shared
+        the default pool with TCP/HTTP name resolution, and a config that never delivered data
+        starved the probes.
+        """
+        queued = self._queued_reload
+        if queued is None:
+            queued = self._queued_reload = asyncio.get_running_loop().create_future()
+            self._reload_tasks.add(task := asyncio.create_task(self._reload_when_free(queued)))
+            task.add_done_callback(self._reload_tasks.discard)
+        return await asyncio.shield(queued)
+
+    async def _reload_when_free(self, outcome: asyncio.Future[tuple[bool, str]]) -> None:
+        async with self._reload_lock:
+            self._queued_reload = None  # from now on a new request needs a fresh read of the file
+            try:
+                outcome.set_result(await self._reload_now())
+            except BaseException as exc:  # every waiter hears of it; cancellation goes on
+                outcome.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+
+    async def _reload_now(self) -> tuple[bool, str]:
+        loop = asyncio.get_running_loop()
         try:
-            inventory = await asyncio.to_thread(load, self.config)
+            inventory = await loop.run_in_executor(self._config_worker, load, self.config)
         except Exception as exc:  # a ConfigError, or a loader bug: either way, keep running
             detail = str(exc)
             if not isinstance(exc, ConfigError):
@@ -171,4 +203,6 @@ class Service:
                 if probe.close is not None:
                     probe.close()
             self.server.stop()
+            # A read still stuck (a hung file system) must not hold the exit: the thread is left behind.
+            self._config_worker.shutdown(wait=False, cancel_futures=True)
             log.info("netmon stopped")
