@@ -137,7 +137,11 @@ async def _exchange(
 ) -> dns.message.Message:
     if options.transport == "tcp":
         return await dns.asyncquery.tcp(query, server, timeout=timeout, port=options.port)
-    response, _ = await dns.asyncquery.udp_with_fallback(query, server, timeout=timeout, port=options.port)
+    # Like dig, wait on past a stray datagram (another source, a wrong query id, garbage): anyone on the
+    # path can send one, and failing the check on the first made one forged packet an outage.
+    response, _ = await dns.asyncquery.udp_with_fallback(
+        query, server, timeout=timeout, port=options.port, ignore_unexpected=True, ignore_errors=True
+    )
     return response
 
 
