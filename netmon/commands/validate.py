@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+from netmon import i18n
 from netmon.inventory import ConfigError, load
+
+TEXT: dict[str, tuple[str, str]] = {
+    "ok": ("{path}: OK — {sites} sites, {hubs} hubs, {links} links, {checks} checks, {services} services",
+           "{path}: hợp lệ — {sites} điểm, {hubs} trạm, {links} đường truyền, {checks} phép kiểm tra, "
+           "{services} dịch vụ"),
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,14 +25,13 @@ def run(args: argparse.Namespace) -> int:
     from netmon.cli import DEFAULT_CONFIG
 
     path = args.path or DEFAULT_CONFIG
+    lang = i18n.lang()
     try:
         inventory = load(path)
     except ConfigError as exc:
-        print(f"{path}: {len(exc.issues)} error(s)", file=sys.stderr)
+        print(exc.heading(path, lang), file=sys.stderr)
         for issue in exc.issues:
             print(issue, file=sys.stderr)
         return 1
-    c = inventory.counts()
-    print(f"{path}: OK — {c['sites']} sites, {c['hubs']} hubs, {c['links']} links, "
-          f"{c['checks']} checks, {c['services']} services")
+    print(i18n.text(TEXT, "ok", lang, path=path, **inventory.counts()))
     return 0

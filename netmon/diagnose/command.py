@@ -63,7 +63,7 @@ def config_failed(path: str | None, exc: ConfigError) -> int:
     """Print every issue of a broken inventory, like `netmon validate`; usage/config exit code."""
     from netmon.cli import DEFAULT_CONFIG
 
-    print(f"{path or DEFAULT_CONFIG}: {len(exc.issues)} error(s)", file=sys.stderr)
+    print(exc.heading(path or DEFAULT_CONFIG, i18n.lang()), file=sys.stderr)
     for issue in exc.issues:
         print(issue, file=sys.stderr)
     return USAGE_EXIT

@@ -24,8 +24,8 @@ from probes.verdict import Verdict
 
 CATALOG: dict[str, tuple[str, str]] = {
     "hub_down": ("hub {hub} is down — every site behind it is cut off, not a fault at {site}",
-                 "trạm {hub} mất kết nối — mọi điểm phía sau đều mất, không phải lỗi tại {site}"),
-    "hub_degraded": ("hub {hub} degraded ({detail})", "trạm {hub} suy giảm ({detail})"),
+                 "{hub} mất kết nối — mọi điểm phía sau đều mất, không phải lỗi tại {site}"),
+    "hub_degraded": ("hub {hub} degraded ({detail})", "{hub} suy giảm ({detail})"),
     "datacenter_down": ("the data center's own uplink fails ({check}) — check the prober first",
                         "đường truyền của trung tâm dữ liệu lỗi ({check}) — kiểm tra máy đo trước"),
     "link_down": ("{link} down", "{link} mất kết nối"),
@@ -76,6 +76,12 @@ CATALOG: dict[str, tuple[str, str]] = {
                    "mất điện lưới — {device} đang chạy pin, còn {charge}, ~{minutes} phút"),
     "power_cut": ("{link} down during the power cut: the CPE has no power, not a cable fault",
                   "{link} mất kết nối trong lúc mất điện: CPE không có nguồn, không phải lỗi cáp"),
+}
+
+#: Link types as a technician says them.
+MEDIA: dict[str, tuple[str, str]] = {
+    "fiber": ("fiber", "cáp quang"), "4g": ("4g", "4G"), "microwave": ("microwave", "vi ba"),
+    "vsat": ("vsat", "VSAT"),
 }
 
 HINTS: dict[str, tuple[str, str]] = {
@@ -156,9 +162,9 @@ def diagnose(report: Report, spec: InventoryFile | None, lang: Lang) -> Diagnosi
         name = _hub_name(spec, o.row.check.site)
         if o.finding.verdict is Verdict.DOWN:
             hub_down = True
-            say("hub_down", hub=name, site=place.name if place else "")
+            say("hub_down", hub=_hub_vi(name, lang), site=place.name if place else "")
         elif o.finding.verdict is Verdict.DEGRADED:
-            say("hub_degraded", hub=name, detail=_detail(o, lang))
+            say("hub_degraded", hub=_hub_vi(name, lang), detail=_detail(o, lang))
     battery = [o for o in by_role["site"] if o.finding.cause == "on_battery"]
     for o in battery:
         say("on_battery", device=o.row.check.id, charge=_percent(o.result.value(UPS_CHARGE)),
@@ -186,7 +192,7 @@ def _links(report: Report, links: list[Link], outcomes: list[Outcome], lang: Lan
         mine = [o for o in outcomes if o.row.check.link == link.id and o.finding.cause != "on_battery"]
         if not mine:
             continue
-        name = text(CATALOG, "link_name", lang, type=link.type, id=link.id, isp=link.isp)
+        name = text(CATALOG, "link_name", lang, type=_medium(link.type, lang), id=link.id, isp=link.isp)
         # On a tie the echo check speaks for the link: it measures the path itself.
         worst = max(mine, key=lambda o: (o.finding.verdict.rank, o.row.check.probe == "icmp"))
         state[link.id] = worst.finding.verdict
@@ -213,7 +219,8 @@ def _links(report: Report, links: list[Link], outcomes: list[Outcome], lang: Lan
             if key == "latency" and worst.finding.verdict is Verdict.DOWN:
                 key = "latency_down"
             sure = text(CATALOG, "sure", lang, **_evidence(worst)) if worst.finding.interval else ""
-            say(key, link=name, value=_value(worst), limit=_value(worst, limit=True), type=link.type,
+            say(key, link=name, value=_value(worst), limit=_value(worst, limit=True),
+                type=_medium(link.type, lang),
                 hint=HINTS[link.type][lang == "vi"], sure=sure)
         elif worst.finding.cause == "slow_connect":
             rtt = next((o.result.value(RTT_MEDIAN) for o in mine if o.row.check.probe == "icmp"), None)
@@ -225,7 +232,8 @@ def _links(report: Report, links: list[Link], outcomes: list[Outcome], lang: Lan
                        if any(lk.id == k and lk.role == "primary" for lk in links))
     for link in links:
         if primary_down and link.role == "backup" and state.get(link.id) is Verdict.OK:
-            say("on_backup", link=text(CATALOG, "link_name", lang, type=link.type, id=link.id, isp=link.isp))
+            say("on_backup", link=text(CATALOG, "link_name", lang, type=_medium(link.type, lang), id=link.id,
+                                       isp=link.isp))
 
 
 def _dead(o: Outcome) -> bool:
@@ -269,6 +277,18 @@ def _service_name(spec: InventoryFile | None, o: Outcome, lang: Lang) -> str:
         if o.row.check.target in (svc.url, urlsplit(svc.url).hostname) and o.row.check.probe != "dns":
             kind = svc.kind
     return SERVICE_NAMES[kind][lang == "vi"]
+
+
+def _hub_vi(name: str, lang: Lang) -> str:
+    """In Vietnamese the word for hub leads the clause ("trạm X mất kết nối"), unless the hub's own name
+    already starts with it ("Trạm tập trung VNPT Mai Sơn"): never "trạm Trạm tập trung"."""
+    if lang != "vi" or name.lower().startswith("trạm"):
+        return name
+    return f"trạm {name}"
+
+
+def _medium(link_type: str, lang: Lang) -> str:
+    return text(MEDIA, link_type, lang) if link_type in MEDIA else link_type
 
 
 def _hub_name(spec: InventoryFile | None, hub_id: str) -> str:

@@ -34,8 +34,9 @@ class UnknownPlace(NetmonError):
     def __init__(self, query: str, suggestions: list[str]):
         self.query = query
         self.suggestions = suggestions
-        hint = f"; did you mean: {', '.join(suggestions)}?" if suggestions else ""
-        super().__init__(f"no site or hub called {query!r}{hint}")
+        lang = i18n.lang()
+        hint = i18n.text(_TEXT, "did_you_mean", lang, names=", ".join(suggestions)) if suggestions else ""
+        super().__init__(i18n.text(_TEXT, "unknown", lang, query=query, hint=hint))
 
 
 class AmbiguousPlace(NetmonError):
@@ -50,6 +51,8 @@ class AmbiguousPlace(NetmonError):
 
 
 _TEXT = {
+    "unknown": ("no site or hub called {query!r}{hint}", "không có điểm hay trạm nào tên {query!r}{hint}"),
+    "did_you_mean": ("; did you mean: {names}?", "; có phải: {names}?"),
     "ambiguous": ("{query!r} matches several places: {choices}. Type the name with its diacritics, "
                   "or the slug",
                   "{query!r} khớp với nhiều nơi: {choices}. Gõ tên có đủ dấu, hoặc mã (slug)"),

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from netmon.i18n import Lang, text
 from probes.errors import NetmonError
 
 PathKey = tuple[str | int, ...]
@@ -66,6 +67,13 @@ class ConfigError(NetmonError):
     def __init__(self, issues: Iterable[ConfigIssue]):
         self.issues = sorted(issues, key=lambda i: (i.file, i.line, i.path))
         super().__init__("\n".join(str(i) for i in self.issues))
+
+    def heading(self, path: str | Path, lang: Lang) -> str:
+        """The line above the list of issues: the file and how many."""
+        return text(_HEADING, "errors", lang, path=path, n=len(self.issues))
+
+
+_HEADING = {"errors": ("{path}: {n} error(s)", "{path}: {n} lỗi")}
 
 
 @dataclass

@@ -1,0 +1,72 @@
+"""`--lang vi` speaks Vietnamese: a test fails on any English word in the output (issue #15).
+
+A word counts as Vietnamese when it has a Vietnamese letter or tone mark, or when it is a possible
+Vietnamese syllable written without marks ("tin", "ban", "trong"). Everything else must be a name, id,
+unit or acronym from the inventory or the short list below; code in backticks (a command to paste) is
+not prose. English words that happen to be valid syllables ("to", "on", "in") slip through: the check
+catches the rest ("down", "link", "loss", "error", "sites", "fiber"...).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from netmon.inventory import load
+from tests.diagnose.conftest import Province, netmon
+
+SYLLABLE = re.compile(r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(ch|ng|nh|[cmnpt])?$")
+#: Acronyms, units and technical loanwords a Vietnamese technician writes as they are.
+KNOWN = {"http", "https", "dns", "tls", "icmp", "cpe", "rtt", "ups", "snmp", "tcp", "ip", "isp", "ms", "s",
+         "jitter", "traceroute", "ping", "netmon", "probe", "slug", "url", "ocsp", "tt", "qlvb", "vsat", "4g"}
+
+
+def foreign_words(output: str, allowed: set[str]) -> list[str]:
+    prose = re.sub(r"`[^`]*`", " ", output)
+    found = []
+    for word in re.findall(r"[^\W_]+", prose):
+        lower = word.lower()
+        if not word.isascii() or lower.isdigit() or lower in allowed or lower in KNOWN:
+            continue
+        if SYLLABLE.match(lower):
+            continue
+        found.append(word)
+    return found
+
+
+def names(path: Path) -> set[str]:
+    """Every name, id and address in the inventory, split into words."""
+    inventory = load(path)
+    spec = inventory.spec
+    raw = [spec.datacenter.slug, spec.datacenter.name, *(h.id for h in spec.hubs), *(h.name for h in spec.hubs)]
+    for site in spec.sites:
+        raw += [site.slug, site.name, site.district or ""]
+        raw += [part for link in site.links for part in (link.id, link.isp)]  # types are words, not names
+    raw += [part for s in spec.services for part in (s.id, s.name, s.url)]
+    raw += [part for c in inventory.checks for part in (c.id, c.target, c.probe)]
+    return {w.lower() for text in raw for w in re.findall(r"[^\W_]+", text)}
+
+
+def test_the_detector_catches_english() -> None:
+    assert foreign_words("the fiber link primary (VNPT) down; document system OK", {"primary", "vnpt"}) == [
+        "fiber", "link", "down", "document", "system", "OK"]
+    assert foreign_words("đường cáp quang primary (VNPT) mất kết nối; trung tâm tin học", {"primary", "vnpt"}) == []
+
+
+@pytest.mark.parametrize("case", [{}, {"status": 503}, {"tcp_open": False}])
+def test_probe_in_vietnamese_has_no_english_word(province: Province, capsys: pytest.CaptureFixture[str],
+                                                 case: dict[str, object]) -> None:
+    path = province(**case)
+    _, out, err = netmon(capsys, "--lang", "vi", "probe", "chieng-mung", "--config", str(path))
+    assert foreign_words(out + err, names(path)) == [], out
+
+
+def test_validate_and_lookup_errors_in_vietnamese(province: Province, capsys: pytest.CaptureFixture[str]) -> None:
+    path = province()
+    code, out, err = netmon(capsys, "--lang", "vi", "validate", str(path))
+    in_path = {w.lower() for w in re.findall(r"[^\W_]+", str(path))}
+    assert code == 0 and foreign_words(out, names(path) | in_path) == [], out
+    code, out, err = netmon(capsys, "--lang", "vi", "probe", "chieng-mun", "--config", str(path))
+    assert code == 3 and foreign_words(err, names(path) | {"mun"}) == [], err
