@@ -111,6 +111,8 @@ def run(
         return _reclassify(args, lang)
     if len(args.action) != 1:
         raise NetmonError(f"usage: netmon report {action} [--period 2026-H1] [--format ...]")
+    if args.format == "html" and action != "filing":
+        raise NetmonError(f"--format html is for `netmon report filing`; {action} gives table, csv or json")
     if args.period:
         start, end = preset(args.period)
     r = rules(args, inventory)

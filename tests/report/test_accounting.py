@@ -331,6 +331,8 @@ def test_reclassify_cli_and_its_errors(week: Any, capsys: pytest.CaptureFixture[
     ):
         assert main([*base[:2], *extra[:1], *base[2:], *extra[1:]]) == 1
         assert message in capsys.readouterr().err
+    assert main(["report", "contract", *base[2:], "--format", "html"]) == 1
+    assert "--format html is for `netmon report filing`" in capsys.readouterr().err
     assert (
         main(
             [
