@@ -240,6 +240,7 @@ class HistoryWriter:
         retry_every: float = 30.0,
         max_queued: int = 200_000,
         max_pending_rows: int = 200_000,
+        owner: tuple[int, int] | None = None,
     ):
         self.path = Path(path)
         self.tracker = OutageTracker(topology, open_after=open_after, probes=probes)
@@ -250,6 +251,7 @@ class HistoryWriter:
         self.retry_every = retry_every
         self.max_queued = max_queued
         self.max_pending_rows = max_pending_rows
+        self.owner = owner
         self.status = HistoryStatus(str(self.path))
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -329,7 +331,9 @@ class HistoryWriter:
         """
         conn = None
         try:
+            new_dir = not self.path.parent.exists()
             conn = connect(self.path)
+            self._protect(new_dir)
             info = os.stat(self.path)
             if not self._resumed:
                 mine = {(o.site, o.link) for o in self.tracker.open_outages()}
@@ -356,6 +360,21 @@ class HistoryWriter:
         self._healthy(f"history store {self.path} open")
         self._guard(conn, lambda c: self.retention.apply(c, time.time()), "retention")
         return conn
+
+    def _protect(self, new_dir: bool) -> None:
+        """Outages and site names are for the province's staff: no access for others (0640, a new
+        directory 0750), and owned by ``owner`` (``netmon run --user``: the store is opened as root,
+        before privileges are dropped, and the user must still write, checkpoint and recreate it)."""
+        files = [self.path, *(self.path.with_name(self.path.name + s) for s in ("-wal", "-shm"))]
+        for path in files:
+            if path.exists():
+                path.chmod(0o640)
+        if new_dir:
+            self.path.parent.chmod(0o750)
+        if self.owner is not None:
+            for path in [*files, *([self.path.parent] if new_dir else [])]:
+                if path.exists():
+                    os.chown(path, *self.owner)
 
     def _collect(self) -> tuple[bool, list[threading.Event]]:
         """Take one batch from the queue into `_pending`; (still running, flush waiters)."""

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
             from exporters.history import HistoryWriter
 
             probes = tuple(p.strip() for p in args.history_reachability.split(",") if p.strip())
-            history = HistoryWriter(args.history or DEFAULT_HISTORY, probes=probes)
+            history = HistoryWriter(args.history or DEFAULT_HISTORY, probes=probes, owner=_owner(args.user))
             history.start()
         # The service hands the history the inventory's facts on start and every reload, and closes it.
         service = Service(args.config or DEFAULT_CONFIG, args.listen, max_concurrency=args.max_concurrency,
@@ -80,6 +80,19 @@ def run(args: argparse.Namespace) -> int:
 
     asyncio.run(main())
     return 0
+
+
+def _owner(user: str | None) -> tuple[int, int] | None:
+    """(uid, gid) that files created before `--user` drops privileges must belong to, if any."""
+    if user is None or os.geteuid() != 0:
+        return None
+    import pwd
+
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        return None  # the service reports an unknown user when it drops privileges
+    return entry.pw_uid, entry.pw_gid
 
 
 def start_agents(path: str, service: Service, history: HistoryWriter | None) -> Receiver:

@@ -94,7 +94,8 @@ def netmon_secure(config: Path, tmp: Path, web: Path | None, *args: str, host: s
     """``netmon run --web-config web`` on a free port; yields once an authorised /-/healthy answers."""
     port = free_port()
     log = tmp / f"netmon-{port}.log"
-    cmd = [*wrapper, sys.executable, "-m", "netmon.cli", "run", "--config", str(config), "--no-history",
+    history = () if "--history" in args else ("--no-history",)
+    cmd = [*wrapper, sys.executable, "-m", "netmon.cli", "run", "--config", str(config), *history,
            "--listen", f"{host}:{port}", *(["--web-config", str(web)] if web else []), *args]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,

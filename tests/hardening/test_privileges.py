@@ -59,6 +59,30 @@ def test_drops_to_user_with_only_cap_net_raw_and_keeps_probing(tmp_path: Path) -
     shutil.rmtree(shared)
 
 
+def test_history_files_belong_to_the_user_and_are_not_world_readable(tmp_path: Path) -> None:
+    nobody = pwd.getpwnam("nobody")
+    shared = Path(tempfile.mkdtemp(prefix="nmt-hard-"))
+    shared.chmod(0o755)
+    store = shared / "var" / "history.db"
+    with tcp_listener("127.0.2.1") as port:
+        config = write_inventory(shared / "inv.yaml", [], [f"{{id: cpe-tcp, probe: tcp, link: primary, port: {port}}}"],
+                                 interval="1s", timeout="500ms")
+        config.chmod(0o644)
+        with netmon_secure(config, tmp_path, None, "--user", "nobody", "--history", str(store),
+                           wrapper=READABLE_PYTHON) as netmon:
+            def committed() -> float:
+                return netmon.samples("netmon_history_committed_results_total")[0][1]
+            first = wait_until(committed, 20, "a first commit")
+            wait_until(lambda: committed() > first, 20, "a commit as nobody")
+            up = netmon.samples("netmon_history_up")[0][1]
+    assert up == 1
+    for path in (store.parent, *store.parent.iterdir()):
+        info = path.stat()
+        assert (info.st_uid, info.st_gid) == (nobody.pw_uid, nobody.pw_gid), path
+        assert info.st_mode & 0o007 == 0, (path, oct(info.st_mode))
+    shutil.rmtree(shared)
+
+
 def test_unknown_user_fails_at_start(tmp_path: Path) -> None:
     import subprocess
     import sys
