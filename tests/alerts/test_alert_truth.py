@@ -27,6 +27,7 @@ none before its recovery. Figures (time to first notification per fault) are pri
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -168,7 +169,7 @@ def test_alert_truth_timeline(stack: Stack) -> None:
                  and f.injected <= n.received < f.recovered]
     report("alert truth", precision=round(precision, 3), recall=round(recall, 3), notifications=len(notes),
            false=false_notes, hub_notifications=len(hub_notes), after_recovery=after_recovery,
-           premature_resolves=premature, quiet_period=quiet)
+           premature_resolves=premature, quiet_period=quiet, load_average=os.getloadavg())
     assert quiet == []
     assert false_notes == []
     assert precision == 1.0 and recall == 1.0
