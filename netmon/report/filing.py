@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from netmon.i18n import Lang
+from netmon.alerting import LINK_TYPE_TEXT
+from netmon.i18n import Lang, text
 from netmon.inventory.loader import Inventory
 from netmon.report import filing_text as ft
 from netmon.report import intervals as iv
@@ -159,12 +160,15 @@ def summary(f: Filing, lang: Lang) -> list[tuple[str, str]]:
     return [
         (s("centers", lang), str(len(f.sites))),
         (s("with_backup", lang), f"{with_backup}/{len(f.sites)}"),
-        (s("links_by_type", lang), ", ".join(f"{k} {n}" for k, n in sorted(f.links_by_type.items()))),
+        (
+            s("links_by_type", lang),
+            ", ".join(f"{text(LINK_TYPE_TEXT, k, lang)} {n}" for k, n in sorted(f.links_by_type.items())),
+        ),
         (s("availability", lang), ft.pct(t.availability, lang=lang)),
         (s("availability_excl", lang), ft.pct(t.availability_excl, lang=lang)),
         (s("outages", lang), str(t.outages)),
-        (s("downtime", lang), ft.minutes(t.down)),
-        (s("mttr", lang), ft.minutes(t.mttr)),
+        (s("downtime", lang), ft.minutes(t.down, lang)),
+        (s("mttr", lang), ft.minutes(t.mttr, lang)),
         (
             s("worst", lang),
             str(sum(1 for r in f.sites if r.availability is not None and r.availability < 0.995)),
@@ -182,8 +186,8 @@ def row_cells(r: Row, lang: Lang) -> list[str]:
         ft.pct(r.availability, lang=lang),
         ft.pct(r.availability_excl, lang=lang),
         str(r.outages),
-        ft.minutes(r.down),
-        ft.minutes(r.mttr),
+        ft.minutes(r.down, lang),
+        ft.minutes(r.mttr, lang),
     ]
 
 
@@ -205,8 +209,8 @@ def to_csv(f: Filing, lang: Lang) -> str:
         f"{s('availability', lang)} (%)",
         f"{s('availability_excl', lang)} (%)",
         s("outages", lang),
-        f"{s('downtime', lang)} (min)",
-        f"{s('mttr', lang)} (min)",
+        f"{s('downtime', lang)} ({ft.minute_unit(lang)})",
+        f"{s('mttr', lang)} ({ft.minute_unit(lang)})",
     ]
 
     def cells(name: str, district: str, r: Row) -> list[str]:

@@ -146,12 +146,17 @@ def pct(v: float | None, digits: int = 3, lang: Lang = "en") -> str:
     return text_.replace(".", ",") if lang == "vi" else text_
 
 
-def minutes(v: float | None) -> str:
-    """Durations as a planner reads them: ``2 h 05`` or ``12 min``."""
+def minutes(v: float | None, lang: Lang = "en") -> str:
+    """Durations as a planner reads them: ``2 h 05`` / ``2 giờ 05``, ``12 min`` / ``12 phút``."""
     if v is None:
         return "–"
     m = round(v / 60)
-    return f"{m // 60} h {m % 60:02d}" if m >= 60 else f"{m} min"
+    hour, minute = ("giờ", "phút") if lang == "vi" else ("h", "min")
+    return f"{m // 60} {hour} {m % 60:02d}" if m >= 60 else f"{m} {minute}"
+
+
+def minute_unit(lang: Lang) -> str:
+    return "phút" if lang == "vi" else "min"
 
 
 def ms(v: float | None) -> str:
@@ -177,7 +182,9 @@ def rules_header(rules: Rules, accounted: Accounted, start: float, end: float, l
     else:
         lines.append(t("rule.all_hours", lang))
     if rules.ignore_shorter_than > 0:
-        lines.append(t("rule.short", lang, n=minutes(rules.ignore_shorter_than), k=accounted.ignored_short))
+        lines.append(
+            t("rule.short", lang, n=minutes(rules.ignore_shorter_than, lang), k=accounted.ignored_short)
+        )
     else:
         lines.append(t("rule.short_off", lang))
     lines.append(t("rule.reclassified", lang, n=accounted.reclassified, k=accounted.not_outages))
@@ -286,7 +293,7 @@ def contract_text(report: ContractReport, lang: Lang) -> str:
     for lc, o in report.breaches:
         lines.append(
             f"  {when(o.start, lang)}  {lc.site.name} / {lc.link} ({lc.isp}): "
-            f"{minutes((o.end or report.end) - o.start)} > {minutes(lc.terms.restore)}"
+            f"{minutes((o.end or report.end) - o.start, lang)} > {minutes(lc.terms.restore, lang)}"
         )
     if not report.breaches:
         lines.append(f"  {t('none', lang)}")
@@ -421,7 +428,7 @@ INCIDENT_COLUMNS = (
 
 
 def impact(i: Incident, lang: Lang) -> str:
-    return t(f"impact.{i.impact}", lang, d=minutes(i.offline))
+    return t(f"impact.{i.impact}", lang, d=minutes(i.offline, lang))
 
 
 def incident_cells(i: Incident, lang: Lang) -> list[str]:
@@ -440,7 +447,7 @@ def incident_cells(i: Incident, lang: Lang) -> list[str]:
         lk.isp if lk else "",
         cause(i.cause, lang),
         cause(i.original_cause, lang) if i.original_cause != i.cause else "",
-        minutes(i.duration),
+        minutes(i.duration, lang),
         impact(i, lang),
         (i.note.actions if i.note else None) or "",
         (i.note.ticket if i.note else None) or "",
@@ -464,7 +471,7 @@ def incidents_text(items: Sequence[Incident], header: list[str], lang: Lang) -> 
 def incidents_csv(items: Sequence[Incident], lang: Lang) -> str:
     """The log with durations as numbers of minutes (one decimal), the rest as printed."""
     at = INCIDENT_COLUMNS.index("duration")
-    header = [unit(c, "min", lang) if c == "duration" else t(c, lang) for c in INCIDENT_COLUMNS]
+    header = [unit(c, minute_unit(lang), lang) if c == "duration" else t(c, lang) for c in INCIDENT_COLUMNS]
     rows = []
     for i in items:
         cells = incident_cells(i, lang)

@@ -40,12 +40,16 @@ EXTRA: dict[str, tuple[str, str]] = {
     "cause": ("Cause", "Nguyên nhân"),
     "duration": ("Duration", "Thời lượng"),
     "site": ("Site", "Điểm"),
-    "outline": ("Outlines are approximations drawn around the centers' locations, not official boundaries; "
-                "dashed: former districts",
-                "Đường bao là ước lượng vẽ quanh vị trí các trung tâm, không phải ranh giới chính thức; "
-                "nét đứt: các huyện cũ"),
-    "no_data": ("no data or insufficient data (coverage below the floor)",
-                "không có hoặc không đủ dữ liệu (độ phủ dưới ngưỡng)"),
+    "outline": (
+        "Outlines are approximations drawn around the centers' locations, not official boundaries; "
+        "dashed: former districts",
+        "Đường bao là ước lượng vẽ quanh vị trí các trung tâm, không phải ranh giới chính thức; "
+        "nét đứt: các huyện cũ",
+    ),
+    "no_data": (
+        "no data or insufficient data (coverage below the floor)",
+        "không có hoặc không đủ dữ liệu (độ phủ dưới ngưỡng)",
+    ),
 }
 
 COLORS = ((0.999, "#1a9850"), (0.995, "#91cf60"), (0.99, "#fee08b"), (0.98, "#fc8d59"), (0.0, "#d73027"))
@@ -108,8 +112,10 @@ def _over_time(report: Report, lang: Lang) -> str:
     parts = [f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img">']
     for j in range(days):
         if all(j >= len(s) or s[j][1] is None for s in report.daily.values()):
-            parts.append(f'<rect x="{x(j) - step / 2:.1f}" y="{pad}" width="{max(step, 2):.1f}" '
-                         f'height="{h - 2 * pad}" fill="{NO_DATA}" opacity="0.6"/>')
+            parts.append(
+                f'<rect x="{x(j) - step / 2:.1f}" y="{pad}" width="{max(step, 2):.1f}" '
+                f'height="{h - 2 * pad}" fill="{NO_DATA}" opacity="0.6"/>'
+            )
     for frac in (0.0, 0.5, 1.0):
         y = pad + (h - 2 * pad) * frac
         parts.append(
@@ -167,16 +173,30 @@ def _map(report: Report, lang: Lang) -> str:
     located = [r for r in report.sites if r.site and r.site.lat is not None and r.site.lon is not None]
     if not located:
         return "<p>–</p>"
-    units = [(r.site.name, r.site.district, float(r.site.lat), float(r.site.lon))  # type: ignore[arg-type]
-             for r in located if r.site]
+    units = [
+        (r.site.name, r.site.district, float(r.site.lat), float(r.site.lon))  # type: ignore[arg-type]
+        for r in located
+        if r.site
+    ]
     shapes = geo.outlines(units, "") if len(units) >= 3 else None
     squeeze = math.cos(math.radians(sum(u[2] for u in units) / len(units)))
 
     def flat(lon: float, lat: float) -> tuple[float, float]:
         return lon * squeeze, lat
 
-    rings = {kind: [[flat(*c) for c in ring] for f in shapes["features"] if f["properties"]["kind"] == kind
-                    for ring in geo.rings(f)] for kind in ("province", "district")} if shapes else {}
+    rings = (
+        {
+            kind: [
+                [flat(*c) for c in ring]
+                for f in shapes["features"]
+                if f["properties"]["kind"] == kind
+                for ring in geo.rings(f)
+            ]
+            for kind in ("province", "district")
+        }
+        if shapes
+        else {}
+    )
     frame = rings["province"][0] if rings else [flat(u[3], u[2]) for u in units]
     xs, ys = [p[0] for p in frame], [p[1] for p in frame]
     w, pad = 1000, 20
@@ -190,18 +210,24 @@ def _map(report: Report, lang: Lang) -> str:
         return " ".join(f"{x:.1f},{y:.1f}" for x, y in map(xy, points))
 
     parts = [f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img">']
-    parts += [f'<polygon points="{path(ring)}" fill="#f3f1ea" stroke="#8c7b5a" stroke-width="1.5"/>'
-              for ring in rings.get("province", [])]
-    parts += [f'<polygon points="{path(ring)}" fill="none" stroke="#b9ad92" stroke-dasharray="4 3"/>'
-              for ring in rings.get("district", [])]
+    parts += [
+        f'<polygon points="{path(ring)}" fill="#f3f1ea" stroke="#8c7b5a" stroke-width="1.5"/>'
+        for ring in rings.get("province", [])
+    ]
+    parts += [
+        f'<polygon points="{path(ring)}" fill="none" stroke="#b9ad92" stroke-dasharray="4 3"/>'
+        for ring in rings.get("district", [])
+    ]
     districts: dict[str, list[tuple[float, float]]] = {}
     for _, district, lat, lon in units:
         districts.setdefault(district.split(";")[0].strip(), []).append(flat(lon, lat))
     labels = []
     for name, points in sorted(districts.items()):
         cx, cy = xy((sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)))
-        labels.append(f'<text x="{cx:.1f}" y="{cy:.1f}" font-size="11" fill="#8c7b5a" text-anchor="middle" '
-                      f'font-style="italic" opacity="0.8">{escape(name)}</text>')
+        labels.append(
+            f'<text x="{cx:.1f}" y="{cy:.1f}" font-size="11" fill="#8c7b5a" text-anchor="middle" '
+            f'font-style="italic" opacity="0.8">{escape(name)}</text>'
+        )
     parts += labels
     dots = [xy(flat(lon, lat)) for _, _, lat, lon in units]
     font = 11
@@ -216,8 +242,10 @@ def _map(report: Report, lang: Lang) -> str:
             f'stroke="#333" stroke-width="0.6"><title>{escape(tip)}</title></circle>'
         )
         if spot is not None:
-            parts.append(f'<text x="{spot[0]:.1f}" y="{spot[1]:.1f}" font-size="{font}" stroke="#fff" '
-                         f'stroke-width="3" paint-order="stroke">{escape(r.site.name)}</text>')
+            parts.append(
+                f'<text x="{spot[0]:.1f}" y="{spot[1]:.1f}" font-size="{font}" stroke="#fff" '
+                f'stroke-width="3" paint-order="stroke">{escape(r.site.name)}</text>'
+            )
     note = escape(_t("outline", lang))
     parts.append(f'<text x="{pad}" y="{h - 6}" font-size="11" fill="#555">{note}</text>')
     legend = "".join(

@@ -144,7 +144,7 @@ def test_short_interruptions_are_dropped_and_disclosed(week: Any, capsys: pytest
         "2026-05-04",
     ]
     assert main([*args, "--ignore-shorter-than", "5m"]) == 0
-    assert "không tính các lần gián đoạn ngắn hơn 5 min (đã bỏ 2 lần)" in capsys.readouterr().out
+    assert "không tính các lần gián đoạn ngắn hơn 5 phút (đã bỏ 2 lần)" in capsys.readouterr().out
     assert main(args) == 0
     assert "tính mọi lần gián đoạn (không đặt ngưỡng thời lượng)" in capsys.readouterr().out
 
@@ -301,7 +301,7 @@ def test_csv_and_json_filings(week: Any, tmp_path: Path) -> None:
     lines = raw.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("Mã,Bắt đầu,Kết thúc,Trung tâm")
     o1 = next(line for line in lines if "28/04/2026 09:00" in line and ",primary," in line)
-    assert ",90.0," in o1 and "trung tâm mất kết nối 30 min" in o1
+    assert ",90.0," in o1 and "trung tâm mất kết nối 30 phút" in o1
     assert any("VNPT-2026-0412" in line for line in lines) is False  # P1 is no longer an outage
     js = tmp_path / "filing.json"
     assert main(["report", "filing", *base[1:], "--format", "json", "--out", str(js)]) == 0

@@ -79,7 +79,7 @@ def test_filing_html_is_self_contained(filing: tuple[Path, Path, Path]) -> None:
     html = filing[2].read_text(encoding="utf-8")
     assert not re.search(r"(src|href)\s*=|https?://|@import|url\(|<script", html)
     assert "@page{size:A4" in html
-    assert "không tính các lần gián đoạn ngắn hơn 2 min" in html
+    assert "không tính các lần gián đoạn ngắn hơn 2 phút" in html
     assert "1 sự cố đã được phân loại lại" in html
 
 
