@@ -38,7 +38,13 @@ def main() -> int:
     ap.add_argument("--length", type=float, default=150.0, help="seconds of faults per round")
     ap.add_argument("--work", type=Path, default=Path("/tmp/netmon-oracle"))
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "oracle.json")
+    ap.add_argument("--recompare", action="store_true",
+                    help="no lab: compare the rounds saved in --work again (after fixing the comparison)")
     args = ap.parse_args()
+    if args.recompare:
+        saved = args.work.glob("round-*.meta.json")
+        seeds = sorted(int(p.name.split(".")[0].removeprefix("round-")) for p in saved)
+        return _report([oracle.recompare(args.work, seed) for seed in seeds], 0.0, [], args)
     plan = topology.plan(load(INVENTORY))
     lab, _ = control.up(INVENTORY, "calm")
     outcomes = []
@@ -57,9 +63,16 @@ def main() -> int:
                 print(f"  MISMATCH {m}", flush=True)
     finally:
         control.down()
+    return _report(outcomes, time.time() - started, loads, args)
+
+
+def _report(outcomes: list[oracle.Outcome], seconds: float, loads: list[float],
+            args: argparse.Namespace) -> int:
+    for o in outcomes:
+        print(f"round {o.round.seed}: {o.compared} sites, {len(o.mismatches)} mismatches")
     result = oracle.summary(outcomes) | {
-        "seconds": round(time.time() - started),
-        "load_average_1m": {"min": min(loads), "max": max(loads)},
+        "seconds": round(seconds),
+        "load_average_1m": {"min": min(loads, default=None), "max": max(loads, default=None)},
         "args": {k: str(v) for k, v in vars(args).items()},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
