@@ -125,7 +125,7 @@ def _auth(name: str, agent: str, version: str) -> dict[str, str]:
 
 
 async def _ours(devices: list[str], port: int, seconds: float, concurrency: int, max_repetitions: int,
-                agent: str, version: str, render: bool) -> dict[str, float]:
+                agent: str, version: str, render: bool, warm_up: bool) -> dict[str, float]:
     os.environ.update(BENCH_V3_AUTH=V3_AUTH, BENCH_V3_PRIV=V3_PRIV)
     checks = [Check(site="bench", id=name, probe="snmp", target="127.0.0.1", timeout=60.0,
                     options=snmp.SnmpOptions(profiles=("system", "if-mib"), port=port, timeout=25.0,
@@ -152,9 +152,9 @@ async def _ours(devices: list[str], port: int, seconds: float, concurrency: int,
 
     try:
         stop_at = time.monotonic() + 3600
-        # Warm-up, not measured: snmpsim indexes a community's recording on its first request, which
-        # would otherwise be billed to whichever poller touches the device first.
-        for start in range(0, len(checks), concurrency):
+        # Warm-up before the first run, not measured: snmpsim indexes a community's recording on its
+        # first request, which would otherwise be billed to whichever poller touches the device first.
+        for start in range(0, len(checks) if warm_up else 0, concurrency):
             await asyncio.gather(*(snmp.run(c) for c in checks[start:start + concurrency]))
         polls = failures = 0
         cpu, wall = time.process_time(), time.monotonic()
@@ -189,7 +189,7 @@ def _theirs(devices: list[str], port: int, exporter_url: str, pid: int, seconds:
                 counts["failures"] += not ok
 
     with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(scrape, devices[:concurrency]))  # warm-up
+        list(pool.map(scrape, devices[:concurrency]))  # warm-up (the agent was warmed by netmon's first run)
         cpu, wall = _proc_cpu(pid), time.monotonic()
         stop_at = wall + seconds
         for f in [pool.submit(worker) for _ in range(concurrency)]:
@@ -262,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
                     load = os.getloadavg()[0]
                     if side == "netmon":
                         run = asyncio.run(_ours(devices, port, args.seconds, args.concurrency,
-                                                args.max_repetitions, args.agent, args.version, args.render))
+                                                args.max_repetitions, args.agent, args.version, args.render,
+                                                warm_up=rep == 0))
                     else:
                         run = _theirs(devices, port, url, exporter.pid, args.seconds, args.concurrency)
                     run["load_1m"] = load

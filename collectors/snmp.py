@@ -106,7 +106,11 @@ class SnmpV2c(ProbeOptions):
 
 
 class SnmpV3(ProbeOptions):
-    """SNMPv3 USM: authPriv when a privacy protocol is given, authNoPriv otherwise."""
+    """SNMPv3 USM: authPriv when a privacy protocol is given, authNoPriv otherwise.
+
+    Protocol names are net-snmp's (``snmpget -a SHA-256 -x AES-256`` is ``sha256``/``aes256``):
+    ``aes192``/``aes256`` extend the key as net-snmp does by default (Blumenthal's draft), not
+    Cisco's "AES-192-C" variant."""
 
     version: Literal["3"]
     user: str = Field(min_length=1)
