@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import resource
@@ -77,6 +78,7 @@ async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float) -
     sys.path.insert(0, str(ROOT))
     from exporters.prometheus import ResultCollector
     from netmon.scheduler import Scheduler
+    from netmon.service import GC_THRESHOLDS
     from probes import icmp
     from probes.base import Check
 
@@ -101,6 +103,9 @@ async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float) -
     scheduler = Scheduler([sink])
     scheduler.apply(checks)
     icmp.engine()  # opened before the clock starts, as in `netmon run`
+    gc.collect()  # and the collector set up as `netmon run` sets it up (Service.run)
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     cpu0, t0 = _cpu(resource.RUSAGE_SELF), time.perf_counter()
     now = time.monotonic()
     for slot in list(scheduler._slots):
