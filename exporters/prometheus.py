@@ -9,29 +9,27 @@ exports only what it really measured — never the previous run's values.
 lock guards the state; readers work on a snapshot taken under it, so a scrape never blocks probing
 for long.
 
-Two ways out. ``collect`` builds prometheus_client metric families (OpenMetrics, tests, anything
-generic). ``render_text`` serves the text format 0.0.4 fast: ``publish`` renders each check's lines
-once per run, per family, into a per-family index (family → check → block), so a scrape copies one
-list per family under the lock and writes the cached blocks as they are. prometheus_client's
-generic path took 24 s to render 20,000 ICMP checks (about 800,000 samples); see bench/README.md.
+One sample model, two encoders. ``publish`` computes each check's samples once per run (`_samples`:
+family → (sample name, labels, value)) and keeps them in a per-family index (family → check →
+samples) together with their text-format 0.0.4 encoding. ``render_text`` writes the cached text
+blocks as they are (a scrape copies one list per family under the lock); ``collect`` hands the same
+samples to prometheus_client (OpenMetrics, ``name[]`` filtering, tests). prometheus_client's generic
+path took 24 s to render 20,000 ICMP checks (about 800,000 samples); see bench/README.md.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
+import itertools
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-)
-from prometheus_client.registry import Collector
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
 from exporters.sink import InventoryFacts
@@ -43,6 +41,14 @@ IDENTITY = ("site", "check", "probe", "target", "link")
 SITE_INFO_LABELS = ("site", "name", "kind", "district", "link_type", "isp", "upstream", "lat", "lon")
 
 _Series = tuple[str, tuple[tuple[str, str], ...]]  # (metric name, measurement labels)
+#: One exposition sample: (sample name, ((label, value), ...), value). Plain tuples: GC-untracked.
+_Labels = tuple[tuple[str, str], ...]
+#: One exposition sample of a series: (sample name, labels after the series' identity, value).
+_Sample = tuple[str, _Labels, float]
+#: One check's (or site's) samples of one family: its identity labels, the samples (kept for sites and
+#: thresholds only), their text encoding.
+#: Plain tuples: the cyclic GC untracks them (see `_Latest`).
+_Block = tuple[_Labels, tuple[_Sample, ...], bytes]
 #: The core families every run exports, with their text-format type and help.
 CORE = (
     ("netmon_probe_success", "gauge", "1 if the last run of the check succeeded."),
@@ -104,6 +110,12 @@ class _CheckState:
         self.histograms: dict[_Series, tuple[tuple[int, ...], float]] = {}
         self.failures: dict[str, float] = {}
 
+    def copy(self) -> _CheckState:
+        twin = _CheckState(self.latest)
+        twin.totals, twin.histograms = dict(self.totals), dict(self.histograms)
+        twin.failures = dict(self.failures)
+        return twin
+
 
 class ResultCollector(Collector):
     """Turns the stream of `Result` values into the metric contract of DESIGN.md."""
@@ -112,16 +124,20 @@ class ResultCollector(Collector):
         self._specs = {s.name: s for s in specs}
         self._lock = threading.Lock()
         self._checks: dict[str, _CheckState] = {}
-        self._sites: tuple[Mapping[str, str], ...] = ()
-        self._thresholds: dict[str, tuple[tuple[tuple[str, str], ...], Mapping[str, float]]] = {}
         self._unknown: set[str] = set()
         self._headers = {name: _header(name, kind, help_) for name, kind, help_ in CORE}
         for spec in self._specs.values():
             self._headers.setdefault(spec.name, _header(spec.name, _TEXT_TYPES[spec.kind], spec.help))
-        #: Family name → check key → that check's text-format lines of the family, as of its last publish.
-        self._text: dict[str, dict[str, bytes]] = {name: {} for name in self._headers}
-        self._site_text = b""
-        self._threshold_text: dict[str, bytes] = {}
+        #: Histogram family → its ``le`` labels, ``+Inf`` last (built once, shared by every sample).
+        self._les = {name: _le_labels(spec.buckets)
+                     for name, spec in self._specs.items() if spec.kind is Kind.OBSERVATION}
+        self._types = {name: kind for name, kind, _ in CORE}
+        self._types |= {name: _TEXT_TYPES[spec.kind] for name, spec in self._specs.items()}
+        self._helps = {name: help_ for name, _, help_ in CORE} | {n: s.help for n, s in self._specs.items()}
+        #: Family name → check key → (that check's samples of the family, their text encoding), as of
+        #: its last publish. Sites and thresholds are families of their own, keyed by site / check.
+        self._families: dict[str, dict[str, _Block]] = {
+            name: {} for name in (*self._headers, SITE_INFO[0], THRESHOLD[0])}
 
     # -- fed by the application ------------------------------------------------------------------
 
@@ -147,13 +163,14 @@ class ResultCollector(Collector):
                     index = bisect.bisect_left(spec.buckets, m.value)
                     state.histograms[series] = (
                         (*counts[:index], counts[index] + 1, *counts[index + 1:]), total + m.value)
-            blocks = self._render(state)
-            for name, family in self._text.items():
-                block = blocks.get(name)
-                if block is None:
-                    family.pop(result.key, None)
+            ident = tuple(zip(IDENTITY, state.latest.identity, strict=True))
+            samples = self._samples(state)
+            for name in self._headers:
+                found = samples.get(name)
+                if found is None:
+                    self._families[name].pop(result.key, None)
                 else:
-                    family[result.key] = block
+                    self._families[name][result.key] = _block(ident, found, keep=False)
 
     def _latest(self, result: Result) -> _Latest:
         values = []
@@ -182,34 +199,28 @@ class ResultCollector(Collector):
         with self._lock:
             for key in [k for k in self._checks if k not in wanted]:
                 del self._checks[key]
-                for family in self._text.values():
-                    family.pop(key, None)
-            for key in [k for k in self._thresholds if k not in wanted]:
-                del self._thresholds[key]
-                self._threshold_text.pop(key, None)
+                for name in self._headers:
+                    self._families[name].pop(key, None)
+            thresholds = self._families[THRESHOLD[0]]
+            for key in [k for k in thresholds if k not in wanted]:
+                del thresholds[key]
 
     def set_sites(self, sites: Sequence[Mapping[str, str]]) -> None:
         """The static facts published as ``netmon_site_info``, one mapping per site."""
-        rows = ([s.get(k, "") for k in SITE_INFO_LABELS] for s in sites)
-        text = "".join(_line(SITE_INFO[0], _labels(SITE_INFO_LABELS, row), 1.0) for row in rows).encode()
+        family = {site.get("site", ""): _block(tuple((k, site.get(k, "")) for k in SITE_INFO_LABELS),
+                                               ((SITE_INFO[0], (), 1.0),))
+                  for site in sites}
         with self._lock:
-            self._sites = tuple(dict(s) for s in sites)
-            self._site_text = text
+            self._families[SITE_INFO[0]] = family
 
     def set_thresholds(self, thresholds: Mapping[str, tuple[Mapping[str, str], Mapping[str, float]]]) -> None:
         """Per-check limits (check key → (identity labels, {name: value})), joined by alert rules."""
-        names = (*IDENTITY, "threshold")
-        rendered = {
-            key: "".join(_line(THRESHOLD[0], _labels(names, [*(ident[k] for k in IDENTITY), name]), value)
-                         for name, value in sorted(limits.items())).encode()
-            for key, (ident, limits) in thresholds.items()
-        }
+        family = {key: _block(tuple((k, ident[k]) for k in IDENTITY),
+                              tuple((THRESHOLD[0], (("threshold", name),), float(value))
+                                    for name, value in sorted(limits.items())))
+                  for key, (ident, limits) in thresholds.items()}
         with self._lock:
-            self._thresholds = {
-                key: (tuple((k, ident[k]) for k in IDENTITY), dict(limits))
-                for key, (ident, limits) in thresholds.items()
-            }
-            self._threshold_text = rendered
+            self._families[THRESHOLD[0]] = family
 
     # -- read by prometheus_client ---------------------------------------------------------------
 
@@ -217,119 +228,108 @@ class ResultCollector(Collector):
         return iter(())  # dynamic collector: no registration-time descriptions
 
     def collect(self) -> Iterator[Metric]:
-        with self._lock:
-            states = [(s.latest, dict(s.totals), dict(s.histograms), dict(s.failures))
-                      for s in self._checks.values()]
-            sites = self._sites
-            thresholds = list(self._thresholds.values())
-        yield from self._core(states)
-        yield from self._measurements(states)
-        yield self._site_info(sites)
-        yield self._threshold_family(thresholds)
+        """The same samples `render_text` writes, as prometheus_client metric families.
 
-    def render_text(self) -> list[bytes]:
-        """The exposition in text format 0.0.4, as chunks to write in order (no copy of the whole)."""
+        A check's samples come from `_samples` on a copy of its state, as ``publish`` encoded them:
+        keeping them beside their text would cost ~80 % more memory (20,000 ICMP checks: 150 → 268 MB)
+        for a path that only OpenMetrics clients, ``name[]`` and tests take.
+        """
         with self._lock:
-            families = [(name, list(family.values())) for name, family in self._text.items()]
-            site_text = self._site_text
-            threshold_text = list(self._threshold_text.values())
+            states = [(s.latest.identity, s.copy()) for s in self._checks.values()]
+        blocks: dict[str, list[tuple[_Labels, tuple[_Sample, ...]]]] = {}
+        for identity, state in states:
+            ident = tuple(zip(IDENTITY, identity, strict=True))
+            for name, samples in self._samples(state).items():
+                blocks.setdefault(name, []).append((ident, samples))
+        for name, static in self._snapshot(None):
+            entries = blocks.get(name) or [(ident, samples) for ident, samples, _ in static]
+            family = Metric(_base(name, self._type(name)), self._help(name), self._type(name))
+            for ident, samples in entries:
+                for sample, labels, value in samples:
+                    family.add_sample(sample, dict((*ident, *labels)), value)
+            yield family
+
+    def render_text(self, names: Collection[str] | None = None) -> list[bytes]:
+        """The exposition in text format 0.0.4, as chunks to write in order (no copy of the whole).
+
+        ``names``, when given, keeps only the families with a sample of one of those names (the
+        ``name[]`` query parameter prometheus_client offers).
+        """
         out: list[bytes] = []
-        for name, parts in families:
-            if parts or name in _ALWAYS:
-                out.append(self._headers[name])
-                out += parts
-        out += [_header(*SITE_INFO), site_text, _header(*THRESHOLD), *threshold_text]
+        for name, blocks in self._snapshot(names):
+            out.append(self._headers.get(name) or _header(name, self._type(name), self._help(name)))
+            out += [text for _, _, text in blocks]
         return out
 
-    def _render(self, state: _CheckState) -> dict[str, bytes]:
-        """This check's text lines, per family; mirrors `collect` sample for sample."""
-        latest = state.latest
-        ident = _labels(IDENTITY, latest.identity)
-        lines: dict[str, list[str]] = {}
+    def _snapshot(self, names: Collection[str] | None) -> Iterator[tuple[str, list[_Block]]]:
+        """Each wanted family with its checks' text blocks and samples, copied under the lock.
 
-        def add(family: str, labels: str, value: float, sample: str | None = None) -> None:
-            lines.setdefault(family, []).append(_line(sample or family, labels, value))
+        Families without samples are left out, except the core ones and the site and threshold
+        families, which a reader expects to find (HELP and TYPE at least).
+        """
+        with self._lock:
+            families = [(name, list(family.values())) for name, family in self._families.items()]
+        for name, entries in families:
+            if names is not None and not _sample_names(name, self._type(name)) & set(names):
+                continue
+            if entries or name in _ALWAYS:
+                yield name, entries
+
+    def _type(self, name: str) -> str:
+        return self._types.get(name, "gauge")
+
+    def _help(self, name: str) -> str:
+        return self._helps.get(name) or {SITE_INFO[0]: SITE_INFO[2], THRESHOLD[0]: THRESHOLD[2]}[name]
+
+    def _samples(self, state: _CheckState) -> dict[str, tuple[_Sample, ...]]:
+        """This check's samples per family, labels after its identity: the one place a check's state
+        becomes exposition samples."""
+        latest = state.latest
+        found: dict[str, list[_Sample]] = {}
+
+        def add(family: str, labels: _Labels, value: float, sample: str | None = None) -> None:
+            found.setdefault(family, []).append((sample or family, labels, value))
 
         success, duration, last = (name for name, _, _ in CORE[:3])
-        add(success, ident, 1.0 if latest.success else 0.0)
-        add(duration, ident, latest.duration)
-        add(last, ident, latest.started)
+        add(success, (), 1.0 if latest.success else 0.0)
+        add(duration, (), latest.duration)
+        add(last, (), latest.started)
         for reason, count in state.failures.items():
-            add(FAILURES, f'{ident},reason="{_escape(reason)}"', count, f"{FAILURES}_total")
+            add(FAILURES, (("reason", reason),), count, f"{FAILURES}_total")
         for name, labels, value in latest.values:
             spec = self._specs[name]
-            add(name, _with(ident, spec, labels), value, _sample(spec))
+            add(name, _own(spec, labels), value, _sample(spec))
         for (name, labels), total in state.totals.items():
             spec = self._specs[name]
-            add(name, _with(ident, spec, labels), total, _sample(spec))
+            add(name, _own(spec, labels), total, _sample(spec))
         for (name, labels), (counts, total) in state.histograms.items():
             spec = self._specs[name]
-            series = _with(ident, spec, labels)
-            for le, count in _cumulative(spec.buckets, counts):
-                add(name, f'{series},le="{le}"', count, f"{name}_bucket")
+            series = _own(spec, labels)
+            bucket = f"{name}_bucket"
+            for le, count in zip(self._les[name], itertools.accumulate(counts), strict=True):
+                add(name, (*series, le), float(count), bucket)
             add(name, series, float(sum(counts)), f"{name}_count")
             add(name, series, total, f"{name}_sum")
-        return {name: "".join(text).encode() for name, text in lines.items()}
+        return {name: tuple(samples) for name, samples in found.items()}
 
-    def _core(self, states: list) -> Iterator[Metric]:
-        (success_name, _, success_help), (duration_name, _, duration_help), \
-            (last_name, _, last_help), (failures_name, _, failures_help) = CORE
-        success = GaugeMetricFamily(success_name, success_help, labels=IDENTITY)
-        duration = GaugeMetricFamily(duration_name, duration_help, labels=IDENTITY)
-        last = GaugeMetricFamily(last_name, last_help, labels=IDENTITY)
-        failures = CounterMetricFamily(failures_name, failures_help, labels=(*IDENTITY, "reason"))
-        for latest, _totals, _hists, reasons in states:
-            ident = latest.identity
-            success.add_metric(ident, 1.0 if latest.success else 0.0)
-            duration.add_metric(ident, latest.duration)
-            last.add_metric(ident, latest.started)
-            for reason, count in reasons.items():
-                failures.add_metric((*ident, reason), count)
-        yield from (success, duration, last, failures)
 
-    def _measurements(self, states: list) -> Iterator[Metric]:
-        families: dict[str, Any] = {}
+class Restricted(CollectorRegistry):
+    """``registry`` with only the samples named in ``names``: prometheus_client's own
+    ``restricted_registry`` finds collectors by their ``describe``, which dynamic collectors like
+    `ResultCollector` leave empty, so it would find none of their samples."""
 
-        def family(spec: MetricSpec) -> Any:
-            if spec.name not in families:
-                labels = (*IDENTITY, *spec.labels)
-                if spec.kind in (Kind.COUNTER, Kind.INCREMENT):
-                    families[spec.name] = CounterMetricFamily(spec.name, spec.help, labels=labels)
-                elif spec.kind is Kind.OBSERVATION:
-                    families[spec.name] = HistogramMetricFamily(spec.name, spec.help, labels=labels)
-                else:
-                    families[spec.name] = GaugeMetricFamily(spec.name, spec.help, labels=labels)
-            return families[spec.name]
+    def __init__(self, registry: CollectorRegistry, names: Collection[str]):
+        super().__init__(auto_describe=False)
+        self._source = registry
+        self._names = frozenset(names)
 
-        for latest, totals, hists, _reasons in states:
-            ident = latest.identity
-            for name, labels, value in latest.values:
-                spec = self._specs[name]
-                family(spec).add_metric((*ident, *_label_values(spec, labels)), value)
-            for (name, labels), total in totals.items():
-                spec = self._specs[name]
-                family(spec).add_metric((*ident, *_label_values(spec, labels)), total)
-            for (name, labels), (counts, total) in hists.items():
-                spec = self._specs[name]
-                hist = family(spec)
-                assert isinstance(hist, HistogramMetricFamily)
-                buckets = _cumulative(spec.buckets, counts)
-                hist.add_metric([*ident, *_label_values(spec, labels)], buckets, total)
-        yield from families.values()
-
-    def _site_info(self, sites: Sequence[Mapping[str, str]]) -> Metric:
-        info = GaugeMetricFamily(SITE_INFO[0], SITE_INFO[2], labels=SITE_INFO_LABELS)
-        for site in sites:
-            info.add_metric([site.get(label, "") for label in SITE_INFO_LABELS], 1.0)
-        return info
-
-    def _threshold_family(self, thresholds: list) -> Metric:
-        family = GaugeMetricFamily(THRESHOLD[0], THRESHOLD[2], labels=(*IDENTITY, "threshold"))
-        for ident, limits in thresholds:
-            values = [v for _, v in ident]
-            for name, value in sorted(limits.items()):
-                family.add_metric([*values, name], value)
-        return family
+    def collect(self) -> Iterator[Metric]:
+        for metric in self._source.collect():
+            samples = [s for s in metric.samples if s.name in self._names]
+            if samples:
+                kept = Metric(metric.name, metric.documentation, metric.type, metric.unit)
+                kept.samples = samples
+                yield kept
 
 
 def _identity(result: Result) -> tuple[str, ...]:
@@ -345,15 +345,25 @@ def _cumulative(bounds: Sequence[float], counts: Sequence[int]) -> list[tuple[st
     return out
 
 
-def _label_values(spec: MetricSpec, labels: tuple[tuple[str, str], ...]) -> list[str]:
-    given = dict(labels)
-    return [given.get(name, "") for name in spec.labels]
+def _le_labels(bounds: Sequence[float]) -> tuple[tuple[str, str], ...]:
+    """The ``le`` label of each bucket of a histogram with ``bounds``, ``+Inf`` last."""
+    return tuple(("le", le) for le, _ in _cumulative(bounds, [0] * (len(bounds) + 1)))
+
+
+def _sample_names(family: str, kind: str) -> set[str]:
+    """The sample names a family can expose, for ``name[]`` filtering."""
+    base = _base(family, kind)
+    if kind == "counter":
+        return {f"{base}_total"}
+    if kind == "histogram":
+        return {f"{family}_bucket", f"{family}_count", f"{family}_sum"}
+    return {family}
 
 
 _TEXT_TYPES = {Kind.GAUGE: "gauge", Kind.INFO: "gauge", Kind.COUNTER: "counter", Kind.INCREMENT: "counter",
                Kind.OBSERVATION: "histogram"}
-#: Families the generic path always yields, even without samples.
-_ALWAYS = frozenset(name for name, _, _ in CORE)
+#: Families always exposed, even without samples.
+_ALWAYS = frozenset((*(name for name, _, _ in CORE), SITE_INFO[0], THRESHOLD[0]))
 
 
 def _base(name: str, kind: str) -> str:
@@ -374,16 +384,31 @@ def _header(name: str, kind: str, help_: str) -> bytes:
 
 
 def _escape(value: str) -> str:
+    if "\\" not in value and "\n" not in value and '"' not in value:  # nearly always: no copy
+        return value
     return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r'\"')
 
 
-def _labels(names: Sequence[str], values: Iterable[str]) -> str:
-    return ",".join(f'{n}="{_escape(v)}"' for n, v in zip(names, values, strict=True))
+def _own(spec: MetricSpec, labels: _Labels) -> _Labels:
+    """A measurement's own labels in its spec's order ("" for one not given)."""
+    if not spec.labels:
+        return ()
+    given = dict(labels)
+    return tuple((name, given.get(name, "")) for name in spec.labels)
 
 
-def _with(ident: str, spec: MetricSpec, labels: tuple[tuple[str, str], ...]) -> str:
-    return f"{ident},{_labels(spec.labels, _label_values(spec, labels))}" if spec.labels else ident
+def _pairs(labels: _Labels) -> str:
+    return ",".join(f'{k}="{_escape(v)}"' for k, v in labels)
 
 
-def _line(name: str, labels: str, value: float) -> str:
-    return f"{name}{{{labels}}} {floatToGoString(value)}\n"
+#: A sample's own labels recur across checks and runs (``le`` bounds, reasons, interface names).
+_tail = functools.lru_cache(maxsize=8192)(lambda labels: "," + _pairs(labels) if labels else "")
+
+
+def _block(ident: _Labels, samples: tuple[_Sample, ...], keep: bool = True) -> _Block:
+    """``samples`` with their text format 0.0.4 encoding, the identity escaped once for all of them;
+    without ``keep`` only the text is kept (a check's samples are rebuilt from its state)."""
+    head = _pairs(ident)
+    text = "".join(f"{name}{{{head}{_tail(labels)}}} {floatToGoString(value)}\n"
+                   for name, labels, value in samples)
+    return ident, samples if keep else (), text.encode()

@@ -12,14 +12,14 @@ import gc
 import logging
 import signal
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 
-from exporters.prometheus import ResultCollector
+from exporters.prometheus import Restricted, ResultCollector
 from exporters.sink import Sink
 from netmon.facts import derive
 from netmon.health import HealthCollector, ReloadState
@@ -150,9 +150,11 @@ class Service:
         log.info(message)
         return True, message
 
-    def metrics_text(self) -> list[bytes]:
-        """/metrics in text format 0.0.4: the per-check series from the exporter's cache, then ours."""
-        return [*self.collector.render_text(), generate_latest(self.own_registry)]
+    def metrics_text(self, names: Collection[str] | None = None) -> list[bytes]:
+        """/metrics in text format 0.0.4: the per-check series from the exporter's cache, then ours;
+        only the families with a sample named in ``names`` when it is given (``name[]``)."""
+        own = Restricted(self.own_registry, names) if names else self.own_registry
+        return [*self.collector.render_text(names), generate_latest(own)]
 
     def stop(self) -> None:
         self._stop.set()

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 
 from exporters.prometheus import ResultCollector
 from netmon.facts import derive
@@ -75,8 +74,7 @@ def contract() -> dict[str, str]:
                 out[n] = probe.name
     for collector in (ResultCollector(()), HealthCollector(SchedulerStats(), ReloadState()), _readiness()):
         for family in collector.collect():
-            for n in _sample_names(family.name, isinstance(family, HistogramMetricFamily),
-                                   isinstance(family, CounterMetricFamily)):
+            for n in _sample_names(family.name, family.type == "histogram", family.type == "counter"):
                 out[n] = "core"
     out.update(dict.fromkeys(recording_rules(), "recording rule"))
     out.update(dict.fromkeys(PROMETHEUS_BUILTIN, "prometheus"))
