@@ -147,3 +147,41 @@ def test_maintenance_window_mutes_a_hub_and_its_sites(tmp_path: Path) -> None:
         hook.wait_for(10, "firing", alertname="SiteUnreachable", site="chieng-coi")
         settle()
         assert hook.matching(hub="hub-b") == []
+
+
+def _resolved(alert: dict) -> dict:
+    return {**alert, "endsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def test_a_child_alert_is_resolved_when_its_hub_resolves_first(tmp_path: Path) -> None:
+    """A center that fired before its hub failed gets its resolve when the hub's alert ends first, which is
+    what the generated rules guarantee (HubUnreachable is evaluated first and ends as soon as a center
+    behind the hub is seen). In the other order Alertmanager drops the resolve: t7-late's is never sent.
+    Its own Alertmanager: the module's holds a ProberIsolated that mutes every center."""
+    with peers.webhook_receiver() as hook:
+        config = peers.webhook_config(yaml.safe_load(CONFIG.read_text()), hook.url,
+                                      group_interval=f"{GROUP_INTERVAL:g}s")
+        with peers.alertmanager(tmp_path, config) as am:
+            _hub_then_child(am, hook)
+
+
+def _hub_then_child(am: peers.Alertmanager, hook: peers.Webhook) -> None:
+    for hub, child in (("hub-t6", "t6-early"), ("hub-t7", "t7-late")):
+        am.post(site_alert("SiteUnreachable", child, hub))
+        hook.wait_for(10, "firing", alertname="SiteUnreachable", site=child)
+        post_inhibited(am, hook, site_alert("HubUnreachable", hub, hub, kind="hub"))
+        wait_until(lambda c=child: [a["status"]["state"] for a in am.alerts(site=c)] == ["suppressed"], 10,
+                   f"{child} held back by its hub")
+    # hub first, then the center (the rules' order)
+    am.post(_resolved(site_alert("HubUnreachable", "hub-t6", "hub-t6", kind="hub")))
+    hook.wait_for(10, "resolved", alertname="HubUnreachable", site="hub-t6")
+    am.post(_resolved(site_alert("SiteUnreachable", "t6-early", "hub-t6")))
+    hook.wait_for(10, "resolved", alertname="SiteUnreachable", site="t6-early")
+    # the center first while its hub still fires (what the previous rules allowed)
+    am.post(_resolved(site_alert("SiteUnreachable", "t7-late", "hub-t7")))
+    settle()
+    settle()
+    am.post(_resolved(site_alert("HubUnreachable", "hub-t7", "hub-t7", kind="hub")))
+    hook.wait_for(10, "resolved", alertname="HubUnreachable", site="hub-t7")
+    settle()
+    assert hook.matching("resolved", alertname="SiteUnreachable", site="t7-late") == []
