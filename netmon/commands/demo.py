@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
 from netmon.httpserver import check_listen
 from netmon.inventory import load
@@ -27,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--listen", default="127.0.0.1:9813", help="address for /metrics (default 127.0.0.1:9813)")
     p.add_argument("--reuse-lab", action="store_true",
                    help="monitor the lab that is already up (its own scenario) and leave it up on exit")
+    p.add_argument("--board", action=argparse.BooleanOptionalAction, default=None,
+                   help="the live board (default: when the output is a terminal); --no-board prints the "
+                        "guide of commands instead")
     p.set_defaults(func=run)
 
 
@@ -74,23 +78,49 @@ def run(args: argparse.Namespace) -> int:
         if lab is None:
             raise control.LabError("--reuse-lab: no lab is up (start one with `netmon lab up`)")
         text = guide(config, str(lab.status().get("scenario", args.scenario)), args.listen, keep_lab=True)
-        _monitor(config, args.listen, lab, f"monitoring the running lab (daemon pid {lab.pid})\n\n{text}")
+        _monitor(config, args.listen, lab, f"monitoring the running lab (daemon pid {lab.pid})\n\n{text}",
+                 args.board)
         return 0
     text = guide(config, args.scenario, args.listen)  # validates inventory and scenario before any change
     lab, took = control.up(config, args.scenario)
     try:
-        _monitor(config, args.listen, lab, f"simulated province up in {took:.1f} s\n\n{text}")
+        _monitor(config, args.listen, lab, f"simulated province up in {took:.1f} s\n\n{text}", args.board)
     finally:
         control.down()
     return 0
 
 
-def _monitor(config: str, listen: str, lab: control.Lab, banner: str) -> None:
+def _monitor(config: str, listen: str, lab: control.Lab, banner: str, board: bool | None) -> None:
     """Run the monitoring service against ``lab`` until Ctrl-C, SIGTERM or SIGHUP (the terminal closed):
-    each ends the demo the same way, tearing down the lab it started."""
-    print(banner, flush=True)
+    each ends the demo the same way, tearing down the lab it started. On a terminal the live board
+    (`netmon.board`) takes the screen, with alerts from a Prometheus on the shipped rules when one can
+    run (`netmon.demo_alerts`); elsewhere the guide is printed once."""
+    if not (sys.stdout.isatty() if board is None else board):
+        print(banner, flush=True)
 
-    async def main() -> None:
-        await Service(config, listen, hangup_stops=True).run()
+        async def plain() -> None:
+            await Service(config, listen, hangup_stops=True).run()
 
-    asyncio.run(main())
+        asyncio.run(plain())
+        return
+    from netmon import demo_alerts
+    from netmon.board import LiveBoard
+    from netmon.cli import invocation
+    from netmon.i18n import lang
+
+    with demo_alerts.prometheus(listen) as prometheus:
+        live = LiveBoard(lang(), lab.status,
+                         (lambda: demo_alerts.alerts(prometheus)) if prometheus else (lambda: None),
+                         invocation())
+
+        async def main() -> None:
+            screen = asyncio.create_task(live.run())
+            try:
+                await Service(config, listen, sinks=[live], hangup_stops=True).run()
+            finally:
+                screen.cancel()
+
+        try:
+            asyncio.run(main())
+        finally:
+            sys.stdout.write("\n")
