@@ -19,6 +19,10 @@ RUN pip install --no-cache-dir . \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/netmon --create-home netmon
 
 COPY config/communes.yaml /etc/netmon/communes.yaml
+# Everything netmon writes (the history store, history.db) goes to NETMON_DATA_DIR: a volume, so the
+# container's root filesystem can be read-only (docker-compose.yml) and the history survives upgrades.
+ENV NETMON_DATA_DIR=/var/lib/netmon
+VOLUME /var/lib/netmon
 USER netmon
 WORKDIR /var/lib/netmon
 EXPOSE 9813

@@ -242,7 +242,7 @@ class HistoryWriter:
         max_pending_rows: int = 200_000,
         owner: tuple[int, int] | None = None,
     ):
-        self.path = Path(path)
+        self.path = Path(path).absolute()  # every message names the file as an operator finds it
         self.tracker = OutageTracker(topology, open_after=open_after, probes=probes)
         self.samples = SampleTracker(self.tracker.topology.intervals, probes=probes)
         self.flush_every = flush_every
