@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from collectors import snmp, snmp_profiles
 from netmon import cli
 from netmon.inventory import ConfigError, load
 from tests.collectors.agents import SNMP_FIXTURES, free_udp_port, snmpsim
+from tests.diagnose.test_vietnamese import foreign_words
 
 BROKEN = {
     "unknown-profile": "35: sites[0].devices[1]: Value error, unknown SNMP profile 'ups' (known: "
@@ -83,6 +85,9 @@ def test_netmon_snmp_prints_device_health(tmp_path: Path, monkeypatch: pytest.Mo
         table = capsys.readouterr().out
         assert cli.main(["snmp", "Chiềng Mung", "--config", str(config), "--json"]) == 2
         rows = {row["device"]: row for row in json.loads(capsys.readouterr().out)}
+        monkeypatch.setenv("NETMON_LANG", "vi")
+        assert cli.main(["snmp", "chieng-mung", "--config", str(config)]) == 2
+        vietnamese = capsys.readouterr().out
     assert code == 2  # the switch does not answer
     assert table.splitlines()[0] == "netmon snmp chieng-mung — Chiềng Mung"
     assert table.splitlines()[1].split() == ["DEVICE", "KIND", "TARGET", "SNMP", "UPTIME", "INTERFACES",
@@ -92,3 +97,8 @@ def test_netmon_snmp_prints_device_health(tmp_path: Path, monkeypatch: pytest.Mo
     assert rows["lte"]["lte"] == "RSRP -97 RSRQ -11 SINR 12"
     assert rows["lte"]["interfaces"] == "2/2 up"
     assert rows["switch"]["snmp"] == "DOWN (timeout)"
+    # the same table in Vietnamese (issue #15): headers, states, power and notes; no English word left
+    assert vietnamese.splitlines()[1].split()[:4] == ["THIẾT", "BỊ", "LOẠI", "ĐÍCH"]
+    assert "CHẠY PIN 62% còn 41 phút" in vietnamese and "MẤT (thiết bị không trả lời SNMP)" in vietnamese
+    allowed = {w.lower() for w in re.findall(r"[^\W_]+", text)} | {"rsrp", "rsrq", "sinr", "lte"}
+    assert foreign_words(vietnamese, allowed) == [], vietnamese
