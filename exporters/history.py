@@ -210,6 +210,8 @@ class HistoryStatus:
 
 
 _STOP = object()
+#: How long stopping waits for the last commit; `netmon run` stops within this plus the check timeouts.
+CLOSE_SECONDS = 10.0
 
 
 _STOP = object()
@@ -293,12 +295,21 @@ class HistoryWriter:
         if not done.wait(timeout):
             raise TimeoutError("history writer did not flush in time")
 
-    def close(self, timeout: float = 30.0) -> None:
-        """Commit what is queued and stop the thread."""
+    def close(self, timeout: float = CLOSE_SECONDS) -> None:
+        """Commit what is queued and stop the thread, waiting ``timeout`` seconds at most.
+
+        A write to a frozen or dead disk sleeps in the kernel until the disk comes back; shutdown must
+        not wait for it (it once took 30 s, then a supervisor's SIGKILL). The thread is left behind,
+        and the log says what was not saved.
+        """
         if self._thread is None:
             return
         self._queue.put(_STOP)
         self._thread.join(timeout)
+        if self._thread.is_alive():
+            unsaved = self._queue.qsize() + self._pending.results
+            log.error("history store %s: writing did not finish within %gs (a frozen or failing disk?); "
+                      "about %d results not saved, stopping without them", self.path, timeout, unsaved)
         self._thread = None
 
     def _run(self) -> None:
