@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import pytest
+
+from netmon.runner import run_check
+from probes import base
 from tests.netmon.test_service import write_inventory
 from tests.support import http_server, netmon_run, wait_until
 
@@ -21,3 +26,27 @@ def test_skipped_runs_are_one_summary_line_not_one_line_each(tmp_path: Path) -> 
     lines = [line for line in log.splitlines() if "skipped" in line]
     assert len(lines) == 1, lines
     assert "check(s) skipped since the last such warning" in lines[0] and "hang-" in lines[0]
+
+
+class CrashOptions(base.ProbeOptions):
+    pass
+
+
+if "test-crash" not in base.registry():
+
+    @base.register("test-crash", CrashOptions)
+    async def _crash(check: base.Check) -> base.Result:
+        raise RuntimeError("a probe bug")
+
+
+async def test_a_probe_crashing_every_run_logs_one_traceback_not_one_per_run(
+        caplog: pytest.LogCaptureFixture) -> None:
+    check = base.Check(site="t", id="crashy", probe="test-crash", target="127.0.0.1", options=CrashOptions(),
+                       timeout=1)
+    with caplog.at_level(logging.ERROR, logger="netmon.runner"):
+        results = [await run_check(check) for _ in range(200)]
+    assert {r.reason for r in results} == {"probe_error"}
+    records = [r for r in caplog.records if r.name == "netmon.runner"]
+    assert len(records) == 2, [r.getMessage() for r in records]
+    assert records[0].exc_info is not None and "crashed on t/crashy" in records[0].getMessage()
+    assert "more probe crash(es)" in records[1].getMessage()
