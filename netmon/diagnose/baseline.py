@@ -6,6 +6,7 @@ file, an unreadable one or a store without rows for the check simply means "no b
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sqlite3
 import time
@@ -51,10 +52,31 @@ def load(path: str | Path, site: str, check: str, now: float | None = None) -> B
                     loss_sum / loss_n if loss_n else None, int(days))
 
 
+def power_outage(path: str | Path, site: str) -> bool:
+    """Whether the store has an open outage of ``site`` whose cause is ``power`` (decided by the history
+    from the UPS's on-battery reports before the link died)."""
+    if not Path(path).is_file():
+        return False
+    try:
+        conn = connect(path, readonly=True)
+    except (sqlite3.Error, RuntimeError):
+        return False
+    try:
+        found = conn.execute('SELECT 1 FROM outages WHERE site=? AND "end" IS NULL AND cause=?',
+                             (site, "power")).fetchone()
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+    return found is not None
+
+
 def attach(plan: Plan, path: str | Path | None) -> Plan:
-    """``plan`` with each site check's baseline filled in from the store at ``path`` (if any)."""
+    """``plan`` with each site check's baseline filled in from the store at ``path`` (if any), and
+    whether the site is in a power outage by the store's account."""
     if not path:
         return plan
     rows = [Row(r.role, r.check, r.limits, load(path, r.check.site, r.check.id)) if r.role == "site" else r
             for r in plan.rows]
-    return plan.with_rows(rows)
+    site = plan.place.site.slug if plan.place and plan.place.site else None
+    return dataclasses.replace(plan.with_rows(rows), power_outage=bool(site and power_outage(path, site)))

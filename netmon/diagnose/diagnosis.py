@@ -170,7 +170,8 @@ def diagnose(report: Report, spec: InventoryFile | None, lang: Lang) -> Diagnosi
         say("on_battery", device=o.row.check.id, charge=_percent(o.result.value(UPS_CHARGE)),
             minutes=_minutes(o.finding.figure))
     if place and place.site and not hub_down:
-        _links(report, place.site.links, by_role["site"], lang, say, power_cut=bool(battery))
+        _links(report, place.site.links, by_role["site"], lang, say,
+               power_cut=bool(battery) or report.plan.power_outage)
     for o in by_role["adhoc"]:
         target = o.row.check.target
         if o.finding.verdict is Verdict.DOWN:

@@ -48,6 +48,9 @@ class Plan:
     rows: tuple[Row, ...]
     #: Notes for the user about changes made to the run (budget lowered the count, ...).
     notes: tuple[str, ...] = ()
+    #: The history store holds an open outage of this site caused by power (its UPS was on battery
+    #: before the link died): a dead link now is the power cut, even when the UPS no longer answers.
+    power_outage: bool = False
 
     def links(self) -> list[Link]:
         return list(self.place.site.links) if self.place and self.place.site else []

@@ -1,4 +1,4 @@
-"""A slow TCP handshake is the device, not the link (issue #15, case 5): the echo check measures the
+"""Blame on loopback with real packets. A slow TCP handshake is the device, not the link (issue #15, case 5): the echo check measures the
 link's RTT, a connect time also waits for the device to accept — and for a lost SYN's retransmission.
 
 Real packets on loopback: the first SYN to the CPE's port is dropped by an iptables rule (nth-packet
@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from exporters.history_schema import connect
 from tests.diagnose.conftest import Province, netmon_json
 from tests.diagnose.test_probe import flat
 
@@ -51,3 +53,31 @@ def test_slow_handshake_blames_the_device_not_the_links_rtt(province: Province, 
     assert "the fiber link primary (VNPT) up, but cpe-tcp is slow to accept a connection (" in text
     assert "; echo RTT 0." in text and "the device is busy or overloaded, not the link" in text
     assert code == 1
+
+
+@pytest.fixture
+def cpe_dead() -> Iterator[None]:
+    """Every packet to the CPE (127.0.2.1) dropped: its link is dead for the probe."""
+    rule = ["INPUT", "-i", "lo", "-d", "127.0.2.1", "-j", "DROP"]
+    subprocess.run(["iptables", "-I", *rule], check=True)
+    yield
+    subprocess.run(["iptables", "-D", *rule], check=True)
+
+
+def test_a_dead_link_during_a_recorded_power_outage_is_the_power_cut(
+        province: Province, cpe_dead: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue #15 case 1: the UPS sits behind the link, so once the link is dead it no longer answers; the
+    history store still knows the outage began on battery (cause ``power``), and `netmon probe --history`
+    says power cut, not a cable to hunt."""
+    path, store = province(), tmp_path / "history.db"
+    code, doc = netmon_json(capsys, "probe", "chieng-mung", "--config", str(path), "--count", "3")
+    assert "link_down" in doc["diagnosis"]["causes"]  # without the history: a dead link, traced
+    with connect(store) as db:
+        db.execute('INSERT INTO outages (site, link, start, "end", last_seen, cause, failures) '
+                   "VALUES ('chieng-mung', 'primary', 1.0, NULL, 2.0, 'power', 3)")
+    code, doc = netmon_json(capsys, "probe", "chieng-mung", "--config", str(path), "--count", "3",
+                            "--history", str(store))
+    causes = doc["diagnosis"]["causes"]
+    assert "power_cut" in causes and "link_down" not in causes and "past_hub" not in causes, doc["diagnosis"]
+    assert "the fiber link primary (VNPT) down during the power cut" in doc["diagnosis"]["text"]
+    assert code == 2
