@@ -109,7 +109,13 @@ def series(inventory: Inventory, outages: Iterable[OutageEvent], loss: HourlyLos
                 ups[m] = 1.0 if m < first else None
     out: list[dict[str, str]] = []
     limits = spec.defaults.link_types
+    # a site with no outage and no loss fires nothing: only the others (and the hubs) are replayed
+    evented = {site for site, _ in down} | {site for (site, _), hours in loss.items() if any(hours.values())}
+    # a hub's alert also asks whether any center behind it was seen: replay all of a troubled hub's centers
+    evented |= {site.slug for site in spec.sites if site.upstream in evented}
     for site in spec.sites:
+        if site.slug not in evented:
+            continue
         primary = next(lk for lk in site.links if lk.role == "primary")
         info = (f'netmon_site_info{{site="{site.slug}",name="{site.name}",kind="{site.kind}",'
                 f'district="{site.district}",link_type="{primary.type}",isp="{primary.isp}",'
@@ -137,6 +143,22 @@ def series(inventory: Inventory, outages: Iterable[OutageEvent], loss: HourlyLos
     return out
 
 
+#: How long after an event an alert it caused may still be held (SitePowerOutage, the UPS alerts).
+SETTLE_MINUTES = 15
+
+
+def checked_minutes(outages: Iterable[OutageEvent], loss: HourlyLoss, start: float, end: float) -> list[int]:
+    """The minutes at which alerts are looked at: around outages and lossy hours only (elsewhere every
+    replayed series says "up, no loss" and no rule can fire), so a month is not 43,200 promtool cases."""
+    last = _minute(end, start)
+    spans = [(o.start, o.end if o.end is not None else end) for o in outages if o.cause != "maintenance"]
+    spans += [(h * 3600.0, h * 3600.0 + 3600) for hours in loss.values() for h, v in hours.items() if v]
+    minutes: set[int] = set()
+    for a, b in spans:
+        minutes.update(range(max(1, _minute(a, start)), min(last, _minute(b, start) + SETTLE_MINUTES) + 1))
+    return sorted(minutes)
+
+
 def _duration(text: str) -> float:
     return sum(float(n) * _UNITS[u] for n, u in re.findall(r"(\d+)(ms|[smhdwy])", text))
 
@@ -148,7 +170,6 @@ _SITE = re.compile(r'Labels:\{[^}]*?\bsite="([^"]*)"')
 def replay(inventory: Inventory, outages: list[OutageEvent], loss: HourlyLoss, start: float, end: float,
            alerts_dir: Path, promtool: str = "promtool") -> list[Fired]:
     """Every firing period of the replayed alerts between ``start`` and ``end``."""
-    minutes = _minute(end, start)
     with tempfile.TemporaryDirectory(prefix="netmon-backtest-") as tmp:
         test = {
             "rule_files": [str((alerts_dir / name).resolve()) for name in RULE_FILES],
@@ -157,7 +178,7 @@ def replay(inventory: Inventory, outages: list[OutageEvent], loss: HourlyLoss, s
                 "name": "backtest", "interval": "1m",
                 "input_series": series(inventory, outages, loss, start, end),
                 "alert_rule_test": [{"eval_time": f"{m}m", "alertname": name, "exp_alerts": []}
-                                    for m in range(1, minutes + 1) for name in REPLAYED],
+                                    for m in checked_minutes(outages, loss, start, end) for name in REPLAYED],
             }],
         }
         path = Path(tmp) / "backtest_test.yml"
