@@ -294,7 +294,6 @@ async def poll(check: Check) -> tuple[list[Measurement], dict[str, int]]:
 
 REASONS: dict[str, Wording] = {
     "timeout": ("no SNMP answer", "thiết bị không trả lời SNMP"),
-    "dns": ("cannot resolve the name", "lỗi phân giải tên"),
     "credentials": ("credentials missing", "thiếu thông tin đăng nhập SNMP"),
     "auth": ("SNMPv3 authentication failed", "xác thực SNMPv3 thất bại"),
     "empty": ("no known objects", "thiết bị không có đối tượng cần đọc"),

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, Field, ValidationError
 
+from probes.base import Strict
 from probes.errors import NetmonError
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
@@ -36,11 +37,7 @@ def _oid(value: str) -> str:
 Oid = Annotated[str, AfterValidator(_oid)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Value(_Strict):
+class Value(Strict):
     """How one OID becomes one measurement value.
 
     ``equals`` turns an enumeration into 1/0 (ifOperStatus up(1) → 1); otherwise the number (or a
@@ -55,14 +52,14 @@ class Value(_Strict):
     aggregate: Literal["mean", "sum", "max"] | None = None
 
 
-class Where(_Strict):
+class Where(Strict):
     """Keep only the rows whose ``oid`` column equals ``equals`` (an integer or an OID value)."""
 
     oid: Oid
     equals: str
 
 
-class Ratio(_Strict):
+class Ratio(Strict):
     """``sum(numerator × unit) / sum(denominator × unit)`` over the kept rows (memory used / size)."""
 
     metric: str
@@ -71,7 +68,7 @@ class Ratio(_Strict):
     unit: Oid | None = None
 
 
-class Table(_Strict):
+class Table(Strict):
     #: label name → column OIDs whose first non-empty value labels each row (ifname → ifName, then
     #: ifDescr); with none, the row index. Rows must stay distinguishable: see `collectors.snmp`.
     labels: dict[str, list[Oid]] = {}
@@ -91,7 +88,7 @@ class Table(_Strict):
         return tuple(dict.fromkeys(wanted))
 
 
-class Profile(_Strict):
+class Profile(Strict):
     name: str
     description: str
     #: Where the OIDs come from (module name and RFC or vendor), so a reader can check them.

@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from netmon.inventory import Inventory
+from probes.base import Strict
 
 log = logging.getLogger("netmon.notify")
 
@@ -39,10 +40,8 @@ API_URLS = {"telegram": "https://api.telegram.org", "zalo": "https://openapi.zal
 SEND_TIMEOUT = 10.0
 
 
-class Destination(BaseModel):
+class Destination(Strict):
     """One chat, OA follower or phone number that a receiver's alerts go to."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: Literal["telegram", "zalo", "sms"]
     #: Telegram chat id, Zalo OA follower id, or phone number (SMS).
@@ -52,9 +51,7 @@ class Destination(BaseModel):
     api_url: str | None = None
 
 
-class BridgeConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class BridgeConfig(Strict):
     #: Grafana's root URL; messages link to ``<dashboard_url>/d/netmon-site-vi?var-site=<slug>``.
     dashboard_url: str = ""
     #: Alertmanager receiver name -> destinations.

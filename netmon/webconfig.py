@@ -25,8 +25,9 @@ from typing import Literal
 
 import bcrypt
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import ValidationError, field_validator
 
+from probes.base import Strict
 from probes.errors import NetmonError
 
 TlsVersion = Literal["TLS10", "TLS11", "TLS12", "TLS13"]
@@ -40,11 +41,7 @@ class WebConfigError(NetmonError):
     """A web-config file that cannot be used; the message names the file and the field."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TlsServerConfig(_Strict):
+class TlsServerConfig(Strict):
     cert_file: str
     key_file: str
     client_auth_type: Literal["NoClientCert", "RequireAndVerifyClientCert"] = "NoClientCert"
@@ -53,11 +50,11 @@ class TlsServerConfig(_Strict):
     max_version: TlsVersion | None = None
 
 
-class HttpServerConfig(_Strict):
+class HttpServerConfig(Strict):
     headers: dict[str, str] = {}
 
 
-class WebConfigModel(_Strict):
+class WebConfigModel(Strict):
     tls_server_config: TlsServerConfig | None = None
     http_server_config: HttpServerConfig = HttpServerConfig()
     basic_auth_users: dict[str, str] = {}

@@ -99,10 +99,15 @@ class Measurement:
     labels: tuple[tuple[str, str], ...] = ()
 
 
-class ProbeOptions(BaseModel):
-    """Base of every probe's options model: strict, immutable, unknown keys rejected."""
+class Strict(BaseModel):
+    """Base of every configuration model (inventory, probe options, web and agent configs...):
+    immutable once validated, unknown keys rejected so a typo is an error, not a silent default."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProbeOptions(Strict):
+    """Base of every probe's options model."""
 
     def minimum_timeout(self) -> float:
         """Shortest check timeout (seconds) these options can finish in; the loader rejects less.
@@ -238,9 +243,12 @@ JudgeFn = Callable[[Result, "verdict.Limits | None", "verdict.Baseline | None"],
 #: The figures that matter for one result in a short cell, or None to show the failure instead.
 SummaryFn = Callable[[Result, Lang], str | None]
 
-#: Reasons any probe may fail with: the runner's backstop and crash guard, and the generic fallbacks.
+#: Reasons any probe may fail with: the runner's backstop and crash guard, the generic fallbacks, and
+#: what every probe that resolves a name and sends packets can meet. A probe may word them its own way.
 COMMON_REASONS: Mapping[str, Wording] = {
     "timeout": ("no answer", "không phản hồi"),
+    "dns": ("cannot resolve the name", "lỗi phân giải tên"),
+    "unreachable": ("unreachable", "không tới được"),
     "probe_error": ("probe error", "lỗi đầu dò"),
     "error": ("error", "lỗi"),
     "no_permission": ("no permission to measure", "không có quyền đo"),

@@ -32,10 +32,10 @@ from urllib.parse import urlsplit
 
 import httpcore
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from probes import tcp, tls
-from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
+from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result, Strict, register
 from probes.verdict import OK, Baseline, Finding, Limits, Verdict
 from probes.wording import Lang, Wording, ms
 
@@ -81,11 +81,9 @@ StatusCode = Annotated[int, Field(ge=100, le=599)]
 StatusClass = Literal["1xx", "2xx", "3xx", "4xx", "5xx"]
 
 
-class BasicAuth(BaseModel):
+class BasicAuth(Strict):
     """HTTP basic auth with the password in a file (as Prometheus's ``basic_auth``): a password in the
     URL would be published in every series' ``target`` label and in ``netmon probe --json``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     username: str = Field(min_length=1)
     #: Read at every run, so rotating the password needs no reload; keep it readable by netmon only.

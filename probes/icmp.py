@@ -41,8 +41,6 @@ MOS = "netmon_icmp_mos"
 IP_ICMP_HEADERS = 28
 
 REASONS: dict[str, Wording] = {
-    "dns": ("cannot resolve the name", "lỗi phân giải tên"),
-    "unreachable": ("unreachable", "không tới được"),
     "timeout": ("no echo reply", "không phản hồi"),
 }
 _LOSS: Wording = ("{value:.0f} % loss", "mất {value:.0f} %")

@@ -38,8 +38,6 @@ METRICS = (
 )
 
 REASONS: dict[str, Wording] = {
-    "dns": ("cannot resolve the name", "lỗi phân giải tên"),
-    "unreachable": ("unreachable", "không tới được"),
     "timeout": ("no NTP answer", "không có trả lời NTP"),
     "bad_response": ("unusable NTP answer", "trả lời NTP hỏng"),
     "unsynchronised": ("time source not synchronised", "nguồn thời gian chưa đồng bộ"),

@@ -23,14 +23,12 @@ CONNECT_SECONDS = "netmon_tcp_connect_seconds"
 
 #: What `connect_failure` reports; the http and dns probes connect through it too.
 CONNECT_REASONS: dict[str, Wording] = {
-    "dns": ("cannot resolve the name", "lỗi phân giải tên"),
     "tls": ("TLS error", "lỗi TLS"),
     "cert_untrusted": ("certificate not trusted", "chứng chỉ không tin cậy"),
     "cert_expired": ("certificate expired", "chứng chỉ hết hạn"),
     "timeout": ("no answer", "không phản hồi"),
     "refused": ("connection refused", "từ chối kết nối"),
     "reset": ("connection reset", "bị ngắt kết nối"),
-    "unreachable": ("unreachable", "không tới được"),
 }
 _CONNECT: Wording = ("connect {time}", "kết nối {time}")
 #: Handshake and teardown, both directions.

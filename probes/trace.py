@@ -22,7 +22,6 @@ HOPS = "netmon_trace_hops"
 METRICS = (MetricSpec(HOPS, Kind.GAUGE, "Number of hops to the target (TTL of the last answering hop)."),)
 
 REASONS: dict[str, Wording] = {
-    "dns": ("cannot resolve the name", "lỗi phân giải tên"),
     "unreachable": ("target not reached", "không tới được đích"),
 }
 _HOPS: Wording = ("{n} hops", "{n} bước")

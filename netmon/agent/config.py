@@ -15,11 +15,11 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator
 
 from netmon.inventory.loader import _pydantic_issues
 from netmon.inventory.source import ConfigError, ConfigIssue, read
-from probes.base import Duration
+from probes.base import Duration, Strict
 from probes.errors import NetmonError
 
 _UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3,
@@ -40,11 +40,7 @@ def parse_bytes(value: object) -> object:
 Bytes = Annotated[int, BeforeValidator(parse_bytes), Field(gt=0)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AgentConfig(_Strict):
+class AgentConfig(Strict):
     """``/etc/netmon/agent.yaml``: which site this box is at and where its results go."""
 
     site: str
@@ -85,19 +81,19 @@ class AgentConfig(_Strict):
         return p if p.is_absolute() else source.resolve().parent / p
 
 
-class AgentEntry(_Strict):
+class AgentEntry(Strict):
     id: str
     site: str
     #: SHA-256 (hex) of the agent's token, as printed by `netmon agent credential`.
     token_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
-class TlsFiles(_Strict):
+class TlsFiles(Strict):
     cert_file: str
     key_file: str
 
 
-class AgentsFile(_Strict):
+class AgentsFile(Strict):
     """The central side (``netmon run --agents FILE``): where agents connect and who they are."""
 
     listen: str = "127.0.0.1:9814"

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from probes.base import parse_duration
+from probes.base import Duration, Strict
 
 LinkType = Literal["fiber", "4g", "microwave", "vsat"]
 LINK_TYPES: tuple[str, ...] = ("fiber", "4g", "microwave", "vsat")
@@ -41,31 +41,28 @@ def _address(value: str) -> str:
         raise ValueError(f"{value!r} is not an IPv4 or IPv6 address") from None
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_positive)]
+#: A duration that must be more than zero (intervals, timeouts, limits).
+PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
 Ratio = Annotated[float, Field(ge=0.0, le=1.0)]
 Slug = Annotated[str, AfterValidator(_slug)]
 Address = Annotated[str, BeforeValidator(lambda v: str(v) if v is not None else v), AfterValidator(_address)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 class Thresholds(Strict):
     """Limits for one link type: a VSAT link at 600 ms is normal, a fiber link at 600 ms is broken."""
 
-    rtt_degraded: Duration
-    rtt_down: Duration
+    rtt_degraded: PositiveDuration
+    rtt_down: PositiveDuration
     loss_degraded: Ratio
     loss_down: Ratio
-    jitter_degraded: Duration
+    jitter_degraded: PositiveDuration
     #: How long a site's primary checks must fail before it is called unreachable (alerts use it).
-    unreachable_after: Duration
+    unreachable_after: PositiveDuration
 
 
 class Defaults(Strict):
-    interval: Duration = 30.0
-    timeout: Duration = 10.0
+    interval: PositiveDuration = 30.0
+    timeout: PositiveDuration = 10.0
     link_types: dict[LinkType, Thresholds]
 
 
@@ -83,11 +80,11 @@ class Contract(Strict):
     #: Share of the service period the link must be up (0-1), e.g. 0.995.
     availability: Ratio | None = None
     #: Longest an outage may last before it breaches the contract (time to restore), e.g. ``4h``.
-    restore: Duration | None = None
+    restore: PositiveDuration | None = None
     #: Committed bandwidth in Mbps (compared with ``accounting.bandwidth_target_mbps``).
     bandwidth_mbps: float | None = Field(default=None, gt=0)
     #: Round-trip latency committed to (compared with the measured p95).
-    latency: Duration | None = None
+    latency: PositiveDuration | None = None
     #: SLA on the number of outages: at most this many per month (30.44 days) of a report's period.
     max_outages_per_month: int | None = Field(default=None, ge=0)
     #: The contract's reference, shown in reports (e.g. "HĐ 12/2025/VNPT-SL").
@@ -126,8 +123,8 @@ class CheckConfig(BaseModel):
     target: str | None = None
     link: str | None = None
     service: str | None = None
-    interval: Duration | None = None
-    timeout: Duration | None = None
+    interval: PositiveDuration | None = None
+    timeout: PositiveDuration | None = None
 
 
 class Contact(Strict):
@@ -151,8 +148,8 @@ class Device(BaseModel):
     kind: Literal["cpe", "switch", "ups", "lte-router"]
     address: Address | None = None
     link: str | None = None
-    interval: Duration | None = None
-    timeout: Duration | None = None
+    interval: PositiveDuration | None = None
+    timeout: PositiveDuration | None = None
     retries: int | None = Field(default=None, ge=0, le=5)
 
 
@@ -273,7 +270,7 @@ class Accounting(Strict):
     contract: Contract = Contract(availability=FLOOR_AVAILABILITY, latency=FLOOR_LATENCY)
     service_period: ServicePeriod = ServicePeriod()
     #: Interruptions shorter than this are not counted (0: all count); reports disclose it when set.
-    ignore_shorter_than: Annotated[float, BeforeValidator(parse_duration), Field(ge=0)] = 0.0
+    ignore_shorter_than: Annotated[Duration, Field(ge=0)] = 0.0
     #: Share of the error budget (allowed downtime) used at which a link is flagged.
     budget_warning: Ratio = 0.5
     bandwidth_target_mbps: float = Field(default=BANDWIDTH_TARGET_MBPS, gt=0)
@@ -284,7 +281,7 @@ class Meeting(Strict):
 
     title: str = Field(min_length=1)
     start: datetime
-    duration: Duration = 7200.0
+    duration: PositiveDuration = 7200.0
 
 
 class Meetings(Strict):
@@ -295,7 +292,7 @@ class Meetings(Strict):
     relative to the inventory, whose events are added to ``events``.
     """
 
-    readiness_at: list[Duration] = Field(default=[3600.0, 900.0], min_length=1)
+    readiness_at: list[PositiveDuration] = Field(default=[3600.0, 900.0], min_length=1)
     calendar: str | None = None
     events: list[Meeting] = []
 

@@ -21,23 +21,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BeforeValidator, Field, ValidationError
 
 from netmon.inventory import ConfigError, ConfigIssue, Inventory
-from netmon.inventory.model import LinkType, parse_duration
+from netmon.inventory.model import LinkType
 from netmon.inventory.source import Document, read
+from probes.base import Duration, Strict
 
 PRESETS = Path(__file__).resolve().parents[1] / "scenarios"
 
-Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0.0)]
+Seconds = Annotated[Duration, Field(ge=0.0)]
 Ratio = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Flap(_Strict):
+class Flap(Strict):
     """Down for ``down_for`` at the end of every ``every`` seconds (default: half of it)."""
 
     every: Annotated[Seconds, Field(gt=0.0)]
@@ -52,7 +49,7 @@ def _flap_shorthand(value: object) -> object:
     return {"every": value} if isinstance(value, str | int | float) else value
 
 
-class Outage(_Strict):
+class Outage(Strict):
     start: Seconds
     end: Seconds
 
@@ -60,7 +57,7 @@ class Outage(_Strict):
         return self.start <= t < self.end
 
 
-class LinkBehaviour(_Strict):
+class LinkBehaviour(Strict):
     """Impairments of one link. ``delay`` is added round-trip time; ``jitter`` spreads each packet's
     delay uniformly over ±jitter; ``loss`` is the probability a packet toward the target is dropped."""
 
@@ -79,7 +76,7 @@ class LinkBehaviour(_Strict):
         return self.model_validate({**self.model_dump(), **changes})
 
 
-class ServiceBehaviour(_Strict):
+class ServiceBehaviour(Strict):
     """An HTTP(S) service: answer ``status`` after ``latency``; the certificate expires in ``cert_days``.
 
     ``slow_from`` adds latency for requests from one center only (site slug → seconds): the document
@@ -95,7 +92,7 @@ class ServiceBehaviour(_Strict):
         return self.model_validate({**self.model_dump(), **changes})
 
 
-class DnsBehaviour(_Strict):
+class DnsBehaviour(Strict):
     latency: Seconds = 0.0
     rcode: Literal["NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED"] = "NOERROR"
 
@@ -103,7 +100,7 @@ class DnsBehaviour(_Strict):
         return self.model_validate({**self.model_dump(), **changes})
 
 
-class DeviceBehaviour(_Strict):
+class DeviceBehaviour(Strict):
     """A device's SNMP agent: a UPS runs ``on_battery``; the agent restarts (a reboot, sysUpTime back to
     0) at each time in ``reboots``, counted from lab start."""
 
@@ -128,7 +125,7 @@ def check_device(target: str, behaviour: DeviceBehaviour, kinds: dict[str, str])
     return None
 
 
-class ScenarioFile(_Strict):
+class ScenarioFile(Strict):
     version: Literal[1]
     description: str = ""
     link_types: dict[LinkType, LinkBehaviour] = {}
