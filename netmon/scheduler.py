@@ -130,6 +130,7 @@ class Scheduler:
         for key in removed:
             self._unslot(self._checks.pop(key))
             self._succeeded.pop(key, None)
+            self.stats.skipped.pop(key, None)  # a removed check's series must go with it
         added = changed = 0
         for key, check in wanted.items():
             current = self._checks.get(key)

@@ -46,8 +46,9 @@ class Feed(Protocol):
     def stop(self) -> None: ...
 
 
-class Service:
-    """The daemon: owns the scheduler, the HTTP server and the sinks' lifecycle.
+class Daemon:
+    """The daemon (not to be confused with a monitored `netmon.inventory.model.Service`): owns the
+    scheduler, the HTTP server and the sinks' lifecycle.
 
     The sinks (the Prometheus exposition always, the history store when asked for) get every result,
     the facts of every installed inventory (`netmon.facts.derive`, at start and on each reload) and

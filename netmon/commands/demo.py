@@ -16,7 +16,7 @@ import sys
 from netmon.httpserver import check_listen
 from netmon.inventory import load
 from netmon.lab import control, scenario
-from netmon.service import Service
+from netmon.service import Daemon
 
 PRESET = "province-day"
 
@@ -99,7 +99,7 @@ def _monitor(config: str, listen: str, lab: control.Lab, banner: str, board: boo
         print(banner, flush=True)
 
         async def plain() -> None:
-            await Service(config, listen, hangup_stops=True).run()
+            await Daemon(config, listen, hangup_stops=True).run()
 
         asyncio.run(plain())
         return
@@ -116,7 +116,7 @@ def _monitor(config: str, listen: str, lab: control.Lab, banner: str, board: boo
         async def main() -> None:
             screen = asyncio.create_task(live.run())
             try:
-                await Service(config, listen, sinks=[live], hangup_stops=True).run()
+                await Daemon(config, listen, sinks=[live], hangup_stops=True).run()
             finally:
                 screen.cancel()
 

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from netmon.service import Service
+from netmon.service import Daemon
 from netmon.sharding import Shard
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             history = HistoryWriter(args.history or DEFAULT_HISTORY, probes=probes, owner=_owner(args.user))
             history.start()
         # The service hands the history the inventory's facts on start and every reload, and closes it.
-        service = Service(args.config or DEFAULT_CONFIG, args.listen, max_concurrency=args.max_concurrency,
+        service = Daemon(args.config or DEFAULT_CONFIG, args.listen, max_concurrency=args.max_concurrency,
                           shard=shard, sinks=[board, *([history] if history else [])], web=web,
                           enable_reload=True if args.enable_reload else None, user=args.user)
         if history is not None:
@@ -95,7 +95,7 @@ def _owner(user: str | None) -> tuple[int, int] | None:
     return entry.pw_uid, entry.pw_gid
 
 
-def start_agents(path: str, service: Service, history: HistoryWriter | None) -> Receiver:
+def start_agents(path: str, service: Daemon, history: HistoryWriter | None) -> Receiver:
     """The agents' endpoint: results into the history and (remote-write) Prometheus; its counters on
     the service's /metrics."""
     from netmon.agent.config import load_agents

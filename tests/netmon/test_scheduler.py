@@ -94,6 +94,8 @@ async def test_overrunning_check_is_skipped_and_counted_not_stacked() -> None:
     scheduler, _ = await _collect([overrun, _check("fast", 0.0)], until="slow", count=1)
     assert scheduler.stats.skipped.get("s/slow", 0) >= 1
     assert scheduler.stats.skipped.get("s/fast", 0) == 0
+    scheduler.apply([_check("fast", 0.0)])  # a reload removes the slow check: its count goes too
+    assert "s/slow" not in scheduler.stats.skipped
 
 
 async def test_apply_reports_diff_and_keeps_unchanged_jobs() -> None:

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from exporters.sink import InventoryFacts
-from netmon.service import Service
+from netmon.service import Daemon
 from probes.base import Result
 from tests.netmon.test_service import write_inventory
 from tests.support import free_port, tcp_listener
@@ -37,7 +37,7 @@ async def test_sinks_get_facts_on_start_and_reload_and_close_last(tmp_path: Path
     with tcp_listener() as port:
         config = write_inventory(tmp_path / "inv.yaml", [], [f"{{id: web, probe: tcp, target: '127.0.0.1:{port}'}}"])
         recorder = Recorder()
-        service = Service(config, f"127.0.0.1:{free_port()}", sinks=[recorder])
+        service = Daemon(config, f"127.0.0.1:{free_port()}", sinks=[recorder])
         running = asyncio.create_task(service.run())
         await asyncio.wait_for(recorder.published.wait(), 10)
         write_inventory(config, [], [f"{{id: web, probe: tcp, target: '127.0.0.1:{port}'}}",
