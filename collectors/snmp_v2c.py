@@ -206,7 +206,8 @@ class Client(asyncio.DatagramProtocol):
                        retries: int, decode: Callable[[bytes], T]) -> T | None:
         """Send ``message`` and return ``decode`` of the answer carrying ``message_id`` from ``address``,
         or None when every try timed out. An answer ``decode`` rejects (DecodeError) is ignored like a
-        lost one: the try keeps waiting out its timeout."""
+        lost one: the try keeps waiting for what is left of its timeout, never a fresh one (a device
+        sending garbage would otherwise keep the poll alive past every deadline)."""
         assert self.transport is not None
         loop = asyncio.get_running_loop()
         try:
@@ -214,9 +215,10 @@ class Client(asyncio.DatagramProtocol):
                 future: asyncio.Future[bytes] = loop.create_future()
                 self.pending[message_id] = (address, future)
                 self.transport.sendto(message, address)
+                ends = loop.time() + timeout
                 while True:
                     try:
-                        data = await asyncio.wait_for(asyncio.shield(future), timeout)
+                        data = await asyncio.wait_for(asyncio.shield(future), max(0.0, ends - loop.time()))
                     except TimeoutError:
                         break
                     try:
