@@ -9,6 +9,7 @@ import importlib
 import logging
 import os
 import pkgutil
+import re
 import shutil
 import signal
 import sys
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from netmon import __version__, commands
+from netmon import __version__, commands, i18n
 from probes.errors import NetmonError
 
 
@@ -47,12 +48,37 @@ SERVICE_COMMANDS = frozenset({"run", "demo", "lab", "agent"})
 USAGE_EXIT = 3
 
 
+#: argparse's own error messages (Python 3.11 wording), in Vietnamese; the option names stay as typed.
+_ARGPARSE_VI = (
+    (r"^the following arguments are required: (.*)$", r"thiếu tham số bắt buộc: \1"),
+    (r"^unrecognized arguments: (.*)$", r"tham số không nhận ra: \1"),
+    (r"^argument (\S+): invalid choice: (.*) \(choose from (.*)\)$",
+     r"tham số \1: lựa chọn không hợp lệ \2 (chọn một trong \3)"),
+    (r"^argument (\S+): expected one argument$", r"tham số \1: cần một giá trị"),
+    (r"^argument (\S+): invalid \S+ value: (.*)$", r"tham số \1: giá trị không hợp lệ \2"),
+    (r"^argument (\S+): (.*)$", r"tham số \1: \2"),
+)
+
+
 class Parser(argparse.ArgumentParser):
-    """An argument parser whose usage errors exit `USAGE_EXIT`; subcommand parsers inherit it."""
+    """An argument parser whose usage errors exit `USAGE_EXIT`, in the user's language; subcommand
+    parsers inherit it."""
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
+        if i18n.lang() == "vi":
+            for pattern, replacement in _ARGPARSE_VI:
+                if re.match(pattern, message):
+                    message = re.sub(pattern, replacement, message)
+                    break
+            self.exit(USAGE_EXIT, f"{self.prog}: lỗi: {message}\n")
         self.exit(USAGE_EXIT, f"{self.prog}: error: {message}\n")
+
+    def format_usage(self) -> str:
+        formatter = self._get_formatter()
+        prefix = "cách dùng: " if i18n.lang() == "vi" else None
+        formatter.add_usage(self.usage, self._actions, self._mutually_exclusive_groups, prefix)
+        return formatter.format_help()
 
 
 def _global_options(parser: argparse.ArgumentParser, default: bool) -> None:
@@ -91,8 +117,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _lang_in(argv: Sequence[str]) -> str | None:
+    """``--lang``'s value before parsing, so that argparse's own errors speak it too."""
+    for i, arg in enumerate(argv):
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    early = _lang_in(list(sys.argv[1:] if argv is None else argv))
+    if early in ("en", "vi"):
+        os.environ["NETMON_LANG"] = early
     args = parser.parse_args(argv)
     if args.lang:
         os.environ["NETMON_LANG"] = args.lang

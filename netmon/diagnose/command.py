@@ -23,17 +23,23 @@ from netmon.inventory.model import InventoryFile
 DEFAULT_WATCH_SECONDS = 2.0
 
 
+_ARGUMENTS: dict[str, tuple[str, str]] = {
+    "at_least_1": ("must be 1 or more", "phải từ 1 trở lên"),
+    "positive": ("must be greater than 0", "phải lớn hơn 0"),
+}
+
+
 def positive_int(value: str) -> int:
     number = int(value)
     if number < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
+        raise argparse.ArgumentTypeError(i18n.text(_ARGUMENTS, "at_least_1", i18n.lang()))
     return number
 
 
 def positive_float(value: str) -> float:
     number = float(value)
     if number <= 0:
-        raise argparse.ArgumentTypeError("must be greater than 0")
+        raise argparse.ArgumentTypeError(i18n.text(_ARGUMENTS, "positive", i18n.lang()))
     return number
 
 

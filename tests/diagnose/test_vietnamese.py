@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from netmon.cli import main
 from netmon.inventory import load
 from tests.diagnose.conftest import Province, netmon
 
@@ -70,3 +71,18 @@ def test_validate_and_lookup_errors_in_vietnamese(province: Province, capsys: py
     assert code == 0 and foreign_words(out, names(path) | in_path) == [], out
     code, out, err = netmon(capsys, "--lang", "vi", "probe", "chieng-mun", "--config", str(path))
     assert code == 3 and foreign_words(err, names(path) | {"mun"}) == [], err
+
+
+@pytest.mark.parametrize("argv", [["probe", "--lang", "vi"], ["--lang", "vi", "probe", "x", "--count", "0"],
+                                  ["probe", "x", "--bogus", "--lang=vi"], ["--lang", "vi", "lab", "set"]])
+def test_usage_errors_in_vietnamese(argv: list[str], capsys: pytest.CaptureFixture[str],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """argparse's own words too; the usage line is syntax (option names and metavars) and stays."""
+    monkeypatch.setenv("NETMON_LANG", "en")  # restored after the test: --lang sets it for the process
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stopped.value.code == 3 and err.startswith("cách dùng: netmon"), err
+    [line] = [line for line in err.splitlines() if ": lỗi: " in line]
+    message = line.split(": lỗi: ", 1)[1]
+    assert foreign_words(message, {"site", "count", "bogus", "lang", "target", "values", "value"}) == [], line
