@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 
 from exporters.history_samples import SampleSpan
 from netmon.inventory.model import Accounting
@@ -205,7 +204,3 @@ def budget(availability: float, observed: float, down: float, warning_at: float)
 def allowed_outages(per_month: int | None, observed_days: float) -> float | None:
     """Rule 6: the period's allowance, pro rata of 30.44-day months."""
     return None if per_month is None else per_month * observed_days / MONTH_DAYS
-
-
-def local_date(t: float) -> str:
-    return datetime.fromtimestamp(t, iv.LOCAL_TZ).strftime("%d/%m/%Y %H:%M")

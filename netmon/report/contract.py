@@ -82,6 +82,10 @@ class LinkContract:
             return None
         return self.latency_p95 <= self.terms.latency
 
+    @property
+    def latency_floor_ok(self) -> bool | None:
+        return None if self.latency_p95 is None else self.latency_p95 <= FLOOR_LATENCY
+
 
 @dataclass
 class IspContract:
@@ -116,10 +120,6 @@ class ContractReport:
     @property
     def breaches(self) -> list[tuple[LinkContract, OutageEvent]]:
         return sorted(((lc, o) for lc in self.links for o in lc.breaches), key=lambda p: p[1].start)
-
-    @property
-    def latency_floor(self) -> float:
-        return FLOOR_LATENCY
 
 
 def build_contract(

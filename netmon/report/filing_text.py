@@ -382,6 +382,9 @@ def contract_data(report: ContractReport) -> dict[str, Any]:
                 "outages": lc.contract.outages,
                 "allowed_outages": r(lc.allowed_outages, 2),
                 "latency_p95": r(lc.latency_p95),
+                "latency_ok": lc.latency_ok,
+                "latency_floor_ok": lc.latency_floor_ok,
+                "too_many_outages": lc.too_many_outages,
                 "restore_times": [round(x, 1) for x in lc.restore_times],
                 "breaches": [{"start": o.start, "end": o.end, "cause": o.cause} for o in lc.breaches],
             }
