@@ -25,10 +25,10 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from collectors import snmp
 from probes.base import Result
 
 CAUSES = ("maintenance", "hub", "power", "link")
-UPS_ON_BATTERY = "netmon_ups_on_battery"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +134,7 @@ class OutageTracker:
     def observe(self, result: Result) -> list[Outage]:
         changed: list[Outage] = []
         for m in result.measurements:
-            if m.name == UPS_ON_BATTERY:
+            if m.name == snmp.UPS_ON_BATTERY:
                 self._battery.setdefault(result.site, deque(maxlen=64)).append((result.started, m.value))
                 if m.value >= 1:
                     changed += self._recause(result.site)

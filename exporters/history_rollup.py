@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from probes import icmp
 from probes.base import Result
 
 RTT_MIN = 0.0005
@@ -24,10 +25,8 @@ RTT_RATIO = 1.1
 RTT_BUCKETS = 100
 LOCAL_OFFSET = 7 * 3600
 
-RTT_OBSERVATION = "netmon_icmp_rtt_seconds"
-RTT_FALLBACKS = ("netmon_icmp_rtt_avg_seconds", "netmon_icmp_rtt_median_seconds")
-LOSS = "netmon_icmp_packet_loss_ratio"
-JITTER = "netmon_icmp_jitter_seconds"
+#: Summaries standing in for per-echo RTTs when a result has none.
+RTT_FALLBACKS = (icmp.RTT_AVG, icmp.RTT_MEDIAN)
 
 
 def rtt_bucket(seconds: float) -> int:
@@ -81,7 +80,7 @@ class _Delta:
 
 def rtts(result: Result) -> list[float]:
     """Every RTT a result carries: per-echo observations, else its summary average/median."""
-    values = [m.value for m in result.measurements if m.name == RTT_OBSERVATION]
+    values = [m.value for m in result.measurements if m.name == icmp.RTT]
     if values:
         return values
     for name in RTT_FALLBACKS:
@@ -93,7 +92,7 @@ def rtts(result: Result) -> list[float]:
 
 def loss(result: Result) -> float | None:
     """Measured loss, or total loss for an ICMP run that failed without measuring any."""
-    value = result.value(LOSS)
+    value = result.value(icmp.LOSS)
     if value is None and result.probe == "icmp":
         return 0.0 if result.success else 1.0
     return value
@@ -111,7 +110,7 @@ class RollupBatch:
     def add(self, result: Result) -> None:
         values = rtts(result)
         lost = loss(result)
-        jitter = result.value(JITTER)
+        jitter = result.value(icmp.JITTER)
         for grain, ts in (("hour", hour_start(result.started)), ("day", day_start(result.started))):
             key = (grain, result.site, result.check, ts)
             d = self._deltas.get(key)
