@@ -330,7 +330,7 @@ async def run(check: Check) -> Result:
     """Poll one device; see the module docstring for the failure and reboot semantics."""
     started = time.time()
     try:
-        async with asyncio.timeout(check.timeout * _DEADLINE_SHARE):
+        async with asyncio.timeout(check.remaining() * _DEADLINE_SHARE):
             measurements, stats = await poll(check)
     except SnmpFailure as exc:
         return check.fail(exc.reason, str(exc), started, [Measurement(UP, 0.0)])

@@ -7,6 +7,7 @@ so one misbehaving check can never stop the others.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 
@@ -58,9 +59,10 @@ async def run_check(check: base.Check) -> base.Result:
     """Run ``check`` within its timeout (plus a small grace); always returns a `Result`, never raises."""
     started = time.time()
     probe = base.get(check.probe)
+    deadline = time.monotonic() + check.timeout
     try:
         async with asyncio.timeout(check.timeout + GRACE_SECONDS):
-            return await probe.run(check)
+            return await probe.run(dataclasses.replace(check, deadline=deadline))
     except TimeoutError:
         return check.fail("timeout", f"no answer within {check.timeout:g}s", started)
     except asyncio.CancelledError:

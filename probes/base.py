@@ -11,8 +11,9 @@ Conventions a probe must follow:
   ``check.fail(reason, message, ...)``, never raise. Exceptions are for bugs and misconfiguration.
 - Values are in base units (seconds, bytes, ratios 0-1). icmplib's milliseconds are converted once,
   at the boundary.
-- A probe never sleeps to pace itself. It bounds its own work by ``check.timeout`` so it can report
-  what it measured before giving up; the runner's deadline (timeout + a small grace) is a backstop.
+- A probe never sleeps to pace itself. It bounds its own work by ``check.remaining()`` (the runner
+  stamps each run's absolute deadline) so it can report what it measured before giving up; the
+  runner's own timeout (the deadline plus a small grace) is a backstop.
 """
 
 from __future__ import annotations
@@ -157,11 +158,21 @@ class Check:
     timeout: float = 5.0
     link: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
+    #: When this run must have reported (`time.monotonic`), stamped by the runner as it starts the run;
+    #: None outside a run (a probe called directly then has its whole ``timeout``).
+    deadline: float | None = field(default=None, compare=False)
 
     @property
     def key(self) -> str:
         """Unique key of this check across the inventory."""
         return f"{self.site}/{self.id}"
+
+    def remaining(self) -> float:
+        """Seconds this run has left to report what it measured: the one budget a probe bounds its
+        work by, so that it answers before the runner's backstop (a little after the deadline)."""
+        if self.deadline is None:
+            return self.timeout
+        return max(0.0, self.deadline - time.monotonic())
 
     def ok(self, started: float, measurements: Iterable[Measurement] = (), **details: Any) -> Result:
         """A successful result for this check, started at ``started`` (unix seconds)."""

@@ -173,8 +173,8 @@ async def run(check: Check) -> Result:
     where = f"{server}:{options.port}/{options.transport}"
     started, begin = time.time(), time.perf_counter()
     try:
-        async with asyncio.timeout(check.timeout):
-            response = await _exchange(query, server, options, check.timeout)
+        async with asyncio.timeout(check.remaining()):
+            response = await _exchange(query, server, options, check.remaining())
     except (dns.exception.Timeout, TimeoutError):
         return check.fail("timeout", f"no answer from {where} within {check.timeout:g}s", started)
     except OSError as exc:

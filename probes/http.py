@@ -361,7 +361,7 @@ async def run(check: Check) -> Result:
     measured: list[Measurement] = []
     failure: tuple[str, str] | None = None
     try:
-        async with asyncio.timeout(check.timeout):
+        async with asyncio.timeout(check.remaining()):
             failure = await _exchange(check, context, url, timeline, measured, auth)
     except TimeoutError:
         failure = ("timeout", f"no complete answer within {check.timeout:g}s")

@@ -174,7 +174,7 @@ async def run(check: Check) -> Result:
         t1 = time.time()
         packet, exchange.sent = request(t1)
         transport.sendto(packet)
-        async with asyncio.timeout(max(0.0, started + check.timeout - time.time())):
+        async with asyncio.timeout(check.remaining()):
             data, t4 = await exchange.answer
         offset, delay, stratum = parse(data, t1, t4)
     except TimeoutError:

@@ -149,7 +149,7 @@ async def run(check: Check) -> Result:
     host, port = split_target(check.target, check.options.port)
     begin = time.perf_counter()
     try:
-        async with asyncio.timeout(check.timeout):
+        async with asyncio.timeout(check.remaining()):
             family, address = (await resolve(host, port))[0]
             connect_start = time.perf_counter()
             await _connect(family, address, port)
