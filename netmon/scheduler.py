@@ -77,7 +77,7 @@ def slot_of(check: Check) -> _Slot:
 
 
 class Scheduler:
-    """Owns the APScheduler instance, the slots, the concurrency bound and the result sinks."""
+    """Owns the slots and their loop timers, the concurrency bound and the result sinks."""
 
     def __init__(self, sinks: Iterable[Publish], max_concurrency: int = 256):
         self._sinks = list(sinks)

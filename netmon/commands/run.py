@@ -72,11 +72,8 @@ def run(args: argparse.Namespace) -> int:
         service.own_registry.register(board)
         if args.agents:
             service.attach_feed(start_agents(args.agents, service, history))
-        readiness = asyncio.create_task(board.run())
-        try:
-            await service.run()
-        finally:
-            readiness.cancel()
+        board.start()  # the service stops it with its other sinks
+        await service.run()
 
     asyncio.run(main())
     return 0

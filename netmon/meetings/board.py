@@ -1,19 +1,22 @@
 """The readiness board: keeps the latest results readiness reads, checks on schedule, exports and notifies.
 
 It is a result sink (``publish``) fed by the scheduler like the exporter and the history, rebuilt on
-every inventory (``on_inventory``), and a task (``run``) that wakes every `TICK` seconds to run the
-checks that fell due — on the wall clock, which is what a meeting is scheduled in; a check is never
-run twice and never run more than `calendar.LATE` late.
+every inventory (``on_inventory``). Its checks are APScheduler date jobs: a meeting is set in wall-clock
+time, which is exactly what APScheduler fires on (the probes, which must keep running when the wall
+clock steps, run on the loop's monotonic clock instead: `netmon.scheduler`). ``misfire_grace_time`` is
+`calendar.LATE`: a check missed by more (netmon was down) is skipped, never sent late; a date job runs
+once, and a reload re-adds only the checks not yet run.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from collections import deque
 from collections.abc import Callable, Iterator
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -24,10 +27,6 @@ from netmon.meetings.notify import Notifier
 from probes.base import Result
 
 log = logging.getLogger("netmon.meetings")
-
-#: How often the board looks at the calendar, seconds.
-TICK = 5.0
-
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -43,6 +42,7 @@ class ReadinessBoard(Collector):
         self.schedule: list[calendar.ReadinessCheck] = []
         self.watched: set[str] = set()
         self.inventory: Inventory | None = None
+        self.jobs = AsyncIOScheduler(timezone=dt.UTC)
 
     def on_inventory(self, facts: InventoryFacts) -> None:
         inventory = facts.inventory
@@ -57,9 +57,12 @@ class ReadinessBoard(Collector):
         self.watched = {k for name, primary, backup, ups in self.plan.sites.values()
                         for k in (primary, backup, *ups) if k} | set(self.plan.service)
         self.recent = {k: r for k, r in self.recent.items() if k in self.watched}
+        self._plan_jobs()
 
     def close(self) -> None:
-        """Nothing to flush: notifications are sent as checks fall due."""
+        """Stop firing checks; a summary being sent finishes on its own."""
+        if self.jobs.running:
+            self.jobs.shutdown(wait=False)
 
     def publish(self, result: Result) -> None:
         if result.key not in self.watched:
@@ -69,12 +72,20 @@ class ReadinessBoard(Collector):
         while kept[0].started < result.started - readiness.WINDOW:
             kept.popleft()
 
-    async def run(self) -> None:
-        while True:
-            for check in calendar.due(self.schedule, self.clock(), self.done):
-                self.done.add(check)
-                await self.check(check)
-            await asyncio.sleep(TICK)
+    def start(self) -> None:
+        """Start firing the checks (call on the running event loop)."""
+        self.jobs.start()
+
+    def _plan_jobs(self) -> None:
+        self.jobs.remove_all_jobs()
+        for check in calendar.upcoming(self.schedule, self.clock(), self.done):
+            self.jobs.add_job(self._fire, DateTrigger(check.due), args=[check],
+                              misfire_grace_time=int(calendar.LATE.total_seconds()), coalesce=True)
+
+    async def _fire(self, check: calendar.ReadinessCheck) -> None:
+        if check not in self.done:
+            self.done.add(check)
+            await self.check(check)
 
     async def check(self, check: calendar.ReadinessCheck) -> list[readiness.SiteReadiness]:
         """Judge every center now for ``check`` and tell the provincial office."""

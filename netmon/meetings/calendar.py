@@ -86,6 +86,7 @@ def meetings_of(checks: list[ReadinessCheck]) -> list[Meeting]:
     return sorted({c.meeting for c in checks})
 
 
-def due(checks: list[ReadinessCheck], now: dt.datetime, done: set[ReadinessCheck]) -> list[ReadinessCheck]:
-    """The checks to run now: due, not yet done, and not missed by more than `LATE`."""
-    return [c for c in checks if c not in done and c.due <= now < c.due + LATE]
+def upcoming(checks: list[ReadinessCheck], now: dt.datetime,
+             done: set[ReadinessCheck]) -> list[ReadinessCheck]:
+    """The checks still to run: not done, and not already missed by more than `LATE`."""
+    return [c for c in checks if c not in done and now < c.due + LATE]

@@ -6,14 +6,17 @@ summary must name exactly those sites, each with its own reason, and count the r
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import random
 from collections.abc import Sequence
 
 import pytest
 
+from exporters.sink import InventoryFacts
 from netmon.inventory import Inventory, load
 from netmon.meetings import calendar, readiness
+from netmon.meetings.board import ReadinessBoard
 from probes.base import Check, Measurement, Result
 from probes.icmp import JITTER, MOS, RECEIVED, RTT_MEDIAN, SENT
 from tests.support import ROOT
@@ -125,13 +128,42 @@ def test_schedule_is_local_time_and_each_check_runs_once_and_never_late() -> Non
     checks = _schedule([{"title": "Giao ban", "start": "2026-12-03T08:00:00"}], ["60m", "15m"])
     assert [(c.label, c.due.isoformat()) for c in checks] == [
         ("T-60", "2026-12-03T07:00:00+07:00"), ("T-15", "2026-12-03T07:45:00+07:00")]
-    done: set[calendar.ReadinessCheck] = set()
     at = dt.datetime.fromisoformat("2026-12-03T07:00:10+07:00")
-    assert calendar.due(checks, at, done) == checks[:1]
-    done.add(checks[0])
-    assert calendar.due(checks, at, done) == []
+    assert calendar.upcoming(checks, at, set()) == checks
+    assert calendar.upcoming(checks, at, {checks[0]}) == checks[1:], "a check that ran is not run again"
     late = dt.datetime.fromisoformat("2026-12-03T07:51:00+07:00")
-    assert calendar.due(checks, late, done) == [], "a T-15 six minutes late is skipped, not sent"
+    assert calendar.upcoming(checks, late, set()) == [], "a T-15 six minutes late is skipped, not sent"
+
+
+async def test_the_board_fires_a_due_check_once_on_the_wall_clock() -> None:
+    """APScheduler date jobs: a check due a moment ago (within the grace) runs once; one missed by more
+    than `LATE` never runs; a reload does not run a done check again."""
+    now = dt.datetime.now(dt.UTC)
+    spec = INVENTORY.spec.model_copy(update={"meetings": INVENTORY.spec.meetings.model_validate(
+        {"events": [{"title": "Giao ban", "start": (now + dt.timedelta(seconds=60)).isoformat()},
+                    {"title": "Cũ", "start": (now - dt.timedelta(minutes=20)).isoformat()}],
+         "readiness_at": ["61s", "10s"]})})
+    inventory = Inventory(INVENTORY.file, spec, INVENTORY.nodes, INVENTORY.checks)
+    board = ReadinessBoard()
+    fired: list[str] = []
+
+    async def check(c: calendar.ReadinessCheck) -> list[readiness.SiteReadiness]:
+        fired.append(f"{c.meeting.title} {c.label}")
+        return []
+
+    board.check = check  # type: ignore[method-assign]
+    board.start()
+    try:
+        board.on_inventory(InventoryFacts(inventory=inventory))
+        for _ in range(100):
+            if fired:
+                break
+            await asyncio.sleep(0.05)
+        board.on_inventory(InventoryFacts(inventory=inventory))  # a reload
+        await asyncio.sleep(0.3)
+    finally:
+        board.close()
+    assert fired == ["Giao ban T-61s"]
 
 
 def test_ics_events_join_the_calendar(tmp_path) -> None:
