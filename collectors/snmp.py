@@ -12,7 +12,8 @@ reason ``timeout`` rather than being cut off by the runner without any SNMP seri
 Reboot detection keeps state between runs: `_LAST_UPTIME` maps a check key to the sysUpTime seen at
 the previous successful poll. An uptime lower than that is a reboot (``netmon_device_reboots``
 increments). The state is per process and starts empty, so the first poll after a netmon restart
-cannot see a reboot; sysUpTime wrapping after 497 days also counts as one.
+cannot see a reboot; sysUpTime wrapping after 497 days also counts as one. A reload drops the
+devices it removed (`retain`).
 
 Secrets are read from the environment or a file at every poll (so rotation needs no reload); options
 hold only the references, and error messages name the reference, never the value.
@@ -24,6 +25,7 @@ import asyncio
 import os
 import time
 from collections import Counter
+from collections.abc import Collection
 from pathlib import Path
 from typing import Literal
 
@@ -324,8 +326,14 @@ def summary(result: Result, lang: Lang) -> str | None:
     return say(_ON_BATTERY if on_battery else _MAINS, lang, charge=charge, minutes=left)
 
 
+def retain(keys: Collection[str]) -> None:
+    """Forget the uptimes of devices no longer polled (a reload removed them)."""
+    for key in [k for k in _LAST_UPTIME if k not in keys]:
+        del _LAST_UPTIME[key]
+
+
 @register("snmp", SnmpOptions, METRICS, close=close_engines, reasons=REASONS, judge=judge, summary=summary,
-          run_bytes=lambda check: RUN_BYTES)
+          run_bytes=lambda check: RUN_BYTES, retain=retain)
 async def run(check: Check) -> Result:
     """Poll one device; see the module docstring for the failure and reboot semantics."""
     started = time.time()

@@ -102,6 +102,9 @@ class Daemon:
                        publish_sites=self.shard is None or self.shard.index == 1)
         for sink in self.sinks:
             sink.on_inventory(facts)
+        for probe in base.registry().values():  # state a probe keeps per check (e.g. SNMP uptimes)
+            if probe.retain is not None:
+                probe.retain(facts.owned)
         self.reload_state.checks = len(checks)
         return changes
 

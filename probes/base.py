@@ -23,7 +23,7 @@ import importlib
 import pkgutil
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -287,6 +287,8 @@ class ProbeType:
     - ``judge``: its verdict against the link's limits and the check's baseline.
     - ``summary``: its one-line result cell per language.
     - ``run_bytes``: IP-layer bytes one run puts on the link, on the generous side (metered links).
+    - ``retain``: for a probe that keeps state between runs (per check key), drop every key not in
+      the given set; the daemon calls it with each installed inventory's keys.
     """
 
     name: str
@@ -300,6 +302,7 @@ class ProbeType:
     judge: JudgeFn = verdict.judge_plainly
     summary: SummaryFn = _no_summary
     run_bytes: Callable[[Check], int] = _one_kilobyte
+    retain: Callable[[Collection[str]], None] | None = None
 
     def reason(self, key: str, lang: Lang) -> str | None:
         """The wording of failure reason ``key`` in ``lang``, or None if it was never declared."""
@@ -329,6 +332,7 @@ def register(
     judge: JudgeFn = verdict.judge_plainly,
     summary: SummaryFn = _no_summary,
     run_bytes: Callable[[Check], int] = _one_kilobyte,
+    retain: Callable[[Collection[str]], None] | None = None,
 ) -> Callable[[ProbeFn], ProbeFn]:
     """Decorator registering ``run`` as the probe ``name`` with the facts `ProbeType` lists.
 
@@ -339,7 +343,7 @@ def register(
         if name in _REGISTRY:
             raise ValueError(f"probe {name!r} registered twice")
         _REGISTRY[name] = ProbeType(name, run, options, tuple(metrics), shares_engine, open, close,
-                                    dict(reasons or {}), judge, summary, run_bytes)
+                                    dict(reasons or {}), judge, summary, run_bytes, retain)
         return run
 
     return decorate

@@ -56,3 +56,18 @@ async def test_sinks_get_facts_on_start_and_reload_and_close_last(tmp_path: Path
     assert second.topology.intervals["chieng-mung/icmp-primary"] == 2.0
     assert recorder.events[-1] == ("close", None)
     assert [kind for kind, _ in recorder.events].count("close") == 1
+
+
+async def test_a_reload_drops_the_reboot_state_of_removed_devices(tmp_path: Path) -> None:
+    from collectors import snmp
+
+    snmp._LAST_UPTIME["chieng-mung/old-router"] = 1234.0  # polled under the previous inventory
+    with tcp_listener() as port:
+        config = write_inventory(tmp_path / "inv.yaml", [], [f"{{id: web, probe: tcp, target: '127.0.0.1:{port}'}}"])
+        recorder = Recorder()
+        daemon = Daemon(config, f"127.0.0.1:{free_port()}", sinks=[recorder])
+        running = asyncio.create_task(daemon.run())
+        await asyncio.wait_for(recorder.published.wait(), 10)
+        daemon.stop()
+        await asyncio.wait_for(running, 10)
+    assert "chieng-mung/old-router" not in snmp._LAST_UPTIME
