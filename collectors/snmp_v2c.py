@@ -114,12 +114,17 @@ def _decode_oid(raw: bytes) -> str:
 
 
 def _value(tag: int, raw: bytes) -> Value:
+    """A varbind's value as a plain Python value: the one normalisation, for v2c and v3 alike.
+
+    OCTET STRINGs lose the C terminator some agents send (a sysDescr ending in NUL would put a NUL
+    into ``netmon_device_info``'s labels); IpAddress is dotted-quad text.
+    """
     if tag == 0x02:
         return int.from_bytes(raw, "big", signed=True)
     if tag in _UNSIGNED:
         return int.from_bytes(raw, "big")
     if tag == 0x04:
-        return raw.decode("utf-8", "replace")
+        return raw.rstrip(b"\0").decode("utf-8", "replace")
     if tag == 0x06:
         return _decode_oid(raw)
     if tag == 0x40:

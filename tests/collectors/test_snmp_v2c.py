@@ -17,7 +17,9 @@ values = st.one_of(
     st.integers(0, 2**32 - 1).map(lambda v: (rfc1902.Gauge32(v), v)),
     st.integers(0, 2**32 - 1).map(lambda v: (rfc1902.TimeTicks(v), v)),
     st.integers(0, 2**64 - 1).map(lambda v: (rfc1902.Counter64(v), v)),
-    st.text(max_size=300).map(lambda v: (rfc1902.OctetString(v.encode()), v)),
+    # Trailing NULs (a C terminator some agents send after sysDescr) are not part of the text.
+    st.text(max_size=300).map(lambda v: (rfc1902.OctetString(v.encode()), v.rstrip("\0"))),
+    st.text(max_size=30).map(lambda v: (rfc1902.OctetString(v.encode() + b"\0"), v.rstrip("\0"))),
     oids.map(lambda v: (rfc1902.ObjectIdentifier(v), v)),
     st.ip_addresses(v=4).map(lambda v: (rfc1902.IpAddress(str(v)), str(v))),
     st.sampled_from([rfc1905.noSuchObject, rfc1905.noSuchInstance, rfc1905.endOfMibView]).map(lambda v: (v, None)),
