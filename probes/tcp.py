@@ -26,7 +26,6 @@ CONNECT_REASONS: dict[str, Wording] = {
     "tls": ("TLS error", "lỗi TLS"),
     "cert_untrusted": ("certificate not trusted", "chứng chỉ không tin cậy"),
     "cert_expired": ("certificate expired", "chứng chỉ hết hạn"),
-    "timeout": ("no answer", "không phản hồi"),
     "refused": ("connection refused", "từ chối kết nối"),
     "reset": ("connection reset", "bị ngắt kết nối"),
 }
