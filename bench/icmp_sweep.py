@@ -1,15 +1,18 @@
-"""Benchmark: sweep N loopback targets with the project's ICMP engine and with Debian's fping.
+"""Benchmark: sweep N loopback targets the way `netmon run` does (or on the bare engine) and with fping.
 
-    python bench/icmp_sweep.py [--sizes 1000 5000 20000] [--counts 1 3] [--reps 3]
+    python bench/icmp_sweep.py [--sizes 1000 5000 20000] [--counts 1 3] [--reps 5]
+                                [--path scheduler|engine]
 
 For every size and echo count both tools sweep the same targets (127.0.0.1 first, then 127.x.y.z),
 ``--reps`` times each, alternately, and the medians are printed as a markdown table: targets per
-second (N / wall time of the sweep), CPU seconds (user + system) and the median RTT reported for
-127.0.0.1 during the sweep. Each engine repetition runs in a fresh interpreter (``--worker``), timed
-from the first burst to the last result, so interpreter start-up is not counted; fping is timed as a
-process (its start-up is a few ms). fping runs unpaced (``-i 0``); the engine with its own pace
+second (N / wall time of the sweep), CPU seconds (user + system), the median RTT reported for
+127.0.0.1 during the sweep and the machine's load. Each netmon repetition runs in a fresh interpreter
+(``--worker``), timed inside from the first burst to the last result and as a whole process from
+spawn to exit; fping is timed as a process (its start-up is a few ms). ``--path scheduler`` (the
+default) is the scheduler's real path, see `_scheduler_sweep`; ``--path engine`` the engine alone. fping runs unpaced (``-i 0``); the engine with its own pace
 (``--max-pps``). Both use the same per-target spacing (``-p``) and per-echo timeout (``-t``).
-Goal (issue 9): ≥ 0.5× fping's targets/s at 20,000×3 and 127.0.0.1's median RTT ≤ fping's + 0.05 ms.
+Goal (issue 16, scheduler path, 20,000×3): ≥ 0.7× fping's targets/s, CPU ≤ 2× fping's, 127.0.0.1's
+median RTT ≤ fping's + 0.01 ms, no echo lost.
 Only loopback addresses are ever probed. Needs root (raw sockets) and fping.
 """
 
