@@ -9,8 +9,9 @@ second (N / wall time of the sweep), CPU seconds (user + system), the median RTT
 127.0.0.1 during the sweep and the machine's load. Each netmon repetition runs in a fresh interpreter
 (``--worker``), timed inside from the first burst to the last result and as a whole process from
 spawn to exit; fping is timed as a process (its start-up is a few ms). ``--path scheduler`` (the
-default) is the scheduler's real path, see `_scheduler_sweep`; ``--path engine`` the engine alone. fping runs unpaced (``-i 0``); the engine with its own pace
-(``--max-pps``). Both use the same per-target spacing (``-p``) and per-echo timeout (``-t``).
+default) is the scheduler's real path, see `_scheduler_sweep`; ``--path engine`` the engine alone.
+fping runs unpaced (``-i 0``); the engine with its own pace (``--max-pps``). Both use the same
+per-target spacing (``-p``) and per-echo timeout (``-t``).
 Goal (issue 16, scheduler path, 20,000×3): ≥ 0.7× fping's targets/s, CPU ≤ 2× fping's, 127.0.0.1's
 median RTT ≤ fping's + 0.01 ms, no echo lost.
 Only loopback addresses are ever probed. Needs root (raw sockets) and fping.
