@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from netmon.agent.compare import compare
 from netmon.agent.config import new_credential
 from tests.hardening.peers import self_signed
-from tests.support import ROOT, free_port, netmon_run, prometheus, wait_until
+from tests.support import ROOT, Prometheus, free_port, http_post, netmon_run, prometheus, wait_until
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow]  # ICMP echoes to 127.0.0.0/8 need raw sockets
 
@@ -73,6 +74,15 @@ def web_server() -> Iterator[int]:
         server.server_close()
 
 
+def scrape(prom: Prometheus, tmp: Path, target: str) -> None:
+    """Point the running Prometheus at a central netmon started after it (which needs its write URL)."""
+    path = next(tmp.glob("prometheus-*.yml"))
+    config = yaml.safe_load(path.read_text())
+    config["scrape_configs"][0]["static_configs"] = [{"targets": [target]}]
+    path.write_text(yaml.safe_dump(config))
+    assert http_post(f"{prom.url}/-/reload")[0] == 200
+
+
 def committed(buffer: Path) -> tuple[int, int]:
     with sqlite3.connect(f"file:{buffer}?mode=ro", uri=True) as db:
         row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'results'").fetchone()
@@ -120,6 +130,12 @@ def test_central_gone_agent_killed_everything_once(tmp_path: Path) -> None:
             wait_until(lambda: committed(buffer)[0] >= before + 16, 60, "results after the restart")
             with netmon_run(*central_args) as central:  # back (a restarted central keeps its cursor)
                 wait_until(lambda: committed(buffer)[1] <= 4, 60, "backlog delivered")
+                # both directions side by side: on one host they agree
+                scrape(prom, tmp_path, central.url.removeprefix("http://"))
+                rows = wait_until(lambda: [r for r in compare(prom.url, "chieng-mung", "10s")
+                                           if r.datacenter and r.agent], 30, "both views in Prometheus")
+                assert {r.check for r in rows} == {"canary-core", "qlvb-http"}
+                assert {r.verdict for r in rows} == {"same"}
                 agent.send_signal(signal.SIGTERM)
                 agent.wait(30)
                 last, held = committed(buffer)
