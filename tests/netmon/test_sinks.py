@@ -33,20 +33,30 @@ class Recorder:
         return [f for kind, f in self.events if kind == "facts"]  # type: ignore[misc]
 
 
-async def test_sinks_get_facts_on_start_and_reload_and_close_last(tmp_path: Path) -> None:
-    with tcp_listener() as port:
-        config = write_inventory(tmp_path / "inv.yaml", [], [f"{{id: web, probe: tcp, target: '127.0.0.1:{port}'}}"])
-        recorder = Recorder()
-        service = Daemon(config, f"127.0.0.1:{free_port()}", sinks=[recorder])
-        running = asyncio.create_task(service.run())
-        await asyncio.wait_for(recorder.published.wait(), 10)
-        write_inventory(config, [], [f"{{id: web, probe: tcp, target: '127.0.0.1:{port}'}}",
-                                     "{id: icmp-primary, probe: icmp, link: primary, count: 2}"])
-        ok, message = await service.reload()
-        assert ok, message
-        service.stop()
-        await asyncio.wait_for(running, 10)
+WEB = "{{id: web, probe: tcp, target: '127.0.0.1:{port}'}}"
+ICMP = "{id: icmp-primary, probe: icmp, link: primary, count: 2}"
 
+
+async def _daemon_run(tmp_path: Path, reload_with: list[str] | None = None) -> Recorder:
+    """Start a daemon on a one-check inventory, await its first result, optionally reload with
+    ``reload_with`` added, stop it; the recording sink saw all of it."""
+    recorder = Recorder()
+    with tcp_listener() as port:
+        config = write_inventory(tmp_path / "inv.yaml", [], [WEB.format(port=port)])
+        daemon = Daemon(config, f"127.0.0.1:{free_port()}", sinks=[recorder])
+        running = asyncio.create_task(daemon.run())
+        await asyncio.wait_for(recorder.published.wait(), 10)
+        if reload_with is not None:
+            write_inventory(config, [], [WEB.format(port=port), *reload_with])
+            ok, message = await daemon.reload()
+            assert ok, message
+        daemon.stop()
+        await asyncio.wait_for(running, 10)
+    return recorder
+
+
+async def test_sinks_get_facts_on_start_and_reload_and_close_last(tmp_path: Path) -> None:
+    recorder = await _daemon_run(tmp_path, reload_with=[ICMP])
     first, second = recorder.facts()
     assert first.owned == {"chieng-mung/web"}
     assert second.owned == {"chieng-mung/web", "chieng-mung/icmp-primary"}
@@ -62,12 +72,5 @@ async def test_a_reload_drops_the_reboot_state_of_removed_devices(tmp_path: Path
     from collectors import snmp
 
     snmp._LAST_UPTIME["chieng-mung/old-router"] = 1234.0  # polled under the previous inventory
-    with tcp_listener() as port:
-        config = write_inventory(tmp_path / "inv.yaml", [], [f"{{id: web, probe: tcp, target: '127.0.0.1:{port}'}}"])
-        recorder = Recorder()
-        daemon = Daemon(config, f"127.0.0.1:{free_port()}", sinks=[recorder])
-        running = asyncio.create_task(daemon.run())
-        await asyncio.wait_for(recorder.published.wait(), 10)
-        daemon.stop()
-        await asyncio.wait_for(running, 10)
+    await _daemon_run(tmp_path)
     assert "chieng-mung/old-router" not in snmp._LAST_UPTIME
