@@ -2,6 +2,10 @@
 
 It uses icmplib's ICMP traceroute, which needs a raw socket and blocks, so it runs in a worker thread.
 Hops that never answered are not listed (icmplib leaves them out); the TTLs show the gaps.
+
+A thread cannot be cancelled, so the bound is by construction: `TraceOptions.minimum_timeout` is the
+worst case (every TTL's every echo timing out) and no trace runs with less (the loader rejects a
+shorter timeout; `netmon trace` adds a margin). Only a blocking name lookup can outlast it.
 """
 
 from __future__ import annotations
