@@ -164,13 +164,14 @@ class ResultCollector(Collector):
                     state.histograms[series] = (
                         (*counts[:index], counts[index] + 1, *counts[index + 1:]), total + m.value)
             ident = tuple(zip(IDENTITY, state.latest.identity, strict=True))
+            head = _pairs(ident)  # escaped once for every family's block
             samples = self._samples(state)
             for name in self._headers:
                 found = samples.get(name)
                 if found is None:
                     self._families[name].pop(result.key, None)
                 else:
-                    self._families[name][result.key] = _block(ident, found, keep=False)
+                    self._families[name][result.key] = _block(ident, found, keep=False, head=head)
 
     def _latest(self, result: Result) -> _Latest:
         values = []
@@ -405,10 +406,13 @@ def _pairs(labels: _Labels) -> str:
 _tail = functools.lru_cache(maxsize=8192)(lambda labels: "," + _pairs(labels) if labels else "")
 
 
-def _block(ident: _Labels, samples: tuple[_Sample, ...], keep: bool = True) -> _Block:
-    """``samples`` with their text format 0.0.4 encoding, the identity escaped once for all of them;
-    without ``keep`` only the text is kept (a check's samples are rebuilt from its state)."""
-    head = _pairs(ident)
+def _block(ident: _Labels, samples: tuple[_Sample, ...], keep: bool = True,
+           head: str | None = None) -> _Block:
+    """``samples`` with their text format 0.0.4 encoding, the identity escaped once for all of them
+    (or given as ``head``); without ``keep`` only the text is kept (a check's samples are rebuilt
+    from its state)."""
+    if head is None:
+        head = _pairs(ident)
     text = "".join(f"{name}{{{head}{_tail(labels)}}} {floatToGoString(value)}\n"
                    for name, labels, value in samples)
     return ident, samples if keep else (), text.encode()
