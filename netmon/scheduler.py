@@ -16,7 +16,7 @@
 - Lag is measured from a check's scheduled start to the moment its probe really starts (after the
   semaphore), so a start delayed by the bound shows as lag, not only a late timer.
 - Confirm on failure (as OpenNMS and Checkmk do): the first failed run after a success is re-tested at
-  once with the probe's confirmation options (a denser burst for ICMP) and only the re-test's result is
+  once (when the re-test fits before the check is due again) with the probe's confirmation options (a denser burst for ICMP) and only the re-test's result is
   published. A reported down is therefore a confirmed one, which lets the alert rules fire on it
   without minutes of ``for:``; later failures of an outage are not re-tested (metered links).
 - `apply` swaps in a new inventory's checks: unchanged checks keep running untouched.
@@ -232,9 +232,13 @@ class Scheduler:
                 log.exception("result sink %r failed", sink)
 
     async def _confirmed(self, check: Check) -> Result:
-        """The check's result; a first failure (after a success, or the very first run) re-tested."""
+        """The check's result; a first failure (after a success, or the very first run) re-tested, when
+        the re-test can finish before the check is due again (else it would skip the next run)."""
+        started = time.monotonic()
         result = await run_check(check)
         if result.success or not self._succeeded.get(check.key, True):
+            return result
+        if time.monotonic() - started + check.timeout + GRACE_SECONDS > check.interval:
             return result
         self.stats.confirmations += 1
         retest = await run_check(dataclasses.replace(check, options=check.options.confirmation()))

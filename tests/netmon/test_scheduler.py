@@ -122,16 +122,22 @@ async def test_a_first_failure_is_retested_at_once_and_only_the_retest_is_publis
     """Confirm on failure: run 1 fails, its immediate re-test (run 2) succeeds: nothing reported down.
     A lasting failure from run 1 on is re-tested once, then reported on every run without re-tests."""
     blip = base.Check(site="s", id="blip", probe="test-scripted", target="x",
-                      options=ScriptedOptions(failing=(1,)), interval=0.5, timeout=0.3)
+                      options=ScriptedOptions(failing=(1,)), interval=0.7, timeout=0.3)
     cut = base.Check(site="s", id="cut", probe="test-scripted", target="x",
-                     options=ScriptedOptions(failing=tuple(range(1, 100))), interval=0.5, timeout=0.3)
+                     options=ScriptedOptions(failing=tuple(range(1, 100))), interval=0.7, timeout=0.3)
+    # a re-test that cannot finish before the next run (0.3 s timeout + grace > 0.5 s) is not run
+    tight = base.Check(site="s", id="tight", probe="test-scripted", target="x",
+                       options=ScriptedOptions(failing=(1,)), interval=0.5, timeout=0.3)
     RUNS.clear()
-    scheduler, results = await _collect([blip, cut], until="cut", count=5)
+    scheduler, results = await _collect([blip, cut, tight], until="cut", count=5)
     assert [r.success for r in results if r.check == "blip"][:3] == [True, True, True]
     assert RUNS["blip"][:4] == [False, False, True, False]  # run 2 was the re-test of run 1
     assert [r.success for r in results if r.check == "cut"][:5] == [True, False, False, False, False]
     assert RUNS["cut"][:5] == [False, False, True, False, False]  # one re-test per outage, not per run
     assert scheduler.stats.confirmations == 2
+    assert [r.success for r in results if r.check == "tight"][:2] == [True, False]
+    assert True not in RUNS["tight"]
+    assert scheduler.stats.skipped == {}
     # The confirmed down is published as starting with the first failed run, not its re-test.
     first_down = next(r for r in results if r.check == "cut" and not r.success)
     previous = max(r.started for r in results if r.check == "cut" and r.success and r.started < first_down.started)
