@@ -16,9 +16,10 @@
 - Lag is measured from a check's scheduled start to the moment its probe really starts (after the
   semaphore), so a start delayed by the bound shows as lag, not only a late timer.
 - Confirm on failure (as OpenNMS and Checkmk do): the first failed run after a success is re-tested at
-  once (when the re-test fits before the check is due again) with the probe's confirmation options (a denser burst for ICMP) and only the re-test's result is
-  published. A reported down is therefore a confirmed one, which lets the alert rules fire on it
-  without minutes of ``for:``; later failures of an outage are not re-tested (metered links).
+  once, when the re-test can finish before the check is due again, with the probe's confirmation
+  options (a denser burst for ICMP), and only the re-test's result is published. A reported down is
+  therefore a confirmed one, which lets the alert rules fire on it without minutes of ``for:``; later
+  failures of an outage are not re-tested (metered links).
 - `apply` swaps in a new inventory's checks: unchanged checks keep running untouched.
 """
 
