@@ -1,7 +1,8 @@
 """The ntp probe against a real chronyd on loopback, its clock shifted by a known amount with libfaketime.
 
 chronyd runs with ``-x`` (never touches the system clock) and ``local stratum 8`` (serves its own clock);
-``faketime`` shifts only that process's clock, so the offset the probe must find is the one injected.
+libfaketime (preloaded) shifts only that process's clock, so the offset the probe must find is the one
+injected.
 The shifts are ±2.5 s: with a small shift chronyd stamps arrivals by the kernel's true clock (see
 `test_timestamps_from_two_clocks_are_refused_not_measured`).
 """
@@ -40,6 +41,13 @@ def _answers(port: int) -> bool:
         return len(s.recv(512)) >= 48
 
 
+def _still_answers(port: int) -> bool:
+    try:
+        return _answers(port)
+    except OSError:  # the timeout, or the port unreachable: nobody is serving there any more
+        return False
+
+
 @contextmanager
 def chronyd(tmp: Path, shift: str | None = None, local: bool = True) -> Iterator[int]:
     """A chronyd serving its own clock on a loopback port, shifted by ``shift`` (e.g. ``+2.5s``);
@@ -52,17 +60,23 @@ def chronyd(tmp: Path, shift: str | None = None, local: bool = True) -> Iterator
     conf = tmp / "chrony.conf"
     conf.write_text(f"port {port}\nbindaddress 127.0.0.1\nallow 127.0.0.1\n{'local stratum 8' if local else ''}\n"
                     f"cmdport 0\npidfile {tmp}/chronyd.pid\ndriftfile {tmp}/drift\n")
-    argv = [binary, "-x", "-d", "-f", str(conf), "-u", "root"]
+    env = {"PATH": "/usr/sbin:/usr/bin:/bin"}
     if shift is not None:
-        argv = [shutil.which("faketime") or "faketime", "-f", shift, *argv]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={"FAKETIME_NO_CACHE": "1", "PATH": "/usr/sbin:/usr/bin:/bin"})
+        # libfaketime preloaded into chronyd itself (not the `faketime` wrapper, which would be the
+        # process we stop while chronyd lives on).
+        library = next(iter(sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))), None)
+        if library is None:
+            pytest.fail("libfaketime is missing: run scripts/bootstrap.sh (Debian package libfaketime)")
+        env |= {"LD_PRELOAD": str(library), "FAKETIME": shift, "FAKETIME_NO_CACHE": "1"}
+    proc = subprocess.Popen([binary, "-x", "-d", "-f", str(conf), "-u", "root"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     try:
         wait_until(lambda: proc.poll() is None and _answers(port), 10, "chronyd to answer")
         yield port
     finally:
         proc.terminate()
         proc.wait(10)
+        assert not _still_answers(port), "chronyd still answers after it was stopped"
 
 
 def _check(port: int, timeout: float = 2.0, **options: float) -> base.Check:
