@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from netmon.lab import control
+from probes.linkstats import loss_bounds
 from tests.diagnose.conftest import netmon, netmon_json
 from tests.diagnose.test_probe import flat
 from tests.lab.fixtures import INVENTORY
@@ -107,25 +108,38 @@ def test_the_demos_advertised_service_faults_are_visible(fresh_lab: control.Lab,
     assert "online meetings degraded (certificate expires in 6 days)" in doc["diagnosis"]["text"]
 
 
-@pytest.mark.parametrize(("site", "loss"), [("xim-vang", 0.10), ("xim-vang", 0.08), ("chieng-mung", 0.03)])
+LOSS_CASES = [("xim-vang", 0.10), ("xim-vang", 0.08), ("chieng-mung", 0.03)]
+#: The test's own confidence that the echoes are consistent with the injected loss, all cases together
+#: (Bonferroni). The product states 95 %: one claim in twenty may miss the truth by design (it did once
+#: here: 1 of 72 lost at 8 % read "under 7.5 %"); the test checks the claims are right at 95 % and the
+#: echoes consistent with the truth at 99.9 %, not that a 95 % interval never misses.
+TEST_CONFIDENCE = 1 - 0.001 / len(LOSS_CASES)
+
+
+@pytest.mark.parametrize(("site", "loss"), LOSS_CASES)
 def test_loss_verdicts_claim_only_what_the_echoes_show(fresh_lab: control.Lab, capsys: Capture, site: str,
                                                        loss: float) -> None:
     """Issue #15 case 4: 10 % and 8 % on 4G read "0 % ok", 3 % on fiber "0 % ok" or "20 % — cut cable"
-    with 5-echo bursts. Now the burst is sized to the limit and every claim carries its interval:
-    whatever the verdict, what it says about the injected loss must be true."""
+    with 5-echo bursts. Now the burst is sized to the limit and every claim carries its 95 % interval."""
     fresh_lab.set(site, loss=loss)
     _, doc = netmon_json(capsys, "probe", site, "--check", "icmp-primary", *CONFIG)
     [icmp] = doc["checks"]
-    sent = next(m["value"] for m in icmp["measurements"] if m["name"] == "netmon_icmp_packets_sent")
+    value = {m["name"]: m["value"] for m in icmp["measurements"]}
+    sent, lost = int(value["netmon_icmp_packets_sent"]), int(value["netmon_icmp_packets_sent"]
+                                                             - value["netmon_icmp_packets_received"])
     low, high = icmp["interval"]
     assert sent >= 72 and icmp["confidence"] == 0.95, icmp  # sized: 0 lost of 72 puts 4G under its 5 %
-    if icmp["cause"] == "loss":       # "above the limit": true, the injected loss is
+    assert (low, high) == pytest.approx(loss_bounds(sent, lost, 0.95))
+    wide_low, wide_high = loss_bounds(sent, lost, TEST_CONFIDENCE)
+    assert wide_low <= loss <= wide_high, (sent, lost)  # the echoes are consistent with what was injected
+    if icmp["cause"] == "loss":       # "above the limit, 95 % sure"
         assert icmp["verdict"] == "degraded" and icmp["limit"] <= low
-    elif icmp["cause"] == "loss_unconfirmed":  # "cannot tell which side of the limit": true
+    elif icmp["cause"] == "loss_unconfirmed":  # "cannot tell which side of the limit"
         assert low < icmp["limit"] <= high
-    else:                             # "ok, loss under <high>": true only if the bound covers the truth
-        assert icmp["cause"] is None and high >= loss, icmp
+    else:                             # "ok, loss under <high>, 95 % sure"
+        assert (icmp["cause"] is None and high < icmp["limit"]) or high >= icmp["limit"], icmp
     assert "% sure" in doc["diagnosis"]["text"]
+    assert not (lost > 0 and " 0 %" in doc["diagnosis"]["text"])  # never "0 %" when echoes were lost
 
 
 def test_jitter_of_a_4g_burst_is_measured_not_a_quarter_of_it(fresh_lab: control.Lab, capsys: Capture) -> None:
