@@ -36,7 +36,7 @@ from exporters import remote_write
 from netmon.agent import wire
 from netmon.agent.config import AgentEntry, AgentsFile, token_hash
 from netmon.agent.delivery import PATH
-from netmon.httpserver import parse_listen
+from netmon.httpserver import ListenError, parse_listen
 from probes.base import Kind, Result
 
 log = logging.getLogger("netmon.agents")
@@ -239,7 +239,10 @@ class Receiver:
             context.load_cert_chain(base / agents.tls.cert_file, base / agents.tls.key_file)
         handler = _handler(inbox)
         server_class = type("AgentServer", (ThreadingHTTPServer,), {"daemon_threads": True})
-        self._server = server_class((host, port), handler)
+        try:
+            self._server = server_class((host, port), handler)
+        except OSError as exc:  # a busy port is one line naming it, as for /metrics, not a traceback
+            raise ListenError(agents.listen, exc) from None
         if context is not None:
             self._server.socket = context.wrap_socket(self._server.socket, server_side=True,
                                                       do_handshake_on_connect=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import ssl
 import time
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from netmon.agent.buffer import Buffer
 from netmon.agent.config import AgentEntry, AgentsFile, TlsFiles, token_hash
 from netmon.agent.delivery import PATH, Budget, Delivery
 from netmon.agent.receiver import Inbox, Receiver
+from netmon.httpserver import ListenError
 from probes import base
 from probes.base import Result
 from tests.hardening.peers import self_signed
@@ -151,3 +153,19 @@ def test_backlog_stays_within_the_byte_budget(tmp_path: Path, per_day: int) -> N
     restarted = Delivery(buffer, "https://127.0.0.1:1", TOKEN, "muong-lan", "muong-lan", Budget(per_day, 16_000),
                          60.0, 8000)
     assert restarted.budget.wait(8000) > 0 and restarted.budget.tokens < 0.5 * restarted.budget.capacity
+
+
+def test_a_busy_agents_port_is_one_line_naming_it(tmp_path: Path) -> None:
+    """Like /metrics' --listen: a taken port is a ListenError naming the address, not an OSError traceback."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        listen = f"127.0.0.1:{taken.getsockname()[1]}"
+        agents = AgentsFile(listen=listen, state=str(tmp_path / "agents.db"), agents=[
+            AgentEntry(id="muong-lan", site="muong-lan", token_sha256=token_hash(TOKEN))])
+        inbox = Inbox(agents, tmp_path / "agents.db", kinds(), [].append)
+        try:
+            with pytest.raises(ListenError, match=listen):
+                Receiver(agents, tmp_path / "agents.yaml", inbox)
+        finally:
+            inbox.close()
