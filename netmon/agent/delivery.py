@@ -119,7 +119,7 @@ class Delivery:
                     await asyncio.sleep(LINGER)
                     continue
                 body = wire.encode(wire.Batch(self.agent, self.site, self.buffer.low, self.buffer.dropped,
-                                              tuple(rows)))
+                                              self.buffer.held, tuple(rows)))
                 estimate = len(body) + 600
                 delay = self.budget.wait(estimate)
                 if delay > 0:

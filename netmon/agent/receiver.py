@@ -48,6 +48,10 @@ _SCHEMA = (
         agent TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (agent, seq))
         WITHOUT ROWID""",
     "CREATE TABLE IF NOT EXISTS cursor (agent TEXT PRIMARY KEY, next INTEGER NOT NULL)",
+    # When the central side first expected each agent and last heard from it: kept across restarts so
+    # an agent that never reported, or went silent before a restart, is still seen as silent.
+    """CREATE TABLE IF NOT EXISTS contact (
+        agent TEXT PRIMARY KEY, listed REAL NOT NULL, last REAL, held INTEGER)""",
 )
 
 
@@ -58,6 +62,10 @@ class AgentCounts:
     duplicate: int = 0
     bytes: int = 0
     dropped: int = 0
+    #: Results in the agent's buffer at its last contact (as it reported).
+    held: int = 0
+    #: Unix time the central side first expected this agent (it was added to the agents file).
+    listed: float = 0.0
     last_contact: float = 0.0
 
 
@@ -91,6 +99,12 @@ class Inbox:
         self._db.execute("PRAGMA synchronous = FULL")
         for statement in _SCHEMA:
             self._db.execute(statement)
+        self._db.executemany("INSERT OR IGNORE INTO contact VALUES (?, ?, NULL, NULL)",
+                             ((agent, time.time()) for agent in self.stats.agents))
+        for agent, listed, last, held in self._db.execute("SELECT agent, listed, last, held FROM contact"):
+            if agent in self.stats.agents:
+                counts = self.stats.agents[agent]
+                counts.listed, counts.last_contact, counts.held = listed, last or 0.0, held or 0
         self._lock = threading.Lock()
         self._http = httpx.Client(timeout=30.0)
 
@@ -123,7 +137,7 @@ class Inbox:
         counts = self.stats.agents[agent.id]
         counts.bytes += size
         counts.dropped = max(counts.dropped, batch.dropped)
-        counts.last_contact = time.time()
+        counts.held = batch.held
         row = self._db.execute("SELECT next FROM cursor WHERE agent = ?", (agent.id,)).fetchone()
         cursor = batch.low if row is None else int(row[0])
         held = {s for (s,) in self._db.execute("SELECT seq FROM pending WHERE agent = ?", (agent.id,))}
@@ -141,7 +155,8 @@ class Inbox:
                     raise Refused(503, "remote_write", str(exc)) from None
                 self.stats.remote_write_failures += 1
                 log.error("%s; the batch is kept in the history only", exc)
-        feed = self._commit(agent.id, cursor, batch.low, new)
+        counts.last_contact = time.time()
+        feed = self._commit(agent.id, cursor, batch.low, new, counts)
         counts.accepted += len(new)
         counts.duplicate += len(results) - len(new)
         if self.history is not None:
@@ -149,7 +164,8 @@ class Inbox:
                 self.history(result)
         return {"accepted": len(new), "duplicate": len(results) - len(new)}
 
-    def _commit(self, agent: str, cursor: int, low: int, new: dict[int, Result]) -> list[Result]:
+    def _commit(self, agent: str, cursor: int, low: int, new: dict[int, Result],
+                counts: AgentCounts) -> list[Result]:
         """Record ``new``; return what the history may now take, in sequence order."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
@@ -171,6 +187,8 @@ class Inbox:
                                  ((agent, seq) for seq, _ in ready))
             self._db.execute("INSERT INTO cursor VALUES (?, ?) ON CONFLICT (agent) DO UPDATE SET next = ?",
                              (agent, nxt, nxt))
+            self._db.execute("UPDATE contact SET last = ?, held = ? WHERE agent = ?",
+                             (counts.last_contact, counts.held, agent))
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
@@ -198,6 +216,13 @@ class ReceiverMetrics(Collector):
                                       labels=("agent", "site", "outcome"))
         contact = GaugeMetricFamily("netmon_agent_last_contact_timestamp_seconds",
                                     "Unix time of the agent's last accepted batch.", labels=("agent", "site"))
+        listed = GaugeMetricFamily("netmon_agent_listed_timestamp_seconds",
+                                   "Unix time the central side first expected the agent (added to the agents "
+                                   "file): an agent never heard from is silent since then.",
+                                   labels=("agent", "site"))
+        held = GaugeMetricFamily("netmon_agent_buffered_results",
+                                 "Results in the agent's buffer at its last contact (its backlog, as it "
+                                 "reported).", labels=("agent", "site"))
         dropped = CounterMetricFamily("netmon_agent_buffer_dropped",
                                       "Results the agent's buffer dropped over its size cap (as reported).",
                                       labels=("agent", "site"))
@@ -206,15 +231,17 @@ class ReceiverMetrics(Collector):
         pending = GaugeMetricFamily("netmon_agent_pending_results",
                                     "Results held until the lower sequence numbers arrive (history order).",
                                     labels=("agent", "site"))
-        held = self.inbox.pending()
+        waiting = self.inbox.pending()
         for agent, c in stats.agents.items():
             results.add_metric([agent, c.site, "accepted"], c.accepted)
             results.add_metric([agent, c.site, "duplicate"], c.duplicate)
+            listed.add_metric([agent, c.site], c.listed)
             if c.last_contact:
                 contact.add_metric([agent, c.site], c.last_contact)
+                held.add_metric([agent, c.site], c.held)
             dropped.add_metric([agent, c.site], c.dropped)
             received.add_metric([agent, c.site], c.bytes)
-            pending.add_metric([agent, c.site], held.get(agent, 0))
+            pending.add_metric([agent, c.site], waiting.get(agent, 0))
         rejected = CounterMetricFamily("netmon_agent_batches_rejected", "Agent batches refused, by reason.",
                                        labels=("reason",))
         for reason, n in stats.rejected.items():
@@ -222,7 +249,7 @@ class ReceiverMetrics(Collector):
         failures = CounterMetricFamily("netmon_agent_remote_write_failures",
                                        "Remote writes of agent results that failed.",
                                        value=stats.remote_write_failures)
-        return [results, contact, dropped, received, pending, rejected, failures]
+        return [results, contact, listed, held, dropped, received, pending, rejected, failures]
 
 
 class Receiver:

@@ -3,7 +3,8 @@
 A result is stored in the agent's buffer in the same JSON it is sent in, so what was committed is
 byte for byte what arrives. A batch names its agent and site (checked against the credential), the
 lowest sequence number the agent still holds (everything below it was delivered or dropped by the
-size cap) and how many results the cap has dropped so far.
+size cap), how many results the cap has dropped so far and how many the buffer holds (this batch's
+included): the central side shows the agent's backlog without asking it.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class Batch:
     site: str
     low: int
     dropped: int
+    #: Results in the agent's buffer when the batch left, this batch's included (its backlog).
+    held: int
     #: (sequence number, Result as JSON text) in the order they were taken from the buffer.
     results: tuple[tuple[int, str], ...]
 
@@ -54,7 +57,7 @@ class Batch:
 def encode(batch: Batch) -> bytes:
     results = ",".join(f"[{seq},{text}]" for seq, text in batch.results)
     body = (f'{{"agent":{json.dumps(batch.agent)},"site":{json.dumps(batch.site)},"low":{batch.low},'
-            f'"dropped":{batch.dropped},"results":[{results}]}}')
+            f'"dropped":{batch.dropped},"held":{batch.held},"results":[{results}]}}')
     return zlib.compress(body.encode(), 6)
 
 
@@ -70,7 +73,8 @@ def decode(body: bytes) -> tuple[Batch, list[tuple[int, Result]]]:
             raise BadBatch(f"batch larger than {MAX_BATCH_BYTES} bytes uncompressed")
         data = json.loads(raw)
         results = [(int(seq), load(item)) for seq, item in data["results"]]
-        batch = Batch(str(data["agent"]), str(data["site"]), int(data["low"]), int(data["dropped"]), ())
+        batch = Batch(str(data["agent"]), str(data["site"]), int(data["low"]), int(data["dropped"]),
+                      int(data["held"]), ())
     except BadBatch:
         raise
     except (zlib.error, ValueError, KeyError, TypeError) as exc:

@@ -22,7 +22,7 @@ from netmon.agent import wire
 from netmon.agent.buffer import Buffer
 from netmon.agent.config import AgentEntry, AgentsFile, TlsFiles, token_hash
 from netmon.agent.delivery import PATH, Budget, Delivery
-from netmon.agent.receiver import Inbox, Receiver
+from netmon.agent.receiver import Inbox, Receiver, ReceiverMetrics
 from netmon.httpserver import ListenError
 from probes import base
 from probes.base import Result
@@ -102,7 +102,7 @@ def test_cut_then_delivery_no_duplicate_no_loss(tmp_path: Path) -> None:
             asyncio.run(deliver())
             assert delivery.stats.delivered == 210 and delivery.stats.duplicates == 0
             # a resent batch (its acknowledgement lost) and a replay are taken as duplicates only
-            batch = wire.encode(wire.Batch("muong-lan", "muong-lan", 1, 0,
+            batch = wire.encode(wire.Batch("muong-lan", "muong-lan", 1, 0, 1,
                                            ((5, wire.dump(measured(5, t0))),)))
             headers = {"Authorization": f"Bearer {TOKEN}"}
             with httpx.Client(verify=ssl.create_default_context(cafile=ca)) as client:
@@ -169,3 +169,29 @@ def test_a_busy_agents_port_is_one_line_naming_it(tmp_path: Path) -> None:
                 Receiver(agents, tmp_path / "agents.yaml", inbox)
         finally:
             inbox.close()
+
+
+def _gauges(inbox: Inbox, name: str) -> dict[str, float]:
+    family = next(f for f in ReceiverMetrics(inbox).collect() if f.name == name)
+    return {s.labels["agent"]: s.value for s in family.samples}
+
+
+def test_silence_is_known_for_agents_never_heard_and_across_restarts(tmp_path: Path) -> None:
+    """AgentSilent needs a start for every listed agent's silence: when the central side first expected
+    it (kept across restarts, not reset by them) and its last contact (also kept)."""
+    before = time.time()
+    with central(tmp_path, None, []) as (url, inbox, ca):
+        listed = _gauges(inbox, "netmon_agent_listed_timestamp_seconds")
+        assert set(listed) == {"muong-lan", "chieng-an"} and all(before <= t <= time.time() for t in listed.values())
+        assert _gauges(inbox, "netmon_agent_last_contact_timestamp_seconds") == {}, "never heard: no contact"
+        batch = wire.encode(wire.Batch("muong-lan", "muong-lan", 1, 0, 7, ((1, wire.dump(measured(1, before))),)))
+        with httpx.Client(verify=ssl.create_default_context(cafile=ca)) as client:
+            reply = client.post(url + PATH, content=batch, headers={"Authorization": f"Bearer {TOKEN}"})
+            assert reply.status_code == 200
+        contact = _gauges(inbox, "netmon_agent_last_contact_timestamp_seconds")
+        assert set(contact) == {"muong-lan"}
+        assert _gauges(inbox, "netmon_agent_buffered_results") == {"muong-lan": 7}, "the backlog it reported"
+    with central(tmp_path, None, []) as (_url, inbox, _ca):  # the central side restarted
+        assert _gauges(inbox, "netmon_agent_listed_timestamp_seconds") == listed, "not reset by a restart"
+        assert _gauges(inbox, "netmon_agent_last_contact_timestamp_seconds") == contact
+        assert _gauges(inbox, "netmon_agent_buffered_results") == {"muong-lan": 7}
