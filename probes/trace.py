@@ -1,20 +1,22 @@
 """Traceroute probe, for diagnosis: which hop on the way to a center stops answering.
 
-It uses icmplib's ICMP traceroute, which needs a raw socket and blocks, so it runs in a worker thread.
-Hops that never answered are not listed (icmplib leaves them out); the TTLs show the gaps.
-
-A thread cannot be cancelled, so the bound is by construction: `TraceOptions.minimum_timeout` is the
-worst case (every TTL's every echo timing out) and no trace runs with less (the loader rejects a
-shorter timeout; `netmon trace` adds a margin). Only a blocking name lookup can outlast it.
+It uses icmplib's ICMP traceroute, which needs a raw socket and blocks (its name lookup too). It runs
+in a worker process (`probes.trace_worker`), killed at the check's deadline whatever it is doing, so
+a trace never outlives its run; a thread could not be stopped. The loader still insists on a timeout
+covering the worst case (`TraceOptions.minimum_timeout`), so a trace to a dead end reports its hops
+rather than being killed. Hops that never answered are not listed (icmplib leaves them out); the TTLs
+show the gaps.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import time
 from typing import Any
 
-import icmplib
 from pydantic import Field
 
 from probes.base import Check, Duration, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
@@ -29,6 +31,9 @@ REASONS: dict[str, Wording] = {
     "unreachable": ("target not reached", "không tới được đích"),
 }
 _HOPS: Wording = ("{n} hops", "{n} bước")
+#: Starting the worker: a fresh interpreter importing icmplib takes 0.06 s on an idle machine; the
+#: rest is room for a loaded one.
+WORKER_START_SECONDS = 0.5
 #: An echo and its answer (or time-exceeded error), IPv4: 2 × (28 bytes of headers + 56 of payload).
 ECHO_BYTES = 2 * 84
 
@@ -41,25 +46,32 @@ class TraceOptions(ProbeOptions):
     packet_timeout: Duration = Field(default=1.0, gt=0, le=10)
 
     def minimum_timeout(self) -> float:
-        """Every TTL's every echo timing out: the longest a trace to a dead end can take."""
-        return self.max_hops * self.count * self.packet_timeout
+        """Every TTL's every echo timing out, plus starting the worker: the longest a trace to a dead
+        end can take."""
+        return WORKER_START_SECONDS + self.max_hops * self.count * self.packet_timeout
 
 
-def _hop(hop: icmplib.Hop) -> dict[str, Any]:
-    return {
-        "ttl": hop.distance,
-        "address": hop.address,
-        "rtt_avg_seconds": hop.avg_rtt / 1000,  # icmplib speaks milliseconds
-        "loss_ratio": hop.packet_loss,
-    }
-
-
-def _trace(target: str, opts: TraceOptions) -> tuple[str, list[icmplib.Hop]]:
-    """Resolve once, then trace (blocking; runs in a worker thread)."""
-    address = str(icmplib.resolve(target)[0]) if icmplib.is_hostname(target) else target
-    hops = icmplib.traceroute(address, count=opts.count, interval=0.0, timeout=opts.packet_timeout,
-                              max_hops=opts.max_hops, fast=True)
-    return address, hops
+async def _in_worker(check: Check, opts: TraceOptions) -> dict[str, Any]:
+    """`probes.trace_worker`'s outcome for ``check``; killed (and TimeoutError) at its deadline, also
+    killed when this run is cancelled."""
+    seconds = check.remaining()
+    deadline = asyncio.get_running_loop().time() + seconds
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "probes.trace_worker", check.target, str(opts.count), repr(opts.packet_timeout),
+        str(opts.max_hops), repr(seconds),
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        async with asyncio.timeout_at(deadline):
+            out, err = await worker.communicate()
+    finally:
+        if worker.returncode is None:
+            worker.kill()
+            await worker.wait()
+    if worker.returncode != 0:
+        stderr = err.decode(errors="replace")[-500:]
+        raise RuntimeError(f"trace worker exited with {worker.returncode}: {stderr}")
+    outcome: dict[str, Any] = json.loads(out)
+    return outcome
 
 
 def summary(result: Result, lang: Lang) -> str | None:
@@ -83,19 +95,23 @@ async def run(check: Check) -> Result:
     opts = check.options
     started = time.time()
     try:
-        address, hops = await asyncio.to_thread(_trace, check.target, opts)
-    except icmplib.SocketPermissionError as exc:
+        outcome = await _in_worker(check, opts)
+    except TimeoutError:
+        return check.fail("timeout", f"trace not finished within {check.timeout:g}s (worker stopped)",
+                          started)
+    if outcome.get("error") == "permission":
         raise PrivilegeError(
-            f"traceroute needs a raw ICMP socket ({exc}): run as root or grant the capability with "
-            "`setcap cap_net_raw+ep $(readlink -f $(which python3))`."
-        ) from exc
-    except icmplib.NameLookupError as exc:
-        return check.fail("dns", f"cannot resolve {check.target!r}: {exc}", started)
-    listed = [_hop(h) for h in hops]
-    found = [Measurement(HOPS, hops[-1].distance if hops else 0)]
-    if not hops or hops[-1].address != address:
-        last = (f"last answer from {hops[-1].address} at TTL {hops[-1].distance}" if hops
+            f"traceroute needs a raw ICMP socket ({outcome['message']}): run as root or grant the capability "
+            "with `setcap cap_net_raw+ep $(readlink -f $(which python3))`."
+        )
+    if outcome.get("error") == "dns":
+        return check.fail("dns", f"cannot resolve {check.target!r}: {outcome['message']}", started)
+    address: str = outcome["address"]
+    hops: list[dict[str, Any]] = outcome["hops"]
+    found = [Measurement(HOPS, hops[-1]["ttl"] if hops else 0)]
+    if not hops or hops[-1]["address"] != address:
+        last = (f"last answer from {hops[-1]['address']} at TTL {hops[-1]['ttl']}" if hops
                 else "no hop answered")
         return check.fail("unreachable", f"{address} not reached within {opts.max_hops} hops ({last})",
-                          started, found, address=address, hops=listed)
-    return check.ok(started, found, address=address, hops=listed)
+                          started, found, address=address, hops=hops)
+    return check.ok(started, found, address=address, hops=hops)
