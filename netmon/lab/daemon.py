@@ -54,6 +54,9 @@ class Daemon:
         self.stopping = asyncio.Event()
         self.events = EventLog(state)
         self.battery: dict[str, bool] = {}
+        #: One refresh at a time: the tick and control requests overlap, and two refreshes in flight would
+        #: apply their rules from threads in any order (the kernel left at an older state than reported).
+        self.refreshing = asyncio.Lock()
 
     # -- behaviour lookups used by the servers on every request --
     def service(self, service_id: str) -> ServiceBehaviour:
@@ -89,6 +92,10 @@ class Daemon:
 
     async def refresh(self) -> None:
         """Bring kernel rules, the delay table and link states in line with the current behaviour."""
+        async with self.refreshing:
+            await self._refresh()
+
+    async def _refresh(self) -> None:
         effects = self.impairments.effects()
         if effects != self.effects:
             assert self.holder is not None

@@ -6,7 +6,9 @@ Every test runs against the session lab (75 sites, calm) and undoes its changes 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import math
+import re
 import statistics
 import subprocess
 import time
@@ -78,6 +80,24 @@ async def test_icmp_sees_injected_delay_and_loss(fresh_lab: control.Lab, delay: 
     lost_at = [i for i, r in enumerate(echoes) if r is None]
     assert low <= len(lost_at) <= high, f"lost {lost_at} of {n}, expected {low}..{high} losses"
     assert statistics.median(rtts) == pytest.approx(delay, abs=0.003)
+
+
+def test_concurrent_changes_leave_the_kernel_at_the_last_one(fresh_lab: control.Lab) -> None:
+    """Control requests and the schedule's tick may overlap; the kernel must end at the daemon's state.
+
+    Before refreshes were serialised, two overlapping ones ran ``nft -f`` in threads in any order: the
+    kernel and the daemon's belief could keep an older loss until the next tick, after `set` had returned
+    (one CI run measured 11 % loss in a burst set to 30 %)."""
+    ratios = [round(0.02 * i, 2) for i in range(1, 25)]
+    with concurrent.futures.ThreadPoolExecutor(len(ratios)) as pool:
+        list(pool.map(lambda r: fresh_lab.set(SITE, loss=r), ratios))
+    status = fresh_lab.status()
+    wanted = status["overrides"][PLAN.primary(SITE).key]["loss"]
+    assert status["impaired"][SITE_CPE]["loss"] == pytest.approx(wanted)
+    listing = subprocess.run(["ip", "netns", "exec", topology.DC_NS, "nft", "list", "table", "ip", "nml"],
+                             capture_output=True, text=True, check=True).stdout
+    (threshold,) = re.findall(rf"ip daddr {re.escape(SITE_CPE)} numgen random mod 1000000 < (\d+)", listing)
+    assert int(threshold) == round(wanted * 1_000_000)
 
 
 async def test_jitter_spreads_rtts(fresh_lab: control.Lab) -> None:
