@@ -150,6 +150,17 @@ def require_binary(name: str) -> str:
     return path
 
 
+def scrape(prom: Prometheus, tmp: Path, target: str) -> None:
+    """Point a running Prometheus (started in ``tmp``) at a netmon started after it — a central netmon
+    with agents needs the Prometheus write URL before it starts."""
+    port = prom.url.rsplit(":", 1)[1]
+    path = tmp / f"prometheus-{port}.yml"
+    config = yaml.safe_load(path.read_text())
+    config["scrape_configs"][0]["static_configs"] = [{"targets": [target]}]
+    path.write_text(yaml.safe_dump(config))
+    assert http_post(f"{prom.url}/-/reload")[0] == 200
+
+
 @contextmanager
 def prometheus(tmp: Path, targets: list[str], scrape_interval: str = "1s",
                rule_files: list[Path] | None = None, alertmanager: str | None = None,

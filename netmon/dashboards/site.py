@@ -1,7 +1,8 @@
 """Site detail: one service center, for the technician on the phone with the commune.
 
 Link quality comes first (a SmokePing-style band per link, the RTT distribution, loss, jitter and the
-meeting-quality estimate), then the services the center depends on, then its equipment.
+meeting-quality estimate), then what the center's edge agent saw from inside (when it has one), then
+the services the center depends on, then its equipment.
 """
 
 from __future__ import annotations
@@ -186,9 +187,63 @@ def _equipment_panels(lang: Lang) -> list[Panel]:
     ]
 
 
+#: The edge agent's own series (netmon/agent/checks.py gives every agent check this link).
+AGENT = f'{SITE}, link="agent"'
+DATACENTER = 'and on (site) netmon_site_info{kind="datacenter"}'
+#: Probes whose duration is a service's answer time (an echo burst's or an SNMP walk's is not).
+SERVICE_PROBES = 'probe=~"http|dns|tcp"'
+
+
+def _agent_panels(lang: Lang) -> list[Panel]:
+    """What the center's own edge agent saw: its checks (back-filled after a cut), and its delivery."""
+    t = say(lang)
+    return [
+        stat(t("Edge agent — last contact", "Tác tử tại trung tâm — lần liên lạc cuối"),
+             t("Time since the center's edge agent last delivered to the province. Minutes while the link "
+               "is down are expected (it keeps measuring and buffers); minutes while the link is up mean "
+               "the agent box is off or stuck (AgentSilent).",
+               "Thời gian từ lần cuối tác tử tại trung tâm gửi được số liệu về tỉnh. Vài phút khi đường "
+               "truyền mất là bình thường (tác tử vẫn đo và lưu đệm); khi đường truyền vẫn tốt thì máy tác "
+               "tử đã tắt hoặc bị treo (AgentSilent)."),
+             Query(f"time() - max(netmon_agent_last_contact_timestamp_seconds{{{SITE}}})", instant=True),
+             unit="s", thresholds=[(None, "green"), (120, "orange"), (300, "red")], width=6),
+        timeseries(t("Edge agent — buffered and delivered", "Tác tử — số đo lưu đệm và đã gửi"),
+                   t("Results waiting in the agent's buffer (as it reported with its last batch) and results "
+                     "the province accepted. A backlog that grows during a cut and drains after it is the "
+                     "agent doing its job; one that never drains is a byte budget too small for the link.",
+                     "Số đo đang chờ trong bộ đệm của tác tử (theo lần gửi gần nhất) và số đo tỉnh đã nhận. "
+                     "Tồn đọng tăng khi mất kết nối rồi giảm sau đó là bình thường; không bao giờ giảm là "
+                     "hạn mức dung lượng quá nhỏ so với đường truyền."),
+                   Query(f"max(netmon_agent_buffered_results{{{SITE}}})", t("buffered", "lưu đệm")),
+                   Query(f'sum(increase(netmon_agent_results_total{{{SITE}, outcome="accepted"}}'
+                         "[$__rate_interval]))", t("delivered", "đã gửi")),
+                   width=18, min=0),
+        state_timeline(t("Edge agent — its checks, measured inside the center",
+                         "Tác tử — các phép kiểm tra đo từ bên trong trung tâm"),
+                       t("Each check the agent runs from the center, at the time it was measured: during a "
+                         "cut they arrive late but land in place, so this shows what the staff could reach "
+                         "while the province could not see them.",
+                         "Từng phép kiểm tra tác tử chạy từ trung tâm, đúng thời điểm đo: khi mất kết nối số "
+                         "liệu về muộn nhưng vẫn đặt đúng chỗ, nên thấy được cán bộ xã dùng được gì trong "
+                         "lúc tỉnh không nhìn thấy trung tâm."),
+                       Query(f"netmon_probe_success{{{AGENT}}}", "{{check}}"), ok_mappings(lang), width=12),
+        timeseries(t("Services from both sides", "Dịch vụ nhìn từ hai phía"),
+                   t("Answer time of each service from the data center and from inside this center (the "
+                     "agent). Slower only from the center: the commune's path or a block on the way; slower "
+                     "from both: the service itself. `netmon agent compare SITE` judges it.",
+                     "Thời gian trả lời của từng dịch vụ khi đo từ trung tâm dữ liệu và từ bên trong trung "
+                     "tâm xã (tác tử). Chỉ chậm khi đo từ xã: đường truyền của xã hoặc bị chặn giữa đường; "
+                     "chậm cả hai phía: do chính dịch vụ. `netmon agent compare SITE` đưa ra kết luận."),
+                   Query(f"netmon_probe_duration_seconds{{{SERVICE_PROBES}}} {DATACENTER}",
+                         t("data center", "trung tâm dữ liệu") + " {{check}}"),
+                   Query(f"netmon_probe_duration_seconds{{{AGENT}, {SERVICE_PROBES}}}",
+                         t("center", "trung tâm xã") + " {{check}}"), unit="s", width=12),
+    ]
+
+
 def build(lang: Lang) -> dict[str, Any]:
     t = say(lang)
-    panels = [*_link_panels(lang), *_service_panels(lang), *_equipment_panels(lang)]
+    panels = [*_link_panels(lang), *_agent_panels(lang), *_service_panels(lang), *_equipment_panels(lang)]
     return dashboard("netmon-site", t("Sơn La — service center detail", "Sơn La — chi tiết trung tâm"),
                      t("One center: link quality per link, the services it depends on, its equipment.",
                        "Một trung tâm: chất lượng từng đường truyền, các dịch vụ nó cần, thiết bị của nó."),

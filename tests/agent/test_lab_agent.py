@@ -31,10 +31,9 @@ from netmon.agent.config import new_credential
 from netmon.agent.sides import read as read_sides
 from netmon.lab import control
 from netmon.lab.netns import PREFIX
-from tests.agent.test_processes import scrape
 from tests.hardening.peers import self_signed
 from tests.lab.fixtures import INVENTORY
-from tests.support import ROOT, free_port, netmon_run, prometheus, wait_until
+from tests.support import ROOT, free_port, netmon_run, prometheus, scrape, wait_until
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow]
 

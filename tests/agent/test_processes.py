@@ -23,7 +23,7 @@ import yaml
 from netmon.agent.compare import compare
 from netmon.agent.config import new_credential
 from tests.hardening.peers import self_signed
-from tests.support import ROOT, Prometheus, free_port, http_post, netmon_run, prometheus, wait_until
+from tests.support import ROOT, free_port, netmon_run, prometheus, scrape, wait_until
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow]  # ICMP echoes to 127.0.0.0/8 need raw sockets
 
@@ -72,15 +72,6 @@ def web_server() -> Iterator[int]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-def scrape(prom: Prometheus, tmp: Path, target: str) -> None:
-    """Point the running Prometheus at a central netmon started after it (which needs its write URL)."""
-    path = next(tmp.glob("prometheus-*.yml"))
-    config = yaml.safe_load(path.read_text())
-    config["scrape_configs"][0]["static_configs"] = [{"targets": [target]}]
-    path.write_text(yaml.safe_dump(config))
-    assert http_post(f"{prom.url}/-/reload")[0] == 200
 
 
 def committed(buffer: Path) -> tuple[int, int]:

@@ -9,12 +9,15 @@ below keeps it honest on tricky cases.
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from exporters.prometheus import ResultCollector
+from netmon.agent.config import AgentEntry, AgentsFile
+from netmon.agent.receiver import Inbox, ReceiverMetrics
 from netmon.facts import derive
 from netmon.health import HealthCollector, ReloadState
 from netmon.inventory import load
@@ -76,6 +79,16 @@ def contract() -> dict[str, str]:
         for family in collector.collect():
             for n in _sample_names(family.name, family.type == "histogram", family.type == "counter"):
                 out[n] = "core"
+    with tempfile.TemporaryDirectory() as tmp:  # the agents' endpoint (`netmon run --agents`)
+        agents = AgentsFile(listen="127.0.0.1:0", state=f"{tmp}/agents.db",
+                            agents=[AgentEntry(id="a", site="a", token_sha256="0" * 64)])
+        inbox = Inbox(agents, Path(tmp) / "agents.db", {})
+        try:
+            for family in ReceiverMetrics(inbox).collect():
+                for n in _sample_names(family.name, False, family.type == "counter"):
+                    out[n] = "agent"
+        finally:
+            inbox.close()
     out.update(dict.fromkeys(recording_rules(), "recording rule"))
     out.update(dict.fromkeys(PROMETHEUS_BUILTIN, "prometheus"))
     return out

@@ -2,7 +2,10 @@
 
 netmon probes a loopback inventory (tests/fixtures/dashboards/inventory.yaml): ICMP to 127.0.x.y, TCP
 to a listener and to a closed port, HTTPS to a local server with a test CA, SNMP to snmpsim replaying
-a UPS on battery and a Teltonika 4G router (system, if-mib, host-resources, ups-mib, lte-teltonika). Prometheus loads the
+a UPS on battery and a Teltonika 4G router (system, if-mib, host-resources, ups-mib, lte-teltonika).
+chieng-mung has an edge agent (`netmon agent run`, its checks from the same inventory) delivering to
+`netmon run --agents` over HTTPS, whose results reach Prometheus by remote-write (the site dashboard's
+agent panels). Prometheus loads the
 repository's rules (alerts/*.rules.yml, group intervals removed so the 10-minute availability group
 evaluates every second) plus one test alert. A panel whose query returns nothing fails with the
 dashboard and panel title. Panels reading only what no check of the test inventory can produce would
@@ -13,29 +16,35 @@ from __future__ import annotations
 
 import datetime as dt
 import http.server
+import os
 import re
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from string import Template
 
 import pytest
 import yaml
 
+from netmon.agent.config import new_credential
 from netmon.dashboards import load_all
 from tests.collectors.agents import SNMP_FIXTURES, snmpsim
 from tests.dashboards.promql import contract, metric_names, substitute, variable_queries
+from tests.hardening.peers import self_signed
 from tests.probes.peers import make_ca, make_leaf
-from tests.support import ROOT, Prometheus, free_port, netmon_run, prometheus, wait_until
+from tests.support import ROOT, Prometheus, free_port, netmon_run, prometheus, scrape, wait_until
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow]
 
 FIXTURES = ROOT / "tests" / "fixtures" / "dashboards"
 BOARDS = load_all(ROOT / "dashboards", ("en",))  # the Vietnamese twins run the same queries (test_json)
 #: Probes with at least one check in the test inventory; "core", rules and Prometheus always produce.
-PRODUCED = {"icmp", "tcp", "http", "snmp", "core", "recording rule", "prometheus"}
+PRODUCED = {"icmp", "tcp", "http", "snmp", "core", "agent", "recording rule", "prometheus"}
 #: snmpsim serves each recording under its file stem as community.
 RECORDINGS = {"NETMON_DASHBOARD_UPS": "ups-on-battery", "NETMON_DASHBOARD_LTE": "lte-router"}
 VALUES = {"site": "chieng-mung", "district": "Huyện Mai Sơn", "link_type": "fiber", "isp": "VNPT"}
@@ -104,11 +113,40 @@ def prom(tmp_path_factory: pytest.TempPathFactory, https_server: tuple[int, Path
         listener.close()
 
 
+@contextmanager
+def _agent(inventory: Path, tmp: Path, write_url: str) -> Iterator[list[str]]:
+    """chieng-mung's edge agent, running; yields the central side's ``--agents`` arguments."""
+    cert, key = self_signed(tmp)
+    listen = f"127.0.0.1:{free_port()}"
+    agents = tmp / "agents.yaml"
+    agents.write_text(yaml.safe_dump({
+        "listen": listen, "tls": {"cert_file": str(cert), "key_file": str(key)}, "remote_write": write_url,
+        "state": str(tmp / "agents.db"),
+        "agents": [{"id": "chieng-mung", "site": "chieng-mung",
+                    "token_sha256": new_credential(tmp / "agent.token")}]}))
+    config = tmp / "agent.yaml"
+    config.write_text(yaml.safe_dump({
+        "site": "chieng-mung", "inventory": str(inventory), "central": f"https://{listen}",
+        "credential_file": str(tmp / "agent.token"), "ca_file": str(cert), "buffer": str(tmp / "buffer.db"),
+        "live_window": "6s"}))
+    with (tmp / "agent.log").open("wb") as log:
+        agent = subprocess.Popen([sys.executable, "-m", "netmon.cli", "agent", "run", "--config", str(config)],
+                                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **RECORDINGS})
+    try:
+        yield ["--agents", str(agents)]
+    finally:
+        agent.terminate()
+        agent.wait(30)
+
+
 def _netmon_and_prometheus(config: Path, tmp: Path) -> Iterator[Prometheus]:
-    with netmon_run(config, tmp, env=RECORDINGS) as netmon, \
-            prometheus(tmp, [netmon.url.removeprefix("http://")], rule_files=_rules(tmp)) as p:
+    with prometheus(tmp, [], rule_files=_rules(tmp), remote_write=True) as p, \
+            _agent(config, tmp, f"{p.url}/api/v1/write") as agents, \
+            netmon_run(config, tmp, *agents, env=RECORDINGS) as netmon:
+        scrape(p, tmp, netmon.url.removeprefix("http://"))
         wait_until(lambda: p.query("netmon:site_availability:ratio_1d") and p.query("ALERTS")
-                   and p.query("netmon_http_duration_seconds"), 60, "rules and first results")
+                   and p.query("netmon_http_duration_seconds")
+                   and p.query('netmon_probe_success{link="agent"}'), 60, "rules and first results")
         yield p
 
 
