@@ -10,7 +10,7 @@ demo: bootstrap
 
 ## Run every test (lint, type check, unit, real-peer and namespace tests). CI runs exactly this.
 test: bootstrap lint audit
-	.venv/bin/python -m pytest -q -ra
+	.venv/bin/python -m pytest -q -ra --durations=25
 
 lint: bootstrap
 	.venv/bin/ruff check probes collectors exporters netmon tests bench scripts

@@ -9,7 +9,25 @@ import sys
 from pathlib import Path
 
 from netmon import alerting
+from netmon.i18n import lang, text
 from netmon.inventory import ConfigError, load
+from probes.wording import Lang
+
+_TEXT = {
+    "stale": ("{file}: out of date with {path}; run `netmon alerts generate`",
+              "{file}: chưa khớp với {path}; hãy chạy `netmon alerts generate`"),
+    "wrote": ("wrote {file}", "đã ghi {file}"),
+    "bridge": ("bridge on {url}: receivers {receivers}", "cầu nối tại {url}: nơi nhận {receivers}"),
+    "order": ("--from must be before --to", "--from phải trước --to"),
+}
+
+
+def _config_error(path: str | Path, exc: ConfigError, language: Lang) -> int:
+    """Every issue of an invalid inventory, under one localised heading (as `netmon validate` prints)."""
+    print(exc.heading(path, language), file=sys.stderr)
+    for issue in exc.issues:
+        print(issue, file=sys.stderr)
+    return 1
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,19 +60,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from netmon.cli import DEFAULT_CONFIG
 
+    language = lang(getattr(args, "lang", None))
     path = args.config or DEFAULT_CONFIG
     try:
         inventory = load(path)
     except ConfigError as exc:
-        print(f"{path}: {len(exc.issues)} error(s)\n{exc}", file=sys.stderr)
-        return 1
+        return _config_error(path, exc, language)
     if args.check:
         stale = list(alerting.stale(inventory, args.alerts_dir))
         for file in stale:
-            print(f"{file}: out of date with {path}; run `netmon alerts generate`", file=sys.stderr)
+            print(text(_TEXT, "stale", language, file=file, path=path), file=sys.stderr)
         return 1 if stale else 0
     for file in alerting.write(inventory, args.alerts_dir):
-        print(f"wrote {file}")
+        print(text(_TEXT, "wrote", language, file=file))
     return 0
 
 
@@ -65,13 +83,13 @@ def run_bridge(args: argparse.Namespace) -> int:
     from netmon import notify
     from netmon.cli import DEFAULT_CONFIG
 
+    language = lang(getattr(args, "lang", None))
     path = args.config or DEFAULT_CONFIG
     try:
         inventory = load(path)
         config = notify.load_config(args.bridge_config)
     except ConfigError as exc:
-        print(f"{path}: {len(exc.issues)} error(s)\n{exc}", file=sys.stderr)
-        return 1
+        return _config_error(path, exc, language)
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -80,7 +98,8 @@ def run_bridge(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     with notify.serve(config, notify.site_facts(inventory), (host, int(port))) as url:
-        print(f"bridge on {url}: receivers {', '.join(sorted(config.receivers))}", file=sys.stderr)
+        print(text(_TEXT, "bridge", language, url=url, receivers=", ".join(sorted(config.receivers))),
+              file=sys.stderr)
         stop.wait()
     return 0
 
@@ -107,7 +126,6 @@ def run_backtest(args: argparse.Namespace) -> int:
     from netmon import backtest
     from netmon.cli import DEFAULT_CONFIG
     from netmon.commands.report import DEFAULT_HISTORY, parse_time
-    from netmon.i18n import lang, text
     from netmon.report.intervals import LOCAL_TZ
     from netmon.report.store import open_store
     from probes.errors import NetmonError
@@ -119,11 +137,10 @@ def run_backtest(args: argparse.Namespace) -> int:
         now = time.time()
         start, end = parse_time(args.start, now), parse_time(args.end, now) if args.end else now
         if start >= end:
-            raise NetmonError("--from must be before --to")
+            raise NetmonError(text(_TEXT, "order", language))
         store = open_store(args.history or DEFAULT_HISTORY)
     except ConfigError as exc:
-        print(f"{path}: {len(exc.issues)} error(s)\n{exc}", file=sys.stderr)
-        return 1
+        return _config_error(path, exc, language)
     except NetmonError as exc:
         print(exc, file=sys.stderr)
         return 1

@@ -36,7 +36,11 @@ def test_check_fails_on_stale_files_until_generated(tmp_path: Path) -> None:
     args = ("alerts", "generate", "--config", str(config), "--alerts-dir", str(alerts))
     stale = netmon(*args, "--check")
     assert stale.returncode == 1 and "out of date" in stale.stderr
-    assert netmon(*args).returncode == 0
+    in_vietnamese = netmon("--lang", "vi", *args, "--check")
+    assert in_vietnamese.returncode == 1 and "chưa khớp" in in_vietnamese.stderr
+    assert "out of date" not in in_vietnamese.stderr
+    written = netmon(*args, "--lang", "vi")
+    assert written.returncode == 0 and written.stdout.startswith("đã ghi ")
     assert netmon(*args, "--check").returncode == 0
     province.write(config, 9, unreachable_after="3m")
     assert netmon(*args, "--check").returncode == 1
