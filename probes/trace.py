@@ -31,9 +31,9 @@ REASONS: dict[str, Wording] = {
     "unreachable": ("target not reached", "không tới được đích"),
 }
 _HOPS: Wording = ("{n} hops", "{n} bước")
-#: Starting the worker: a fresh interpreter importing icmplib takes 0.06 s on an idle machine; the
-#: rest is room for a loaded one.
-WORKER_START_SECONDS = 0.5
+#: Starting the worker: a fresh interpreter importing icmplib took 0.06 s on an idle machine and
+#: 0.46-0.70 s at load average 16 on 2 cores (0.1 s of CPU); 0.5 s was too little there.
+WORKER_START_SECONDS = 1.0
 #: An echo and its answer (or time-exceeded error), IPv4: 2 × (28 bytes of headers + 56 of payload).
 ECHO_BYTES = 2 * 84
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from netmon.diagnose import path
 from netmon.runner import GRACE_SECONDS, run_check
 from probes import trace
 from probes.base import Check, registry
@@ -99,12 +100,10 @@ async def test_cancelled_trace_kills_its_worker() -> None:
     assert _children() <= before
 
 
-async def test_dead_end_within_the_minimum_timeout_reports_its_hops_not_a_timeout() -> None:
-    """The loader's smallest allowed timeout covers starting the worker as well as every echo."""
+async def test_netmon_trace_to_a_dead_end_reports_not_reached_rather_than_a_timeout() -> None:
+    """`netmon trace`'s check (`path.trace_check`): its deadline covers the worker's start and every echo,
+    so a dead end is reported as such, with the hops seen, not cut off as a timeout."""
     with nets.lossy_host(100) as host:
-        options = trace.TraceOptions(max_hops=2, count=1, packet_timeout=0.3)
-        check = dataclasses.replace(_check(host.address, max_hops=2, count=1, packet_timeout=0.3),
-                                    timeout=options.minimum_timeout())
-        result = await run_check(check)
+        result = await run_check(path.trace_check(host.address, max_hops=2, count=1))  # 2 s of echoes in 5 s
     assert result.reason == "unreachable", result.error
     assert result.details["hops"] == []
