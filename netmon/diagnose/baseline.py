@@ -14,6 +14,7 @@ from pathlib import Path
 
 from exporters.history_rollup import percentile
 from exporters.history_schema import connect
+from netmon.agent import view as agent_view
 from netmon.diagnose.plan import Plan, Row
 from probes.verdict import Baseline
 
@@ -72,11 +73,17 @@ def power_outage(path: str | Path, site: str) -> bool:
 
 
 def attach(plan: Plan, path: str | Path | None) -> Plan:
-    """``plan`` with each site check's baseline filled in from the store at ``path`` (if any), and
-    whether the site is in a power outage by the store's account."""
+    """``plan`` with each site check's baseline filled in from the store at ``path`` (if any), whether
+    the site is in a power outage by the store's account, and what its edge agent saw (if it has one)."""
     if not path:
         return plan
     rows = [Row(r.role, r.check, r.limits, load(path, r.check.site, r.check.id)) if r.role == "site" else r
             for r in plan.rows]
     site = plan.place.site.slug if plan.place and plan.place.site else None
-    return dataclasses.replace(plan.with_rows(rows), power_outage=bool(site and power_outage(path, site)))
+    try:
+        agent = agent_view.read(path, site) if site else None
+    except (sqlite3.Error, RuntimeError) as exc:
+        log.warning("history store %s: %s; no agent view", path, exc)
+        agent = None
+    return dataclasses.replace(plan.with_rows(rows), power_outage=bool(site and power_outage(path, site)),
+                               agent=agent)

@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from netmon.agent.view import AgentView
 from netmon.diagnose.lookup import Place
 from netmon.inventory import Inventory
 from netmon.inventory.model import Link, Thresholds
@@ -51,6 +52,8 @@ class Plan:
     #: The history store holds an open outage of this site caused by power (its UPS was on battery
     #: before the link died): a dead link now is the power cut, even when the UPS no longer answers.
     power_outage: bool = False
+    #: What the site's edge agent saw, from the history store (None: no store, or no agent there).
+    agent: AgentView | None = None
 
     def links(self) -> list[Link]:
         return list(self.place.site.links) if self.place and self.place.site else []

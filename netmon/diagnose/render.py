@@ -6,11 +6,13 @@ a piped or logged output is plain text.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import textwrap
 from collections.abc import Sequence
 from typing import TextIO
 
+from netmon.agent.view import AgentView
 from netmon.diagnose.diagnosis import Diagnosis
 from netmon.diagnose.path import PathView
 from netmon.diagnose.session import Outcome, Report
@@ -37,7 +39,18 @@ CATALOG: dict[str, tuple[str, str]] = {
     "reached": ("reached the target", "tới được đích"),
     "stops": ("stops at {hop}", "dừng tại {hop}"),
     "path": ("Path", "Đường đi"),
+    "agent": ("Edge agent in the center (history store): results up to {until} UTC+7 ({ago} min ago)",
+              "Tác tử tại trung tâm (kho lịch sử): có số liệu đến {until} giờ VN ({ago} phút trước)"),
+    "agent_outage": ("Outage of link {link} {start}–{end}, measured from inside the center:",
+                     "Sự cố đường {link} {start}–{end}, đo từ bên trong trung tâm:"),
+    "agent_none": ("Outage of link {link} {start}–{end}: no result from the agent at all",
+                   "Sự cố đường {link} {start}–{end}: tác tử không có số liệu nào"),
+    "now": ("now", "nay"), "span_up": ("up", "tốt"), "span_down": ("down", "mất"),
+    "agent_silent": ("no result from the agent {start}–{end} (not running, or not delivered yet)",
+                     "tác tử không có số liệu {start}–{end} (không chạy, hoặc chưa gửi về)"),
 }
+#: Times of the agent's view, as the center's staff read a clock (Asia/Ho_Chi_Minh has no DST).
+LOCAL = dt.timezone(dt.timedelta(hours=7))
 
 _COLORS = {Verdict.OK: "32", Verdict.DEGRADED: "33", Verdict.DOWN: "31", Verdict.UNKNOWN: "35"}
 
@@ -110,11 +123,38 @@ def trace_lines(view: PathView, lang: Lang, color: bool) -> list[str]:
     return lines
 
 
+def _clock(t: float) -> str:
+    return dt.datetime.fromtimestamp(t, LOCAL).strftime("%H:%M:%S")
+
+
+def agent_lines(view: AgentView, lang: Lang, now: float) -> list[str]:
+    """What the site's edge agent saw (`netmon.agent.view`): how recent its results are and, for the
+    site's latest outage, each of its echo checks from inside and the time it was not heard at all."""
+    t = lambda key, **v: text(CATALOG, key, lang, **v)  # noqa: E731
+    lines = [t("agent", until=_clock(view.covered_until), ago=max(0, round((now - view.covered_until) / 60)))]
+    o = view.outage
+    if o is None:
+        return lines
+    span = {"link": o.link, "start": _clock(o.start), "end": t("now") if o.end is None else _clock(o.end)}
+    if not view.inside:
+        return [*lines, "  " + t("agent_none", **span)]
+    lines.append("  " + t("agent_outage", **span))
+    for check in dict.fromkeys(s.check for s in view.inside):
+        parts = [f"{t('span_down' if s.down else 'span_up')} {_clock(s.start)}–{_clock(s.end)}"
+                 for s in view.inside if s.check == check]
+        lines += textwrap.wrap(f"{check}: " + ", ".join(parts), WIDTH - 1, initial_indent="    ",
+                               subsequent_indent="      ")
+    lines += ["    " + t("agent_silent", start=_clock(a), end=_clock(b)) for a, b in view.silent]
+    return lines
+
+
 def document(report: Report, diagnosis: Diagnosis, lang: Lang, color: bool, title: str = "") -> str:
     """The whole human-readable report: title, table, traces, notes, diagnosis wrapped to 79 columns."""
     sections = [[fit(title, WIDTH - 1).rstrip()]] if title else []
     sections.append(table(report.outcomes, lang, color))
     sections += [trace_lines(view, lang, color) for view in report.paths]
+    if report.plan.agent is not None:
+        sections.append(agent_lines(report.plan.agent, lang, report.started + report.duration))
     if report.plan.notes:
         sections.append([f"! {fit(note, WIDTH - 3).rstrip()}" for note in report.plan.notes])
     sections.append([verdict_line(report, diagnosis, lang, color)])

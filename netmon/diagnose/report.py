@@ -10,6 +10,7 @@ import json
 from importlib import resources
 from typing import Any
 
+from netmon.agent.view import AgentView
 from netmon.diagnose.diagnosis import Diagnosis
 from netmon.diagnose.lookup import Place
 from netmon.diagnose.path import PathView
@@ -25,7 +26,7 @@ def schema() -> dict[str, Any]:
 
 
 def document(report: Report, diagnosis: Diagnosis, command: str, lang: str) -> dict[str, Any]:
-    return {
+    doc = {
         "schema_version": SCHEMA_VERSION,
         "command": command,
         "place": _place(report.plan.place),
@@ -38,6 +39,18 @@ def document(report: Report, diagnosis: Diagnosis, command: str, lang: str) -> d
         "traces": [_trace(p) for p in report.paths],
         "notes": list(report.plan.notes),
     }
+    if report.plan.agent is not None:
+        doc["agent"] = _agent(report.plan.agent)
+    return doc
+
+
+def _agent(view: AgentView) -> dict[str, Any]:
+    o = view.outage
+    return {"covered_until": view.covered_until,
+            "outage": None if o is None else {"link": o.link, "start": o.start, "end": o.end},
+            "inside": [{"check": s.check, "start": s.start, "end": s.end, "down": s.down}
+                       for s in view.inside],
+            "silent": [{"start": a, "end": b} for a, b in view.silent]}
 
 
 def _place(place: Place | None) -> dict[str, Any] | None:
