@@ -12,11 +12,16 @@ probe` would be a screen that lies.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import logging
+import os
 import shutil
 import sys
-from collections.abc import Callable, Mapping
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
 from exporters.sink import InventoryFacts
@@ -51,6 +56,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "pending": ("pending", "chờ"),
     "try": ("Try: {netmon} probe moc-son · {netmon} lab set chieng-mung down=true",
             "Thử: {netmon} probe moc-son · {netmon} lab set chieng-mung down=true"),
+    "log": ("Service log: {path}", "Nhật ký dịch vụ: {path}"),
     "loss": ("loss {loss:.0%}", "mất gói {loss:.0%}"),
     "battery": ("on battery", "đang chạy pin"),
 }
@@ -70,8 +76,9 @@ class LiveBoard:
 
     def __init__(self, lang: Lang, lab_status: Callable[[], Mapping[str, Any]],
                  alerts: Callable[[], list[tuple[str, str, str]] | None], netmon: str,
-                 out: TextIO = sys.stdout) -> None:
+                 out: TextIO = sys.stdout, log: Path | None = None) -> None:
         self.lang, self.lab_status, self.alerts, self.netmon, self.out = lang, lab_status, alerts, netmon, out
+        self.log = log
         self.latest: dict[str, Result] = {}
         self.inventory: Inventory | None = None
         self.plans: dict[str, plan.Plan] = {}
@@ -129,7 +136,8 @@ class LiveBoard:
                   down=count[Verdict.DOWN], waiting=len(lines) - len(judged)),
                 f"{t('injected')} {injected(status, self.addresses, self.lang) or t('nothing')}", "─" * width]
         alerts = _safe(self.alerts)
-        footer = ["─" * width, *_wrap(self._alerts(alerts), width, 2), t("try", netmon=self.netmon)]
+        footer = ["─" * width, *_wrap(self._alerts(alerts), width, 2), t("try", netmon=self.netmon),
+                  *([t("log", path=self.log)] if self.log else [])]
         room = height - len(rows) - len(footer)
         body: list[str] = []
         for verdict in (Verdict.DOWN, Verdict.DEGRADED, Verdict.UNKNOWN):
@@ -160,6 +168,25 @@ class LiveBoard:
             self.out.write("\x1b[H\x1b[2J" + "\n".join(screen))
             self.out.flush()
             await asyncio.sleep(interval)
+
+
+@contextlib.contextmanager
+def logs_to_file() -> Iterator[Path]:
+    """While the board holds the terminal, the service's log goes to a private file (0600) it names.
+
+    Log lines written to the same terminal would scroll the board away between two redraws."""
+    fd, name = tempfile.mkstemp(prefix="netmon-demo-", suffix=".log")
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    handler = logging.FileHandler(name, encoding="utf-8")
+    handler.setFormatter(saved[0].formatter if saved else None)
+    root.handlers = [handler]
+    try:
+        yield Path(name)
+    finally:
+        root.handlers = saved
+        handler.close()
+        os.close(fd)
 
 
 def injected(status: Mapping[str, Any], addresses: Mapping[str, str], lang: Lang = "en") -> str:

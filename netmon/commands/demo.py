@@ -104,14 +104,14 @@ def _monitor(config: str, listen: str, lab: control.Lab, banner: str, board: boo
         asyncio.run(plain())
         return
     from netmon import demo_alerts
-    from netmon.board import LiveBoard
+    from netmon.board import CATALOG, LiveBoard, logs_to_file
     from netmon.cli import invocation
-    from netmon.i18n import lang
+    from netmon.i18n import lang, text
 
-    with demo_alerts.prometheus(listen) as prometheus:
+    with demo_alerts.prometheus(listen) as prometheus, logs_to_file() as log:
         live = LiveBoard(lang(), lab.status,
                          (lambda: demo_alerts.alerts(prometheus)) if prometheus else (lambda: None),
-                         invocation())
+                         invocation(), log=log)
 
         async def main() -> None:
             screen = asyncio.create_task(live.run())
@@ -123,4 +123,5 @@ def _monitor(config: str, listen: str, lab: control.Lab, banner: str, board: boo
         try:
             asyncio.run(main())
         finally:
-            sys.stdout.write("\n")
+            # The log outlives the board: say once more where it is.
+            sys.stdout.write("\n" + text(CATALOG, "log", lang(), path=log) + "\n")

@@ -59,6 +59,8 @@ def test_board_shows_the_cut_the_diagnosis_and_the_alerts(fresh_lab: control.Lab
         down = rows.index("MẤT KẾT NỐI")
         line = next(row for row in rows[down + 1:] if row.startswith(" Chiềng Mung"))
         assert "mất kết nối" in line
+        assert rows[-1].startswith("Nhật ký dịch vụ: /"), "the service log goes to a file the board names"
+        log = Path(rows[-1].removeprefix("Nhật ký dịch vụ: "))
         subprocess.run([tmux, "send-keys", "-t", session, "C-c"], check=True)
         wait_until(lambda: subprocess.run([tmux, "has-session", "-t", session],
                                           capture_output=True).returncode != 0, 30, "the demo to end")
@@ -66,4 +68,7 @@ def test_board_shows_the_cut_the_diagnosis_and_the_alerts(fresh_lab: control.Lab
         subprocess.run([tmux, "kill-session", "-t", session], capture_output=True)
         print(f"\n{(tmp_path / 'board.txt').read_text(encoding='utf-8') if (tmp_path / 'board.txt').exists() else ''}")
     assert "Traceback" not in (tmp_path / "demo.err").read_text(encoding="utf-8")
+    service_log = log.read_text(encoding="utf-8")
+    assert "Traceback" not in service_log and "netmon running" in service_log and "netmon stopped" in service_log
+    log.unlink()
     assert control.current() is not None, "--reuse-lab leaves the lab up"

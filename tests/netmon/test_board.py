@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
+
+import pytest
 
 from exporters.sink import InventoryFacts
-from netmon.board import LiveBoard, injected
+from netmon.board import LiveBoard, injected, logs_to_file
 from netmon.inventory import load
 from probes.base import Check, Measurement, Result
 from probes.icmp import JITTER, LOSS, MOS, RECEIVED, RTT_MEDIAN, SENT
@@ -65,3 +68,21 @@ def test_injected_faults_come_from_the_lab_status_not_the_scenario_defaults() ->
     text = injected(status, {"198.19.11.4": "muong-lan/primary"})
     assert text == ("chieng-mung ↓; muong-lan/primary loss 6%; qlvb +2.5 s; qlvb cert 6 d; "
                     "moc-son/ups on battery")
+
+
+def test_service_log_goes_to_a_private_file_the_board_names_not_over_the_screen(
+        capfd: pytest.CaptureFixture[str]) -> None:
+    logging.basicConfig(level=logging.INFO, force=True)
+    with logs_to_file() as log:
+        logging.getLogger("netmon.scheduler").warning("check chieng-mung/icmp overran")
+        live = LiveBoard("vi", lambda: {"scenario": "/x/province-day.yaml"}, lambda: None, "netmon",
+                         io.StringIO(), log=log)
+        live.on_inventory(InventoryFacts(inventory=INVENTORY))
+        screen = live.screen(dt.datetime(2026, 12, 1, 9, 30))
+    assert "overran" not in capfd.readouterr().err
+    assert "check chieng-mung/icmp overran" in log.read_text(encoding="utf-8")
+    assert log.stat().st_mode & 0o077 == 0
+    assert screen[-1] == f"Nhật ký dịch vụ: {log}" and len(screen) <= 24
+    logging.getLogger("netmon.scheduler").warning("after the board")
+    assert "after the board" in capfd.readouterr().err
+    log.unlink()
