@@ -5,9 +5,10 @@ ever costs its own run. What to read comes from profiles (`collectors.snmp_profi
 from `collectors.snmp_session`.
 
 Every run emits ``netmon_snmp_up`` — 1, or 0 with the failure reason in the Result — and, on failure,
-nothing else: a dead device never exports stale values. The poll enforces its own deadline a little
-inside the check timeout, so that even a device that eats all its retries ends as ``snmp_up 0`` with
-reason ``timeout`` rather than being cut off by the runner without any SNMP series.
+nothing else: a dead device never exports stale values. Every request's wait is cut to the time the
+check has left (`Check.remaining`, a little inside it), so that even a device that eats all its retries
+ends as ``snmp_up 0`` with reason ``timeout`` rather than being cut off by the runner without any SNMP
+series.
 
 Reboot detection keeps state between runs: `_LAST_UPTIME` maps a check key to the sysUpTime seen at
 the previous successful poll. An uptime lower than that is a reboot (``netmon_device_reboots``
@@ -87,7 +88,8 @@ METRICS = (
 #: Check key → sysUpTime (seconds) at the previous successful poll; see the module docstring.
 _LAST_UPTIME: dict[str, float] = {}
 
-#: Share of the check timeout the poll may use; the rest leaves room to build the failed Result.
+#: Share of the time left that the poll's requests may use (they are cut to it); the rest leaves room
+#: to build the failed Result before the runner's backstop.
 _DEADLINE_SHARE = 0.95
 
 
@@ -278,14 +280,15 @@ def _reboots(key: str, measurements: list[Measurement]) -> list[Measurement]:
     return [Measurement(REBOOTS, 1.0 if previous is not None and uptime < previous else 0.0)]
 
 
-async def poll(check: Check) -> tuple[list[Measurement], dict[str, int]]:
-    """Read every profile of ``check``'s device once; raises `SnmpFailure`."""
+async def poll(check: Check, until: float) -> tuple[list[Measurement], dict[str, int]]:
+    """Read every profile of ``check``'s device once, no request waiting past ``until`` (event-loop
+    time); raises `SnmpFailure`."""
     options = check.options
     assert isinstance(options, SnmpOptions)
     profiles = [snmp_profiles.load(name) for name in options.profiles]
     scalars = tuple(dict.fromkeys(oid for p in profiles for oid in p.scalar_oids()))
     columns = tuple(dict.fromkeys(oid for p in profiles for t in p.tables for oid in t.columns()))
-    endpoint = Endpoint(check.target, options.port, options.timeout, options.retries)
+    endpoint = Endpoint(check.target, options.port, options.timeout, options.retries, until)
     fetched = await walk(credentials(options), endpoint, scalars, columns, options.max_repetitions,
                          options.max_rows)
     if scalars and not fetched.scalars and not any(fetched.columns.values()):
@@ -337,14 +340,15 @@ def retain(keys: Collection[str]) -> None:
 async def run(check: Check) -> Result:
     """Poll one device; see the module docstring for the failure and reboot semantics."""
     started = time.time()
+    remaining = check.remaining()
+    until = asyncio.get_running_loop().time() + remaining * _DEADLINE_SHARE
     try:
-        async with asyncio.timeout(check.remaining() * _DEADLINE_SHARE):
-            measurements, stats = await poll(check)
+        async with asyncio.timeout(remaining):  # what requests do not bound themselves: name resolution
+            measurements, stats = await poll(check, until)
     except SnmpFailure as exc:
         return check.fail(exc.reason, str(exc), started, [Measurement(UP, 0.0)])
     except TimeoutError:
-        deadline = check.timeout * _DEADLINE_SHARE
-        return check.fail("timeout", f"poll unfinished after {deadline:.3g}s deadline", started,
+        return check.fail("timeout", f"poll unfinished after its {check.timeout:g}s deadline", started,
                           [Measurement(UP, 0.0)])
     measurements += _reboots(check.key, measurements)
     return check.ok(started, [Measurement(UP, 1.0), *measurements], **stats)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import ipaddress
+import math
 import socket
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
@@ -60,10 +61,14 @@ class Credentials:
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
+    """A device and how long to wait for it: ``timeout``/``retries`` per request, and no request past
+    ``until`` (event-loop time: the poll's deadline), so the last one is cut to what the poll has left."""
+
     host: str
     port: int
     timeout: float
     retries: int
+    until: float = math.inf
 
 
 @dataclass
@@ -197,19 +202,21 @@ async def _bulk(endpoint: Endpoint, credentials: Credentials) -> Bulk:
     async def bulk(non_repeaters: int, max_repetitions: int, oids: Sequence[str]) -> list[tuple[str, Value]]:
         if community is not None:
             answer = await client.request(address, community, non_repeaters, max_repetitions, oids,
-                                          endpoint.timeout, endpoint.retries)
+                                          endpoint.timeout, endpoint.retries, endpoint.until)
         else:
             assert user is not None
             try:
                 answer = await snmp_v3.bulk(client, address, user, non_repeaters, max_repetitions, oids,
-                                            endpoint.timeout, endpoint.retries)
+                                            endpoint.timeout, endpoint.retries, endpoint.until)
             except snmp_v3.Refused as refused:
                 reason, message = _REFUSED.get(refused.kind, (
                     "error", f"SNMPv3 request refused by the device ({refused.kind})"))
                 raise SnmpFailure(reason, message) from None
         if answer is None:
-            raise SnmpFailure("timeout", "no SNMP response (after retries)" if community is not None else
-                              "no SNMPv3 response (after retries): device down, or a wrong privacy key or "
+            waited = ("before the poll's deadline" if asyncio.get_running_loop().time() >= endpoint.until
+                      else "after retries")
+            raise SnmpFailure("timeout", f"no SNMP response ({waited})" if community is not None else
+                              f"no SNMPv3 response ({waited}): device down, or a wrong privacy key or "
                               "protocol (agents drop what they cannot decrypt)")
         status, index, varbinds = answer
         if status:

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import functools
 import itertools
+import math
 import random
 import socket
 from collections.abc import Callable, Sequence
@@ -208,19 +209,22 @@ class Client(asyncio.DatagramProtocol):
             entry[1].set_result(data)
 
     async def exchange(self, address: tuple[str, int], message_id: int, message: bytes, timeout: float,
-                       retries: int, decode: Callable[[bytes], T]) -> T | None:
+                       retries: int, decode: Callable[[bytes], T], until: float = math.inf) -> T | None:
         """Send ``message`` and return ``decode`` of the answer carrying ``message_id`` from ``address``,
         or None when every try timed out. An answer ``decode`` rejects (DecodeError) is ignored like a
         lost one: the try keeps waiting for what is left of its timeout, never a fresh one (a device
-        sending garbage would otherwise keep the poll alive past every deadline)."""
+        sending garbage would otherwise keep the poll alive past every deadline). No try waits past
+        ``until`` (event-loop time: the poll's deadline) and none starts after it."""
         assert self.transport is not None
         loop = asyncio.get_running_loop()
         try:
             for _ in range(retries + 1):
+                if loop.time() >= until:
+                    break
                 future: asyncio.Future[bytes] = loop.create_future()
                 self.pending[message_id] = (address, future)
                 self.transport.sendto(message, address)
-                ends = loop.time() + timeout
+                ends = min(loop.time() + timeout, until)
                 while True:
                     try:
                         data = await asyncio.wait_for(asyncio.shield(future), max(0.0, ends - loop.time()))
@@ -236,9 +240,10 @@ class Client(asyncio.DatagramProtocol):
         return None
 
     async def request(self, address: tuple[str, int], community: bytes, non_repeaters: int,
-                      max_repetitions: int, oids: Sequence[str], timeout: float, retries: int
-                      ) -> tuple[int, int, list[tuple[str, Value]]] | None:
-        """One v2c GETBULK: (error status, error index, varbinds), or None when every try timed out."""
+                      max_repetitions: int, oids: Sequence[str], timeout: float, retries: int,
+                      until: float = math.inf) -> tuple[int, int, list[tuple[str, Value]]] | None:
+        """One v2c GETBULK: (error status, error index, varbinds), or None when every try timed out
+        (`exchange`, for ``until``)."""
         request_id = next_id()
         message = encode_bulk(community, request_id, non_repeaters, max_repetitions, oids)
 
@@ -246,7 +251,7 @@ class Client(asyncio.DatagramProtocol):
             _rid, status, index, varbinds = decode_response(data, community)
             return status, index, varbinds
 
-        return await self.exchange(address, request_id, message, timeout, retries, decode)
+        return await self.exchange(address, request_id, message, timeout, retries, decode, until)
 
     def close(self) -> None:
         """Close the shared socket. Once its event loop has closed (a CLI runs one loop per command)

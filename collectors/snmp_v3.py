@@ -27,6 +27,7 @@ import functools
 import hashlib
 import hmac
 import itertools
+import math
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -239,10 +240,11 @@ _ENGINES: dict[tuple[str, int], Engine] = {}
 
 
 async def bulk(client: Client, address: tuple[str, int], user: User, non_repeaters: int,
-               max_repetitions: int, oids: Sequence[str], timeout: float, retries: int
-               ) -> tuple[int, int, list[tuple[str, Value]]] | None:
+               max_repetitions: int, oids: Sequence[str], timeout: float, retries: int,
+               until: float = math.inf) -> tuple[int, int, list[tuple[str, Value]]] | None:
     """One authenticated GETBULK: (error status, error index, varbinds), or None after every try timed
-    out. Raises `Refused` when the agent refuses it for a reason that retrying cannot fix."""
+    out, engine discovery included, none past ``until`` (`Client.exchange`). Raises `Refused` when the
+    agent refuses it for a reason that retrying cannot fix."""
     def decode(data: bytes) -> tuple[int, int, list[tuple[str, Value]]]:
         return decode_answer(data, user)
 
@@ -253,7 +255,7 @@ async def bulk(client: Client, address: tuple[str, int], user: User, non_repeate
             probe = encode_request(None, None, message_id := next_id(), tlv(0xA0, encode_int(0x02, 0) * 3
                                                                              + tlv(0x30, b"")))
             try:
-                await client.exchange(address, message_id, probe, timeout, retries, decode)
+                await client.exchange(address, message_id, probe, timeout, retries, decode, until)
             except Refused as refused:
                 if refused.kind != "unknown-engine" or refused.engine is None:
                     raise
@@ -264,7 +266,7 @@ async def bulk(client: Client, address: tuple[str, int], user: User, non_repeate
         pdu = encode_bulk_pdu(message_id, non_repeaters, max_repetitions, oids)
         try:
             return await client.exchange(address, message_id, encode_request(user, engine, message_id, pdu),
-                                         timeout, retries, decode)
+                                         timeout, retries, decode, until)
         except Refused as refused:
             if refused.kind in recovered or refused.kind not in ("not-in-time-window", "unknown-engine"):
                 raise
