@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from exporters.history_samples import SampleSpan
 from exporters.history_schema import connect
 from netmon.agent.checks import AGENT_LINK
+from netmon.report import intervals as iv
 
 #: How far back an outage of the site is still "its latest" worth showing.
 RECENT_SECONDS = 24 * 3600
@@ -51,18 +54,27 @@ class AgentView:
     silent: tuple[tuple[float, float], ...]
 
 
-def _gaps(spans: list[Span], start: float, end: float) -> list[tuple[float, float]]:
-    """The parts of ``[start, end)`` that no span covers."""
-    out, at = [], start
-    for s in sorted(spans, key=lambda s: s.start):
-        if s.start > at:
-            out.append((at, min(s.start, end)))
-        at = max(at, s.end)
-        if at >= end:
-            break
-    if at < end:
-        out.append((at, end))
-    return [(a, b) for a, b in out if b > a]
+def silences(covered: Iterable[tuple[float, float]], start: float, end: float) -> list[tuple[float, float]]:
+    """The parts of ``[start, end)`` that no span of the agent's results covers: the agent not heard."""
+    return iv.subtract([(start, end)], iv.merge(covered))
+
+
+def coverage(samples: Iterable[SampleSpan]) -> dict[str, list[tuple[float, float]]]:
+    """Per site, the time the agent's results cover (merged), from the history's sample spans."""
+    out: dict[str, list[tuple[float, float]]] = {}
+    for x in samples:
+        if x.link == AGENT_LINK:
+            out.setdefault(x.site, []).append((x.start, x.end))
+    return {site: iv.merge(spans) for site, spans in out.items()}
+
+
+def silent_during(covered: list[tuple[float, float]], start: float,
+                  end: float) -> tuple[tuple[float, float], ...]:
+    """When the agent was not heard during ``[start, end)``; from its first result on only (before it,
+    the agent may not have been installed yet)."""
+    if not covered or covered[0][0] >= end:
+        return ()
+    return tuple(silences(covered, max(start, covered[0][0]), end))
 
 
 def view(conn: sqlite3.Connection, site: str, now: float) -> AgentView | None:
@@ -83,7 +95,8 @@ def view(conn: sqlite3.Connection, site: str, now: float) -> AgentView | None:
              conn.execute('SELECT check_id, start, "end", down FROM samples WHERE site = ? AND link = ? '
                           'AND start < ? AND "end" > ? ORDER BY check_id, start',
                           (site, AGENT_LINK, end, outage.start))]
-    return AgentView(site, float(row[0]), outage, tuple(spans), tuple(_gaps(spans, outage.start, end)))
+    silent = silences(((x.start, x.end) for x in spans), outage.start, end)
+    return AgentView(site, float(row[0]), outage, tuple(spans), tuple(silent))
 
 
 def read(path: str | Path, site: str, now: float | None = None) -> AgentView | None:

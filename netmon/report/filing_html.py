@@ -120,9 +120,12 @@ def render(f: Filing, lang: Lang) -> str:
         [row_cells(r, lang) for r in f.districts] + [[s("province", lang), *row_cells(f.total, lang)[1:]]],
         numeric_rows,
     )
-    cols = ("id", "start", "site", "link", "cause", "duration", "impact", "ticket", "actions")
-    idx = [ft.INCIDENT_COLUMNS.index(c) for c in cols]
     major = longest(f.incidents)
+    cols: tuple[str, ...] = ("id", "start", "site", "link", "cause", "duration", "impact", "ticket",
+                             "actions")
+    if any(i.agent_silent is not None for i in major):
+        cols += ("agent",)
+    idx = [ft.INCIDENT_COLUMNS.index(c) for c in cols]
     incidents = f"<p>{escape(ft.t('major', lang, n=len(f.incidents), k=len(major)))}</p>"
     if major:
         incidents += _table(

@@ -94,6 +94,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "impact": ("Impact", "Ảnh hưởng"),
     "actions": ("Actions taken", "Biện pháp khắc phục"),
     "ticket": ("VNPT ticket", "Số phiếu VNPT"),
+    "agent": ("Edge agent", "Tác tử tại trung tâm"),
+    "agent.heard": ("heard throughout", "liên lạc suốt thời gian"),
+    "agent.silent": ("not heard {spans}", "mất liên lạc {spans}"),
     "reason": ("Reclassified (by, when, why)", "Phân loại lại (người, thời điểm, lý do)"),
     "impact.offline": ("center offline {d}", "trung tâm mất kết nối {d}"),
     "impact.on-backup": ("on backup link, service kept", "chạy trên đường dự phòng, vẫn phục vụ"),
@@ -427,7 +430,19 @@ INCIDENT_COLUMNS = (
     "actions",
     "ticket",
     "reason",
+    "agent",
 )
+
+
+def agent_cell(i: Incident, lang: Lang) -> str:
+    """"not heard 05:52–06:10" (the agent died, lost power, was killed) or "heard throughout"; empty
+    for a center without an edge agent."""
+    if i.agent_silent is None:
+        return ""
+    if not i.agent_silent:
+        return t("agent.heard", lang)
+    clock = lambda ts: datetime.fromtimestamp(ts, LOCAL_TZ).strftime("%H:%M")  # noqa: E731
+    return t("agent.silent", lang, spans=", ".join(f"{clock(a)}–{clock(b)}" for a, b in i.agent_silent))
 
 
 def impact(i: Incident, lang: Lang) -> str:
@@ -455,6 +470,7 @@ def incident_cells(i: Incident, lang: Lang) -> list[str]:
         (i.note.actions if i.note else None) or "",
         (i.note.ticket if i.note else None) or "",
         trail,
+        agent_cell(i, lang),
     ]
 
 
@@ -463,7 +479,9 @@ def pick(cells: list[str], idx: Sequence[int]) -> list[str]:
 
 
 def incidents_text(items: Sequence[Incident], header: list[str], lang: Lang) -> str:
-    cols = ("id", "start", "site", "link", "cause", "duration", "impact", "ticket")
+    cols: tuple[str, ...] = ("id", "start", "site", "link", "cause", "duration", "impact", "ticket")
+    if any(i.agent_silent is not None for i in items):
+        cols += ("agent",)
     idx = [INCIDENT_COLUMNS.index(c) for c in cols]
     rows = [pick(incident_cells(i, lang), idx) for i in items]
     return (
@@ -508,6 +526,7 @@ def incidents_data(items: Sequence[Incident]) -> list[dict[str, Any]]:
                 {"as": e.as_cause, "reason": e.reason, "by": e.by, "at": e.at}
                 for e in (i.note.entries if i.note else ())
             ],
+            "agent_silent": None if i.agent_silent is None else [list(x) for x in i.agent_silent],
         }
         for i in items
     ]

@@ -10,6 +10,7 @@ import re
 from datetime import date, datetime, time
 from typing import Any
 
+from netmon.agent.view import coverage
 from netmon.i18n import Lang
 from netmon.inventory.loader import Inventory
 from netmon.report import filing_text as ft
@@ -126,7 +127,8 @@ def run(
         )(report)
     conn = _store_conn(source)
     ids = outage_ids(conn, start, stop) if conn else {}
-    items = incidents(sites, acc, r.window(start, stop), ids, now)
+    agents = coverage(source.samples(start, stop)) if stop > start else {}
+    items = incidents(sites, acc, r.window(start, stop), ids, now, agents)
     if action == "incidents":
         if fmt == "json":
             return ft.incidents_json(items)

@@ -9,9 +9,10 @@ when a planner gave them; the original cause stays beside the current one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from netmon.agent.view import silent_during
 from netmon.report import intervals as iv
 from netmon.report.accounting import Accounted, Note, key
 from netmon.report.data import OutageEvent, SiteInfo
@@ -40,6 +41,9 @@ class Incident:
     #: "offline", "on-backup" (primary lost, backup carried the center) or "backup-lost".
     impact: str
     note: Note | None
+    #: When the center's edge agent was not heard during the outage (it died, lost power, was killed:
+    #: distinct from the link being down, when it keeps measuring); None for a center without an agent.
+    agent_silent: tuple[iv.Span, ...] | None = None
 
     @property
     def cause(self) -> str:
@@ -56,8 +60,10 @@ def incidents(
     observed: list[iv.Span],
     ids: dict[OutageKey, int],
     now: float,
+    agents: Mapping[str, list[iv.Span]] | None = None,
 ) -> list[Incident]:
-    """Every counted outage of a center's link that overlaps ``observed``, oldest first."""
+    """Every counted outage of a center's link that overlaps ``observed``, oldest first; ``agents`` is
+    the time each center's edge agent is covered by results (`netmon.agent.view.coverage`)."""
     by_slug = {s.slug: s for s in sites}
     down: dict[str, list[tuple[str, iv.Span]]] = {}
     for o in accounted.outages:
@@ -87,6 +93,7 @@ def incidents(
                 iv.total(offline),
                 impact,
                 accounted.notes.get(key(o)),
+                silent_during(agents[o.site], *span) if agents and o.site in agents else None,
             )
         )
     return out

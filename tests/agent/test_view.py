@@ -10,6 +10,7 @@ their own times. Its last result is at +2370 s.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -18,8 +19,10 @@ import pytest
 from exporters.history import HistoryWriter
 from exporters.history_schema import connect
 from netmon.agent.view import AgentView, Outage, Span, view
+from netmon.cli import main
 from netmon.diagnose.render import LOCAL, agent_lines
 from probes.base import Measurement, Result
+from tests.agent.test_processes import INVENTORY
 
 T0 = float(int(time.time()) // 60 * 60 - 3600)
 CUT, RESTORED = T0 + 1200, T0 + 1800
@@ -90,3 +93,22 @@ def test_rendered_in_both_languages(store: Path) -> None:
     vi = agent_lines(agent, "vi", now)
     assert vi[0] == f"Tác tử tại trung tâm (kho lịch sử): có số liệu đến {clock(T0 + 2400)} giờ VN (5 phút trước)"
     assert vi[-1] == f"    tác tử không có số liệu {dead}–{alive} (không chạy, hoặc chưa gửi về)"
+
+
+def test_the_incident_log_says_when_the_agent_was_not_heard(store: Path, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """`netmon report incidents`: the cut's row says the agent was not heard while it was not running —
+    the rest of the cut it was measuring (its results arrived later)."""
+    config = tmp_path / "inventory.yaml"
+    config.write_text(INVENTORY.replace("PORT", "9"))
+    day = lambda ts: time.strftime("%Y-%m-%d", time.gmtime(ts + 7 * 3600))  # noqa: E731
+    span = ["--config", str(config), "--history", str(store), "--from", day(T0 - 86400), "--to", day(T0 + 86400)]
+    out = tmp_path / "log.json"
+    assert main(["report", "incidents", *span, "--format", "json", "--out", str(out)]) == 0
+    (cut,) = json.loads(out.read_text())
+    assert (cut["site"], cut["link"], cut["start"], cut["end"]) == ("chieng-mung", "primary", CUT, RESTORED)
+    assert cut["agent_silent"] == [list(AGENT_DEAD)]
+    capsys.readouterr()
+    assert main(["--lang", "vi", "report", "incidents", *span]) == 0
+    hhmm = lambda ts: clock(ts)[:5]  # noqa: E731
+    assert f"mất liên lạc {hhmm(AGENT_DEAD[0])}–{hhmm(AGENT_DEAD[1])}" in capsys.readouterr().out
