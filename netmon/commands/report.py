@@ -15,7 +15,8 @@ from netmon import i18n
 from netmon.facts import inventory_topology
 from netmon.inventory import load
 from netmon.report import DEFAULT_HISTORY, filings_cli, formats, html, inventory_sites
-from netmon.report.compute import COVERAGE_FLOOR, GROUPINGS, build, upgrade
+from netmon.report.accounting import COVERAGE_FLOOR
+from netmon.report.compute import GROUPINGS, build, upgrade
 from netmon.report.data import Source
 from netmon.report.intervals import LOCAL_TZ
 from probes.errors import NetmonError
@@ -48,7 +49,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--by", choices=GROUPINGS, default="site")
     p.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
     p.add_argument("--out", default=None, help="write to this file instead of stdout")
-    p.add_argument("--office-hours", action="store_true", help="only Mon–Fri 07:00–17:00 Asia/Ho_Chi_Minh")
     p.add_argument("--worst", type=int, default=10, help="how many worst sites to list (default 10)")
     p.add_argument(
         "--coverage-floor",
@@ -128,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
             if link is None:
                 raise NetmonError(f"site {site.slug} has no link {args.link!r}")
             since = datetime.combine(link.since, dtime(0), LOCAL_TZ).timestamp()
-            result = upgrade(source, site, link.id, since, args.days, now, floor=args.coverage_floor / 100)
+            rules = filings_cli.rules(args, inventory)
+            result = upgrade(source, site, link.id, since, args.days, now, rules)
             text = (
                 formats.upgrade_json(result) if args.format == "json" else formats.upgrade_text(result, lang)
             )
@@ -144,10 +145,9 @@ def run(args: argparse.Namespace) -> int:
                 end,
                 now,
                 by=args.by,
-                office_hours=args.office_hours,
+                rules=filings_cli.rules(args, inventory),
                 worst=args.worst,
                 source_name=args.source,
-                floor=args.coverage_floor / 100,
             )
             text = {
                 "table": lambda: formats.table(report, lang),

@@ -1,11 +1,14 @@
-"""From observed samples, outages and rollups to the numbers a planner reads.
+"""From observed samples, outages and rollups to the numbers a planner reads: every report's rows
+come from `site_row`, under the accounting rules of `netmon.report.accounting` (service period,
+coverage floor, reclassifications, short interruptions, which outages count against the provider).
 
-The accounting rules (docs/report.md repeats them for readers, in Vietnamese and English):
-- The *window* is the time asked about: the report range cut at "now", intersected with office
-  hours if asked. *Observed* time is the part of it some run of the site's primary-link
+How they make a row (docs/report.md repeats it for readers, in Vietnamese and English):
+- The *window* is the time asked about: the report range cut at "now", intersected with the
+  service period if asked. *Observed* time is the part of it some run of the site's primary-link
   reachability check stood for (`exporters.history_samples`); *coverage* is observed ÷ window.
 - *Availability* is ``1 - down / observed``: down is the observed time whose run failed (for ICMP, a
-  burst that lost every echo). Time nobody observed is neither up nor down. Below the coverage
+  burst that lost every echo), but for outages the planners removed (`accounting.down_spans`).
+  Time nobody observed is neither up nor down. Below the coverage
   floor (default 90 %) the figure is not meaningful and is reported as such (None), never as a
   percentage; with no observed time at all the site has "no data".
 - *Excluding maintenance*: planned windows of the site or its upstream hub are removed from the
@@ -30,11 +33,10 @@ from dataclasses import dataclass, field
 from exporters.history_outages import Window
 from exporters.history_samples import SampleSpan
 from netmon.report import intervals as iv
+from netmon.report.accounting import COVERAGE_FLOOR, Accounted, Rules, down_spans, for_source
 from netmon.report.data import OutageEvent, Rollup, SiteInfo, Source
 
 GROUPINGS = ("site", "district", "link-type", "isp")
-#: Below this coverage (observed ÷ window) an availability figure is not meaningful.
-COVERAGE_FLOOR = 0.9
 
 
 @dataclass(slots=True)
@@ -108,7 +110,8 @@ class Report:
     start: float
     end: float
     by: str
-    office_hours: bool
+    rules: Rules
+    accounted: Accounted
     source: str
     rows: list[Row]
     total: Row
@@ -118,7 +121,10 @@ class Report:
     #: link type → [(local day start, availability or None)]
     daily: dict[str, list[tuple[float, float | None]]]
     outages: list[OutageEvent]
-    floor: float = COVERAGE_FLOOR
+
+    @property
+    def floor(self) -> float:
+        return self.rules.floor
 
 
 def group_key(site: SiteInfo, by: str) -> tuple[str, str]:
@@ -148,61 +154,51 @@ def observed_spans(
     return iv.merge((s.start, s.end) for s in mine), down
 
 
+def link_spans(
+    site: str,
+    link: str,
+    accounted: Accounted,
+    samples: Sequence[SampleSpan],
+    window: list[iv.Span],
+    now: float,
+    provider_only: bool = False,
+) -> tuple[list[iv.Span], list[iv.Span], list[OutageEvent]]:
+    """(observed, down) time of ``link`` inside ``window`` under the accounting rules, and the
+    outages counted: what every row, day cell and chart point of every report is made of."""
+    seen, failed = observed_spans(samples, site, link)
+    down, outages = down_spans(failed, site, link, accounted, now, provider_only)
+    return iv.intersect(seen, window), iv.intersect(down, window), outages
+
+
 def site_row(
     site: SiteInfo,
     link: str,
-    outages: Sequence[OutageEvent],
+    accounted: Accounted,
     samples: Sequence[SampleSpan],
     window: list[iv.Span],
     maintenance: list[iv.Span],
     rollups: dict[tuple[str, str], Rollup],
     now: float,
     floor: float = COVERAGE_FLOOR,
+    provider_only: bool = False,
 ) -> Row:
-    """One site's row for ``link`` over the ``window`` spans, by the accounting rules above."""
+    """One site's row for ``link`` over the ``window`` spans, by the accounting rules above;
+    ``provider_only``: the down time and outages that count against the provider."""
     row = Row(site.slug, site.name, sites=1, site=site, floor=floor)
-    seen, failed = observed_spans(samples, site.slug, link)
-    observed = iv.intersect(seen, window)
-    down = iv.intersect(failed, window)
+    observed, down, outages = link_spans(site.slug, link, accounted, samples, window, now, provider_only)
+    maintenance = iv.merge([*maintenance, *accounted.maintenance(site.slug)])
     row.window, row.observed, row.down = iv.total(window), iv.total(observed), iv.total(down)
     row.window_excl = iv.total(iv.subtract(window, maintenance))
     row.observed_excl = iv.total(iv.subtract(observed, maintenance))
     row.down_excl = iv.total(iv.subtract(down, maintenance))
-    in_outage = _outages(row, outages, link, window, now)
+    in_outage = _outages(row, outages, window, now)
     row.short = sum(1 for stretch in down if not iv.intersect([stretch], in_outage))
     _rollups(row, rollups, link)
     return row
 
 
-def outage_row(
-    site: SiteInfo,
-    link: str,
-    outages: Sequence[OutageEvent],
-    window: list[iv.Span],
-    maintenance: list[iv.Span],
-    rollups: dict[tuple[str, str], Rollup],
-    now: float,
-) -> Row:
-    """A row whose down time is the union of the given ``outages`` over the whole ``window``, for the
-    contractual filings (`netmon.report.contract`, `netmon.report.filing`), which account outage by
-    outage (reclassified, filtered). It does not know observed time: every second of the window counts
-    (coverage 100 %, floor 0) — unlike `site_row`, the planners' figure."""
-    row = Row(site.slug, site.name, sites=1, site=site, floor=0.0)
-    in_outage = _outages(row, outages, link, window, now)
-    down = iv.intersect(in_outage, window)
-    row.window = row.observed = iv.total(window)
-    row.down = iv.total(down)
-    row.window_excl = row.observed_excl = iv.total(iv.subtract(window, maintenance))
-    row.down_excl = iv.total(iv.subtract(down, maintenance))
-    _rollups(row, rollups, link)
-    return row
-
-
-def _outages(
-    row: Row, outages: Sequence[OutageEvent], link: str, window: list[iv.Span], now: float
-) -> list[iv.Span]:
+def _outages(row: Row, mine: Sequence[OutageEvent], window: list[iv.Span], now: float) -> list[iv.Span]:
     """Count the link's outages overlapping ``window`` into ``row``; return the time they cover."""
-    mine = [o for o in outages if o.site == row.key and o.link == link]
     spans = [(o.start, now if o.end is None else o.end) for o in mine]
     for o, span in zip(mine, spans, strict=True):
         if iv.intersect([span], window):
@@ -236,20 +232,23 @@ def build(
     end: float,
     now: float,
     by: str = "site",
-    office_hours: bool = False,
+    rules: Rules | None = None,
     worst: int = 10,
     source_name: str = "store",
-    floor: float = COVERAGE_FLOOR,
 ) -> Report:
+    """`netmon report`: every site's primary link and the groups, under ``rules`` (default: all
+    hours, the 90 % coverage floor, no short-interruption filter; reclassifications always apply)."""
+    rules = rules or Rules()
+    floor = rules.floor
     stop = min(end, now)
-    window = iv.office_hours(start, stop) if office_hours else ([(start, stop)] if stop > start else [])
-    outages = source.outages(start, stop)
+    window = rules.window(start, stop)
+    accounted = for_source(source, rules, start, stop)
     samples = source.samples(start, stop)
     rollups = source.rollups(start, stop)
     windows = source.maintenance()
     site_rows = [
         site_row(
-            s, s.primary.id, outages, samples, window, maintenance_spans(s, windows), rollups, now, floor
+            s, s.primary.id, accounted, samples, window, maintenance_spans(s, windows), rollups, now, floor
         )
         for s in sites
     ]
@@ -270,21 +269,26 @@ def build(
         start=start,
         end=end,
         by=by,
-        office_hours=office_hours,
+        rules=rules,
+        accounted=accounted,
         source=source_name,
         rows=sorted(rows, key=lambda r: r.key) if by != "site" else rows,
         total=total,
         sites=site_rows,
         worst=ranked[:worst],
         by_link_type=sorted(types.values(), key=lambda r: r.key),
-        daily=_daily(sites, samples, window, floor),
-        outages=[o for o in outages if (o.site, o.link) in primary],
-        floor=floor,
+        daily=_daily(sites, accounted, samples, window, floor, now),
+        outages=[o for o in accounted.outages if (o.site, o.link) in primary],
     )
 
 
 def _daily(
-    sites: Sequence[SiteInfo], samples: Sequence[SampleSpan], window: list[iv.Span], floor: float
+    sites: Sequence[SiteInfo],
+    accounted: Accounted,
+    samples: Sequence[SampleSpan],
+    window: list[iv.Span],
+    floor: float,
+    now: float,
 ) -> dict[str, list[tuple[float, float | None]]]:
     """Availability per local day and primary link type, for the chart: over the observed time of
     that day's window, None ("no data") when the day's coverage is below ``floor``."""
@@ -295,10 +299,10 @@ def _daily(
     per_type: dict[str, list[list[float]]] = {}  # link type → per day [window, observed, down]
     for s in sites:
         sums = per_type.setdefault(s.primary.type, [[0.0, 0.0, 0.0] for _ in days])
-        seen, failed = observed_spans(samples, s.slug, s.primary.id)
+        seen, down, _ = link_spans(s.slug, s.primary.id, accounted, samples, window, now)
         for i, day in enumerate(days):
             sums[i][0] += iv.total(iv.intersect(window, [day]))
-        for column, spans in ((1, iv.intersect(seen, window)), (2, iv.intersect(failed, window))):
+        for column, spans in ((1, seen), (2, down)):
             for a, b in spans:
                 i = max(0, bisect.bisect_right(starts, a) - 1)
                 while i < len(days) and days[i][0] < b:
@@ -329,26 +333,27 @@ def upgrade(
     since: float,
     span_days: float,
     now: float,
-    floor: float = COVERAGE_FLOOR,
+    rules: Rules | None = None,
 ) -> Upgrade:
     """The same link's numbers for ``span_days`` before and after ``since`` (its ``since`` date)."""
+    rules = rules or Rules()
     windows = maintenance_spans(site, source.maintenance())
     rows = []
     for start, end in ((since - span_days * 86400, since), (since, min(now, since + span_days * 86400))):
         if end <= start:
-            rows.append(Row(site.slug, site.name, sites=1, site=site, floor=floor))
+            rows.append(Row(site.slug, site.name, sites=1, site=site, floor=rules.floor))
             continue
         rows.append(
             site_row(
                 site,
                 link_id,
-                source.outages(start, end),
+                for_source(source, rules, start, end),
                 source.samples(start, end),
-                [(start, end)],
+                rules.window(start, end),
                 windows,
                 source.rollups(start, end),
                 now,
-                floor,
+                rules.floor,
             )
         )
     return Upgrade(site, link_id, since, rows[0], rows[1])

@@ -16,16 +16,8 @@ from exporters.history_samples import SampleSpan
 from netmon.inventory.loader import Inventory
 from netmon.inventory.model import FLOOR_AVAILABILITY, FLOOR_LATENCY, Contract
 from netmon.report import intervals as iv
-from netmon.report.accounting import (
-    Accounted,
-    Budget,
-    Rules,
-    accounted_row,
-    allowed_outages,
-    budget,
-    samples_by_site,
-)
-from netmon.report.compute import Row, maintenance_spans
+from netmon.report.accounting import Accounted, Budget, Rules, allowed_outages, budget, samples_by_site
+from netmon.report.compute import Row, maintenance_spans, site_row
 from netmon.report.data import OutageEvent, Rollup, SiteInfo, Source
 
 #: Upper bounds (seconds) of the restore-time classes a planner reads: 15 min, 1 h, 4 h, 24 h, longer.
@@ -147,14 +139,14 @@ def build_contract(
     links: list[LinkContract] = []
     isps: dict[str, IspContract] = {}
     for s in sites:
-        maintenance = iv.merge([*maintenance_spans(s, windows), *accounted.maintenance(s.slug)])
-        mine_all = accounted.of_site(s.slug)
-        provider = accounted.against_provider(mine_all)
+        maintenance = maintenance_spans(s, windows)
+        provider = accounted.against_provider(accounted.of_site(s.slug))
+        seen = samples.get(s.slug, [])
         for lk in s.links:
             t = contracts[(s.slug, lk.id)]
-            seen = samples.get(s.slug, [])
-            service = accounted_row(s, lk.id, mine_all, seen, observed, maintenance, rollups, now)
-            contract = accounted_row(s, lk.id, provider, seen, observed, maintenance, rollups, now)
+            args = (s, lk.id, accounted, seen, observed, maintenance, rollups, now, rules.floor)
+            service = site_row(*args)
+            contract = site_row(*args, provider_only=True)
             mine = [
                 o for o in provider if o.link == lk.id and iv.intersect([(o.start, o.end or now)], observed)
             ]

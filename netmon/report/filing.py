@@ -20,8 +20,8 @@ from netmon.i18n import Lang, text
 from netmon.inventory.loader import Inventory
 from netmon.report import filing_text as ft
 from netmon.report import intervals as iv
-from netmon.report.accounting import Accounted, Rules, accounted_row, samples_by_site
-from netmon.report.compute import Row, maintenance_spans, observed_spans
+from netmon.report.accounting import Accounted, Rules, samples_by_site
+from netmon.report.compute import Row, link_spans, maintenance_spans, site_row
 from netmon.report.contract import ContractReport, build_contract
 from netmon.report.data import SiteInfo, Source
 from netmon.report.incidents import Incident
@@ -77,31 +77,33 @@ def build(
     rollups = source.rollups(start, stop) if stop > start else {}
     samples = samples_by_site(source.samples(start, stop)) if stop > start else {}
     windows = source.maintenance()
-    rows = []
-    for s in sites:
-        maint = iv.merge([*maintenance_spans(s, windows), *accounted.maintenance(s.slug)])
-        mine = samples.get(s.slug, [])
-        rows.append(
-            accounted_row(s, s.primary.id, accounted.of_site(s.slug), mine, window, maint, rollups, now)
+    rows = [
+        site_row(
+            s,
+            s.primary.id,
+            accounted,
+            samples.get(s.slug, []),
+            window,
+            maintenance_spans(s, windows),
+            rollups,
+            now,
+            rules.floor,
         )
+        for s in sites
+    ]
     districts: dict[str, Row] = {}
-    total = Row("all", "all")
+    total = Row("all", "all", floor=rules.floor)
     for s, row in zip(sites, rows, strict=True):
-        districts.setdefault(s.district, Row(s.district, s.district)).add(row)
+        districts.setdefault(s.district, Row(s.district, s.district, floor=rules.floor)).add(row)
         total.add(row)
     days = iv.days(start, stop) if stop > start else []
     calendar = {}
     for s in sites:
-        seen, _ = observed_spans(samples.get(s.slug, []), s.slug, s.primary.id)
-        down = iv.merge(
-            (o.start, now if o.end is None else o.end)
-            for o in accounted.of_site(s.slug)
-            if o.link == s.primary.id
-        )
+        seen, down, _ = link_spans(s.slug, s.primary.id, accounted, samples.get(s.slug, []), window, now)
         cells: list[float | None] = []
-        for obs, dn in zip(per_day(iv.intersect(seen, window), days), per_day(down, days), strict=True):
+        for obs, dn in zip(per_day(seen, days), per_day(down, days), strict=True):
             t = iv.total(obs)
-            cells.append(None if t == 0 else 1 - iv.total(iv.intersect(dn, obs)) / t)
+            cells.append(None if t == 0 else 1 - iv.total(dn) / t)
         calendar[s.slug] = cells
     return Filing(
         start,
@@ -250,12 +252,7 @@ def _row_json(r: Row) -> dict[str, object]:
 def to_json(f: Filing) -> str:
     return ft.dumps(
         {
-            "start": f.start,
-            "end": f.end,
-            "service_period": f.rules.service_period,
-            "ignore_shorter_than": f.rules.ignore_shorter_than,
-            "ignored_short": f.accounted.ignored_short,
-            "reclassified": f.accounted.reclassified,
+            **ft.rules_data(f.rules, f.accounted, f.start, f.end),
             "province": _row_json(f.total),
             "districts": [_row_json(r) for r in f.districts],
             "sites": [_row_json(r) for r in f.sites],

@@ -1,6 +1,7 @@
 """Words and numbers of the planners' filings (contract, incident log, periodic report) in Vietnamese
-and English, and the header every one of them starts with: the period and every accounting rule
-that changed a figure (service period, short interruptions left out, reclassifications included).
+and English, and the header every report starts with (`netmon report` too): the period and every
+accounting rule that shaped a figure (service period, coverage floor, short interruptions left out,
+reclassifications included), in words (`rules_header`) and as data (`rules_data`, for JSON).
 
 CSV files are what a planner opens in Excel: UTF-8 with a byte-order mark (else Excel reads the
 diacritics as Latin-1), headers in the report's language, figures rounded as printed.
@@ -45,6 +46,14 @@ CATALOG: dict[str, tuple[str, str]] = {
     "rule.reclassified": (
         "{n} outages reclassified by planners ({k} of them removed as not an outage)",
         "{n} sự cố đã được phân loại lại ({k} trong số đó không phải sự cố)",
+    ),
+    "rule.floor": (
+        "availability over observed time; below {floor} coverage: insufficient data",
+        "khả dụng tính trên thời gian quan sát được; độ phủ dưới {floor}: không đủ dữ liệu",
+    ),
+    "rule.no_trail": (
+        "no reclassification applied: the audit trail is kept in the history store (source: Prometheus)",
+        "chưa áp dụng phân loại lại: nhật ký phân loại nằm trong kho lịch sử (nguồn: Prometheus)",
     ),
     "rule.holidays": (
         "holiday list does not cover {years}: those holidays count as working days",
@@ -176,7 +185,7 @@ def unit(key: str, u: str, lang: Lang) -> str:
 
 
 def rules_header(rules: Rules, accounted: Accounted, start: float, end: float, lang: Lang) -> list[str]:
-    """The period and every rule that shaped the figures, so no filing hides how it counted."""
+    """The period and every rule that shaped the figures, so no report hides how it counted."""
     sp = rules.accounting.service_period
     lines = [f"{t('period', lang)}: {when(start, lang)} → {when(end, lang)} (Asia/Ho_Chi_Minh)"]
     if rules.service_period:
@@ -184,17 +193,40 @@ def rules_header(rules: Rules, accounted: Accounted, start: float, end: float, l
         lines.append(t("rule.service", lang, hours=sp.hours, days=days))
     else:
         lines.append(t("rule.all_hours", lang))
+    lines.append(t("rule.floor", lang, floor=pct(rules.floor, 0, lang)))
     if rules.ignore_shorter_than > 0:
         lines.append(
             t("rule.short", lang, n=minutes(rules.ignore_shorter_than, lang), k=accounted.ignored_short)
         )
     else:
         lines.append(t("rule.short_off", lang))
-    lines.append(t("rule.reclassified", lang, n=accounted.reclassified, k=accounted.not_outages))
+    if accounted.trail:
+        lines.append(t("rule.reclassified", lang, n=accounted.reclassified, k=accounted.not_outages))
+    else:
+        lines.append(t("rule.no_trail", lang))
     missing = rules.uncovered_years(start, end)
     if missing:
         lines.append(t("rule.holidays", lang, years=", ".join(map(str, missing))))
     return lines
+
+
+def rules_data(rules: Rules, accounted: Accounted, start: float, end: float) -> dict[str, Any]:
+    """The same disclosure for machines: every JSON report carries these keys at its top level."""
+    sp = rules.accounting.service_period
+    return {
+        "start": start,
+        "end": end,
+        "service_period": rules.service_period,
+        "service_hours": sp.hours if rules.service_period else None,
+        "service_weekdays": list(sp.weekdays) if rules.service_period else None,
+        "holidays_unknown": rules.uncovered_years(start, end),
+        "coverage_floor": rules.floor,
+        "ignore_shorter_than": rules.ignore_shorter_than,
+        "ignored_short": accounted.ignored_short,
+        "reclassifications_applied": accounted.trail,
+        "reclassified": accounted.reclassified,
+        "not_outages": accounted.not_outages,
+    }
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
@@ -359,12 +391,7 @@ def contract_data(report: ContractReport) -> dict[str, Any]:
         return None if v is None else round(v, n)
 
     return {
-        "start": report.start,
-        "end": report.end,
-        "service_period": report.rules.service_period,
-        "ignore_shorter_than": report.rules.ignore_shorter_than,
-        "ignored_short": report.accounted.ignored_short,
-        "reclassified": report.accounted.reclassified,
+        **rules_data(report.rules, report.accounted, report.start, report.end),
         "links": [
             {
                 "site": lc.site.slug,
@@ -501,8 +528,8 @@ def incidents_csv(items: Sequence[Incident], lang: Lang) -> str:
     return csv_text(header, rows)
 
 
-def incidents_json(items: Sequence[Incident]) -> str:
-    return dumps(incidents_data(items))
+def incidents_json(items: Sequence[Incident], rules: dict[str, Any]) -> str:
+    return dumps({**rules, "incidents": incidents_data(items)})
 
 
 def incidents_data(items: Sequence[Incident]) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """The planners' filings under `netmon report`: ``contract``, ``incidents``, ``filing`` and
-``reclassify OUTAGE``. They share the accounting rules of `netmon.report.accounting`, read from the
-inventory's ``accounting:`` section and the flags below.
+``reclassify OUTAGE``, and the accounting-rule flags every `netmon report` shares (`rules`: the
+inventory's ``accounting:`` section with the flags below on top; `netmon.report.accounting`).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from netmon.agent.view import coverage
 from netmon.i18n import Lang
 from netmon.inventory.loader import Inventory
 from netmon.report import filing_text as ft
-from netmon.report.accounting import Accounted, Rules, account
+from netmon.report.accounting import Rules, for_source
 from netmon.report.contract import build_contract
 from netmon.report.data import SiteInfo, Source
 from netmon.report.incidents import incidents
 from netmon.report.intervals import LOCAL_TZ
-from netmon.report.reclassify import CAUSES, history, outage_ids, record, who
+from netmon.report.reclassify import CAUSES, outage_ids, record, who
 from probes.base import parse_duration
 from probes.errors import NetmonError
 
@@ -28,22 +28,26 @@ _PERIOD = re.compile(r"^(\d{4})(?:-(Q[1-4]|H[12]))?$")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    a = p.add_argument_group("accounting rules (every report; docs/report.md)")
+    a.add_argument(
+        "--service-period",
+        "--office-hours",
+        dest="service_period",
+        action="store_true",
+        help="count only the service period (accounting.service_period, default Mon–Fri 07:00–17:00 "
+        "Asia/Ho_Chi_Minh, Vietnamese public holidays excluded)",
+    )
+    a.add_argument(
+        "--ignore-shorter-than",
+        default=None,
+        metavar="DURATION",
+        help="leave out interruptions shorter than this, e.g. 2m (default: accounting.ignore_shorter_than)",
+    )
     g = p.add_argument_group("filings (contract, incidents, filing, reclassify)")
     g.add_argument(
         "--period",
         default=None,
         help="preset period instead of --from/--to: 2026 (year), 2026-H1 (half), 2026-Q3 (quarter)",
-    )
-    g.add_argument(
-        "--service-period",
-        action="store_true",
-        help="count only the service period (accounting.service_period: office hours, no holidays)",
-    )
-    g.add_argument(
-        "--ignore-shorter-than",
-        default=None,
-        metavar="DURATION",
-        help="leave out interruptions shorter than this, e.g. 2m (default: accounting.ignore_shorter_than)",
     )
     g.add_argument("--as", dest="as_cause", choices=CAUSES, default=None, help="reclassify: the new cause")
     g.add_argument("--reason", default="", help="reclassify: why (kept in the audit trail)")
@@ -77,6 +81,7 @@ def preset(value: str) -> tuple[float, float]:
 
 
 def rules(args: argparse.Namespace, inventory: Inventory) -> Rules:
+    """The accounting rules of this run: the inventory's, with the command line's flags on top."""
     acc = inventory.spec.accounting
     if args.ignore_shorter_than is not None:
         try:
@@ -84,16 +89,7 @@ def rules(args: argparse.Namespace, inventory: Inventory) -> Rules:
         except ValueError as exc:
             raise NetmonError(f"--ignore-shorter-than: {exc}") from None
         acc = acc.model_copy(update={"ignore_shorter_than": seconds})
-    return Rules(acc, service_period=args.service_period)
-
-
-def _store_conn(source: Source) -> Any:
-    return getattr(source, "conn", None)
-
-
-def accounted(source: Source, r: Rules, start: float, stop: float) -> Accounted:
-    conn = _store_conn(source)
-    return account(source.outages(start, stop), history(conn) if conn else [], r)
+    return Rules(acc, service_period=args.service_period, floor=args.coverage_floor / 100)
 
 
 def run(
@@ -118,20 +114,20 @@ def run(
         start, end = preset(args.period)
     r = rules(args, inventory)
     stop = min(end, now)
-    acc = accounted(source, r, start, stop)
+    acc = for_source(source, r, start, stop)
     fmt = args.format
     if action == "contract":
         report = build_contract(source, inventory, sites, acc, r, start, end, now)
         return {"json": ft.contract_json, "csv": lambda x: ft.contract_csv(x, lang)}.get(
             fmt, lambda x: ft.contract_text(x, lang)
         )(report)
-    conn = _store_conn(source)
+    conn: Any = getattr(source, "conn", None)
     ids = outage_ids(conn, start, stop) if conn else {}
     agents = coverage(source.samples(start, stop)) if stop > start else {}
     items = incidents(sites, acc, r.window(start, stop), ids, now, agents)
     if action == "incidents":
         if fmt == "json":
-            return ft.incidents_json(items)
+            return ft.incidents_json(items, ft.rules_data(r, acc, start, end))
         if fmt == "csv":
             return ft.incidents_csv(items, lang)
         return ft.incidents_text(items, ft.rules_header(r, acc, start, end, lang), lang)

@@ -11,12 +11,12 @@ from typing import Any
 
 from netmon.i18n import Lang, text
 from netmon.report.compute import Report, Row, Upgrade
+from netmon.report.filing_text import rules_data, rules_header
 from netmon.report.intervals import LOCAL_TZ
 
 CATALOG: dict[str, tuple[str, str]] = {
     "title": ("Link availability report", "Báo cáo khả dụng đường truyền"),
     "period": ("Period", "Thời gian"),
-    "office": ("office hours only (Mon–Fri 07:00–17:00)", "chỉ giờ hành chính (T2–T6 07:00–17:00)"),
     "source": ("Source", "Nguồn"),
     "key": ("Key", "Mã"),
     "name": ("Name", "Tên"),
@@ -47,10 +47,6 @@ CATALOG: dict[str, tuple[str, str]] = {
     "cause.maintenance": ("maintenance", "bảo trì"),
     "status.no_data": ("no data", "không có dữ liệu"),
     "status.below_floor": ("insufficient data", "không đủ dữ liệu"),
-    "floor": (
-        "availability over observed time; below {floor} coverage: insufficient data",
-        "khả dụng tính trên thời gian quan sát được; độ phủ dưới {floor}: không đủ dữ liệu",
-    ),
 }
 
 COLUMNS = (
@@ -162,14 +158,12 @@ def local(t: float) -> str:
     return datetime.fromtimestamp(t, LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
-def header(report: Report, lang: Lang) -> str:
-    office = f", {text(CATALOG, 'office', lang)}" if report.office_hours else ""
-    floor = text(CATALOG, "floor", lang, floor=f"{report.floor * 100:g} %")
-    return (
-        f"{text(CATALOG, 'title', lang)} — {text(CATALOG, 'period', lang)}: {local(report.start)} → "
-        f"{local(report.end)} (Asia/Ho_Chi_Minh){office}; {text(CATALOG, 'source', lang)}: {report.source}"
-        f"; {floor}"
-    )
+def header(report: Report, lang: Lang) -> list[str]:
+    """Title and source, then the accounting rules worded as every filing words them."""
+    return [
+        f"{text(CATALOG, 'title', lang)} — {text(CATALOG, 'source', lang)}: {report.source}",
+        *rules_header(report.rules, report.accounted, report.start, report.end, lang),
+    ]
 
 
 def table(report: Report, lang: Lang) -> str:
@@ -178,7 +172,7 @@ def table(report: Report, lang: Lang) -> str:
     cells += [list(human(r, lang).values()) for r in rows]
     cells[-1][0] = text(CATALOG, "total", lang)
     widths = [max(len(c[i]) for c in cells) for i in range(len(COLUMNS))]
-    lines = [header(report, lang), ""]
+    lines = [*header(report, lang), ""]
     for i, c in enumerate(cells):
         lines.append("  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)).rstrip())
         if i in (0, len(cells) - 2):
@@ -209,12 +203,9 @@ def to_json(report: Report) -> str:
     return (
         json.dumps(
             {
-                "start": report.start,
-                "end": report.end,
+                **rules_data(report.rules, report.accounted, report.start, report.end),
                 "by": report.by,
-                "office_hours": report.office_hours,
                 "source": report.source,
-                "coverage_floor": report.floor,
                 "rows": [values(r) for r in report.rows],
                 "total": values(report.total),
                 "worst": [r.key for r in report.worst],

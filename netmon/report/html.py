@@ -257,6 +257,7 @@ def _map(report: Report, lang: Lang) -> str:
 def render(report: Report, lang: Lang) -> str:
     t = report.total
     names = {r.site.slug: r.site.name for r in report.sites if r.site}
+    rules = "".join(f"<li>{escape(line)}</li>" for line in header(report, lang))
     cards = "".join(
         f'<div class="card">{escape(_t(k, lang))}<b>{escape(v)}</b></div>'
         for k, v in (
@@ -283,7 +284,7 @@ def render(report: Report, lang: Lang) -> str:
     return f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>{escape(_t("title", lang))}</title>
 <style>{CSS}</style></head><body>
-<h1>{escape(_t("title", lang))}</h1><p>{escape(header(report, lang))}</p>
+<h1>{escape(_t("title", lang))}</h1><ul>{rules}</ul>
 <h2>{escape(_t("summary", lang))}</h2><div class="cards">{cards}</div>
 <h2>{escape(_t("over_time", lang))}</h2>{_over_time(report, lang)}
 <h2>{escape(_t("latency", lang))}</h2>{_latency(report)}

@@ -1,4 +1,4 @@
-"""Availability maths on time spans: merge, intersect, subtract, office hours.
+"""Availability maths on time spans: merge, intersect, subtract, local days.
 
 A span is ``(start, end)`` in unix seconds with ``start < end``; every function takes and returns
 sorted, non-overlapping lists, so "downtime inside office hours, minus maintenance" is a chain of
@@ -60,26 +60,6 @@ def subtract(a: list[Span], b: list[Span]) -> list[Span]:
 
 def total(spans: Iterable[Span]) -> float:
     return sum(end - start for start, end in spans)
-
-
-def office_hours(
-    start: float,
-    end: float,
-    opens: time = time(7),
-    closes: time = time(17),
-    weekdays: tuple[int, ...] = (0, 1, 2, 3, 4),
-) -> list[Span]:
-    """Working hours (Mon–Fri 07:00–17:00 local by default) between ``start`` and ``end``."""
-    day = datetime.fromtimestamp(start, LOCAL_TZ).date()
-    last = datetime.fromtimestamp(end, LOCAL_TZ).date()
-    out: list[Span] = []
-    while day <= last:
-        if day.weekday() in weekdays:
-            a = datetime.combine(day, opens, LOCAL_TZ).timestamp()
-            b = datetime.combine(day, closes, LOCAL_TZ).timestamp()
-            out.append((a, b))
-        day += timedelta(days=1)
-    return intersect(out, [(start, end)])
 
 
 def days(start: float, end: float) -> list[Span]:

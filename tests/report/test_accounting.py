@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,10 @@ from netmon.cli import main
 from netmon.inventory import load
 from netmon.inventory.loader import Inventory
 from netmon.inventory.source import ConfigError
-from netmon.report import inventory_sites
+from netmon.report import filing_text, formats, inventory_sites
 from netmon.report.accounting import Rules, account
 from netmon.report.calendar import service_spans
+from netmon.report.compute import build as build_report
 from netmon.report.contract import build_contract
 from netmon.report.filing import build as build_filing
 from netmon.report.filings_cli import preset
@@ -243,6 +245,64 @@ def test_calendar_cells_and_grey_days(week: Any) -> None:
     assert f.districts[1].coverage == pytest.approx(12 / 14) and f.districts[1].availability is None
     assert f.districts[0].availability == pytest.approx(1 - minutes(O1, O2, O3, O4, O5) / WEEK)
     assert r["links"][("ban-c", "primary")].meets_contract is None
+
+
+def test_every_report_applies_the_same_rules(week: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """`netmon report` (#13's) and the filings count the same way from one home: before, the main
+    report ignored the planners' verdicts (P1 still down, O5 still "link") and its --office-hours
+    counted the Hùng Kings' day in lieu, 30/4 and 1/5 as working days (5 × 10 h observed, not 2)."""
+    config, store, _ = week
+    now = T0 + 30 * DAY
+    for service, ignore in ((True, 0.0), (False, 5 * MIN)):
+        r = compute(week, service=service, ignore=ignore)
+        report = build_report(
+            r["source"], r["sites"], T0, T0 + WEEK, now, rules=r["rules"], source_name="store"
+        )
+        f = build_filing(
+            r["source"], r["inventory"], r["sites"], r["accounted"], r["rules"], r["items"], T0, T0 + WEEK, now
+        )
+        main_rows = {row.key: row for row in report.rows}
+        for row in f.sites:
+            lc = r["links"][(row.key, "primary")]
+            for other in (main_rows[row.key], lc.service):
+                assert (other.observed, other.down, other.outages, other.availability) == (
+                    row.observed,
+                    row.down,
+                    row.outages,
+                    row.availability,
+                ), (service, ignore, row.key)
+        for lang in ("vi", "en"):
+            rules = filing_text.rules_header(r["rules"], r["accounted"], T0, T0 + WEEK, lang)
+            assert formats.header(report, lang)[1:] == rules
+            assert all(line in formats.table(report, lang) for line in rules)
+            assert all(line in filing_text.contract_text(r["report"], lang) for line in rules)
+        assert json.loads(formats.to_json(report)).items() >= filing_text.rules_data(
+            r["rules"], r["accounted"], T0, T0 + WEEK
+        ).items()
+    a, b = main_rows["ban-a"], main_rows["ban-b"]
+    # All hours, interruptions under 5 min left out (O2, O3), P1 not an outage, O5 power.
+    assert (a.outages, dict(a.causes)) == (3, {"link": 2, "power": 1})
+    assert a.availability == pytest.approx(1 - minutes(O1, O4, O5) / WEEK)
+    assert (b.outages, b.availability) == (1, pytest.approx(1 - minutes(P2) / WEEK))
+    # From the command line: --office-hours is the service period, holidays skipped, header as filed.
+    base = ["--config", str(config), "--history", str(store), "--from", "2026-04-27", "--to", "2026-05-04"]
+    assert main(["--lang", "vi", "report", *base, "--office-hours", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    ban_a = next(row for row in data["rows"] if row["key"] == "ban-a")
+    assert (data["service_period"], data["reclassified"], data["not_outages"]) == (True, 2, 1)
+    assert ban_a["observed"] == SERVICE and ban_a["causes"] == {"link": 2, "power": 1}
+    assert main(["--lang", "vi", "report", *base, "--office-hours"]) == 0
+    table = capsys.readouterr().out
+    assert main(["--lang", "vi", "report", "contract", *base, "--service-period"]) == 0
+    contract = capsys.readouterr().out
+    assert main(["--lang", "vi", "report", *base, "--office-hours", "--format", "html"]) == 0
+    page = capsys.readouterr().out
+    for line in (
+        "chỉ tính giờ phục vụ: 07:00-17:00, T2, T3, T4, T5, T6, trừ ngày nghỉ lễ",
+        "khả dụng tính trên thời gian quan sát được; độ phủ dưới 90 %: không đủ dữ liệu",
+        "2 sự cố đã được phân loại lại (1 trong số đó không phải sự cố)",
+    ):
+        assert line in table and line in contract and escape(line) in page, line
 
 
 def test_period_presets() -> None:

@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 
 from exporters.history import HistoryWriter
+from netmon.inventory.model import ServicePeriod
 from netmon.report import formats, intervals
+from netmon.report.accounting import Rules
+from netmon.report.calendar import service_spans
 from netmon.report.compute import build, upgrade
 from netmon.report.store import StoreSource
 from tests.exporters.history_scenario import RUNS, SITES, T0, TOPOLOGY, results
@@ -57,7 +60,7 @@ def test_whole_day(source: StoreSource) -> None:
 
 
 def test_office_hours_and_maintenance(source: StoreSource) -> None:
-    r = rows(source, office_hours=True)
+    r = rows(source, rules=Rules(service_period=True))
     a, b = r["ban-a"], r["ban-b"]
     assert a.availability == pytest.approx(1 - 600 / OFFICE)  # only the maintenance outage is in hours
     assert a.availability_excl == pytest.approx(1.0)
@@ -100,7 +103,7 @@ def test_formats(source: StoreSource, tmp_path: Path) -> None:
 def test_intervals() -> None:
     assert intervals.subtract([(0, 10), (20, 30)], [(5, 25)]) == [(0, 5), (25, 30)]
     assert intervals.intersect([(0, 10)], [(2, 3), (5, 20)]) == [(2, 3), (5, 10)]
-    week = intervals.office_hours(T0, T0 + 7 * DAY)
+    week = service_spans(ServicePeriod(national_holidays=False), T0, T0 + 7 * DAY)
     assert len(week) == 5 and intervals.total(week) == 5 * OFFICE
 
 
@@ -112,7 +115,7 @@ def test_time_nobody_observed_is_not_up(source: StoreSource) -> None:
     assert "insufficient data" in formats.table(report, "en") and "không đủ dữ liệu" in formats.table(report, "vi")
     row = json.loads(formats.to_json(report))["rows"][0]
     assert (row["availability"], row["status"], row["coverage"]) == (None, "below_floor", pytest.approx(1 / 30))
-    assert build(source, SITES, T0 - 29 * DAY, T0 + DAY, now=T0 + DAY, floor=0.0).rows[0].availability == (
+    assert build(source, SITES, T0 - 29 * DAY, T0 + DAY, now=T0 + DAY, rules=Rules(floor=0.0)).rows[0].availability == (
         pytest.approx(1 - 750 / DAY))
     quarter = build(source, SITES, T0 - 100 * DAY, T0 - 10 * DAY, now=T0 + DAY)
     empty = quarter.rows[0]

@@ -19,7 +19,7 @@ import yaml
 
 from netmon.facts import inventory_topology
 from netmon.inventory import load
-from netmon.report import inventory_sites
+from netmon.report import formats, inventory_sites
 from netmon.report.compute import build
 from netmon.report.prom import PromSource
 from netmon.report.store import StoreSource
@@ -137,3 +137,6 @@ def test_prometheus_source_matches_the_store(tmp_path: Path) -> None:
     assert p.coverage == pytest.approx(s.coverage, abs=2 * INTERVAL / (end - start))
     assert [o.cause for o in from_prom.outages] == [o.cause for o in from_store.outages] == ["maintenance"]
     assert p.availability_excl == pytest.approx(s.availability_excl, abs=INTERVAL / (end - start))
+    # The audit trail lives in the store: a report from Prometheus says it applied none.
+    assert "no reclassification applied" in formats.table(from_prom, "en")
+    assert "0 outages reclassified" in formats.table(from_store, "en")
