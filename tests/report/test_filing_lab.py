@@ -4,7 +4,8 @@ A round of two cuts and one quiet site runs on the session lab under a real `net
 (`netmon.lab.oracle.run`, which also checks `netmon report` against the lab's event log). Then the
 incident log must hold each injected cut within the oracle's tolerance, and after a planner
 reclassifies one of them as a power cut, the contract report must stop counting it against the
-provider while the citizens' availability still shows it.
+provider while the citizens' availability still shows it, and `netmon report` must show the same
+verdict and the same citizens' figure.
 """
 
 from __future__ import annotations
@@ -63,8 +64,9 @@ def test_filings_match_what_the_lab_injected(
     tau = rnd.interval + oracle.BURST
 
     incidents = _json(capsys, [*base[:1], "incidents", *base[1:], *span, "--format", "json"])
+    assert (incidents["reclassified"], incidents["reclassifications_applied"]) == (0, True)
     by_site: dict[str, list[dict[str, Any]]] = {}
-    for i in incidents:
+    for i in incidents["incidents"]:
         if i["link"] == "primary":
             by_site.setdefault(i["site"], []).append(i)
     assert quiet not in by_site
@@ -109,3 +111,9 @@ def test_filings_match_what_the_lab_injected(
         == links[(cut_short, "primary")]["availability_service"]
     )
     assert links[(quiet, "primary")]["availability_contract"] == 1.0
+    # `netmon report` counts by the same rules: the verdict shows, the citizens' figure is the same.
+    report = _json(capsys, [*base, *span, "--format", "json"])
+    rows = {r["key"]: r for r in report["rows"]}
+    assert report["reclassified"] == 1 and rows[cut_long]["causes"] == {"power": 1}
+    for site in (cut_long, cut_short, quiet):
+        assert rows[site]["availability"] == pytest.approx(links[(site, "primary")]["availability_service"])
