@@ -105,7 +105,7 @@ def test_the_incident_log_says_when_the_agent_was_not_heard(store: Path, tmp_pat
     span = ["--config", str(config), "--history", str(store), "--from", day(T0 - 86400), "--to", day(T0 + 86400)]
     out = tmp_path / "log.json"
     assert main(["report", "incidents", *span, "--format", "json", "--out", str(out)]) == 0
-    (cut,) = json.loads(out.read_text())
+    (cut,) = json.loads(out.read_text())["incidents"]
     assert (cut["site"], cut["link"], cut["start"], cut["end"]) == ("chieng-mung", "primary", CUT, RESTORED)
     assert cut["agent_silent"] == [list(AGENT_DEAD)]
     capsys.readouterr()
