@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from netmon.i18n import lang, text
 from netmon.inventory import load as load_inventory
 from netmon.lab import agents, netns, scenario, topology
 from netmon.lab.netns import LabError
@@ -81,13 +82,19 @@ class Lab:
         return self.request("reset")
 
 
+_TEXT = {
+    "root_only": ("the lab's state in {state} is readable by root only: run this as root",
+                  "trạng thái của lab trong {state} chỉ root đọc được: hãy chạy lệnh này bằng root"),
+}
+
+
 def _pid(state: Path) -> int | None:
     try:
         pid = int((state / "daemon.pid").read_text())
     except PermissionError:
         # The state (CA key, SNMP credentials, control socket) is root's alone: say so, rather than
         # "no lab is up" while one is.
-        raise LabError(f"the lab's state in {state} is readable by root only: run this with sudo") from None
+        raise LabError(text(_TEXT, "root_only", lang(), state=state)) from None
     except (OSError, ValueError):
         return None
     return pid if netns.pid_alive(pid) else None

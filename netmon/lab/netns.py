@@ -11,14 +11,17 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import shlex
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
+from netmon.i18n import lang, text
 from probes.errors import NetmonError, PrivilegeError
 
 #: Every namespace, root-namespace interface and state file of the lab carries this prefix, so
@@ -34,13 +37,26 @@ class LabError(NetmonError):
     """A lab operation failed (a command, a namespace, the daemon); the message says which."""
 
 
+_TEXT = {
+    "root": ("the simulated province needs root (or CAP_NET_ADMIN + CAP_NET_RAW + CAP_SYS_ADMIN) to create "
+             "network namespaces: run it again with sudo: `{again}`",
+             "tỉnh mô phỏng cần quyền root (hoặc CAP_NET_ADMIN + CAP_NET_RAW + CAP_SYS_ADMIN) để tạo không "
+             "gian mạng: hãy chạy lại với sudo: `{again}`"),
+}
+
+
+def _again_with_sudo() -> str:
+    """The command the user just ran, as they can re-run it: `sudo make demo` under make, else the
+    netmon command line itself (by the path that ran, since sudo's PATH rarely holds the .venv)."""
+    if os.environ.get("MAKELEVEL") and sys.argv[1:] == ["demo"]:
+        return "sudo make demo"
+    return "sudo " + shlex.join([sys.argv[0] if os.sep in sys.argv[0] else "netmon", *sys.argv[1:]])
+
+
 def require_privileges() -> None:
     """Fail fast, with the fix, when namespaces cannot be created."""
     if os.geteuid() != 0:
-        raise PrivilegeError(
-            "the simulated province needs root (or CAP_NET_ADMIN + CAP_NET_RAW + CAP_SYS_ADMIN) to create "
-            "network namespaces: run it with sudo, e.g. `sudo netmon lab up`"
-        )
+        raise PrivilegeError(text(_TEXT, "root", lang(), again=_again_with_sudo()))
     for tool in ("ip", "nft", "iptables-restore"):
         if shutil.which(tool) is None:
             raise LabError(f"`{tool}` not found: install iproute2, nftables and iptables")

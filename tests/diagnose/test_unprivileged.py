@@ -94,5 +94,5 @@ def test_lab_commands_without_root_say_so_not_that_no_lab_is_up(tmp_path: Path) 
     for argv in (["lab", "status"], ["lab", "set", "chieng-mung", "loss=0.1"], ["lab", "reboot", "to-hieu/cpe"]):
         done = as_nobody(*argv, NETMON_LAB_STATE=str(state))
         assert "no lab is up" not in done.stderr and "Traceback" not in done.stderr, done.stderr
-        assert f"the lab's state in {state} is readable by root only: run this with sudo" in done.stderr
+        assert f"the lab's state in {state} is readable by root only: run this as root" in done.stderr
         assert done.returncode == 1

@@ -113,9 +113,18 @@ def test_layers_compose(inventory: Inventory) -> None:
     assert imp.down(0.0) == (set(), set())
 
 
-def test_needs_root_says_how(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_needs_root_says_how_to_run_the_same_command_again(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(netns.os, "geteuid", lambda: 1000)
-    with pytest.raises(PrivilegeError, match=r"needs root .*sudo netmon lab up"):
+    monkeypatch.delenv("MAKELEVEL", raising=False)
+    monkeypatch.setattr(netns.sys, "argv", [".venv/bin/netmon", "lab", "up", "--scenario", "storm"])
+    with pytest.raises(PrivilegeError, match=r"needs root .*`sudo .venv/bin/netmon lab up --scenario storm`$"):
+        netns.require_privileges()
+    monkeypatch.setenv("NETMON_LANG", "vi")
+    with pytest.raises(PrivilegeError, match=r"^tỉnh mô phỏng cần quyền root .*hãy chạy lại với sudo"):
+        netns.require_privileges()
+    monkeypatch.setattr(netns.sys, "argv", [".venv/bin/netmon", "demo"])
+    monkeypatch.setenv("MAKELEVEL", "1")  # `make demo`: re-running make is what works (it bootstraps too)
+    with pytest.raises(PrivilegeError, match=r"`sudo make demo`$"):
         netns.require_privileges()
 
 
