@@ -24,7 +24,8 @@ from typing import Any
 
 import yaml
 
-from netmon.i18n import Lang, text
+from netmon.i18n import Lang, lang, text
+from netmon.inventory import wording
 from probes.errors import NetmonError
 
 PathKey = tuple[str | int, ...]
@@ -58,7 +59,8 @@ class ConfigIssue:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.path}: {self.message}"
+        """``file:line: path: message``, the message in the user's language (`netmon.i18n.lang`)."""
+        return f"{self.file}:{self.line}: {self.path}: {wording.say(self.message, lang())}"
 
 
 class ConfigError(NetmonError):
