@@ -1,5 +1,5 @@
 # The two commands a new user needs; each installs what it needs first (scripts/bootstrap.sh).
-.PHONY: demo test lint bootstrap audit
+.PHONY: demo test lint bootstrap audit docs
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -21,3 +21,7 @@ lint: bootstrap
 audit: bootstrap
 	@.venv/bin/python -m pip_audit --version >/dev/null 2>&1 || .venv/bin/pip install -q pip-audit
 	.venv/bin/python scripts/audit.py
+
+## Rewrite docs/cli.md's `$ netmon …` examples from a run on the simulated province (root; takes the lab lock).
+docs: bootstrap
+	NETMON_DOCS_REGEN=1 .venv/bin/python -m pytest -q tests/docs/test_cli_examples.py

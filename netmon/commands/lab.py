@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
-from netmon.lab import control
+from netmon.lab import control, scenario
 from netmon.lab.netns import LabError
 
 
@@ -60,7 +61,9 @@ def run_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(status, indent=2, sort_keys=True))
         return 0
-    print(f"scenario {status['scenario']}, up {status['uptime']:.0f} s, daemon pid {status['pid']}")
+    path = Path(status["scenario"])
+    shown = path.stem if path.parent == scenario.PRESETS else path  # a preset by the name `lab up` took
+    print(f"scenario {shown}, up {status['uptime']:.0f} s, daemon pid {status['pid']}")
     print(f"down: {', '.join(status['down']) or 'nothing'}")
     print(f"impaired destinations: {len(status['impaired'])}; packets through the delay path: "
           f"{status['held_packets']}")
