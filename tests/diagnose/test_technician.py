@@ -9,7 +9,10 @@ point against the shipped inventory, devices included.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -142,19 +145,33 @@ def test_loss_verdicts_claim_only_what_the_echoes_show(fresh_lab: control.Lab, c
     assert not (lost > 0 and " 0 %" in doc["diagnosis"]["text"])  # never "0 %" when echoes were lost
 
 
-@pytest.mark.xfail(reason="open (#15): under load the lab's NFQUEUE holder releases late and one run read "
-                   "63.7 ms against the simulated band's 62 ms bound; the bound needs the holder's own "
-                   "release spread, measured", strict=False)
-def test_jitter_of_a_4g_burst_is_measured_not_a_quarter_of_it(fresh_lab: control.Lab, capsys: Capture) -> None:
+#: A 4G site on xim-vang's hub whose link the test gives a fixed delay: the holder's own spread, measured.
+STEADY_SITE = "ta-xua"
+
+
+def test_jitter_of_a_4g_burst_is_measured_not_a_quarter_of_it(fresh_lab: control.Lab) -> None:
     """80 ms of jitter on 4G (limit 40 ms) was never flagged: RFC 3550's running estimate from 0 reaches
     ~25 % of it in a 5-echo burst (~12 ms here). The lab delays each packet by max(0, 45 ms ± U(80 ms)),
     whose mean |ΔRTT| is 46.8 ms (simulated, 20,000 bursts of 72); a 72-echo burst lands in 34-61 ms
-    99.8 % of the time, and the verdict follows the measured figure against the 40 ms limit."""
+    99.8 % of the time, and the verdict follows the measured figure against the 40 ms limit.
+
+    The lab itself adds a spread of its own: the NFQUEUE holder is a Python event loop on a shared
+    machine, and under load it reads and releases packets late (one run read 63.7 ms). With each RTT =
+    path + drawn delay + the holder's lateness, the burst's mean |ΔRTT| lies within the drawn delays'
+    ± the lateness's own mean |Δ| (triangle inequality). That lateness is measured in the same run: a
+    burst on the same hub at the same moment, through the same holder at a fixed 45 ms, whose mean
+    |ΔRTT| is nothing but the holder's (and the path's) spread."""
     fresh_lab.set("xim-vang", jitter="80ms")
-    _, doc = netmon_json(capsys, "probe", "xim-vang", "--check", "icmp-primary", *CONFIG)
-    [icmp] = doc["checks"]
-    jitter = next(m["value"] for m in icmp["measurements"] if m["name"] == "netmon_icmp_jitter_seconds")
-    assert 0.033 < jitter < 0.062, jitter
+    fresh_lab.set(STEADY_SITE, jitter="0ms")
+    bursts = [subprocess.Popen([sys.executable, "-m", "netmon.cli", "probe", site, "--check", "icmp-primary",
+                                *CONFIG, "--json"], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+              for site in ("xim-vang", STEADY_SITE)]  # started together: their bursts overlap
+    doc, steady = (json.loads(p.communicate(timeout=60)[0]) for p in bursts)
+    [icmp], [reference] = doc["checks"], steady["checks"]
+    jitter, spread = (next(m["value"] for m in c["measurements"] if m["name"] == "netmon_icmp_jitter_seconds")
+                      for c in (icmp, reference))
+    assert reference["success"] and spread < 0.033, reference  # the lab's own spread must leave a claim to test
+    assert 0.033 - spread < jitter < 0.062 + spread, (jitter, spread)
     if jitter >= 0.040:
         assert (icmp["verdict"], icmp["cause"]) == ("degraded", "jitter"), icmp
     else:
