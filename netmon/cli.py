@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from netmon import __version__, commands, i18n
+from netmon import __version__, commands, help_vi, i18n
 from probes.errors import NetmonError
 
 
@@ -74,11 +74,15 @@ class Parser(argparse.ArgumentParser):
             self.exit(USAGE_EXIT, f"{self.prog}: lỗi: {message}\n")
         self.exit(USAGE_EXIT, f"{self.prog}: error: {message}\n")
 
-    def format_usage(self) -> str:
-        formatter = self._get_formatter()
-        prefix = "cách dùng: " if i18n.lang() == "vi" else None
-        formatter.add_usage(self.usage, self._actions, self._mutually_exclusive_groups, prefix)
-        return formatter.format_help()
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        """argparse's formatter, whose "usage: " (in errors and in ``--help``) speaks the user's language."""
+        formatter = super()._get_formatter()
+        if i18n.lang() == "vi":
+            add = formatter.add_usage
+            formatter.add_usage = (  # type: ignore[method-assign]
+                lambda usage, actions, groups, prefix=None:
+                add(usage, actions, groups, "cách dùng: " if prefix is None else prefix))
+        return formatter
 
 
 def _global_options(parser: argparse.ArgumentParser, default: bool) -> None:
@@ -114,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
         importlib.import_module(f"{commands.__name__}.{info.name}").register(sub)
     for child in _subparsers(parser):
         _global_options(child, default=False)
+    if i18n.lang() == "vi":
+        help_vi.translate([parser, *_subparsers(parser)])
     return parser
 
 
@@ -128,10 +134,10 @@ def _lang_in(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
     early = _lang_in(list(sys.argv[1:] if argv is None else argv))
     if early in ("en", "vi"):
-        os.environ["NETMON_LANG"] = early
+        os.environ["NETMON_LANG"] = early  # before the parser is built: its help speaks it too
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.lang:
         os.environ["NETMON_LANG"] = args.lang

@@ -9,6 +9,7 @@ catches the rest ("down", "link", "loss", "error", "sites", "fiber"...).
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 
@@ -86,3 +87,57 @@ def test_usage_errors_in_vietnamese(argv: list[str], capsys: pytest.CaptureFixtu
     [line] = [line for line in err.splitlines() if ": lỗi: " in line]
     message = line.split(": lỗi: ", 1)[1]
     assert foreign_words(message, {"site", "count", "bogus", "lang", "target", "values", "value"}) == [], line
+
+
+def _commands() -> list[list[str]]:
+    """Every command path of the CLI: [], ["probe"], ["lab", "set"], ..."""
+    from netmon.cli import build_parser
+
+    def below(parser: argparse.ArgumentParser, path: list[str]) -> list[list[str]]:
+        found = [path]
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    found += below(child, [*path, name])
+        return found
+
+    return below(build_parser(), [])
+
+
+def test_every_help_text_has_a_vietnamese_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A help text added in English only fails here, naming it (netmon/help_vi.py is its home)."""
+    from netmon import help_vi
+    from netmon.cli import _subparsers, build_parser
+
+    monkeypatch.setenv("NETMON_LANG", "en")
+    parser = build_parser()
+    assert help_vi.missing([parser, *_subparsers(parser)]) == []
+
+
+def help_prose(text: str) -> str:
+    """``--help`` without its syntax: the usage block, option names, metavars, choices, $VARIABLES,
+    paths, URLs, code in backticks and quoted words; what is left is prose."""
+    text = re.sub(r"^cách dùng: .*?(?:\n\n|\Z)", " ", text, flags=re.DOTALL)
+    text = re.sub(r"^ {4}[\w-]+(?= )", " ", text, flags=re.MULTILINE)  # a subcommand's name in the list
+    text = re.sub(r"`[^`]*`|'[^']*'|\{[^}]*\}|\$\w+|\S*[/.:]\S*|--?[\w-]+|\b[A-Z][A-Z0-9_=/-]*\b|\b\w+_\w+\b"
+                  r"|\b\d+[a-z]+\b", " ", text)
+    return text
+
+
+@pytest.mark.parametrize("command", _commands(), ids=lambda c: " ".join(c) or "netmon")
+def test_help_in_vietnamese_has_no_english_word(command: list[str], capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NETMON_LANG", "en")  # restored after the test: --lang sets it for the process
+    with pytest.raises(SystemExit) as stopped:
+        main(["--lang", "vi", *command, "--help"])
+    out = capsys.readouterr().out
+    assert stopped.value.code == 0 and out.startswith("cách dùng: netmon"), out
+    names = {"grafana", "prometheus", "alertmanager", "telegram", "zalo", "oa", "sms", "editor", "netmon",
+             "calm", "storm", "province", "day", "upgrade", "contract", "incidents", "filing", "reclassify",
+             "outage", "root", "loopback", "webhook", "receiver", "json", "yaml", "echo", "ci", "uid",
+             "socket", "delay", "jitter", "loss", "down", "flap", "status", "latency", "dns", "agent", "remote",
+             "write", "web", "config", "exporter", "toolkit", "ctrl", "slug", "lab", "set", "reboot", "ups",
+             "sơn", "la", "asia", "ho", "chi", "minh", "promql", "iso", "vnpt", "utc", "tls", "cpe", "snmp",
+             "icmp", "ntp", "hub", "site", "device", "cert", "days", "on", "battery", "since", "report",
+             "alerts", "target", "path"}  # command, directory and argument names: syntax
+    assert foreign_words(help_prose(out), names) == [], out
