@@ -172,7 +172,6 @@ HELP = {
         "bắt đầu: YYYY-MM-DD, thời điểm ISO (giờ Asia/Ho_Chi_Minh nếu không ghi múi giờ) hoặc N ngày trước "
         "(mặc định: 30d)",
     "write to this file instead of stdout": "ghi vào tệp này thay vì đầu ra chuẩn",
-    "only Mon–Fri 07:00–17:00 Asia/Ho_Chi_Minh": "chỉ thứ Hai–thứ Sáu 07:00–17:00 giờ Asia/Ho_Chi_Minh",
     "how many worst sites to list (default 10)": "liệt kê bao nhiêu điểm kém nhất (mặc định 10)",
     "below this share of the window observed, availability is 'insufficient data' (default 90)":
         "nếu quan sát được ít hơn tỉ lệ này của khoảng thời gian, độ sẵn sàng là 'không đủ dữ liệu' "
@@ -183,12 +182,15 @@ HELP = {
         "các loại kiểm tra mà lỗi của chúng tính là mất kết nối, cách nhau bằng dấu phẩy (mặc định icmp)",
     "preset period instead of --from/--to: 2026 (year), 2026-H1 (half), 2026-Q3 (quarter)":
         "kỳ có sẵn thay cho --from/--to: 2026 (năm), 2026-H1 (nửa năm), 2026-Q3 (quý)",
-    "count only the service period (accounting.service_period: office hours, no holidays)":
-        "chỉ tính giờ phục vụ (accounting.service_period: giờ hành chính, trừ ngày nghỉ)",
     "leave out interruptions shorter than this, e.g. 2m (default: accounting.ignore_shorter_than)":
         "bỏ qua các lần gián đoạn ngắn hơn mức này, ví dụ 2m (mặc định: accounting.ignore_shorter_than)",
     "filings (contract, incidents, filing, reclassify)":
         "hồ sơ cho người lập kế hoạch (contract, incidents, filing, reclassify)",
+    "accounting rules (every report; docs/report.md)": "quy tắc tính (mọi báo cáo; docs/report.md)",
+    "count only the service period (accounting.service_period, default Mon–Fri 07:00–17:00 "
+    "Asia/Ho_Chi_Minh, Vietnamese public holidays excluded)":
+        "chỉ tính giờ phục vụ (accounting.service_period, mặc định thứ Hai–thứ Sáu 07:00–17:00 giờ "
+        "Asia/Ho_Chi_Minh, trừ các ngày lễ của Việt Nam)",
     "reclassify: the new cause": "reclassify: nguyên nhân mới",
     "reclassify: why (kept in the audit trail)": "reclassify: lý do (lưu trong nhật ký kiểm tra)",
     "reclassify: who decides (default $NETMON_USER or the login name)":
@@ -223,14 +225,14 @@ HELP = {
 }
 
 
-def missing(parsers: Sequence[argparse.ArgumentParser]) -> list[str]:
-    """Help texts of ``parsers`` (a parser and every one below it) that have no Vietnamese form."""
-    texts = []
+def texts(parsers: Sequence[argparse.ArgumentParser]) -> list[str]:
+    """Every help text of ``parsers`` (a parser and every one below it), once each."""
+    found = []
     for p in parsers:
-        texts += [p.description] if p.description else []
-        texts += [g.title for g in p._action_groups if g.title]
-        texts += [a.help for a in [*p._actions, *_choices(p)] if a.help and a.help != argparse.SUPPRESS]
-    return [t for t in dict.fromkeys(texts) if t not in HELP and t not in ARGPARSE]
+        found += [p.description] if p.description else []
+        found += [g.title for g in p._action_groups if g.title]
+        found += [a.help for a in [*p._actions, *_choices(p)] if a.help and a.help != argparse.SUPPRESS]
+    return list(dict.fromkeys(found))
 
 
 def translate(parsers: Sequence[argparse.ArgumentParser]) -> None:
