@@ -131,18 +131,17 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-class MetricsServer:
-    def __init__(self, listen: str, registry: CollectorRegistry, reload: ReloadFn,
-                 loop: asyncio.AbstractEventLoop, web: WebConfig | None = None,
-                 enable_reload: bool | None = None, text: TextFn | None = None,
-                 problems: ProblemsFn | None = None):
+class HttpListener:
+    """An HTTP(S) server on ``listen`` in its own thread, one more thread per connection: the one home of
+    the server wiring shared by /metrics and the agents' endpoint. The address family follows the host;
+    a port that cannot be bound is a one-line `ListenError`; with a TLS ``context`` the handshake runs
+    in the connection's own thread (`Handler`), so a client that stalls it holds only itself; a client
+    that drops is a debug line, not a traceback."""
+
+    def __init__(self, listen: str, handler: type[BaseHTTPRequestHandler], name: str,
+                 context: ssl.SSLContext | None = None):
         host, port = parse_listen(listen)
-        if enable_reload is None:  # reconfiguring the prober is an admin act: loopback only by default
-            enable_reload = is_loopback(host)
-        handler = _handler(registry, reload if enable_reload else None, loop, web, text, problems)
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        context = web.ssl_context() if web else None
-        attrs = {"daemon_threads": True, "address_family": family,
+        attrs = {"daemon_threads": True, "address_family": socket.AF_INET6 if ":" in host else socket.AF_INET,
                  "get_request": _tls_get_request(context) if context else ThreadingHTTPServer.get_request,
                  "handle_error": _log_connection_error}
         server_class = type("Server", (ThreadingHTTPServer,), attrs)
@@ -150,7 +149,7 @@ class MetricsServer:
             self._server = server_class((host, port), handler)
         except OSError as exc:
             raise ListenError(listen, exc) from None
-        self._thread = threading.Thread(target=self._server.serve_forever, name="metrics-http", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
 
     @property
     def port(self) -> int:
@@ -162,6 +161,31 @@ class MetricsServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class Handler(BaseHTTPRequestHandler):
+    """What every endpoint's handler shares: the stall timeout, the TLS handshake, debug logging."""
+
+    timeout = CONNECTION_TIMEOUT
+
+    def setup(self) -> None:
+        super().setup()
+        if isinstance(self.connection, ssl.SSLSocket):
+            self.connection.do_handshake()
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+
+class MetricsServer(HttpListener):
+    def __init__(self, listen: str, registry: CollectorRegistry, reload: ReloadFn,
+                 loop: asyncio.AbstractEventLoop, web: WebConfig | None = None,
+                 enable_reload: bool | None = None, text: TextFn | None = None,
+                 problems: ProblemsFn | None = None):
+        if enable_reload is None:  # reconfiguring the prober is an admin act: loopback only by default
+            enable_reload = is_loopback(parse_listen(listen)[0])
+        handler = _handler(registry, reload if enable_reload else None, loop, web, text, problems)
+        super().__init__(listen, handler, "metrics-http", web.ssl_context() if web else None)
 
 
 def _tls_get_request(context: ssl.SSLContext) -> Callable[[Any], tuple[socket.socket, Any]]:
@@ -179,14 +203,8 @@ def _log_connection_error(server: Any, request: Any, client_address: Any) -> Non
 
 def _handler(registry: CollectorRegistry, reload: ReloadFn | None, loop: asyncio.AbstractEventLoop,
              web: WebConfig | None, text: TextFn | None = None, problems: ProblemsFn | None = None) -> type:
-    class Handler(BaseHTTPRequestHandler):
-        timeout = CONNECTION_TIMEOUT
+    class MetricsHandler(Handler):
         head = False
-
-        def setup(self) -> None:
-            super().setup()
-            if isinstance(self.connection, ssl.SSLSocket):
-                self.connection.do_handshake()
 
         def _allowed(self) -> bool:
             if web is None or web.authorized(self.headers.get("Authorization")):
@@ -271,7 +289,4 @@ def _handler(registry: CollectorRegistry, reload: ReloadFn | None, loop: asyncio
                     pending, size = [], 0
             self.wfile.write(b"".join(pending))
 
-        def log_message(self, format: str, *args: object) -> None:
-            log.debug("%s " + format, self.address_string(), *args)
-
-    return Handler
+    return MetricsHandler

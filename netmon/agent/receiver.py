@@ -24,7 +24,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ from exporters import remote_write
 from netmon.agent import wire
 from netmon.agent.config import AgentEntry, AgentsFile, token_hash
 from netmon.agent.delivery import PATH
-from netmon.httpserver import ListenError, parse_listen
+from netmon.httpserver import Handler, HttpListener
 from probes.base import Kind, Result
 
 log = logging.getLogger("netmon.agents")
@@ -252,50 +251,22 @@ class ReceiverMetrics(Collector):
         return [results, contact, listed, held, dropped, received, pending, rejected, failures]
 
 
-class Receiver:
+class Receiver(HttpListener):
     """The HTTPS listener in its own thread; each request is handled by `Inbox`."""
 
     def __init__(self, agents: AgentsFile, source: Path, inbox: Inbox):
         self.inbox = inbox
-        host, port = parse_listen(agents.listen)
         context = None
         if agents.tls is not None:
             base = source.resolve().parent
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.minimum_version = ssl.TLSVersion.TLSv1_2
             context.load_cert_chain(base / agents.tls.cert_file, base / agents.tls.key_file)
-        handler = _handler(inbox)
-        server_class = type("AgentServer", (ThreadingHTTPServer,), {"daemon_threads": True})
-        try:
-            self._server = server_class((host, port), handler)
-        except OSError as exc:  # a busy port is one line naming it, as for /metrics, not a traceback
-            raise ListenError(agents.listen, exc) from None
-        if context is not None:
-            self._server.socket = context.wrap_socket(self._server.socket, server_side=True,
-                                                      do_handshake_on_connect=False)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="agents-http", daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(agents.listen, _handler(inbox), "agents-http", context)
 
 
 def _handler(inbox: Inbox) -> type:
-    class Handler(BaseHTTPRequestHandler):
-        timeout = 30.0
-
-        def setup(self) -> None:
-            super().setup()
-            if isinstance(self.connection, ssl.SSLSocket):
-                self.connection.do_handshake()
-
+    class AgentsHandler(Handler):
         def do_POST(self) -> None:
             if self.path != PATH:
                 self._reply(404, {"error": "not found"})
@@ -320,7 +291,4 @@ def _handler(inbox: Inbox) -> type:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: object) -> None:
-            log.debug("%s " + format, self.address_string(), *args)
-
-    return Handler
+    return AgentsHandler

@@ -171,6 +171,22 @@ def test_a_busy_agents_port_is_one_line_naming_it(tmp_path: Path) -> None:
             inbox.close()
 
 
+def test_agents_endpoint_listens_on_ipv6_loopback(tmp_path: Path) -> None:
+    """The server wiring is /metrics' own (`HttpListener`): an IPv6 listen address works for both
+    (the agents' copy bound an IPv4 socket whatever the host: '[::1]:PORT' was refused)."""
+    agents = AgentsFile(listen="[::1]:0", state=str(tmp_path / "agents.db"), agents=[
+        AgentEntry(id="muong-lan", site="muong-lan", token_sha256=token_hash(TOKEN))])
+    inbox = Inbox(agents, tmp_path / "agents.db", kinds(), [].append)
+    receiver = Receiver(agents, tmp_path / "agents.yaml", inbox)
+    receiver.start()
+    try:
+        answer = httpx.post(f"http://[::1]:{receiver.port}{PATH}", content=b"{}", timeout=10)
+    finally:
+        receiver.stop()
+        inbox.close()
+    assert answer.status_code == 401, answer.text
+
+
 def _gauges(inbox: Inbox, name: str) -> dict[str, float]:
     family = next(f for f in ReceiverMetrics(inbox).collect() if f.name == name)
     return {s.labels["agent"]: s.value for s in family.samples}
