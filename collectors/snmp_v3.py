@@ -32,9 +32,11 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from cryptography.hazmat.decrepit.ciphers.modes import CFB
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+if TYPE_CHECKING:
+    from cryptography.hazmat.decrepit.ciphers.modes import CFB
+    from cryptography.hazmat.primitives.ciphers import Cipher
 
 from collectors.snmp_v2c import (
     Client,
@@ -135,6 +137,11 @@ def privacy_key(passphrase: str, auth_protocol: str, priv_protocol: str, engine_
 
 
 def _aes(key: bytes, boots: int, engine_time: int, salt: bytes) -> Cipher[CFB]:
+    # Imported here: `cryptography` is ~8 MB resident, and only authPriv devices need it (an edge agent
+    # polling its UPS over v2c must stay within 50 MB).
+    from cryptography.hazmat.decrepit.ciphers.modes import CFB
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+
     iv = boots.to_bytes(4, "big") + engine_time.to_bytes(4, "big") + salt  # RFC 3826 § 3.1.2.1
     return Cipher(algorithms.AES(key), CFB(iv))
 

@@ -1,6 +1,6 @@
 """TLS helpers for probes: client contexts and the peer certificate's expiry.
 
-Expiry is read from the certificate's DER bytes with `cryptography`, not from ``getpeercert()``'s dict,
+Expiry is read from the certificate's DER bytes, not from ``getpeercert()``'s dict,
 because the dict is empty whenever verification is off — and an operator wants to know that a
 certificate expires next week precisely on the services whose verification they had to switch off.
 When verification itself fails (an expired or untrusted certificate), `fetch_certificate` makes one
@@ -10,12 +10,12 @@ extra non-verifying handshake so the expiry can still be reported next to the fa
 from __future__ import annotations
 
 import asyncio
+import calendar
 import contextlib
 import functools
 import ssl
+import time
 from pathlib import Path
-
-from cryptography import x509
 
 
 def client_context(verify: bool, ca_file: Path | None = None) -> ssl.SSLContext:
@@ -50,9 +50,47 @@ def peer_certificate(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> bytes 
     return ssl_object.getpeercert(binary_form=True)
 
 
+def _element(der: bytes, at: int) -> tuple[int, int, int]:
+    """(tag, first content byte, end) of the DER element starting at ``at``."""
+    if at + 2 > len(der):
+        raise ValueError("certificate truncated")
+    tag, length, start = der[at], der[at + 1], at + 2
+    if length & 0x80:
+        size = length & 0x7F
+        if not 0 < size <= 4 or start + size > len(der):
+            raise ValueError("bad DER length")
+        length, start = int.from_bytes(der[start:start + size], "big"), start + size
+    if start + length > len(der):
+        raise ValueError("certificate truncated")
+    return tag, start, start + length
+
+
 def not_after(der: bytes) -> float:
-    """The certificate's notAfter as unix seconds."""
-    return x509.load_der_x509_certificate(der).not_valid_after_utc.timestamp()
+    """The certificate's notAfter as unix seconds; ValueError if ``der`` is not a certificate.
+
+    Read from the DER itself (RFC 5280 § 4.1: Certificate → tbsCertificate → [version], serialNumber,
+    signature, issuer, validity → notAfter) rather than through `cryptography`: that library is ~8 MB
+    resident, a sixth of an edge agent's 50 MB, and this one field is all a probe reads from a
+    certificate. tests/probes/test_tls_der.py checks it against `cryptography` itself.
+    """
+    tag, tbs, _ = _element(der, 0)
+    tag, at, _ = _element(der, tbs)
+    if tag != 0x30:
+        raise ValueError("not an X.509 certificate")
+    if der[at] == 0xA0:  # explicit [0] version
+        at = _element(der, at)[2]
+    for _ in range(3):  # serialNumber, signature, issuer
+        at = _element(der, at)[2]
+    tag, validity, _ = _element(der, at)
+    if tag != 0x30:
+        raise ValueError("no validity in certificate")
+    after = _element(der, _element(der, validity)[2])
+    text = der[after[1]:after[2]].decode("ascii")
+    if after[0] == 0x17:  # UTCTime YYMMDDHHMMSSZ: 50-99 are 19xx (RFC 5280 § 4.1.2.5.1)
+        text = ("19" if int(text[:2]) >= 50 else "20") + text
+    elif after[0] != 0x18:  # GeneralizedTime YYYYMMDDHHMMSSZ
+        raise ValueError("bad notAfter time")
+    return float(calendar.timegm(time.strptime(text, "%Y%m%d%H%M%SZ")))
 
 
 async def fetch_certificate(host: str, port: int, timeout: float) -> bytes | None:

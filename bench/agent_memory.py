@@ -1,0 +1,139 @@
+"""Benchmark: resident memory of `netmon agent run` in steady state (issue #18's goal: RSS ≤ 50 MB).
+
+The real path: `python -m netmon.cli agent run` with the shipped inventory (config/communes.yaml) for one
+center, its inside-out checks every ``--interval`` seconds, the central endpoint unreachable (so the
+buffer grows and delivery retries, as during a cut). Steady state is three rounds of checks committed;
+then VmRSS is sampled every 0.5 s for ``--seconds`` and its maximum kept, with RssAnon/RssFile at that
+moment. The peer in the same run is a bare interpreter (``python -c`` sleeping): the floor any Python
+agent pays. Runs alternate, ``--reps`` each; medians are reported with the load average.
+
+    python -m bench.agent_memory [--site to-hieu] [--reps 5] [--seconds 10] [--interval 3]
+
+Network: the checks target the inventory's 198.18.0.0/15 placeholders, which must be blackholed in this
+namespace (`ip route add blackhole 198.18.0.0/15`); the bench refuses to run otherwise. The central URL
+is a closed loopback port. ICMP checks need root or CAP_NET_RAW. Processes are stopped by PID.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from netmon.agent.config import new_credential
+from tests.support import ROOT, free_port, wait_until
+
+
+def status(pid: int) -> dict[str, int]:
+    """VmRSS, RssAnon, RssFile of ``pid`` in kB."""
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "RssAnon", "RssFile"):
+            out[key] = int(value.split()[0])
+    return out
+
+
+def peak(pid: int, seconds: float) -> dict[str, int]:
+    best: dict[str, int] = {}
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        now = status(pid)
+        if now["VmRSS"] > best.get("VmRSS", 0):
+            best = now
+        time.sleep(0.5)
+    return best
+
+
+def committed(buffer: Path) -> int:
+    if not buffer.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{buffer}?mode=ro", uri=True) as db:
+            row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'results'").fetchone()
+    except sqlite3.OperationalError:  # the agent is still creating it
+        return 0
+    return int(row[0]) if row else 0
+
+
+def agent_run(tmp: Path, site: str, interval: float, seconds: float) -> tuple[dict[str, int], int]:
+    """One agent: (peak status, number of checks)."""
+    from netmon.agent.checks import inside_out
+    from netmon.inventory import load
+
+    checks = len(inside_out(load(ROOT / "config" / "communes.yaml"), site))
+    buffer = tmp / f"buffer-{time.monotonic_ns()}.db"
+    new_credential(token := tmp / f"token-{time.monotonic_ns()}")
+    config = tmp / "agent.yaml"
+    config.write_text(yaml.safe_dump({
+        "site": site, "inventory": str(ROOT / "config" / "communes.yaml"),
+        "central": f"http://127.0.0.1:{free_port()}", "credential_file": str(token), "buffer": str(buffer),
+        "interval": f"{interval}s"}))
+    proc = subprocess.Popen([sys.executable, "-m", "netmon.cli", "agent", "run", "--config", str(config)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: committed(buffer) >= 3 * checks, 30 + 4 * interval, "three rounds of checks")
+        return peak(proc.pid, seconds), checks
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def floor_run(seconds: float) -> dict[str, int]:
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        time.sleep(0.5)  # the interpreter's start-up is all it does
+        return peak(proc.pid, seconds)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--site", default="to-hieu")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--interval", type=float, default=3.0)
+    args = ap.parse_args()
+    routes = subprocess.run(["ip", "route"], capture_output=True, text=True, check=True).stdout
+    if "blackhole 198.18.0.0/15" not in routes:
+        sys.exit("refusing to run: add `ip route add blackhole 198.18.0.0/15` first (placeholder targets)")
+    agent: list[dict[str, int]] = []
+    floor: list[dict[str, int]] = []
+    load = [os.getloadavg()[0]]
+    with tempfile.TemporaryDirectory() as d:
+        for _ in range(args.reps):
+            sample, checks = agent_run(Path(d), args.site, args.interval, args.seconds)
+            agent.append(sample)
+            floor.append(floor_run(args.seconds))
+            load.append(os.getloadavg()[0])
+
+    def med(runs: list[dict[str, int]], key: str) -> float:
+        return statistics.median(r[key] for r in runs) / 1024
+
+    print(f"netmon agent at {args.site}: {checks} checks every {args.interval:g} s, central unreachable; "
+          f"{args.reps} alternating runs, medians; load average {min(load):.1f}-{max(load):.1f} "
+          f"({os.cpu_count()} cores)")
+    print(f"{'':24} {'VmRSS':>8} {'RssAnon':>8} {'RssFile':>8}  (MiB)")
+    for name, runs in (("netmon agent", agent), ("bare python (floor)", floor)):
+        print(f"{name:24} {med(runs, 'VmRSS'):8.1f} {med(runs, 'RssAnon'):8.1f} {med(runs, 'RssFile'):8.1f}")
+    each = ", ".join(f"{r['VmRSS'] / 1024:.1f}" for r in agent)
+    print(f"agent / floor: {med(agent, 'VmRSS') / med(floor, 'VmRSS'):.2f}; agent runs VmRSS: {each}")
+
+
+if __name__ == "__main__":
+    main()
