@@ -7,8 +7,10 @@ to get there (docs/security.md):
   ``AmbientCapabilities=CAP_NET_RAW``): nothing to do here;
 - started as root with ``--user netmon``: `drop_to` is called once the listening socket and the ICMP
   engine's raw socket are open. It switches uid/gid/groups to the user and keeps CAP_NET_RAW alone in
-  the permitted and effective sets (trace and IPv6 open their raw sockets later), so a compromise of
-  the process gains neither root nor any other capability. Linux only, through prctl/capset.
+  the permitted and effective sets (IPv6 opens its raw socket later), and in the inheritable and
+  ambient sets, as systemd's ``AmbientCapabilities`` does: the trace probe's worker is a program
+  netmon starts, and without them it would start with no capability. A compromise of the process
+  gains neither root nor any other capability. Linux only, through prctl/capset.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ log = logging.getLogger("netmon.privileges")
 
 CAP_NET_RAW = 13
 _PR_SET_KEEPCAPS = 8
+_PR_CAP_AMBIENT = 47
+_PR_CAP_AMBIENT_RAISE = 2
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 
@@ -43,9 +47,10 @@ def _libc() -> ctypes.CDLL:
 
 
 def _set_capabilities(bits: int) -> None:
-    """Make ``bits`` (capability numbers < 32) the whole permitted and effective sets of this thread."""
+    """Make ``bits`` (capability numbers < 32) the whole permitted, effective and inheritable sets of
+    this thread."""
     header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
-    data = (_CapData * 2)(_CapData(bits, bits, 0), _CapData(0, 0, 0))
+    data = (_CapData * 2)(_CapData(bits, bits, bits), _CapData(0, 0, 0))
     if _libc().capset(ctypes.byref(header), data) != 0:
         raise PrivilegeError(f"capset failed: {os.strerror(ctypes.get_errno())}")
 
@@ -54,8 +59,8 @@ def drop_to(user: str) -> None:
     """Become ``user`` (name or uid) with only CAP_NET_RAW; raises `PrivilegeError` if that is impossible.
 
     glibc applies setuid to every thread, but keep-caps and capset only to this one: threads already
-    running (the HTTP server) end up with no capability at all, threads started later (trace's
-    worker) inherit CAP_NET_RAW from this one.
+    running (the HTTP server) end up with no capability at all; threads started later, and programs
+    this thread starts (trace's worker, through the ambient set), keep CAP_NET_RAW.
     """
     try:
         entry = pwd.getpwuid(int(user)) if user.isdigit() else pwd.getpwnam(user)
@@ -73,6 +78,8 @@ def drop_to(user: str) -> None:
     os.setgid(entry.pw_gid)
     os.setuid(entry.pw_uid)
     _set_capabilities(1 << CAP_NET_RAW)
+    if libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_RAISE, CAP_NET_RAW, 0, 0) != 0:
+        raise PrivilegeError(f"prctl(PR_CAP_AMBIENT_RAISE) failed: {os.strerror(ctypes.get_errno())}")
     libc.prctl(_PR_SET_KEEPCAPS, 0, 0, 0, 0)
     log.info("running as %s (uid %d) with CAP_NET_RAW only", entry.pw_name, entry.pw_uid)
 

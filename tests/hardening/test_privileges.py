@@ -34,13 +34,16 @@ def test_drops_to_user_with_only_cap_net_raw_and_keeps_probing(tmp_path: Path) -
     with tcp_listener("127.0.2.1") as port:
         config = write_inventory(shared / "inv.yaml", [],
                                  ["{id: icmp-primary, probe: icmp, link: primary, count: 2, spacing: 50ms}",
-                                  f"{{id: cpe-tcp, probe: tcp, link: primary, port: {port}}}"])
+                                  f"{{id: cpe-tcp, probe: tcp, link: primary, port: {port}}}",
+                                  # a worker process (probes.trace_worker): CAP_NET_RAW must survive its exec
+                                  "{id: trace-primary, probe: trace, link: primary, max_hops: 2, count: 1, "
+                                  "packet_timeout: 200ms}"])
         config.chmod(0o644)
         with netmon_secure(config, tmp_path, None, "--user", "nobody", wrapper=READABLE_PYTHON) as netmon:
-            def both_ok() -> bool:
+            def all_ok() -> bool:
                 success = {labels["check"]: v for labels, v in netmon.samples("netmon_probe_success")}
-                return success == {"icmp-primary": 1.0, "cpe-tcp": 1.0}
-            wait_until(both_ok, 20, "ICMP and TCP checks to succeed as nobody")
+                return success == {"icmp-primary": 1.0, "cpe-tcp": 1.0, "trace-primary": 1.0}
+            wait_until(all_ok, 20, "ICMP, TCP and trace checks to succeed as nobody")
             status = Path(f"/proc/{netmon.proc.pid}/status").read_text()
             uids = next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1:]
             gids = next(line for line in status.splitlines() if line.startswith("Gid:")).split()[1:]
@@ -48,7 +51,7 @@ def test_drops_to_user_with_only_cap_net_raw_and_keeps_probing(tmp_path: Path) -
             assert {int(g) for g in gids} == {nobody.pw_gid}
             caps = capabilities(netmon.proc.pid)
             assert caps["CapEff"] == caps["CapPrm"] == 1 << CAP_NET_RAW
-            assert caps["CapInh"] == caps["CapAmb"] == 0
+            assert caps["CapInh"] == caps["CapAmb"] == 1 << CAP_NET_RAW  # for programs it starts
             # the HTTP server thread (started before the drop) holds no capability at all
             for task in os.listdir(f"/proc/{netmon.proc.pid}/task"):
                 assert capabilities(f"{netmon.proc.pid}/task/{task}")["CapEff"] in (0, 1 << CAP_NET_RAW)

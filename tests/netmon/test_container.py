@@ -104,3 +104,17 @@ def test_entrypoint_without_a_writable_location_names_the_path(container_like: t
     errors = [line for line in log.splitlines() if "ERROR" in line]
     assert errors and "Traceback" not in log, log
     assert f"cannot open {workdir}/var/netmon/history.db" in errors[0], errors  # the absolute path
+
+
+@pytest.mark.parametrize("command", [("ping", "127.0.0.1", "--count", "1"), ("trace", "127.0.0.1")],
+                         ids=["ping", "trace"])
+def test_cli_probes_run_as_the_image_user(container_like: tuple[Path, Path, Path], command: tuple[str, ...]) -> None:
+    """`netmon ping`/`netmon trace` as the image runs them: its user, CAP_NET_RAW only, a read-only working
+    directory without an inventory (the registry finds its plugins anyway; trace's worker process keeps
+    the capability, as the image's file capability on the interpreter gives it to every exec)."""
+    workdir, _, _ = container_like
+    done = subprocess.run([*READABLE_PYTHON, *AS_IMAGE_USER, str(ROOT / ".venv" / "bin" / "python"), "-m",
+                           "netmon.cli", *command], cwd=workdir, capture_output=True, text=True, timeout=60,
+                          env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), "HOME": "/tmp"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and "127.0.0.1" in done.stdout, done.stdout + done.stderr
