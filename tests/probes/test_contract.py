@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import pkgutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,6 +101,20 @@ def _reasons_in(module: str) -> Iterator[tuple[str, int]]:
             reason = _leading_str(item)
             if reason is not None and reason.isidentifier() and reason.islower():
                 yield reason, node.lineno
+
+
+def test_every_registered_plugin_is_held_to_the_contract() -> None:
+    """The tests below run over what discovery registered (`SHIPPED`): every ``register("name", ...)``
+    in a plugin package's modules must be among them, or a plugin would escape its checks."""
+    declared = set()
+    for package_name in PLUGIN_PACKAGES:
+        for info in pkgutil.iter_modules(importlib.import_module(package_name).__path__):
+            for node in ast.walk(_tree(f"{package_name}.{info.name}")):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "register"
+                        and node.args and isinstance(node.args[0], ast.Constant)):
+                    declared.add(node.args[0].value)
+    assert {"icmp", "snmp"} <= declared, "the scan is broken"  # one from each package
+    assert declared == set(SHIPPED)
 
 
 @pytest.mark.parametrize("name", SHIPPED)
