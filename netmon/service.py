@@ -26,6 +26,7 @@ from netmon.health import HealthCollector, ReloadState
 from netmon.httpserver import MetricsServer
 from netmon.inventory import ConfigError, Inventory, load
 from netmon.placeholders import warn_if_unrouted
+from netmon.report.metrics import AccountingCollector
 from netmon.scheduler import Scheduler
 from netmon.sharding import Shard
 from netmon.webconfig import WebConfig
@@ -79,6 +80,8 @@ class Daemon:
         # The prober's own few series, also rendered generically on the fast text path (`metrics_text`).
         self.own_registry = CollectorRegistry()
         self.own_registry.register(self.health)
+        self.accounting = AccountingCollector()  # service period and contracts, for the recording rules
+        self.own_registry.register(self.accounting)
         ProcessCollector(registry=self.own_registry)  # process_resident_memory_bytes, process_open_fds
         self.registry.register(self.own_registry)
         self._stop = asyncio.Event()
@@ -102,6 +105,7 @@ class Daemon:
                        publish_sites=self.shard is None or self.shard.index == 1)
         for sink in self.sinks:
             sink.on_inventory(facts)
+        self.accounting.on_inventory(inventory, publish_links=self.shard is None or self.shard.index == 1)
         for probe in base.registry().values():  # state a probe keeps per check (e.g. SNMP uptimes)
             if probe.retain is not None:
                 probe.retain(facts.owned)

@@ -35,6 +35,8 @@ def build(lang: Lang) -> dict[str, Any]:
               "link_type": t("Link type", "Loại đường truyền"), "isp": t("ISP", "Nhà mạng")}
     days = t("{} days", "{} ngày")
     outages = t("Outages", "Số lần mất kết nối")
+    in_service = t("Availability in service hours", "Độ sẵn sàng trong giờ phục vụ")
+    budget = t("Error budget used (primary link)", "Quỹ gián đoạn đã dùng (đường chính)")
     panels = [
         table(t("Availability per center", "Độ sẵn sàng từng trung tâm"),
               t("Share of time each center was reachable over 30, 90 and 365 days. Sort by 365 days to find "
@@ -43,6 +45,23 @@ def build(lang: Lang) -> dict[str, Any]:
                 "nơi nâng cấp đường truyền đáng giá nhất."),
               _ratio("30d", column=days.format(30)), _ratio("90d", column=days.format(90)),
               _ratio("365d", column=days.format(365)), width=24, height=10, hide=HIDE, labels=labels),
+        table(t("Service hours: availability and error budget (30 d)",
+                "Giờ phục vụ: độ sẵn sàng và quỹ gián đoạn (30 ngày)"),
+              t("Only the centers' service period counts: office hours without Vietnamese public holidays, "
+                "the calendar the reports use (accounting.service_period). Budget used: the primary link's "
+                "downtime in those hours over what its contract allows; from 50 % the reports warn, past "
+                "100 % the contract is breached. A live estimate: planners' reclassifications and causes "
+                "count only in `netmon report contract`.",
+                "Chỉ tính giờ phục vụ của trung tâm: giờ hành chính trừ ngày nghỉ lễ, cùng lịch với báo cáo "
+                "(accounting.service_period). Quỹ đã dùng: thời gian mất kết nối của đường chính trong giờ "
+                "đó so với mức hợp đồng cho phép; từ 50 % báo cáo cảnh báo, quá 100 % là vi phạm hợp đồng. "
+                "Số liệu ước tính trực tiếp: phân loại lại và nguyên nhân chỉ được tính trong "
+                "`netmon report contract`."),
+              Query(f"netmon:site_service_availability:ratio_30d * {NAMED}", instant=True, table=True,
+                    column=in_service, unit="percentunit"),
+              Query(f"netmon:site_error_budget_used:ratio_30d * {NAMED}", instant=True, table=True,
+                    column=budget, unit="percentunit"),
+              width=24, height=10, hide=HIDE, labels=labels, sort_by=budget),
         bargauge(t("Availability by district (30 d)", "Độ sẵn sàng theo huyện (30 ngày)"),
                  t("Average over the district's centers.", "Trung bình các trung tâm trong huyện."),
                  _ratio("30d", "district")),

@@ -75,6 +75,11 @@ def service_spans(period: ServicePeriod, start: float, end: float) -> list[iv.Sp
     return iv.intersect(out, [(start, end)])
 
 
+def in_service(period: ServicePeriod, t: float) -> bool:
+    """Whether ``t`` falls inside the service period (what `netmon run` exports as a gauge)."""
+    return any(a <= t < b for a, b in service_spans(period, t - 1, t + 1))
+
+
 def uncovered_years(period: ServicePeriod, start: float, end: float) -> list[int]:
     """Years of ``[start, end)`` the holiday list does not cover (the report header names them)."""
     first = datetime.fromtimestamp(start, iv.LOCAL_TZ).year

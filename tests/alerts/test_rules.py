@@ -13,7 +13,7 @@ import yaml
 from tests.support import ROOT, require_binary
 
 ALERTS = ROOT / "alerts"
-RULE_FILES = [ALERTS / "recording.rules.yml", ALERTS / "netmon.rules.yml",
+RULE_FILES = [ALERTS / "recording.rules.yml", ALERTS / "netmon.rules.yml", ALERTS / "accounting.rules.yml",
               ALERTS / "generated" / "site-availability.rules.yml"]
 UNIT_TESTS = sorted((ALERTS / "tests").glob("*.yml"))
 RUNBOOK = ROOT / "docs" / "runbook.md"

@@ -22,6 +22,7 @@ from netmon.facts import derive
 from netmon.health import HealthCollector, ReloadState
 from netmon.inventory import load
 from netmon.meetings.board import ReadinessBoard
+from netmon.report.metrics import AccountingCollector
 from netmon.scheduler import SchedulerStats
 from probes import base
 from tests.support import ROOT
@@ -67,6 +68,12 @@ def _readiness() -> ReadinessBoard:
     return board
 
 
+def _accounting() -> AccountingCollector:
+    collector = AccountingCollector()
+    collector.on_inventory(load(ROOT / "config" / "communes.yaml"))
+    return collector
+
+
 def contract() -> dict[str, str]:
     """Every series name netmon or Prometheus can produce → who produces it (probe name or 'core')."""
     out: dict[str, str] = {}
@@ -75,7 +82,8 @@ def contract() -> dict[str, str]:
             for n in _sample_names(spec.name, spec.kind is base.Kind.OBSERVATION,
                                    spec.kind in (base.Kind.COUNTER, base.Kind.INCREMENT)):
                 out[n] = probe.name
-    for collector in (ResultCollector(()), HealthCollector(SchedulerStats(), ReloadState()), _readiness()):
+    for collector in (ResultCollector(()), HealthCollector(SchedulerStats(), ReloadState()), _readiness(),
+                      _accounting()):
         for family in collector.collect():
             for n in _sample_names(family.name, family.type == "histogram", family.type == "counter"):
                 out[n] = "core"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 
 from netmon.cli import main
 from netmon.inventory import load
@@ -23,6 +24,7 @@ from netmon.report.contract import build_contract
 from netmon.report.filing import build as build_filing
 from netmon.report.filings_cli import preset
 from netmon.report.incidents import incidents, longest
+from netmon.report.metrics import AccountingCollector
 from netmon.report.reclassify import history, outage_ids, record
 from netmon.report.store import StoreSource
 from probes.errors import NetmonError
@@ -429,3 +431,37 @@ def test_contract_and_accounting_errors_name_file_line_and_field(tmp_path: Path)
     assert f"{path}:3: accounting.service_period: " in text and "07:00-17:00" in text
     assert f"{path}:4: accounting.budget_warning" in text
     assert ":22: sites[0].links[0].contract.restore: Value error, expected a duration such as 30s" in text
+
+
+def test_service_period_and_contracts_exported_for_the_recording_rules(week: Any) -> None:
+    """`netmon run` exports the reports' calendar and contracts (alerts/accounting.rules.yml reads them):
+    in the generated week, only Tuesday and Wednesday 07:00-17:00 are service time."""
+    now = [0.0]
+    collector = AccountingCollector(clock=lambda: now[0])
+    collector.on_inventory(week[2])
+    registry = CollectorRegistry()
+    registry.register(collector)
+
+    def value(name: str, labels: str = "") -> float | None:
+        for line in generate_latest(registry).decode().splitlines():
+            if line.startswith(f"{name}{labels} "):
+                return float(line.split()[-1])
+        return None
+
+    for t, expected in (
+        (at(1, 9), 1.0),  # Tue 28/4 09:00
+        (at(2, 16.99), 1.0),  # Wed 29/4 16:59
+        (at(2, 17), 0.0),  # closing time
+        (at(1, 20), 0.0),  # Tue evening
+        (at(0, 9), 0.0),  # Mon 27/4: the Hùng Kings' day in lieu
+        (at(3, 10), 0.0),  # Thu 30/4: Reunification Day
+        (at(5, 10), 0.0),  # Saturday
+    ):
+        now[0] = t
+        assert value("netmon_service_period") == expected, t
+    ratio = "netmon_link_contract_availability_ratio"
+    assert value(ratio, '{link="primary",site="ban-a"}') == 0.999
+    assert value(ratio, '{link="backup",site="ban-a"}') == 0.995  # accounting.contract: the QCVN 34 floor
+    assert value(ratio, '{link="primary",site="ban-b"}') == 0.995
+    collector.on_inventory(week[2], publish_links=False)  # a shard other than the first
+    assert value(ratio, '{link="primary",site="ban-a"}') is None and value("netmon_service_period") == 0.0
