@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -107,3 +109,15 @@ async def test_netmon_trace_to_a_dead_end_reports_not_reached_rather_than_a_time
         result = await run_check(path.trace_check(host.address, max_hops=2, count=1))  # 2 s of echoes in 5 s
     assert result.reason == "unreachable", result.error
     assert result.details["hops"] == []
+
+
+def test_a_worker_left_alone_ends_itself_at_its_deadline() -> None:
+    """Should netmon die before it can kill a worker, the worker stops itself (SIGALRM) at the deadline
+    it was given, not after the 40 s its echoes would take."""
+    with nets.lossy_host(100) as host:
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "probes.trace_worker", host.address, "2", "1.0", "20", "1"],
+                              capture_output=True, timeout=30)
+        elapsed = time.monotonic() - started
+    assert done.returncode == -signal.SIGALRM, done
+    assert elapsed < 3, elapsed
