@@ -97,8 +97,8 @@ def snmpd(tmp: Path) -> Iterator[Snmpd]:
         f"persistentDir {tmp}\n"
     )
     agent = Snmpd(port, conf, tmp / f"snmpd-{port}.pid", tmp / f"snmpd-{port}.log")
-    agent.start()
     try:
+        agent.start()  # inside: an snmpd that never answers in time is stopped too, not orphaned
         yield agent
     finally:
         agent.stop()
