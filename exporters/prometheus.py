@@ -15,6 +15,11 @@ samples) together with their text-format 0.0.4 encoding. ``render_text`` writes 
 blocks as they are (a scrape copies one list per family under the lock); ``collect`` hands the same
 samples to prometheus_client (OpenMetrics, ``name[]`` filtering, tests). prometheus_client's generic
 path took 24 s to render 20,000 ICMP checks (about 800,000 samples); see bench/README.md.
+
+Series diet (issue 16): a default ICMP check exports 13 series, plus one per failure reason seen. Its
+per-echo RTT histogram (20 series) is exported only for the checks the inventory opts in
+(``InventoryFacts.histograms``), and link limits once per link type (``netmon_link_threshold``), with
+``netmon_link_info`` saying which type a site's link is, instead of six limits per check.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ log = logging.getLogger("netmon.exporter")
 
 IDENTITY = ("site", "check", "probe", "target", "link")
 SITE_INFO_LABELS = ("site", "name", "kind", "district", "link_type", "isp", "upstream", "lat", "lon")
+LINK_INFO_LABELS = ("site", "link", "link_type", "isp", "role")
 
 _Series = tuple[str, tuple[tuple[str, str], ...]]  # (metric name, measurement labels)
 #: One exposition sample: (sample name, ((label, value), ...), value). Plain tuples: GC-untracked.
@@ -58,8 +64,10 @@ CORE = (
 )
 FAILURES = CORE[3][0]
 SITE_INFO = ("netmon_site_info", "gauge", "Static facts about a site; always 1. Join on site.")
-THRESHOLD = ("netmon_check_threshold", "gauge",
-             "Limit of the link type a check measures (rtt/jitter in seconds, loss as a ratio).")
+LINK_INFO = ("netmon_link_info", "gauge", "Static facts about a site's link; always 1. Join on (site, link).")
+THRESHOLD = ("netmon_link_threshold", "gauge",
+             "Limit of a link type (durations in seconds, loss as a ratio); reach a check's through "
+             "netmon_link_info on (link_type), or the recording rule netmon:link_threshold.")
 
 
 @dataclass
@@ -125,6 +133,9 @@ class ResultCollector(Collector):
         self._lock = threading.Lock()
         self._checks: dict[str, _CheckState] = {}
         self._unknown: set[str] = set()
+        #: Keys of the checks whose observations are exported as histograms (an explicit choice: a
+        #: histogram is ~20 series a check, more than everything else an ICMP check exports).
+        self._histograms: frozenset[str] = frozenset()
         self._headers = {name: _header(name, kind, help_) for name, kind, help_ in CORE}
         for spec in self._specs.values():
             self._headers.setdefault(spec.name, _header(spec.name, _TEXT_TYPES[spec.kind], spec.help))
@@ -135,9 +146,10 @@ class ResultCollector(Collector):
         self._types |= {name: _TEXT_TYPES[spec.kind] for name, spec in self._specs.items()}
         self._helps = {name: help_ for name, _, help_ in CORE} | {n: s.help for n, s in self._specs.items()}
         #: Family name → check key → (that check's samples of the family, their text encoding), as of
-        #: its last publish. Sites and thresholds are families of their own, keyed by site / check.
+        #: its last publish. Sites, links and thresholds are families of their own, keyed by site,
+        #: site/link and link type.
         self._families: dict[str, dict[str, _Block]] = {
-            name: {} for name in (*self._headers, SITE_INFO[0], THRESHOLD[0])}
+            name: {} for name in (*self._headers, SITE_INFO[0], LINK_INFO[0], THRESHOLD[0])}
 
     # -- fed by the application ------------------------------------------------------------------
 
@@ -158,7 +170,7 @@ class ResultCollector(Collector):
                 series = (m.name, m.labels)
                 if spec.kind is Kind.INCREMENT:
                     state.totals[series] = state.totals.get(series, 0.0) + m.value
-                elif spec.kind is Kind.OBSERVATION:
+                elif spec.kind is Kind.OBSERVATION and result.key in self._histograms:
                     counts, total = state.histograms.get(series) or ((0,) * (len(spec.buckets) + 1), 0.0)
                     index = bisect.bisect_left(spec.buckets, m.value)
                     state.histograms[series] = (
@@ -186,10 +198,24 @@ class ResultCollector(Collector):
         return _Latest(_identity(result), result.success, result.duration, result.started, tuple(values))
 
     def on_inventory(self, facts: InventoryFacts) -> None:
-        """Forget checks no longer owned; publish the sites' and owned checks' static facts."""
+        """Forget checks no longer owned; publish the sites', links' and link types' static facts."""
         self.retain(facts.owned)
+        self.set_histograms(facts.histograms)
         self.set_sites(facts.sites)
+        self.set_links(facts.links)
         self.set_thresholds(facts.thresholds)
+
+    def set_histograms(self, keys: Iterable[str]) -> None:
+        """Export observations as histograms for the checks ``keys`` only; the others' are dropped
+        (their series end at the next scrape), so a reload can turn one off."""
+        wanted = frozenset(keys)
+        with self._lock:
+            self._histograms = wanted
+            for key, state in self._checks.items():
+                if state.histograms and key not in wanted:
+                    state.histograms.clear()
+                    for name in self._les:
+                        self._families[name].pop(key, None)
 
     def close(self) -> None:
         """Nothing to release: the series live as long as the process."""
@@ -202,9 +228,6 @@ class ResultCollector(Collector):
                 del self._checks[key]
                 for name in self._headers:
                     self._families[name].pop(key, None)
-            thresholds = self._families[THRESHOLD[0]]
-            for key in [k for k in thresholds if k not in wanted]:
-                del thresholds[key]
 
     def set_sites(self, sites: Sequence[Mapping[str, str]]) -> None:
         """The static facts published as ``netmon_site_info``, one mapping per site."""
@@ -214,12 +237,21 @@ class ResultCollector(Collector):
         with self._lock:
             self._families[SITE_INFO[0]] = family
 
-    def set_thresholds(self, thresholds: Mapping[str, tuple[Mapping[str, str], Mapping[str, float]]]) -> None:
-        """Per-check limits (check key → (identity labels, {name: value})), joined by alert rules."""
-        family = {key: _block(tuple((k, ident[k]) for k in IDENTITY),
-                              tuple((THRESHOLD[0], (("threshold", name),), float(value))
-                                    for name, value in sorted(limits.items())))
-                  for key, (ident, limits) in thresholds.items()}
+    def set_links(self, links: Sequence[Mapping[str, str]]) -> None:
+        """The static facts published as ``netmon_link_info``, one mapping per site link."""
+        family = {f"{link.get('site', '')}/{link.get('link', '')}":
+                  _block(tuple((k, link.get(k, "")) for k in LINK_INFO_LABELS), ((LINK_INFO[0], (), 1.0),))
+                  for link in links}
+        with self._lock:
+            self._families[LINK_INFO[0]] = family
+
+    def set_thresholds(self, thresholds: Mapping[str, Mapping[str, float]]) -> None:
+        """Each link type's limits (link type → {name: value}), once per type, not per check: alert
+        rules reach a check's through ``netmon_link_info`` (see alerts/recording.rules.yml)."""
+        family = {link_type: _block((("link_type", link_type),),
+                                    tuple((THRESHOLD[0], (("threshold", name),), float(value))
+                                          for name, value in sorted(limits.items())))
+                  for link_type, limits in thresholds.items()}
         with self._lock:
             self._families[THRESHOLD[0]] = family
 
@@ -265,7 +297,7 @@ class ResultCollector(Collector):
     def _snapshot(self, names: Collection[str] | None) -> Iterator[tuple[str, list[_Block]]]:
         """Each wanted family with its checks' text blocks and samples, copied under the lock.
 
-        Families without samples are left out, except the core ones and the site and threshold
+        Families without samples are left out, except the core ones and the site, link and threshold
         families, which a reader expects to find (HELP and TYPE at least).
         """
         with self._lock:
@@ -280,7 +312,7 @@ class ResultCollector(Collector):
         return self._types.get(name, "gauge")
 
     def _help(self, name: str) -> str:
-        return self._helps.get(name) or {SITE_INFO[0]: SITE_INFO[2], THRESHOLD[0]: THRESHOLD[2]}[name]
+        return self._helps.get(name) or {f[0]: f[2] for f in (SITE_INFO, LINK_INFO, THRESHOLD)}[name]
 
     def _samples(self, state: _CheckState) -> dict[str, tuple[_Sample, ...]]:
         """This check's samples per family, labels after its identity: the one place a check's state
@@ -364,7 +396,7 @@ def _sample_names(family: str, kind: str) -> set[str]:
 _TEXT_TYPES = {Kind.GAUGE: "gauge", Kind.INFO: "gauge", Kind.COUNTER: "counter", Kind.INCREMENT: "counter",
                Kind.OBSERVATION: "histogram"}
 #: Families always exposed, even without samples.
-_ALWAYS = frozenset((*(name for name, _, _ in CORE), SITE_INFO[0], THRESHOLD[0]))
+_ALWAYS = frozenset((*(name for name, _, _ in CORE), SITE_INFO[0], LINK_INFO[0], THRESHOLD[0]))
 
 
 def _base(name: str, kind: str) -> str:

@@ -15,8 +15,8 @@ from typing import Protocol
 from exporters.history_outages import Topology
 from probes.base import Result
 
-#: Check key → (its identity labels, {threshold name: value}).
-Thresholds = Mapping[str, tuple[Mapping[str, str], Mapping[str, float]]]
+#: Link type → {threshold name: value}.
+Thresholds = Mapping[str, Mapping[str, float]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +24,10 @@ class InventoryFacts:
     """What sinks publish about the inventory, as plain values.
 
     ``owned`` are the keys of the checks this process runs (its shard); ``sites`` the label sets of
-    ``netmon_site_info`` (empty on every shard but the first, so joins on ``site`` stay one-to-one);
-    ``thresholds`` the owned checks' link limits; ``topology`` hubs, maintenance windows and intervals.
+    ``netmon_site_info`` and ``links`` those of ``netmon_link_info`` (both empty on every shard but the
+    first, so joins on ``site`` and ``(site, link)`` stay one-to-one); ``thresholds`` the link types'
+    limits (also only on the first shard); ``histograms`` the owned checks whose observations (ICMP's
+    per-echo RTT) are exported as histograms; ``topology`` hubs, maintenance windows and intervals.
     ``inventory`` is the model itself, opaque here: only application-level sinks (``netmon/``, e.g. the
     meeting-readiness board) read it, to derive views of their own.
     """
@@ -33,6 +35,8 @@ class InventoryFacts:
     owned: frozenset[str] = frozenset()
     sites: tuple[Mapping[str, str], ...] = ()
     thresholds: Thresholds = field(default_factory=dict)
+    links: tuple[Mapping[str, str], ...] = ()
+    histograms: frozenset[str] = frozenset()
     topology: Topology = field(default_factory=Topology)
     inventory: object = None
 

@@ -1,7 +1,7 @@
 """The alerting configuration that follows from the inventory, written by `netmon alerts generate`.
 
 Hand-written: ``alerts/netmon.rules.yml`` (every rule whose limits are joined at query time from
-``netmon_check_threshold`` / ``netmon_site_info``) and ``alerts/alertmanager.base.yml`` (routing,
+``netmon:link_threshold`` / ``netmon_site_info``) and ``alerts/alertmanager.base.yml`` (routing,
 inhibition, receivers). Generated here, and committed so that reviews see them:
 
 - ``alerts/generated/site-availability.rules.yml``: how long a site may be silent before it is

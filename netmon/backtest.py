@@ -128,12 +128,16 @@ def series(inventory: Inventory, outages: Iterable[OutageEvent], loss: HourlyLos
             hourly = loss.get((site.slug, link.id), {})
             values = [hourly.get(int((start + 60 * m) // 3600), 0.0) for m in range(minutes)]
             out.append({"series": f"netmon_icmp_packet_loss_ratio{{{labels}}}", "values": _runs(values)})
-            out.append({"series": f'netmon_check_threshold{{{labels},threshold="loss_degraded"}}',
-                        "values": f"{limits[link.type].loss_degraded:g}x{minutes - 1}"})
+            out.append({"series": (f'netmon_link_info{{site="{site.slug}",link="{link.id}",'
+                                   f'link_type="{link.type}",isp="{link.isp}",role="{link.role}"}}'),
+                        "values": f"1x{minutes - 1}"})
         if site.slug in battery:
             text = " ".join("_" if v is None else f"{v:g}" for v in battery[site.slug])
             out.append({"series": f'netmon_ups_on_battery{{site="{site.slug}",check="ups",probe="snmp"}}',
                         "values": text})
+    for link_type in sorted({lk.type for site in spec.sites if site.slug in evented for lk in site.links}):
+        out.append({"series": f'netmon_link_threshold{{link_type="{link_type}",threshold="loss_degraded"}}',
+                    "values": f"{limits[link_type].loss_degraded:g}x{minutes - 1}"})
     for hub in spec.hubs:
         out.append({"series": (f'netmon_site_info{{site="{hub.id}",name="{hub.name}",kind="hub",'
                                f'district="{hub.district}",upstream="{spec.datacenter.slug}"}}'),

@@ -1,6 +1,7 @@
 """The one place that derives, from an `Inventory`, the plain facts the sinks publish.
 
-Sites' static labels (``netmon_site_info``), each check's link limits (``netmon_check_threshold``),
+Sites' and links' static labels (``netmon_site_info``, ``netmon_link_info``), the link types' limits
+(``netmon_link_threshold``), the checks that export histograms,
 and the topology the history needs (hubs behind each site or link, maintenance windows expanded by
 `netmon.inventory.maintenance`, each check's interval). Exporters never see the inventory model; the
 service calls `derive` on every installed inventory and hands the result to every sink.
@@ -19,13 +20,15 @@ def derive(inventory: Inventory, now: float, owned: Collection[str] | None = Non
            publish_sites: bool = True) -> InventoryFacts:
     """The facts of ``inventory`` for a process running the checks ``owned`` (None: all of them).
 
-    ``publish_sites`` is false on every shard but the first: one ``netmon_site_info`` series per site
-    across the shards keeps joins on ``site`` one-to-one.
+    ``publish_sites`` is false on every shard but the first: one ``netmon_site_info``,
+    ``netmon_link_info`` and ``netmon_link_threshold`` series each across the shards keeps joins one-to-one.
     """
     keys = frozenset(c.key for c in inventory.checks) if owned is None else frozenset(owned)
-    limits = {k: v for k, v in check_thresholds(inventory).items() if k in keys}
-    return InventoryFacts(keys, tuple(site_labels(inventory)) if publish_sites else (), limits,
-                          inventory_topology(inventory, now), inventory)
+    return InventoryFacts(
+        owned=keys, sites=tuple(site_labels(inventory)) if publish_sites else (),
+        thresholds=link_thresholds(inventory) if publish_sites else {},
+        links=tuple(link_labels(inventory)) if publish_sites else (), histograms=inventory.histograms & keys,
+        topology=inventory_topology(inventory, now), inventory=inventory)
 
 
 def site_labels(inventory: Inventory) -> list[dict[str, str]]:
@@ -40,15 +43,17 @@ def site_labels(inventory: Inventory) -> list[dict[str, str]]:
     ]
 
 
-def check_thresholds(inventory: Inventory) -> dict[str, tuple[dict[str, str], dict[str, float]]]:
-    """Check key → (identity labels, its link type's limits) for every check bound to a link."""
-    by_key = {c.key: c for c in inventory.checks}
-    out = {}
-    for key, limits in inventory.thresholds.items():
-        c = by_key[key]
-        ident = {"site": c.site, "check": c.id, "probe": c.probe, "target": c.target, "link": c.link}
-        out[key] = (ident, {k: float(v) for k, v in limits.model_dump().items()})
-    return out
+def link_labels(inventory: Inventory) -> list[dict[str, str]]:
+    """``netmon_link_info`` label sets: every site's links, with the type their limits come from."""
+    return [{"site": s.slug, "link": lk.id, "link_type": lk.type, "isp": lk.isp, "role": lk.role}
+            for s in inventory.sites for lk in s.links]
+
+
+def link_thresholds(inventory: Inventory) -> dict[str, dict[str, float]]:
+    """Link type → its limits, for the types the inventory's links use."""
+    used = {lk.type for s in inventory.sites for lk in s.links}
+    return {lt: {k: float(v) for k, v in limits.model_dump().items()}
+            for lt, limits in inventory.spec.defaults.link_types.items() if lt in used}
 
 
 def inventory_topology(inventory: Inventory, now: float) -> Topology:

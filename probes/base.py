@@ -127,6 +127,11 @@ class ProbeOptions(Strict):
         """
         return self
 
+    def histogram(self) -> bool | None:
+        """This check's own choice of exporting its observations as a histogram (ICMP: per-echo RTT,
+        ~20 series a check), or None to follow its link type's (``defaults.rtt_histogram``)."""
+        return None
+
     def check_target(self, target: str) -> str | None:
         """Why ``target`` cannot work with these options (e.g. a TCP target without a port), or None.
 

@@ -74,6 +74,12 @@ class IcmpOptions(ProbeOptions):
     spacing: Duration = Field(default=0.2, ge=0.001, le=10)
     packet_timeout: Duration = Field(default=1.0, gt=0, le=30)
     size: int = Field(default=56, ge=0, le=65_000, description="echo payload bytes")
+    rtt_histogram: bool | None = Field(
+        default=None, description="export every echo's RTT as the netmon_icmp_rtt_seconds histogram "
+        "(20 more series); unset: as defaults.rtt_histogram says for the check's link type")
+
+    def histogram(self) -> bool | None:
+        return self.rtt_histogram
 
     def minimum_timeout(self) -> float:
         return self.count * self.spacing + self.packet_timeout

@@ -95,8 +95,8 @@ def build(lang: Lang) -> dict[str, Any]:
                 "type should be (a VSAT link at 600 ms is 0.7, a fiber link at 600 ms is 12).",
                 "RTT trung bình chia cho ngưỡng suy giảm của loại đường truyền: trên 1 là chậm hơn mức của "
                 "loại đó (VSAT 600 ms là 0,7; cáp quang 600 ms là 12)."),
-              Query(f"topk(10, netmon_icmp_rtt_avg_seconds{{link!=\"\"}} / on (site, check) group_left () "
-                    f'netmon_check_threshold{{threshold="rtt_degraded"}} * on (site) group_left (name, '
+              Query(f"topk(10, netmon_icmp_rtt_avg_seconds{{link!=\"\"}} / on (site, link) group_left () "
+                    f'netmon:link_threshold{{threshold="rtt_degraded"}} * on (site) group_left (name, '
                     f"link_type, isp) {INFO})", instant=True, table=True, column=ratio),
               sort_by=ratio, labels=names, hide=("Time", "__name__", "job", "instance", "probe", "target")),
         stat(t("Next meeting", "Cuộc họp tiếp theo"),

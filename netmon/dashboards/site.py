@@ -50,7 +50,7 @@ def _rtt_band(link: str, lang: Lang) -> Panel:
 
 
 def _limit(threshold: str, lang: Lang) -> Query:
-    return Query(f'netmon_check_threshold{{{SITE}, threshold="{threshold}"}}', say(lang)("limit", "ngưỡng")
+    return Query(f'netmon:link_threshold{{{SITE}, threshold="{threshold}"}}', say(lang)("limit", "ngưỡng")
                  + " {{link}}")
 
 
@@ -75,9 +75,11 @@ def _link_panels(lang: Lang) -> list[Panel]:
         _rtt_band("backup", lang),
         heatmap(t("RTT distribution", "Phân bố RTT"),
                 t("Every echo's RTT bucketed over time: two bands mean two paths (e.g. a 4G cell switching), "
-                  "a smear upward means queueing.",
+                  "a smear upward means queueing. Only for checks that export the per-echo histogram "
+                  "(rtt_histogram in communes.yaml; the RTT band above is always there).",
                   "RTT của từng gói theo thời gian: hai dải là hai đường đi (ví dụ trạm 4G chuyển cell), "
-                  "vệt kéo lên là hàng đợi."),
+                  "vệt kéo lên là hàng đợi. Chỉ có với phép kiểm tra bật biểu đồ RTT từng gói "
+                  "(rtt_histogram trong communes.yaml; dải RTT ở trên luôn có)."),
                 Query(f"sum by (le) (increase(netmon_icmp_rtt_seconds_bucket{{{SITE}}}[$__rate_interval]))",
                       "{{le}}", heatmap=True)),
         timeseries(t("Packet loss", "Mất gói"),

@@ -65,6 +65,9 @@ class Inventory:
     checks: tuple[base.Check, ...]
     #: Check key → thresholds of the link type it measures (only checks bound to a link).
     thresholds: dict[str, Thresholds] = field(default_factory=dict)
+    #: Keys of the checks that export their observations as histograms (their own choice, else their
+    #: link type's: ``defaults.rtt_histogram``).
+    histograms: frozenset[str] = frozenset()
 
     @property
     def sites(self) -> list[Site]:
@@ -234,7 +237,24 @@ class _Resolver:
                     if limits is not None:
                         thresholds[check.key] = limits
             checks += self._devices(path, site, links)
-        return Inventory(self.doc.file, spec, tuple(nodes), tuple(checks), thresholds)
+        return Inventory(self.doc.file, spec, tuple(nodes), tuple(checks), thresholds,
+                         self._histograms(checks))
+
+    def _histograms(self, checks: Sequence[base.Check]) -> frozenset[str]:
+        by_type = set(self.spec.defaults.rtt_histogram)
+        link_types = {(s.slug, lk.id): lk.type for s in self.spec.sites for lk in s.links}
+        observing = {name for name, probe in base.registry().items()
+                     if any(spec.kind is base.Kind.OBSERVATION for spec in probe.metrics)}
+        out = set()
+        for check in checks:
+            if check.probe not in observing:
+                continue
+            choice = check.options.histogram()
+            if choice is None:
+                choice = link_types.get((check.site, check.link)) in by_type
+            if choice:
+                out.add(check.key)
+        return frozenset(out)
 
     def _unique(self, paths: Sequence[Sequence[str | int]], values: Sequence[str], what: str) -> None:
         seen: dict[str, Sequence[str | int]] = {}

@@ -64,6 +64,9 @@ class Defaults(Strict):
     interval: PositiveDuration = 30.0
     timeout: PositiveDuration = 10.0
     link_types: dict[LinkType, Thresholds]
+    #: Link types whose ICMP checks export every echo's RTT as a histogram (20 series a check, for the
+    #: RTT heatmap and finer report percentiles); a check's own ``rtt_histogram`` overrides it.
+    rtt_histogram: list[LinkType] = []
 
 
 #: QCVN 34:2019/BTTTT floors for fixed broadband: service availability and domestic latency. A link

@@ -6,7 +6,10 @@ Outages are rebuilt from the raw samples of ``netmon_probe_success`` and
 gives the same outages within one scrape interval; the same runs, through the store's
 `SampleTracker`, give the observed time up and down. Rollups come from PromQL over the whole range:
 loss and jitter averages, run counts from ``changes()`` of the last-run timestamp, and RTT
-percentiles from the ``netmon_icmp_rtt_seconds`` histogram (so they are only as fine as its buckets).
+percentiles from the ``netmon_icmp_rtt_seconds`` histogram where a link's checks export it (so they are
+only as fine as its buckets), else from each run's median RTT (``netmon_icmp_rtt_median_seconds``, one
+value per run however often it was scraped): the histogram is opt-in (``rtt_histogram``), and the
+history store falls back to the same summary for a result without per-echo RTTs.
 Maintenance windows come from the inventory (`Topology`).
 """
 
@@ -26,6 +29,8 @@ from probes.errors import NetmonError
 
 CHUNK = 3600.0
 LOOKBACK = 6 * 3600.0
+#: A check's series in Prometheus: (site, link, check, probe).
+_Ident = tuple[str, str, str, str]
 
 
 class PrometheusError(NetmonError):
@@ -77,29 +82,36 @@ class PromSource:
         return self._run_cache[(start, end)]
 
     def _read_runs(self, start: float, end: float) -> list[Result]:
-        selector = self._selector()
-        runs: dict[tuple[str, str, str, str], dict[float, tuple[float, bool]]] = {}
+        runs = self._per_run("netmon_probe_success", self._selector(), start, end)
+        out = [
+            Result(site, check, probe, "", link, ok >= 1, started, 0.0)
+            for (site, link, check, probe), per in runs.items()
+            for started, ok in per.items()
+        ]
+        return sorted(out, key=lambda r: r.started)
+
+    def _per_run(self, family: str, selector: str, start: float,
+                 end: float) -> dict[_Ident, dict[float, float]]:
+        """``family``'s value at each run (keyed by its start) of every check matching ``selector``
+        between ``start`` and ``end``: a run is scraped many times and counted once, by its
+        ``netmon_probe_last_run_timestamp_seconds`` sample of the same scrape."""
+        runs: dict[_Ident, dict[float, float]] = {}
         t = start
         while t < end:
             stop = min(end, t + CHUNK)
             window = f"[{int(stop - t) or 1}s]"
             last = self._query(f"netmon_probe_last_run_timestamp_seconds{selector}{window}", stop)
-            ok = self._query(f"netmon_probe_success{selector}{window}", stop)
-            success = {_ident(s["metric"]): {float(ts): float(v) for ts, v in s["values"]} for s in ok}
+            found = self._query(f"{family}{selector}{window}", stop)
+            values = {_ident(s["metric"]): {float(ts): float(v) for ts, v in s["values"]} for s in found}
             for s in last:
                 key = _ident(s["metric"])
                 per = runs.setdefault(key, {})
                 for ts, v in s["values"]:
-                    value = success.get(key, {}).get(float(ts))
+                    value = values.get(key, {}).get(float(ts))
                     if value is not None:
-                        per.setdefault(float(v), (float(v), value >= 1))
+                        per.setdefault(float(v), value)
             t = stop
-        out = [
-            Result(site, check, probe, "", link, ok_, started, 0.0)
-            for (site, link, check, probe), per in runs.items()
-            for started, ok_ in per.values()
-        ]
-        return sorted(out, key=lambda r: r.started)
+        return runs
 
     def outages(self, start: float, end: float) -> list[OutageEvent]:
         key = (start, end)
@@ -165,10 +177,14 @@ class PromSource:
             buckets.setdefault((site, link), []).append((float(m["le"]), v))
         for key, cumulative in buckets.items():
             out.setdefault(key, Rollup()).rtt.update(_histogram(cumulative))
+        medians = self._per_run("netmon_icmp_rtt_median_seconds", '{probe="icmp"}', start, end)
+        for (site, link, _, _), per in medians.items():
+            if (site, link) not in buckets:  # a link without the per-echo histogram
+                out.setdefault((site, link), Rollup()).rtt.update(rtt_bucket(v) for v in per.values())
         return out
 
 
-def _ident(metric: dict[str, str]) -> tuple[str, str, str, str]:
+def _ident(metric: dict[str, str]) -> _Ident:
     return metric["site"], metric.get("link", ""), metric["check"], metric["probe"]
 
 

@@ -72,7 +72,7 @@ def test_unit_tests_catch_a_broken_threshold(tmp_path: Path) -> None:
     (broken / "tests").mkdir(parents=True)
     (broken / "generated").mkdir()
     text = (ALERTS / "netmon.rules.yml").read_text()
-    join = 'on (site, check) group_left () netmon_check_threshold{threshold="rtt_degraded"}'
+    join = 'on (site, link) group_left () netmon:link_threshold{threshold="rtt_degraded"}'
     assert join in text
     (broken / "netmon.rules.yml").write_text(text.replace(join, "1", 1))
     for name in ("recording.rules.yml", "generated/site-availability.rules.yml"):

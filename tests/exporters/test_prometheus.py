@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, generate_latest
 
 from exporters.prometheus import ResultCollector
+from probes import icmp
 from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions
 
 SPECS = [
@@ -51,6 +52,7 @@ def test_never_run_check_has_no_series() -> None:
 def test_success_gauges_increments_and_histogram() -> None:
     collector, registry = _collector()
     check = _check()
+    collector.set_histograms([check.key])
     for _ in range(2):
         collector.publish(
             check.ok(
@@ -148,3 +150,46 @@ def test_unknown_measurement_is_skipped_not_fatal() -> None:
     collector.publish(_check().ok(1.0, [Measurement("netmon_made_up", 1.0)]))
     assert _value(registry, "netmon_probe_success") == 1.0
     assert "netmon_made_up" not in generate_latest(registry).decode()
+
+
+def test_histogram_only_for_checks_that_opt_in() -> None:
+    """The per-echo histogram is ~20 series a check: exported only for the checks the inventory names,
+    and dropped at the next scrape when a reload turns it off."""
+    collector, registry = _collector()
+    chosen, plain = _check(), _check(check_id="icmp-backup")
+    collector.set_histograms([chosen.key])
+    for check in (chosen, plain):
+        collector.publish(check.ok(1.0, [Measurement("netmon_icmp_rtt_seconds", 0.005)]))
+    assert _value(registry, "netmon_icmp_rtt_seconds_count") == 1.0
+    text = generate_latest(registry).decode()
+    assert 'netmon_icmp_rtt_seconds_count{check="icmp-backup"' not in text
+    assert 'check="icmp-backup"' in text
+    collector.set_histograms([])
+    assert _value(registry, "netmon_icmp_rtt_seconds_count") is None
+    assert "netmon_icmp_rtt_seconds_bucket{" not in b"".join(collector.render_text()).decode()
+
+
+def test_default_icmp_check_exports_at_most_15_series() -> None:
+    """Issue 16's series diet, on the ICMP probe's own measurements: a burst with a lost echo, then a
+    run that timed out (its reason becomes a series of its own)."""
+    collector = ResultCollector(icmp.METRICS)
+    check = _check()
+    collector.publish(check.ok(1.0, icmp.measurements((0.010, None, 0.012, 0.011, 0.013))))
+    collector.publish(check.fail("timeout", "no echo reply", 31.0, icmp.measurements((None,) * 5)))
+    collector.publish(check.ok(61.0, icmp.measurements((0.010, 0.011, 0.012, 0.011, 0.013))))
+    lines = [line for line in b"".join(collector.render_text()).decode().splitlines()
+             if 'check="icmp-primary"' in line]
+    assert 13 <= len(lines) <= 15, lines
+
+
+def test_link_limits_once_per_link_type() -> None:
+    collector, registry = _collector()
+    collector.set_links([{"site": s, "link": "primary", "link_type": "fiber", "isp": "VNPT", "role": "primary"}
+                         for s in ("chieng-mung", "to-hieu")])
+    collector.set_thresholds({"fiber": {"rtt_degraded": 0.05, "loss_degraded": 0.02},
+                              "vsat": {"rtt_degraded": 0.9, "loss_degraded": 0.05}})
+    text = generate_latest(registry).decode()
+    assert text.count("netmon_link_threshold{") == 4
+    assert text.count("netmon_link_info{") == 2
+    assert registry.get_sample_value(
+        "netmon_link_threshold", {"link_type": "vsat", "threshold": "rtt_degraded"}) == 0.9

@@ -31,6 +31,7 @@ def test_text_renderer_matches_generic_exposition() -> None:
     collector = ResultCollector(SPECS)
     registry = CollectorRegistry()
     registry.register(collector)
+    collector.set_histograms(["chieng-mung/icmp-primary"])
     odd = Check(site="chieng-mung", id="icmp-primary", probe="icmp", target='198.18.1.2"\\\n',
                 options=ProbeOptions(), link="primary")
     plain = Check(site="to-hieu", id="snmp", probe="snmp", target="198.18.1.3", options=ProbeOptions())
@@ -47,16 +48,16 @@ def test_text_renderer_matches_generic_exposition() -> None:
         Measurement("netmon_http_duration_seconds", 0.02, (("phase", "connect"),)),
     ]))
     collector.set_sites([{"site": "chieng-mung", "name": "Chiềng Mung", "kind": "commune", "lat": "21.1693"}])
-    collector.set_thresholds({"chieng-mung/icmp-primary": (
-        {"site": "chieng-mung", "check": "icmp-primary", "probe": "icmp", "target": "198.18.1.2", "link": ""},
-        {"rtt_down": 0.3, "loss_down": 0.5})})
+    collector.set_links([{"site": "chieng-mung", "link": "primary", "link_type": "fiber", "isp": "VNPT",
+                          "role": "primary"}])
+    collector.set_thresholds({"fiber": {"rtt_down": 0.3, "loss_down": 0.5}})
 
     fast = b"".join(collector.render_text()).decode()
     generic = generate_latest(registry).decode()
 
     assert _samples(fast) == _samples(generic)
     assert _families(fast) == _families(generic)
-    assert len(_samples(fast)) == 22
+    assert len(_samples(fast)) == 23
 
 
 def test_text_renderer_forgets_removed_checks() -> None:

@@ -111,6 +111,22 @@ def test_valid_fixture_loads() -> None:
     assert inventory.thresholds["chieng-mai/icmp-primary"].rtt_degraded == 0.15  # its 4G link's limits
 
 
+def test_rtt_histogram_is_chosen_per_link_type_or_per_check(tmp_path: Path) -> None:
+    """Off by default (20 series a check); ``defaults.rtt_histogram`` turns it on for a link type and a
+    check's own ``rtt_histogram`` overrides its link type's choice either way."""
+    assert load(FIXTURES / "valid.yaml").histograms == frozenset()
+    text = (FIXTURES / "valid.yaml").read_text()
+    text = text.replace("  link_types:\n", "  rtt_histogram: [4g]\n  link_types:\n", 1)
+    text = text.replace("{id: icmp, probe: icmp}", "{id: icmp, probe: icmp, rtt_histogram: true}", 1)
+    text = text.replace("link: primary, count: 3}", "link: primary, count: 3, rtt_histogram: false}", 1)
+    path = tmp_path / "histograms.yaml"
+    path.write_text(text)
+    # chieng-mai's only check is on 4G but opts out; chieng-mung's is on fiber; the hub's opts in
+    assert load(path).histograms == {"hub-mai-son/icmp"}
+    path.write_text(text.replace("rtt_histogram: [4g]", "rtt_histogram: [fiber]"))
+    assert load(path).histograms == {"hub-mai-son/icmp", "chieng-mung/icmp-primary"}
+
+
 def test_all_errors_reported_at_once(tmp_path: Path) -> None:
     text = (FIXTURES / "valid.yaml").read_text()
     text = text.replace("upstream: hub-mai-son", "upstream: hub-x").replace("cpe: 127.0.2.2", "cpe: nope")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import (
+    ROOT,
     free_port,
     http_post,
     http_server,
@@ -67,10 +68,13 @@ def test_prometheus_scrapes_every_check_series(tmp_path: Path) -> None:
     with tcp_listener("127.0.2.1") as port, http_server(200) as url:
         config = write_inventory(tmp_path / "inv.yaml",
                                  [f"{{id: web, probe: http, target: '{url}'}}"],
-                                 ["{id: icmp-primary, probe: icmp, link: primary, count: 3, spacing: 50ms}",
+                                 ["{id: icmp-primary, probe: icmp, link: primary, count: 3, spacing: 50ms, "
+                                  "rtt_histogram: true}",
+                                  "{id: icmp-lean, probe: icmp, link: primary, count: 3, spacing: 50ms}",
                                   f"{{id: cpe-tcp, probe: tcp, link: primary, port: {port}}}"])
         with netmon_run(config, tmp_path) as netmon, \
-                prometheus(tmp_path, [netmon.url.removeprefix("http://")]) as prom:
+                prometheus(tmp_path, [netmon.url.removeprefix("http://")],
+                           rule_files=[ROOT / "alerts" / "recording.rules.yml"]) as prom:
             wait_until(lambda: prom.query('up{job="netmon"} == 1'), 30, "Prometheus to scrape netmon")
             expected = {
                 ("trung-tam-du-lieu", "web"): "netmon_http_status_code",
@@ -84,8 +88,17 @@ def test_prometheus_scrapes_every_check_series(tmp_path: Path) -> None:
             info = prom.query('netmon_site_info{site="chieng-mung"}')
             assert info[0]["metric"]["name"] == "Chiềng Mung"
             assert info[0]["metric"]["upstream"] == "hub-mai-son"
-            assert prom.query('netmon_check_threshold{site="chieng-mung",check="icmp-primary",'
-                              'threshold="rtt_degraded"} == 0.05')
+            # the series diet: a check exports its per-echo histogram only when asked to, and the link
+            # limits come once per link type, reached through the link's info by the recording rule
+            lean = '{site="chieng-mung",check="icmp-lean"}'
+            wait_until(lambda: prom.query(f"netmon_icmp_rtt_median_seconds{lean}"), 30, "icmp-lean's RTT")
+            assert not prom.query(f"netmon_icmp_rtt_seconds_count{lean}")
+            series = prom.query(f"count({lean})")
+            assert 0 < float(series[0]["value"][1]) <= 15, series
+            assert len(prom.query('netmon_link_threshold{threshold="rtt_degraded"}')) == 1  # fiber only
+            wait_until(lambda: prom.query('netmon:link_threshold{site="chieng-mung",link="primary",'
+                                          'link_type="fiber",threshold="rtt_degraded"} == 0.05'), 30,
+                       "the fiber link's limit joined to chieng-mung's primary link")
 
 
 def test_targets_that_never_answer_do_not_delay_the_others(tmp_path: Path) -> None:

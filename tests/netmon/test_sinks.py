@@ -60,7 +60,8 @@ async def test_sinks_get_facts_on_start_and_reload_and_close_last(tmp_path: Path
     first, second = recorder.facts()
     assert first.owned == {"chieng-mung/web"}
     assert second.owned == {"chieng-mung/web", "chieng-mung/icmp-primary"}
-    assert "chieng-mung/icmp-primary" in second.thresholds and "chieng-mung/web" not in second.thresholds
+    assert second.thresholds["fiber"]["rtt_degraded"] == 0.05  # once per link type, not per check
+    assert {(lk["site"], lk["link"], lk["link_type"]) for lk in second.links} == {("chieng-mung", "primary", "fiber")}
     assert {s["site"] for s in second.sites} >= {"chieng-mung", "hub-mai-son"}
     assert second.topology.upstream["chieng-mung"] == "hub-mai-son"
     assert second.topology.intervals["chieng-mung/icmp-primary"] == 2.0

@@ -140,3 +140,43 @@ def test_prometheus_source_matches_the_store(tmp_path: Path) -> None:
     # The audit trail lives in the store: a report from Prometheus says it applied none.
     assert "no reclassification applied" in formats.table(from_prom, "en")
     assert "0 outages reclassified" in formats.table(from_store, "en")
+
+
+@pytest.mark.slow
+@pytest.mark.privileged
+def test_rtt_percentiles_with_and_without_the_histogram(tmp_path: Path) -> None:
+    """The per-echo histogram is opt-in (issue 16's series diet): a link without it gets its RTT
+    percentiles from each run's median, counted once per run although Prometheus scraped it four times;
+    a link with it keeps the per-echo buckets (three echoes a run)."""
+    far = (datetime(2099, 1, 1).isoformat(), datetime(2099, 1, 2).isoformat())
+    config = inventory(tmp_path, free_port(), far)
+    doc = yaml.safe_load(config.read_text(encoding="utf-8"))
+    site = doc["sites"][0]
+    site["links"].append({"id": "backup", "role": "backup", "type": "fiber", "isp": "Viettel",
+                          "since": "2022-03-01", "cpe": "127.0.0.4"})
+    site["checks"] = [
+        {"id": "icmp-primary", "probe": "icmp", "link": "primary", "count": 3, "spacing": "20ms",
+         "packet_timeout": "300ms"},
+        {"id": "icmp-backup", "probe": "icmp", "link": "backup", "count": 3, "spacing": "20ms",
+         "packet_timeout": "300ms", "rtt_histogram": True},
+    ]
+    config.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    store = tmp_path / "history.db"
+    with netmon_run(config, tmp_path, "--history", str(store)) as netmon, \
+            prometheus(tmp_path, [netmon.url.removeprefix("http://")], scrape_interval="250ms") as prom:
+        wait_until(lambda: prom.query('netmon_icmp_rtt_seconds_count{check="icmp-backup"}'), 30, "a histogram")
+        start = time.time()
+        time.sleep(8 * INTERVAL)
+        end = time.time()
+        wait_until(lambda: prom.query(f'timestamp(netmon_probe_success{{check="icmp-primary"}}) > {end}'),
+                   10, "a scrape after the end of the window")
+        assert not prom.query('netmon_icmp_rtt_seconds_count{check="icmp-primary"}')
+        source = PromSource(prom.url, inventory_topology(load(config), time.time()))
+        rollups = source.rollups(start, end)
+        source.close()
+    stored = StoreSource(store).rollups(start, end)
+    lean, full = rollups[("chieng-coi", "primary")], rollups[("chieng-coi", "backup")]
+    assert lean.runs >= 6
+    assert sum(lean.rtt.values()) == lean.runs  # one median per run, not one per scrape
+    assert sum(full.rtt.values()) > 2 * full.runs  # per echo
+    assert lean.rtt_p(0.5) == stored[("chieng-coi", "primary")].rtt_p(0.5)
