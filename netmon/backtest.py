@@ -209,11 +209,18 @@ def _periods(output: str, start: float) -> Iterator[Fired]:
             prev = t
 
 
+#: promtool evaluates rule groups in no fixed order: an alert built on a recording rule may trail its data
+#: by one (1-minute) evaluation.
+TRAIL = 60.0
+
+
 def _inhibited(f: Fired, fired: list[Fired], upstream: dict[str, str]) -> bool:
     """Whether Alertmanager's shipped inhibitions hold ``f`` back for its whole period: a power cut
     over its site's unreachable alert, a hub over every alert of the centers behind it."""
     def covers(g: Fired) -> bool:
-        return g.start <= f.start and f.end <= g.end
+        # an alert built on a recording rule may trail its data by one evaluation (see `judge`), so the
+        # inhibitor may start or end one evaluation off the alert it holds back
+        return g.start - TRAIL <= f.start and f.end <= g.end + TRAIL
     return any(covers(g) for g in fired if (g.alert == "SitePowerOutage" and g.site == f.site
                                             and f.alert == "SiteUnreachable")
                or (g.alert == "HubUnreachable" and g.site == upstream.get(f.site)))
@@ -233,7 +240,7 @@ def judge(inventory: Inventory, outages: list[OutageEvent], fired: list[Fired]) 
     def overlaps(o: OutageEvent, f: Fired) -> bool:
         # promtool evaluates rule groups in no fixed order, so an alert built on a recording rule may
         # trail its data by one evaluation: one minute of slack after the outage
-        return f.start < (o.end if o.end is not None else float("inf")) + 60 and o.start < f.end
+        return f.start < (o.end if o.end is not None else float("inf")) + TRAIL and o.start < f.end
 
     for v in verdicts.values():
         hub = verdicts.get(upstream.get(v.site, ""))
