@@ -13,6 +13,7 @@ Each scenario prints its time-to-notify and notification counts.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -83,8 +84,9 @@ class Stack:
                              *(f'{k}="{v}"' for k, v in labels.items())])
         return self.prom.query(f"ALERTS{{{selector}}}")
 
-    def count(self, status: str, alertname: str, **labels: str) -> int:
-        return len(self.hook.matching(status, alertname=alertname, **labels))
+    def count(self, status: str, alertname: str, since: float = 0.0, **labels: str) -> int:
+        """Notified alerts (received at or after ``since``)."""
+        return len([n for n, _ in self.hook.matching(status, alertname=alertname, **labels) if n.received >= since])
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +171,9 @@ def test_flapping_link_is_one_link_unstable(stack: Stack) -> None:
     start = time.time()
     stack.lab.set(FLAPPING, flap=flap)
     try:
-        notification, alert = stack.hook.wait_for(120, "firing", alertname="LinkUnstable", site=FLAPPING)
+        notification, alert = wait_until(lambda: next(
+            ((n, a) for n, a in stack.hook.matching("firing", alertname="LinkUnstable", site=FLAPPING)
+             if n.received >= start), None), 120, "LinkUnstable notified")
         stack.lab.set(FLAPPING, flap=None)
         time.sleep(20)  # durations under test, not synchronisation: a pause, then flapping again
         stack.lab.set(FLAPPING, flap=flap)
@@ -177,16 +181,18 @@ def test_flapping_link_is_one_link_unstable(stack: Stack) -> None:
     finally:
         stack.lab.reset()
     settled = time.time()
-    resolved, _ = stack.hook.wait_for(120, "resolved", alertname="LinkUnstable", site=FLAPPING)
-    unstable = stack.count("firing", "LinkUnstable", site=FLAPPING)
-    unreachable = stack.count("firing", "SiteUnreachable", site=FLAPPING)
+    resolved, _ = wait_until(lambda: next(
+        ((n, a) for n, a in stack.hook.matching("resolved", alertname="LinkUnstable", site=FLAPPING)
+         if n.received >= start), None), 120, "LinkUnstable resolved")
+    unstable = stack.count("firing", "LinkUnstable", since=start, site=FLAPPING)
+    resolves = stack.count("resolved", "LinkUnstable", since=start, site=FLAPPING)
+    unreachable = stack.count("firing", "SiteUnreachable", since=start, site=FLAPPING)
     report("flapping link", time_to_notify_s=round(notification.received - start, 1),
            time_to_resolved_s=round(resolved.received - settled, 1), link_unstable_notifications=unstable,
-           resolved_notifications=stack.count("resolved", "LinkUnstable", site=FLAPPING),
-           site_unreachable_notifications=unreachable)
+           resolved_notifications=resolves, site_unreachable_notifications=unreachable, load=os.getloadavg())
     assert alert["labels"]["link"] == "primary"
     assert unstable == 1
-    assert stack.count("resolved", "LinkUnstable", site=FLAPPING) == 1
+    assert resolves == 1
     # resolved only once the link has been steady for the whole (scaled) 15-minute window, counted from
     # its last change, which is at most one flap period before the reset
     assert resolved.received - settled >= 15 * 60 / SCALE - 5
