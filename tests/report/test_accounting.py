@@ -307,6 +307,26 @@ def test_every_report_applies_the_same_rules(week: Any, capsys: pytest.CaptureFi
         assert line in table and line in contract and escape(line) in page, line
 
 
+def test_contract_counts_observed_time_only(week: Any) -> None:
+    """A period one day longer than the store: that day nobody observed is neither up nor down. Counted
+    as up (the filings' old outage_row), ban-a's primary would read 1 - 145 min / 8 days and coverage
+    100 %; it is 7 of 8 days observed, below the 90 % floor (no figure), and over observed time with a
+    lower floor."""
+    _, store, inventory = week
+    sites = inventory_sites(inventory)
+    source = StoreSource(store)
+    now = T0 + 30 * DAY
+    for floor, expected in ((0.9, None), (0.8, pytest.approx(1 - minutes(O1, O2, O3, O4, O5) / WEEK))):
+        rules = Rules(inventory.spec.accounting, floor=floor)
+        accounted = account(source.outages(T0, T0 + 8 * DAY), history(source.conn), rules)
+        report = build_contract(source, inventory, sites, accounted, rules, T0, T0 + 8 * DAY, now)
+        a = next(lc for lc in report.links if (lc.site.slug, lc.link) == ("ban-a", "primary"))
+        assert a.service.coverage == pytest.approx(7 / 8) and a.service.observed == WEEK
+        assert a.service.availability == expected
+        # The budget is a share of the observed time too: 0.1 % of 7 days, not of 8.
+        assert a.budget.allowed == pytest.approx(0.001 * WEEK)
+
+
 def test_period_presets() -> None:
     h1 = preset("2026-H1")
     assert h1 == (pytest.approx(1767200400.0), pytest.approx(1782838800.0))  # 2026-01-01 / 07-01 +07
