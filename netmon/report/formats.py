@@ -11,7 +11,7 @@ from typing import Any
 
 from netmon.i18n import Lang, text
 from netmon.report.compute import Report, Row, Upgrade
-from netmon.report.filing_text import rules_data, rules_header
+from netmon.report.filing_text import cause, rules_data, rules_header
 from netmon.report.intervals import LOCAL_TZ
 
 CATALOG: dict[str, tuple[str, str]] = {
@@ -41,10 +41,6 @@ CATALOG: dict[str, tuple[str, str]] = {
     "before": ("Before", "Trước"),
     "after": ("After", "Sau"),
     "upgrade": ("Link {link} of {name} since {since}", "Đường truyền {link} của {name} từ {since}"),
-    "cause.link": ("link", "đường truyền"),
-    "cause.hub": ("hub", "trạm tập trung"),
-    "cause.power": ("power", "mất điện"),
-    "cause.maintenance": ("maintenance", "bảo trì"),
     "status.no_data": ("no data", "không có dữ liệu"),
     "status.below_floor": ("insufficient data", "không đủ dữ liệu"),
 }
@@ -148,7 +144,7 @@ def human(row: Row, lang: Lang) -> dict[str, str]:
         "loss": pct,
         "loss_p95": pct,
         "causes": lambda c: ", ".join(
-            f"{text(CATALOG, 'cause.' + k, lang)} {n}" for k, n in sorted(c.items())
+            f"{cause(k, lang)} {n}" for k, n in sorted(c.items())
         ),
     }
     return {k: fmt.get(k, str)(v[k]) for k in COLUMNS}

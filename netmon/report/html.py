@@ -16,6 +16,7 @@ from netmon import geo
 from netmon.i18n import Lang, text
 from netmon.report import labels as labels_
 from netmon.report.compute import Report, Row, rank
+from netmon.report.filing_text import cause
 from netmon.report.formats import (
     CATALOG,
     COLUMNS,
@@ -275,7 +276,7 @@ def render(report: Report, lang: Lang) -> str:
     ]
     log = "".join(
         f"<tr><td>{escape(names.get(o.site, o.site))}</td><td>{local(o.start)}</td>"
-        f"<td>{secs((o.end or 0) - o.start)}</td><td>{escape(_t('cause.' + o.cause, lang))}</td></tr>"
+        f"<td>{secs((o.end or 0) - o.start)}</td><td>{escape(cause(o.cause, lang))}</td></tr>"
         for o in longest
     )
     grouped = ""

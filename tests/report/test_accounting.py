@@ -4,6 +4,7 @@ answers are computed by hand in the comments."""
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from html import escape
 from pathlib import Path
@@ -249,7 +250,9 @@ def test_calendar_cells_and_grey_days(week: Any) -> None:
     assert r["links"][("ban-c", "primary")].meets_contract is None
 
 
-def test_every_report_applies_the_same_rules(week: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_report_applies_the_same_rules(
+    week: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`netmon report` (#13's) and the filings count the same way from one home: before, the main
     report ignored the planners' verdicts (P1 still down, O5 still "link") and its --office-hours
     counted the Hùng Kings' day in lieu, 30/4 and 1/5 as working days (5 × 10 h observed, not 2)."""
@@ -305,6 +308,15 @@ def test_every_report_applies_the_same_rules(week: Any, capsys: pytest.CaptureFi
         "2 sự cố đã được phân loại lại (1 trong số đó không phải sự cố)",
     ):
         assert line in table and line in contract and escape(line) in page, line
+    # Every verdict has words in every form (a cause the tracker never gives made the table fail).
+    copy = tmp_path / "history.db"
+    shutil.copy(store, copy)
+    o5 = next(e for e in history(sqlite3.connect(copy)) if e.key[2] == O5[0]).outage_id
+    record(copy, o5, "provider", "VNPT xác nhận", "chị Lan", at=T0 + 10 * DAY)
+    other = ["--config", str(config), "--history", str(copy), "--from", "2026-04-27", "--to", "2026-05-04"]
+    for form in ("table", "html", "csv"):
+        assert main(["--lang", "vi", "report", *other, "--format", form]) == 0
+    assert "lỗi nhà cung cấp 1" in capsys.readouterr().out
 
 
 def test_contract_counts_observed_time_only(week: Any) -> None:
