@@ -9,10 +9,8 @@ is ever returned, so a reload can keep the last good inventory.
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import logging
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from netmon.inventory import setaside
 from netmon.inventory.model import CheckConfig, InventoryFile, Link, Site, Thresholds
 from netmon.inventory.source import ConfigError, ConfigIssue, Document, read
 from probes import base
@@ -104,58 +103,15 @@ def resolve(doc: Document) -> Inventory:
     return inventory
 
 
-#: Lists whose items stand alone enough to check the rest of the file without the ones that failed.
-_ITEM_LISTS = ("sites", "hubs", "services")
-
-
 def _beyond_schema(doc: Document, exc: ValidationError) -> list[ConfigIssue]:
-    """The reference and probe-option issues of the items the schema accepted, so that one run lists
-    every error instead of rounds of them. Sites, hubs and services with a schema error are left out,
-    and so are issues naming one of them (a reference to a hub with a typo in its address is fine once
-    the typo is fixed). An error outside those lists (defaults, the data center) leaves nothing sound to
-    check the rest against: then the schema's issues are all there is.
-    """
-    if not isinstance(doc.data, dict):
+    """The whole-file issues of what the schema accepted, so that one run lists every error instead of
+    rounds of them (`netmon.inventory.setaside` says what is set aside and which issues are dropped)."""
+    aside = setaside.make_sound(doc, exc)
+    if aside is None:
         return []
-    broken: dict[str, set[int]] = {}
-    for err in exc.errors():
-        loc = err["loc"]
-        if len(loc) < 2 or loc[0] not in _ITEM_LISTS or not isinstance(loc[1], int):
-            return []
-        broken.setdefault(str(loc[0]), set()).add(loc[1])
-    data, renumber, dropped = dict(doc.data), {}, set()
-    for name, indices in broken.items():
-        items = data.get(name)
-        if not isinstance(items, list):
-            return []
-        kept = [i for i in range(len(items)) if i not in indices]
-        renumber[name] = dict(enumerate(kept))
-        dropped |= {str(item.get("slug") or item.get("id")) for i in indices
-                    if isinstance(item := items[i], dict)}
-        data[name] = [items[i] for i in kept]
-    try:
-        spec = InventoryFile.model_validate(data)
-    except ValidationError:
-        return []
-    lines = {}
-    for key, line in doc.lines.items():
-        if len(key) > 1 and key[0] in renumber:
-            new = next((n for n, old in renumber[str(key[0])].items() if old == key[1]), None)
-            if new is None:
-                continue
-            key = (key[0], new, *key[2:])
-        lines[key] = line
-    resolver = _Resolver(Document(doc.file, data, lines), spec)
+    resolver = _Resolver(aside.doc, aside.spec)
     resolver.run()
-
-    def original(issue: ConfigIssue) -> ConfigIssue:
-        match = re.match(r"^(\w+)\[(\d+)\]", issue.path)
-        if match and match.group(1) in renumber:
-            index = renumber[match.group(1)][int(match.group(2))]
-            issue = dataclasses.replace(issue, path=f"{match.group(1)}[{index}]{issue.path[match.end():]}")
-        return issue
-
-    return [original(i) for i in resolver.issues if not any(f"'{d}'" in i.message for d in dropped)]
+    return aside.restore(resolver.issues)
 
 
 def _pydantic_issues(doc: Document, prefix: Sequence[str | int], exc: ValidationError) -> list[ConfigIssue]:

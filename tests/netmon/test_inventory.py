@@ -28,6 +28,15 @@ EXPECTED: dict[str, list[str]] = {
         "49: sites[1].checks[0].count: Input should be greater than or equal to 1",
         "49: sites[1].checks[0].link: unknown link 'primry' (did you mean 'primary'?)",
     ],
+    # errors in defaults and the data center do not stop the rest: every stage, one pass (issue #15)
+    "defaults-and-datacenter": [
+        "4: defaults.interval: Value error, expected a duration such as 30s, 500ms or 2m",
+        "7: defaults.link_types.fiber.loss_degraded: Input should be less than or equal to 1",
+        "12: datacenter.address: Value error, 'nope' is not an IPv4 or IPv6 address",
+        "15: datacenter.checks[0].service: unknown service 'qlbv' (did you mean 'qlvb'?)",
+        "45: sites[1].upstream: unknown hub 'hub-mai-sn' (did you mean 'hub-mai-son'?)",
+        "49: sites[1].checks[0].count: Input should be greater than or equal to 1",
+    ],
     "impossible-date": ["34: sites[0].links[0].since: Input should be a valid date or datetime, month value is "
                         "outside expected range of 1-12"],
     "bad-kind": ["41: sites[1].kind: must be one of 'ward' or 'commune', got 'village'"],
@@ -141,6 +150,35 @@ def test_all_errors_reported_at_once(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load(path)
     assert [i.path for i in info.value.issues] == ["sites[0].upstream", "sites[1].upstream"]
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    # the whole data center missing, beside a reference error: the stand-in is never blamed
+    (("datacenter:\n  slug: trung-tam-du-lieu\n  name: Trung tâm Dữ liệu tỉnh Sơn La\n  address: 127.0.0.1\n"
+      "  location: {lat: 21.3256, lon: 103.9188}\n  checks:\n    - {id: qlvb-https, probe: http, service: qlvb}\n",
+      ""), ["2: datacenter: required field missing", "38: sites[1].upstream: unknown hub 'hub-x'"]),
+    # a data-center check with a schema error and the next one with a reference error: indices as in the file
+    (("    - {id: qlvb-https, probe: http, service: qlvb}\n",
+      "    - {id: qlvb-https, probe: http, service: qlvb, colour: red}\n    - {id: canary, probe: icmp, link: nope}\n"),
+     ["15: datacenter.checks[0].colour: unknown key", "16: datacenter.checks[1].link: unknown link 'nope'",
+      "46: sites[1].upstream: unknown hub 'hub-x'"]),
+    # no thresholds at all: the link types' own issue is not repeated for every type
+    (("  link_types:\n", "  link_typs:\n"),
+     ["6: defaults.link_typs: unknown key", "3: defaults.link_types: required field missing",
+      "45: sites[1].upstream: unknown hub 'hub-x'"]),
+])
+def test_errors_in_defaults_and_datacenter_come_with_the_rest(tmp_path: Path, change: tuple[str, str],
+                                                              expected: list[str]) -> None:
+    text = (FIXTURES / "valid.yaml").read_text()
+    assert change[0] in text
+    text = text.replace(change[0], change[1]).replace("upstream: hub-mai-son\n    links:\n      - {id: primary, "
+                                                      "type: 4g", "upstream: hub-x\n    links:\n      - {id: "
+                                                      "primary, type: 4g")
+    path = tmp_path / "broken.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert sorted(f"{i.line}: {i.path}: {i.message}" for i in info.value.issues) == sorted(expected)
 
 
 def test_shipped_inventory_is_valid_and_complete() -> None:
