@@ -178,10 +178,10 @@ def _renumbered(lines: dict[PathKey, int], items: dict[PathKey, list[int]]) -> d
     for key, line in lines.items():
         for lst, removed in items.items():
             n = len(lst)
-            if len(key) > n and key[:n] == lst and isinstance(key[n], int):
-                if key[n] in removed:
+            if len(key) > n and key[:n] == lst and isinstance(index := key[n], int):
+                if index in removed:
                     break
-                key = (*lst, key[n] - sum(1 for r in removed if r < key[n]), *key[n + 1:])
+                key = (*lst, index - sum(1 for r in removed if r < index), *key[n + 1:])
         else:
             out[key] = line
     return out
