@@ -50,6 +50,16 @@ Replacement = str | Callable[[re.Match[str]], str]
 #: English message (anchored pattern) → Vietnamese. The first match wins: specific before general.
 _MESSAGES: list[tuple[str, Replacement]] = [
     (r"Value error, (.+)", lambda m: vietnamese(m[1])),  # pydantic's frame around a validator's message
+    # scenario files and `netmon lab set` (netmon/lab/scenario.py, the lab daemon)
+    (r"unknown device (.+) \(expected SITE/DEVICE(?: of the inventory)?\)",
+     r"không có thiết bị \1 (cần SITE/DEVICE trong danh mục)"),
+    (r"(\S+) is a (\S+), only a ups runs on battery", r"\1 là \2, chỉ ups mới chạy pin"),
+    (r"no such scenario \(presets: (.+)\)", r"không có kịch bản này (các kịch bản có sẵn: \1)"),
+    (r"unknown site, site/link or hub (.+)", r"không có điểm, điểm/đường truyền hay trạm tập trung \1"),
+    (r"unknown service (\S+) \(inventory services: (.+)\)",
+     r"không có dịch vụ \1 (dịch vụ trong danh mục: \2)"),
+    (r"unknown site (.+)", r"không có điểm \1"),
+    (r"unknown op (.+)", r"không có thao tác \1"),
     # the resolver (netmon/inventory/loader.py)
     (r"unknown key", "khóa không được hỗ trợ"),
     (r"required field missing", "thiếu trường bắt buộc"),

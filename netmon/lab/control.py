@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -27,6 +28,7 @@ from typing import Any
 
 from netmon.i18n import lang, text
 from netmon.inventory import load as load_inventory
+from netmon.inventory import wording
 from netmon.lab import agents, netns, scenario, topology
 from netmon.lab.netns import LabError
 
@@ -34,6 +36,19 @@ STATE_DIR = Path(os.environ.get("NETMON_LAB_STATE", "/run/netmon-lab"))
 READY_TIMEOUT = 60.0
 #: Daemons this process started, kept so `down` can reap them (and Popen never warns about them).
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def said(error: str) -> str:
+    """A daemon's refusal in the user's language. The daemon has no user, so it writes English:
+    ``TARGET: field: message; field: message`` for values the scenario's schema rejects, or one
+    message; each message is a config message (`netmon.inventory.wording`)."""
+    if lang() != "vi":
+        return error
+    target, sep, rest = error.partition(": ")
+    fields = [re.match(r"^([\w.]+): (.+)$", part, re.DOTALL) for part in rest.split("; ")] if sep else []
+    if fields and all(fields):
+        return f"{target}: " + "; ".join(f"{m[1]}: {wording.vietnamese(m[2])}" for m in fields if m)
+    return wording.vietnamese(error)
 
 
 @dataclass(frozen=True)
@@ -58,7 +73,7 @@ class Lab:
             sock.sendall(json.dumps({"op": op, **fields}).encode() + b"\n")
             reply: dict[str, Any] = json.loads(sock.makefile("rb").readline())
         if not reply.get("ok"):
-            raise LabError(str(reply.get("error")))
+            raise LabError(said(str(reply.get("error"))))
         return reply
 
     def status(self) -> dict[str, Any]:

@@ -7,13 +7,20 @@ message quotes; the prose around them must pass the same English-word detector a
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from netmon.inventory import ConfigError, load
 from netmon.inventory.wording import vietnamese
+from netmon.lab import scenario
+from netmon.lab.control import said
+from netmon.lab.daemon import _explain
+from netmon.lab.scenario import LinkBehaviour
 from tests.diagnose.test_vietnamese import foreign_words
 from tests.netmon.test_inventory import EXPECTED, FIXTURES
+from tests.support import ROOT
 
 #: Keys and literals a message names so that the user can find them in the YAML: syntax, not prose.
 SYNTAX = {"address", "link", "target", "service", "start", "end", "weekdays", "time", "hours", "method", "get",
@@ -58,7 +65,7 @@ MORE = [
 def prose(message: str) -> str:
     """The message without what it quotes (names, values, patterns), identifiers and durations (30s)."""
     message = re.sub(r"'[^']*'|\"[^\"]*\"|`[^`]*`|\b\d+(?:\.\d+)?(?:ms|s|m|h)\b", " ", message)
-    return re.sub(r"\b\w+_\w+\b", " ", message)
+    return re.sub(r"\b\w+_\w+\b|\b[A-Z]+/[A-Z]+\b", " ", message)  # and placeholders: SITE/DEVICE
 
 
 def english_left(message: str) -> list[str]:
@@ -88,3 +95,33 @@ def test_english_stays_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_every_other_message_has_its_vietnamese_form(message: str) -> None:
     said = vietnamese(message)
     assert said != message and english_left(said) == [], said
+
+
+def test_scenario_files_and_lab_set_refusals_in_vietnamese(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lab's own config: a scenario file's errors, and what the daemon refuses in `netmon lab set`
+    (the daemon has no user and writes English; the CLI says it in the user's language)."""
+    monkeypatch.setenv("NETMON_LANG", "vi")
+    inventory = load(ROOT / "config" / "communes.yaml")
+    schema = "version: 1\nlinks:\n  chieng-mung: {loss: 1.5}\n  ta-xua: {delay: \"80\"}\nservices:\n  qlvb: {colour: red}\n"
+    targets = ("version: 1\nlinks:\n  atlantis: {delay: 5ms}\nservices:\n  qlvb: {slow_from: {atlantis: 1s}}\n"
+               "  mail: {status: 500}\ndevices:\n  moc-son/cpe: {on_battery: true}\n  x/y: {reboots: [1s]}\n")
+    for name, text, count in (("schema", schema, 3), ("targets", targets, 5)):
+        bad = tmp_path / f"{name}.yaml"
+        bad.write_text(text)
+        with pytest.raises(ConfigError) as caught:
+            scenario.load(bad, inventory)
+        assert len(caught.value.issues) == count, caught.value
+        for issue in caught.value.issues:
+            shown = str(issue)
+            assert english_left(shown.split(f"{issue.path}: ", 1)[1]) == [], shown
+    with pytest.raises(ValidationError) as refused:
+        LinkBehaviour.model_validate({"delay": "80", "loss": 2, "colour": 1})
+    said_vi = said(_explain("chieng-mung", refused.value))
+    assert said_vi.startswith("chieng-mung: delay: "), said_vi
+    for part in said_vi.split(": ", 1)[1].split("; "):  # field: message, the field as in the scenario
+        assert english_left(part.split(": ", 1)[1]) == [], said_vi
+    for refusal in ("unknown device 'x/y' (expected SITE/DEVICE of the inventory)",
+                    "moc-son/cpe is a cpe, only a ups runs on battery", "unknown site, site/link or hub 'x'"):
+        assert english_left(said(refusal)) == [], said(refusal)
+    monkeypatch.setenv("NETMON_LANG", "en")
+    assert said(_explain("chieng-mung", refused.value)) == _explain("chieng-mung", refused.value)
