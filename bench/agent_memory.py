@@ -9,9 +9,14 @@ agent pays. Runs alternate, ``--reps`` each; medians are reported with the load 
 
     python -m bench.agent_memory [--site to-hieu] [--reps 5] [--seconds 10] [--interval 3]
 
-Network: the checks target the inventory's 198.18.0.0/15 placeholders, which must be blackholed in this
-namespace (`ip route add blackhole 198.18.0.0/15`); the bench refuses to run otherwise. The central URL
-is a closed loopback port. ICMP checks need root or CAP_NET_RAW. Processes are stopped by PID.
+Network: the agent runs in a network namespace of its own (``nmb-agent-PID``, removed afterwards) with
+only loopback and ``blackhole 198.18.0.0/15``: its checks to the inventory's addresses go nowhere, even
+while another session's simulated province is up. The central URL is a closed loopback port. Needs root
+(the namespace, ICMP). Processes are stopped by PID.
+
+What the agent loads depends on its devices: a center with an SNMPv3 authPriv device needs AES, i.e.
+`cryptography` (~6 MB resident). The shipped inventory's v3 credentials are files the simulated province
+writes (/run/netmon-lab/snmp): the bench prints whether they were there.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ import yaml
 
 from netmon.agent.config import new_credential
 from tests.support import ROOT, free_port, wait_until
+
+NETNS = f"nmb-agent-{os.getpid()}"
 
 
 def status(pid: int) -> dict[str, int]:
@@ -78,8 +85,9 @@ def agent_run(tmp: Path, site: str, interval: float, seconds: float) -> tuple[di
         "site": site, "inventory": str(ROOT / "config" / "communes.yaml"),
         "central": f"http://127.0.0.1:{free_port()}", "credential_file": str(token), "buffer": str(buffer),
         "interval": f"{interval}s"}))
-    proc = subprocess.Popen([sys.executable, "-m", "netmon.cli", "agent", "run", "--config", str(config)],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(["ip", "netns", "exec", NETNS, sys.executable, "-m", "netmon.cli", "agent", "run",
+                             "--config", str(config)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: committed(buffer) >= 3 * checks, 30 + 4 * interval, "three rounds of checks")
         return peak(proc.pid, seconds), checks
@@ -109,25 +117,29 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--interval", type=float, default=3.0)
     args = ap.parse_args()
-    routes = subprocess.run(["ip", "route"], capture_output=True, text=True, check=True).stdout
-    if "blackhole 198.18.0.0/15" not in routes:
-        sys.exit("refusing to run: add `ip route add blackhole 198.18.0.0/15` first (placeholder targets)")
     agent: list[dict[str, int]] = []
     floor: list[dict[str, int]] = []
     load = [os.getloadavg()[0]]
-    with tempfile.TemporaryDirectory() as d:
-        for _ in range(args.reps):
-            sample, checks = agent_run(Path(d), args.site, args.interval, args.seconds)
-            agent.append(sample)
-            floor.append(floor_run(args.seconds))
-            load.append(os.getloadavg()[0])
+    v3 = Path("/run/netmon-lab/snmp/priv-key").exists()
+    subprocess.run(["ip", "netns", "add", NETNS], check=True)
+    try:
+        for line in ("link set lo up", "route add blackhole 198.18.0.0/15"):
+            subprocess.run(["ip", "-n", NETNS, *line.split()], check=True)
+        with tempfile.TemporaryDirectory() as d:
+            for _ in range(args.reps):
+                sample, checks = agent_run(Path(d), args.site, args.interval, args.seconds)
+                agent.append(sample)
+                floor.append(floor_run(args.seconds))
+                load.append(os.getloadavg()[0])
+    finally:
+        subprocess.run(["ip", "netns", "delete", NETNS], check=False)
 
     def med(runs: list[dict[str, int]], key: str) -> float:
         return statistics.median(r[key] for r in runs) / 1024
 
     print(f"netmon agent at {args.site}: {checks} checks every {args.interval:g} s, central unreachable; "
           f"{args.reps} alternating runs, medians; load average {min(load):.1f}-{max(load):.1f} "
-          f"({os.cpu_count()} cores)")
+          f"({os.cpu_count()} cores); SNMPv3 authPriv credentials {'present' if v3 else 'absent'}")
     print(f"{'':24} {'VmRSS':>8} {'RssAnon':>8} {'RssFile':>8}  (MiB)")
     for name, runs in (("netmon agent", agent), ("bare python (floor)", floor)):
         print(f"{name:24} {med(runs, 'VmRSS'):8.1f} {med(runs, 'RssAnon'):8.1f} {med(runs, 'RssFile'):8.1f}")

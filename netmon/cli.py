@@ -106,7 +106,10 @@ def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser
     return found
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole CLI; with ``only`` (a command named on the command line) just that command's module is
+    imported: `netmon agent run` on a center's 50 MB box must not load the report, the lab and the
+    web server the other commands need (they were ~10 MB of the agent's RSS, bench/agent_memory.py)."""
     parser = Parser(
         prog="netmon",
         description="Link, service and equipment monitoring for Son La's commune service centers.",
@@ -114,13 +117,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"netmon {__version__}")
     _global_options(parser, default=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
-        importlib.import_module(f"{commands.__name__}.{info.name}").register(sub)
+    for name in [only] if only else command_names():
+        importlib.import_module(f"{commands.__name__}.{name}").register(sub)
     for child in _subparsers(parser):
         _global_options(child, default=False)
     if i18n.lang() == "vi":
         help_vi.translate([parser, *_subparsers(parser)])
     return parser
+
+
+def command_names() -> list[str]:
+    """Each module of netmon.commands registers the command of its name."""
+    return sorted(info.name for info in pkgutil.iter_modules(commands.__path__))
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names (its first word that is no global option or option value), if known."""
+    words = iter(argv)
+    for arg in words:
+        if arg in ("--lang", "--log-level"):
+            next(words, None)
+        elif not arg.startswith("-"):
+            return arg if arg in command_names() else None
+    return None
 
 
 def _lang_in(argv: Sequence[str]) -> str | None:
@@ -134,10 +153,11 @@ def _lang_in(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    early = _lang_in(list(sys.argv[1:] if argv is None else argv))
+    words = list(sys.argv[1:] if argv is None else argv)
+    early = _lang_in(words)
     if early in ("en", "vi"):
         os.environ["NETMON_LANG"] = early  # before the parser is built: its help speaks it too
-    parser = build_parser()
+    parser = build_parser(_command_in(words))
     args = parser.parse_args(argv)
     if args.lang:
         os.environ["NETMON_LANG"] = args.lang
