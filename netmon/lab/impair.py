@@ -2,7 +2,10 @@
 
 Every probe packet from the root namespace is forwarded by ``nml-dc``, so all impairments are applied
 there, by destination (a hub address, or a CPE behind it; a CPE's effective values compose its
-hub's and its link's). Each method and what it covers:
+hub's and its link's). ``nml-dc`` also answers a center's own traffic (an edge agent reaching the
+services, DNS and the core gateway held there): those answers leave ``nml-dc`` itself, so each rule is
+on the output hook as well as the forward hook — a center's traffic crosses its link as the data
+center's probes do. Each method and what it covers:
 
 - **loss** — an nftables forward chain, ``ip daddr X numgen random mod 1000000 < p·10⁶ drop``: every
   protocol, packets toward the target only, so a round trip is lost with probability ``loss``.
@@ -112,14 +115,17 @@ def nft_rules(effects: dict[str, PathEffect]) -> str:
              for a, e in sorted(effects.items()) if e.loss > 0]
     return "\n".join(["table ip nml", "delete table ip nml", "table ip nml {",
                       "  chain impair {", "    type filter hook forward priority -10; policy accept;",
+                      *drops, "  }",
+                      "  chain impair_local {", "    type filter hook output priority -10; policy accept;",
                       *drops, "  }", "}", ""])
 
 
 def iptables_rules(effects: dict[str, PathEffect]) -> str:
     """NFQUEUE rules for delayed destinations (``--queue-bypass``: no holder means no delay, not loss)."""
-    rules = [f"-A FORWARD -d {a}/32 -j NFQUEUE --queue-num {QUEUE_NUM} --queue-bypass"
+    rules = [f"-A {chain} -d {a}/32 -j NFQUEUE --queue-num {QUEUE_NUM} --queue-bypass"
+             for chain in ("FORWARD", "OUTPUT")
              for a, e in sorted(effects.items()) if e.delay > 0 or e.jitter > 0]
-    return "\n".join(["*filter", ":FORWARD ACCEPT [0:0]", *rules, "COMMIT", ""])
+    return "\n".join(["*filter", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]", *rules, "COMMIT", ""])
 
 
 def apply_rules(effects: dict[str, PathEffect]) -> None:

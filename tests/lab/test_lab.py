@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import math
 import re
 import statistics
 import subprocess
+import sys
 import time
 
 import pytest
@@ -80,6 +82,47 @@ async def test_icmp_sees_injected_delay_and_loss(fresh_lab: control.Lab, delay: 
     lost_at = [i for i, r in enumerate(echoes) if r is None]
     assert low <= len(lost_at) <= high, f"lost {lost_at} of {n}, expected {low}..{high} losses"
     assert statistics.median(rtts) == pytest.approx(delay, abs=0.003)
+
+
+#: Run inside a center's namespace (as its edge agent would): ``connect SERVICE PORT N`` prints the median
+#: of N TCP connect times; ``echo GATEWAY N WAIT`` prints [received, sent] of N echoes.
+_FROM_INSIDE = """
+import json, socket, statistics, sys, time
+from icmplib import ping
+if sys.argv[1] == "connect":
+    times = []
+    for _ in range(int(sys.argv[4])):
+        t = time.perf_counter()
+        socket.create_connection((sys.argv[2], int(sys.argv[3])), timeout=10).close()
+        times.append(time.perf_counter() - t)
+    print(json.dumps(statistics.median(times)))
+else:
+    echo = ping(sys.argv[2], count=int(sys.argv[3]), interval=0.01, timeout=float(sys.argv[4]), privileged=True)
+    print(json.dumps([echo.packets_received, echo.packets_sent]))
+"""
+
+
+def _inside(site: str, *args: object) -> object:
+    run = subprocess.run(["ip", "netns", "exec", PLAN.sites[site], sys.executable, "-c", _FROM_INSIDE,
+                          *map(str, args)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def test_traffic_from_inside_a_center_crosses_its_link_too(fresh_lab: control.Lab) -> None:
+    """An edge agent in the center talks to the services, DNS and core gateway held in ``nml-dc``; their
+    answers leave ``nml-dc`` itself, not through its forward path. Before the impairments covered that
+    (output hook), the center's own traffic saw none of its link's delay or loss (7-50 ms to the
+    services from a 600 ms VSAT center)."""
+    delay, loss = 0.2, 0.3
+    address, port, _tls = PLAN.services["qlvb"]
+    fresh_lab.set(SITE, delay=delay, jitter=0, loss=0)
+    # a handshake's SYN-ACK toward the center is held once by the link's delay
+    assert _inside(SITE, "connect", address, port, 15) == pytest.approx(delay, abs=0.02)
+    fresh_lab.set(SITE, delay=0, loss=loss)
+    received, sent = _inside(SITE, "echo", PLAN.gateway, 100, 1.0)  # type: ignore[misc]
+    low, high = _binomial_interval(sent, loss)
+    assert low <= sent - received <= high, f"lost {sent - received} of {sent}, expected {low}..{high}"
 
 
 def test_concurrent_changes_leave_the_kernel_at_the_last_one(fresh_lab: control.Lab) -> None:
