@@ -27,7 +27,7 @@ from netmon.httpserver import ListenError
 from probes import base
 from probes.base import Result
 from tests.hardening.peers import self_signed
-from tests.support import free_port, prometheus
+from tests.support import free_port, prometheus, wait_until
 
 TOKEN, OTHER = "token-muong-lan-0123456789", "token-chieng-an-0123456789"
 
@@ -185,6 +185,29 @@ def test_agents_endpoint_listens_on_ipv6_loopback(tmp_path: Path) -> None:
         receiver.stop()
         inbox.close()
     assert answer.status_code == 401, answer.text
+
+
+def test_a_client_that_fails_the_tls_handshake_is_a_debug_line_not_a_traceback(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> None:
+    """An agent (or a scanner) that speaks plain HTTP to the HTTPS endpoint costs one debug line, as on
+    /metrics; the agents' own server printed socketserver's traceback on stderr for each."""
+    caplog.set_level("DEBUG", logger="netmon.http")
+    cert, key = self_signed(tmp_path)
+    agents = AgentsFile(listen="127.0.0.1:0", tls=TlsFiles(cert_file=str(cert), key_file=str(key)),
+                        state=str(tmp_path / "agents.db"),
+                        agents=[AgentEntry(id="muong-lan", site="muong-lan", token_sha256=token_hash(TOKEN))])
+    inbox = Inbox(agents, tmp_path / "agents.db", kinds(), [].append)
+    receiver = Receiver(agents, tmp_path / "agents.yaml", inbox)
+    receiver.start()
+    try:
+        with socket.create_connection(("127.0.0.1", receiver.port)) as plain:
+            plain.sendall(b"POST /v1/results HTTP/1.1\r\nHost: x\r\n\r\n")
+            plain.recv(1024)  # the server's TLS alert, or the close
+        wait_until(lambda: any("failed" in r.getMessage() for r in caplog.records), 10, "the debug line")
+    finally:
+        receiver.stop()
+        inbox.close()
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def _gauges(inbox: Inbox, name: str) -> dict[str, float]:
