@@ -192,7 +192,7 @@ def site_row(
     row.observed_excl = iv.total(iv.subtract(observed, maintenance))
     row.down_excl = iv.total(iv.subtract(down, maintenance))
     in_outage = _outages(row, outages, window, now)
-    row.short = sum(1 for stretch in down if not iv.intersect([stretch], in_outage))
+    row.short = iv.apart(down, in_outage)
     _rollups(row, rollups, link)
     return row
 

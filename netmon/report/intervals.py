@@ -58,6 +58,18 @@ def subtract(a: list[Span], b: list[Span]) -> list[Span]:
     return out
 
 
+def apart(a: list[Span], b: list[Span]) -> int:
+    """How many spans of ``a`` overlap no span of ``b``, in one pass (a year of a site's short
+    stretches against its outages took 1.7 s span by span through `intersect`)."""
+    n = j = 0
+    for start, end in a:
+        while j < len(b) and b[j][1] <= start:
+            j += 1
+        if j == len(b) or b[j][0] >= end:
+            n += 1
+    return n
+
+
 def total(spans: Iterable[Span]) -> float:
     return sum(end - start for start, end in spans)
 

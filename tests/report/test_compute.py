@@ -103,6 +103,7 @@ def test_formats(source: StoreSource, tmp_path: Path) -> None:
 def test_intervals() -> None:
     assert intervals.subtract([(0, 10), (20, 30)], [(5, 25)]) == [(0, 5), (25, 30)]
     assert intervals.intersect([(0, 10)], [(2, 3), (5, 20)]) == [(2, 3), (5, 10)]
+    assert intervals.apart([(0, 1), (2, 4), (5, 6), (8, 9), (12, 13)], [(1, 2), (3, 5), (9, 12)]) == 4
     week = service_spans(ServicePeriod(national_holidays=False), T0, T0 + 7 * DAY)
     assert len(week) == 5 and intervals.total(week) == 5 * OFFICE
 
