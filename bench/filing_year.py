@@ -26,7 +26,6 @@ from exporters.history_schema import connect
 from netmon.inventory import load
 from netmon.report import filing, html, inventory_sites
 from netmon.report import filing_text as ft
-from netmon.report import intervals as iv
 from netmon.report.accounting import Rules, account
 from netmon.report.compute import build
 from netmon.report.formats import table
@@ -42,23 +41,9 @@ def store(path: Path, slugs: list[str]) -> None:
     synthesize_year(path, random.Random(2))
     conn = connect(path)
     conn.execute("BEGIN")
-    for table_name in ("rollup_day", "rollup_hour", "rtt_day", "outages"):
+    for table_name in ("rollup_day", "rollup_hour", "rtt_day", "outages", "samples"):
         for i, slug in enumerate(slugs):
             conn.execute(f"UPDATE {table_name} SET site = ? WHERE site = ?", (slug, f"site-{i}"))
-    # Observed time: the primary check up all year but for its outages, which are down spans.
-    down: dict[str, list[tuple[float, float]]] = {}
-    for site, a, b in conn.execute('SELECT site, start, "end" FROM outages ORDER BY start'):
-        down.setdefault(site, []).append((a, b))
-    rows = []
-    for slug in slugs:
-        spans = iv.merge(down.get(slug, []))
-        rows += [(slug, "primary", "icmp-primary", a, b, 1) for a, b in spans]
-        rows += [
-            (slug, "primary", "icmp-primary", a, b, 0) for a, b in iv.subtract([(YEAR_START, END)], spans)
-        ]
-    conn.executemany(
-        'INSERT INTO samples (site, link, check_id, start, "end", down) VALUES (?, ?, ?, ?, ?, ?)', rows
-    )
     ids = [i for (i,) in conn.execute("SELECT id FROM outages ORDER BY id")]
     rng = random.Random(3)
     for oid in rng.sample(ids, 200):
