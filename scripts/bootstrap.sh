@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 DEBS=(prometheus prometheus-alertmanager prometheus-snmp-exporter snmpd snmp nftables iptables iproute2
       fping libnetfilter-queue-dev chromium fonts-dejavu-core tmux procps strace libfaketime poppler-utils
-      chrony e2fsprogs util-linux)
+      chrony e2fsprogs util-linux wireguard-go)
 
 missing=()
 for pkg in "${DEBS[@]}"; do

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from collectors.snmp import UPS_CHARGE
 from netmon.diagnose.session import Outcome, Report
 from netmon.i18n import Lang, text
-from netmon.inventory.model import InventoryFile, Link
+from netmon.inventory.model import SECURE_CHECK, InventoryFile, Link, Site
 from probes.base import get as probe_type
 from probes.icmp import RECEIVED, RTT_MEDIAN, SENT
 from probes.linkstats import echoes_to_judge
@@ -74,6 +74,10 @@ CATALOG: dict[str, tuple[str, str]] = {
                        "không đo được {checks}: thiếu quyền — {fix}"),
     "on_battery": ("mains power lost — {device} on battery, {charge} charge, ~{minutes} min left",
                    "mất điện lưới — {device} đang chạy pin, còn {charge}, ~{minutes} phút"),
+    "secure_down": ("line up, secure channel down — the encryptor or its tunnel, not the line",
+                    "đường truyền tốt, kênh bảo mật mất — lỗi thiết bị mã hóa hoặc đường hầm, không phải "
+                    "đường truyền"),
+    "secure_ok": ("secure channel OK", "kênh bảo mật tốt"),
     "power_cut": ("{link} down during the power cut: the CPE has no power, not a cable fault",
                   "{link} mất kết nối trong lúc mất điện: CPE không có nguồn, không phải lỗi cáp"),
 }
@@ -170,8 +174,9 @@ def diagnose(report: Report, spec: InventoryFile | None, lang: Lang) -> Diagnosi
         say("on_battery", device=o.row.check.id, charge=_percent(o.result.value(UPS_CHARGE)),
             minutes=_minutes(o.finding.figure))
     if place and place.site and not hub_down:
-        _links(report, place.site.links, by_role["site"], lang, say,
-               power_cut=bool(battery) or report.plan.power_outage)
+        lines = _links(report, place.site.links, by_role["site"], lang, say,
+                       power_cut=bool(battery) or report.plan.power_outage)
+        _secure_channel(place.site, lines, by_role["site"], say)
     for o in by_role["adhoc"]:
         target = o.row.check.target
         if o.finding.verdict is Verdict.DOWN:
@@ -185,9 +190,10 @@ def diagnose(report: Report, spec: InventoryFile | None, lang: Lang) -> Diagnosi
 
 
 def _links(report: Report, links: list[Link], outcomes: list[Outcome], lang: Lang, say: Say,
-           power_cut: bool = False) -> None:
-    """One clause per link. With the site's UPS on battery (``power_cut``) a dead link is the outage,
-    not a cut cable: the trace would only say where the packets stop, which is the powerless CPE."""
+           power_cut: bool = False) -> dict[str, Verdict]:
+    """One clause per link; returns each measured link's verdict. With the site's UPS on battery
+    (``power_cut``) a dead link is the outage, not a cut cable: the trace would only say where the
+    packets stop, which is the powerless CPE."""
     state: dict[str, Verdict] = {}
     for link in sorted(links, key=lambda lk: lk.role != "primary"):
         mine = [o for o in outcomes if o.row.check.link == link.id and o.finding.cause != "on_battery"]
@@ -235,6 +241,20 @@ def _links(report: Report, links: list[Link], outcomes: list[Outcome], lang: Lan
         if primary_down and link.role == "backup" and state.get(link.id) is Verdict.OK:
             say("on_backup", link=text(CATALOG, "link_name", lang, type=_medium(link.type, lang), id=link.id,
                                        isp=link.isp))
+    return state
+
+
+def _secure_channel(site: Site, lines: dict[str, Verdict], outcomes: list[Outcome], say: Say) -> None:
+    """The encrypted tunnel beside its line: dead while the line answers is the encryptor's fault; dead
+    with the line is the line's (already said), so the encryptor is not blamed for a cut cable."""
+    channel = next((o for o in outcomes if o.row.check.id == SECURE_CHECK), None)
+    if channel is None or site.secure_channel is None:
+        return
+    line = next((lines.get(lk.id) for lk in site.links if lk.role == "primary"), None)
+    if _dead(channel) and line is not None and line is not Verdict.DOWN:
+        say("secure_down")
+    elif channel.finding.verdict is Verdict.OK:
+        say("secure_ok")
 
 
 def _dead(o: Outcome) -> bool:

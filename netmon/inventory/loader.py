@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from netmon.inventory import setaside
-from netmon.inventory.model import CheckConfig, InventoryFile, Link, Site, Thresholds
+from netmon.inventory.model import SECURE_CHECK, CheckConfig, InventoryFile, Link, Site, Thresholds
 from netmon.inventory.source import ConfigError, ConfigIssue, Document, read
 from probes import base
 
@@ -192,6 +192,7 @@ class _Resolver:
                     limits = spec.defaults.link_types.get(links[check.link].type)
                     if limits is not None:
                         thresholds[check.key] = limits
+            checks += self._secure_channel(path, site)
             checks += self._devices(path, site, links)
         return Inventory(self.doc.file, spec, tuple(nodes), tuple(checks), thresholds,
                          self._histograms(checks))
@@ -292,6 +293,22 @@ class _Resolver:
             return None
         return base.Check(site=slug, id=cfg.id, probe=cfg.probe, target=target, options=options,
                           interval=interval, timeout=timeout, link=cfg.link or "")
+
+    def _secure_channel(self, owner: tuple[str | int, ...], site: Site) -> Iterator[base.Check]:
+        """The tunnel's own check: an ICMP echo to the site end's tunnel address, on no link (``link=""``)
+        so that a dead encryptor never counts as a dead line in the rules that judge links."""
+        channel = site.secure_channel
+        if channel is None:
+            return
+        path = (*owner, "secure_channel")
+        if any(c.id == SECURE_CHECK for c in site.checks):
+            self.error(path, f"check id {SECURE_CHECK!r} is this block's own; rename the check")
+            return
+        icmp = base.registry()["icmp"]
+        interval = self.spec.defaults.interval
+        yield base.Check(site=site.slug, id=SECURE_CHECK, probe="icmp", target=channel.address,
+                         options=icmp.options.model_validate({}), interval=interval,
+                         timeout=min(self.spec.defaults.timeout, interval * 0.9))
 
     def _devices(
         self, owner: tuple[str | int, ...], site: Site, links: dict[str, Link]

@@ -116,6 +116,24 @@ class Link(Strict):
     contract: Contract | None = None
 
 
+#: The check id the loader gives a site's secure-channel probe: the metric contract's one name for it
+#: (`check="secure-channel"` in rules, dashboards and history).
+SECURE_CHECK = "secure-channel"
+
+
+class SecureChannel(Strict):
+    """The site's transmission-channel encryptor: an encrypted tunnel to the data center over its line.
+
+    The province handed each commune such equipment on the specialised data network. ``address`` is the
+    site end's address inside the tunnel; netmon pings it through the tunnel (check ``secure-channel``)
+    while the line's own checks ping the CPE beside it, so "line up, secure channel down" reads apart
+    from "line down". The tunnel rides the primary link (the specialised network's line): the alert
+    rules judge the channel only while that line is up.
+    """
+
+    address: Address
+
+
 class CheckConfig(BaseModel):
     """Common check fields; the remaining keys are the probe's own options, validated by its model."""
 
@@ -212,6 +230,7 @@ class Site(Strict):
     devices: list[Device] = []
     contacts: list[Contact] = []
     maintenance: list[MaintenanceWindow] = []
+    secure_channel: SecureChannel | None = None
 
 
 class Hub(Strict):

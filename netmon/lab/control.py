@@ -29,7 +29,7 @@ from typing import Any
 from netmon.i18n import lang, text
 from netmon.inventory import load as load_inventory
 from netmon.inventory import wording
-from netmon.lab import agents, netns, scenario, topology
+from netmon.lab import agents, netns, scenario, topology, tunnels
 from netmon.lab.netns import LabError
 
 STATE_DIR = Path(os.environ.get("NETMON_LAB_STATE", "/run/netmon-lab"))
@@ -216,6 +216,7 @@ def _down(state: Path) -> float:
     if pid:
         _stop(pid)
     agents.reap(state)  # a crashed daemon's snmpd processes; a clean stop leaves none
+    tunnels.reap(state)  # and its encryptors
     netns.remove_all()
     shutil.rmtree(state, ignore_errors=True)
     return time.monotonic() - started

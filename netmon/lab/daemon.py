@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from netmon.inventory import load as load_inventory
-from netmon.lab import agents, impair, scenario, services, topology
+from netmon.lab import agents, impair, scenario, services, topology, tunnels
 from netmon.lab.events import EventLog
 from netmon.lab.scenario import DeviceBehaviour, DnsBehaviour, ServiceBehaviour
 
@@ -40,6 +40,8 @@ class Daemon:
         self.state = state
         self.impairments = impair.Impairments(self.plan, self.scenario)
         self.agents = agents.Agents(agents.plan_agents(inv, self.plan), state)
+        self.tunnels = tunnels.Tunnels(self.plan, state)
+        self.secure_down: set[str] = set()
         self.device_kinds = scenario.device_kinds(inv)
         self.service_overrides: dict[str, dict[str, Any]] = {}
         self.device_overrides: dict[str, dict[str, Any]] = {}
@@ -85,6 +87,7 @@ class Daemon:
         for link in self.plan.links:
             await services.cpe_listener(link.site_ns, link.cpe)
         await self.agents.start()
+        await self.tunnels.start()
         self.events.write("start", scenario=str(self.scenario_path))
         await self.refresh()
         self.control = await asyncio.start_unix_server(self._control, path=str(self.state / "control.sock"))
@@ -119,6 +122,13 @@ class Daemon:
                 await asyncio.to_thread(impair.set_link, self.plan, link, link.key in links)
                 self.events.write("link", target=link.key, down=link.key in links)
         self.down = (hubs, links)
+        secure_down = self.impairments.secure_down()
+        for t in self.plan.tunnels:
+            if (t.site in secure_down) != (t.site in self.secure_down):
+                log.info("secure channel %s %s", t.site, "down" if t.site in secure_down else "up")
+                await asyncio.to_thread(self.tunnels.set, t, t.site in secure_down)
+                self.events.write("secure", target=t.site, down=t.site in secure_down)
+        self.secure_down = secure_down
         await self._devices(time.monotonic() - self.started)
 
     async def _devices(self, t: float) -> None:
@@ -205,6 +215,7 @@ class Daemon:
         return {
             "pid": os.getpid(), "scenario": self.scenario_path, "uptime": time.monotonic() - self.started,
             "down": sorted(hubs) + sorted(links),
+            "secure_down": sorted(self.secure_down),
             "impaired": {a: vars(e) for a, e in (self.effects or {}).items()},
             "overrides": {**self.impairments.overrides, **self.service_overrides, **self.device_overrides},
             "services": {sid: self.service(sid).model_dump() for sid in self.plan.services},
@@ -232,6 +243,7 @@ async def _main(args: argparse.Namespace) -> None:
         await daemon.start()
     except BaseException:
         await daemon.agents.stop()
+        await daemon.tunnels.stop()
         raise
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -240,6 +252,7 @@ async def _main(args: argparse.Namespace) -> None:
     os.close(args.ready_fd)
     await daemon.stopping.wait()
     await daemon.agents.stop()
+    await daemon.tunnels.stop()
     daemon.events.close()
     if daemon.holder is not None:
         daemon.holder.close()

@@ -13,6 +13,7 @@ center's probes do. Each method and what it covers:
   built into this kernel) and one userspace holder (`DelayHolder`) in the lab daemon that releases each
   packet after ``delay ± U(jitter)``: every protocol (ICMP, TCP handshakes, HTTP, DNS), toward the
   target only, so it adds exactly ``delay`` to every round trip. Jittered packets may be reordered.
+- **secure_down** — the site's encryptor fails: its tunnel interface goes down (`netmon.lab.tunnels`).
 - **down / flap / outage** — the far end of the veth is set down (the hub's uplink for a hub, the hub's
   port for a site link): the near end sees NO-CARRIER and packets die there, like a cut cable; the
   routes the kernel flushes are put back when the link comes up.
@@ -100,6 +101,10 @@ class Impairments:
         hubs = {h.id for h in self.plan.hubs if self.behaviour(h.id).is_down(t)}
         links = {lk.key for lk in self.plan.links if self.behaviour(lk.key).is_down(t)}
         return hubs, links
+
+    def secure_down(self) -> set[str]:
+        """Sites whose encryptor has failed (``secure_down`` on the link their tunnel rides)."""
+        return {t.site for t in self.plan.tunnels if self.behaviour(t.link.key).secure_down}
 
 
 def _effect(*layers: LinkBehaviour) -> PathEffect:

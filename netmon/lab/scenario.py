@@ -59,7 +59,8 @@ class Outage(Strict):
 
 class LinkBehaviour(Strict):
     """Impairments of one link. ``delay`` is added round-trip time; ``jitter`` spreads each packet's
-    delay uniformly over ±jitter; ``loss`` is the probability a packet toward the target is dropped."""
+    delay uniformly over ±jitter; ``loss`` is the probability a packet toward the target is dropped
+    (a secure channel riding the link shares all three)."""
 
     delay: Seconds = 0.0
     jitter: Seconds = 0.0
@@ -67,6 +68,9 @@ class LinkBehaviour(Strict):
     down: bool = False
     flap: Annotated[Flap | None, BeforeValidator(_flap_shorthand)] = None
     outages: list[Outage] = []
+    #: The site's encryptor has failed: its secure channel (riding this link) is down while the line
+    #: itself stays up. A line that is down takes the channel with it whatever this says.
+    secure_down: bool = False
 
     def is_down(self, t: float) -> bool:
         return (self.down or (self.flap is not None and self.flap.is_down(t))

@@ -14,6 +14,12 @@ to (one policy-routing table per link), so a backup CPE answers over the backup 
 In the site namespace a link's interface is named after the link (``primary``, ``backup``: the ifName
 the site's SNMP agents report); devices with an address of their own (a UPS) hold it on the site
 namespace's ``lo`` (this kernel has no dummy interfaces), reached over the primary link.
+
+Secure channels (a site's ``secure_channel``): ``nml-sec`` is the data center's encryptor, a box on
+its own port of ``nml-dc`` (198.18.240.1/32); each such site's encryptor is a WireGuard interface in
+the site namespace holding the site's tunnel address. The tunnel's UDP rides the site's line through
+``nml-dc``, so the line's impairments and cuts reach the channel too. `netmon.lab.tunnels` starts
+them (userspace wireguard-go: this kernel has neither WireGuard nor ESP/AH transforms).
 """
 
 from __future__ import annotations
@@ -32,6 +38,10 @@ DC_NS = f"{PREFIX}dc"
 ROOT_IF = f"{PREFIX}dc"
 #: Routes the root namespace sends into the lab; both more specific than the /15 blackhole.
 ROOT_ROUTES = ("198.18.0.0/16", "198.19.0.0/16")
+SEC_NS = f"{PREFIX}sec"
+#: The data center encryptor's address (its port on nml-dc) and the block of every tunnel address.
+SEC_ADDRESS = "198.18.240.1"
+TUNNEL_RANGE = "198.18.240.0/20"
 #: Metric of a hub's fallback route to each of its CPEs, behind the link's own host route (metric 0).
 UNREACHABLE_METRIC = 4096
 
@@ -70,6 +80,21 @@ class LinkPlan:
 
 
 @dataclass(frozen=True)
+class TunnelPlan:
+    """One site's encrypted tunnel to the data center: its encryptor's interface, address and line."""
+
+    site: str
+    address: str
+    link: LinkPlan
+    ifname: str  # unique machine-wide: wireguard-go's control socket is named after it
+    table: int
+
+    @property
+    def site_ns(self) -> str:
+        return self.link.site_ns
+
+
+@dataclass(frozen=True)
 class Plan:
     prober: str
     gateway: str
@@ -79,10 +104,14 @@ class Plan:
     hubs: tuple[HubPlan, ...]
     links: tuple[LinkPlan, ...]
     sites: dict[str, str] = field(default_factory=dict)  # slug → namespace
+    tunnels: tuple[TunnelPlan, ...] = ()
 
     @property
     def namespaces(self) -> list[str]:
-        return [DC_NS, *(h.ns for h in self.hubs), *self.sites.values()]
+        return [DC_NS, *(h.ns for h in self.hubs), *self.sites.values(), *([SEC_NS] if self.tunnels else [])]
+
+    def tunnel(self, site: str) -> TunnelPlan | None:
+        return next((t for t in self.tunnels if t.site == site), None)
 
     def hub(self, hub_id: str) -> HubPlan:
         return next(h for h in self.hubs if h.id == hub_id)
@@ -93,7 +122,8 @@ class Plan:
 
     def addresses(self) -> list[str]:
         return [self.prober, self.gateway, *(a for a, _, _ in self.services.values()), *self.dns,
-                *(h.address for h in self.hubs), *(a for lk in self.links for a in lk.addresses)]
+                *(h.address for h in self.hubs), *(a for lk in self.links for a in lk.addresses),
+                *(t.address for t in self.tunnels)]
 
     # -- link state: the far end goes down, so the near end keeps its address and sees NO-CARRIER --
     def hub_up_lines(self, hub: HubPlan) -> list[str]:
@@ -136,7 +166,18 @@ def plan(inventory: Inventory) -> Plan:
             links.append(LinkPlan(site.slug, link.id, link.role, link.type, link.cpe,
                                   by_id[link.upstream or site.upstream], sites[site.slug], f"l{n}", 100 + n,
                                   site_if, lan if link is primary else ()))
-    result = Plan(prober, gateway, services, dns, hubs, tuple(links), sites)
+    tunnels: list[TunnelPlan] = []
+    for site in spec.sites:
+        if (channel := site.secure_channel) is not None:
+            over = next(lk for lk in links if lk.site == site.slug and lk.role == "primary")
+            n = len(tunnels)
+            tunnels.append(TunnelPlan(site.slug, channel.address, over, f"{PREFIX}s{n}", 1000 + n))
+    result = Plan(prober, gateway, services, dns, hubs, tuple(links), sites, tuple(tunnels))
+    block = ipaddress.ip_network(TUNNEL_RANGE)
+    strays = [t.address for t in tunnels if ipaddress.ip_address(t.address) not in block]
+    if strays:
+        raise LabError(f"the lab's tunnels hold addresses in {TUNNEL_RANGE}; the inventory's secure_channel "
+                       f"uses {', '.join(strays[:5])}")
     outside = [a for a in result.addresses() if a and ipaddress.ip_address(a) not in LAB_RANGE]
     if outside:
         raise LabError(f"the lab only simulates 198.18.0.0/15; the inventory uses {', '.join(outside[:5])}")
@@ -186,7 +227,14 @@ def build(p: Plan) -> None:
         lines += [f"addr add {a}/32 dev lo" for a in primary.lan]
         netns.ip_batch(lines, ns)
 
-    for ns in (DC_NS, *(h.ns for h in p.hubs)):
+    if p.tunnels:
+        netns.ip_batch([f"link add name sec netns {DC_NS} type veth peer name uplink netns {SEC_NS}"])
+        netns.ip_batch(["link set sec up", f"route add {SEC_ADDRESS}/32 dev sec",
+                        f"route add {TUNNEL_RANGE} via {SEC_ADDRESS} dev sec"], DC_NS)
+        netns.ip_batch(["link set lo up", f"addr add {SEC_ADDRESS}/32 dev uplink", "link set uplink up",
+                        f"route add {p.gateway}/32 dev uplink",
+                        f"route add default via {p.gateway} dev uplink"], SEC_NS)
+    for ns in (DC_NS, *(h.ns for h in p.hubs), *([SEC_NS] if p.tunnels else [])):
         netns.set_sysctl(ns, "net.ipv4.ip_forward", "1")
         # Linux sends at most one ICMP error a second per peer after a burst of 6: an ICMP burst to a
         # dead CPE would use them up and the trace after it would lose its hops at random.

@@ -45,6 +45,7 @@ def test_check_config() -> None:
     (["team=vnpt", "alertname=SiteUnreachable", "site=chieng-coi", "hub=hub-son-la"], "vnpt-technicians"),
     (["team=vnpt", "alertname=UpsOnBattery"], "vnpt-technicians"),
     (["team=province-office", "alertname=ServiceUnreachable"], "province-office"),
+    (["team=cipher", "alertname=SecureChannelDown", "site=chieng-coi", "hub=hub-son-la"], "cipher-unit"),
     (["team=province-office", "alertname=SiteOutageLong", "site=chieng-coi"], "province-office"),
     (["alertname=SomethingUnlabelled"], "province-office"),
 ])
@@ -118,6 +119,19 @@ def test_unreachable_site_mutes_its_silent_agent(stack: tuple[peers.Alertmanager
     hook.wait_for(10, "firing", alertname="AgentSilent", site="t5-up")
     settle()
     assert [a["labels"]["alertname"] for _, a in hook.matching(site="t5-cut")] == ["SiteUnreachable"]
+
+
+def test_secure_channel_goes_to_the_cipher_unit_unless_the_site_is_cut(
+        stack: tuple[peers.Alertmanager, peers.Webhook]) -> None:
+    am, hook = stack
+    channel = {"alertname": "SecureChannelDown", "kind": "commune", "team": "cipher", "severity": "critical"}
+    post_inhibited(am, hook, site_alert("SiteUnreachable", "t6-cut", "hub-t6"),
+                   peers.alert(site="t6-cut", hub="hub-t6", **channel))
+    am.post(peers.alert(site="t6-up", hub="hub-t6", **channel))
+    notification, _ = hook.wait_for(10, "firing", alertname="SecureChannelDown", site="t6-up")
+    assert notification.receiver == "cipher-unit"
+    settle()
+    assert [a["labels"]["alertname"] for _, a in hook.matching(site="t6-cut")] == ["SiteUnreachable"]
 
 
 def test_prober_isolated_silences_sites_not_services(stack: tuple[peers.Alertmanager, peers.Webhook]) -> None:

@@ -53,7 +53,7 @@ def test_every_alert_is_unit_tested_firing_and_not_firing() -> None:
 def test_alert_carries_what_a_technician_needs(rule: dict[str, Any]) -> None:
     labels, notes = rule["labels"], rule["annotations"]
     assert labels["severity"] in ("critical", "warning", "info")
-    assert labels["team"] in ("vnpt", "province-office")
+    assert labels["team"] in ("vnpt", "province-office", "cipher")
     assert notes["summary"] and notes["summary_vi"] and notes["summary"] != notes["summary_vi"]
     assert re.search(r"[ạảãáàâấầẩẫậăắằẳẵặđẹẻẽéèêếềểễệịỉĩíìọỏõóòôốồổỗộơớờởỡợụủũúùưứừửữựỵỷỹýỳ]",
                      notes["summary_vi"].lower()), "summary_vi is not Vietnamese"
@@ -61,7 +61,7 @@ def test_alert_carries_what_a_technician_needs(rule: dict[str, Any]) -> None:
     assert notes["runbook_url"] == f"docs/runbook.md#{anchor}"
     headings = {h.strip().lower() for h in re.findall(r"^## (.+)$", RUNBOOK.read_text(), re.M)}
     assert anchor in headings, f"docs/runbook.md has no section '## {rule['alert']}'"
-    if labels["team"] == "vnpt" and rule["alert"] != "ProberIsolated":
+    if labels["team"] in ("vnpt", "cipher") and rule["alert"] != "ProberIsolated":
         # a technician needs to know where to go: the Vietnamese name and the hub come with every site alert
         assert "group_left (name, kind, link_type, isp, upstream, hub)" in " ".join(rule["expr"].split())
 

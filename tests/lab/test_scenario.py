@@ -45,8 +45,11 @@ def test_plan_uses_only_lab_addresses(inventory: Inventory) -> None:
     plan = topology.plan(inventory)
     assert all(ipaddress.ip_address(a) in ALLOWED[0] for a in plan.addresses())
     assert len(plan.sites) == 75 and len(plan.hubs) == 12
-    assert len(set(plan.namespaces)) == len(plan.namespaces) == 88
+    assert len(set(plan.namespaces)) == len(plan.namespaces) == 89  # dc, 12 hubs, 75 sites, the encryptor
     assert all(ns.startswith(netns.PREFIX) for ns in plan.namespaces)
+    # one tunnel per site, each interface named uniquely (wireguard-go's control socket is named after it)
+    assert len({t.ifname for t in plan.tunnels}) == len(plan.tunnels) == 75
+    assert all(len(t.ifname) <= 15 and t.link.role == "primary" for t in plan.tunnels)
 
 
 def test_bad_scenario_reports_file_line_and_path(tmp_path: Path, inventory: Inventory) -> None:
