@@ -15,6 +15,11 @@ The cause is decided when an outage opens and again when it closes, in this orde
    ``power_lookback`` before the start and the end (the link usually dies when the battery does);
 4. ``link`` — everything else: the local link itself.
 
+A site's secure channel (its encryptor's tunnel, the checks in `Topology.secure`) is a subject of its
+own, ``link`` = the check id, with the cause ``secure_channel``: never a link outage, never counted
+against the line's provider. It is judged only while the line it rides answers — a cut line takes
+the tunnel with it, and that is the line's outage, recorded once.
+
 This module is pure (no I/O); `exporters.history` persists what it returns.
 """
 
@@ -28,7 +33,7 @@ from dataclasses import dataclass, field
 from collectors import snmp
 from probes.base import Result
 
-CAUSES = ("maintenance", "hub", "power", "link")
+CAUSES = ("maintenance", "hub", "power", "link", "secure_channel")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +52,14 @@ class Topology:
 
     ``upstream`` maps ``"site"`` or ``"site/link"`` (a link with its own hub) to the hub slug;
     ``intervals`` maps a check's key (``"site/check"``) to its interval in seconds, the time one run
-    stands for (`exporters.history_samples`).
+    stands for (`exporters.history_samples`); ``secure`` maps a secure-channel check's key to the link
+    its tunnel rides.
     """
 
     upstream: Mapping[str, str] = field(default_factory=dict)
     maintenance: tuple[Window, ...] = ()
     intervals: Mapping[str, float] = field(default_factory=dict)
+    secure: Mapping[str, str] = field(default_factory=dict)
 
     def hub_of(self, site: str, link: str) -> str | None:
         return self.upstream.get(f"{site}/{link}") or self.upstream.get(site)
@@ -140,7 +147,11 @@ class OutageTracker:
                     changed += self._recause(result.site)
         if not self.watches(result):
             return changed
-        subject = self._subject(result.site, result.link)
+        line = self.topology.secure.get(result.key)
+        if line is not None and self._failing(result.site, line):
+            return changed
+        name = result.check if line is not None else result.link
+        subject = self._subject(result.site, name)
         t = result.started
         if subject.open is not None and t - subject.last_fail > self.max_gap:
             changed.append(self._close(subject, subject.last_fail))
@@ -158,7 +169,7 @@ class OutageTracker:
             subject.open.failures += 1
             changed.append(subject.open)
         elif subject.fails >= self.open_after:
-            outage = Outage(result.site, result.link, subject.first_fail, t, failures=subject.fails)
+            outage = Outage(result.site, name, subject.first_fail, t, failures=subject.fails)
             outage.cause = self.cause(outage)
             subject.open = outage
             changed.append(outage)
@@ -166,6 +177,8 @@ class OutageTracker:
 
     def cause(self, outage: Outage) -> str:
         """The cause of ``outage`` by the rule in the module docstring."""
+        if f"{outage.site}/{outage.link}" in self.topology.secure:
+            return "secure_channel"
         hub = self.topology.hub_of(outage.site, outage.link)
         for w in self.topology.maintenance:
             if w.site in (outage.site, hub) and w.start <= outage.start < w.end:
@@ -191,6 +204,11 @@ class OutageTracker:
                     outage.cause = cause
                     out.append(outage)
         return out
+
+    def _failing(self, site: str, link: str) -> bool:
+        """Whether the link is failing or in an outage now (its secure channel is then not judged)."""
+        subject = self._subjects.get((site, link))
+        return subject is not None and (subject.fails > 0 or subject.open is not None)
 
     def _hub_down(self, hub: str, outage: Outage) -> bool:
         subject = self._subjects.get((hub, ""))

@@ -14,6 +14,7 @@ from collections.abc import Collection
 from exporters.history_outages import Topology
 from exporters.sink import InventoryFacts
 from netmon.inventory import Inventory, maintenance
+from netmon.inventory.model import SECURE_CHECK, Link
 
 
 def derive(inventory: Inventory, now: float, owned: Collection[str] | None = None,
@@ -67,4 +68,11 @@ def inventory_topology(inventory: Inventory, now: float) -> Topology:
                 upstream[f"{s.slug}/{lk.id}"] = lk.upstream
     horizon = (now - maintenance.HORIZON_PAST, now + maintenance.HORIZON_AHEAD)
     return Topology(upstream=upstream, maintenance=maintenance.windows(inventory, *horizon),
-                    intervals={c.key: c.interval for c in inventory.checks})
+                    intervals={c.key: c.interval for c in inventory.checks},
+                    secure={f"{s.slug}/{SECURE_CHECK}": _primary(s.links) for s in inventory.sites
+                            if s.secure_channel})
+
+
+def _primary(links: list[Link]) -> str:
+    """The link a site's secure channel rides (`SecureChannel`: its primary)."""
+    return next((lk.id for lk in links if lk.role == "primary"), links[0].id)

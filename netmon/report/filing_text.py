@@ -113,6 +113,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "cause.link": ("link", "đường truyền"),
     "cause.hub": ("hub", "trạm tập trung"),
     "cause.power": ("power", "mất điện"),
+    "cause.secure_channel": ("secure channel (encryptor)", "kênh bảo mật (thiết bị mã hóa)"),
     "cause.maintenance": ("maintenance", "bảo trì"),
     "cause.provider": ("provider", "lỗi nhà cung cấp"),
     "cause.not-outage": ("not an outage", "không phải sự cố"),
