@@ -49,6 +49,20 @@ def _rtt_band(link: str, lang: Lang) -> Panel:
                 legends=(t("min", "nhỏ nhất"), t("median", "trung vị"), t("max", "lớn nhất")))
 
 
+#: The secure channel's state beside its line: 1 up, 0 down while the line answers (the encryptor's
+#: fault, SecureChannelDown), 2 down with the line (the line's fault). The check id is the inventory's
+#: SECURE_CHECK; the channel rides the primary line.
+SECURE_STATE = (f'clamp_max(max(netmon_probe_success{{{SITE}, check="secure-channel"}}) '
+                f"+ 2 * (max(netmon:site_primary_up{{{SITE}}}) == bool 0), 2)")
+
+
+def _secure_mappings(lang: Lang) -> list[dict[str, Any]]:
+    t = say(lang)
+    return mapping((1, t("up", "tốt"), "green"),
+                   (0, t("down, line up", "mất, đường truyền tốt"), "red"),
+                   (2, t("down with the line", "mất theo đường truyền"), "orange"))
+
+
 def _limit(threshold: str, lang: Lang) -> Query:
     return Query(f'netmon:link_threshold{{{SITE}, threshold="{threshold}"}}', say(lang)("limit", "ngưỡng")
                  + " {{link}}")
@@ -63,14 +77,29 @@ def _link_panels(lang: Lang) -> list[Panel]:
                "nối."),
              Query(f"netmon:site_state:code{{{SITE}}}", instant=True), mappings=state_mappings(lang),
              thresholds=[(None, "green"), (1, "orange"), (2, "red")], width=4),
+        stat(t("Secure channel", "Kênh bảo mật"),
+             t("The encrypted tunnel of the center's encryptor to the data center, probed through the tunnel "
+               "beside its line: down while the line is up is the encryptor's fault (the cipher unit's), "
+               "down with the line is the line's.",
+               "Đường hầm mã hóa từ thiết bị mã hóa của trung tâm về trung tâm dữ liệu, đo xuyên qua đường "
+               "hầm bên cạnh đường truyền: mất trong khi đường truyền tốt là lỗi thiết bị mã hóa (đơn vị cơ "
+               "yếu xử lý), mất cùng đường truyền là do đường truyền."),
+             Query(SECURE_STATE, instant=True), mappings=_secure_mappings(lang),
+             thresholds=[(None, "red"), (1, "green"), (2, "orange")], width=4),
         table(t("Checks", "Các phép kiểm tra"),
               t("Every check of this center with the result of its last run.",
                 "Mọi phép kiểm tra của trung tâm và kết quả lần chạy gần nhất."),
               Query(f"netmon_probe_success{{{SITE}}}", instant=True, table=True,
                     column=t("Last run", "Lần gần nhất"), mappings=tuple(ok_mappings(lang))),
-              width=20, height=4, hide=("Time", "__name__", "job", "instance", "site"),
+              width=16, height=4, hide=("Time", "__name__", "job", "instance", "site"),
               labels={"check": t("Check", "Kiểm tra"), "probe": t("Probe", "Loại"),
                       "target": t("Target", "Đích"), "link": t("Link", "Đường truyền")}),
+        state_timeline(t("Secure channel over time", "Kênh bảo mật theo thời gian"),
+                       t("When the encrypted tunnel was up, down beside a live line, or down with the line.",
+                         "Thời điểm đường hầm mã hóa tốt, mất trong khi đường truyền tốt, hoặc mất theo "
+                         "đường truyền."),
+                       Query(SECURE_STATE, t("secure channel", "kênh bảo mật")), _secure_mappings(lang),
+                       width=24, height=4),
         _rtt_band("primary", lang),
         _rtt_band("backup", lang),
         heatmap(t("RTT distribution", "Phân bố RTT"),

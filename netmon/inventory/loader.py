@@ -9,6 +9,7 @@ is ever returned, so a reload can keep the last good inventory.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import logging
 from collections.abc import Iterator, Sequence
@@ -192,7 +193,7 @@ class _Resolver:
                     limits = spec.defaults.link_types.get(links[check.link].type)
                     if limits is not None:
                         thresholds[check.key] = limits
-            checks += self._secure_channel(path, site)
+            checks += self._secure_channel(path, site, checks)
             checks += self._devices(path, site, links)
         return Inventory(self.doc.file, spec, tuple(nodes), tuple(checks), thresholds,
                          self._histograms(checks))
@@ -294,9 +295,13 @@ class _Resolver:
         return base.Check(site=slug, id=cfg.id, probe=cfg.probe, target=target, options=options,
                           interval=interval, timeout=timeout, link=cfg.link or "")
 
-    def _secure_channel(self, owner: tuple[str | int, ...], site: Site) -> Iterator[base.Check]:
+    def _secure_channel(
+        self, owner: tuple[str | int, ...], site: Site, checks: Sequence[base.Check]
+    ) -> Iterator[base.Check]:
         """The tunnel's own check: an ICMP echo to the site end's tunnel address, on no link (``link=""``)
-        so that a dead encryptor never counts as a dead line in the rules that judge links."""
+        so that a dead encryptor never counts as a dead line in the rules that judge links. It is probed
+        beside its line the way the line is: the options, interval and timeout of the primary link's own
+        ICMP check (defaults when it has none)."""
         channel = site.secure_channel
         if channel is None:
             return
@@ -304,11 +309,21 @@ class _Resolver:
         if any(c.id == SECURE_CHECK for c in site.checks):
             self.error(path, f"check id {SECURE_CHECK!r} is this block's own; rename the check")
             return
-        icmp = base.registry()["icmp"]
+        primary = next((lk.id for lk in site.links if lk.role == "primary"), site.links[0].id)
+        line = next((c for c in checks if c.site == site.slug and c.link == primary and c.probe == "icmp"),
+                    None)
+        if line is not None:
+            yield dataclasses.replace(line, id=SECURE_CHECK, target=channel.address, link="")
+            return
         interval = self.spec.defaults.interval
+        options = base.registry()["icmp"].options.model_validate({})
+        timeout = min(self.spec.defaults.timeout, interval * 0.9)
+        if options.minimum_timeout() > timeout:
+            self.error(path, f"the default timeout {timeout:g}s is shorter than the "
+                       f"{options.minimum_timeout():g}s an icmp check needs: give the primary link one")
+            return
         yield base.Check(site=site.slug, id=SECURE_CHECK, probe="icmp", target=channel.address,
-                         options=icmp.options.model_validate({}), interval=interval,
-                         timeout=min(self.spec.defaults.timeout, interval * 0.9))
+                         options=options, interval=interval, timeout=timeout)
 
     def _devices(
         self, owner: tuple[str | int, ...], site: Site, links: dict[str, Link]

@@ -33,6 +33,7 @@ import yaml
 
 from netmon.agent.config import new_credential
 from netmon.dashboards import load_all
+from netmon.dashboards.site import SECURE_STATE
 from tests.collectors.agents import SNMP_FIXTURES, snmpsim
 from tests.dashboards.promql import contract, metric_names, substitute, variable_queries
 from tests.hardening.peers import self_signed
@@ -194,3 +195,12 @@ def test_site_variable_shows_vietnamese_names_and_keeps_slugs(prom: Prometheus) 
 def test_state_codes_match_what_the_sites_do(prom: Prometheus) -> None:
     states = {s["metric"]["site"]: float(s["value"][1]) for s in prom.query("netmon:site_state:code")}
     assert states == {"chieng-mung": 0.0, "chieng-mai": 0.0}, "both answer ping within limits: up"
+
+
+def test_secure_channel_state_tells_the_encryptor_from_the_line(prom: Prometheus) -> None:
+    """The site board's secure-channel state on the real Prometheus: chieng-mung's tunnel answers (1),
+    chieng-mai's is dead beside a live line (0, the encryptor's fault — not 2, the line's)."""
+    for site, expected in (("chieng-mung", 1.0), ("chieng-mai", 0.0)):
+        query = substitute(SECURE_STATE, {**VALUES, "site": site})
+        wait_until(lambda q=query, e=expected: [float(s["value"][1]) for s in prom.query(q)] == [e], 20,
+                   f"{site}: secure channel state {expected:g} ({query})")
