@@ -65,6 +65,8 @@ def run_status(args: argparse.Namespace) -> int:
     shown = path.stem if path.parent == scenario.PRESETS else path  # a preset by the name `lab up` took
     print(f"scenario {shown}, up {status['uptime']:.0f} s, daemon pid {status['pid']}")
     print(f"down: {', '.join(status['down']) or 'nothing'}")
+    if status.get("secure_down"):  # the encryptors that failed while their lines stay up
+        print(f"secure channels down: {', '.join(status['secure_down'])}")
     print(f"impaired destinations: {len(status['impaired'])}; packets through the delay path: "
           f"{status['held_packets']}")
     for target, values in sorted(status["overrides"].items()):
