@@ -18,7 +18,7 @@ import time
 import pytest
 
 from netmon.inventory import load
-from netmon.lab import control, netns, topology
+from netmon.lab import control, netns, topology, tunnels
 from probes import dns, http, icmp, tcp
 from probes.base import Check, Result
 from tests.lab.fixtures import INVENTORY, SCENARIO
@@ -42,7 +42,9 @@ def _http(service: str) -> Check:
 
 
 async def test_every_cpe_and_hub_answers_icmp(lab: control.Lab) -> None:
-    targets = [h.address for h in PLAN.hubs] + [lk.cpe for lk in PLAN.links] + [PLAN.gateway]
+    # every site's encrypted tunnel too: its tunnel address answers only through WireGuard
+    targets = [h.address for h in PLAN.hubs] + [lk.cpe for lk in PLAN.links] + [PLAN.gateway] + [
+        t.address for t in PLAN.tunnels]
     results = await asyncio.gather(*(icmp.run(_icmp(t, count=1)) for t in targets))
     assert [r.target for r in results if not r.success] == []
 
@@ -232,14 +234,17 @@ def _leftovers() -> dict[str, list[str]]:
         "nft": [t for t in out("nft", "list", "tables").splitlines() if "nml" in t],
         "iptables": [r for r in out("iptables", "-S").splitlines() if "NFQUEUE" in r],
         "processes": [p for p in out("ps", "-eo", "args").splitlines() if "netmon.lab.daemon" in p
-                      or ("snmpd" in p and str(control.STATE_DIR / "agents") in p)],
+                      or ("snmpd" in p and str(control.STATE_DIR / "agents") in p)
+                      or ("wireguard-go" in p and netns.PREFIX in p)],
+        "sockets": [str(p) for p in tunnels.SOCKET_DIR.glob(f"{netns.PREFIX}*")],
         "routes": [r for r in out("ip", "route").splitlines() if netns.PREFIX in r],
     }
 
 
 async def test_down_removes_everything_then_up_again(lab: control.Lab) -> None:
     took_down = control.down()
-    assert _leftovers() == {key: [] for key in ("netns", "links", "nft", "iptables", "processes", "routes")}
+    assert _leftovers() == {key: [] for key in ("netns", "links", "nft", "iptables", "processes", "sockets",
+                                                "routes")}
     assert "blackhole 198.18.0.0/15" in subprocess.run(["ip", "route"], capture_output=True, text=True).stdout
     again, took_up = control.up(INVENTORY, SCENARIO)
     assert again.status()["ca_file"] == str(lab.ca_file)
