@@ -96,9 +96,11 @@ def test_rendered_in_both_languages(store: Path) -> None:
 
 
 def test_the_incident_log_says_when_the_agent_was_not_heard(store: Path, tmp_path: Path,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
+                                                            capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """`netmon report incidents`: the cut's row says the agent was not heard while it was not running —
     the rest of the cut it was measuring (its results arrived later)."""
+    monkeypatch.setenv("NETMON_LANG", "en")  # restored after: `--lang vi` below sets it for the process
     config = tmp_path / "inventory.yaml"
     config.write_text(INVENTORY.replace("PORT", "9"))
     day = lambda ts: time.strftime("%Y-%m-%d", time.gmtime(ts + 7 * 3600))  # noqa: E731
