@@ -139,7 +139,7 @@ def test_a_cut_line_is_the_lines_fault_not_the_encryptors(stack: Stack, capsys: 
 
     stack.hook.wait_for(60, "firing", alertname="SiteUnreachable", site=LINE_CUT)
     wait_until(lambda: ("primary", "link", False) in stack.outages(LINE_CUT), 20, "the line's open outage")
-    # The rule would have fired (2 s scaled) long before SiteUnreachable (8 s) if it judged a dead line.
+    # The rule (2 s scaled) would have fired before SiteUnreachable (8 s) if it judged a dead line.
     assert stack.prom.query(f'ALERTS{{alertname="SecureChannelDown", site="{LINE_CUT}"}}') == []
     stack.lab.set(LINE_CUT, down=False)
     wait_until(lambda: stack.outages(LINE_CUT) == [("primary", "link", True)], 30,
