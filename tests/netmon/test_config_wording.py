@@ -33,6 +33,7 @@ MORE = [
     "give either target or service, not both",
     "needs a target, a service or a link",
     "device id 'ups' is also a check id of this site",
+    "the default timeout 1s is shorter than the 2.5s an icmp check needs: give the primary link one",
     "2.5s for one request and its retries does not fit the 2s poll deadline",
     "unknown probe 'x' (known: dns, http, icmp)",
     "unknown service 'qlbv'",

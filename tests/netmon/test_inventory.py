@@ -20,6 +20,8 @@ EXPECTED: dict[str, list[str]] = {
     "bad-address": ["34: sites[0].links[0].cpe: Value error, '127.0.2.300' is not an IPv4 or IPv6 address"],
     "bad-admin-code": ["42: sites[1].admin_code: String should match pattern '^\\d{5}$'"],
     "bad-duration": ['4: defaults.interval: Value error, expected a duration such as 30s, 500ms or 2m'],
+    "secure-check-id": ["33: sites[0].secure_channel: check id 'secure-channel' is this block's own; "
+                        "rename the check"],
     # schema, reference and probe-option errors together in one pass: no rounds (issue #15, case 9)
     "every-stage": [
         "24: hubs[0].checks[0].colour: unknown key",
