@@ -80,7 +80,7 @@ _MESSAGES: list[tuple[str, Replacement]] = [
     (r"check id (.+) is this block's own; rename the check",
      r"mã kiểm tra \1 là mã riêng của mục này (kênh bảo mật); hãy đổi tên kiểm tra"),
     (r"the default timeout (\S+) is shorter than the (\S+) an icmp check needs: give the primary link one",
-     r"thời gian chờ mặc định \1 ngắn hơn \2 mà kiểm tra icmp cần: hãy thêm một kiểm tra icmp cho đường chính"),
+     r"thời gian chờ mặc định \1 ngắn hơn \2 mà kiểm tra icmp cần: hãy thêm kiểm tra icmp cho đường chính"),
     (r"the snmp collector is not installed", "chưa cài bộ thu thập snmp"),
     (r"give either address or link", "ghi đúng một trong hai: address hoặc link"),
     (r"unknown link (.+)", r"không có đường truyền \1"),
