@@ -14,7 +14,10 @@ a child process and scrapes its /metrics like Prometheus would. Reports:
   interval and at the end;
 - /metrics scrape time (request to last byte) and size;
 - the machine's 1-minute load average at each scrape (the build machine is shared: other runs
-  compete for its 2 cores, and lag figures mean little without it).
+  compete for its 2 cores, and lag figures mean little without it);
+- with ``--prometheus``, what a Debian Prometheus scraping the same /metrics every ``--scrape-every``
+  seconds pays at the end: head series, samples per scrape, its RSS, and its scrape duration
+  (median and max of ``scrape_duration_seconds`` over the run).
 
 Only loopback traffic. The child is stopped with SIGTERM by its PID.
 """
@@ -22,13 +25,16 @@ Only loopback traffic. The child is stopped with SIGTERM by its PID.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,6 +170,8 @@ class Run:
     scrapes: list[Scrape] = field(default_factory=list)
     rss_start: float = 0.0
     started: float = 0.0
+    #: What the Prometheus scraping netmon paid (``--prometheus``), as report rows.
+    prometheus: list[tuple[str, str]] = field(default_factory=list)
 
 
 def free_port() -> int:
@@ -185,6 +193,49 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 300) ->
     raise RuntimeError("netmon run did not answer /-/healthy")
 
 
+def start_prometheus(workdir: Path, target: str, every: float) -> tuple[subprocess.Popen[bytes], str]:
+    """Debian's Prometheus on loopback scraping ``target`` every ``every`` s, temp storage in ``workdir``."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        raise SystemExit("--prometheus needs Debian's prometheus (apt-get install prometheus)")
+    port = free_port()
+    config = workdir / "prometheus.yml"
+    config.write_text(json.dumps({
+        "global": {"scrape_interval": f"{every:g}s", "scrape_timeout": f"{min(every, 60):g}s"},
+        "scrape_configs": [{"job_name": "netmon", "static_configs": [{"targets": [target]}]}]}))
+    log = (workdir / "prometheus.log").open("wb")
+    proc = subprocess.Popen([binary, f"--config.file={config}", f"--storage.tsdb.path={workdir / 'tsdb'}",
+                             f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT)
+    wait_ready(f"http://127.0.0.1:{port}/-/ready", proc, 60)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def prom_value(url: str, expr: str) -> float:
+    query = urllib.parse.urlencode({"query": expr})
+    with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=60) as response:
+        result = json.load(response)["data"]["result"]
+    return float(result[0]["value"][1]) if result else float("nan")
+
+
+def head_series(url: str) -> int:
+    with urllib.request.urlopen(f"{url}/api/v1/status/tsdb", timeout=60) as response:
+        return int(json.load(response)["data"]["headStats"]["numSeries"])
+
+
+def prometheus_rows(url: str, pid: int, seconds: float) -> list[tuple[str, str]]:
+    window = f"[{max(1, int(seconds))}s]"
+    duration = 'scrape_duration_seconds{job="netmon"}'
+    samples = prom_value(url, 'scrape_samples_scraped{job="netmon"}')
+    return [
+        ("Prometheus head series", f"{head_series(url):,}"),
+        ("Prometheus samples per scrape", f"{samples:,.0f}"),
+        ("Prometheus RSS at the end", f"{rss_mb(pid):.0f} MB"),
+        ("Prometheus scrape duration median / max",
+         f"{prom_value(url, f'quantile_over_time(0.5, {duration}{window})'):.2f} / "
+         f"{prom_value(url, f'max_over_time({duration}{window})'):.2f} s"),
+    ]
+
+
 def bench(args: argparse.Namespace, workdir: Path) -> Run:
     config = workdir / "inventory.yaml"
     config.write_text(inventory(args.checks, args.interval), encoding="utf-8")
@@ -200,8 +251,11 @@ def bench(args: argparse.Namespace, workdir: Path) -> Run:
     proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                             cwd=Path(__file__).resolve().parent.parent)
     run = Run(args.checks, args.interval)
+    prometheus: tuple[subprocess.Popen[bytes], str] | None = None
     try:
         wait_ready(f"http://127.0.0.1:{port}/-/healthy", proc)
+        if args.prometheus:
+            prometheus = start_prometheus(workdir, f"127.0.0.1:{port}", args.scrape_every)
         run.started = time.time()
         run.rss_start = rss_mb(proc.pid)
         print(f"ready after {time.monotonic() - launched:.1f} s, RSS {run.rss_start:.0f} MB", flush=True)
@@ -214,7 +268,11 @@ def bench(args: argparse.Namespace, workdir: Path) -> Run:
                   flush=True)
             time.sleep(max(0.0, args.scrape_every - (time.time() - s.at)))
         run.scrapes.append(scrape(url, proc.pid))
+        if prometheus is not None:
+            run.prometheus = prometheus_rows(prometheus[1], prometheus[0].pid, time.time() - run.started)
     finally:
+        if prometheus is not None:
+            stop(prometheus[0])
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=30)
@@ -223,6 +281,15 @@ def bench(args: argparse.Namespace, workdir: Path) -> Run:
             proc.wait()
         log.close()
     return run
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def lags(a: Scrape, b: Scrape) -> str:
@@ -252,6 +319,7 @@ def report(run: Run) -> None:
         ("scrape size", f"{last.size / 1e6:.1f} MB"),
         ("machine load (1 min) min / median / max",
          " / ".join(f"{v:.2f}" for v in (min(loads), loads[len(loads) // 2], max(loads)))),
+        *run.prometheus,
     ]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
@@ -267,6 +335,8 @@ def main() -> int:
     parser.add_argument("--max-concurrency", type=int, default=0, help="passed to netmon run if set")
     parser.add_argument("--no-history", action="store_true", help="run without the history store")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (inventory, log)")
+    parser.add_argument("--prometheus", action="store_true",
+                        help="also run Debian's Prometheus scraping netmon every --scrape-every s")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="netmon-scale-"))
     try:
