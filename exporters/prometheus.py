@@ -109,17 +109,21 @@ class _Latest(NamedTuple):
 class _CheckState:
     """One check's exported state; every field holds plain values (see `_Latest`)."""
 
-    __slots__ = ("failures", "histograms", "latest", "totals")
+    __slots__ = ("failures", "head", "histograms", "ident", "latest", "totals")
 
     def __init__(self, latest: _Latest):
         self.latest = latest
+        #: The identity labels, and their text encoding (escaped once per state, not once per run).
+        self.ident: _Labels = tuple(zip(IDENTITY, latest.identity, strict=True))
+        self.head = _pairs(self.ident)
         self.totals: dict[_Series, float] = {}
         #: Histogram series → (per-bucket counts, not cumulative; sum of observations).
         self.histograms: dict[_Series, tuple[tuple[int, ...], float]] = {}
         self.failures: dict[str, float] = {}
 
     def copy(self) -> _CheckState:
-        twin = _CheckState(self.latest)
+        twin = _CheckState.__new__(_CheckState)
+        twin.latest, twin.ident, twin.head = self.latest, self.ident, self.head
         twin.totals, twin.histograms = dict(self.totals), dict(self.histograms)
         twin.failures = dict(self.failures)
         return twin
@@ -142,6 +146,7 @@ class ResultCollector(Collector):
         #: Histogram family → its ``le`` labels, ``+Inf`` last (built once, shared by every sample).
         self._les = {name: _le_labels(spec.buckets)
                      for name, spec in self._specs.items() if spec.kind is Kind.OBSERVATION}
+        self._sample_names = {name: _sample(spec) for name, spec in self._specs.items()}
         self._types = {name: kind for name, kind, _ in CORE}
         self._types |= {name: _TEXT_TYPES[spec.kind] for name, spec in self._specs.items()}
         self._helps = {name: help_ for name, _, help_ in CORE} | {n: s.help for n, s in self._specs.items()}
@@ -175,15 +180,13 @@ class ResultCollector(Collector):
                     index = bisect.bisect_left(spec.buckets, m.value)
                     state.histograms[series] = (
                         (*counts[:index], counts[index] + 1, *counts[index + 1:]), total + m.value)
-            ident = tuple(zip(IDENTITY, state.latest.identity, strict=True))
-            head = _pairs(ident)  # escaped once for every family's block
             samples = self._samples(state)
             for name in self._headers:
                 found = samples.get(name)
                 if found is None:
                     self._families[name].pop(result.key, None)
                 else:
-                    self._families[name][result.key] = _block(ident, found, keep=False, head=head)
+                    self._families[name][result.key] = _block(state.ident, found, keep=False, head=state.head)
 
     def _latest(self, result: Result) -> _Latest:
         values = []
@@ -331,10 +334,10 @@ class ResultCollector(Collector):
             add(FAILURES, (("reason", reason),), count, f"{FAILURES}_total")
         for name, labels, value in latest.values:
             spec = self._specs[name]
-            add(name, _own(spec, labels), value, _sample(spec))
+            add(name, _own(spec, labels), value, self._sample_names[name])
         for (name, labels), total in state.totals.items():
             spec = self._specs[name]
-            add(name, _own(spec, labels), total, _sample(spec))
+            add(name, _own(spec, labels), total, self._sample_names[name])
         for (name, labels), (counts, total) in state.histograms.items():
             spec = self._specs[name]
             series = _own(spec, labels)
@@ -430,6 +433,16 @@ def _own(spec: MetricSpec, labels: _Labels) -> _Labels:
     return tuple((name, given.get(name, "")) for name in spec.labels)
 
 
+def _go(value: float) -> str:
+    """``floatToGoString`` without its checks for the common case: a finite float whose ``repr`` Go
+    writes the same way (a dot, within 6 digits of the start); anything else goes to it."""
+    text = repr(value)
+    dot = text.find(".")
+    if dot < 0 or (dot > 6 and value > 0) or type(value) is not float:
+        return floatToGoString(value)
+    return text
+
+
 def _pairs(labels: _Labels) -> str:
     return ",".join(f'{k}="{_escape(v)}"' for k, v in labels)
 
@@ -445,6 +458,8 @@ def _block(ident: _Labels, samples: tuple[_Sample, ...], keep: bool = True,
     from its state)."""
     if head is None:
         head = _pairs(ident)
-    text = "".join(f"{name}{{{head}{_tail(labels)}}} {floatToGoString(value)}\n"
-                   for name, labels, value in samples)
+    if len(samples) == 1:  # most families of a check: skip the generator and join
+        name, labels, value = samples[0]
+        return ident, samples if keep else (), f"{name}{{{head}{_tail(labels)}}} {_go(value)}\n".encode()
+    text = "".join(f"{name}{{{head}{_tail(labels)}}} {_go(value)}\n" for name, labels, value in samples)
     return ident, samples if keep else (), text.encode()

@@ -70,3 +70,16 @@ def test_text_renderer_forgets_removed_checks() -> None:
     text = b"".join(collector.render_text()).decode()
     assert 'site="a"' in text
     assert 'site="b"' not in text
+
+
+def test_go_float_formatting_matches_prometheus_client() -> None:
+    """The fast path's float writer against prometheus_client's, on the values where Go and Python
+    differ (exponents, huge and tiny numbers, specials) and ordinary ones."""
+    from prometheus_client.utils import floatToGoString
+
+    from exporters.prometheus import _go
+
+    values = [0.0, -0.0, 1.0, 5, 1234567, 0.5, 1e-05, 1.5e-05, 123456.7, 1234567.8, 1.5e12, -1.5e12, 1e22,
+              1.7976931348623157e308, 5e-324, float("inf"), float("-inf"), float("nan"), 0.1 + 0.2,
+              1764567890.123, -123456789.5, 30.0, 4.5]
+    assert [_go(v) for v in values] == [floatToGoString(v) for v in values]
