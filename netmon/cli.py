@@ -153,6 +153,20 @@ def _lang_in(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one netmon command. ``--lang`` reaches the code below through NETMON_LANG (read where text
+    is worded); the caller's value is put back on return, so a program or test calling `main` in
+    Vietnamese does not leave everything after it — and every netmon it starts — speaking Vietnamese."""
+    before = os.environ.get("NETMON_LANG")
+    try:
+        return _main(argv)
+    finally:
+        if before is None:
+            os.environ.pop("NETMON_LANG", None)
+        else:
+            os.environ["NETMON_LANG"] = before
+
+
+def _main(argv: Sequence[str] | None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     early = _lang_in(words)
     if early in ("en", "vi"):

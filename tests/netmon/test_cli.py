@@ -98,3 +98,14 @@ def test_the_readmes_next_commands_work_from_any_directory(tmp_path: Path) -> No
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert "OK — 75 sites" in done.stdout and str(ROOT / "config" / "communes.yaml") in done.stdout
+
+
+def test_lang_does_not_outlive_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`main --lang vi` called in-process (tests, a module-scoped fixture) left NETMON_LANG=vi behind, and
+    every netmon started afterwards spoke Vietnamese to a test that expected English."""
+    monkeypatch.setenv("NETMON_LANG", "en")
+    assert main(["--lang", "vi", "validate", str(ROOT / "config" / "communes.yaml")]) == 0
+    assert os.environ["NETMON_LANG"] == "en"
+    monkeypatch.delenv("NETMON_LANG")
+    assert main(["validate", "--lang", "vi", str(ROOT / "config" / "communes.yaml")]) == 0
+    assert "NETMON_LANG" not in os.environ

@@ -154,7 +154,7 @@ def test_days_and_sites_without_data_are_grey_not_green(tmp_path: Path) -> None:
     store = tmp_path / "history.db"
     synthetic_store(store, config)
     out = tmp_path / "r.html"
-    assert main(["report", "--config", str(config), "--history", str(store), "--from", "2026-02-27",
+    assert main(["--lang", "vi", "report", "--config", str(config), "--history", str(store), "--from", "2026-02-27",
                  "--to", "2026-03-05", "--format", "html", "--out", str(out)]) == 0
     html = out.read_text(encoding="utf-8")
     chart = html.split("<svg")[1]
