@@ -38,6 +38,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "no_answer": ("(no answer)", "(không trả lời)"),
     "reached": ("reached the target", "tới được đích"),
     "stops": ("stops at {hop}", "dừng tại {hop}"),
+    "unanswered": ("{target} not reached, no hop answered",
+                   "không tới được {target}, không chặng nào trả lời"),
     "path": ("Path", "Đường đi"),
     "agent": ("Edge agent in the center (history store): results up to {until} UTC+7 ({ago} min ago)",
               "Tác tử tại trung tâm (kho lịch sử): có số liệu đến {until} giờ VN ({ago} phút trước)"),
@@ -118,8 +120,9 @@ def trace_lines(view: PathView, lang: Lang, color: bool) -> list[str]:
         lines.append("  " + paint(text(CATALOG, "reached", lang), Verdict.OK, color))
     elif view.stops_at:
         lines.append("  " + paint(text(CATALOG, "stops", lang, hop=view.stops_at), Verdict.DOWN, color))
-    elif view.error:
-        lines.append("  " + paint(fit(view.error, WIDTH - 3).rstrip(), Verdict.DOWN, color))
+    elif view.error:  # not reached and no hop answered (the probe's error is English: --json has it)
+        said = text(CATALOG, "unanswered", lang, target=view.target)
+        lines.append("  " + paint(fit(said, WIDTH - 3).rstrip(), Verdict.DOWN, color))
     return lines
 
 

@@ -144,3 +144,15 @@ def test_help_in_vietnamese_has_no_english_word(command: list[str], capsys: pyte
              "icmp", "ntp", "hub", "site", "device", "cert", "days", "on", "battery", "since", "report",
              "alerts", "target", "path"}  # command, directory and argument names: syntax
     assert foreign_words(help_prose(out), names) == [], out
+
+
+def test_a_trace_nobody_answered_reads_in_vietnamese() -> None:
+    """Seen when another session's firewall rule dropped loopback echoes: the trace's error line was the
+    probe's English ("127.0.2.1 not reached within 7 hops (no hop answered)")."""
+    from netmon.diagnose.path import PathView
+    from netmon.diagnose.render import trace_lines
+
+    view = PathView("primary", "127.0.2.1", (), False, "127.0.2.1 not reached within 7 hops (no hop answered)")
+    vi, en = trace_lines(view, "vi", False), trace_lines(view, "en", False)
+    assert foreign_words(" ".join(vi), {"primary"}) == [], vi
+    assert en[-1].strip() == "127.0.2.1 not reached, no hop answered"
