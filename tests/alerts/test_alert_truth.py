@@ -44,7 +44,8 @@ from tests.support import ROOT
 pytestmark = [
     pytest.mark.privileged, pytest.mark.slow, pytest.mark.timeout(1800),
     # Known open (#21): the whole timeline outlasts make test's 30-minute budget with everything else, and
-    # its last lab run (before two fixes) had 2 false notifications of 11. Run it on purpose until fixed.
+    # it fails today (2 of 2 runs, 2026-12-01 06:2x/06:4x): at 30 % loss the scaled checks (2 echoes, no
+    # re-test at 2 s) flip often enough for LinkUnstable, which inhibits the true PacketLossHigh (bench/README.md).
     pytest.mark.skipif(not os.environ.get("NETMON_ALERT_TRUTH"),
                        reason="alert-truth timeline: set NETMON_ALERT_TRUTH=1 (about 10 minutes on the lab)"),
 ]
