@@ -90,6 +90,10 @@ class AgentPlan:
     address: str
     port: int
     location: str
+    #: The site's own interfaces (``lo`` and its links'): the ifTable lists only these. The encryptor's
+    #: tunnel interface shares the namespace but is a box of its own, not the CPE's port — listed, its
+    #: failure would be InterfaceDown, a VNPT alert, for the cipher unit's fault.
+    interfaces: tuple[str, ...] = ("lo",)
 
 
 def plan_agents(inventory: Inventory, plan: Plan) -> tuple[AgentPlan, ...]:
@@ -103,7 +107,8 @@ def plan_agents(inventory: Inventory, plan: Plan) -> tuple[AgentPlan, ...]:
                 continue
             port = int((d.model_extra or {}).get("port", 161))
             key = f"{site.slug}/{d.id}"
-            out.append(AgentPlan(key, d.kind, plan.sites[site.slug], address, port, site.name))
+            interfaces = ("lo", *(lk.site_if for lk in plan.links if lk.site == site.slug))
+            out.append(AgentPlan(key, d.kind, plan.sites[site.slug], address, port, site.name, interfaces))
     return tuple(out)
 
 
@@ -125,6 +130,7 @@ class Agent:
                  f"sysName {spec.key.replace('/', '.')}",
                  f"sysDescr netmon lab simulated {spec.kind} (Debian snmpd)",
                  f"sysLocation {spec.location}",
+                 f"include_ifmib_iface_prefix {' '.join(spec.interfaces)}",
                  "dontLogTCPWrappersConnects yes"]
         subtree = {"ups": UPS_MIB, "lte-router": TELTONIKA_MIB}.get(spec.kind)
         if subtree:
