@@ -10,8 +10,9 @@ from tests.diagnose.conftest import Province, netmon, netmon_json
 
 pytestmark = pytest.mark.privileged
 
-#: Blackholed by the `blackhole_lab_range` fixture: nothing answers, nothing leaves the machine.
-DEAD = "198.18.250.1"
+#: Blackholed by the `blackhole_lab_range` fixture and never assigned by the lab (the address plan in
+#: config/communes.yaml keeps 198.18.200.0/24 free): nothing answers, even with a lab up.
+DEAD = "198.18.200.1"
 
 
 def test_ping_loopback_is_ok_and_validates(capsys: pytest.CaptureFixture[str]) -> None:
@@ -37,7 +38,7 @@ def test_trace_loopback_reaches_target(capsys: pytest.CaptureFixture[str]) -> No
 
 def test_dead_hub_is_blamed_not_the_site(province: Province, capsys: pytest.CaptureFixture[str],
                                          blackhole_lab_range: None) -> None:
-    config = province(**{"address: 127.0.1.1": f"address: {DEAD}", "cpe: 127.0.2.1": "cpe: 198.18.250.2"})
+    config = province(**{"address: 127.0.1.1": f"address: {DEAD}", "cpe: 127.0.2.1": "cpe: 198.18.200.2"})
     code, doc = netmon_json(capsys, "probe", "chieng-mung", "--config", str(config), "--check", "icmp")
     assert code == 2 and [c["id"] for c in doc["checks"]] == ["icmp"]
     code, doc = netmon_json(capsys, "probe", "chieng-mung", "--config", str(config))
@@ -51,7 +52,7 @@ def test_dead_data_center_canary_explains_everything(province: Province, capsys:
                                                      blackhole_lab_range: None) -> None:
     canary = f"    - {{id: canary-core, probe: icmp, target: {DEAD}, count: 2, spacing: 10ms, packet_timeout: 300ms}}\n"
     http = "    - {id: qlvb-http, probe: http, service: qlvb, timeout: 3s}\n"
-    config = province(**{http: canary + http, "address: 127.0.1.1": "address: 198.18.250.3"})
+    config = province(**{http: canary + http, "address: 127.0.1.1": "address: 198.18.200.3"})
     code, doc = netmon_json(capsys, "probe", "chieng-mung", "--config", str(config))
     assert code == 2
     assert doc["diagnosis"]["causes"] == ["datacenter_down"]
