@@ -11,7 +11,7 @@ from tests.diagnose.conftest import Province, netmon, netmon_json
 pytestmark = pytest.mark.privileged
 
 #: Blackholed by the `blackhole_lab_range` fixture and never assigned by the lab (the address plan in
-#: config/communes.yaml keeps 198.18.200.0/24 free): nothing answers, even with a lab up.
+#: config/communes.yaml keeps 198.18.200.0/23 free): nothing answers, even with a lab up.
 DEAD = "198.18.200.1"
 
 

@@ -1,6 +1,6 @@
 """Network namespaces for the ICMP tests: a lossy host, a lying host, a routed two-hop path, a bare namespace.
 
-Names start with ``nmt-icmp-`` plus our PID; addresses are in 198.18.250.0/24 only. Every fixture tears
+Names start with ``nmt-icmp-`` plus our PID; addresses are in 198.18.201.0/24 only. Every fixture tears
 down what it made in ``finally``, also when the test fails. Callers install the 198.18.0.0/15 blackhole
 in the root namespace first (conftest's ``blackhole_lab_range``); our /30 routes are more specific.
 """
@@ -72,30 +72,30 @@ class LossyHost:
 
 @contextmanager
 def lossy_host(percent: int) -> Iterator[LossyHost]:
-    """198.18.250.2, dropping ``percent`` % of the echo requests it receives at random (nftables)."""
-    with namespace("loss") as ns, veth(None, "198.18.250.1/30", ns, "198.18.250.2/30"):
+    """198.18.201.2, dropping ``percent`` % of the echo requests it receives at random (nftables)."""
+    with namespace("loss") as ns, veth(None, "198.18.201.1/30", ns, "198.18.201.2/30"):
         chance = "" if percent >= 100 else f"numgen random mod 100 < {percent} "
         rules = (
             "table inet nmt_icmp_loss {\n chain input {\n  type filter hook input priority 0;\n"
             f"  icmp type echo-request {chance}counter drop\n }}\n}}\n"
         )
         sh("ip", "netns", "exec", ns, "nft", "-f", "-", stdin=rules)
-        yield LossyHost("198.18.250.2", ns)
+        yield LossyHost("198.18.201.2", ns)
 
 
 @contextmanager
 def two_hop_path() -> Iterator[tuple[str, str]]:
-    """root → ns1 (router, 198.18.250.6) → ns2 (198.18.250.10); yields (router, destination)."""
+    """root → ns1 (router, 198.18.201.6) → ns2 (198.18.201.10); yields (router, destination)."""
     with ExitStack() as stack:
         router = stack.enter_context(namespace("r1"))
         host = stack.enter_context(namespace("h2"))
-        stack.enter_context(veth(None, "198.18.250.5/30", router, "198.18.250.6/30"))
-        stack.enter_context(veth(router, "198.18.250.9/30", host, "198.18.250.10/30"))
+        stack.enter_context(veth(None, "198.18.201.5/30", router, "198.18.201.6/30"))
+        stack.enter_context(veth(router, "198.18.201.9/30", host, "198.18.201.10/30"))
         sh("ip", "netns", "exec", router, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
-        sh("ip", "-n", host, "route", "add", "default", "via", "198.18.250.9")
-        sh("ip", "route", "add", "198.18.250.8/30", "via", "198.18.250.6")
-        stack.callback(subprocess.run, ["ip", "route", "del", "198.18.250.8/30"], capture_output=True)
-        yield "198.18.250.6", "198.18.250.10"
+        sh("ip", "-n", host, "route", "add", "default", "via", "198.18.201.9")
+        sh("ip", "route", "add", "198.18.201.8/30", "via", "198.18.201.6")
+        stack.callback(subprocess.run, ["ip", "route", "del", "198.18.201.8/30"], capture_output=True)
+        yield "198.18.201.6", "198.18.201.10"
 
 
 @dataclass
@@ -108,17 +108,17 @@ class LyingHost:
 
 @contextmanager
 def lying_host() -> Iterator[LyingHost]:
-    """198.18.250.18-21 in one namespace, answered by `tests.probes.icmp_liar` instead of the kernel.
+    """198.18.201.18-21 in one namespace, answered by `tests.probes.icmp_liar` instead of the kernel.
 
     ``replies`` counts the replies the liar sent per lie; it is filled in when the context exits.
     """
     from tests.probes.icmp_liar import LIES
 
-    host = LyingHost({lie: f"198.18.250.{octet}" for octet, lie in LIES.items()}, Counter())
-    with namespace("liar") as ns, veth(None, "198.18.250.17/29", ns, "198.18.250.18/29"):
-        device = sh("ip", "-n", ns, "-o", "addr", "show", "to", "198.18.250.18").split()[1]
+    host = LyingHost({lie: f"198.18.201.{octet}" for octet, lie in LIES.items()}, Counter())
+    with namespace("liar") as ns, veth(None, "198.18.201.17/29", ns, "198.18.201.18/29"):
+        device = sh("ip", "-n", ns, "-o", "addr", "show", "to", "198.18.201.18").split()[1]
         for octet in sorted(LIES)[1:]:
-            sh("ip", "-n", ns, "addr", "add", f"198.18.250.{octet}/29", "dev", device)
+            sh("ip", "-n", ns, "addr", "add", f"198.18.201.{octet}/29", "dev", device)
         sh("ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.icmp_echo_ignore_all=1")
         liar = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-m", "tests.probes.icmp_liar"],
                                 cwd=ROOT, stdout=subprocess.PIPE, text=True)
