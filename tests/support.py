@@ -7,6 +7,7 @@ Every process is started by us and stopped by its PID.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -243,3 +244,19 @@ def tcp_listener(host: str = "127.0.0.1") -> Iterator[int]:
         s.bind((host, 0))
         s.listen(128)
         yield int(s.getsockname()[1])
+
+
+def binomial_interval(n: int, p: float, level: float = 0.99) -> tuple[int, int]:
+    """Central ``level`` interval of Binomial(n, p) counts, from the exact distribution: the bound a
+    statistical test of injected loss holds its count to (never widened to pass)."""
+    pmf = [math.comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(n + 1)]
+    tail = (1 - level) / 2
+    low, acc = 0, 0.0
+    while acc + pmf[low] < tail:
+        acc += pmf[low]
+        low += 1
+    high, acc = n, 0.0
+    while acc + pmf[high] < tail:
+        acc += pmf[high]
+        high -= 1
+    return low, high

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
-import math
 import re
 import statistics
 import subprocess
@@ -22,6 +21,7 @@ from netmon.lab import control, netns, topology, tunnels
 from probes import dns, http, icmp, tcp
 from probes.base import Check, Result
 from tests.lab.fixtures import INVENTORY, SCENARIO
+from tests.support import binomial_interval
 
 pytestmark = pytest.mark.privileged
 PLAN = topology.plan(load(INVENTORY))
@@ -49,21 +49,6 @@ async def test_every_cpe_and_hub_answers_icmp(lab: control.Lab) -> None:
     assert [r.target for r in results if not r.success] == []
 
 
-def _binomial_interval(n: int, p: float, level: float = 0.99) -> tuple[int, int]:
-    """Central ``level`` interval of Binomial(n, p) counts (exact, from the pmf)."""
-    pmf = [math.comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(n + 1)]
-    tail = (1 - level) / 2
-    low, acc = 0, 0.0
-    while acc + pmf[low] < tail:
-        acc += pmf[low]
-        low += 1
-    high, acc = n, 0.0
-    while acc + pmf[high] < tail:
-        acc += pmf[high]
-        high -= 1
-    return low, high
-
-
 DELAYS, LOSSES = (0.0, 0.05, 0.6), (0.0, 0.1, 0.3)
 #: The lossy cases together hold a 99 % level (Bonferroni): one case outside its own 99 % interval by
 #: chance would otherwise fail about one CI run in sixteen.
@@ -80,7 +65,7 @@ async def test_icmp_sees_injected_delay_and_loss(fresh_lab: control.Lab, delay: 
         echoes += result.details["rtts"]
     n = len(echoes)
     rtts = [r for r in echoes if r is not None]
-    low, high = _binomial_interval(n, loss, CASE_LEVEL)
+    low, high = binomial_interval(n, loss, CASE_LEVEL)
     lost_at = [i for i, r in enumerate(echoes) if r is None]
     assert low <= len(lost_at) <= high, f"lost {lost_at} of {n}, expected {low}..{high} losses"
     assert statistics.median(rtts) == pytest.approx(delay, abs=0.003)
@@ -123,7 +108,7 @@ def test_traffic_from_inside_a_center_crosses_its_link_too(fresh_lab: control.La
     assert _inside(SITE, "connect", address, port, 15) == pytest.approx(delay, abs=0.02)
     fresh_lab.set(SITE, delay=0, loss=loss)
     received, sent = _inside(SITE, "echo", PLAN.gateway, 100, 1.0)  # type: ignore[misc]
-    low, high = _binomial_interval(sent, loss)
+    low, high = binomial_interval(sent, loss)
     assert low <= sent - received <= high, f"lost {sent - received} of {sent}, expected {low}..{high}"
 
 

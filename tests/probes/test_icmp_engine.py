@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import time
 from collections.abc import AsyncIterator
 
@@ -12,7 +11,7 @@ import pytest
 
 from probes.icmp_engine import IcmpEngine, checksum, checksum_valid
 from tests.probes import icmp_fixtures as nets
-from tests.support import wait_until
+from tests.support import binomial_interval, wait_until
 
 pytestmark = pytest.mark.privileged
 
@@ -26,21 +25,6 @@ async def engine() -> AsyncIterator[IcmpEngine]:
 def loopback_targets(n: int) -> list[str]:
     """n distinct addresses in 127.0.0.0/8, all answered by the local kernel."""
     return [f"127.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}" for i in range(256, 256 + n)]
-
-
-def binomial_interval(n: int, p: float, level: float) -> tuple[int, int]:
-    """Central ``level`` interval of Binomial(n, p) counts, from the exact distribution."""
-    pmf = [math.comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(n + 1)]
-    tail = (1 - level) / 2
-    low, acc = 0, 0.0
-    while acc + pmf[low] < tail:
-        acc += pmf[low]
-        low += 1
-    high, acc = n, 0.0
-    while acc + pmf[high] < tail:
-        acc += pmf[high]
-        high -= 1
-    return low, high
 
 
 def test_checksum_known_vector() -> None:
@@ -99,7 +83,7 @@ async def test_blackholed_address_returns_after_the_burst(engine: IcmpEngine) ->
 
 
 @pytest.mark.usefixtures("blackhole_lab_range")
-async def test_random_loss_within_binomial_interval(engine: IcmpEngine) -> None:
+async def test_random_loss_withinbinomial_interval(engine: IcmpEngine) -> None:
     n, percent = 600, 30
     with nets.lossy_host(percent) as host:
         result = await engine.burst(host.address, count=n, spacing=0.001, timeout=0.5)
