@@ -44,8 +44,8 @@ def test_healthy_site_is_ok(fresh_lab: control.Lab, capsys: Capture, config: Con
     assert len(rows) == len(on_path) and all(line.endswith(" ok") for line in rows), out
     services = len([c for c in on_path if c.site == SPEC.datacenter.slug and c.probe != "icmp"])
     # 100 echoes (the most one sized burst sends), none lost: the loss is under 3.6 % with 95 % confidence
-    assert (f"the fiber link primary (VNPT) OK (loss under 3.6 %, 95 % sure); document system and "
-            f"{services - 1} other services OK") in flat(out)
+    assert (f"the fiber link primary (VNPT) OK (loss under 3.6 %, 95 % sure); secure channel OK; "
+            f"document system and {services - 1} other services OK") in flat(out)
 
 
 def test_twenty_percent_loss_is_degraded_and_named(fresh_lab: control.Lab, capsys: Capture, config: Config) -> None:
@@ -65,8 +65,10 @@ def test_link_down_traces_to_its_hub(fresh_lab: control.Lab, capsys: Capture, co
     fresh_lab.set(SITE, down=True)
     code, doc = _probe(capsys, config, SITE)
     assert code == 2
+    # the encrypted tunnel rides the cut line: down with it, and not blamed (no "secure channel down")
     assert {c["id"]: c["verdict"] for c in doc["checks"] if c["role"] == "site"} == {
-        "icmp-primary": "down", "cpe-https": "down"}
+        "icmp-primary": "down", "cpe-https": "down", "secure-channel": "down"}
+    assert "secure_down" not in doc["diagnosis"]["causes"]
     assert all(c["verdict"] == "ok" for c in doc["checks"] if c["role"] != "site")
     [trace] = doc["traces"]
     assert not trace["reached"] and trace["stops_at"] == HUB.name
