@@ -255,10 +255,11 @@ def geomap(title: str, description: str, layers: list[MapLayer], lang: Lang, wid
 
 def variable(name: str, label: str, query: str, regex: str = "", multi: bool = True) -> dict[str, Any]:
     """A Prometheus query variable; multi-value ones offer "All" as ``.*`` for use in ``=~``."""
+    # allValue only where "All" exists: Grafana's schema types it as a string, never null.
     return {"type": "query", "name": name, "label": label, "datasource": PROMETHEUS,
             "query": {"query": query, "refId": f"{name}-variable"}, "definition": query,
             "regex": regex, "refresh": 2, "sort": 1, "multi": multi, "includeAll": multi,
-            "allValue": ".*" if multi else None, "current": {}, "options": [], "hide": 0}
+            **({"allValue": ".*"} if multi else {}), "current": {}, "options": [], "hide": 0}
 
 
 def filter_variables(lang: Lang) -> list[dict[str, Any]]:
