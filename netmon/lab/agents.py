@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netmon.inventory import Inventory
+from netmon.lab.child import Child
 from netmon.lab.netns import LabError
 from netmon.lab.topology import Plan, in_lab
 
@@ -112,15 +113,14 @@ def plan_agents(inventory: Inventory, plan: Plan) -> tuple[AgentPlan, ...]:
     return tuple(out)
 
 
-class Agent:
+class Agent(Child):
     """One snmpd process; `reboot` restarts it, `set_battery` switches a UPS's data file."""
 
     def __init__(self, spec: AgentPlan, creds: Secrets, directory: Path, pass_script: Path) -> None:
+        super().__init__()
         self.spec = spec
         self.directory = directory
         self.data = directory / "data"
-        self.proc: asyncio.subprocess.Process | None = None
-        self._drain: asyncio.Task[None] | None = None
         self.on_battery = False
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         lines = [f"agentaddress udp:{spec.address}:{spec.port}",
@@ -159,42 +159,16 @@ class Agent:
 
     async def start(self) -> None:
         env = {**os.environ, "MIBS": "", "SNMP_PERSISTENT_DIR": str(self.directory / "persist")}
-        self.proc = await asyncio.create_subprocess_exec(
-            "ip", "netns", "exec", self.spec.namespace, "snmpd", "-f", "-Lo", "-C", "-c", str(self.conf),
-            "-p", str(self.pidfile), stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, env=env, start_new_session=True)
-        assert self.proc.stdout is not None
-        said = []
-        try:
-            async with asyncio.timeout(START_TIMEOUT):
-                while not (line := await self.proc.stdout.readline()).startswith(READY_LINE):
-                    if not line:
-                        break
-                    said.append(line.decode(errors="replace").strip())
-        except TimeoutError:
-            said.append(f"no answer in {START_TIMEOUT:g} s")
-            line = b""
-        if not line:
-            await self.stop()
+        said = await self.spawn(self.spec.namespace, ["snmpd", "-f", "-Lo", "-C", "-c", str(self.conf),
+                                                      "-p", str(self.pidfile)],
+                                READY_LINE, START_TIMEOUT, self._log, env)
+        if said is not None:
             raise LabError(f"snmpd for {self.spec.key} ({self.spec.address}) did not start: "
                            f"{'; '.join(said)}")
-        self._drain = asyncio.get_running_loop().create_task(self._log(self.proc.stdout))
 
-    async def _log(self, stream: asyncio.StreamReader) -> None:
-        """snmpd's later messages go to the daemon log (the pipe must be read or snmpd would block)."""
-        while line := await stream.readline():
-            log.info("%s snmpd: %s", self.spec.key, line.decode(errors="replace").strip())
-
-    async def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            proc.terminate()
-        await proc.wait()
-        if self._drain is not None:
-            await self._drain
-            self._drain = None
+    def _log(self, line: bytes) -> None:
+        """snmpd's later messages go to the daemon log."""
+        log.info("%s snmpd: %s", self.spec.key, line.decode(errors="replace").strip())
 
     async def reboot(self) -> None:
         log.info("%s reboots", self.spec.key)

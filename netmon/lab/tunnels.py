@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from netmon.lab import netns
+from netmon.lab.child import Child
 from netmon.lab.netns import LabError
 from netmon.lab.topology import SEC_ADDRESS, SEC_NS, TUNNEL_RANGE, Plan, TunnelPlan
 
@@ -59,39 +60,26 @@ class Keys:
         return base64.b64encode(self.public).decode()
 
 
-class Encryptor:
+class Encryptor(Child):
     """One wireguard-go process and its interface in a namespace."""
 
     def __init__(self, namespace: str, ifname: str) -> None:
+        super().__init__()
         self.namespace = namespace
         self.ifname = ifname
         self.keys = Keys.generate()
-        self.proc: asyncio.subprocess.Process | None = None
-        self._drain: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self.proc = await asyncio.create_subprocess_exec(
-            "ip", "netns", "exec", self.namespace, "wireguard-go", "-f", self.ifname,
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, env={**os.environ, **ENV}, start_new_session=True)
-        assert self.proc.stdout is not None
-        said: list[str] = []
-        line = b""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(START_TIMEOUT):
-                while READY_LINE not in (line := await self.proc.stdout.readline()) and line:
-                    said.append(line.decode(errors="replace").strip())
-        if READY_LINE not in line:
-            await self.stop()
+        said = await self.spawn(self.namespace, ["wireguard-go", "-f", self.ifname], READY_LINE,
+                                START_TIMEOUT, self._log, {**os.environ, **ENV})
+        if said is not None:
             raise LabError(f"wireguard-go {self.ifname} in {self.namespace} did not start: "
                            f"{'; '.join(said[-3:]) or 'no answer'} (install Debian's wireguard-go)")
-        self._drain = asyncio.get_running_loop().create_task(self._log(self.proc.stdout))
 
-    async def _log(self, stream: asyncio.StreamReader) -> None:
-        """The pipe must be read or wireguard-go blocks; only its errors are worth the daemon's log."""
-        while line := await stream.readline():
-            if line.startswith(b"ERROR"):
-                log.warning("%s: %s", self.ifname, line.decode(errors="replace").strip())
+    def _log(self, line: bytes) -> None:
+        """Only wireguard-go's errors are worth the daemon's log."""
+        if line.startswith(b"ERROR"):
+            log.warning("%s: %s", self.ifname, line.decode(errors="replace").strip())
 
     def configure(self, lines: list[str]) -> None:
         """Send one ``set`` to the interface's control socket (the UAPI `wg` speaks)."""
@@ -103,16 +91,6 @@ class Encryptor:
         if reply != b"errno=0":
             raise LabError(f"configuring {self.ifname} failed: {reply.decode(errors='replace')}")
 
-    async def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            proc.terminate()
-        await proc.wait()
-        if self._drain is not None:
-            await self._drain
-            self._drain = None
 
 
 class Tunnels:
