@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     if args.reuse_lab:
         lab = control.current()
         if lab is None:
-            raise control.LabError("--reuse-lab: no lab is up (start one with `netmon lab up`)")
+            raise control.LabError("no_lab_reuse")
         text = guide(config, str(lab.status().get("scenario", args.scenario)), args.listen, keep_lab=True)
         _monitor(config, args.listen, lab, f"monitoring the running lab (daemon pid {lab.pid})\n\n{text}",
                  args.board)

@@ -6,8 +6,33 @@ import argparse
 import json
 from pathlib import Path
 
+from netmon.i18n import lang, text
 from netmon.lab import control, scenario
 from netmon.lab.netns import LabError
+
+#: What `netmon lab` prints; its errors are `LabError`s, worded in `netmon.lab.netns.MESSAGES`.
+_TEXT = {
+    "up": ("lab up in {took:.1f} s (scenario {scenario}, daemon pid {pid})",
+           "lab đã chạy sau {took:.1f} giây (kịch bản {scenario}, tiến trình nền pid {pid})"),
+    "ca": ("lab CA: {path} (the shipped inventory's services trust it as their ca_file)",
+           "CA của lab: {path} (các dịch vụ của danh mục đi kèm tin nó qua ca_file)"),
+    "down": ("lab down in {took:.1f} s", "đã gỡ lab sau {took:.1f} giây"),
+    "status": ("scenario {scenario}, up {uptime}, daemon pid {pid}",
+               "kịch bản {scenario}, đã chạy {uptime}, tiến trình nền pid {pid}"),
+    "down_now": ("down: {names}", "mất kết nối: {names}"),
+    "secure_down": ("secure channels down: {names}", "kênh bảo mật mất: {names}"),
+    "impaired": ("impaired destinations: {n}; packets through the delay path: {held}",
+                 "đích bị suy giảm: {n}; gói tin qua đường làm trễ: {held}"),
+    "override": ("set {target}: {values}", "đã đặt {target}: {values}"),
+    "service": ("service {sid}: {values}", "dịch vụ {sid}: {values}"),
+    "agents": ("SNMP agents: {n} (credentials in {secrets}); on battery: {battery}",
+               "tác tử SNMP: {n} (thông tin xác thực trong {secrets}); đang chạy pin: {battery}"),
+    "nothing": ("nothing", "không có"),
+    "none": ("none", "không có"),
+    "reset": ("back to the scenario as loaded", "đã trở về kịch bản như lúc nạp"),
+    "rebooted": ("{device} rebooted (its agent restarted)",
+                 "{device} đã khởi động lại (tác tử của nó chạy lại)"),
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _running() -> control.Lab:
     lab = control.current()
     if lab is None:
-        raise LabError("no lab is up: start one with `netmon lab up` (or `netmon demo`)")
+        raise LabError("no_lab")
     return lab
 
 
@@ -46,13 +71,13 @@ def run_up(args: argparse.Namespace) -> int:
     from netmon.cli import DEFAULT_CONFIG
 
     lab, took = control.up(args.config or DEFAULT_CONFIG, args.scenario)
-    print(f"lab up in {took:.1f} s (scenario {args.scenario}, daemon pid {lab.pid})")
-    print(f"lab CA: {lab.ca_file} (the shipped inventory's services trust it as their ca_file)")
+    print(text(_TEXT, "up", lang(), took=took, scenario=args.scenario, pid=lab.pid))
+    print(text(_TEXT, "ca", lang(), path=lab.ca_file))
     return 0
 
 
 def run_down(args: argparse.Namespace) -> int:
-    print(f"lab down in {control.down():.1f} s")
+    print(text(_TEXT, "down", lang(), took=control.down()))
     return 0
 
 
@@ -63,20 +88,27 @@ def run_status(args: argparse.Namespace) -> int:
         return 0
     path = Path(status["scenario"])
     shown = path.stem if path.parent == scenario.PRESETS else path  # a preset by the name `lab up` took
-    print(f"scenario {shown}, up {status['uptime']:.0f} s, daemon pid {status['pid']}")
-    print(f"down: {', '.join(status['down']) or 'nothing'}")
+    language = lang()
+
+    def say(key: str, **values: object) -> None:
+        print(text(_TEXT, key, language, **values))
+
+    def pairs(values: dict[str, object]) -> str:
+        return ", ".join(f"{k}={v}" for k, v in values.items())
+
+    say("status", scenario=shown, uptime=f"{status['uptime']:.0f} s", pid=status["pid"])
+    say("down_now", names=", ".join(status["down"]) or text(_TEXT, "nothing", language))
     if status.get("secure_down"):  # the encryptors that failed while their lines stay up
-        print(f"secure channels down: {', '.join(status['secure_down'])}")
-    print(f"impaired destinations: {len(status['impaired'])}; packets through the delay path: "
-          f"{status['held_packets']}")
+        say("secure_down", names=", ".join(status["secure_down"]))
+    say("impaired", n=len(status["impaired"]), held=status["held_packets"])
     for target, values in sorted(status["overrides"].items()):
-        print(f"set {target}: {', '.join(f'{k}={v}' for k, v in values.items())}")
+        say("override", target=target, values=pairs(values))
     for sid, values in status["services"].items():
-        print(f"service {sid}: {', '.join(f'{k}={v}' for k, v in values.items())}")
+        say("service", sid=sid, values=pairs(values))
     devices = status.get("devices", {})
     battery = [key for key, d in sorted(devices.items()) if d["on_battery"]]
-    print(f"SNMP agents: {len(devices)} (credentials in {status.get('snmp_secrets')}); "
-          f"on battery: {', '.join(battery) or 'none'}")
+    say("agents", n=len(devices), secrets=status.get("snmp_secrets"),
+        battery=", ".join(battery) or text(_TEXT, "none", language))
     print(f"CA: {status['ca_file']}")
     return 0
 
@@ -86,24 +118,25 @@ def parse_values(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise LabError(f"expected KEY=VALUE, got {pair!r}")
+            raise LabError("key_value", pair=pair)
         out[key] = value
     return out
 
 
 def run_set(args: argparse.Namespace) -> int:
-    _running().set(args.target, **parse_values(args.values))
+    values = parse_values(args.values)  # a typing error is said before the lab is looked for
+    _running().set(args.target, **values)
     print(f"{args.target}: {' '.join(args.values)}")
     return 0
 
 
 def run_reset(args: argparse.Namespace) -> int:
     _running().reset()
-    print("back to the scenario as loaded")
+    print(text(_TEXT, "reset", lang()))
     return 0
 
 
 def run_reboot(args: argparse.Namespace) -> int:
     _running().reboot(args.device)
-    print(f"{args.device} rebooted (its agent restarted)")
+    print(text(_TEXT, "rebooted", lang(), device=args.device))
     return 0

@@ -163,8 +163,7 @@ class Agent(Child):
                                                       "-p", str(self.pidfile)],
                                 READY_LINE, START_TIMEOUT, self._log, env)
         if said is not None:
-            raise LabError(f"snmpd for {self.spec.key} ({self.spec.address}) did not start: "
-                           f"{'; '.join(said)}")
+            raise LabError("snmpd", device=self.spec.key, address=self.spec.address, said="; ".join(said))
 
     def _log(self, line: bytes) -> None:
         """snmpd's later messages go to the daemon log."""

@@ -30,7 +30,8 @@ from netmon.i18n import lang, text
 from netmon.inventory import load as load_inventory
 from netmon.inventory import wording
 from netmon.lab import agents, netns, scenario, topology, tunnels
-from netmon.lab.netns import LabError
+from netmon.lab.netns import MESSAGES, LabError
+from probes.errors import NetmonError
 
 STATE_DIR = Path(os.environ.get("NETMON_LAB_STATE", "/run/netmon-lab"))
 READY_TIMEOUT = 60.0
@@ -51,6 +52,14 @@ def said(error: str) -> str:
     return wording.vietnamese(error)
 
 
+class Refused(LabError):
+    """The daemon refused a request (`lab set`, `lab reboot`): its English words, in the user's language."""
+
+    def __init__(self, error: str) -> None:
+        NetmonError.__init__(self, said(error))
+        self.key = "refused"
+
+
 @dataclass(frozen=True)
 class Lab:
     """A running lab, as seen from a client."""
@@ -68,12 +77,11 @@ class Lab:
             try:
                 sock.connect(str(self.state / "control.sock"))
             except OSError as exc:
-                raise LabError(f"the lab daemon does not answer ({exc.strerror}); "
-                               "run `netmon lab down` then `netmon lab up`") from None
+                raise LabError("no_answer", reason=exc.strerror) from None
             sock.sendall(json.dumps({"op": op, **fields}).encode() + b"\n")
             reply: dict[str, Any] = json.loads(sock.makefile("rb").readline())
         if not reply.get("ok"):
-            raise LabError(said(str(reply.get("error"))))
+            raise Refused(str(reply.get("error")))
         return reply
 
     def status(self) -> dict[str, Any]:
@@ -97,19 +105,13 @@ class Lab:
         return self.request("reset")
 
 
-_TEXT = {
-    "root_only": ("the lab's state in {state} is readable by root only: run this as root",
-                  "trạng thái của lab trong {state} chỉ root đọc được: hãy chạy lệnh này bằng root"),
-}
-
-
 def _pid(state: Path) -> int | None:
     try:
         pid = int((state / "daemon.pid").read_text())
     except PermissionError:
         # The state (CA key, SNMP credentials, control socket) is root's alone: say so, rather than
         # "no lab is up" while one is.
-        raise LabError(text(_TEXT, "root_only", lang(), state=state)) from None
+        raise LabError("root_only", state=state) from None
     except (OSError, ValueError):
         return None
     return pid if netns.pid_alive(pid) else None
@@ -141,7 +143,7 @@ def up(inventory: str | Path, scenario_name: str | Path, state: Path = STATE_DIR
 def _up(inventory: str | Path, scenario_name: str | Path, state: Path) -> tuple[Lab, float]:
     running = current(state)
     if running:
-        raise LabError(f"a lab is already up (daemon pid {running.pid}); run `netmon lab down` first")
+        raise LabError("already_up", pid=running.pid)
     inv = load_inventory(inventory)
     scenario_path = scenario.resolve_path(scenario_name)
     scenario.load(scenario_path, inv)  # fail on a bad scenario before touching the network
@@ -172,12 +174,14 @@ def _start_daemon(inventory: Path, scenario_path: Path, state: Path) -> Lab:
     (state / "daemon.pid").write_text(f"{child.pid}\n")
     try:
         ready, _, _ = select.select([read_end], [], [], READY_TIMEOUT)
-        message = os.read(read_end, 4096).decode(errors="replace").strip() if ready else "timed out"
+        message = os.read(read_end, 4096).decode(errors="replace").strip() if ready else ""
     finally:
         os.close(read_end)
     if message != "ready":
         tail = (state / "daemon.log").read_text(errors="replace")[-2000:]
-        raise LabError(f"the lab daemon did not start ({message or 'exited'}); its log:\n{tail}")
+        raise LabError("not_started", log=tail,
+                       reason=message or text(MESSAGES, "exited" if ready else "timed_out", lang(),
+                                                      seconds=READY_TIMEOUT))
     return Lab(state, child.pid)
 
 

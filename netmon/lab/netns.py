@@ -34,8 +34,57 @@ T = TypeVar("T")
 
 
 class LabError(NetmonError):
-    """A lab operation failed (a command, a namespace, the daemon); the message says which."""
+    """A lab operation failed (a command, a namespace, the daemon); the message says which, in the user's
+    language: ``LabError(key, **values)`` words ``MESSAGES[key]``, so no lab error can be English-only
+    (tests/lab/test_wording.py walks every ``LabError(...)`` for its key)."""
 
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(text(MESSAGES, key, lang(), **values))
+        self.key = key
+
+
+#: Every lab error, ``{key: (english, vietnamese)}``; what it quotes (commands, their stderr, addresses)
+#: stays as written.
+MESSAGES = {
+    "no_tool": ("`{tool}` not found: install iproute2, nftables and iptables",
+                "không tìm thấy `{tool}`: hãy cài iproute2, nftables và iptables"),
+    "command": ("`{command}` failed: {said}", "lệnh `{command}` lỗi: {said}"),
+    "leftovers": ("could not remove every lab namespace/interface: {said}",
+                  "không xóa hết được các không gian mạng/giao diện của lab: {said}"),
+    "blackhole": ("cannot install the 198.18.0.0/15 blackhole route: {said}",
+                  "không cài được tuyến chặn (blackhole) 198.18.0.0/15: {said}"),
+    "no_lab": ("no lab is up: start one with `netmon lab up` (or `netmon demo`)",
+               "chưa có lab nào chạy: hãy khởi động bằng `netmon lab up` (hoặc `netmon demo`)"),
+    "no_lab_reuse": ("`--reuse-lab`: no lab is up (start one with `netmon lab up`)",
+                     "`--reuse-lab`: chưa có lab nào chạy (khởi động bằng `netmon lab up`)"),
+    "already_up": ("a lab is already up (daemon pid {pid}); run `netmon lab down` first",
+                   "đã có một lab đang chạy (tiến trình nền pid {pid}); hãy chạy `netmon lab down` trước"),
+    "no_answer": ("the lab daemon does not answer ({reason}); run `netmon lab down` then `netmon lab up`",
+                  "tiến trình nền của lab không trả lời ({reason}); hãy chạy `netmon lab down` rồi "
+                  "`netmon lab up`"),
+    "not_started": ("the lab daemon did not start ({reason}); its log:\n{log}",
+                    "tiến trình nền của lab không khởi động được ({reason}); nhật ký của nó:\n{log}"),
+    "exited": ("it exited", "nó đã thoát"),
+    "timed_out": ("no word within {seconds:.0f} s", "không báo gì trong {seconds:.0f} giây"),
+    "root_only": ("the lab's state in {state} is readable by root only: run this as root",
+                  "trạng thái của lab trong {state} chỉ root đọc được: hãy chạy lệnh này bằng root"),
+    "key_value": ("expected KEY=VALUE, got {pair!r}", "cần dạng KHÓA=GIÁ_TRỊ, nhận được {pair!r}"),
+    "snmpd": ("snmpd for {device} ({address}) did not start: {said}",
+              "snmpd của {device} ({address}) không khởi động được: {said}"),
+    "wireguard": ("wireguard-go {ifname} in {namespace} did not start: {said} "
+                  "(install Debian's wireguard-go)",
+                  "wireguard-go {ifname} trong {namespace} không khởi động được: {said} "
+                  "(hãy cài gói wireguard-go của Debian)"),
+    "silent": ("no output", "không có đầu ra"),
+    "wireguard_config": ("configuring {ifname} failed: {said}", "cấu hình {ifname} lỗi: {said}"),
+    "tunnel_range": ("the lab's tunnels hold addresses in {block}; the inventory's secure_channel uses "
+                     "{addresses}",
+                     "đường hầm của lab dùng địa chỉ trong {block}; secure_channel trong danh mục dùng "
+                     "{addresses}"),
+    "outside": ("the lab only simulates 198.18.0.0/15; the inventory uses {addresses}",
+                "lab chỉ mô phỏng dải 198.18.0.0/15; danh mục dùng {addresses}"),
+    "collide": ("namespace names collide: {names}", "tên không gian mạng bị trùng: {names}"),
+}
 
 _TEXT = {
     "root": ("the simulated province needs root (or CAP_NET_ADMIN + CAP_NET_RAW + CAP_SYS_ADMIN) to create "
@@ -59,7 +108,7 @@ def require_privileges() -> None:
         raise PrivilegeError(text(_TEXT, "root", lang(), again=_again_with_sudo()))
     for tool in ("ip", "nft", "iptables-restore"):
         if shutil.which(tool) is None:
-            raise LabError(f"`{tool}` not found: install iproute2, nftables and iptables")
+            raise LabError("no_tool", tool=tool)
 
 
 def _setns(name: str) -> None:
@@ -119,7 +168,7 @@ def run(args: list[str], stdin: str | None = None, check: bool = True) -> subpro
     """Run a command; a failure becomes a `LabError` quoting the command and its stderr."""
     done = subprocess.run(args, input=stdin, capture_output=True, text=True)
     if check and done.returncode != 0:
-        raise LabError(f"`{' '.join(args)}` failed: {done.stderr.strip() or done.stdout.strip()}")
+        raise LabError("command", command=" ".join(args), said=done.stderr.strip() or done.stdout.strip())
     return done
 
 
@@ -156,14 +205,14 @@ def remove_all() -> None:
         done = subprocess.run(["ip", "-force", "-batch", "-"], input="\n".join(lines) + "\n",
                               capture_output=True, text=True)
         if lab_namespaces() or lab_root_links():
-            raise LabError(f"could not remove every lab namespace/interface: {done.stderr.strip()}")
+            raise LabError("leftovers", said=done.stderr.strip())
 
 
 def ensure_blackhole() -> None:
     """No lab address may ever leave the machine: a blackhole under the lab's more specific routes."""
     done = run(["ip", "route", "add", "blackhole", "198.18.0.0/15"], check=False)
     if done.returncode != 0 and "File exists" not in done.stderr:
-        raise LabError(f"cannot install the 198.18.0.0/15 blackhole route: {done.stderr.strip()}")
+        raise LabError("blackhole", said=done.stderr.strip())
 
 
 def pid_alive(pid: int) -> bool:

@@ -176,14 +176,13 @@ def plan(inventory: Inventory) -> Plan:
     block = ipaddress.ip_network(TUNNEL_RANGE)
     strays = [t.address for t in tunnels if ipaddress.ip_address(t.address) not in block]
     if strays:
-        raise LabError(f"the lab's tunnels hold addresses in {TUNNEL_RANGE}; the inventory's secure_channel "
-                       f"uses {', '.join(strays[:5])}")
+        raise LabError("tunnel_range", block=TUNNEL_RANGE, addresses=", ".join(strays[:5]))
     outside = [a for a in result.addresses() if a and ipaddress.ip_address(a) not in LAB_RANGE]
     if outside:
-        raise LabError(f"the lab only simulates 198.18.0.0/15; the inventory uses {', '.join(outside[:5])}")
+        raise LabError("outside", addresses=", ".join(outside[:5]))
     clash = {ns for ns in result.namespaces if result.namespaces.count(ns) > 1}
     if clash:
-        raise LabError(f"namespace names collide: {', '.join(sorted(clash))}")
+        raise LabError("collide", names=", ".join(sorted(clash)))
     return result
 
 

@@ -29,9 +29,10 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
+from netmon.i18n import lang, text
 from netmon.lab import netns
 from netmon.lab.child import Child
-from netmon.lab.netns import LabError
+from netmon.lab.netns import MESSAGES, LabError
 from netmon.lab.topology import SEC_ADDRESS, SEC_NS, TUNNEL_RANGE, Plan, TunnelPlan
 
 log = logging.getLogger("netmon.lab.tunnels")
@@ -73,8 +74,8 @@ class Encryptor(Child):
         said = await self.spawn(self.namespace, ["wireguard-go", "-f", self.ifname], READY_LINE,
                                 START_TIMEOUT, self._log, {**os.environ, **ENV})
         if said is not None:
-            raise LabError(f"wireguard-go {self.ifname} in {self.namespace} did not start: "
-                           f"{'; '.join(said[-3:]) or 'no answer'} (install Debian's wireguard-go)")
+            raise LabError("wireguard", ifname=self.ifname, namespace=self.namespace,
+                           said="; ".join(said[-3:]) or text(MESSAGES, "silent", lang()))
 
     def _log(self, line: bytes) -> None:
         """Only wireguard-go's errors are worth the daemon's log."""
@@ -89,7 +90,7 @@ class Encryptor(Child):
             sock.sendall(("set=1\n" + "".join(f"{x}\n" for x in lines) + "\n").encode())
             reply = sock.makefile("rb").readline().strip()
         if reply != b"errno=0":
-            raise LabError(f"configuring {self.ifname} failed: {reply.decode(errors='replace')}")
+            raise LabError("wireguard_config", ifname=self.ifname, said=reply.decode(errors="replace"))
 
 
 
