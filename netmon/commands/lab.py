@@ -9,6 +9,7 @@ from pathlib import Path
 from netmon.i18n import lang, text
 from netmon.lab import control, scenario
 from netmon.lab.netns import LabError
+from probes.wording import duration
 
 #: What `netmon lab` prints; its errors are `LabError`s, worded in `netmon.lab.netns.MESSAGES`.
 _TEXT = {
@@ -96,7 +97,7 @@ def run_status(args: argparse.Namespace) -> int:
     def pairs(values: dict[str, object]) -> str:
         return ", ".join(f"{k}={v}" for k, v in values.items())
 
-    say("status", scenario=shown, uptime=f"{status['uptime']:.0f} s", pid=status["pid"])
+    say("status", scenario=shown, uptime=duration(status["uptime"], language), pid=status["pid"])
     say("down_now", names=", ".join(status["down"]) or text(_TEXT, "nothing", language))
     if status.get("secure_down"):  # the encryptors that failed while their lines stay up
         say("secure_down", names=", ".join(status["secure_down"]))

@@ -21,6 +21,7 @@ from netmon.i18n import Lang, text
 from netmon.runner import run_check
 from probes import base
 from probes.base import Check, Result
+from probes.wording import duration
 
 #: RSRP below this (dBm) is a weak LTE signal (3GPP/operator rule of thumb: -100 fair, -110 poor).
 WEAK_RSRP_DBM = -110.0
@@ -38,7 +39,6 @@ WORDS: dict[str, tuple[str, str]] = {
     "weak_lte": ("weak LTE signal", "sóng LTE yếu"),
     "on_battery": ("ON BATTERY {detail}", "CHẠY PIN {detail}"), "mains": ("mains, battery {detail}",
                                                                         "điện lưới, pin {detail}"),
-    "days": ("{d}d {h}h", "{d} ngày {h} giờ"), "hours": ("{h}h {m}m", "{h} giờ {m} phút"),
     "left": ("{minutes:.0f} min left", "còn {minutes:.0f} phút"),
     "none": ("{site}: no SNMP devices in the inventory", "{site}: kiểm kê không có thiết bị SNMP nào"),
 }
@@ -84,12 +84,6 @@ async def poll_all(checks: Sequence[Check]) -> list[Result]:
         close_engines()
 
 
-def _duration(seconds: float, lang: Lang = "en") -> str:
-    days, rest = divmod(int(seconds), 86400)
-    hours, minutes = rest // 3600, rest % 3600 // 60
-    return text(WORDS, "days" if days else "hours", lang, d=days, h=hours, m=minutes)
-
-
 def _series(result: Result, name: str) -> list[tuple[dict[str, str], float]]:
     return [(dict(m.labels), m.value) for m in result.measurements if m.name == name]
 
@@ -113,7 +107,7 @@ def health_rows(checks: Sequence[Check], results: Sequence[Result],
         row["snmp"] = say("up")
         notes = []
         if (uptime := r.value("netmon_device_uptime_seconds")) is not None:
-            row["uptime"] = _duration(uptime, lang)
+            row["uptime"] = duration(uptime, lang)
         if r.value("netmon_device_reboots"):
             notes.append(say("rebooted"))
         oper = {labels["ifname"]: v for labels, v in _series(r, "netmon_interface_oper_up")}

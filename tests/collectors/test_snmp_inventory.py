@@ -93,7 +93,7 @@ def test_netmon_snmp_prints_device_health(tmp_path: Path, monkeypatch: pytest.Mo
     assert table.splitlines()[1].split() == ["DEVICE", "KIND", "TARGET", "SNMP", "UPTIME", "INTERFACES",
                                              "POWER", "LTE", "NOTE"]
     assert rows["ups"]["power"] == "ON BATTERY 62% 41 min left"
-    assert rows["ups"]["uptime"] == "1d 0h"  # 8,640,000 ticks
+    assert rows["ups"]["uptime"] == "1 d 0 h"  # 8,640,000 ticks
     assert rows["lte"]["lte"] == "RSRP -97 RSRQ -11 SINR 12"
     assert rows["lte"]["interfaces"] == "2/2 up"
     assert rows["switch"]["snmp"] == "DOWN (timeout)"

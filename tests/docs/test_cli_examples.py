@@ -39,7 +39,9 @@ DOC = ROOT / "docs" / "cli.md"
 EXAMPLE = re.compile(r"^```[a-z]*\n(\$ netmon .*?)^```$", re.MULTILINE | re.DOTALL)
 REGENERATE = os.environ.get("NETMON_DOCS_REGEN") == "1"
 VARIES = [
-    (re.compile(r"(?<!limit )(?<!=)\b\d+(?:\.\d+)?(?= ?(?:ms|s|h|m)\b)"), "T"),  # 84.2 ms, up 37 s, 0h 12m
+    # uptimes (`probes.wording.duration`): 37 s, 12 min 5 s, 1 d 0 h — one to two units as time passes
+    (re.compile(r"\b\d+ (?:(?:d|h|min) \d+ (?:h|min|s)|s)\b"), "T"),
+    (re.compile(r"(?<!limit )(?<!=)\b\d+(?:\.\d+)?(?= ?(?:ms|s|h|m)\b)"), "T"),  # 84.2 ms, 2s
     (re.compile(r"\bpid \d+"), "pid N"),
     # the last TTL a hub answered "unreachable" for: under load the error for the last TTLs can come back
     # after the trace stopped waiting (20 in one run, 19 in the next, on the same cut link)

@@ -117,3 +117,5 @@ def test_lab_commands_speak_vietnamese(daemon: Path, tmp_path: Path, capsys: pyt
     status = netmon(daemon, "--lang", "vi", "lab", "status")
     assert status.returncode == 0, status.stderr
     assert foreign(shown(status)) == [], shown(status)
+    assert re.match(r"kịch bản calm, đã chạy 12 phút \d+ giây, tiến trình nền pid \d+$",
+                    shown(status).splitlines()[0]), shown(status)  # not "up 725 s"
