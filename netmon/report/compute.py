@@ -14,9 +14,11 @@ How they make a row (docs/report.md repeats it for readers, in Vietnamese and En
 - *Excluding maintenance*: planned windows of the site or its upstream hub are removed from the
   window, the observed time and the down time alike, and the floor applies to what is left.
 - *Outages* are those of the primary link (two consecutive failed runs open one) overlapping the
-  window; *MTTR* is the mean full duration of those that have ended. Failed runs that opened no
-  outage (a fault shorter than the detection floor of two runs) are *short outages*: each maximal
-  stretch of down samples outside any outage counts once, as instability.
+  window; *MTTR* is the mean full duration of those that have ended. A secure channel's outages
+  (cause ``secure_channel``) are listed beside them in the report's outage log, never counted in a
+  row. Failed runs that opened no outage (a fault shorter than the detection floor of two runs) are
+  *short outages*: each maximal stretch of down samples outside any outage counts once, as
+  instability.
 - A group row (district, link type, ISP, all) sums its sites' times, so availability is weighted by
   observed time and coverage is that of the whole group; RTT histograms merge for percentiles.
 - *Worst* sites: the meaningful ones by availability (lowest first), then most short outages; sites
@@ -32,6 +34,7 @@ from dataclasses import dataclass, field
 
 from exporters.history_outages import Window
 from exporters.history_samples import SampleSpan
+from netmon.inventory.model import SECURE_CHECK
 from netmon.report import intervals as iv
 from netmon.report.accounting import COVERAGE_FLOOR, Accounted, Rules, down_spans, for_source
 from netmon.report.data import OutageEvent, Rollup, SiteInfo, Source
@@ -120,6 +123,7 @@ class Report:
     by_link_type: list[Row]
     #: link type → [(local day start, availability or None)]
     daily: dict[str, list[tuple[float, float | None]]]
+    #: The log: the primary lines' outages (what the rows count) and the secure channels' (listed only).
     outages: list[OutageEvent]
 
     @property
@@ -264,7 +268,8 @@ def build(
                 agg.add(row)
     rows = site_rows if by == "site" else list(groups.values())
     ranked = rank(site_rows)
-    primary = {(s.slug, s.primary.id) for s in sites}
+    # The log lists what each row counts (the primary line) and the secure channels it does not count.
+    listed = {(s.slug, lk) for s in sites for lk in (s.primary.id, SECURE_CHECK)}
     return Report(
         start=start,
         end=end,
@@ -278,7 +283,7 @@ def build(
         worst=ranked[:worst],
         by_link_type=sorted(types.values(), key=lambda r: r.key),
         daily=_daily(sites, accounted, samples, window, floor, now),
-        outages=[o for o in accounted.outages if (o.site, o.link) in primary],
+        outages=[o for o in accounted.outages if (o.site, o.link) in listed],
     )
 
 

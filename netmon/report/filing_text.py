@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from netmon.i18n import Lang, text
-from netmon.inventory.model import FLOOR_AVAILABILITY
+from netmon.inventory.model import FLOOR_AVAILABILITY, SECURE_CHECK
 from netmon.report.accounting import Accounted, Rules
 from netmon.report.contract import RESTORE_CLASSES, ContractReport
 from netmon.report.incidents import Incident
@@ -110,6 +110,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "impact.offline": ("center offline {d}", "trung tâm mất kết nối {d}"),
     "impact.on-backup": ("on backup link, service kept", "chạy trên đường dự phòng, vẫn phục vụ"),
     "impact.backup-lost": ("backup link lost, primary up", "mất đường dự phòng, đường chính vẫn hoạt động"),
+    "impact.secure-channel": ("line up, secure channel down", "đường truyền tốt, kênh bảo mật mất"),
+    "subject.secure": ("secure channel", "kênh bảo mật"),
     "cause.link": ("link", "đường truyền"),
     "cause.hub": ("hub", "trạm tập trung"),
     "cause.power": ("power", "mất điện"),
@@ -138,6 +140,11 @@ def t(key: str, lang: Lang, **values: object) -> str:
 
 def cause(value: str, lang: Lang) -> str:
     return t(f"cause.{value}", lang) if f"cause.{value}" in CATALOG else value
+
+
+def subject(link: str, lang: Lang) -> str:
+    """What an outage happened to, as the incident log names it: the link's id, or the secure channel."""
+    return t("subject.secure", lang) if link == SECURE_CHECK else link
 
 
 def when(ts: float | None, lang: Lang) -> str:
@@ -489,7 +496,7 @@ def incident_cells(i: Incident, lang: Lang) -> list[str]:
         when(i.outage.end, lang),
         i.site.name,
         i.site.district,
-        i.outage.link,
+        subject(i.outage.link, lang),
         lk.isp if lk else "",
         cause(i.cause, lang),
         cause(i.original_cause, lang) if i.original_cause != i.cause else "",

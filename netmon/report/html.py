@@ -16,7 +16,7 @@ from netmon import geo
 from netmon.i18n import Lang, text
 from netmon.report import labels as labels_
 from netmon.report.compute import Report, Row, rank
-from netmon.report.filing_text import cause
+from netmon.report.filing_text import cause, subject
 from netmon.report.formats import (
     CATALOG,
     COLUMNS,
@@ -41,6 +41,7 @@ EXTRA: dict[str, tuple[str, str]] = {
     "cause": ("Cause", "Nguyên nhân"),
     "duration": ("Duration", "Thời lượng"),
     "site": ("Site", "Điểm"),
+    "link": ("Link", "Đường truyền"),
     "outline": (
         "Outlines are approximations drawn around the centers' locations, not official boundaries; "
         "dashed: former districts",
@@ -275,8 +276,9 @@ def render(report: Report, lang: Lang) -> str:
         :50
     ]
     log = "".join(
-        f"<tr><td>{escape(names.get(o.site, o.site))}</td><td>{local(o.start)}</td>"
-        f"<td>{secs((o.end or 0) - o.start)}</td><td>{escape(cause(o.cause, lang))}</td></tr>"
+        f"<tr><td>{escape(names.get(o.site, o.site))}</td><td>{escape(subject(o.link, lang))}</td>"
+        f"<td>{local(o.start)}</td><td>{secs((o.end or 0) - o.start)}</td>"
+        f"<td>{escape(cause(o.cause, lang))}</td></tr>"
         for o in longest
     )
     grouped = ""
@@ -293,7 +295,7 @@ def render(report: Report, lang: Lang) -> str:
 {grouped}
 <h2>{escape(_t("ranked", lang))}</h2>{_table(ranked, lang, t)}
 <h2>{escape(_t("log", lang))}</h2><table><thead><tr><th>{escape(_t("site", lang))}</th>
-<th>{escape(_t("start", lang))}</th><th>{escape(_t("duration", lang))}</th>
+<th>{escape(_t("link", lang))}</th><th>{escape(_t("start", lang))}</th><th>{escape(_t("duration", lang))}</th>
 <th>{escape(_t("cause", lang))}</th>
 </tr></thead><tbody>{log}</tbody></table>
 </body></html>
