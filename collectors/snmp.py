@@ -44,6 +44,7 @@ from collectors.snmp_session import (
     walk,
 )
 from probes.base import Check, Duration, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
+from probes.power import UPS_ON_BATTERY
 from probes.verdict import Baseline, Finding, Limits, Verdict, judge_plainly
 from probes.wording import Lang, Wording, say
 
@@ -52,7 +53,6 @@ UPTIME = "netmon_device_uptime_seconds"
 REBOOTS = "netmon_device_reboots"
 INFO = "netmon_device_info"
 _IF = ("ifname", "ifalias")
-UPS_ON_BATTERY = "netmon_ups_on_battery"
 UPS_CHARGE = "netmon_ups_battery_charge_ratio"
 UPS_REMAINING = "netmon_ups_battery_remaining_seconds"
 

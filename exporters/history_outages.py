@@ -30,8 +30,8 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from collectors import snmp
 from probes.base import Result
+from probes.power import UPS_ON_BATTERY
 
 CAUSES = ("maintenance", "hub", "power", "link", "secure_channel")
 
@@ -141,7 +141,7 @@ class OutageTracker:
     def observe(self, result: Result) -> list[Outage]:
         changed: list[Outage] = []
         for m in result.measurements:
-            if m.name == snmp.UPS_ON_BATTERY:
+            if m.name == UPS_ON_BATTERY:
                 self._battery.setdefault(result.site, deque(maxlen=64)).append((result.started, m.value))
                 if m.value >= 1:
                     changed += self._recause(result.site)

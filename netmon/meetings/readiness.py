@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from collectors.snmp import UPS_ON_BATTERY, UPS_REMAINING
+from collectors.snmp import UPS_REMAINING
 from netmon.i18n import Lang, text
 from netmon.inventory import Inventory
 from probes.base import Result, judge
 from probes.icmp import JITTER, MOS, RECEIVED, RTT_MEDIAN, SENT
+from probes.power import UPS_ON_BATTERY
 from probes.verdict import Verdict
 
 #: ITU-T G.107's "many users dissatisfied" boundary (R 60). A VSAT link at its normal 600 ms estimates
