@@ -1,4 +1,5 @@
-"""Runs one check once: the single entry point shared by the scheduler and the CLI.
+"""Runs checks: one check once (`run_check`, shared by the scheduler and the CLI), or many checks of
+one probe as one sweep (`run_checks`, the scheduler's path for a slot's ICMP checks).
 
 The runner, not the probe, owns the overall deadline and turns a probe's bug into a failed `Result`,
 so one misbehaving check can never stop the others.
@@ -10,6 +11,7 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections.abc import Sequence
 
 from probes import base
 from probes.errors import PrivilegeError
@@ -57,18 +59,36 @@ _CRASHES = _CrashLog()
 
 async def run_check(check: base.Check) -> base.Result:
     """Run ``check`` within its timeout (plus a small grace); always returns a `Result`, never raises."""
+    return (await run_checks([check]))[0]
+
+
+async def run_checks(checks: Sequence[base.Check]) -> list[base.Result]:
+    """Run ``checks`` (all of one probe) at once; a `Result` per check, in order, never raises.
+
+    A probe that declares a sweep gets them in one call, each stamped with its own deadline; the
+    backstop is then the latest deadline plus the grace, and a sweep that misses it or crashes fails
+    every check it held (the ICMP engine ends each burst by itself, within its check's timeout).
+    Other probes run each check on its own.
+    """
+    if not checks:
+        return []
+    probe = base.get(checks[0].probe)
+    if probe.sweep is None and len(checks) > 1:
+        return list(await asyncio.gather(*(run_check(c) for c in checks)))
     started = time.time()
-    probe = base.get(check.probe)
-    deadline = time.monotonic() + check.timeout
+    now = time.monotonic()
+    stamped = [dataclasses.replace(c, deadline=now + c.timeout) for c in checks]
     try:
-        async with asyncio.timeout(check.timeout + GRACE_SECONDS):
-            return await probe.run(dataclasses.replace(check, deadline=deadline))
+        async with asyncio.timeout(max(c.timeout for c in checks) + GRACE_SECONDS):
+            if probe.sweep is not None:
+                return await probe.sweep(stamped)
+            return [await probe.run(stamped[0])]
     except TimeoutError:
-        return check.fail("timeout", f"no answer within {check.timeout:g}s", started)
+        return [c.fail("timeout", f"no answer within {c.timeout:g}s", started) for c in checks]
     except asyncio.CancelledError:
         raise
     except PrivilegeError as exc:  # nothing was measured: "cannot measure", with the fix, never "down"
-        return check.fail("no_permission", str(exc), started)
-    except Exception as exc:  # a probe bug must cost one result, not the scheduler
-        _CRASHES.report(check, exc)
-        return check.fail("probe_error", f"{type(exc).__name__}: {exc}", started)
+        return [c.fail("no_permission", str(exc), started) for c in checks]
+    except Exception as exc:  # a probe bug must cost its results, not the scheduler
+        _CRASHES.report(checks[0], exc)
+        return [c.fail("probe_error", f"{type(exc).__name__}: {exc}", started) for c in checks]

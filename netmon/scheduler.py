@@ -8,8 +8,11 @@
 - After arming, a slot's timer runs on the monotonic clock (``loop.time()``): a wall clock stepped
   backwards (NTP, a drifting RTC) used to stop every check until the wall clock caught up again, as
   APScheduler waits for wall-clock fire times. Result timestamps stay wall-clock.
-- A slot's job starts one task per due check. A check still running when it is due again is skipped
-  and counted, never stacked.
+- A slot's job starts one task per due check, except for probes that declare a sweep (ICMP): all of
+  a slot's checks of such a probe run as one task and one engine sweep, their results published as
+  one block. A task, a future and a coroutine chain per check was most of the cost of the ICMP path
+  next to fping (bench/README.md, ICMP sweep). A check still running when it is due again is skipped
+  and counted, never stacked; a check of a sweep counts as running until its result is published.
 - A global semaphore bounds how many checks hold their own sockets at once. Probes that declare a
   shared engine (ICMP) are not bounded by it: their bursts share the engine's one socket per family
   and its global send pacing, so 700 of them in flight cost 700 futures, not 700 sockets.
@@ -35,7 +38,7 @@ import zlib
 from collections.abc import Callable, Iterable
 
 from exporters.prometheus import Buckets
-from netmon.runner import GRACE_SECONDS, run_check
+from netmon.runner import GRACE_SECONDS, run_checks
 from probes import base
 from probes.base import Check, Result
 
@@ -115,7 +118,7 @@ class Scheduler:
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
-        pending = list(self._running.values())
+        pending = set(self._running.values())
         if not pending:
             return
         deadline = max((c.timeout for c in self._checks.values()), default=1) + GRACE_SECONDS
@@ -184,14 +187,23 @@ class Scheduler:
 
     def _fire(self, slot: _Slot, scheduled: float) -> None:
         """Start every check of ``slot`` that is not still running from its previous turn."""
+        sweeps: dict[str, list[Check]] = {}
         for key, check in self._slots[slot].items():
             if key in self._running:
                 self.stats.skipped[key] = self.stats.skipped.get(key, 0) + 1
                 self._log_skip(key)
-                continue
-            task = asyncio.create_task(self._run(check, scheduled), name=f"check:{key}")
-            self._running[key] = task
-            task.add_done_callback(functools.partial(self._finished, key))
+            elif base.get(check.probe).sweep is not None:
+                sweeps.setdefault(check.probe, []).append(check)
+            else:
+                self._start([check], scheduled)
+        for checks in sweeps.values():
+            self._start(checks, scheduled)
+
+    def _start(self, checks: list[Check], scheduled: float) -> None:
+        task = asyncio.create_task(self._run(checks, scheduled), name=f"check:{checks[0].key}")
+        for check in checks:
+            self._running[check.key] = task
+        task.add_done_callback(functools.partial(self._finished, checks))
 
     def _log_skip(self, key: str) -> None:
         """One warning per `SKIP_LOG_SECONDS` at most, summing up the skips since the last one.
@@ -212,40 +224,64 @@ class Scheduler:
         self._skips_unlogged.clear()
         self._next_skip_log = now + SKIP_LOG_SECONDS
 
-    def _finished(self, key: str, _task: asyncio.Task[None]) -> None:
-        self._running.pop(key, None)
+    def _finished(self, checks: list[Check], task: asyncio.Task[None]) -> None:
+        for check in checks:  # normally gone already, as published; not after a crash or a cancel
+            if self._running.get(check.key) is task:
+                del self._running[check.key]
 
-    async def _run(self, check: Check, scheduled: float) -> None:
-        if base.get(check.probe).shares_engine:  # no socket of its own: the bound does not apply
-            self.stats.lag.observe(max(0.0, time.monotonic() - scheduled))
-            result = await self._confirmed(check)
+    async def _run(self, checks: list[Check], scheduled: float) -> None:
+        if base.get(checks[0].probe).shares_engine:  # no socket of its own: the bound does not apply
+            await self._confirmed(checks, scheduled)
         else:
             async with self._semaphore:
-                self.stats.lag.observe(max(0.0, time.monotonic() - scheduled))
-                result = await self._confirmed(check)
-        self.stats.runs += 1
-        self._succeeded[check.key] = result.success
-        self.stats.last_run = time.monotonic()
-        for sink in self._sinks:
-            try:
-                sink(result)
-            except Exception:  # a broken sink must not stop probing or the other sinks
-                log.exception("result sink %r failed", sink)
+                await self._confirmed(checks, scheduled)
 
-    async def _confirmed(self, check: Check) -> Result:
-        """The check's result; a first failure (after a success, or the very first run) re-tested, when
-        the re-test can finish before the check is due again (else it would skip the next run)."""
+    async def _confirmed(self, checks: list[Check], scheduled: float) -> None:
+        """Run ``checks`` and publish their results; a first failure (after a success, or the very first
+        run) is re-tested first, when the re-test can finish before the check is due again (else it
+        would skip the next run). The others' results are published before the re-tests run."""
         started = time.monotonic()
-        result = await run_check(check)
-        if result.success or not self._succeeded.get(check.key, True):
-            return result
-        if time.monotonic() - started + check.timeout + GRACE_SECONDS > check.interval:
-            return result
-        self.stats.confirmations += 1
-        retest = await run_check(dataclasses.replace(check, options=check.options.confirmation()))
-        if retest.success:
-            log.info("check %s failed (%s), its re-test succeeded: not reported", check.key, result.reason)
-        # Published as the run that started it: a confirmed down was seen from the first failed burst
-        # (the history's outage and down time start there, not a re-test later).
-        return dataclasses.replace(retest, started=result.started,
-                                   duration=retest.started + retest.duration - result.started)
+        lag = max(0.0, started - scheduled)
+        for _ in checks:
+            self.stats.lag.observe(lag)
+        results = await run_checks(checks)
+        elapsed = time.monotonic() - started
+        final: list[Result] = []
+        doubted: list[tuple[Check, Result]] = []
+        for check, result in zip(checks, results, strict=True):
+            if (result.success or not self._succeeded.get(check.key, True)
+                    or elapsed + check.timeout + GRACE_SECONDS > check.interval):
+                final.append(result)
+            else:
+                doubted.append((check, result))
+        self._publish(final)
+        if not doubted:
+            return
+        self.stats.confirmations += len(doubted)
+        retests = await run_checks([dataclasses.replace(c, options=c.options.confirmation())
+                                    for c, _ in doubted])
+        confirmed = []
+        for (check, result), retest in zip(doubted, retests, strict=True):
+            if retest.success:
+                log.info("check %s failed (%s), its re-test succeeded: not reported", check.key,
+                         result.reason)
+            # Published as the run that started it: a confirmed down was seen from the first failed burst
+            # (the history's outage and down time start there, not a re-test later).
+            confirmed.append(dataclasses.replace(retest, started=result.started,
+                                                 duration=retest.started + retest.duration - result.started))
+        self._publish(confirmed)
+
+    def _publish(self, results: list[Result]) -> None:
+        """Hand a block of results to every sink; the checks are no longer running."""
+        now = time.monotonic()
+        for result in results:
+            self._running.pop(result.key, None)
+            self._succeeded[result.key] = result.success
+        self.stats.runs += len(results)
+        self.stats.last_run = now
+        for sink in self._sinks:
+            for result in results:
+                try:
+                    sink(result)
+                except Exception:  # a broken sink must not stop probing or the other sinks
+                    log.exception("result sink %r failed", sink)

@@ -23,7 +23,7 @@ import importlib
 import pkgutil
 import re
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -179,9 +179,11 @@ class Check:
             return self.timeout
         return max(0.0, self.deadline - time.monotonic())
 
-    def ok(self, started: float, measurements: Iterable[Measurement] = (), **details: Any) -> Result:
-        """A successful result for this check, started at ``started`` (unix seconds)."""
-        return self._result(True, started, None, None, measurements, details)
+    def ok(self, started: float, measurements: Iterable[Measurement] = (), *, ended: float | None = None,
+           **details: Any) -> Result:
+        """A successful result for this check, started at ``started`` and ended at ``ended`` (unix
+        seconds; now if not given: a sweep builds its results after the last of its runs ended)."""
+        return self._result(True, started, ended, None, None, measurements, details)
 
     def fail(
         self,
@@ -189,15 +191,18 @@ class Check:
         message: str,
         started: float,
         measurements: Iterable[Measurement] = (),
+        *,
+        ended: float | None = None,
         **details: Any,
     ) -> Result:
         """A failed result; ``reason`` is a short stable category (``timeout``, ``refused``...)."""
-        return self._result(False, started, reason, message, measurements, details)
+        return self._result(False, started, ended, reason, message, measurements, details)
 
     def _result(
         self,
         success: bool,
         started: float,
+        ended: float | None,
         reason: str | None,
         message: str | None,
         measurements: Iterable[Measurement],
@@ -211,7 +216,7 @@ class Check:
             link=self.link,
             success=success,
             started=started,
-            duration=max(0.0, time.time() - started),
+            duration=max(0.0, (time.time() if ended is None else ended) - started),
             reason=reason,
             error=message,
             measurements=tuple(measurements),
@@ -255,6 +260,8 @@ class Result:
 
 
 ProbeFn = Callable[[Check], Awaitable[Result]]
+#: Runs many checks of one probe as one: a `Result` per check, in the same order.
+SweepFn = Callable[[Sequence[Check]], Awaitable[list[Result]]]
 JudgeFn = Callable[[Result, "verdict.Limits | None", "verdict.Baseline | None"], "verdict.Finding"]
 #: The figures that matter for one result in a short cell, or None to show the failure instead.
 SummaryFn = Callable[[Result, Lang], str | None]
@@ -287,6 +294,8 @@ class ProbeType:
     - ``shares_engine``: runs are multiplexed on one engine (no socket of their own), so the
       scheduler's concurrency bound does not apply; ``open`` creates the engine before privileges are
       dropped, ``close`` releases what the probe holds when the service stops.
+    - ``sweep``: the same runs as ``run``, many checks at once (the scheduler hands it every check of
+      the probe due in one slot), for a probe whose per-run cost is mostly per-call overhead.
     - ``reasons``: every failure reason it can report, with its wording (a test holds every
       ``fail()`` call to it); `COMMON_REASONS` are added.
     - ``judge``: its verdict against the link's limits and the check's baseline.
@@ -308,6 +317,7 @@ class ProbeType:
     summary: SummaryFn = _no_summary
     run_bytes: Callable[[Check], int] = _one_kilobyte
     retain: Callable[[Collection[str]], None] | None = None
+    sweep: SweepFn | None = None
 
     def reason(self, key: str, lang: Lang) -> str | None:
         """The wording of failure reason ``key`` in ``lang``, or None if it was never declared."""
@@ -338,6 +348,7 @@ def register(
     summary: SummaryFn = _no_summary,
     run_bytes: Callable[[Check], int] = _one_kilobyte,
     retain: Callable[[Collection[str]], None] | None = None,
+    sweep: SweepFn | None = None,
 ) -> Callable[[ProbeFn], ProbeFn]:
     """Decorator registering ``run`` as the probe ``name`` with the facts `ProbeType` lists.
 
@@ -348,7 +359,7 @@ def register(
         if name in _REGISTRY:
             raise ValueError(f"probe {name!r} registered twice")
         _REGISTRY[name] = ProbeType(name, run, options, tuple(metrics), shares_engine, open, close,
-                                    dict(reasons or {}), judge, summary, run_bytes, retain)
+                                    dict(reasons or {}), judge, summary, run_bytes, retain, sweep)
         return run
 
     return decorate

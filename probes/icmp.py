@@ -14,12 +14,14 @@ import ipaddress
 import logging
 import socket
 import time
+from collections.abc import Sequence
+from typing import cast
 
 from pydantic import Field
 
 from probes import linkstats
 from probes.base import Check, Duration, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
-from probes.icmp_engine import IcmpEngine, shared_engine
+from probes.icmp_engine import BurstResult, IcmpEngine, shared_engine
 from probes.verdict import CONFIDENCE, OK, Baseline, Finding, Limits, Verdict, latency
 from probes.wording import Lang, Wording, ms, say
 
@@ -207,23 +209,52 @@ def run_bytes(check: Check) -> int:
     return check.options.count * echo_bytes(check.options)
 
 
-@register("icmp", IcmpOptions, METRICS, shares_engine=True, open=engine, reasons=REASONS, judge=judge,
-          summary=summary, run_bytes=run_bytes)
-async def run(check: Check) -> Result:
-    """One echo burst to the check's target; success when at least one reply came back."""
-    assert isinstance(check.options, IcmpOptions)
-    opts = check.options
+async def sweep(checks: Sequence[Check]) -> list[Result]:
+    """Every check's echo burst at once on the shared engine (one engine sweep per distinct set of
+    burst options); a check's result is as `run` reports it, with its own duration."""
     started = time.time()
     burst_engine = engine()
-    try:
-        address = await resolve(check.target)
-    except OSError as exc:
-        return check.fail("dns", f"cannot resolve {check.target!r}: {exc}", started)
-    result = await burst_engine.burst(address, opts.count, opts.spacing, opts.packet_timeout, opts.size)
-    found = measurements(result.rtts)
-    details = {"address": address, "rtts": list(result.rtts), "mode": burst_engine.mode}
-    if not result.received:
-        reason = "unreachable" if result.error else "timeout"
-        message = f"{address}: {result.error or f'no echo reply within {opts.packet_timeout:g}s'}"
-        return check.fail(reason, f"{message} (0/{result.sent} replies)", started, found, **details)
-    return check.ok(started, found, **details)
+    results: list[Result | None] = [None] * len(checks)
+    addresses: list[str | None] = [_literal(c.target) for c in checks]
+    names = [i for i, address in enumerate(addresses) if address is None]
+    if names:  # names are rare (the inventory holds addresses): resolved together, once per run
+        found = await asyncio.gather(*(resolve(checks[i].target) for i in names), return_exceptions=True)
+        for i, answer in zip(names, found, strict=True):
+            if isinstance(answer, OSError):
+                results[i] = checks[i].fail("dns", f"cannot resolve {checks[i].target!r}: {answer}", started)
+            elif isinstance(answer, BaseException):
+                raise answer
+            else:
+                addresses[i] = answer
+    groups: dict[IcmpOptions, list[tuple[int, str]]] = {}
+    for i, (check, address) in enumerate(zip(checks, addresses, strict=True)):
+        assert isinstance(check.options, IcmpOptions)
+        if address is not None:
+            groups.setdefault(check.options, []).append((i, address))
+
+    async def burst_all(opts: IcmpOptions, members: list[tuple[int, str]]) -> None:
+        bursts = await burst_engine.sweep([address for _, address in members], opts.count, opts.spacing,
+                                          opts.packet_timeout, opts.size)
+        for (i, _), burst in zip(members, bursts, strict=True):
+            results[i] = _result(checks[i], opts, burst, started, burst_engine.mode)
+
+    await asyncio.gather(*(burst_all(opts, members) for opts, members in groups.items()))
+    return cast(list[Result], results)
+
+
+def _result(check: Check, opts: IcmpOptions, burst: BurstResult, started: float, mode: str) -> Result:
+    found = measurements(burst.rtts)
+    details = {"address": burst.address, "rtts": list(burst.rtts), "mode": mode}
+    if not burst.received:
+        reason = "unreachable" if burst.error else "timeout"
+        message = f"{burst.address}: {burst.error or f'no echo reply within {opts.packet_timeout:g}s'}"
+        return check.fail(reason, f"{message} (0/{burst.sent} replies)", started, found, ended=burst.ended,
+                          **details)
+    return check.ok(started, found, ended=burst.ended, **details)
+
+
+@register("icmp", IcmpOptions, METRICS, shares_engine=True, open=engine, reasons=REASONS, judge=judge,
+          summary=summary, run_bytes=run_bytes, sweep=sweep)
+async def run(check: Check) -> Result:
+    """One echo burst to the check's target; success when at least one reply came back."""
+    return (await sweep([check]))[0]

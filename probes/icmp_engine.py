@@ -13,7 +13,10 @@ machine facts). Here:
 - an RTT is the kernel's receive timestamp (SO_TIMESTAMPNS) minus the wall-clock time taken just before
   ``sendto``: time the reply waits for the event loop does not count;
 - an echo without a reply is lost once its own timeout has passed; a burst ends when every echo is
-  answered, or at its last send plus the timeout.
+  answered, or at its last send plus the timeout;
+- a *sweep* is many bursts started together (the ICMP checks of one scheduler slot) with one future
+  and one timer per echo round for all of them: per burst there is no task, future or coroutine, which
+  was most of the per-target cost next to fping (bench/README.md, ICMP sweep).
 
 Raw sockets need root or CAP_NET_RAW; datagram ICMP ("ping sockets") needs the process's group inside
 ``net.ipv4.ping_group_range`` (per network namespace, and it also governs ICMPv6 ping sockets).
@@ -30,13 +33,14 @@ import socket
 import struct
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from probes.errors import PrivilegeError
 
 Mode = Literal["raw", "dgram"]
+_T = TypeVar("_T")
 
 # Linux constants the socket module does not export.
 _SO_TIMESTAMPNS = 35
@@ -74,6 +78,8 @@ class BurstResult:
     rtts: tuple[float | None, ...]
     #: Why echoes failed when the network said so (a send error or a quoted ICMP error), else None.
     error: str | None = None
+    #: When this burst ended (Unix seconds): every echo answered or lost. Bursts of one sweep end apart.
+    ended: float = 0.0
 
     @property
     def sent(self) -> int:
@@ -108,15 +114,26 @@ def checksum_valid(data: bytes | bytearray | memoryview) -> bool:
     return _ones_complement_sum(data) == 0
 
 
+class _Sweep:
+    """Bursts started together: one future, set when the last of them ends."""
+
+    __slots__ = ("future", "unfinished")
+
+    def __init__(self, future: asyncio.Future[None], bursts: int) -> None:
+        self.future = future
+        self.unfinished = bursts
+
+
 class _Burst:
     """Book-keeping of one burst while it is in flight."""
 
     __slots__ = (
         "address",
         "count",
+        "done",
+        "ended",
         "error",
         "family",
-        "future",
         "issued",
         "keys",
         "outstanding",
@@ -124,18 +141,19 @@ class _Burst:
         "payload_sum",
         "rtts",
         "sent_ns",
+        "sweep",
         "timeout",
     )
 
     def __init__(self, address: str, family: int, count: int, timeout: float, payload: bytes,
-                 future: asyncio.Future[None]) -> None:
+                 payload_sum: int, sweep: _Sweep) -> None:
         self.address = address
         self.family = family
         self.count = count
         self.timeout = timeout
         self.payload = payload
-        self.payload_sum = _ones_complement_sum(payload)
-        self.future = future
+        self.payload_sum = payload_sum
+        self.sweep = sweep
         self.sent_ns = [0] * count
         self.rtts: list[float | None] = [None] * count
         self.keys: list[int | str | None] = [None] * count
@@ -143,6 +161,8 @@ class _Burst:
         self.issued = 0
         self.outstanding = 0
         self.error: str | None = None
+        self.done = False
+        self.ended = 0.0
 
 
 class IcmpEngine:
@@ -158,7 +178,7 @@ class IcmpEngine:
         self._max_pps = max_pps
         self._sockets: dict[int, socket.socket] = {}
         self.mode: Mode = self._choose_mode(mode)
-        self._slots: dict[int, list[tuple[Callable[[_Burst, int], None], _Burst, int]]] = {}
+        self._slots: dict[int, list[tuple[Callable[[Any, int], None], Any, int]]] = {}
         self._pending: dict[int | str, _Burst] = {}
         self._queue: collections.deque[tuple[_Burst, int]] = collections.deque()
         self._pump_handle: asyncio.Handle | None = None
@@ -254,38 +274,52 @@ class IcmpEngine:
         Returns after every echo is answered or after the last send plus ``timeout``; a reply later
         than ``timeout`` after its own echo counts as lost. Network failures are in the result.
         """
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        canonical = socket.inet_ntop(family, socket.inet_pton(family, address))  # ValueError: bad literal
-        self._socket(family)
-        future: asyncio.Future[None] = self._loop.create_future()
-        payload = (b"netmon" * (size // 6 + 1))[:size]
-        burst = _Burst(canonical, family, count, timeout, payload, future)
-        start = self._loop.time()
-        self._enqueue(burst, 0)
-        for i in range(1, count):
-            self._at(start + i * spacing, self._enqueue, burst, i)
-        try:
-            await future
-        finally:  # also when cancelled by the caller's deadline: forget our echoes
-            self._finish(burst)
-        return BurstResult(burst.address, tuple(burst.rtts), burst.error)
+        return (await self.sweep([address], count, spacing, timeout, size))[0]
 
-    def _at(self, when: float, action: Callable[[_Burst, int], None], burst: _Burst, index: int) -> None:
-        """Run ``action(burst, index)`` at ``when`` rounded up to the next millisecond slot."""
+    async def sweep(self, addresses: Sequence[str], count: int = 5, spacing: float = 0.2,
+                    timeout: float = 1.0, size: int = 56) -> list[BurstResult]:
+        """One burst (as `burst` sends it) to each of ``addresses`` at once; their results in order.
+
+        Each burst ends on its own (its ``ended``); the call returns when the last one has.
+        """
+        if not addresses:
+            return []
+        payload = (b"netmon" * (size // 6 + 1))[:size]
+        payload_sum = _ones_complement_sum(payload)
+        group = _Sweep(self._loop.create_future(), len(addresses))
+        bursts: list[_Burst] = []
+        for address in addresses:
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            canonical = socket.inet_ntop(family, socket.inet_pton(family, address))  # ValueError: bad literal
+            self._socket(family)
+            bursts.append(_Burst(canonical, family, count, timeout, payload, payload_sum, group))
+        start = self._loop.time()
+        self._enqueue(bursts, 0)
+        for i in range(1, count):
+            self._at(start + i * spacing, self._enqueue, bursts, i)
+        try:
+            await group.future
+        finally:  # also when cancelled by the caller's deadline: forget our echoes
+            for burst in bursts:
+                self._finish(burst)
+        return [BurstResult(b.address, tuple(b.rtts), b.error, b.ended) for b in bursts]
+
+    def _at(self, when: float, action: Callable[[_T, int], None], target: _T, index: int) -> None:
+        """Run ``action(target, index)`` at ``when`` rounded up to the next millisecond slot."""
         slot = math.ceil(when * 1000)
         actions = self._slots.get(slot)
         if actions is None:
             actions = self._slots[slot] = []
             self._loop.call_at(slot / 1000, self._run_slot, slot)
-        actions.append((action, burst, index))
+        actions.append((action, target, index))
 
     def _run_slot(self, slot: int) -> None:
-        for action, burst, index in self._slots.pop(slot, ()):
-            if not burst.future.done():
-                action(burst, index)
+        for action, target, index in self._slots.pop(slot, ()):
+            action(target, index)
 
-    def _enqueue(self, burst: _Burst, index: int) -> None:
-        self._queue.append((burst, index))
+    def _enqueue(self, bursts: list[_Burst], index: int) -> None:
+        """Queue echo ``index`` of every burst of a sweep still in flight."""
+        self._queue.extend((b, index) for b in bursts if not b.done)
         if self._pump_handle is None:
             self._pump_handle = self._loop.call_soon(self._pump)
 
@@ -319,7 +353,7 @@ class IcmpEngine:
 
     def _send(self, burst: _Burst, index: int) -> bool:
         """Send one echo; False when the socket has no room now (retry later)."""
-        if burst.future.done():
+        if burst.done:
             return True
         family = burst.family
         while True:  # a free (identifier, sequence), never one in use by another burst
@@ -359,11 +393,18 @@ class IcmpEngine:
         self._finish(burst)
 
     def _finish(self, burst: _Burst) -> None:
+        """End ``burst`` (once): forget its echoes, and wake its sweep's caller if it was the last."""
+        if burst.done:
+            return
+        burst.done = True
+        burst.ended = time.time()
         for key in burst.keys:
             if key is not None and self._pending.get(key) is burst:
                 del self._pending[key]
-        if not burst.future.done():
-            burst.future.set_result(None)
+        group = burst.sweep
+        group.unfinished -= 1
+        if group.unfinished == 0 and not group.future.done():
+            group.future.set_result(None)
 
     def _finish_if_complete(self, burst: _Burst) -> None:
         if burst.outstanding == 0 and burst.issued == burst.count:

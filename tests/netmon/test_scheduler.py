@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections.abc import Sequence
 
 import pytest
 
-from netmon.scheduler import Scheduler, phase
+from netmon.scheduler import Scheduler, phase, slot_of
 from probes import base
 
 
@@ -50,6 +51,23 @@ if "test-scripted" not in base.registry():
         if len(runs) - 1 in check.options.failing:
             return check.fail("timeout", "scripted failure", started)
         return check.ok(started)
+
+
+#: Each call of the sweeping test probe: the keys it was handed, and whether they were re-tests.
+SWEEPS: list[tuple[list[str], bool]] = []
+
+
+async def _sweep(checks: Sequence[base.Check]) -> list[base.Result]:
+    assert all(isinstance(c.options, ScriptedOptions) for c in checks)
+    SWEEPS.append(([c.key for c in checks], any(c.options.retest for c in checks)))  # type: ignore[attr-defined]
+    return list(await asyncio.gather(*(_scripted(c) for c in checks)))
+
+
+if "test-sweep" not in base.registry():
+
+    @base.register("test-sweep", ScriptedOptions, sweep=_sweep)
+    async def _one(check: base.Check) -> base.Result:
+        return (await _sweep([check]))[0]
 
 
 def _check(name: str, delay: float, interval: float = 1.0, timeout: float = 0.5) -> base.Check:
@@ -151,3 +169,46 @@ def test_icmp_confirmation_is_a_denser_burst() -> None:
     retest = usual.confirmation()
     assert (retest.count, retest.spacing, retest.packet_timeout) == (10, 0.05, 1.0)
     assert retest.minimum_timeout() <= usual.minimum_timeout()  # fits wherever the usual run fits
+
+
+async def test_a_slots_checks_of_a_sweeping_probe_run_as_one_sweep_confirmed_together() -> None:
+    """A probe with a sweep (ICMP) gets each slot's checks in one call; a first failure is re-tested
+    as one sweep of re-tests, published after the others and only as the re-test."""
+    RUNS.clear()
+    SWEEPS.clear()
+    checks = [base.Check(site="s", id=f"c{i}", probe="test-sweep", target="x",
+                         options=ScriptedOptions(failing=(1,) if i % 3 == 0 else ()), interval=1.5, timeout=0.3)
+              for i in range(60)]
+    scheduler, results = await _collect(checks, until="c0", count=3)
+    first_round = [keys for keys, retest in SWEEPS if not retest][:len({slot_of(c) for c in checks})]
+    slots = [{slot_of(c) for c in checks if c.key in keys} for keys in first_round]
+    assert all(len(s) == 1 for s in slots), slots  # one sweep per slot...
+    assert len({s.pop() for s in slots}) == len(first_round)  # ...and one slot per sweep
+    assert sorted(k for keys in first_round for k in keys) == sorted(c.key for c in checks)
+    retests = [keys for keys, retest in SWEEPS if retest]
+    assert sorted(k for keys in retests for k in keys) == sorted(c.key for c in checks[::3])
+    assert scheduler.stats.confirmations == 20
+    assert all(r.success for r in results)  # every failure was a blip its re-test did not confirm
+    assert scheduler.stats.lag.total >= 0 and sum(scheduler.stats.lag.counts) >= 120
+    assert scheduler.stats.skipped == {}
+
+
+async def _hang(checks: Sequence[base.Check]) -> list[base.Result]:
+    await asyncio.sleep(3600)
+    raise AssertionError("a sweep never gets here")
+
+
+if "test-hang" not in base.registry():
+
+    @base.register("test-hang", ScriptedOptions, sweep=_hang)
+    async def _hang_one(check: base.Check) -> base.Result:
+        return (await _hang([check]))[0]
+
+
+async def test_a_hanging_sweep_fails_each_of_its_checks_at_the_deadline() -> None:
+    stuck = [base.Check(site="s", id=f"stuck{i}", probe="test-hang", target="x", options=ScriptedOptions(),
+                        interval=1.0, timeout=0.4) for i in range(5)]
+    scheduler, results = await _collect(stuck, until="stuck0", count=2)
+    assert {r.check for r in results} == {c.id for c in stuck}
+    assert all(r.reason == "timeout" and 0.4 <= r.duration < 0.4 + 0.5 for r in results)
+    assert scheduler.stats.skipped == {}
