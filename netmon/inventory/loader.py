@@ -31,7 +31,8 @@ log = logging.getLogger("netmon.inventory")
 VIETNAM_LAT = (8.0, 23.6)
 VIETNAM_LON = (102.0, 110.0)
 
-_PYDANTIC_MESSAGES = {
+#: pydantic's words for what the config files' readers say otherwise (the inventory, scenarios, `lab set`).
+PYDANTIC_MESSAGES = {
     "extra_forbidden": "unknown key",
     "missing": "required field missing",
 }
@@ -119,7 +120,7 @@ def _pydantic_issues(doc: Document, prefix: Sequence[str | int], exc: Validation
     issues = []
     for err in exc.errors():
         path = (*prefix, *err["loc"])
-        message = _PYDANTIC_MESSAGES.get(err["type"], err["msg"])
+        message = PYDANTIC_MESSAGES.get(err["type"], err["msg"])
         if err["type"] == "literal_error" and "expected" in err.get("ctx", {}):
             message = f"must be one of {err['ctx']['expected']}, got {err['input']!r}"
         issues.append(doc.issue(path, message))

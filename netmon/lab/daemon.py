@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from netmon.inventory import load as load_inventory
+from netmon.inventory.loader import PYDANTIC_MESSAGES
 from netmon.lab import agents, impair, scenario, services, topology, tunnels
 from netmon.lab.events import EventLog
 from netmon.lab.scenario import DeviceBehaviour, DnsBehaviour, ServiceBehaviour
@@ -232,7 +233,7 @@ class Daemon:
 def _explain(target: str, exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         parts = [f"{'.'.join(str(p) for p in e['loc'])}: "
-                 f"{'unknown key' if e['type'] == 'extra_forbidden' else e['msg']}" for e in exc.errors()]
+                 f"{PYDANTIC_MESSAGES.get(e['type'], e['msg'])}" for e in exc.errors()]
         return f"{target}: " + "; ".join(parts)
     return str(exc.args[0]) if exc.args else str(exc)
 

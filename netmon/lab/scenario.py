@@ -24,9 +24,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, ValidationError
 
 from netmon.inventory import ConfigError, ConfigIssue, Inventory
+from netmon.inventory.loader import PYDANTIC_MESSAGES
 from netmon.inventory.model import LinkType
 from netmon.inventory.source import Document, read
 from probes.base import Duration, Strict
+from probes.wording import Lang
 
 PRESETS = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -129,14 +131,30 @@ def check_device(target: str, behaviour: DeviceBehaviour, kinds: dict[str, str])
     return None
 
 
+class Description(Strict):
+    """A scenario's description in both languages (``description: {en: ..., vi: ...}``)."""
+
+    en: str
+    vi: str
+
+
+def _in_both(value: object) -> object:
+    return {"en": value, "vi": value} if isinstance(value, str) else value
+
+
 class ScenarioFile(Strict):
     version: Literal[1]
-    description: str = ""
+    #: One line `netmon demo` shows: the same text for both languages, or each its own.
+    description: Annotated[Description, BeforeValidator(_in_both)] = Description(en="", vi="")
     link_types: dict[LinkType, LinkBehaviour] = {}
     links: dict[str, LinkBehaviour] = {}
     services: dict[str, ServiceBehaviour] = {}
     dns: DnsBehaviour = DnsBehaviour()
     devices: dict[str, DeviceBehaviour] = {}
+
+    def describe(self, lang: Lang) -> str:
+        """The description in ``lang``."""
+        return self.description.vi if lang == "vi" else self.description.en
 
 
 def resolve_path(name_or_path: str | Path) -> Path:
@@ -195,6 +213,6 @@ def _issues(doc: Document, exc: ValidationError) -> list[ConfigIssue]:
     out = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        message = PYDANTIC_MESSAGES.get(err["type"], err["msg"])
         out.append(doc.issue(loc, message))
     return out

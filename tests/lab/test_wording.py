@@ -25,6 +25,8 @@ import pytest
 
 from netmon.cli import main
 from netmon.commands import lab as lab_command
+from netmon.commands.demo import guide
+from netmon.inventory import load
 from netmon.lab import netns, scenario
 from netmon.lab.daemon import Daemon
 from tests.netmon.test_config_wording import english_left
@@ -32,7 +34,7 @@ from tests.support import ROOT
 
 #: Names of programs, packages and placeholders the Vietnamese texts quote as they are.
 QUOTED = {"lab", "pid", "snmpd", "wireguard", "go", "debian", "iproute2", "nftables", "iptables", "blackhole",
-          "ca", "no", "such", "site", "loss", "printer", "hieu", "calm"}
+          "ca", "no", "such", "site", "loss", "printer", "hieu", "calm", "province", "day", "storm", "demo", "hub", "reset", "ctrl", "c"}
 
 
 def _placeholders(template: str) -> set[str]:
@@ -119,3 +121,17 @@ def test_lab_commands_speak_vietnamese(daemon: Path, tmp_path: Path, capsys: pyt
     assert foreign(shown(status)) == [], shown(status)
     assert re.match(r"kịch bản calm, đã chạy 12 phút \d+ giây, tiến trình nền pid \d+$",
                     shown(status).splitlines()[0]), shown(status)  # not "up 725 s"
+
+
+@pytest.mark.parametrize("preset", sorted(p.stem for p in scenario.PRESETS.glob("*.yaml")))
+def test_the_demo_guide_speaks_vietnamese(preset: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`netmon demo`'s guide: its labels, notes and the preset's own description (``{en, vi}``)."""
+    monkeypatch.setenv("NETMON_LANG", "vi")
+    shown = guide(str(ROOT / "config" / "communes.yaml"), preset, "127.0.0.1:9813")
+    # Prose only: a row's label and note, not the command between them nor a scenario entry's values.
+    prose = [re.sub(r":\s.*?(?:\s{3}(\(.*\)))?$", r" \1", line) if line.startswith("  ") else line
+             for line in shown.splitlines()]
+    assert foreign("\n".join(prose)) == [], shown
+    monkeypatch.setenv("NETMON_LANG", "en")
+    assert scenario.load(preset, load(ROOT / "config" / "communes.yaml")).describe("en") in guide(
+        str(ROOT / "config" / "communes.yaml"), preset, "127.0.0.1:9813")
