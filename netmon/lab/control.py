@@ -56,8 +56,7 @@ class Refused(LabError):
     """The daemon refused a request (`lab set`, `lab reboot`): its English words, in the user's language."""
 
     def __init__(self, error: str) -> None:
-        NetmonError.__init__(self, said(error))
-        self.key = "refused"
+        NetmonError.__init__(self, said(error))  # worded by `said`, not from a key
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,6 @@ class LabError(NetmonError):
 
     def __init__(self, key: str, **values: object) -> None:
         super().__init__(text(MESSAGES, key, lang(), **values))
-        self.key = key
 
 
 #: Every lab error, ``{key: (english, vietnamese)}``; what it quotes (commands, their stderr, addresses)
@@ -84,9 +83,7 @@ MESSAGES = {
     "outside": ("the lab only simulates 198.18.0.0/15; the inventory uses {addresses}",
                 "lab chỉ mô phỏng dải 198.18.0.0/15; danh mục dùng {addresses}"),
     "collide": ("namespace names collide: {names}", "tên không gian mạng bị trùng: {names}"),
-}
-
-_TEXT = {
+    # a `PrivilegeError`, said here beside the lab's other errors
     "root": ("the simulated province needs root (or CAP_NET_ADMIN + CAP_NET_RAW + CAP_SYS_ADMIN) to create "
              "network namespaces: run it again with sudo: `{again}`",
              "tỉnh mô phỏng cần quyền root (hoặc CAP_NET_ADMIN + CAP_NET_RAW + CAP_SYS_ADMIN) để tạo không "
@@ -105,7 +102,7 @@ def _again_with_sudo() -> str:
 def require_privileges() -> None:
     """Fail fast, with the fix, when namespaces cannot be created."""
     if os.geteuid() != 0:
-        raise PrivilegeError(text(_TEXT, "root", lang(), again=_again_with_sudo()))
+        raise PrivilegeError(text(MESSAGES, "root", lang(), again=_again_with_sudo()))
     for tool in ("ip", "nft", "iptables-restore"):
         if shutil.which(tool) is None:
             raise LabError("no_tool", tool=tool)

@@ -34,7 +34,7 @@ from tests.support import ROOT
 
 #: Names of programs, packages and placeholders the Vietnamese texts quote as they are.
 QUOTED = {"lab", "pid", "snmpd", "wireguard", "go", "debian", "iproute2", "nftables", "iptables", "blackhole",
-          "ca", "no", "such", "site", "loss", "printer", "hieu", "calm", "province", "day", "storm", "demo", "hub", "reset", "ctrl", "c"}
+          "ca", "no", "such", "site", "loss", "printer", "hieu", "calm", "province", "day", "storm", "demo", "hub", "reset", "ctrl", "c", "sudo"}
 
 
 def _placeholders(template: str) -> set[str]:
