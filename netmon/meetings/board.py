@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections import deque
 from collections.abc import Callable, Iterator
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -24,12 +23,31 @@ from exporters.sink import InventoryFacts
 from netmon.inventory import Inventory
 from netmon.meetings import calendar, readiness
 from netmon.meetings.notify import Notifier
-from probes.base import Result
+from probes.base import Measurement, Result
 
 log = logging.getLogger("netmon.meetings")
 
+#: A `Result` without its details, as nested tuples of strings and numbers (`_pack`).
+_Packed = tuple[str, str, str, str, str, bool, float, float, str | None, str | None,
+                tuple[tuple[str, float, tuple[tuple[str, str], ...]], ...]]
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _pack(result: Result) -> _Packed:
+    """``result`` as plain tuples: the cyclic GC untracks those, where a `Result` kept for every check
+    is ~18 tracked objects (its measurements, details, RTT list) that every full collection walks."""
+    return (result.site, result.check, result.probe, result.target, result.link, result.success,
+            result.started, result.duration, result.reason, result.error,
+            tuple((m.name, m.value, m.labels) for m in result.measurements))
+
+
+def _unpack(packed: _Packed) -> Result:
+    site, check, probe, target, link, success, started, duration, reason, error, measurements = packed
+    return Result(site, check, probe, target, link, success, started, duration, reason, error,
+                  tuple(Measurement(*m) for m in measurements))
 
 
 class ReadinessBoard(Collector):
@@ -37,7 +55,8 @@ class ReadinessBoard(Collector):
         self.notifier = notifier
         self.clock = clock
         self.done: set[calendar.ReadinessCheck] = set()
-        self.recent: dict[str, deque[Result]] = {}
+        #: Each watched check's latest result and its bursts within `readiness.WINDOW`, oldest first.
+        self.recent: dict[str, tuple[_Packed, tuple[readiness.Burst, ...]]] = {}
         self.last: tuple[calendar.ReadinessCheck, float, list[readiness.SiteReadiness]] | None = None
         self.schedule: list[calendar.ReadinessCheck] = []
         self.watched: set[str] = set()
@@ -65,12 +84,13 @@ class ReadinessBoard(Collector):
             self.jobs.shutdown(wait=False)
 
     def publish(self, result: Result) -> None:
-        if result.key not in self.watched:
+        key = result.key
+        if key not in self.watched:
             return
-        kept = self.recent.setdefault(result.key, deque())
-        kept.append(result)
-        while kept[0].started < result.started - readiness.WINDOW:
-            kept.popleft()
+        kept = self.recent.get(key)
+        since = result.started - readiness.WINDOW
+        bursts = tuple(b for b in kept[1] if b[0] >= since) if kept else ()
+        self.recent[key] = _pack(result), (*bursts, readiness.burst(result))
 
     def start(self) -> None:
         """Start firing the checks (call on the running event loop)."""
@@ -89,8 +109,7 @@ class ReadinessBoard(Collector):
 
     async def check(self, check: calendar.ReadinessCheck) -> list[readiness.SiteReadiness]:
         """Judge every center now for ``check`` and tell the provincial office."""
-        assert self.inventory is not None, "on_inventory first"
-        sites = readiness.judge_all(self.plan, self.recent, self.inventory)
+        sites = self.readiness()
         self.last = (check, self.clock().timestamp(), sites)
         when = check.meeting.start.strftime("%H:%M %d/%m/%Y")
         texts = {lang: readiness.summary(check.meeting.title, when, check.label, sites, lang)
@@ -102,6 +121,13 @@ class ReadinessBoard(Collector):
                       "starts": check.meeting.start.isoformat()}
             await self.notifier.send(labels, texts["vi"], texts["en"], check.meeting.start)
         return sites
+
+    def readiness(self) -> list[readiness.SiteReadiness]:
+        """Every center judged now from what the board kept."""
+        assert self.inventory is not None, "on_inventory first"
+        recent = {key: readiness.Recent.of(_unpack(latest), bursts)
+                  for key, (latest, bursts) in self.recent.items()}
+        return readiness.judge_all(self.plan, recent, self.inventory)
 
     def describe(self) -> Iterator[Metric]:
         return iter(())

@@ -11,7 +11,7 @@ evidence.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from collectors.snmp import UPS_REMAINING
@@ -93,21 +93,47 @@ def plan(inventory: Inventory) -> Plan:
     return Plan(sites, service)
 
 
-def window_loss(results: Sequence[Result]) -> float | None:
-    """Lost share of every echo sent by ``results`` (None when they sent none)."""
-    sent = sum(r.value(SENT) or 0.0 for r in results)
-    received = sum(r.value(RECEIVED) or 0.0 for r in results)
-    return 1.0 - received / sent if sent else None
+#: One burst as the window keeps it: (started, echoes sent, echoes received).
+Burst = tuple[float, float, float]
 
 
-def _link(recent: Sequence[Result], inventory: Inventory, key: str) -> list[Problem]:
-    """The primary link from its recent bursts (oldest first)."""
-    if not recent:
+def burst(result: Result) -> Burst:
+    """What the loss over the window needs of one run."""
+    return result.started, result.value(SENT) or 0.0, result.value(RECEIVED) or 0.0
+
+
+@dataclass(frozen=True)
+class Recent:
+    """What readiness reads of one check: its latest result, and the echoes its bursts within `WINDOW`
+    sent and got back (sums, not the results: 50,000 checks' five minutes of `Result` objects were
+    ~25 KB a check, most of `netmon run`'s memory, and millions of objects for every full garbage
+    collection to walk)."""
+
+    latest: Result
+    sent: float = 0.0
+    received: float = 0.0
+
+    @classmethod
+    def of(cls, latest: Result, bursts: Iterable[Burst]) -> Recent:
+        sent = received = 0.0
+        for _, out, back in bursts:
+            sent, received = sent + out, received + back
+        return cls(latest, sent, received)
+
+    @property
+    def loss(self) -> float | None:
+        """Lost share of every echo sent within the window (None when none was sent)."""
+        return 1.0 - self.received / self.sent if self.sent else None
+
+
+def _link(recent: Recent | None, inventory: Inventory, key: str) -> list[Problem]:
+    """The primary link from its recent bursts."""
+    if recent is None:
         return [Problem("no_data")]
-    latest, limits = recent[-1], inventory.thresholds.get(key)
+    latest, limits = recent.latest, inventory.thresholds.get(key)
     if not latest.success:
         return [Problem("link_down") if latest.reason != "no_permission" else Problem("no_data")]
-    loss = window_loss(recent)
+    loss = recent.loss
     if loss is not None and limits is not None and loss >= limits.loss_degraded:
         return [Problem("loss", (("loss", 100 * loss),))]
     finding = judge(latest, limits)
@@ -121,30 +147,34 @@ def _link(recent: Sequence[Result], inventory: Inventory, key: str) -> list[Prob
     return []
 
 
-def judge_site(site: str, p: Plan, recent: Mapping[str, Sequence[Result]], inventory: Inventory,
+def judge_site(site: str, p: Plan, recent: Mapping[str, Recent], inventory: Inventory,
                service_ok: bool) -> SiteReadiness:
-    """``recent``: each check's results within `WINDOW`, oldest first."""
+    """``recent``: what each check that has reported measured (`Recent`)."""
     name, primary, backup, ups = p.sites[site]
-    latest = {key: results[-1] for key, results in recent.items() if results}
-    problems = _link(recent.get(primary, ()), inventory, primary) if primary else [Problem("no_data")]
+    problems = _link(recent.get(primary), inventory, primary) if primary else [Problem("no_data")]
     if not service_ok:
         problems.append(Problem("service_down"))
     for key in ups:
-        result = latest.get(key)
+        result = _latest(recent, key)
         if result is None or not result.success:
             problems.append(Problem("ups_silent"))
         elif result.value(UPS_ON_BATTERY) == 1.0:
             problems.append(Problem("on_battery", (("minutes", (result.value(UPS_REMAINING) or 0.0) / 60),)))
     if backup:
-        result = latest.get(backup)
+        result = _latest(recent, backup)
         if result is None or judge(result, inventory.thresholds.get(backup)).verdict is Verdict.DOWN:
             problems.append(Problem("backup_down"))
     return SiteReadiness(site, name, tuple(problems))
 
 
-def judge_all(p: Plan, recent: Mapping[str, Sequence[Result]], inventory: Inventory) -> list[SiteReadiness]:
+def _latest(recent: Mapping[str, Recent], key: str) -> Result | None:
+    kept = recent.get(key)
+    return kept.latest if kept else None
+
+
+def judge_all(p: Plan, recent: Mapping[str, Recent], inventory: Inventory) -> list[SiteReadiness]:
     """Every site's readiness; the meeting system counts as up when any data-center check of it succeeds."""
-    service_ok = not p.service or any(recent.get(key) and recent[key][-1].success for key in p.service)
+    service_ok = not p.service or any(key in recent and recent[key].latest.success for key in p.service)
     return [judge_site(site, p, recent, inventory, service_ok) for site in p.sites]
 
 
