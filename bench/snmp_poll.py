@@ -41,6 +41,7 @@ import yaml
 from collectors import snmp, snmp_profiles
 from collectors.snmp_session import close_engines
 from exporters.prometheus import ResultCollector
+from probes import base
 from probes.base import Check
 from tests.collectors.agents import (
     COMMUNITY,
@@ -128,9 +129,9 @@ async def _ours(devices: list[str], port: int, seconds: float, concurrency: int,
                 agent: str, version: str, render: bool, warm_up: bool) -> dict[str, float]:
     os.environ.update(BENCH_V3_AUTH=V3_AUTH, BENCH_V3_PRIV=V3_PRIV)
     checks = [Check(site="bench", id=name, probe="snmp", target="127.0.0.1", timeout=60.0,
-                    options=snmp.SnmpOptions(profiles=("system", "if-mib"), port=port, timeout=25.0,
-                                             max_repetitions=max_repetitions,
-                                             snmp=_auth(name, agent, version)))
+                    options=base.options(snmp.SnmpOptions, {
+                        "profiles": ("system", "if-mib"), "port": port, "timeout": 25.0,
+                        "max_repetitions": max_repetitions, "snmp": _auth(name, agent, version)}))
               for name in devices]
     exporter = ResultCollector(snmp.METRICS)
     polls = failures = 0

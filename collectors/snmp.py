@@ -23,14 +23,13 @@ hold only the references, and error messages name the reference, never the value
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 from collections import Counter
 from collections.abc import Collection
 from pathlib import Path
-from typing import Literal
-
-from pydantic import Field, model_validator
+from typing import Annotated, Literal
 
 from collectors import snmp_profiles
 from collectors.snmp_profiles import Profile, Table
@@ -45,6 +44,7 @@ from collectors.snmp_session import (
 )
 from probes.base import Check, Duration, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
 from probes.power import UPS_ON_BATTERY
+from probes.schema import Rules
 from probes.verdict import Baseline, Finding, Limits, Verdict, judge_plainly
 from probes.wording import Lang, Wording, say
 
@@ -98,17 +98,17 @@ def _secret_ref(env: str | None, file: str | None, what: str) -> None:
         raise ValueError(f"give exactly one of {what}_env or {what}_file")
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
 class SnmpV2c(ProbeOptions):
     version: Literal["2c"]
     community_env: str | None = None
     community_file: str | None = None
 
-    @model_validator(mode="after")
-    def _one_ref(self) -> SnmpV2c:
+    def __post_init__(self) -> None:
         _secret_ref(self.community_env, self.community_file, "community")
-        return self
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
 class SnmpV3(ProbeOptions):
     """SNMPv3 USM: authPriv when a privacy protocol is given, authNoPriv otherwise.
 
@@ -117,7 +117,7 @@ class SnmpV3(ProbeOptions):
     Cisco's "AES-192-C" variant."""
 
     version: Literal["3"]
-    user: str = Field(min_length=1)
+    user: Annotated[str, Rules(min_length=1)]
     auth_protocol: Literal[tuple(AUTH_PROTOCOLS)] = "sha"  # type: ignore[valid-type]
     auth_key_env: str | None = None
     auth_key_file: str | None = None
@@ -125,34 +125,31 @@ class SnmpV3(ProbeOptions):
     priv_key_env: str | None = None
     priv_key_file: str | None = None
 
-    @model_validator(mode="after")
-    def _refs(self) -> SnmpV3:
+    def __post_init__(self) -> None:
         _secret_ref(self.auth_key_env, self.auth_key_file, "auth_key")
         if self.priv_protocol is not None:
             _secret_ref(self.priv_key_env, self.priv_key_file, "priv_key")
-        return self
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class SnmpOptions(ProbeOptions):
     """One device. ``timeout``/``retries`` are per SNMP request (size them for VSAT/4G round trips)."""
 
     kind: Literal["cpe", "switch", "ups", "lte-router"] = "cpe"
-    profiles: tuple[str, ...] = Field(min_length=1)
-    snmp: SnmpV2c | SnmpV3 = Field(discriminator="version")
-    port: int = Field(default=161, ge=1, le=65535)
-    timeout: Duration = Field(default=2.0, gt=0)
-    retries: int = Field(default=1, ge=0, le=5)
-    max_repetitions: int = Field(default=30, ge=1, le=200)
-    max_rows: int = Field(default=4096, ge=1)
+    profiles: Annotated[tuple[str, ...], Rules(min_length=1)]
+    snmp: Annotated[SnmpV2c | SnmpV3, Rules(discriminator="version")]
+    port: Annotated[int, Rules(ge=1, le=65535)] = 161
+    timeout: Annotated[Duration, Rules(gt=0)] = 2.0
+    retries: Annotated[int, Rules(ge=0, le=5)] = 1
+    max_repetitions: Annotated[int, Rules(ge=1, le=200)] = 30
+    max_rows: Annotated[int, Rules(ge=1)] = 4096
 
-    @model_validator(mode="after")
-    def _known_profiles(self) -> SnmpOptions:
+    def __post_init__(self) -> None:
         for name in self.profiles:
             try:
                 snmp_profiles.load(name)
             except snmp_profiles.ProfileError as exc:  # pydantic reports ValueError with the field path
                 raise ValueError(str(exc)) from None
-        return self
 
     def minimum_timeout(self) -> float:
         """One request with all its retries must fit in the check timeout."""

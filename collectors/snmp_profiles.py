@@ -14,15 +14,15 @@ cost (pysnmp spends its time decoding varbinds).
 
 from __future__ import annotations
 
-import functools
+import dataclasses
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
-from pydantic import AfterValidator, Field, ValidationError
 
-from probes.base import Strict
 from probes.errors import NetmonError
+from probes.schema import STRICT, After
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
 
@@ -34,15 +34,18 @@ def _oid(value: str) -> str:
     return ".".join(parts)
 
 
-Oid = Annotated[str, AfterValidator(_oid)]
+Oid = Annotated[str, After(_oid)]
 
 
-class Value(Strict):
+@dataclasses.dataclass(frozen=True, slots=True)
+class Value:
     """How one OID becomes one measurement value.
 
     ``equals`` turns an enumeration into 1/0 (ifOperStatus up(1) → 1); otherwise the number (or a
     numeric string, as Teltonika's DisplayString RSRP) is multiplied by ``scale`` to reach base units.
     """
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT
 
     metric: str
     oid: Oid
@@ -52,15 +55,21 @@ class Value(Strict):
     aggregate: Literal["mean", "sum", "max"] | None = None
 
 
-class Where(Strict):
+@dataclasses.dataclass(frozen=True, slots=True)
+class Where:
     """Keep only the rows whose ``oid`` column equals ``equals`` (an integer or an OID value)."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT
 
     oid: Oid
     equals: str
 
 
-class Ratio(Strict):
+@dataclasses.dataclass(frozen=True, slots=True)
+class Ratio:
     """``sum(numerator × unit) / sum(denominator × unit)`` over the kept rows (memory used / size)."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT
 
     metric: str
     numerator: Oid
@@ -68,15 +77,18 @@ class Ratio(Strict):
     unit: Oid | None = None
 
 
-class Table(Strict):
+@dataclasses.dataclass(frozen=True, slots=True)
+class Table:
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT
+
     #: label name → column OIDs whose first non-empty value labels each row (ifname → ifName, then
     #: ifDescr); with none, the row index. Rows must stay distinguishable: see `collectors.snmp`.
-    labels: dict[str, list[Oid]] = {}
+    labels: dict[str, list[Oid]] = dataclasses.field(default_factory=dict)
     #: Label carrying the row index itself (``line`` for upsInputTable).
     index_label: str | None = None
     where: Where | None = None
-    values: list[Value] = []
-    ratios: list[Ratio] = []
+    values: list[Value] = dataclasses.field(default_factory=list)
+    ratios: list[Ratio] = dataclasses.field(default_factory=list)
 
     def columns(self) -> tuple[str, ...]:
         """Every column this table needs, in a stable order, without duplicates."""
@@ -88,15 +100,18 @@ class Table(Strict):
         return tuple(dict.fromkeys(wanted))
 
 
-class Profile(Strict):
+@dataclasses.dataclass(frozen=True, slots=True)
+class Profile:
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT
+
     name: str
     description: str
     #: Where the OIDs come from (module name and RFC or vendor), so a reader can check them.
     mib: str
-    scalars: list[Value] = []
+    scalars: list[Value] = dataclasses.field(default_factory=list)
     #: label name → scalar OID for the device info metric (sysname → sysName.0).
-    info: dict[str, Oid] = {}
-    tables: list[Table] = Field(default=[])
+    info: dict[str, Oid] = dataclasses.field(default_factory=dict)
+    tables: list[Table] = dataclasses.field(default_factory=list)
 
     def scalar_oids(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys([*(v.oid for v in self.scalars), *self.info.values()]))
@@ -111,18 +126,32 @@ def available() -> tuple[str, ...]:
     return tuple(sorted(p.stem for p in PROFILE_DIR.glob("*.yaml")))
 
 
-@functools.cache
+#: Profiles loaded (or adopted) by this process, by name: they are static.
+_LOADED: dict[str, Profile] = {}
+
+
 def load(name: str) -> Profile:
     """The profile called ``name``; raises `ProfileError` naming the problem. Cached: profiles are static."""
+    if name in _LOADED:
+        return _LOADED[name]
     path = PROFILE_DIR / f"{name}.yaml"
     if not path.is_file():
         raise ProfileError(f"unknown SNMP profile {name!r} (known: {', '.join(available())})")
+    from pydantic import TypeAdapter, ValidationError  # on first load only: see `adopt`
+
     try:
-        profile = Profile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        profile = TypeAdapter(Profile).validate_python(yaml.safe_load(path.read_text(encoding="utf-8")))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ProfileError(f"{path}: {where}: {first['msg']}") from None
     if profile.name != name:
         raise ProfileError(f"{path}: name {profile.name!r} does not match the file name")
+    _LOADED[name] = profile
     return profile
+
+
+def adopt(profiles: Iterable[Profile]) -> None:
+    """Use ``profiles`` as loaded: they were validated by `load` in another process (the edge agent
+    resolves its checks in a child), so this one needs no pydantic to poll with them."""
+    _LOADED.update((p.name, p) for p in profiles)

@@ -31,7 +31,7 @@ import yaml
 from pydantic import Field, ValidationError
 
 from netmon.inventory import Inventory
-from probes.base import Strict
+from netmon.strict import Strict
 
 log = logging.getLogger("netmon.notify")
 

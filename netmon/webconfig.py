@@ -27,7 +27,7 @@ import bcrypt
 import yaml
 from pydantic import ValidationError, field_validator
 
-from probes.base import Strict
+from netmon.strict import Strict
 from probes.errors import NetmonError
 
 TlsVersion = Literal["TLS10", "TLS11", "TLS12", "TLS13"]

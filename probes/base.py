@@ -25,12 +25,11 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
-
 from probes import verdict
+from probes.schema import STRICT, Before
 from probes.wording import Lang, Wording, say
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -58,7 +57,7 @@ def parse_duration(value: object) -> object:
 
 #: Seconds, written in config as ``500ms``, ``2s``, ``5m`` or a plain number. Used by the inventory and
 #: by every probe's options, so an operator writes durations the same way everywhere.
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+Duration = Annotated[float, Before(parse_duration)]
 
 
 class Kind(enum.Enum):
@@ -100,15 +99,13 @@ class Measurement:
     labels: tuple[tuple[str, str], ...] = ()
 
 
-class Strict(BaseModel):
-    """Base of every configuration model (inventory, probe options, web and agent configs...):
-    immutable once validated, unknown keys rejected so a typo is an error, not a silent default."""
+@dataclass(frozen=True, slots=True)
+class ProbeOptions:
+    """Base of every probe's options: a frozen dataclass, so that a running probe needs no pydantic
+    (an edge agent has 50 MB in all). Pydantic validates it from the dataclass itself at load
+    (`options`), as strictly as the inventory's models: unknown keys rejected."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ProbeOptions(Strict):
-    """Base of every probe's options model."""
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT
 
     def minimum_timeout(self) -> float:
         """Shortest check timeout (seconds) these options can finish in; the loader rejects less.
@@ -139,10 +136,31 @@ class ProbeOptions(Strict):
         """
         return None
 
-    def service_target(self, url: str) -> str:
+    @classmethod
+    def service_target(cls, url: str) -> str:
         """What a check of an inventory service (known by its URL) aims at: its host, unless the probe
         speaks to the URL itself (http)."""
         return urlsplit(url).hostname or url
+
+
+OptionsT = TypeVar("OptionsT", bound=ProbeOptions)
+
+
+def options(kind: type[OptionsT], raw: Mapping[str, Any]) -> OptionsT:
+    """``raw`` (a check's settings) validated into ``kind``; raises pydantic's ValidationError.
+
+    Pydantic is imported here, on the first validation, not by the probes: a process that only runs
+    checks resolved elsewhere (the edge agent) never loads it.
+    """
+    from pydantic import TypeAdapter
+
+    adapter = _ADAPTERS.get(kind)
+    if adapter is None:
+        adapter = _ADAPTERS[kind] = TypeAdapter(kind)
+    return adapter.validate_python(raw)
+
+
+_ADAPTERS: dict[type[ProbeOptions], Any] = {}
 
 
 @dataclass(frozen=True, slots=True)

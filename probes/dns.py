@@ -12,9 +12,10 @@ because imports are absolute.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
 import time
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import dns.asyncquery
 import dns.exception
@@ -23,10 +24,10 @@ import dns.name
 import dns.rcode
 import dns.rdata
 import dns.rdatatype
-from pydantic import Field, ValidationInfo, field_validator
 
 from probes import tcp
 from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
+from probes.schema import After, Rules
 from probes.verdict import OK, Baseline, Finding, Limits, Verdict, judge_plainly
 from probes.wording import Lang, Wording, ms
 
@@ -62,6 +63,29 @@ REASONS: dict[str, Wording] = {
 }
 
 
+def _valid_name(value: str) -> str:
+    try:
+        dns.name.from_text(value)
+    except dns.exception.DNSException as exc:
+        raise ValueError(f"not a DNS name: {exc}") from None
+    return value
+
+
+def _address(value: str) -> str:
+    return str(ipaddress.ip_address(value))
+
+
+def _canonical_expect(value: tuple[str, ...], earlier: dict[str, Any]) -> tuple[str, ...]:
+    record_type = earlier.get("record_type", "A")
+    if record_type in ("A", "AAAA"):
+        version = 4 if record_type == "A" else 6
+        for answer in value:
+            if ipaddress.ip_address(answer).version != version:
+                raise ValueError(f"{answer!r} is not an IPv{version} address ({record_type} query)")
+    return tuple(_canonical(record_type, a) for a in value)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class DnsOptions(ProbeOptions):
     """``server`` defaults to the check's target; ``expect`` lists answers that must all be present.
 
@@ -70,26 +94,12 @@ class DnsOptions(ProbeOptions):
     TXT as the joined strings.
     """
 
-    name: str
-    server: str | None = None
+    name: Annotated[str, After(_valid_name)]
+    server: Annotated[str, After(_address)] | None = None
     record_type: Literal["A", "AAAA", "CNAME", "MX", "TXT", "NS"] = "A"
-    expect: tuple[str, ...] = ()
-    port: int = Field(default=53, ge=1, le=65535)
+    expect: Annotated[tuple[str, ...], After(_canonical_expect, earlier=True)] = ()
+    port: Annotated[int, Rules(ge=1, le=65535)] = 53
     transport: Literal["udp", "tcp"] = "udp"
-
-    @field_validator("name")
-    @classmethod
-    def _valid_name(cls, value: str) -> str:
-        try:
-            dns.name.from_text(value)
-        except dns.exception.DNSException as exc:
-            raise ValueError(f"not a DNS name: {exc}") from None
-        return value
-
-    @field_validator("server")
-    @classmethod
-    def _address(cls, value: str | None) -> str | None:
-        return None if value is None else str(ipaddress.ip_address(value))
 
     def check_target(self, target: str) -> str | None:
         if self.server is not None:
@@ -99,17 +109,6 @@ class DnsOptions(ProbeOptions):
         except ValueError:
             return f"the DNS server {target!r} must be an IP address (or set the server option)"
         return None
-
-    @field_validator("expect")
-    @classmethod
-    def _canonical_expect(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
-        record_type = info.data.get("record_type", "A")
-        if record_type in ("A", "AAAA"):
-            version = 4 if record_type == "A" else 6
-            for answer in value:
-                if ipaddress.ip_address(answer).version != version:
-                    raise ValueError(f"{answer!r} is not an IPv{version} address ({record_type} query)")
-        return tuple(_canonical(record_type, a) for a in value)
 
 
 def _canonical(record_type: str, text: str) -> str:

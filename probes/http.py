@@ -20,6 +20,7 @@ bound holds for every content-decoding step (`_BoundedDecoder`): httpx inflates 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import socket
 import ssl
@@ -27,15 +28,15 @@ import time
 import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import httpcore
 import httpx
-from pydantic import Field, model_validator
 
 from probes import tcp, tls
-from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result, Strict, register
+from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
+from probes.schema import STRICT, Rules
 from probes.verdict import OK, Baseline, Finding, Limits, Verdict
 from probes.wording import Lang, Wording, ms
 
@@ -77,19 +78,22 @@ REASONS: dict[str, Wording] = {
     "credentials": ("credentials unreadable", "không đọc được thông tin đăng nhập"),
 }
 
-StatusCode = Annotated[int, Field(ge=100, le=599)]
+StatusCode = Annotated[int, Rules(ge=100, le=599)]
 StatusClass = Literal["1xx", "2xx", "3xx", "4xx", "5xx"]
 
 
-class BasicAuth(Strict):
+@dataclasses.dataclass(frozen=True, slots=True)
+class BasicAuth:
     """HTTP basic auth with the password in a file (as Prometheus's ``basic_auth``): a password in the
     URL would be published in every series' ``target`` label and in ``netmon probe --json``."""
 
-    username: str = Field(min_length=1)
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT
+    username: Annotated[str, Rules(min_length=1)]
     #: Read at every run, so rotating the password needs no reload; keep it readable by netmon only.
     password_file: Path
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
 class HttpOptions(ProbeOptions):
     """What a good answer looks like; the URL is the check's target.
 
@@ -98,26 +102,24 @@ class HttpOptions(ProbeOptions):
 
     method: Literal["GET", "HEAD"] = "GET"
     #: Appended to the target (a service's URL): ``/api/health`` checks a service's API beside its login page.
-    path: Annotated[str, Field(pattern=r"^/[^\s#]*$")] | None = None
-    expected_status: tuple[StatusCode | StatusClass, ...] = Field(default=("2xx", "3xx"), min_length=1)
+    path: Annotated[str, Rules(pattern=r"^/[^\s#]*$")] | None = None
+    expected_status: Annotated[tuple[StatusCode | StatusClass, ...], Rules(min_length=1)] = ("2xx", "3xx")
     body_match: re.Pattern[str] | None = None
-    max_body_bytes: int = Field(default=1 << 20, ge=0)
+    max_body_bytes: Annotated[int, Rules(ge=0)] = 1 << 20
     verify_tls: bool = True
     #: Trust only this CA (PEM). Checked when the probe runs, not at load: the lab's CA exists only
     #: while a lab is up, and a missing anchor is a certificate problem of that service, not a bad file.
     ca_file: Path | None = None
     follow_redirects: bool = True
-    max_redirects: int = Field(default=5, ge=0, le=20)
-    headers: dict[str, str] = Field(default_factory=dict)
+    max_redirects: Annotated[int, Rules(ge=0, le=20)] = 5
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
     basic_auth: BasicAuth | None = None
 
-    @model_validator(mode="after")
-    def _consistent(self) -> HttpOptions:
+    def __post_init__(self) -> None:
         if self.body_match is not None and self.method == "HEAD":
             raise ValueError("body_match needs method GET: a HEAD response has no body")
         if self.ca_file is not None and not self.verify_tls:
             raise ValueError("ca_file has no effect with verify_tls: false; drop one of them")
-        return self
 
     def check_target(self, target: str) -> str | None:
         parts = urlsplit(target)
@@ -130,7 +132,8 @@ class HttpOptions(ProbeOptions):
             return f"{target!r} is not an http(s) URL with a host"
         return None
 
-    def service_target(self, url: str) -> str:
+    @classmethod
+    def service_target(cls, url: str) -> str:
         return url
 
     def status_ok(self, code: int) -> bool:

@@ -9,19 +9,19 @@ said there is no way), but still reports what was sent and lost: 100 % loss is a
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import ipaddress
 import logging
 import socket
 import time
 from collections.abc import Sequence
-from typing import cast
-
-from pydantic import Field
+from typing import Annotated, cast
 
 from probes import linkstats
 from probes.base import Check, Duration, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
 from probes.icmp_engine import BurstResult, IcmpEngine, shared_engine
+from probes.schema import Rules
 from probes.verdict import CONFIDENCE, OK, Baseline, Finding, Limits, Verdict, latency
 from probes.wording import Lang, Wording, ms, say
 
@@ -69,16 +69,18 @@ CONFIRM_COUNT = 10
 CONFIRM_SPACING = 0.05
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
 class IcmpOptions(ProbeOptions):
     """One burst per run: ``count`` echoes ``spacing`` s apart, each waited for ``packet_timeout`` s."""
 
-    count: int = Field(default=5, ge=1, le=100)
-    spacing: Duration = Field(default=0.2, ge=0.001, le=10)
-    packet_timeout: Duration = Field(default=1.0, gt=0, le=30)
-    size: int = Field(default=56, ge=0, le=65_000, description="echo payload bytes")
-    rtt_histogram: bool | None = Field(
-        default=None, description="export every echo's RTT as the netmon_icmp_rtt_seconds histogram "
-        "(20 more series); unset: as defaults.rtt_histogram says for the check's link type")
+    count: Annotated[int, Rules(ge=1, le=100)] = 5
+    spacing: Annotated[Duration, Rules(ge=0.001, le=10)] = 0.2
+    packet_timeout: Annotated[Duration, Rules(gt=0, le=30)] = 1.0
+    #: Echo payload bytes.
+    size: Annotated[int, Rules(ge=0, le=65_000)] = 56
+    #: Export every echo's RTT as the netmon_icmp_rtt_seconds histogram (20 more series); unset: as
+    #: defaults.rtt_histogram says for the check's link type.
+    rtt_histogram: bool | None = None
 
     def histogram(self) -> bool | None:
         return self.rtt_histogram
@@ -89,8 +91,8 @@ class IcmpOptions(ProbeOptions):
     def confirmation(self) -> IcmpOptions:
         """At least `CONFIRM_COUNT` echoes at most `CONFIRM_SPACING` s apart: as long as a normal run
         (it still fits the check's timeout) but with ten times the evidence at 35 % loss (0.35^10)."""
-        return self.model_copy(update={"count": max(self.count, CONFIRM_COUNT),
-                                       "spacing": min(self.spacing, CONFIRM_SPACING)})
+        return dataclasses.replace(self, count=max(self.count, CONFIRM_COUNT),
+                                   spacing=min(self.spacing, CONFIRM_SPACING))
 
 
 _announced = False

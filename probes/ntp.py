@@ -16,13 +16,14 @@ answers, its time is wrong.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 import struct
 import time
-
-from pydantic import Field
+from typing import Annotated
 
 from probes.base import Check, Duration, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
+from probes.schema import Rules
 from probes.verdict import OK, Baseline, Finding, Limits, Verdict, judge_plainly
 from probes.wording import Lang, Wording, ms, say
 
@@ -56,11 +57,12 @@ _CLIENT, _SERVER = 3, 4
 RUN_BYTES = 2 * (28 + _PACKET.size)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
 class NtpOptions(ProbeOptions):
     """``max_offset``: the clock error beyond which the source is degraded (signatures need ~1 s)."""
 
-    port: int = Field(default=123, ge=1, le=65_535)
-    max_offset: Duration = Field(default=1.0, gt=0, le=3600)
+    port: Annotated[int, Rules(ge=1, le=65_535)] = 123
+    max_offset: Annotated[Duration, Rules(gt=0, le=3600)] = 1.0
 
 
 def _to_ntp(unix: float) -> int:

@@ -8,14 +8,15 @@ mapped to a small set of stable reasons by `connect_failure`, which the http pro
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import errno
 import socket
 import ssl
 import time
-
-from pydantic import Field
+from typing import Annotated
 
 from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
+from probes.schema import Rules
 from probes.verdict import Baseline, Finding, Limits, Verdict, judge_plainly, latency
 from probes.wording import Lang, Wording, ms, say
 
@@ -41,10 +42,11 @@ METRICS = (
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EINVAL, errno.EACCES, errno.EPERM}
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
 class TcpOptions(ProbeOptions):
     """``port`` may be left out when the target already says ``host:port``."""
 
-    port: int | None = Field(default=None, ge=1, le=65535)
+    port: Annotated[int, Rules(ge=1, le=65535)] | None = None
 
     def check_target(self, target: str) -> str | None:
         try:

@@ -11,16 +11,16 @@ show the gaps.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import subprocess
 import sys
 import time
-from typing import Any
-
-from pydantic import Field
+from typing import Annotated, Any
 
 from probes.base import Check, Duration, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
 from probes.errors import PrivilegeError
+from probes.schema import Rules
 from probes.wording import Lang, Wording, say
 
 HOPS = "netmon_trace_hops"
@@ -38,12 +38,13 @@ WORKER_START_SECONDS = 1.0
 ECHO_BYTES = 2 * 84
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
 class TraceOptions(ProbeOptions):
     """``count`` echoes per TTL, TTL 1..``max_hops``, each echo waited for ``packet_timeout`` s."""
 
-    max_hops: int = Field(default=20, ge=1, le=64)
-    count: int = Field(default=2, ge=1, le=10)
-    packet_timeout: Duration = Field(default=1.0, gt=0, le=10)
+    max_hops: Annotated[int, Rules(ge=1, le=64)] = 20
+    count: Annotated[int, Rules(ge=1, le=10)] = 2
+    packet_timeout: Annotated[Duration, Rules(gt=0, le=10)] = 1.0
 
     def minimum_timeout(self) -> float:
         """Every TTL's every echo timing out, plus starting the worker: the longest a trace to a dead

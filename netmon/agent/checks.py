@@ -10,10 +10,13 @@ series and history rows sit beside the center's own view of the same site, never
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
-from netmon.inventory import Inventory
 from probes.base import Check
 from probes.errors import NetmonError
+
+if TYPE_CHECKING:
+    from netmon.inventory import Inventory
 
 #: The ``link`` of every agent result: the vantage point, so the history tracks it as its own subject.
 AGENT_LINK = "agent"

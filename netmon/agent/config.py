@@ -4,6 +4,10 @@ Both are validated like the inventory (unknown keys refused, every problem repor
 ``file:line: field: message``). Secrets are never in them: the agent's file names a credential file
 (0600), the central file holds only the SHA-256 of each agent's token, so a leaked central config
 does not let anyone write as an agent.
+
+The models are plain dataclasses that pydantic validates on load (`load_model`); this module imports
+neither pydantic nor the inventory, so the running agent holds its config without them
+(`netmon.agent.runner`).
 """
 
 from __future__ import annotations
@@ -12,15 +16,13 @@ import hashlib
 import os
 import secrets
 from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator
-
-from netmon.inventory.loader import _pydantic_issues
-from netmon.inventory.source import ConfigError, ConfigIssue, read
-from probes.base import Duration, Strict
+from probes.base import Duration
 from probes.errors import NetmonError
+from probes.schema import STRICT, After, Before, Rules
 
 _UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3,
           "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3}
@@ -37,17 +39,29 @@ def parse_bytes(value: object) -> object:
     return value
 
 
-Bytes = Annotated[int, BeforeValidator(parse_bytes), Field(gt=0)]
+Bytes = Annotated[int, Before(parse_bytes), Rules(gt=0)]
 
 
-class AgentConfig(Strict):
-    """``/etc/netmon/agent.yaml``: which site this box is at and where its results go."""
+def _url(value: str) -> str:
+    if not value.startswith(("https://", "http://")):
+        raise ValueError("must be a URL such as https://netmon.sonla.gov.vn:9814")
+    return value.rstrip("/")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentConfig:
+    """``/etc/netmon/agent.yaml``: which site this box is at and where its results go.
+
+    A plain dataclass (validated by pydantic at load, `load_model`), so the running agent holds it
+    without pydantic."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT
 
     site: str
     #: This agent's name at the central side (one credential each); defaults to the site's slug.
     id: str | None = None
     inventory: str
-    central: str
+    central: Annotated[str, After(_url)]
     credential_file: str
     #: CA that signed the central endpoint's certificate (the system store when absent).
     ca_file: str | None = None
@@ -64,13 +78,6 @@ class AgentConfig(Strict):
     listen: str | None = None
     batch_max_bytes: Bytes = 64 * 1000
 
-    @field_validator("central")
-    @classmethod
-    def _https(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("must be a URL such as https://netmon.sonla.gov.vn:9814")
-        return value.rstrip("/")
-
     @property
     def agent_id(self) -> str:
         return self.id or self.site
@@ -81,43 +88,59 @@ class AgentConfig(Strict):
         return p if p.is_absolute() else source.resolve().parent / p
 
 
-class AgentEntry(Strict):
+@dataclass(frozen=True, slots=True)
+class AgentEntry:
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT
+
     id: str
     site: str
     #: SHA-256 (hex) of the agent's token, as printed by `netmon agent credential`.
-    token_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    token_sha256: Annotated[str, Rules(pattern=r"^[0-9a-f]{64}$")]
 
 
-class TlsFiles(Strict):
+@dataclass(frozen=True, slots=True)
+class TlsFiles:
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT
+
     cert_file: str
     key_file: str
 
 
-class AgentsFile(Strict):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentsFile:
     """The central side (``netmon run --agents FILE``): where agents connect and who they are."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT
 
     listen: str = "127.0.0.1:9814"
     tls: TlsFiles | None = None
     #: Prometheus (or VictoriaMetrics/Mimir) remote-write URL; results go only to the history without it.
     remote_write: str | None = None
     state: str = "var/netmon/agents.db"
-    agents: list[AgentEntry] = Field(min_length=1)
+    agents: Annotated[list[AgentEntry], Rules(min_length=1)]
 
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M")
 
 
 def load_model(path: str | Path, model: type[M]) -> M:
     """Validate ``path`` against ``model``; raise `ConfigError` listing every issue with its line."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from netmon.inventory.loader import _pydantic_issues
+    from netmon.inventory.source import ConfigError, read
+
     doc = read(path)
     try:
-        return model.model_validate(doc.data if doc.data is not None else {})
+        return TypeAdapter(model).validate_python(doc.data if doc.data is not None else {})
     except ValidationError as exc:
         raise ConfigError(_pydantic_issues(doc, (), exc)) from None
 
 
 def load_agents(path: str | Path, sites: Collection[str]) -> AgentsFile:
     """The central agents file; every agent's site must be one of the inventory's ``sites``."""
+    from netmon.inventory.source import ConfigError, ConfigIssue, read
+
     agents = load_model(path, AgentsFile)
     doc = read(path)
     issues: list[ConfigIssue] = []

@@ -3,6 +3,12 @@
 The scheduler is the service's own (`netmon.scheduler`), so an agent's checks behave exactly like the
 center's; its one sink commits to the buffer and wakes the delivery. Nothing is sent that was not
 committed first.
+
+The agent's config and the inventory are validated by their own models, with the errors `netmon
+validate` gives, in a short-lived child process (`resolve`, `in_child`): pydantic and the parsed
+province are ~20 MB the agent's box (50 MB in all) would otherwise keep for as long as it runs. The
+child hands back plain values — the config, the checks with their options and SNMP profiles, all
+dataclasses — and the agent runs without ever importing pydantic or the inventory.
 """
 
 from __future__ import annotations
@@ -13,22 +19,30 @@ import ctypes
 import dataclasses
 import gc
 import logging
+import os
+import pickle
 import signal
 import ssl
+import sys
 import time
+import traceback
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from collectors import snmp_profiles
+from collectors.snmp import SnmpOptions
 from collectors.snmp_session import close_engines
 from netmon.agent.buffer import Buffer
 from netmon.agent.checks import inside_out
 from netmon.agent.config import AgentConfig, load_model, read_token
 from netmon.agent.delivery import Budget, Delivery
-from netmon.inventory import load
 from netmon.scheduler import Scheduler
 from probes.base import Check, Result
+from probes.errors import NetmonError
 
 log = logging.getLogger("netmon.agent")
 #: On SIGTERM, seconds the agent keeps delivering before it exits.
@@ -43,11 +57,88 @@ def scaled(checks: list[Check], interval: float | None) -> list[Check]:
             for c in checks]
 
 
-def release_startup_memory() -> None:
-    """Give back what loading the whole province's inventory took: the agent keeps its ten checks.
+@dataclasses.dataclass(frozen=True, slots=True)
+class Resolved:
+    """What the agent runs with, from its config file and the inventory: plain values only."""
 
-    A collection frees the parsed inventory; glibc keeps freed arenas unless asked (malloc_trim), and
-    freezing what is left keeps later full collections from walking it.
+    config: AgentConfig
+    checks: tuple[Check, ...]
+    #: The credential file's token (read by the child, handed over through a pipe, never in ``ps``).
+    token: str = dataclasses.field(repr=False)
+    #: Bytes a day delivery may use: the config's, else the site's primary link's (None: no limit).
+    budget_bytes_per_day: int | None
+    #: The SNMP profiles the checks poll with, validated.
+    profiles: tuple[snmp_profiles.Profile, ...]
+
+
+def resolve(config_path: Path) -> Resolved:
+    """Validate the agent's config and the inventory it names; derive the agent's checks."""
+    from netmon.inventory import load
+
+    cfg = load_model(config_path, AgentConfig)
+    inventory = load(cfg.path(config_path, cfg.inventory))
+    checks = scaled(inside_out(inventory, cfg.site), cfg.interval)
+    token = read_token(cfg.path(config_path, cfg.credential_file))
+    site = next(s for s in inventory.spec.sites if s.slug == cfg.site)
+    primary = next((lk for lk in site.links if lk.role == "primary"), site.links[0])
+    names = dict.fromkeys(n for c in checks if isinstance(c.options, SnmpOptions) for n in c.options.profiles)
+    return Resolved(cfg, tuple(checks), token, cfg.budget_bytes_per_day or primary.budget_bytes_per_day,
+                    tuple(snmp_profiles.load(n) for n in names))
+
+
+T = TypeVar("T")
+
+
+def in_child(work: Callable[[], T]) -> T:
+    """``work()`` run in a forked child process; its value, or its exception raised here.
+
+    What the child imports and allocates leaves with it. When pydantic is already loaded (a test, or a
+    process that validated something else first) there is nothing to save and ``work`` runs here.
+    """
+    if "pydantic" in sys.modules:
+        return work()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        os.close(read_end)
+        try:
+            try:
+                payload = pickle.dumps((True, work()))
+            except Exception as exc:  # handed to the parent, which raises it
+                if not isinstance(exc, NetmonError):
+                    exc.add_note(f"in the agent's validating child process:\n{traceback.format_exc()}")
+                try:
+                    payload = pickle.dumps((False, exc))
+                    pickle.loads(payload)  # an exception whose __init__ differs from its args does not load
+                except Exception:  # raised as what the CLI prints of it: its message
+                    stand_in = NetmonError(str(exc)) if isinstance(exc, NetmonError) else RuntimeError(
+                        "".join(traceback.format_exception(exc)))
+                    payload = pickle.dumps((False, stand_in))
+            with os.fdopen(write_end, "wb") as out:
+                out.write(payload)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as source:
+        data = source.read()
+    _, status = os.waitpid(pid, 0)
+    if not data:
+        raise RuntimeError(f"the agent's validating child process ended without an answer (status {status})")
+    ok, value = pickle.loads(data)
+    if not ok:
+        raise value
+    return value
+
+
+def release_startup_memory() -> None:
+    """Give back what starting took: the agent keeps its ten checks.
+
+    glibc keeps freed arenas unless asked (malloc_trim), and freezing what is left keeps later full
+    collections from walking it.
     """
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):
@@ -78,14 +169,12 @@ class AgentMetrics(Collector):
 
 class Agent:
     def __init__(self, config_path: str | Path):
-        self.config_path = Path(config_path)
-        cfg = self.config = load_model(self.config_path, AgentConfig)
-        inventory = load(cfg.path(self.config_path, cfg.inventory))
-        self.checks = scaled(inside_out(inventory, cfg.site), cfg.interval)
-        token = read_token(cfg.path(self.config_path, cfg.credential_file))
-        site = next(s for s in inventory.spec.sites if s.slug == cfg.site)
-        primary = next((lk for lk in site.links if lk.role == "primary"), site.links[0])
-        budget = cfg.budget_bytes_per_day or primary.budget_bytes_per_day
+        self.config_path = path = Path(config_path)
+        resolved = in_child(lambda: resolve(path))
+        snmp_profiles.adopt(resolved.profiles)
+        cfg = self.config = resolved.config
+        self.checks = list(resolved.checks)
+        budget, token = resolved.budget_bytes_per_day, resolved.token
         self.buffer = Buffer(cfg.path(self.config_path, cfg.buffer), cfg.buffer_max_bytes)
         verify: ssl.SSLContext | bool = True
         if cfg.ca_file:

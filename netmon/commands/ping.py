@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
         return command.config_failed(args.config, exc)
     probe = base.get("icmp")
     check = base.Check(site="adhoc", id="ping", probe="icmp", target=args.target,
-                       options=probe.options.model_validate({}))
+                       options=base.options(probe.options, {}))
     check = plan.with_count(check, args.count or getattr(check.options, "count", None))
     row = plan.Row("adhoc", check, limits(inventory, args.target, args.link_type))
     names = path.directory(inventory.spec) if inventory else {}

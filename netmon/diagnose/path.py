@@ -94,7 +94,7 @@ def trace_check(target: str, link: str = "", site: str = "adhoc", max_hops: int 
     """A check for the registered trace probe, with a deadline that covers every TTL timing out."""
     probe = base.get("trace")
     settings = {k: v for k, v in (("max_hops", max_hops), ("count", count)) if v is not None}
-    options = probe.options.model_validate(settings)
+    options = base.options(probe.options, settings)
     return base.Check(site=site, id="trace", probe="trace", target=target, options=options,
                       timeout=options.minimum_timeout() + 2.0, link=link)
 

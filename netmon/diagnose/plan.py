@@ -16,8 +16,10 @@ from netmon.agent.view import AgentView
 from netmon.diagnose.lookup import Place
 from netmon.inventory import Inventory
 from netmon.inventory.model import Link, Thresholds
+from probes import base
 from probes.base import Check
 from probes.errors import NetmonError
+from probes.icmp import IcmpOptions
 from probes.linkstats import echoes_to_judge
 from probes.verdict import Baseline
 
@@ -87,10 +89,11 @@ def with_count(check: Check, count: int | None) -> Check:
 
     The timeout grows with the burst when needed, as the loader would insist it does.
     """
-    fields = type(check.options).model_fields
+    kind = type(check.options)
+    fields = [f.name for f in dataclasses.fields(kind)]
     if count is None or "count" not in fields:
         return check
-    options = type(check.options).model_validate({**check.options.model_dump(), "count": count})
+    options = base.options(kind, {**{name: getattr(check.options, name) for name in fields}, "count": count})
     timeout = max(check.timeout, options.minimum_timeout() + 1.0)
     return dataclasses.replace(check, options=options, timeout=timeout)
 
@@ -104,12 +107,12 @@ def sized_for_loss(plan: Plan) -> Plan:
     rows = []
     for row in plan.rows:
         count = echo_count(row.check)
-        if row.check.probe == "icmp" and row.limits is not None and count is not None:
+        options = row.check.options
+        if isinstance(options, IcmpOptions) and row.limits is not None and count is not None:
             wanted = min(MAX_ECHOES, echoes_to_judge(row.limits.loss_degraded))
             if wanted > count:
-                spacing = min(getattr(row.check.options, "spacing", SIZED_SPACING), SIZED_SPACING)
-                faster = dataclasses.replace(row.check, options=row.check.options.model_copy(
-                    update={"spacing": spacing}))
+                spacing = min(options.spacing, SIZED_SPACING)
+                faster = dataclasses.replace(row.check, options=dataclasses.replace(options, spacing=spacing))
                 row = dataclasses.replace(row, check=with_count(faster, wanted))
         rows.append(row)
     return plan.with_rows(rows)

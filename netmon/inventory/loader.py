@@ -34,6 +34,7 @@ VIETNAM_LON = (102.0, 110.0)
 #: pydantic's words for what the config files' readers say otherwise (the inventory, scenarios, `lab set`).
 PYDANTIC_MESSAGES = {
     "extra_forbidden": "unknown key",
+    "unexpected_keyword_argument": "unknown key",  # the same, in a probe's options (a dataclass)
     "missing": "required field missing",
 }
 
@@ -123,6 +124,8 @@ def _pydantic_issues(doc: Document, prefix: Sequence[str | int], exc: Validation
         message = PYDANTIC_MESSAGES.get(err["type"], err["msg"])
         if err["type"] == "literal_error" and "expected" in err.get("ctx", {}):
             message = f"must be one of {err['ctx']['expected']}, got {err['input']!r}"
+        if err["type"] == "dataclass_type":  # a probe's options are dataclasses: worded as for the models
+            message = f"Input should be a valid dictionary or instance of {err['ctx']['class_name']}"
         issues.append(doc.issue(path, message))
     return issues
 
@@ -270,13 +273,13 @@ class _Resolver:
         probe = registry[cfg.probe]
         raw = dict(cfg.model_extra or {})
         service = self.services.get(cfg.service) if cfg.service else None
-        if service is not None and service.ca_file and "ca_file" in probe.options.model_fields:
+        if service is not None and service.ca_file and "ca_file" in _field_names(probe.options):
             raw.setdefault("ca_file", service.ca_file)  # the service's trust anchor, unless the check has one
         try:
-            options = probe.options.model_validate(raw)
+            options = base.options(probe.options, raw)
         except ValidationError as exc:
             self.issues += _pydantic_issues(self.doc, path, exc)
-            self._target(path, cfg, probe.options.model_construct(), links, own_address)  # references too
+            self._target(path, cfg, probe.options, links, own_address)  # references too
             return None
         defaults = self.spec.defaults
         interval = cfg.interval or defaults.interval
@@ -286,7 +289,7 @@ class _Resolver:
         if options.minimum_timeout() > timeout:
             self.error((*path, "timeout"), f"timeout {timeout:g}s is shorter than the "
                        f"{options.minimum_timeout():g}s this {cfg.probe} check needs")
-        target = self._target(path, cfg, options, links, own_address)
+        target = self._target(path, cfg, probe.options, links, own_address)
         if target is None:
             return None
         problem = options.check_target(target)
@@ -317,7 +320,7 @@ class _Resolver:
             yield dataclasses.replace(line, id=SECURE_CHECK, target=channel.address, link="")
             return
         interval = self.spec.defaults.interval
-        options = base.registry()["icmp"].options.model_validate({})
+        options = base.options(base.registry()["icmp"].options, {})
         timeout = min(self.spec.defaults.timeout, interval * 0.9)
         if options.minimum_timeout() > timeout:
             self.error(path, f"the default timeout {timeout:g}s is shorter than the "
@@ -344,7 +347,7 @@ class _Resolver:
             raw: dict[str, Any] = {"kind": dev.kind, **(dev.model_extra or {})}
             raw |= {k: v for k, v in (("timeout", dev.timeout), ("retries", dev.retries)) if v is not None}
             try:
-                options = snmp.options.model_validate(raw)
+                options = base.options(snmp.options, raw)
             except ValidationError as exc:
                 self.issues += _pydantic_issues(self.doc, path, exc)
                 continue
@@ -368,7 +371,7 @@ class _Resolver:
         self,
         path: tuple[str | int, ...],
         cfg: CheckConfig,
-        options: base.ProbeOptions,
+        kind: type[base.ProbeOptions],
         links: dict[str, Link],
         own_address: str | None,
     ) -> str | None:
@@ -389,7 +392,7 @@ class _Resolver:
                 hint = _suggest(cfg.service, self.services)
                 self.error((*path, "service"), f"unknown service {cfg.service!r}{hint}")
                 return None
-            return options.service_target(svc.url)
+            return kind.service_target(svc.url)
         if cfg.target is not None:
             return cfg.target
         if link is not None:
@@ -398,6 +401,10 @@ class _Resolver:
             return own_address
         self.error(path, "needs a target, a service or a link")
         return None
+
+
+def _field_names(kind: type[base.ProbeOptions]) -> set[str]:
+    return {f.name for f in dataclasses.fields(kind)}
 
 
 def _suggest(word: str, known: Any) -> str:

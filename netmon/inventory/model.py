@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from probes.base import Duration, Strict
+from netmon.strict import Strict
+from probes.base import Duration
 
 LinkType = Literal["fiber", "4g", "microwave", "vsat"]
 LINK_TYPES: tuple[str, ...] = ("fiber", "4g", "microwave", "vsat")

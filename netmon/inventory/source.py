@@ -70,6 +70,10 @@ class ConfigError(NetmonError):
         self.issues = sorted(issues, key=lambda i: (i.file, i.line, i.path))
         super().__init__("\n".join(str(i) for i in self.issues))
 
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[list[ConfigIssue]]]:
+        """Pickled with its issues (the edge agent validates in a child process and raises it here)."""
+        return (type(self), (self.issues,))
+
     def heading(self, path: str | Path, lang: Lang) -> str:
         """The line above the list of issues: the file and how many."""
         return text(_HEADING, "errors", lang, path=path, n=len(self.issues))

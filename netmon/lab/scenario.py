@@ -27,7 +27,8 @@ from netmon.inventory import ConfigError, ConfigIssue, Inventory
 from netmon.inventory.loader import PYDANTIC_MESSAGES
 from netmon.inventory.model import LinkType
 from netmon.inventory.source import Document, read
-from probes.base import Duration, Strict
+from netmon.strict import Strict
+from probes.base import Duration
 from probes.wording import Lang
 
 PRESETS = Path(__file__).resolve().parents[1] / "scenarios"

@@ -16,6 +16,7 @@ from collectors import snmp
 from collectors.snmp_session import close_engines
 from exporters.prometheus import ResultCollector
 from netmon.runner import run_check
+from probes import base
 from probes.base import Check, Result
 from tests.collectors.agents import (
     COMMUNITY,
@@ -60,8 +61,8 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 def device(port: int, profiles: tuple[str, ...], auth: dict[str, str] | None = None, *, id: str = "dev",
            kind: str = "cpe", timeout: float = 1.0, retries: int = 1, check_timeout: float = 5.0) -> Check:
-    options = snmp.SnmpOptions(kind=kind, profiles=profiles, snmp=auth or V2C, port=port, timeout=timeout,
-                               retries=retries)
+    options = base.options(snmp.SnmpOptions, {"kind": kind, "profiles": profiles, "snmp": auth or V2C,
+                                              "port": port, "timeout": timeout, "retries": retries})
     return Check(site="chieng-mung", id=id, probe="snmp", target="127.0.0.1", options=options,
                  timeout=check_timeout, interval=30.0)
 

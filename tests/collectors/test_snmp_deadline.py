@@ -12,6 +12,7 @@ import pytest
 
 from collectors import snmp, snmp_v2c, snmp_v3
 from netmon.runner import run_check
+from probes import base
 from probes.base import Check, registry
 
 
@@ -114,8 +115,9 @@ async def test_poll_of_a_silent_device_reports_its_own_timeout_by_the_deadline(
     the poll answers ``snmp_up 0``/timeout itself, by the check's deadline, not the runner's backstop."""
     (host, port), _agent = silent
     monkeypatch.setenv("NETMON_TEST_COMMUNITY", "public")
-    options = snmp.SnmpOptions(profiles=("system",), snmp={"version": "2c", "community_env": "NETMON_TEST_COMMUNITY"},
-                               port=port, timeout=2.0, retries=1)
+    options = base.options(snmp.SnmpOptions, {
+        "profiles": ("system",), "snmp": {"version": "2c", "community_env": "NETMON_TEST_COMMUNITY"},
+        "port": port, "timeout": 2.0, "retries": 1})
     check = Check(site="test", id="ups", probe="snmp", target=host, options=options, timeout=1.0)
     registry()  # discovering the plugins on first use is not the poll's time
     started = time.monotonic()

@@ -27,6 +27,7 @@ from collectors import snmp, snmp_v3
 from collectors.snmp_session import close_engines
 from collectors.snmp_v2c import encode_bulk_pdu
 from netmon.runner import run_check
+from probes import base
 from probes.base import Check
 from tests.collectors.agents import COMMUNITY, Snmpd, free_udp_port, net_snmp
 
@@ -142,7 +143,8 @@ def device(port: int, user: str, auth: str, priv: str | None, *, id: str = "dev"
           "priv_protocol": priv}
     if priv:
         v3["priv_key_env"] = "NETMON_TEST_PRIV"
-    options = snmp.SnmpOptions(profiles=profiles, snmp=v3, port=port, timeout=timeout, retries=1)
+    options = base.options(snmp.SnmpOptions, {"profiles": profiles, "snmp": v3, "port": port, "timeout": timeout,
+                                              "retries": 1})
     return Check(site="chieng-mung", id=id, probe="snmp", target="127.0.0.1", options=options,
                  timeout=timeout * 2 + 1, interval=30.0)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from probes import http
+from probes import base, http
 from probes.base import Check
 from tests.hardening.peers import netmon_secure
 from tests.hardening.test_hostile import hostile
@@ -80,7 +80,7 @@ async def test_honest_encodings_still_decode(coding: str, wire: Callable[[bytes]
                      f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
 
     with hostile(serve) as port:
-        options = http.HttpOptions.model_validate({"body_match": "dịch vụ công: OK", "max_body_bytes": 10_000})
+        options = base.options(http.HttpOptions, {"body_match": "dịch vụ công: OK", "max_body_bytes": 10_000})
         result = await http.run(Check(site="t", id="web", probe="http", target=f"http://127.0.0.1:{port}/",
                                       options=options, timeout=3))
     assert result.success, result.error
@@ -95,7 +95,7 @@ async def test_a_layer_past_the_limit_is_too_large() -> None:
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
 
     with hostile(serve) as port:
-        options = http.HttpOptions.model_validate({"max_body_bytes": 10_000})
+        options = base.options(http.HttpOptions, {"max_body_bytes": 10_000})
         result = await http.run(Check(site="t", id="web", probe="http", target=f"http://127.0.0.1:{port}/",
                                       options=options, timeout=3))
     assert not result.success and result.reason == "too_large", result.error

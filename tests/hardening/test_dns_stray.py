@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import dns.message
 import dns.rrset
 
+from probes import base
 from probes import dns as dns_probe
 from probes.base import Check
 
@@ -50,7 +51,7 @@ def lying_then_honest() -> Iterator[int]:
 
 async def test_stray_replies_are_ignored_and_the_real_answer_counts() -> None:
     with lying_then_honest() as port:
-        options = dns_probe.DnsOptions.model_validate({"name": "portal.example", "port": port,
+        options = base.options(dns_probe.DnsOptions, {"name": "portal.example", "port": port,
                                                        "expect": ["198.18.0.10"]})
         result = await dns_probe.run(Check(site="t", id="dns", probe="dns", target="127.0.0.1", options=options,
                                            timeout=2))

@@ -14,7 +14,7 @@ import yaml
 
 from netmon.diagnose.lookup import AmbiguousPlace, find
 from netmon.inventory.model import InventoryFile
-from probes import http
+from probes import base, http
 from probes.base import Check
 from tests.hardening.test_hostile import hostile
 from tests.netmon.test_service import write_inventory
@@ -70,7 +70,7 @@ async def test_basic_auth_reads_the_password_from_its_file(tmp_path: Path) -> No
         conn.sendall(b"HTTP/1.1 %s\r\nContent-Length: 0\r\n\r\n" % (b"200 OK" if ok else b"401 Unauthorized"))
 
     def check(password_file: Path) -> Check:
-        options = http.HttpOptions.model_validate(
+        options = base.options(http.HttpOptions,
             {"basic_auth": {"username": "netmon", "password_file": str(password_file)}})
         return Check(site="t", id="web", probe="http", target=f"http://127.0.0.1:{port}/", options=options,
                      timeout=3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -28,6 +29,7 @@ def test_skipped_runs_are_one_summary_line_not_one_line_each(tmp_path: Path) -> 
     assert "check(s) skipped since the last such warning" in lines[0] and "hang-" in lines[0]
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
 class CrashOptions(base.ProbeOptions):
     pass
 

@@ -98,8 +98,8 @@ async def test_a_link_down_is_its_interface_down(fresh_lab: control.Lab, devices
     assert by_ifname(result, "netmon_interface_oper_up") == {"lo": 1.0, "primary": 1.0, "backup": 0.0}
     assert by_ifname(result, "netmon_interface_admin_up")["backup"] == 1.0, "unplugged, not shut"
     lte = devices["router-4g"]  # it sits on that link; a short deadline, it will not answer
-    quick = dataclasses.replace(lte, timeout=0.5, options=lte.options.model_copy(update={"timeout": 0.2,
-                                                                                        "retries": 0}))
+    quick = dataclasses.replace(lte, timeout=0.5, options=dataclasses.replace(lte.options, timeout=0.2,
+                                                                                    retries=0))
     down = await run_check(quick)
     assert not down.success and down.value("netmon_snmp_up") == 0.0
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 from netmon.runner import GRACE_SECONDS, run_check
 from probes import base
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
 class NapOptions(base.ProbeOptions):
     nap: float = 0.0
 

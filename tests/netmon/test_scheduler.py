@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import time
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from netmon.scheduler import Scheduler, phase, slot_of
 from probes import base
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
 class SleepOptions(base.ProbeOptions):
     delay: float = 0.0
 
@@ -27,6 +29,7 @@ if "test-sleep" not in base.registry():
         return check.ok(started)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
 class ScriptedOptions(base.ProbeOptions):
     """Runs of the check (counting re-tests) that fail; the re-test options are marked."""
 
@@ -34,7 +37,7 @@ class ScriptedOptions(base.ProbeOptions):
     retest: bool = False
 
     def confirmation(self) -> ScriptedOptions:
-        return self.model_copy(update={"retest": True})
+        return dataclasses.replace(self, retest=True)
 
 
 #: Per check id, whether each run so far was a re-test.

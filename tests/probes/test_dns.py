@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from probes import base
 from probes import dns as dns_probe
 from probes.base import Check
 from tests.probes import peers
@@ -26,7 +27,7 @@ async def server() -> AsyncIterator[peers.DnsPeer]:
 def _check(server: peers.DnsPeer, timeout: float = 2.0, **options: Any) -> Check:
     options = {"name": NAME, "port": server.port, **options}
     return Check(site="test", id="dns", probe="dns", target="127.0.0.1",
-                 options=dns_probe.DnsOptions.model_validate(options), timeout=timeout)
+                 options=base.options(dns_probe.DnsOptions, options), timeout=timeout)
 
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
@@ -94,15 +95,15 @@ async def test_server_option_wins_over_target(server: peers.DnsPeer) -> None:
 
 
 def test_options_are_validated_and_expect_normalised() -> None:
-    opts = dns_probe.DnsOptions.model_validate({"name": NAME, "record_type": "AAAA", "expect": ["0:0::1"]})
+    opts = base.options(dns_probe.DnsOptions, {"name": NAME, "record_type": "AAAA", "expect": ["0:0::1"]})
     assert opts.expect == ("::1",)
-    cname = dns_probe.DnsOptions.model_validate({"name": NAME, "record_type": "CNAME", "expect": ["WWW.X."]})
+    cname = base.options(dns_probe.DnsOptions, {"name": NAME, "record_type": "CNAME", "expect": ["WWW.X."]})
     assert cname.expect == ("www.x",)
     with pytest.raises(ValidationError, match="not an IPv4 address"):
-        dns_probe.DnsOptions.model_validate({"name": NAME, "expect": ["::1"]})
+        base.options(dns_probe.DnsOptions, {"name": NAME, "expect": ["::1"]})
     with pytest.raises(ValidationError):
-        dns_probe.DnsOptions.model_validate({"name": NAME, "server": "dns.sonla.test"})
+        base.options(dns_probe.DnsOptions, {"name": NAME, "server": "dns.sonla.test"})
     with pytest.raises(ValidationError, match="not a DNS name"):
-        dns_probe.DnsOptions.model_validate({"name": "a..b"})
+        base.options(dns_probe.DnsOptions, {"name": "a..b"})
     with pytest.raises(ValidationError):
-        dns_probe.DnsOptions.model_validate({"name": NAME, "record_type": "SOA"})
+        base.options(dns_probe.DnsOptions, {"name": NAME, "record_type": "SOA"})

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from probes import http
+from probes import base, http
 from probes.base import Check, Result
 from tests.probes import peers
 
 
 def _check(url: str, timeout: float = 3.0, **options: Any) -> Check:
     return Check(site="test", id="web", probe="http", target=url,
-                 options=http.HttpOptions.model_validate(options), timeout=timeout)
+                 options=base.options(http.HttpOptions, options), timeout=timeout)
 
 
 def _phase(result: Result, phase: str) -> float | None:
@@ -105,7 +105,7 @@ async def test_path_is_asked_on_the_target_and_the_label_keeps_the_service_url(p
 
 def test_path_must_be_absolute() -> None:
     with pytest.raises(ValueError, match="path"):
-        http.HttpOptions(path="api/health")
+        base.options(http.HttpOptions, {"path": "api/health"})
 
 
 async def test_server_delay_shows_in_first_byte(peer: peers.HttpPeer) -> None:
@@ -199,15 +199,15 @@ async def test_expired_certificate_fails_tls_but_reports_expiry(pki: dict[str, p
 
 def test_options_are_validated(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="body_match needs method GET"):
-        http.HttpOptions(method="HEAD", body_match="x")  # type: ignore[arg-type]
+        base.options(http.HttpOptions, {"method": "HEAD", "body_match": "x"})
     with pytest.raises(ValidationError):
-        http.HttpOptions.model_validate({"expected_status": ["6xx"]})
+        base.options(http.HttpOptions, {"expected_status": ["6xx"]})
     with pytest.raises(ValidationError):
-        http.HttpOptions.model_validate({"expected_status": [99]})
+        base.options(http.HttpOptions, {"expected_status": [99]})
     with pytest.raises(ValidationError):
-        http.HttpOptions.model_validate({"body_match": "("})
+        base.options(http.HttpOptions, {"body_match": "("})
     with pytest.raises(ValidationError, match="ca_file has no effect"):
-        http.HttpOptions.model_validate({"ca_file": __file__, "verify_tls": False})
+        base.options(http.HttpOptions, {"ca_file": __file__, "verify_tls": False})
     assert http.HttpOptions().status_ok(302) and not http.HttpOptions().status_ok(404)
 
 

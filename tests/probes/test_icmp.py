@@ -8,7 +8,7 @@ import time
 import pytest
 from pydantic import ValidationError
 
-from probes import icmp
+from probes import base, icmp
 from probes.base import Check, get
 from tests.probes import icmp_fixtures as nets
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.privileged
 
 
 def _check(target: str, **options: float) -> Check:
-    return Check(site="test", id="icmp", probe="icmp", target=target, options=icmp.IcmpOptions(**options))
+    return Check(site="test", id="icmp", probe="icmp", target=target, options=base.options(icmp.IcmpOptions, options))
 
 
 def test_registered_with_the_metric_contract() -> None:
@@ -27,9 +27,9 @@ def test_registered_with_the_metric_contract() -> None:
                      icmp.RTT_AVG, icmp.RTT_MAX, icmp.RTT_STDDEV, icmp.JITTER, icmp.MOS}
     assert icmp.IcmpOptions(count=3, spacing=0.5, packet_timeout=2).minimum_timeout() == 3.5
     with pytest.raises(ValidationError):
-        icmp.IcmpOptions(count=0)
+        base.options(icmp.IcmpOptions, {"count": 0})
     with pytest.raises(ValidationError):
-        icmp.IcmpOptions(count=101)
+        base.options(icmp.IcmpOptions, {"count": 101})
 
 
 async def test_loopback_success(caplog: pytest.LogCaptureFixture) -> None:

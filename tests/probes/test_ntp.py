@@ -81,7 +81,7 @@ def chronyd(tmp: Path, shift: str | None = None, local: bool = True) -> Iterator
 
 def _check(port: int, timeout: float = 2.0, **options: float) -> base.Check:
     return base.Check(site="test", id="ntp", probe="ntp", target="127.0.0.1",
-                      options=ntp.NtpOptions(port=port, **options), timeout=timeout)
+                      options=base.options(ntp.NtpOptions, {"port": port, **options}), timeout=timeout)
 
 
 def test_finds_the_offset_the_lab_injected(tmp_path: Path) -> None:

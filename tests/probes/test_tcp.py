@@ -8,7 +8,7 @@ import time
 import pytest
 from pydantic import ValidationError
 
-from probes import tcp
+from probes import base, tcp
 from probes.base import Check
 from tests.probes import icmp_fixtures as nets
 from tests.probes import peers
@@ -99,6 +99,6 @@ def test_missing_port_is_a_configuration_error() -> None:
 
 def test_port_is_range_checked() -> None:
     with pytest.raises(ValidationError):
-        tcp.TcpOptions(port=70000)
+        base.options(tcp.TcpOptions, {"port": 70000})
     with pytest.raises(ValidationError):
-        tcp.TcpOptions.model_validate({"port": 80, "porrt": 1})
+        base.options(tcp.TcpOptions, {"port": 80, "porrt": 1})

@@ -17,7 +17,7 @@ import pytest
 
 from netmon.diagnose import path
 from netmon.runner import GRACE_SECONDS, run_check
-from probes import trace
+from probes import base, trace
 from probes.base import Check, registry
 from tests.probes import icmp_fixtures as nets
 
@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.privileged, pytest.mark.usefixtures("blackhole_lab_ran
 
 
 def _check(target: str, **options: float) -> Check:
-    return Check(site="test", id="trace", probe="trace", target=target, options=trace.TraceOptions(**options))
+    return Check(site="test", id="trace", probe="trace", target=target, options=base.options(trace.TraceOptions, options))
 
 
 async def test_two_hop_path_shows_both_hops() -> None:

@@ -1,0 +1,77 @@
+"""`netmon agent run` validates its config and the inventory in a child process and runs without pydantic
+(issue #18: RSS ≤ 50 MB; pydantic and the parsed province were ~20 MB of it, bench/agent_memory.py).
+Checked in real processes: what the agent holds equals what the loader resolves, nothing of pydantic or
+the inventory is loaded, and every config error still reads as `netmon validate` words it."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from netmon.agent.config import new_credential
+from netmon.agent.runner import resolve
+from tests.support import ROOT, free_port
+
+#: Run in a fresh interpreter: the agent as `netmon agent run` builds it, then everything a run imports
+#: (every probe and collector, the SNMP profiles its devices poll with); prints what was loaded and the
+#: agent's checks.
+AGENT = """
+import pickle, sys
+from netmon.agent.runner import Agent
+from collectors import snmp_profiles
+from probes import base
+agent = Agent(sys.argv[1])
+base.registry()
+for check in agent.checks:
+    for name in getattr(check.options, "profiles", ()):
+        snmp_profiles.load(name)
+loaded = sorted(m for m in sys.modules if m.startswith(("pydantic", "netmon.inventory")))
+sys.stdout.buffer.write(pickle.dumps((loaded, agent.checks, agent.config)))
+"""
+
+
+def config(tmp: Path, **changes: object) -> Path:
+    new_credential(token := tmp / f"token-{len(list(tmp.iterdir()))}")
+    values = {"site": "to-hieu", "inventory": str(ROOT / "config" / "communes.yaml"),
+              "central": f"http://127.0.0.1:{free_port()}", "credential_file": str(token),
+              "buffer": str(tmp / "buffer.db"), "interval": "3s"} | changes
+    path = tmp / "agent.yaml"
+    path.write_text(yaml.safe_dump(values, sort_keys=False))
+    return path
+
+
+def test_the_running_agent_holds_its_checks_without_pydantic(tmp_path: Path) -> None:
+    path = config(tmp_path)
+    done = subprocess.run([sys.executable, "-c", AGENT, str(path)], cwd=ROOT, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()
+    loaded, checks, cfg = pickle.loads(done.stdout)
+    assert loaded == [], "the agent process must not load pydantic nor the inventory"
+    expected = resolve(path)  # here, in-process (pytest has pydantic loaded already)
+    assert checks == list(expected.checks) and cfg == expected.config
+    assert {c.probe for c in checks} >= {"icmp", "http", "dns", "snmp"}, "every kind of check crossed over"
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"site": "nowhere"}, ["netmon: site 'nowhere' is not in {inventory} (e.g. to-hieu, chieng-an, chieng-coi, "
+                           "chieng-sinh, moc-son, ...)"]),
+    ({"central": "ftp://x", "buffer_max_bytes": 0, "live_window": "80", "intervall": "3s"},
+     ["netmon: {config}:3: central: Value error, must be a URL such as https://netmon.sonla.gov.vn:9814",
+      "{config}:7: buffer_max_bytes: Input should be greater than 0",
+      "{config}:8: live_window: Value error, '80' needs a unit: 80ms or 80s",
+      "{config}:9: intervall: unknown key"]),
+    ({"credential_file": "/nonexistent/token"},
+     ["netmon: /nonexistent/token: cannot read the agent credential: No such file or directory"]),
+])
+def test_errors_found_by_the_validating_child_read_as_before(tmp_path: Path, changes: dict[str, object],
+                                                             expected: list[str]) -> None:
+    path = config(tmp_path, **changes)
+    done = subprocess.run([sys.executable, "-m", "netmon.cli", "agent", "run", "--config", str(path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    inventory = ROOT / "config" / "communes.yaml"
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [line.format(config=path, inventory=inventory) for line in expected]
