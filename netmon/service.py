@@ -24,7 +24,8 @@ from exporters.sink import Sink
 from netmon.facts import derive
 from netmon.health import HealthCollector, ReloadState
 from netmon.httpserver import MetricsServer
-from netmon.inventory import ConfigError, Inventory, load
+from netmon.inventory import ConfigError, Inventory
+from netmon.inventory.isolated import load_compact
 from netmon.placeholders import warn_if_unrouted
 from netmon.report.metrics import AccountingCollector
 from netmon.scheduler import Scheduler
@@ -69,7 +70,7 @@ class Daemon:
         self.web = web
         self.enable_reload = enable_reload
         self.user = user
-        self.inventory = load(self.config)
+        self.inventory = load_compact(self.config)
         self.collector = ResultCollector(s for p in base.registry().values() for s in p.metrics)
         self.sinks: tuple[Sink, ...] = (self.collector, *sinks)
         self.scheduler = Scheduler([s.publish for s in self.sinks], max_concurrency)
@@ -142,7 +143,7 @@ class Daemon:
     async def _reload_now(self) -> tuple[bool, str]:
         loop = asyncio.get_running_loop()
         try:
-            inventory = await loop.run_in_executor(self._config_worker, load, self.config)
+            inventory = await loop.run_in_executor(self._config_worker, load_compact, self.config)
         except Exception as exc:  # a ConfigError, or a loader bug: either way, keep running
             detail = str(exc)
             if not isinstance(exc, ConfigError):

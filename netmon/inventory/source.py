@@ -71,7 +71,8 @@ class ConfigError(NetmonError):
         super().__init__("\n".join(str(i) for i in self.issues))
 
     def __reduce__(self) -> tuple[type[ConfigError], tuple[list[ConfigIssue]]]:
-        """Pickled with its issues (the edge agent validates in a child process and raises it here)."""
+        """Pickled with its issues: the edge agent validates in a child process, and `netmon run` loads
+        big inventories in one (`netmon.inventory.isolated`)."""
         return (type(self), (self.issues,))
 
     def heading(self, path: str | Path, lang: Lang) -> str:
