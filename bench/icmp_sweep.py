@@ -7,11 +7,13 @@ For every size and echo count both tools sweep the same targets (127.0.0.1 first
 ``--reps`` times each, alternately, and the medians are printed as a markdown table: targets per
 second (N / wall time of the sweep), CPU seconds (user + system), the median RTT reported for
 127.0.0.1 during the sweep and the machine's load. Each netmon repetition runs in a fresh interpreter
-(``--worker``), timed inside from the first burst to the last result and as a whole process from
-spawn to exit; fping is timed as a process (its start-up is a few ms). ``--path scheduler`` (the
-default) is the scheduler's real path, see `_scheduler_sweep`; ``--path engine`` the engine alone.
-fping runs unpaced (``-i 0``); the engine with its own pace (``--max-pps``). Both use the same
-per-target spacing (``-p``) and per-echo timeout (``-t``).
+(``--worker``) that sweeps twice: the 1st sweep finds a fresh process (every check's exported state
+is created), the 2nd finds what every later interval of a running `netmon run` finds. Each is timed
+inside, from the first burst to the last result; the whole process from spawn to exit, less the 2nd
+sweep (a process that sweeps once); fping is timed as a process (its start-up is a few ms).
+``--path scheduler`` (the default) is the scheduler's real path, see `_scheduler_sweep`;
+``--path engine`` the engine alone. fping runs unpaced (``-i 0``); the engine with its own pace
+(``--max-pps``). Both use the same per-target spacing (``-p``) and per-echo timeout (``-t``).
 Goal (issue 16, scheduler path, 20,000×3): ≥ 0.7× fping's targets/s, CPU ≤ 2× fping's, 127.0.0.1's
 median RTT ≤ fping's + 0.01 ms, no echo lost.
 Only loopback addresses are ever probed. Needs root (raw sockets) and fping.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import gc
 import json
 import os
@@ -69,7 +72,7 @@ def _cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float) -> Run:
+async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float) -> list[Run]:
     """The path `netmon run` takes: scheduler → runner → probe → engine → Result → /metrics publish.
 
     Every check is put in the scheduler (`Scheduler.apply`), then every slot is fired at once
@@ -78,6 +81,9 @@ async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float) -
     check timeout is as long as fping would wait for the whole sweep: in `netmon run` the checks of
     one interval are spread over 300 slots, and a deadline that counts from a start all 20,000
     share would measure the pile-up this artificial sweep makes, not the path.
+
+    Two sweeps: the first in a fresh process (every check's exported state is created), the second
+    as every later interval of a running `netmon run` finds it (the states exist).
     """
     sys.path.insert(0, str(ROOT))
     from exporters.prometheus import ResultCollector
@@ -91,17 +97,18 @@ async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float) -
                     timeout=25.0) for i, a in enumerate(targets(n))]
     collector = ResultCollector(icmp.METRICS)
     local: list[float] = []
-    received = 0
+    received = published = 0
     done = asyncio.Event()
 
     def sink(result: Result) -> None:
-        nonlocal received
+        nonlocal received, published
         collector.publish(result)
         rtts = [r for r in result.details.get("rtts", ()) if r is not None]
         received += len(rtts)
+        published += 1
         if result.check == "icmp" and result.site == "s0":
             local.extend(rtts)
-        if scheduler.stats.runs == n:
+        if published == n:
             done.set()
 
     scheduler = Scheduler([sink])
@@ -110,40 +117,54 @@ async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float) -
     gc.collect()  # and the collector set up as `netmon run` sets it up (Service.run)
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
-    cpu0, t0 = _cpu(resource.RUSAGE_SELF), time.perf_counter()
-    now = time.monotonic()
-    for slot in list(scheduler._slots):
-        scheduler._fire(slot, now)
-    await done.wait()
-    wall, cpu = time.perf_counter() - t0, _cpu(resource.RUSAGE_SELF) - cpu0
+    runs = []
+    for _ in range(2):
+        local.clear()
+        received = published = 0
+        done.clear()
+        cpu0, t0 = _cpu(resource.RUSAGE_SELF), time.perf_counter()
+        now = time.monotonic()
+        for slot in list(scheduler._slots):
+            scheduler._fire(slot, now)
+        await done.wait()
+        wall, cpu = time.perf_counter() - t0, _cpu(resource.RUSAGE_SELF) - cpu0
+        runs.append(Run(wall, cpu, statistics.median(local) if local else None, received))
+        await asyncio.sleep(0)  # let the sweep's tasks finish before the next one fires
     await scheduler.stop()
-    return Run(wall, cpu, statistics.median(local) if local else None, received)
+    return runs
 
 
-async def _engine_sweep(n: int, count: int, spacing: float, timeout: float, max_pps: float) -> Run:
+async def _engine_sweep(n: int, count: int, spacing: float, timeout: float, max_pps: float) -> list[Run]:
+    """The bare engine, sweeping every target at once, twice (as `_scheduler_sweep`)."""
     sys.path.insert(0, str(ROOT))
     from probes.icmp_engine import IcmpEngine
 
     addresses = targets(n)
+    runs = []
     async with IcmpEngine(max_pps=max_pps) as engine:
-        cpu0, t0 = _cpu(resource.RUSAGE_SELF), time.perf_counter()
-        results = await asyncio.gather(*(engine.burst(a, count, spacing, timeout) for a in addresses))
-        wall, cpu = time.perf_counter() - t0, _cpu(resource.RUSAGE_SELF) - cpu0
-    local = results[0].received
-    return Run(wall, cpu, statistics.median(local) if local else None,
-               sum(len(r.received) for r in results))
+        for _ in range(2):
+            cpu0, t0 = _cpu(resource.RUSAGE_SELF), time.perf_counter()
+            results = await engine.sweep(addresses, count, spacing, timeout)
+            wall, cpu = time.perf_counter() - t0, _cpu(resource.RUSAGE_SELF) - cpu0
+            local = results[0].received
+            runs.append(Run(wall, cpu, statistics.median(local) if local else None,
+                            sum(len(r.received) for r in results)))
+    return runs
 
 
-def engine_run(n: int, count: int, args: argparse.Namespace, path: str) -> Run:
-    """One sweep in a fresh interpreter, so repetitions do not share heap or GC state; timed inside
-    (first burst to last result) and as a whole process (spawn to exit, like fping)."""
+def engine_run(n: int, count: int, args: argparse.Namespace, path: str) -> tuple[Run, Run]:
+    """One worker in a fresh interpreter, so repetitions do not share heap or GC state: its first
+    sweep (cold) and its second (warm), each timed inside (first burst to last result). The whole
+    process is timed from spawn to exit, like fping, less the warm sweep: a process that sweeps once."""
     cmd = [sys.executable, __file__, "--worker", str(n), str(count), "--path", path, "--spacing",
            str(args.spacing), "--timeout", str(args.timeout), "--max-pps", str(args.max_pps)]
     load = os.getloadavg()[0]
     cpu0, t0 = _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=True)
     wall, cpu = time.perf_counter() - t0, _cpu(resource.RUSAGE_CHILDREN) - cpu0
-    return Run(**json.loads(done.stdout), proc_wall=wall, proc_cpu=cpu, load=load)
+    cold, warm = (Run(**r) for r in json.loads(done.stdout))
+    whole = {"proc_wall": wall - warm.wall, "proc_cpu": cpu - warm.cpu, "load": load}
+    return dataclasses.replace(cold, **whole), dataclasses.replace(warm, **whole)
 
 
 def fping_run(n: int, count: int, args: argparse.Namespace, target_file: Path) -> Run:
@@ -192,8 +213,9 @@ def main() -> None:
         n, count = args.worker
         sweep = (_scheduler_sweep(n, count, args.spacing, args.timeout) if args.path == "scheduler"
                  else _engine_sweep(n, count, args.spacing, args.timeout, args.max_pps))
-        run = asyncio.run(sweep)
-        print(json.dumps({k: getattr(run, k) for k in ("wall", "cpu", "rtt_local", "received")}))
+        runs = asyncio.run(sweep)
+        fields = ("wall", "cpu", "rtt_local", "received")
+        print(json.dumps([{k: getattr(r, k) for k in fields} for r in runs]))
         return
     if shutil.which("fping") is None:
         sys.exit("fping is not installed (apt-get install -y fping)")
@@ -209,25 +231,35 @@ def main() -> None:
             target_file = Path(tmp) / f"targets-{n}.txt"
             target_file.write_text("\n".join(targets(n)) + "\n")
             for count in args.counts:
-                ours, theirs = [], []
+                colds: list[Run] = []
+                warms: list[Run] = []
+                theirs: list[Run] = []
                 for rep in range(args.reps):
                     for side in ("netmon", "fping") if rep % 2 == 0 else ("fping", "netmon"):
                         if side == "netmon":
-                            ours.append(engine_run(n, count, args, args.path))
+                            cold, warm = engine_run(n, count, args, args.path)
+                            colds.append(cold)
+                            warms.append(warm)
                         else:
                             theirs.append(fping_run(n, count, args, target_file))
-                mine, peer = median_run(ours), median_run(theirs)
-                for tool, run in ((f"netmon {args.path}", mine), ("fping", peer)):
+                peer = median_run(theirs)
+                loads = [r.load for r in colds + theirs]
+                for tool, run in ((f"netmon {args.path}, 1st sweep", median_run(colds)),
+                                  (f"netmon {args.path}, 2nd sweep", median_run(warms)), ("fping", peer)):
                     print(f"| {n:,} × {count} | {tool} | {n / run.wall:,.0f} | {run.cpu:.3f} "
                           f"| {n / run.proc_wall:,.0f} | {run.proc_cpu:.3f} | {run.received:,}/{n * count:,} "
-                          f"| {_ms(run.rtt_local)} | {min(r.load for r in ours + theirs):.1f}–"
-                          f"{max(r.load for r in ours + theirs):.1f} |", flush=True)
-                speed = [peer.wall / o.wall for o in ours]
-                ratios.append(
-                    f"{n:,} × {count}: targets/s {peer.wall / mine.wall:.2f}× fping in-process "
-                    f"(runs {min(speed):.2f}–{max(speed):.2f}), {peer.proc_wall / mine.proc_wall:.2f}× whole "
-                    f"process; CPU {mine.cpu / peer.cpu:.2f}× in-process, "
-                    f"{mine.proc_cpu / peer.proc_cpu:.2f}× whole process")
+                          f"| {_ms(run.rtt_local)} | {min(loads):.1f}–{max(loads):.1f} |", flush=True)
+                for which, ours in (("1st sweep", colds), ("2nd sweep", warms)):
+                    mine = median_run(ours)
+                    speed = [peer.wall / o.wall for o in ours]
+                    ratios.append(
+                        f"{n:,} × {count}, {which}: targets/s {peer.wall / mine.wall:.2f}× fping "
+                        f"in-process (runs {min(speed):.2f}–{max(speed):.2f}), "
+                        f"CPU {mine.cpu / peer.cpu:.2f}× in-process")
+                mine = median_run(colds)
+                ratios.append(f"{n:,} × {count}, whole process (spawn, 1st sweep, exit): targets/s "
+                              f"{peer.proc_wall / mine.proc_wall:.2f}× fping, "
+                              f"CPU {mine.proc_cpu / peer.proc_cpu:.2f}×")
     print()
     print("\n".join(ratios))
 

@@ -63,6 +63,8 @@ CORE = (
     ("netmon_probe_failures", "counter", "Failed runs by reason."),
 )
 FAILURES = CORE[3][0]
+_SUCCESS, _DURATION, _LAST_RUN = (name for name, _, _ in CORE[:3])
+_FAILURES_TOTAL = f"{FAILURES}_total"
 SITE_INFO = ("netmon_site_info", "gauge", "Static facts about a site; always 1. Join on site.")
 LINK_INFO = ("netmon_link_info", "gauge", "Static facts about a site's link; always 1. Join on (site, link).")
 THRESHOLD = ("netmon_link_threshold", "gauge",
@@ -159,46 +161,67 @@ class ResultCollector(Collector):
     # -- fed by the application ------------------------------------------------------------------
 
     def publish(self, result: Result) -> None:
-        """Record one result; called for every run of every check."""
-        latest = self._latest(result)
+        """Record one result; called for every run of every check (one pass over its measurements,
+        then one text line per single-sample family: bench/README.md, ICMP sweep)."""
+        latest, increments, observations = self._read(result)
+        key = result.key
+        families = self._families
         with self._lock:
-            state = self._checks.get(result.key)
+            state = self._checks.get(key)
             if state is None or state.latest.identity != latest.identity:
-                state = self._checks[result.key] = _CheckState(latest)
+                state = self._checks[key] = _CheckState(latest)
+                shape_kept = False
+            else:  # a family a run can leave out is a gauge the previous run had (totals only grow)
+                shape_kept = [v[0] for v in state.latest.values] == [v[0] for v in latest.values]
             state.latest = latest
             if result.reason:
                 state.failures[result.reason] = state.failures.get(result.reason, 0.0) + 1
-            for m in result.measurements:
-                spec = self._specs.get(m.name)
-                if spec is None:
-                    continue
-                series = (m.name, m.labels)
-                if spec.kind is Kind.INCREMENT:
-                    state.totals[series] = state.totals.get(series, 0.0) + m.value
-                elif spec.kind is Kind.OBSERVATION and result.key in self._histograms:
+            totals = state.totals
+            for series, value in increments:
+                totals[series] = totals.get(series, 0.0) + value
+            if observations and key in self._histograms:
+                for series, spec, value in observations:
                     counts, total = state.histograms.get(series) or ((0,) * (len(spec.buckets) + 1), 0.0)
-                    index = bisect.bisect_left(spec.buckets, m.value)
+                    index = bisect.bisect_left(spec.buckets, value)
                     state.histograms[series] = (
-                        (*counts[:index], counts[index] + 1, *counts[index + 1:]), total + m.value)
+                        (*counts[:index], counts[index] + 1, *counts[index + 1:]), total + value)
             samples = self._samples(state)
-            for name in self._headers:
-                found = samples.get(name)
-                if found is None:
-                    self._families[name].pop(result.key, None)
+            ident, head = state.ident, state.head
+            for name, found in samples.items():
+                if len(found) == 1:  # most families of a check: one line, no generator and join
+                    sample, labels, value = found[0]
+                    tail = _tail(labels) if labels else ""
+                    families[name][key] = (ident, (), f"{sample}{{{head}{tail}}} {_go(value)}\n".encode())
                 else:
-                    self._families[name][result.key] = _block(state.ident, found, keep=False, head=state.head)
+                    families[name][key] = _block(ident, found, keep=False, head=head)
+            if not shape_kept:
+                for name in self._headers:
+                    if name not in samples:
+                        families[name].pop(key, None)
 
-    def _latest(self, result: Result) -> _Latest:
+    def _read(self, result: Result) -> tuple[_Latest, list[tuple[_Series, float]],
+                                              list[tuple[_Series, MetricSpec, float]]]:
+        """``result``'s exported state, its increments and its observations, in one pass."""
         values = []
-        for m in result.measurements:
-            spec = self._specs.get(m.name)
+        increments: list[tuple[_Series, float]] = []
+        observations: list[tuple[_Series, MetricSpec, float]] = []
+        specs = self._specs
+        for name, value, labels in result.measurements:
+            spec = specs.get(name)
             if spec is None:
-                if m.name not in self._unknown:
-                    self._unknown.add(m.name)
-                    log.warning("measurement %s has no MetricSpec; not exported", m.name)
-            elif spec.kind not in (Kind.INCREMENT, Kind.OBSERVATION):
-                values.append((m.name, m.labels, 1.0 if spec.kind is Kind.INFO else m.value))
-        return _Latest(_identity(result), result.success, result.duration, result.started, tuple(values))
+                if name not in self._unknown:
+                    self._unknown.add(name)
+                    log.warning("measurement %s has no MetricSpec; not exported", name)
+                continue
+            kind = spec.kind
+            if kind is Kind.INCREMENT:
+                increments.append(((name, labels), value))
+            elif kind is Kind.OBSERVATION:
+                observations.append(((name, labels), spec, value))
+            else:
+                values.append((name, labels, 1.0 if kind is Kind.INFO else value))
+        latest = _Latest(_identity(result), result.success, result.duration, result.started, tuple(values))
+        return latest, increments, observations
 
     def on_inventory(self, facts: InventoryFacts) -> None:
         """Forget checks no longer owned; publish the sites', links' and link types' static facts."""
@@ -272,11 +295,11 @@ class ResultCollector(Collector):
         """
         with self._lock:
             states = [(s.latest.identity, s.copy()) for s in self._checks.values()]
-        blocks: dict[str, list[tuple[_Labels, tuple[_Sample, ...]]]] = {}
+        blocks: dict[str, list[tuple[_Labels, Sequence[_Sample]]]] = {}
         for identity, state in states:
             ident = tuple(zip(IDENTITY, identity, strict=True))
-            for name, samples in self._samples(state).items():
-                blocks.setdefault(name, []).append((ident, samples))
+            for name, found in self._samples(state).items():
+                blocks.setdefault(name, []).append((ident, found))
         for name, static in self._snapshot(None):
             entries = blocks.get(name) or [(ident, samples) for ident, samples, _ in static]
             family = Metric(_base(name, self._type(name)), self._help(name), self._type(name))
@@ -317,36 +340,32 @@ class ResultCollector(Collector):
     def _help(self, name: str) -> str:
         return self._helps.get(name) or {f[0]: f[2] for f in (SITE_INFO, LINK_INFO, THRESHOLD)}[name]
 
-    def _samples(self, state: _CheckState) -> dict[str, tuple[_Sample, ...]]:
+    def _samples(self, state: _CheckState) -> dict[str, list[_Sample]]:
         """This check's samples per family, labels after its identity: the one place a check's state
         becomes exposition samples."""
         latest = state.latest
-        found: dict[str, list[_Sample]] = {}
-
-        def add(family: str, labels: _Labels, value: float, sample: str | None = None) -> None:
-            found.setdefault(family, []).append((sample or family, labels, value))
-
-        success, duration, last = (name for name, _, _ in CORE[:3])
-        add(success, (), 1.0 if latest.success else 0.0)
-        add(duration, (), latest.duration)
-        add(last, (), latest.started)
-        for reason, count in state.failures.items():
-            add(FAILURES, (("reason", reason),), count, f"{FAILURES}_total")
+        found: dict[str, list[_Sample]] = {
+            _SUCCESS: [(_SUCCESS, (), 1.0 if latest.success else 0.0)],
+            _DURATION: [(_DURATION, (), latest.duration)],
+            _LAST_RUN: [(_LAST_RUN, (), latest.started)],
+        }
+        if state.failures:
+            found[FAILURES] = [(_FAILURES_TOTAL, (("reason", reason),), count)
+                               for reason, count in state.failures.items()]
+        specs, names = self._specs, self._sample_names
         for name, labels, value in latest.values:
-            spec = self._specs[name]
-            add(name, _own(spec, labels), value, self._sample_names[name])
+            found.setdefault(name, []).append((names[name], _own(specs[name], labels), value))
         for (name, labels), total in state.totals.items():
-            spec = self._specs[name]
-            add(name, _own(spec, labels), total, self._sample_names[name])
+            found.setdefault(name, []).append((names[name], _own(specs[name], labels), total))
         for (name, labels), (counts, total) in state.histograms.items():
-            spec = self._specs[name]
-            series = _own(spec, labels)
+            series = _own(specs[name], labels)
             bucket = f"{name}_bucket"
-            for le, count in zip(self._les[name], itertools.accumulate(counts), strict=True):
-                add(name, (*series, le), float(count), bucket)
-            add(name, series, float(sum(counts)), f"{name}_count")
-            add(name, series, total, f"{name}_sum")
-        return {name: tuple(samples) for name, samples in found.items()}
+            out = found.setdefault(name, [])
+            out += [(bucket, (*series, le), float(count))
+                    for le, count in zip(self._les[name], itertools.accumulate(counts), strict=True)]
+            out.append((f"{name}_count", series, float(sum(counts))))
+            out.append((f"{name}_sum", series, total))
+        return found
 
 
 class Restricted(CollectorRegistry):
@@ -451,15 +470,12 @@ def _pairs(labels: _Labels) -> str:
 _tail = functools.lru_cache(maxsize=8192)(lambda labels: "," + _pairs(labels) if labels else "")
 
 
-def _block(ident: _Labels, samples: tuple[_Sample, ...], keep: bool = True,
+def _block(ident: _Labels, samples: Sequence[_Sample], keep: bool = True,
            head: str | None = None) -> _Block:
     """``samples`` with their text format 0.0.4 encoding, the identity escaped once for all of them
     (or given as ``head``); without ``keep`` only the text is kept (a check's samples are rebuilt
     from its state)."""
     if head is None:
         head = _pairs(ident)
-    if len(samples) == 1:  # most families of a check: skip the generator and join
-        name, labels, value = samples[0]
-        return ident, samples if keep else (), f"{name}{{{head}{_tail(labels)}}} {_go(value)}\n".encode()
     text = "".join(f"{name}{{{head}{_tail(labels)}}} {_go(value)}\n" for name, labels, value in samples)
-    return ident, samples if keep else (), text.encode()
+    return ident, tuple(samples) if keep else (), text.encode()

@@ -25,7 +25,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from probes import verdict
@@ -90,9 +90,12 @@ class MetricSpec:
     buckets: tuple[float, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Measurement:
-    """One value a run produced, named after the `MetricSpec` it belongs to."""
+class Measurement(NamedTuple):
+    """One value a run produced, named after the `MetricSpec` it belongs to.
+
+    A named tuple, not a frozen dataclass: a run makes ~15 of them (ICMP), and a tuple is built in
+    half the time and, holding only strings and numbers, is never walked by the cyclic GC.
+    """
 
     name: str
     value: float

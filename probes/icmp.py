@@ -139,14 +139,15 @@ def measurements(rtts: tuple[float | None, ...]) -> list[Measurement]:
     ]
     summary = linkstats.summarize(rtts)
     if summary is not None:
+        jitter = linkstats.jitter(rtts)
         out += [
             Measurement(RTT_MIN, summary.minimum),
             Measurement(RTT_MEDIAN, summary.median),
             Measurement(RTT_AVG, summary.average),
             Measurement(RTT_MAX, summary.maximum),
             Measurement(RTT_STDDEV, summary.stddev),
-            Measurement(JITTER, linkstats.jitter(rtts)),
-            Measurement(MOS, linkstats.mos(rtts)),
+            Measurement(JITTER, jitter),
+            Measurement(MOS, linkstats.mos(rtts, summary, jitter)),
         ]
     return out
 

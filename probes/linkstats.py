@@ -22,7 +22,6 @@ meeting is barely usable. It is an estimate for ranking links, not a listening t
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -58,12 +57,15 @@ def summarize(rtts: Sequence[float | None]) -> RttSummary | None:
     It is computed in floats: `statistics.pstdev` works in exact fractions, which made it the
     largest single cost of a 20,000-check scheduler (bench/README.md, Scale).
     """
-    got = [r for r in rtts if r is not None]
-    if not got:
+    got = sorted(r for r in rtts if r is not None)
+    n = len(got)
+    if not n:
         return None
-    average = statistics.fmean(got)
-    stddev = math.sqrt(math.fsum((r - average) ** 2 for r in got) / len(got))
-    return RttSummary(min(got), statistics.median(got), average, max(got), stddev)
+    average = math.fsum(got) / n  # statistics.fmean and .median, inlined: this runs once per ICMP run
+    mid = n // 2
+    median = got[mid] if n % 2 else (got[mid - 1] + got[mid]) / 2
+    stddev = math.sqrt(math.fsum([(r - average) ** 2 for r in got]) / n)
+    return RttSummary(got[0], median, average, got[-1], stddev)
 
 
 #: Differences after which RFC 3550's running estimate has forgotten its start at 0 ((15/16)^64 ≈ 1.6 %).
@@ -148,9 +150,13 @@ def mos_from_r(r: float) -> float:
     return max(1.0, min(4.5, 1 + 0.035 * r + 7e-6 * r * (r - 60) * (100 - r)))
 
 
-def mos(rtts: Sequence[float | None]) -> float:
-    """Meeting-quality estimate (MOS 1-4.5) of a burst; 1.0 when nothing came back."""
-    got = [r for r in rtts if r is not None]
-    if not got:
+def mos(rtts: Sequence[float | None], summary: RttSummary | None = None,
+        jitter_s: float | None = None) -> float:
+    """Meeting-quality estimate (MOS 1-4.5) of a burst; 1.0 when nothing came back. A caller that has
+    the burst's `summarize` and `jitter` already passes them (the ICMP probe, once per run)."""
+    summary = summary or summarize(rtts)
+    if summary is None:
         return 1.0
-    return mos_from_r(r_factor(statistics.fmean(got), jitter(rtts), loss_ratio(len(rtts), len(got))))
+    got = sum(1 for r in rtts if r is not None)
+    jitter_s = jitter(rtts) if jitter_s is None else jitter_s
+    return mos_from_r(r_factor(summary.average, jitter_s, loss_ratio(len(rtts), got)))
