@@ -38,7 +38,7 @@ import pytest
 import yaml
 
 from netmon.lab import control
-from tests.alerts.test_e2e import SCALE, Stack, _stack, report
+from tests.alerts.test_e2e import ICMP, SCALE, Stack, _stack, report
 from tests.support import ROOT
 
 pytestmark = [
@@ -54,7 +54,6 @@ pytestmark = [
 QUIET_AFTER = 600 / SCALE
 HUBS_KEPT = ("hub-son-la", "hub-quynh-nhai")
 POWER_SITES = ("chieng-an", "chieng-coi")
-_ICMP = {"count": 2, "spacing": 0.1, "packet_timeout": 1.0}
 
 
 def truth_inventory(path: Path) -> Path:
@@ -64,13 +63,13 @@ def truth_inventory(path: Path) -> Path:
     spec["defaults"]["interval"], spec["defaults"]["timeout"] = "2s", "1.5s"
     for link_type, limits in spec["defaults"]["link_types"].items():
         limits["unreachable_after"] = {"fiber": "8s", "vsat": "14s"}.get(link_type, "10s")
-    spec["datacenter"]["checks"] = [{"id": "canary-core", "probe": "icmp", "target": "198.18.0.1", **_ICMP},
+    spec["datacenter"]["checks"] = [{"id": "canary-core", "probe": "icmp", "target": "198.18.0.1", **ICMP},
                                     {"id": "portal-https", "probe": "http", "service": "dich-vu-cong"}]
     for hub in spec["hubs"]:
-        hub["checks"] = [{"id": "icmp", "probe": "icmp", **_ICMP}]
+        hub["checks"] = [{"id": "icmp", "probe": "icmp", **ICMP}]
     spec["sites"] = [s for s in spec["sites"] if s["upstream"] in HUBS_KEPT]
     for site in spec["sites"]:
-        site["checks"] = [{"id": f"icmp-{link['id']}", "probe": "icmp", "link": link["id"], **_ICMP}
+        site["checks"] = [{"id": f"icmp-{link['id']}", "probe": "icmp", "link": link["id"], **ICMP}
                           for link in site["links"]]
         site["checks"].append({"id": "cpe-https", "probe": "tcp", "link": "primary", "port": 443})
         site["devices"] = [{**d, "interval": "2s", "timeout": "0.5s", "retries": 0}
