@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ from netmon import alerting
 from netmon.inventory import load
 from netmon.lab import control
 from tests.alerts import peers
-from tests.alerts.test_e2e import report
+from tests.alerts.test_e2e import Stack, report
 from tests.support import ROOT, netmon_run, prometheus, wait_until
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow,
@@ -41,21 +43,30 @@ FAULTS: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[str, dict[str, Any]]
 }
 
 
-def test_times_to_first_notification_as_shipped(province_lab: control.Lab, tmp_path: Path) -> None:
+@contextmanager
+def shipped_stack(lab: control.Lab, tmp: Path) -> Iterator[Stack]:
+    """netmon, Prometheus and Alertmanager as shipped on the whole simulated province, once it is up in
+    Prometheus; Alertmanager's receivers are a webhook, nothing else changes."""
     config = ROOT / "config" / "communes.yaml"
     shipped_prom = yaml.safe_load((ROOT / "config" / "prometheus.yml").read_text())["global"]
     rules = [ROOT / "alerts" / "recording.rules.yml", ROOT / "alerts" / "netmon.rules.yml"]
-    generated = tmp_path / "site-availability.rules.yml"
+    generated = tmp / "site-availability.rules.yml"
     generated.write_text(yaml.safe_dump(alerting.availability_rules(load(config)), allow_unicode=True))
     am_config = yaml.safe_load((ROOT / "alerts" / "alertmanager.yml").read_text())
     with peers.webhook_receiver() as hook, \
-            peers.alertmanager(tmp_path, peers.webhook_config(am_config, hook.url, retime=False)) as am, \
-            netmon_run(config, tmp_path) as prober, \
-            prometheus(tmp_path, [prober.url.removeprefix("http://")], rule_files=[*rules, generated],
+            peers.alertmanager(tmp, peers.webhook_config(am_config, hook.url, retime=False)) as am, \
+            netmon_run(config, tmp) as prober, \
+            prometheus(tmp, [prober.url.removeprefix("http://")], rule_files=[*rules, generated],
                        scrape_interval=shipped_prom["scrape_interval"],
                        evaluation_interval=shipped_prom["evaluation_interval"],
                        alertmanager=am.url.removeprefix("http://")) as prom:
         wait_until(lambda: len(prom.query("netmon:site_up == 1")) >= 70, 180, "the province up in Prometheus")
+        yield Stack(lab, prom, am, hook)
+
+
+def test_times_to_first_notification_as_shipped(province_lab: control.Lab, tmp_path: Path) -> None:
+    with shipped_stack(province_lab, tmp_path) as stack:
+        hook = stack.hook
         started = time.time()
         for target, values in FAULTS.values():
             province_lab.set(target, **values)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,24 +130,66 @@ def firing(stack: Stack, since: float, until: float = float("inf")) -> list[tupl
             for n, a in stack.hook.matching("firing") if since <= n.received < until]
 
 
-def _run(stack: Stack, fault: Fault) -> None:
+def run_fault(stack: Stack, fault: Fault, end: Callable[[], object] | None = None, wait: float = 180,
+         quiet_after: float = QUIET_AFTER) -> None:
+    """Inject the fault's steps, each awaited as its notification, then end it (`end`, else the lab's
+    reset), await its resolves and keep the quiet period after the recovery under test."""
     fault.injected = time.time()
     try:
         for changes, (alertname, site) in fault.steps:
             step = time.time()
             for target, values in changes:
                 stack.lab.set(target, **values)
-            notification, _ = stack.hook.wait_for(180, "firing", alertname=alertname, site=site)
+            notification, _ = stack.hook.wait_for(wait, "firing", alertname=alertname, site=site)
             fault.first_notified[(alertname, site)] = notification.received - step
         time.sleep(fault.hold)
     finally:
-        stack.lab.reset()
+        (end or stack.lab.reset)()
     fault.recovered = time.time()
     for alertname, site in fault.expected:
-        stack.hook.wait_for(180, "resolved", alertname=alertname, site=site)
+        stack.hook.wait_for(wait, "resolved", alertname=alertname, site=site)
     # the quiet period after the recovery is itself under test: nothing may fire in it
-    time.sleep(max(0.0, fault.recovered + QUIET_AFTER - time.time()))
+    time.sleep(max(0.0, fault.recovered + quiet_after - time.time()))
     fault.quiet_until = time.time()
+
+
+def judge(stack: Stack, faults: list[Fault], since: float, **figures: object) -> None:
+    """Every firing notification since ``since`` against the faults injected (several may run at once).
+
+    A notification is true when one of the faults expects it and it came while that fault was on; any
+    other — about a control site, after a recovery, a second alert for the same fault — is false.
+    """
+    notes = firing(stack, since)
+
+    def owner(received: float, key: tuple[str, str]) -> Fault | None:
+        return next((f for f in faults if key in f.expected and f.injected <= received < f.recovered), None)
+
+    true_notes: list[tuple[str, str, str, float]] = []
+    false_notes: list[tuple[str, str, str, float]] = []
+    for received, alertname, site in notes:
+        fault = owner(received, (alertname, site))
+        (true_notes if fault else false_notes).append(
+            (fault.name if fault else "none", alertname, site, round(received - since, 1)))
+    expected = [(f, key) for f in faults for key in f.expected]
+    found = [(f, key) for f, key in expected if key in f.first_notified]
+    precision = len(true_notes) / len(notes) if notes else 1.0
+    recall = len(found) / len(expected)
+    hub_notes = [n for n in notes if n[1] == "HubUnreachable"]
+    after_recovery = [n for f in faults for n in firing(stack, f.recovered, f.quiet_until)
+                      if not owner(n[0], (n[1], n[2]))]
+    premature = [(f.name, a["labels"]["alertname"]) for f in faults for n, a in stack.hook.matching("resolved")
+                 if (a["labels"]["alertname"], a["labels"].get("site", "")) in f.expected
+                 and f.injected <= n.received < f.recovered]
+    for fault in faults:
+        report(fault.name, **{f"{a}_time_to_notify_s": round(t, 1) for (a, _), t in fault.first_notified.items()})
+    report("alert truth", precision=round(precision, 3), recall=round(recall, 3), notifications=len(notes),
+           false=false_notes, hub_notifications=len(hub_notes), after_recovery=after_recovery,
+           premature_resolves=premature, load_average=os.getloadavg(), **figures)
+    assert false_notes == []
+    assert precision == 1.0 and recall == 1.0
+    assert len(hub_notes) == 1
+    assert after_recovery == []
+    assert premature == []  # and every expected resolve was awaited in run_fault
 
 
 def test_alert_truth_timeline(stack: Stack) -> None:
@@ -155,30 +197,6 @@ def test_alert_truth_timeline(stack: Stack) -> None:
     time.sleep(QUIET_AFTER)  # a quiet period: the calm province must not page
     quiet = firing(stack, quiet_start)
     for fault in FAULTS:
-        _run(stack, fault)
-        report(fault.name, **{f"{a}_time_to_notify_s": round(t, 1) for (a, _), t in fault.first_notified.items()})
-
-    notes = firing(stack, quiet_start)
-    true_notes, false_notes = [], []
-    for received, alertname, site in notes:
-        owner = next((f for f in FAULTS if f.injected <= received < f.quiet_until), None)
-        (true_notes if owner and (alertname, site) in owner.expected else false_notes).append(
-            (owner.name if owner else "quiet", alertname, site, round(received - (owner.injected if owner else 0), 1)))
-    expected = [(f, key) for f in FAULTS for key in f.expected]
-    found = [(f, key) for f, key in expected if key in f.first_notified]
-    precision = len(true_notes) / len(notes) if notes else 1.0
-    recall = len(found) / len(expected)
-    hub_notes = [n for n in notes if n[1] == "HubUnreachable"]
-    after_recovery = [n for f in FAULTS for n in firing(stack, f.recovered, f.quiet_until)]
-    premature = [(f.name, a["labels"]["alertname"]) for f in FAULTS for n, a in stack.hook.matching("resolved")
-                 if (a["labels"]["alertname"], a["labels"].get("site", "")) in f.expected
-                 and f.injected <= n.received < f.recovered]
-    report("alert truth", precision=round(precision, 3), recall=round(recall, 3), notifications=len(notes),
-           false=false_notes, hub_notifications=len(hub_notes), after_recovery=after_recovery,
-           premature_resolves=premature, quiet_period=quiet, load_average=os.getloadavg())
+        run_fault(stack, fault)
+    judge(stack, FAULTS, quiet_start, quiet_period=quiet)
     assert quiet == []
-    assert false_notes == []
-    assert precision == 1.0 and recall == 1.0
-    assert len(hub_notes) == 1
-    assert after_recovery == []
-    assert premature == []  # and every expected resolve was awaited in _run
