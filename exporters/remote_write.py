@@ -11,20 +11,30 @@ scrape would stamp them with the scrape time. Prometheus needs ``--web.enable-re
 and ``storage.tsdb.out_of_order_time_window`` covering the longest backlog.
 
 What is written per Result: ``netmon_probe_success`` and ``netmon_probe_duration_seconds``, plus every
-gauge, counter (read from the device, cumulative) and info measurement. Per-run increments and
-histogram observations are not: their running totals would have to be summed across runs in arrival
-order, which a backlog delivered behind live results does not keep.
+gauge, counter (read from the device, cumulative) and info measurement; and, when the Result comes
+with its check's running totals (`exporters.totals`, counted by the edge agent in its own order), the
+counters and histograms that span runs — ``netmon_probe_failures_total{reason}``, per-run increments
+such as ``netmon_icmp_packets_sent_total``, and ``_bucket``/``_count``/``_sum`` — named and labelled
+as `netmon run` exports them (`exporters.prometheus`), so the same rules and panels read both.
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
 from collections.abc import Iterable, Mapping
 
 import cramjam
 import httpx
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
-from probes.base import Kind, Result
+from exporters.prometheus import FAILURES, _le_labels, _sample
+from exporters.totals import Totals
+from probes.base import Kind, MetricSpec, Result
+
+log = logging.getLogger("netmon.exporter")
+#: Series names already logged as not written (once each, not once per result).
+_unknown: set[str] = set()
 
 _F = descriptor_pb2.FieldDescriptorProto
 _WRITTEN = (Kind.GAUGE, Kind.COUNTER, Kind.INFO)
@@ -60,30 +70,62 @@ WriteRequest = _messages()
 Labels = tuple[tuple[str, str], ...]
 
 
-def samples(result: Result, kinds: Mapping[str, Kind]) -> list[tuple[Labels, float]]:
-    """The (sorted label set with ``__name__``, value) pairs written for one Result."""
+def samples(result: Result, specs: Mapping[str, MetricSpec],
+            totals: Totals | None = None) -> list[tuple[Labels, float]]:
+    """The (sorted label set with ``__name__``, value) pairs written for one Result (and its check's
+    running totals after it)."""
     identity = (("site", result.site), ("check", result.check), ("probe", result.probe),
                 ("target", result.target), ("link", result.link))
-    rows: list[tuple[Labels, float]] = [
-        (tuple(sorted((("__name__", "netmon_probe_success"), *identity))), float(result.success)),
-        (tuple(sorted((("__name__", "netmon_probe_duration_seconds"), *identity))), result.duration),
+    own: list[tuple[str, Labels, float]] = [
+        ("netmon_probe_success", (), float(result.success)),
+        ("netmon_probe_duration_seconds", (), result.duration),
     ]
     for m in result.measurements:
-        kind = kinds.get(m.name)
-        if kind not in _WRITTEN:
+        spec = specs.get(m.name)
+        if spec is None or spec.kind not in _WRITTEN:
             continue
-        name = f"{m.name}_total" if kind is Kind.COUNTER else m.name
-        value = 1.0 if kind is Kind.INFO else m.value
-        rows.append((tuple(sorted((("__name__", name), *identity, *m.labels))), value))
-    return rows
+        own.append((_sample(spec), m.labels, 1.0 if spec.kind is Kind.INFO else m.value))
+    if totals:
+        own += cumulative(totals, specs)
+    return [(tuple(sorted((("__name__", name), *identity, *labels))), value) for name, labels, value in own]
 
 
-def encode(results: Iterable[Result], kinds: Mapping[str, Kind]) -> bytes:
-    """One snappy-compressed ``WriteRequest`` holding every sample of ``results``."""
+def cumulative(totals: Totals, specs: Mapping[str, MetricSpec]) -> list[tuple[str, Labels, float]]:
+    """(sample name, own labels, value) of a check's running totals, as `exporters.prometheus` names
+    them. A series whose spec this side does not know (or knows with other buckets: an agent of
+    another version) is left out and logged, never written under a wrong name."""
+    out: list[tuple[str, Labels, float]] = [
+        (f"{FAILURES}_total", (("reason", reason),), n) for reason, n in totals.failures.items()]
+    for (name, labels), value in totals.increments.items():
+        spec = specs.get(name)
+        if spec is None or spec.kind is not Kind.INCREMENT:
+            _skip(name, "has no increment spec here")
+            continue
+        out.append((_sample(spec), labels, value))
+    for (name, labels), (counts, total) in totals.histograms.items():
+        spec = specs.get(name)
+        if spec is None or spec.kind is not Kind.OBSERVATION or len(counts) != len(spec.buckets) + 1:
+            _skip(name, "does not match its histogram spec here")
+            continue
+        for le, count in zip(_le_labels(spec.buckets), itertools.accumulate(counts), strict=True):
+            out.append((f"{name}_bucket", (*labels, le), float(count)))
+        out += [(f"{name}_count", labels, float(sum(counts))), (f"{name}_sum", labels, total)]
+    return out
+
+
+def _skip(name: str, why: str) -> None:
+    if name not in _unknown:
+        _unknown.add(name)
+        log.warning("running total %s %s (an agent of another version?); not written", name, why)
+
+
+def encode(results: Iterable[tuple[Result, Totals | None]], specs: Mapping[str, MetricSpec]) -> bytes:
+    """One snappy-compressed ``WriteRequest`` holding every sample of ``results`` (each with its
+    check's running totals after it, or None)."""
     series: dict[Labels, list[tuple[int, float]]] = {}
-    for result in results:
+    for result, totals in results:
         ts = round(result.started * 1000)
-        for labels, value in samples(result, kinds):
+        for labels, value in samples(result, specs, totals):
             series.setdefault(labels, []).append((ts, value))
     request = WriteRequest()
     for labels, points in series.items():

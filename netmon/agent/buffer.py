@@ -8,17 +8,25 @@ deduplicates on (agent, sequence).
 A row leaves the buffer in one of two ways only: acknowledged by the central side (`ack`), or dropped
 because the buffer is over its size cap — oldest first, and every drop is added to a persistent
 counter the agent reports with each batch.
+
+Each check's running totals (failed runs by reason, echoes sent and received, histogram buckets:
+`exporters.totals`) are counted here, in commit order, and kept in the ``totals`` table in the same
+transaction as the result, whose body carries them: a restart or a kill -9 continues every counter
+where the last committed result left it — never a reset, never a step counted twice.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
+from exporters.totals import Totals
 from netmon.agent import wire
-from probes.base import Result
+from probes import base
+from probes.base import MetricSpec, Result
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS results (
@@ -27,13 +35,16 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS results_committed ON results (committed)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
     "INSERT OR IGNORE INTO meta VALUES ('dropped', 0)",
+    # Each check's totals after its last committed result (identity: JSON list; totals: wire form).
+    "CREATE TABLE IF NOT EXISTS totals (key TEXT PRIMARY KEY, identity TEXT NOT NULL, body TEXT NOT NULL)",
 )
 
 
 class Buffer:
     """One connection, used from the agent's event loop only."""
 
-    def __init__(self, path: str | Path, max_bytes: int):
+    def __init__(self, path: str | Path, max_bytes: int, histograms: Collection[str] = ()):
+        """``histograms``: keys of the checks whose observations are counted into histogram buckets."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
@@ -48,6 +59,10 @@ class Buffer:
             "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM results").fetchone()
         #: Results appended by this process (the buffer's lifetime total is the last sequence number).
         self.appended = 0
+        self.histograms = frozenset(histograms)
+        self._totals = {key: Totals.load(json.loads(body), tuple(json.loads(identity)))
+                        for key, identity, body in self._db.execute("SELECT key, identity, body FROM totals")}
+        self._specs: dict[str, dict[str, MetricSpec]] = {}
 
     @property
     def dropped(self) -> int:
@@ -76,14 +91,26 @@ class Buffer:
         row = self._db.execute("SELECT MIN(seq) FROM results").fetchone()
         return int(row[0]) if row[0] is not None else self.last_seq + 1
 
+    def totals(self, key: str) -> Totals | None:
+        """The check's totals after its last committed result."""
+        return self._totals.get(key)
+
     def append(self, result: Result) -> int:
-        """Commit ``result`` (durably) and return its sequence number; drop the oldest over the cap."""
-        body = wire.dump(result)
+        """Commit ``result`` with its check's totals after it (durably) and return its sequence number;
+        drop the oldest over the cap."""
+        totals = (self._totals.get(result.key) or Totals(())).add(
+            result, self._probe_specs(result.probe), result.key in self.histograms)
+        body = wire.dump(result, totals)
         size = len(body.encode())
         self._db.execute("BEGIN IMMEDIATE")
         try:
             seq = self._db.execute("INSERT INTO results (committed, size, body) VALUES (?, ?, ?)",
                                    (time.time(), size, body)).lastrowid
+            if totals:
+                self._db.execute(
+                    "INSERT INTO totals VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+                    "identity = excluded.identity, body = excluded.body",
+                    (result.key, json.dumps(totals.identity), json.dumps(totals.dump(), ensure_ascii=False)))
             self.bytes += size
             self.held += 1
             dropped = 0
@@ -102,8 +129,16 @@ class Buffer:
                 "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM results").fetchone()
             raise
         self.appended += 1
+        self._totals[result.key] = totals
         assert seq is not None
         return seq
+
+    def _probe_specs(self, probe: str) -> dict[str, MetricSpec]:
+        specs = self._specs.get(probe)
+        if specs is None:
+            known = base.registry().get(probe)
+            specs = self._specs[probe] = {s.name: s for s in known.metrics} if known else {}
+        return specs
 
     def take(self, live_since: float, max_bytes: int) -> list[tuple[int, str]]:
         """The next batch: live results (committed at or after ``live_since``) first, then the oldest

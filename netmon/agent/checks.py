@@ -10,8 +10,10 @@ series and history rows sit beside the center's own view of the same site, never
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from probes import base
 from probes.base import Check
 from probes.errors import NetmonError
 
@@ -42,3 +44,20 @@ def inside_out(inventory: Inventory, site: str) -> list[Check]:
     if canary is not None:
         mine.append(dataclasses.replace(canary, id="hub", target=hub.address))
     return [dataclasses.replace(c, site=site, id=PREFIX + c.id, link=AGENT_LINK) for c in mine]
+
+
+def histograms(inventory: Inventory, site: str, checks: Iterable[Check]) -> frozenset[str]:
+    """Keys of the agent's checks whose observations (each echo's RTT) are counted as histograms: a
+    check's own ``rtt_histogram`` decides, else its center's primary link type is looked up in
+    ``defaults.rtt_histogram`` — the agent's echoes cross that link."""
+    spec = next(s for s in inventory.spec.sites if s.slug == site)
+    primary = next((lk for lk in spec.links if lk.role == "primary"), spec.links[0])
+    by_type = primary.type in inventory.spec.defaults.rtt_histogram
+    out = set()
+    for check in checks:
+        if not any(m.kind is base.Kind.OBSERVATION for m in base.get(check.probe).metrics):
+            continue
+        choice = check.options.histogram()
+        if by_type if choice is None else choice:
+            out.add(check.key)
+    return frozenset(out)

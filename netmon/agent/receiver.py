@@ -4,8 +4,10 @@ Per batch, in this order: the bearer token must be a listed agent's (else 401, c
 and every result in it must be for that agent's own site (else 403, counted as foreign); results
 whose sequence number was already taken are duplicates (a resent batch, or a replay) and are
 acknowledged without being written again. The new ones are written to Prometheus by remote-write at
-their own timestamps — only then, in one SQLite transaction, are their sequence numbers recorded and
-the batch acknowledged, so a failed write is retried by the agent rather than lost.
+their own timestamps, with the running totals the agent counted (counters that continue across its
+restarts, under `netmon run`'s names) — only then, in one SQLite transaction, are their sequence
+numbers recorded and the batch acknowledged, so a failed write is retried by the agent rather than
+lost.
 
 The history wants each agent's results in the order they were measured, but delivery sends live
 results ahead of the backlog. Results are therefore held in the ``pending`` table until every lower
@@ -32,11 +34,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from exporters import remote_write
+from exporters.totals import Totals
 from netmon.agent import wire
 from netmon.agent.config import AgentEntry, AgentsFile, token_hash
 from netmon.agent.delivery import PATH
 from netmon.httpserver import Handler, HttpListener
-from probes.base import Kind, Result
+from probes.base import MetricSpec, Result
 
 log = logging.getLogger("netmon.agents")
 
@@ -85,11 +88,11 @@ class Refused(Exception):
 class Inbox:
     """Deduplication, history ordering and the writes; one batch at a time (a lock)."""
 
-    def __init__(self, agents: AgentsFile, state: Path, kinds: Mapping[str, Kind],
+    def __init__(self, agents: AgentsFile, state: Path, specs: Mapping[str, MetricSpec],
                  history: Callable[[Result], None] | None = None):
         self.by_hash = {a.token_sha256: a for a in agents.agents}
         self.remote_write = agents.remote_write
-        self.kinds = kinds
+        self.specs = specs
         self.history = history
         self.stats = ReceiverStats({a.id: AgentCounts(a.site) for a in agents.agents})
         state.parent.mkdir(parents=True, exist_ok=True)
@@ -122,7 +125,7 @@ class Inbox:
         except wire.BadBatch as exc:
             self.stats.rejected["malformed"] += 1
             raise Refused(400, "malformed", str(exc)) from None
-        foreign = [r.site for _, r in results if r.site != agent.site]
+        foreign = [r.site for _, r, _ in results if r.site != agent.site]
         if batch.agent != agent.id or batch.site != agent.site or foreign:
             self.stats.rejected["foreign"] += 1
             log.warning("agent %s (site %s) sent a batch for %s: refused", agent.id, agent.site,
@@ -131,7 +134,7 @@ class Inbox:
         with self._lock:
             return self._take(agent, batch, results, len(body))
 
-    def _take(self, agent: AgentEntry, batch: wire.Batch, results: list[tuple[int, Result]],
+    def _take(self, agent: AgentEntry, batch: wire.Batch, results: list[wire.Item],
               size: int) -> dict[str, int]:
         counts = self.stats.agents[agent.id]
         counts.bytes += size
@@ -140,13 +143,13 @@ class Inbox:
         row = self._db.execute("SELECT next FROM cursor WHERE agent = ?", (agent.id,)).fetchone()
         cursor = batch.low if row is None else int(row[0])
         held = {s for (s,) in self._db.execute("SELECT seq FROM pending WHERE agent = ?", (agent.id,))}
-        new: dict[int, Result] = {}
-        for seq, result in results:
+        new: dict[int, tuple[Result, Totals | None]] = {}
+        for seq, result, totals in results:
             if seq >= cursor and seq not in held and seq not in new:
-                new[seq] = result
+                new[seq] = (result, totals)
         if new and self.remote_write:
             try:
-                body = remote_write.encode(new.values(), self.kinds)
+                body = remote_write.encode(new.values(), self.specs)
                 remote_write.push(self._http, self.remote_write, body)
             except remote_write.RemoteWriteError as exc:
                 if exc.retry:
@@ -163,13 +166,13 @@ class Inbox:
                 self.history(result)
         return {"accepted": len(new), "duplicate": len(results) - len(new)}
 
-    def _commit(self, agent: str, cursor: int, low: int, new: dict[int, Result],
+    def _commit(self, agent: str, cursor: int, low: int, new: Mapping[int, tuple[Result, Totals | None]],
                 counts: AgentCounts) -> list[Result]:
         """Record ``new``; return what the history may now take, in sequence order."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
             self._db.executemany("INSERT INTO pending VALUES (?, ?, ?)",
-                                 ((agent, seq, wire.dump(r)) for seq, r in new.items()))
+                                 ((agent, seq, wire.dump(r)) for seq, (r, _) in new.items()))
             rows = self._db.execute("SELECT seq, body FROM pending WHERE agent = ? ORDER BY seq",
                                     (agent,)).fetchall()
             ready: list[tuple[int, str]] = []

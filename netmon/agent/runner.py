@@ -37,7 +37,7 @@ from collectors import snmp_profiles
 from collectors.snmp import SnmpOptions
 from collectors.snmp_session import close_engines
 from netmon.agent.buffer import Buffer
-from netmon.agent.checks import inside_out
+from netmon.agent.checks import histograms, inside_out
 from netmon.agent.config import AgentConfig, load_model, read_token
 from netmon.agent.delivery import Budget, Delivery
 from netmon.scheduler import Scheduler
@@ -69,6 +69,8 @@ class Resolved:
     budget_bytes_per_day: int | None
     #: The SNMP profiles the checks poll with, validated.
     profiles: tuple[snmp_profiles.Profile, ...]
+    #: Keys of the checks whose observations are counted into histograms.
+    histograms: frozenset[str]
 
 
 def resolve(config_path: Path) -> Resolved:
@@ -83,7 +85,7 @@ def resolve(config_path: Path) -> Resolved:
     primary = next((lk for lk in site.links if lk.role == "primary"), site.links[0])
     names = dict.fromkeys(n for c in checks if isinstance(c.options, SnmpOptions) for n in c.options.profiles)
     return Resolved(cfg, tuple(checks), token, cfg.budget_bytes_per_day or primary.budget_bytes_per_day,
-                    tuple(snmp_profiles.load(n) for n in names))
+                    tuple(snmp_profiles.load(n) for n in names), histograms(inventory, cfg.site, checks))
 
 
 T = TypeVar("T")
@@ -175,7 +177,8 @@ class Agent:
         cfg = self.config = resolved.config
         self.checks = list(resolved.checks)
         budget, token = resolved.budget_bytes_per_day, resolved.token
-        self.buffer = Buffer(cfg.path(self.config_path, cfg.buffer), cfg.buffer_max_bytes)
+        self.buffer = Buffer(cfg.path(self.config_path, cfg.buffer), cfg.buffer_max_bytes,
+                             resolved.histograms)
         verify: ssl.SSLContext | bool = True
         if cfg.ca_file:
             verify = ssl.create_default_context(cafile=cfg.path(self.config_path, cfg.ca_file))

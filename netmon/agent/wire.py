@@ -5,6 +5,10 @@ byte for byte what arrives. A batch names its agent and site (checked against th
 lowest sequence number the agent still holds (everything below it was delivered or dropped by the
 size cap), how many results the cap has dropped so far and how many the buffer holds (this batch's
 included): the central side shows the agent's backlog without asking it.
+
+A result whose check has counted something carries its check's running totals after it (``t``:
+`exporters.totals.Totals`), counted by the agent in commit order, so the central side writes counters
+that continue across the agent's restarts and do not depend on the order batches arrive in.
 """
 
 from __future__ import annotations
@@ -14,20 +18,24 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+from exporters.totals import Totals, identity_of
 from probes.base import Measurement, Result
 
 #: A decompressed batch larger than this is refused (a zip bomb must not take the central down).
 MAX_BATCH_BYTES = 16 * 1024 * 1024
 
 
-def dump(result: Result) -> str:
-    return json.dumps({
+def dump(result: Result, totals: Totals | None = None) -> str:
+    data = {
         "site": result.site, "check": result.check, "probe": result.probe, "target": result.target,
         "link": result.link, "success": result.success, "started": result.started,
         "duration": result.duration, "reason": result.reason, "error": result.error,
         "m": [[m.name, m.value, [list(p) for p in m.labels]] for m in result.measurements],
         "details": result.details,
-    }, separators=(",", ":"), ensure_ascii=False, default=str)
+    }
+    if totals:
+        data["t"] = totals.dump()
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def load(data: dict[str, Any]) -> Result:
@@ -40,6 +48,11 @@ def load(data: dict[str, Any]) -> Result:
                            for n, v, labels in data.get("m", ())),
         details=dict(data.get("details") or {}),
     )
+
+
+def load_totals(data: dict[str, Any], result: Result) -> Totals | None:
+    """The running totals ``data`` (a result as `dump` wrote it) carries, if any."""
+    return Totals.load(data["t"], identity_of(result)) if data.get("t") else None
 
 
 @dataclass(frozen=True)
@@ -65,14 +78,19 @@ class BadBatch(ValueError):
     """A body that is not a batch; the central side counts it and answers 400."""
 
 
-def decode(body: bytes) -> tuple[Batch, list[tuple[int, Result]]]:
+#: One result of a batch: its sequence number, the result, its check's totals after it.
+Item = tuple[int, Result, Totals | None]
+
+
+def decode(body: bytes) -> tuple[Batch, list[Item]]:
     try:
         inflater = zlib.decompressobj()
         raw = inflater.decompress(body, MAX_BATCH_BYTES)
         if inflater.unconsumed_tail:
             raise BadBatch(f"batch larger than {MAX_BATCH_BYTES} bytes uncompressed")
         data = json.loads(raw)
-        results = [(int(seq), load(item)) for seq, item in data["results"]]
+        results = [(int(seq), result, load_totals(item, result))
+                   for seq, item in data["results"] for result in (load(item),)]
         batch = Batch(str(data["agent"]), str(data["site"]), int(data["low"]), int(data["dropped"]),
                       int(data["held"]), ())
     except BadBatch:

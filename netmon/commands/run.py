@@ -101,9 +101,9 @@ def start_agents(path: str, service: Daemon, history: HistoryWriter | None) -> R
 
     agents = load_agents(path, {s.slug for s in service.inventory.spec.sites})
     source = Path(path)
-    kinds = {s.name: s.kind for p in base.registry().values() for s in p.metrics}
+    specs = {s.name: s for p in base.registry().values() for s in p.metrics}
     state = Path(agents.state) if Path(agents.state).is_absolute() else source.resolve().parent / agents.state
-    inbox = Inbox(agents, state, kinds, history.publish if history else None)
+    inbox = Inbox(agents, state, specs, history.publish if history else None)
     service.own_registry.register(ReceiverMetrics(inbox))
     receiver = Receiver(agents, source, inbox)
     receiver.start()

@@ -1,7 +1,10 @@
-"""The agent's buffer: what `append` returned is on disk after kill -9; the cap drops oldest, counted."""
+"""The agent's buffer: what `append` returned is on disk after kill -9, with its check's running totals;
+the cap drops oldest, counted."""
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import signal
 import subprocess
@@ -11,13 +14,15 @@ import time
 from pathlib import Path
 
 from netmon.agent.buffer import Buffer
-from probes.base import Result
+from probes import icmp
+from probes.base import Measurement, Result
 from tests.support import ROOT
 
 
 def result(i: int, started: float = 1_700_000_000.0) -> Result:
     return Result("muong-lan", "agent-canary-core", "icmp", "198.18.0.1", "agent", i % 3 != 0,
-                  started + i, 0.01, None if i % 3 else "timeout")
+                  started + i, 0.01, None if i % 3 else "timeout",
+                  measurements=(Measurement(icmp.SENT, 3), Measurement(icmp.RECEIVED, 3 if i % 3 else 0)))
 
 
 WRITER = textwrap.dedent("""
@@ -55,6 +60,15 @@ def test_every_committed_result_survives_kill_9(tmp_path: Path) -> None:
         # sequence numbers are never reused across restarts
         assert buffer.last_seq >= max(seen)
         buffer.close()
+    # every result carries its check's totals after it, counted on across the five kills: nothing
+    # lost, nothing counted twice (the totals are written in the result's own transaction)
+    buffer = Buffer(path, 10**9)
+    bodies = [json.loads(body) for _, body in buffer.take(0.0, 10**12)]
+    runs = len(bodies)
+    assert [b["t"]["i"][0][2] for b in bodies] == [3.0 * n for n in range(1, runs + 1)]
+    timeouts = list(itertools.accumulate(b["reason"] == "timeout" for b in bodies))
+    assert [b["t"].get("f", {}).get("timeout", 0) for b in bodies] == timeouts
+    assert runs > 5 * 50 and timeouts[-1] > 5 * 15
 
 
 def test_cap_drops_oldest_first_and_counts_it(tmp_path: Path) -> None:

@@ -18,22 +18,23 @@ import httpx
 import pytest
 
 from exporters import remote_write
+from exporters.prometheus import ResultCollector
 from netmon.agent import wire
 from netmon.agent.buffer import Buffer
 from netmon.agent.config import AgentEntry, AgentsFile, TlsFiles, token_hash
 from netmon.agent.delivery import PATH, Budget, Delivery
 from netmon.agent.receiver import Inbox, Receiver, ReceiverMetrics
 from netmon.httpserver import ListenError
-from probes import base
-from probes.base import Result
+from probes import base, icmp
+from probes.base import Measurement, Result
 from tests.hardening.peers import self_signed
 from tests.support import free_port, prometheus, wait_until
 
 TOKEN, OTHER = "token-muong-lan-0123456789", "token-chieng-an-0123456789"
 
 
-def kinds() -> dict[str, base.Kind]:
-    return {s.name: s.kind for p in base.registry().values() for s in p.metrics}
+def specs() -> dict[str, base.MetricSpec]:
+    return {s.name: s for p in base.registry().values() for s in p.metrics}
 
 
 def measured(i: int, t0: float, site: str = "muong-lan") -> Result:
@@ -48,7 +49,7 @@ def central(tmp: Path, write_url: str | None, history: list[Result]) -> Iterator
                         remote_write=write_url, state=str(tmp / "agents.db"),
                         agents=[AgentEntry(id="muong-lan", site="muong-lan", token_sha256=token_hash(TOKEN)),
                                 AgentEntry(id="chieng-an", site="chieng-an", token_sha256=token_hash(OTHER))])
-    inbox = Inbox(agents, tmp / "agents.db", kinds(), history.append)
+    inbox = Inbox(agents, tmp / "agents.db", specs(), history.append)
     receiver = Receiver(agents, tmp / "agents.yaml", inbox)
     receiver.start()
     try:
@@ -63,8 +64,8 @@ def test_remote_write_puts_samples_at_their_own_timestamps(tmp_path: Path) -> No
     results = [measured(i, t0) for i in range(30)]
     with prometheus(tmp_path, [], remote_write=True) as prom, httpx.Client() as client:
         # newest first, then the older ones: out of order on purpose
-        remote_write.push(client, f"{prom.url}/api/v1/write", remote_write.encode(results[15:], kinds()))
-        remote_write.push(client, f"{prom.url}/api/v1/write", remote_write.encode(results[:15], kinds()))
+        remote_write.push(client, f"{prom.url}/api/v1/write", remote_write.encode([(r, None) for r in results[15:]], specs()))
+        remote_write.push(client, f"{prom.url}/api/v1/write", remote_write.encode([(r, None) for r in results[:15]], specs()))
         rows = prom.query_range('netmon_probe_success{site="muong-lan"}', t0 - 1, t0 + 70, 1)
         assert len(rows) == 1
         got = {round(float(t)): float(v) for t, v in rows[0]["values"]}
@@ -163,7 +164,7 @@ def test_a_busy_agents_port_is_one_line_naming_it(tmp_path: Path) -> None:
         listen = f"127.0.0.1:{taken.getsockname()[1]}"
         agents = AgentsFile(listen=listen, state=str(tmp_path / "agents.db"), agents=[
             AgentEntry(id="muong-lan", site="muong-lan", token_sha256=token_hash(TOKEN))])
-        inbox = Inbox(agents, tmp_path / "agents.db", kinds(), [].append)
+        inbox = Inbox(agents, tmp_path / "agents.db", specs(), [].append)
         try:
             with pytest.raises(ListenError, match=listen):
                 Receiver(agents, tmp_path / "agents.yaml", inbox)
@@ -176,7 +177,7 @@ def test_agents_endpoint_listens_on_ipv6_loopback(tmp_path: Path) -> None:
     (the agents' copy bound an IPv4 socket whatever the host: '[::1]:PORT' was refused)."""
     agents = AgentsFile(listen="[::1]:0", state=str(tmp_path / "agents.db"), agents=[
         AgentEntry(id="muong-lan", site="muong-lan", token_sha256=token_hash(TOKEN))])
-    inbox = Inbox(agents, tmp_path / "agents.db", kinds(), [].append)
+    inbox = Inbox(agents, tmp_path / "agents.db", specs(), [].append)
     receiver = Receiver(agents, tmp_path / "agents.yaml", inbox)
     receiver.start()
     try:
@@ -196,7 +197,7 @@ def test_a_client_that_fails_the_tls_handshake_is_a_debug_line_not_a_traceback(
     agents = AgentsFile(listen="127.0.0.1:0", tls=TlsFiles(cert_file=str(cert), key_file=str(key)),
                         state=str(tmp_path / "agents.db"),
                         agents=[AgentEntry(id="muong-lan", site="muong-lan", token_sha256=token_hash(TOKEN))])
-    inbox = Inbox(agents, tmp_path / "agents.db", kinds(), [].append)
+    inbox = Inbox(agents, tmp_path / "agents.db", specs(), [].append)
     receiver = Receiver(agents, tmp_path / "agents.yaml", inbox)
     receiver.start()
     try:
@@ -234,3 +235,85 @@ def test_silence_is_known_for_agents_never_heard_and_across_restarts(tmp_path: P
         assert _gauges(inbox, "netmon_agent_listed_timestamp_seconds") == listed, "not reset by a restart"
         assert _gauges(inbox, "netmon_agent_last_contact_timestamp_seconds") == contact
         assert _gauges(inbox, "netmon_agent_buffered_results") == {"muong-lan": 7}
+
+
+AGENT_CANARY = "muong-lan/agent-canary-core"
+
+
+def burst(i: int, t0: float) -> Result:
+    """An agent's ICMP run: 5 echoes, 5, 4 or 3 answered (each RTT observed), every 7th run failed."""
+    rtts = [0.6 + 0.013 * ((3 * i + k) % 9) for k in range(5 - i % 3)]
+    failed = i % 7 == 3
+    return Result("muong-lan", "agent-canary-core", "icmp", "198.18.0.1", "agent", not failed, t0 + 2 * i,
+                  0.9, "timeout" if failed else None, measurements=(
+                      Measurement(icmp.SENT, 5), Measurement(icmp.RECEIVED, len(rtts)),
+                      *(Measurement(icmp.RTT, r) for r in rtts)))
+
+
+def test_running_totals_continue_across_a_restart_as_netmon_run_counts_them(tmp_path: Path) -> None:
+    """Counters and histograms of an agent's checks reach Prometheus as `netmon run` exports them:
+    same names, labels and values (its own exporter, fed the same results, is the reference), counted
+    on across an agent restart (no reset: `increase()` is exact, `resets()` 0), although the backlog
+    arrives after live results, and a replayed batch writes nothing twice."""
+    t0 = float(int(time.time()) - 1200)
+    results = [burst(i, t0) for i in range(60)]
+    buffer = Buffer(tmp_path / "agent.db", 10**9, histograms={AGENT_CANARY})
+    for r in results[:30]:
+        buffer.append(r)
+    buffer.close()  # the agent stops; the next one opens the same buffer
+    buffer = Buffer(tmp_path / "agent.db", 10**9, histograms={AGENT_CANARY})
+    for r in results[30:]:
+        buffer.append(r)
+    buffer._db.execute("UPDATE results SET committed = committed - 600 WHERE seq <= 50")  # the backlog
+    replay = buffer.take(0.0, 10**9)[9]
+    with prometheus(tmp_path, [], remote_write=True) as prom, \
+            central(tmp_path, f"{prom.url}/api/v1/write", []) as (url, _inbox, ca):
+        delivery = Delivery(buffer, url, TOKEN, "muong-lan", "muong-lan", Budget(None, 0), 60.0, 3000,
+                            ssl.create_default_context(cafile=ca))
+
+        async def deliver() -> None:
+            task = asyncio.create_task(delivery.run())
+            while buffer.held:
+                await asyncio.sleep(0.05)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+        asyncio.run(deliver())
+        assert delivery.stats.batches > 2, "live results first, the backlog in several batches behind"
+        batch = wire.encode(wire.Batch("muong-lan", "muong-lan", 1, 0, 1, (replay,)))
+        with httpx.Client(verify=ssl.create_default_context(cafile=ca)) as client:
+            reply = client.post(url + PATH, content=batch, headers={"Authorization": f"Bearer {TOKEN}"})
+        assert reply.json() == {"accepted": 0, "duplicate": 1}
+
+        end = t0 + 2 * 59
+        agent = '{check="agent-canary-core"}'
+        sent = prom.query(f"netmon_icmp_packets_sent_total{agent}[1h] @ {end}")
+        assert [float(v) for _, v in sent[0]["values"]] == [5.0 * (i + 1) for i in range(60)], \
+            "one sample per result, counted on across the restart"
+        # the window [t0, end] holds the first and last samples: no extrapolation, so exact
+        assert float(prom.query(f"increase(netmon_icmp_packets_sent_total{agent}[118s] @ {end})")[0]["value"][1]) \
+            == 5.0 * 59
+        received = sum(len(r.measurements) - 2 for r in results[1:])
+        assert float(prom.query(f"increase(netmon_icmp_packets_received_total{agent}[118s] @ {end})")[0]
+                     ["value"][1]) == received
+        counters = ('{__name__=~"netmon_probe_failures_total|netmon_icmp_packets_.+_total|netmon_icmp_rtt_seconds_.+",'
+                    'check="agent-canary-core"}')
+        assert float(prom.query(f"resets(netmon_icmp_packets_sent_total{agent}[1h] @ {end})")[0]["value"][1]) == 0
+        for series in prom.query(f"{counters}[1h] @ {end}"):
+            values = [float(v) for _, v in series["values"]]
+            assert values == sorted(values), f"{series['metric']} went backwards: {values}"
+
+        # the reference: `netmon run`'s exporter fed the same results
+        exporter = ResultCollector(specs().values())
+        exporter.set_histograms({AGENT_CANARY})
+        for r in results:
+            exporter.publish(r)
+        spanning = {"netmon_probe_failures", icmp.SENT, icmp.RECEIVED, icmp.RTT}
+        identity = {"site", "check", "probe", "target", "link"}
+        want = {(s.name, frozenset((k, v) for k, v in s.labels.items() if k not in identity)): s.value
+                for family in exporter.collect() if family.name in spanning for s in family.samples}
+        written = prom.query(f"{counters} @ {end}")
+        got = {(s["metric"]["__name__"], frozenset((k, v) for k, v in s["metric"].items()
+                                                   if k not in identity | {"__name__"})): float(s["value"][1])
+               for s in written}
+        assert len(want) == 2 + 1 + 18 + 2 and got == want

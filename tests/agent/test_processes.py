@@ -2,7 +2,7 @@
 Prometheus with the remote-write receiver. The central side goes away (its restart included), the
 agent is killed -9 and restarted meanwhile; at the end every result the agent committed is in
 Prometheus and in the history exactly once. The simulated-province version (a real cut link, a VSAT
-path, a power cut) is tests/agent/test_lab_agent.py."""
+path, a power cut) is tests/agent/test_lab_agent.py. The agent's echo counter runs on across its kill -9."""
 
 from __future__ import annotations
 
@@ -141,6 +141,16 @@ def test_central_gone_agent_killed_everything_once(tmp_path: Path) -> None:
         series = prom.query('netmon_probe_success{site="chieng-mung",link="agent"}[1h]')
         samples = sum(len(s["values"]) for s in series)
         assert samples == last, f"{samples} samples in Prometheus for {last} committed results"
+        # the agent's counters go on across its kill -9 (its buffer keeps them): 3 echoes a run, never reset,
+        # so increase() over the whole run, restart included, is exactly the echoes sent after the first
+        canary = '{site="chieng-mung",check="agent-canary-core"}'
+        runs = next(len(s["values"]) for s in series if s["metric"]["check"] == "agent-canary-core")
+        sent = prom.query(f"netmon_icmp_packets_sent_total{canary}[1h]")[0]["values"]
+        assert [float(v) for _, v in sent] == [3.0 * n for n in range(1, runs + 1)]
+        first, end = float(sent[0][0]), float(sent[-1][0])
+        increase = prom.query(f"increase(netmon_icmp_packets_sent_total{canary}[{round((end - first) * 1000)}ms] "
+                              f"@ {end})")
+        assert float(increase[0]["value"][1]) == 3.0 * (runs - 1)
         with sqlite3.connect(f"file:{history}?mode=ro", uri=True) as db:
             runs = db.execute("SELECT SUM(runs) FROM rollup_hour WHERE check_id LIKE 'agent-%'").fetchone()[0]
         assert runs == last, f"{runs} runs in the history for {last} committed results"
