@@ -89,7 +89,13 @@ class _Subject:
     first_fail: float = 0.0
     last_fail: float = 0.0
     open: Outage | None = None
-    closed: deque[Outage] = field(default_factory=lambda: deque(maxlen=32))
+    #: The last outages closed, made at the first: an empty deque is 624 bytes, and most of a national
+    #: inventory's links never fail (50,000 of them were 31 MB of empty deques).
+    closed: deque[Outage] | None = None
+
+    def history(self) -> list[Outage]:
+        """Its recent outages, closed and open."""
+        return [*(self.closed or ()), *([self.open] if self.open else [])]
 
 
 class OutageTracker:
@@ -198,7 +204,7 @@ class OutageTracker:
         for (s, _), subject in self._subjects.items():
             if s != site:
                 continue
-            for outage in [*subject.closed, *([subject.open] if subject.open else [])]:
+            for outage in subject.history():
                 cause = self.cause(outage)
                 if cause != outage.cause:
                     outage.cause = cause
@@ -214,10 +220,9 @@ class OutageTracker:
         subject = self._subjects.get((hub, ""))
         if subject is None:
             return False
-        candidates = [*subject.closed, *([subject.open] if subject.open else [])]
         return any(
             h.start <= outage.start + self.hub_slack and (h.end is None or h.end >= outage.start)
-            for h in candidates
+            for h in subject.history()
         )
 
     def _close(self, subject: _Subject, end: float) -> Outage:
@@ -227,6 +232,8 @@ class OutageTracker:
         outage.cause = self.cause(outage)
         subject.open = None
         subject.fails = 0
+        if subject.closed is None:
+            subject.closed = deque(maxlen=32)
         subject.closed.append(outage)
         return outage
 

@@ -10,8 +10,8 @@ lock guards the state; readers work on a snapshot taken under it, so a scrape ne
 for long.
 
 One sample model, two encoders. ``publish`` computes each check's samples once per run (`_samples`:
-family → (sample name, labels, value)) and keeps them in a per-family index (family → check →
-samples) together with their text-format 0.0.4 encoding. ``render_text`` writes the cached text
+family → (sample name, labels, value)) and keeps their text-format 0.0.4 encoding in a per-family
+index (family → check → bytes). ``render_text`` writes the cached text
 blocks as they are (a scrape copies one list per family under the lock); ``collect`` hands the same
 samples to prometheus_client (OpenMetrics, ``name[]`` filtering, tests). prometheus_client's generic
 path took 24 s to render 20,000 ICMP checks (about 800,000 samples); see bench/README.md.
@@ -51,9 +51,8 @@ _Series = tuple[str, tuple[tuple[str, str], ...]]  # (metric name, measurement l
 _Labels = tuple[tuple[str, str], ...]
 #: One exposition sample of a series: (sample name, labels after the series' identity, value).
 _Sample = tuple[str, _Labels, float]
-#: One check's (or site's) samples of one family: its identity labels, the samples (kept for sites and
-#: thresholds only), their text encoding.
-#: Plain tuples: the cyclic GC untracks them (see `_Latest`).
+#: A site's, link's or link type's samples of one family: its identity labels, the samples, their text
+#: encoding (a check keeps only the text: `ResultCollector._families`). Plain tuples: GC-untracked.
 _Block = tuple[_Labels, tuple[_Sample, ...], bytes]
 #: The core families every run exports, with their text-format type and help.
 CORE = (
@@ -152,11 +151,13 @@ class ResultCollector(Collector):
         self._types = {name: kind for name, kind, _ in CORE}
         self._types |= {name: _TEXT_TYPES[spec.kind] for name, spec in self._specs.items()}
         self._helps = {name: help_ for name, _, help_ in CORE} | {n: s.help for n, s in self._specs.items()}
-        #: Family name → check key → (that check's samples of the family, their text encoding), as of
-        #: its last publish. Sites, links and thresholds are families of their own, keyed by site,
-        #: site/link and link type.
-        self._families: dict[str, dict[str, _Block]] = {
-            name: {} for name in (*self._headers, SITE_INFO[0], LINK_INFO[0], THRESHOLD[0])}
+        #: Family name → check key → that check's samples of the family in text format, as of its last
+        #: publish: the bytes alone (a (labels, samples, text) tuple each was 0.8 KB a check).
+        self._families: dict[str, dict[str, bytes]] = {name: {} for name in self._headers}
+        #: Sites, links and thresholds, families of their own keyed by site, site/link and link type,
+        #: with their samples (`collect` has no state to rebuild them from).
+        self._static: dict[str, dict[str, _Block]] = {
+            name: {} for name in (SITE_INFO[0], LINK_INFO[0], THRESHOLD[0])}
 
     # -- fed by the application ------------------------------------------------------------------
 
@@ -186,14 +187,14 @@ class ResultCollector(Collector):
                     state.histograms[series] = (
                         (*counts[:index], counts[index] + 1, *counts[index + 1:]), total + value)
             samples = self._samples(state)
-            ident, head = state.ident, state.head
+            head = state.head
             for name, found in samples.items():
                 if len(found) == 1:  # most families of a check: one line, no generator and join
                     sample, labels, value = found[0]
                     tail = _tail(labels) if labels else ""
-                    families[name][key] = (ident, (), f"{sample}{{{head}{tail}}} {_go(value)}\n".encode())
+                    families[name][key] = f"{sample}{{{head}{tail}}} {_go(value)}\n".encode()
                 else:
-                    families[name][key] = _block(ident, found, keep=False, head=head)
+                    families[name][key] = _text(head, found)
             if not shape_kept:
                 for name in self._headers:
                     if name not in samples:
@@ -261,7 +262,7 @@ class ResultCollector(Collector):
                                                ((SITE_INFO[0], (), 1.0),))
                   for site in sites}
         with self._lock:
-            self._families[SITE_INFO[0]] = family
+            self._static[SITE_INFO[0]] = family
 
     def set_links(self, links: Sequence[Mapping[str, str]]) -> None:
         """The static facts published as ``netmon_link_info``, one mapping per site link."""
@@ -269,7 +270,7 @@ class ResultCollector(Collector):
                   _block(tuple((k, link.get(k, "")) for k in LINK_INFO_LABELS), ((LINK_INFO[0], (), 1.0),))
                   for link in links}
         with self._lock:
-            self._families[LINK_INFO[0]] = family
+            self._static[LINK_INFO[0]] = family
 
     def set_thresholds(self, thresholds: Mapping[str, Mapping[str, float]]) -> None:
         """Each link type's limits (link type → {name: value}), once per type, not per check: alert
@@ -279,7 +280,7 @@ class ResultCollector(Collector):
                                           for name, value in sorted(limits.items())))
                   for link_type, limits in thresholds.items()}
         with self._lock:
-            self._families[THRESHOLD[0]] = family
+            self._static[THRESHOLD[0]] = family
 
     # -- read by prometheus_client ---------------------------------------------------------------
 
@@ -295,13 +296,14 @@ class ResultCollector(Collector):
         """
         with self._lock:
             states = [(s.latest.identity, s.copy()) for s in self._checks.values()]
+            static = {name: list(family.values()) for name, family in self._static.items()}
         blocks: dict[str, list[tuple[_Labels, Sequence[_Sample]]]] = {}
         for identity, state in states:
             ident = tuple(zip(IDENTITY, identity, strict=True))
             for name, found in self._samples(state).items():
                 blocks.setdefault(name, []).append((ident, found))
-        for name, static in self._snapshot(None):
-            entries = blocks.get(name) or [(ident, samples) for ident, samples, _ in static]
+        for name, _ in self._snapshot(None):
+            entries = blocks.get(name) or [(ident, samples) for ident, samples, _ in static.get(name, ())]
             family = Metric(_base(name, self._type(name)), self._help(name), self._type(name))
             for ident, samples in entries:
                 for sample, labels, value in samples:
@@ -317,17 +319,19 @@ class ResultCollector(Collector):
         out: list[bytes] = []
         for name, blocks in self._snapshot(names):
             out.append(self._headers.get(name) or _header(name, self._type(name), self._help(name)))
-            out += [text for _, _, text in blocks]
+            out += blocks
         return out
 
-    def _snapshot(self, names: Collection[str] | None) -> Iterator[tuple[str, list[_Block]]]:
-        """Each wanted family with its checks' text blocks and samples, copied under the lock.
+    def _snapshot(self, names: Collection[str] | None) -> Iterator[tuple[str, list[bytes]]]:
+        """Each wanted family with its checks' (or sites', links', link types') text, copied under the lock.
 
         Families without samples are left out, except the core ones and the site, link and threshold
         families, which a reader expects to find (HELP and TYPE at least).
         """
         with self._lock:
             families = [(name, list(family.values())) for name, family in self._families.items()]
+            families += [(name, [text for _, _, text in family.values()])
+                         for name, family in self._static.items()]
         for name, entries in families:
             if names is not None and not _sample_names(name, self._type(name)) & set(names):
                 continue
@@ -470,12 +474,12 @@ def _pairs(labels: _Labels) -> str:
 _tail = functools.lru_cache(maxsize=8192)(lambda labels: "," + _pairs(labels) if labels else "")
 
 
-def _block(ident: _Labels, samples: Sequence[_Sample], keep: bool = True,
-           head: str | None = None) -> _Block:
-    """``samples`` with their text format 0.0.4 encoding, the identity escaped once for all of them
-    (or given as ``head``); without ``keep`` only the text is kept (a check's samples are rebuilt
-    from its state)."""
-    if head is None:
-        head = _pairs(ident)
+def _block(ident: _Labels, samples: Sequence[_Sample]) -> _Block:
+    """``samples`` of a site, link or link type with their text encoding."""
+    return ident, tuple(samples), _text(_pairs(ident), samples)
+
+
+def _text(head: str, samples: Sequence[_Sample]) -> bytes:
+    """``samples`` in text format 0.0.4, ``head`` the identity's labels, escaped once for all of them."""
     text = "".join(f"{name}{{{head}{_tail(labels)}}} {_go(value)}\n" for name, labels, value in samples)
-    return ident, tuple(samples) if keep else (), text.encode()
+    return text.encode()

@@ -11,6 +11,7 @@ once, and a reload re-adds only the checks not yet run.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Iterator
 
@@ -23,6 +24,7 @@ from exporters.sink import InventoryFacts
 from netmon.inventory import Inventory
 from netmon.meetings import calendar, readiness
 from netmon.meetings.notify import Notifier
+from probes import base
 from probes.base import Measurement, Result
 
 log = logging.getLogger("netmon.meetings")
@@ -36,12 +38,22 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+@functools.cache
+def _observations(probe: str) -> frozenset[str]:
+    """The per-sample measurements of ``probe`` (ICMP's per-echo RTT): input to histograms, never read
+    by a verdict."""
+    specs = found.metrics if (found := base.registry().get(probe)) else ()
+    return frozenset(s.name for s in specs if s.kind is base.Kind.OBSERVATION)
+
+
 def _pack(result: Result) -> _Packed:
-    """``result`` as plain tuples: the cyclic GC untracks those, where a `Result` kept for every check
-    is ~18 tracked objects (its measurements, details, RTT list) that every full collection walks."""
+    """``result`` as plain tuples, without its details and observations: the cyclic GC untracks such
+    tuples, where a `Result` kept for every check is ~18 tracked objects (its measurements, details,
+    RTT list) that every full collection walks."""
+    skip = _observations(result.probe)
     return (result.site, result.check, result.probe, result.target, result.link, result.success,
             result.started, result.duration, result.reason, result.error,
-            tuple((m.name, m.value, m.labels) for m in result.measurements))
+            tuple((m.name, m.value, m.labels) for m in result.measurements if m.name not in skip))
 
 
 def _unpack(packed: _Packed) -> Result:
@@ -55,11 +67,13 @@ class ReadinessBoard(Collector):
         self.notifier = notifier
         self.clock = clock
         self.done: set[calendar.ReadinessCheck] = set()
-        #: Each watched check's latest result and its bursts within `readiness.WINDOW`, oldest first.
+        #: Each watched check's latest result and, for primary links (whose loss readiness judges over
+        #: `readiness.WINDOW`), its bursts within the window, oldest first.
         self.recent: dict[str, tuple[_Packed, tuple[readiness.Burst, ...]]] = {}
         self.last: tuple[calendar.ReadinessCheck, float, list[readiness.SiteReadiness]] | None = None
         self.schedule: list[calendar.ReadinessCheck] = []
         self.watched: set[str] = set()
+        self.primaries: set[str] = set()
         self.inventory: Inventory | None = None
         self.jobs = AsyncIOScheduler(timezone=dt.UTC)
 
@@ -75,6 +89,7 @@ class ReadinessBoard(Collector):
             self.schedule = []
         self.watched = {k for name, primary, backup, ups in self.plan.sites.values()
                         for k in (primary, backup, *ups) if k} | set(self.plan.service)
+        self.primaries = {primary for _, primary, _, _ in self.plan.sites.values() if primary}
         self.recent = {k: r for k, r in self.recent.items() if k in self.watched}
         self._plan_jobs()
 
@@ -87,10 +102,12 @@ class ReadinessBoard(Collector):
         key = result.key
         if key not in self.watched:
             return
-        kept = self.recent.get(key)
-        since = result.started - readiness.WINDOW
-        bursts = tuple(b for b in kept[1] if b[0] >= since) if kept else ()
-        self.recent[key] = _pack(result), (*bursts, readiness.burst(result))
+        bursts: tuple[readiness.Burst, ...] = ()
+        if key in self.primaries:
+            since = result.started - readiness.WINDOW
+            kept = self.recent[key][1] if key in self.recent else ()
+            bursts = (*(b for b in kept if b[0] >= since), readiness.burst(result))
+        self.recent[key] = _pack(result), bursts
 
     def start(self) -> None:
         """Start firing the checks (call on the running event loop)."""

@@ -27,7 +27,7 @@ def feed(tracker: OutageTracker, timeline: dict[str, str]) -> None:
 def test_dead_encryptor_beside_a_live_line_is_its_own_outage() -> None:
     tracker = OutageTracker(TOPOLOGY)
     feed(tracker, {"icmp-primary": "++++++++", "secure-channel": "++----++"})
-    [outage] = [o for s in tracker._subjects.values() for o in s.closed]
+    [outage] = [o for s in tracker._subjects.values() for o in s.closed or ()]
     assert (outage.link, outage.cause) == ("secure-channel", "secure_channel")
     assert (outage.start, outage.end) == (T0 + 60, T0 + 180)
 
@@ -35,7 +35,7 @@ def test_dead_encryptor_beside_a_live_line_is_its_own_outage() -> None:
 def test_a_cut_line_is_the_lines_outage_only() -> None:
     tracker = OutageTracker(TOPOLOGY)
     feed(tracker, {"icmp-primary": "++----++", "secure-channel": "++-----+"})
-    closed = [o for s in tracker._subjects.values() for o in s.closed]
+    closed = [o for s in tracker._subjects.values() for o in s.closed or ()]
     assert [(o.link, o.cause) for o in closed] == [("primary", "link")]
 
 
@@ -43,5 +43,5 @@ def test_without_the_inventory_fact_it_would_read_as_a_link_outage() -> None:
     """What the topology's ``secure`` prevents (the test fails if the tracker ignores it)."""
     tracker = OutageTracker(Topology(upstream={"to-hieu": "hub-son-la"}))
     feed(tracker, {"icmp-primary": "++++++++", "secure-channel": "++----++"})
-    [outage] = [o for s in tracker._subjects.values() for o in s.closed]
+    [outage] = [o for s in tracker._subjects.values() for o in s.closed or ()]
     assert outage.cause == "link"
