@@ -16,7 +16,8 @@ blocks as they are (a scrape copies one list per family under the lock); ``colle
 samples to prometheus_client (OpenMetrics, ``name[]`` filtering, tests). prometheus_client's generic
 path took 24 s to render 20,000 ICMP checks (about 800,000 samples); see bench/README.md.
 
-Series diet (issue 16): a default ICMP check exports 13 series, plus one per failure reason seen. Its
+Series diet (issue 16): a default ICMP check exports 13 series, plus one per failure reason seen and,
+while it fails, one saying since when (the alert rules count an outage from its first failed run). Its
 per-echo RTT histogram (20 series) is exported only for the checks the inventory opts in
 (``InventoryFacts.histograms``), and link limits once per link type (``netmon_link_threshold``), with
 ``netmon_link_info`` saying which type a site's link is, instead of six limits per check.
@@ -60,10 +61,14 @@ CORE = (
     ("netmon_probe_duration_seconds", "gauge", "Duration of the last run."),
     ("netmon_probe_last_run_timestamp_seconds", "gauge", "Unix time the last run started."),
     ("netmon_probe_failures", "counter", "Failed runs by reason."),
+    ("netmon_probe_failing_since_timestamp_seconds", "gauge",
+     "Unix time the first failed run of the check's current failure started; only while it fails."),
 )
 FAILURES = CORE[3][0]
 _SUCCESS, _DURATION, _LAST_RUN = (name for name, _, _ in CORE[:3])
 _FAILURES_TOTAL = f"{FAILURES}_total"
+#: The alert rules count an outage from here, not from when Prometheus first saw it (issue 21).
+FAILING_SINCE = CORE[4][0]
 SITE_INFO = ("netmon_site_info", "gauge", "Static facts about a site; always 1. Join on site.")
 LINK_INFO = ("netmon_link_info", "gauge", "Static facts about a site's link; always 1. Join on (site, link).")
 THRESHOLD = ("netmon_link_threshold", "gauge",
@@ -110,7 +115,7 @@ class _Latest(NamedTuple):
 class _CheckState:
     """One check's exported state; every field holds plain values (see `_Latest`)."""
 
-    __slots__ = ("failures", "head", "histograms", "ident", "latest", "totals")
+    __slots__ = ("failures", "head", "histograms", "ident", "latest", "since", "totals")
 
     def __init__(self, latest: _Latest):
         self.latest = latest
@@ -121,12 +126,15 @@ class _CheckState:
         #: Histogram series → (per-bucket counts, not cumulative; sum of observations).
         self.histograms: dict[_Series, tuple[tuple[int, ...], float]] = {}
         self.failures: dict[str, float] = {}
+        #: Start of the first failed run of the current failure (a confirmed down is published with
+        #: that run's start), None while the check succeeds.
+        self.since: float | None = None
 
     def copy(self) -> _CheckState:
         twin = _CheckState.__new__(_CheckState)
         twin.latest, twin.ident, twin.head = self.latest, self.ident, self.head
         twin.totals, twin.histograms = dict(self.totals), dict(self.histograms)
-        twin.failures = dict(self.failures)
+        twin.failures, twin.since = dict(self.failures), self.since
         return twin
 
 
@@ -175,6 +183,9 @@ class ResultCollector(Collector):
             else:  # a family a run can leave out is a gauge the previous run had (totals only grow)
                 shape_kept = [v[0] for v in state.latest.values] == [v[0] for v in latest.values]
             state.latest = latest
+            if result.success != (state.since is None):  # a first failure starts it, a success ends it
+                state.since = None if result.success else result.started
+                shape_kept = False
             if result.reason:
                 state.failures[result.reason] = state.failures.get(result.reason, 0.0) + 1
             totals = state.totals
@@ -353,6 +364,8 @@ class ResultCollector(Collector):
             _DURATION: [(_DURATION, (), latest.duration)],
             _LAST_RUN: [(_LAST_RUN, (), latest.started)],
         }
+        if state.since is not None:
+            found[FAILING_SINCE] = [(FAILING_SINCE, (), state.since)]
         if state.failures:
             found[FAILURES] = [(_FAILURES_TOTAL, (("reason", reason),), count)
                                for reason, count in state.failures.items()]

@@ -13,6 +13,10 @@ inhibition, receivers). Generated here, and committed so that reviews see them:
   always in Alertmanager before the site alerts it must inhibit; it is the group's first rule and ends
   as soon as any center behind the hub is seen, so it never outlives a child's alert (Alertmanager drops
   the resolved notification of an alert still inhibited when its group flushes).
+  SiteUnreachable and SitePowerOutage have no ``for:``: netmon says when each check's failure began
+  (``netmon_probe_failing_since_timestamp_seconds``), so the outage is counted from the first failed run
+  rather than from when Prometheus first saw it, and a site fires once a failed run ``unreachable_after``
+  later proves the outage that long (docs/runbook.md#timing: the budget from cut to notification).
 - ``alerts/alertmanager.yml``: the base plus the inventory's maintenance windows as Alertmanager time
   intervals, muted on routes matching the site (or, for a hub, every alert carrying ``hub=<id>``).
 
@@ -96,13 +100,14 @@ LINK_TYPE_TEXT: dict[str, tuple[str, str]] = {
 
 
 def _alert(name: str, expr: str, after: float, severity: str = "critical", backup: tuple[str, str] = ("", ""),
-           **labels: str) -> dict[str, object]:
+           counted: bool = False, **labels: str) -> dict[str, object]:
+    """One alert rule; ``counted``: ``expr`` itself holds the ``after`` (no ``for:``)."""
     english, vietnamese = SUMMARIES[name]
     duration = prom_duration(after)
     return {
         "alert": name,
         "expr": expr,
-        "for": duration,
+        **({} if counted else {"for": duration}),
         "labels": {"severity": severity, "team": "vnpt", **labels},
         "annotations": {
             "summary": english.replace("{after}", duration).replace("{backup}", backup[0]),
@@ -122,8 +127,54 @@ def _backups(inventory: Inventory, link_type: str) -> dict[tuple[str, str], list
     return dict(sorted(out.items()))
 
 
+#: A site's reachability checks, as netmon:site_up counts them (alerts/recording.rules.yml).
+_REACH = 'link!~"|agent", probe!="snmp"'
+
+
+def _outage_rules(inventory: Inventory) -> list[dict[str, object]]:
+    """How long each site's outage has lasted, measured by netmon's runs (docs/runbook.md#timing).
+
+    The outage starts at the first failed run of the check that failed first, when that is consistent
+    with the others: no check was seen up after it, which holds when every check's first failed run came
+    within the shortest check interval of it (else the last to fail starts it). It has lasted as long as
+    the latest failed run started after that: a failed run ``unreachable_after`` later proves an outage
+    that long (an outage of 20-30 s cannot fail two runs 30 s apart), whereas time since the start would
+    only say nobody has looked again yet. In the alert group, not with netmon:site_up: one evaluation
+    less between a run and its alert.
+
+    While the site's hub has not been seen since the outage began (its own checks, or a center's primary
+    behind it, succeeding in a run started later), the outage may be the hub's: it is held back until the
+    hub is seen or HubUnreachable fires, so a center never pages before the hub alert that inhibits it
+    (a hub without checks of its own has no alert to wait for).
+    """
+    reach = [c.interval for c in inventory.checks if c.probe != "snmp" and c.link not in ("", "agent")]
+    interval = min(reach, default=inventory.spec.defaults.interval)
+    since = f"netmon_probe_failing_since_timestamp_seconds{{{_REACH}}}"
+    hub_ok = 'netmon_probe_last_run_timestamp_seconds{probe!="snmp"} and (netmon_probe_success == 1)'
+    primary_ok = ('netmon_probe_last_run_timestamp_seconds{link="primary", probe!="snmp"} '
+                  "and (netmon_probe_success == 1)")
+    spread = f"max by (site) ({since}) - min by (site) ({since})"
+    first = f"min by (site) ({since}) and on (site) ({spread} < {interval:g})"
+    all_failing = f"max by (site) (netmon_probe_success{{{_REACH}}}) == 0"
+    down_since = f"(({first}) or max by (site) ({since})) and on (site) ({all_failing})"
+    hub_seen = (f'max by (hub) (({hub_ok}) * on (site) group_left (hub) netmon:site_info:hub{{kind="hub"}} '
+                f'or ({primary_ok}) * on (site) group_left (hub) '
+                'netmon:site_info:hub{kind=~"ward|commune"})')
+    with_hub = "netmon:site_down_since * on (site) group_left (hub) netmon:site_info:hub"
+    hub_alert = 'ALERTS{alertname="HubUnreachable", alertstate="firing"}'
+    hub_checked = 'label_replace(netmon:hub_up, "hub", "$1", "site", "(.*)")'
+    own = (f"({with_hub} <= on (hub) group_left () netmon:hub_seen_timestamp_seconds) "
+           f"or ({with_hub} and on (hub) {hub_alert}) or ({with_hub} unless on (hub) {hub_checked})")
+    lasted = (f"(max by (site) (netmon_probe_last_run_timestamp_seconds{{{_REACH}}}) - on (site) "
+              f"netmon:site_down_since) and on (site) ({own})")
+    return [{"record": "netmon:site_down_since", "expr": down_since},
+            {"record": "netmon:hub_seen_timestamp_seconds", "expr": hub_seen},
+            {"record": "netmon:site_down_seconds", "expr": lasted}]
+
+
 def availability_rules(inventory: Inventory) -> dict[str, Any]:
-    """HubUnreachable, then per primary link type SiteUnreachable, SitePowerOutage and SiteOnBackup."""
+    """HubUnreachable, the sites' outage durations, then per primary link type SiteUnreachable,
+    SitePowerOutage and SiteOnBackup."""
     limits = inventory.spec.defaults.link_types
     used = sorted({lk.type for site in inventory.spec.sites for lk in site.links if lk.role == "primary"})
     rules: list[dict[str, object]] = []
@@ -134,18 +185,21 @@ def availability_rules(inventory: Inventory) -> dict[str, Any]:
                       'netmon:site_info:hub{kind=~"ward|commune"}) == 1)')
         hub_down = f"((netmon:hub_up == 0) {_JOIN}) unless {child_seen}"
         rules.append(_alert("HubUnreachable", hub_down, hub_after))
+        rules += _outage_rules(inventory)
     for link_type in used:
         after = limits[link_type].unreachable_after
         sites = f'netmon:site_info:hub{{kind=~"ward|commune", link_type="{link_type}"}}'
-        # Unreachable: no check on any of the site's links succeeded (a path without data counts as down).
-        down = f"(netmon:site_up == 0) * on (site) group_left ({SITE_LABELS}) {sites}"
+        # Unreachable: no check on any of the site's links succeeded (a path without data counts as down),
+        # in runs that span `after` (netmon:site_down_seconds).
+        down = f"(netmon:site_down_seconds >= {after:g}) * on (site) group_left ({SITE_LABELS}) {sites}"
         # The cause of an outage holds until the site is seen again: the UPS stops answering with the site,
         # so "on battery" is looked for only at the start; after that the alert's own state carries it.
         power = ("on (site) ((max by (site) (max_over_time(netmon_ups_on_battery[15m])) == 1) "
                  'or max by (site) (ALERTS{alertname="SitePowerOutage"}))')
         # The link_type label (equal to the joined one) keeps the per-type rules distinct for promtool's lint.
-        rules.append(_alert("SiteUnreachable", down, after, link_type=link_type))
-        rules.append(_alert("SitePowerOutage", f"({down}) and {power}", after, link_type=link_type))
+        rules.append(_alert("SiteUnreachable", down, after, counted=True, link_type=link_type))
+        rules.append(_alert("SitePowerOutage", f"({down}) and {power}", after, counted=True,
+                            link_type=link_type))
         for (backup_type, isp), slugs in _backups(inventory, link_type).items():
             english, vietnamese = LINK_TYPE_TEXT[backup_type]
             on_backup = (f"((netmon:site_primary_up == 0) and on (site) (netmon:site_up == 1)) "

@@ -9,8 +9,8 @@ outage behind them.
 
 Alertmanager's shipped inhibitions that decide what is notified are applied (a power cut over its
 site's unreachable alert, a hub over the centers behind it). The series are a reconstruction, said
-plainly in the report: a link's checks are 0 during its recorded
-outages and 1 otherwise; a power outage's UPS reported on battery in the 5 minutes before it and was
+plainly in the report: a link's checks run every minute, failing during its recorded
+outages and succeeding otherwise; a power outage's UPS reported on battery in the 5 minutes before it and was
 silent during it; loss is the hour's mean. Alerts that need series the history store does not keep
 (latency, jitter, equipment, services) are not replayed.
 """
@@ -75,6 +75,22 @@ def _runs(values: list[float]) -> str:
     return " ".join(out)
 
 
+def _failing_since(values: list[float]) -> str:
+    """promtool input for ``netmon_probe_failing_since_timestamp_seconds`` of a check whose runs (one a
+    minute, at 60 m s) succeeded as ``values`` say: each failure's first minute while it lasts, then
+    stale (netmon drops the series with the first success)."""
+    out: list[str] = []
+    since: int | None = None
+    for m, value in enumerate(values):
+        if value:
+            out.append("stale" if since is not None else "_")
+            since = None
+        else:
+            since = m if since is None else since
+            out.append(f"{60 * since}")
+    return " ".join(out)
+
+
 def hourly_loss(conn: sqlite3.Connection, start: float, end: float) -> HourlyLoss:
     """{(site, link): {hour number: mean ICMP loss}} from the store's hourly rollups."""
     out: HourlyLoss = {}
@@ -123,8 +139,7 @@ def series(inventory: Inventory, outages: Iterable[OutageEvent], loss: HourlyLos
         out.append({"series": info, "values": f"1x{minutes - 1}"})
         for link in site.links:
             labels = f'site="{site.slug}",check="icmp-{link.id}",probe="icmp",link="{link.id}"'
-            out.append({"series": f"netmon_probe_success{{{labels}}}",
-                        "values": _runs(down.get((site.slug, link.id), [1.0] * minutes))})
+            out += _check_series(labels, down.get((site.slug, link.id), [1.0] * minutes))
             hourly = loss.get((site.slug, link.id), {})
             values = [hourly.get(int((start + 60 * m) // 3600), 0.0) for m in range(minutes)]
             out.append({"series": f"netmon_icmp_packet_loss_ratio{{{labels}}}", "values": _runs(values)})
@@ -142,8 +157,20 @@ def series(inventory: Inventory, outages: Iterable[OutageEvent], loss: HourlyLos
         out.append({"series": (f'netmon_site_info{{site="{hub.id}",name="{hub.name}",kind="hub",'
                                f'district="{hub.district}",upstream="{spec.datacenter.slug}"}}'),
                     "values": f"1x{minutes - 1}"})
-        out.append({"series": f'netmon_probe_success{{site="{hub.id}",check="icmp",probe="icmp",link=""}}',
-                    "values": _runs(down.get((hub.id, ""), [1.0] * minutes))})
+        out += _check_series(f'site="{hub.id}",check="icmp",probe="icmp",link=""',
+                             down.get((hub.id, ""), [1.0] * minutes))
+    return out
+
+
+def _check_series(labels: str, values: list[float]) -> list[dict[str, str]]:
+    """A check run every minute (at 60 m s, the replay's own clock) that succeeded as ``values`` say:
+    its success, when its last run started and, while it fails, since when."""
+    out = [{"series": f"netmon_probe_success{{{labels}}}", "values": _runs(values)},
+           {"series": f"netmon_probe_last_run_timestamp_seconds{{{labels}}}",
+            "values": f"0+60x{len(values) - 1}"}]
+    if not all(values):
+        out.append({"series": f"netmon_probe_failing_since_timestamp_seconds{{{labels}}}",
+                    "values": _failing_since(values)})
     return out
 
 

@@ -193,3 +193,31 @@ def test_link_limits_once_per_link_type() -> None:
     assert text.count("netmon_link_info{") == 2
     assert registry.get_sample_value(
         "netmon_link_threshold", {"link_type": "vsat", "threshold": "rtt_degraded"}) == 0.9
+
+
+def test_failing_since_is_the_first_failed_run_and_ends_with_a_success() -> None:
+    """The alert rules count an outage from the first failed run (issue 21): the series holds that
+    run's start through the later failed runs, and exists only while the check fails."""
+    collector, registry = _collector()
+    check = _check()
+    collector.publish(check.ok(1000.0))
+    assert _value(registry, "netmon_probe_failing_since_timestamp_seconds") is None
+    for started in (1030.0, 1060.0, 1090.0):
+        collector.publish(check.fail("timeout", "no reply", started))
+        assert _value(registry, "netmon_probe_failing_since_timestamp_seconds") == 1030.0
+    assert _value(registry, "netmon_probe_last_run_timestamp_seconds") == 1090.0
+    collector.publish(check.ok(1120.0))
+    assert _value(registry, "netmon_probe_failing_since_timestamp_seconds") is None
+    collector.publish(check.fail("timeout", "no reply", 1150.0))
+    assert _value(registry, "netmon_probe_failing_since_timestamp_seconds") == 1150.0
+    assert b"netmon_probe_failing_since_timestamp_seconds{" in b"".join(collector.render_text())
+
+
+def test_failing_since_ends_with_a_success_of_the_same_shape() -> None:
+    """A TCP check's failed and successful runs export the same gauges: the text cache must still drop
+    the failing-since line when the check answers again."""
+    collector = ResultCollector(SPECS)
+    check = _check(check_id="cpe-https")
+    collector.publish(check.fail("timeout", "no reply", 1030.0))
+    collector.publish(check.ok(1060.0))
+    assert b"netmon_probe_failing_since_timestamp_seconds{" not in b"".join(collector.render_text())
