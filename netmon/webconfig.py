@@ -16,6 +16,7 @@ The file is read once at start-up; rotating a certificate needs a restart.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import ssl
@@ -33,8 +34,14 @@ from probes.errors import NetmonError
 TlsVersion = Literal["TLS10", "TLS11", "TLS12", "TLS13"]
 _TLS_VERSIONS = {"TLS10": ssl.TLSVersion.TLSv1, "TLS11": ssl.TLSVersion.TLSv1_1,
                  "TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3}
-#: Spent on unknown users too, so response time does not reveal which user names exist.
-_DUMMY_HASH = bcrypt.hashpw(b"netmon-no-such-user", bcrypt.gensalt(rounds=10))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked for unknown users too, so response time does not reveal which user names exist. Made
+    when a config with users is loaded: a bcrypt hash is ~0.1 s of CPU, which every `netmon` start-up
+    (and every test process) paid at import."""
+    return bcrypt.hashpw(b"netmon-no-such-user", bcrypt.gensalt(rounds=10)).decode()
 
 
 class WebConfigError(NetmonError):
@@ -77,6 +84,8 @@ class WebConfig:
         self._directory = source.resolve().parent
         self._verified: set[bytes] = set()  # digests of credentials bcrypt already accepted
         self._lock = threading.Lock()
+        if model.basic_auth_users:
+            _dummy_hash()  # now, not at the first unknown user (whose answer would then be slower)
 
     @property
     def tls(self) -> bool:
@@ -135,7 +144,7 @@ class WebConfig:
         with self._lock:
             if any(hmac.compare_digest(digest, known) for known in self._verified):
                 return True
-        ok = bcrypt.checkpw(password.encode(), (hashed or _DUMMY_HASH.decode()).encode())
+        ok = bcrypt.checkpw(password.encode(), (hashed or _dummy_hash()).encode())
         if ok and hashed is not None:
             with self._lock:
                 self._verified.add(digest)
