@@ -9,8 +9,9 @@ demo: bootstrap
 	.venv/bin/netmon demo
 
 ## Run every test (lint, type check, unit, real-peer and namespace tests). CI runs exactly this.
+## The tests touching the machine's network run in order, the rest beside them (scripts/test.sh).
 test: bootstrap lint audit
-	.venv/bin/python -m pytest -q -ra --durations=25
+	scripts/test.sh
 
 lint: bootstrap
 	.venv/bin/ruff check probes collectors exporters netmon tests bench scripts

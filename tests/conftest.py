@@ -21,6 +21,14 @@ def _is_root() -> bool:
     return os.geteuid() == 0
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark every test that touches the machine's network — the one simulated province, or namespaces and
+    198.18.x addresses of its own — as `machine_network`: `make test` (scripts/test.sh) runs those in order
+    and everything else beside them, so two of them never meet (two namespaces holding 198.18.201.2)."""
+    if "privileged" in item.keywords or {"lab", "fresh_lab"} & set(getattr(item, "fixturenames", ())):
+        item.add_marker(pytest.mark.machine_network)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Privileged tests need root; outside CI they are skipped with a reason, in CI they must run."""
     if _is_root() or os.environ.get("CI"):
