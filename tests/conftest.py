@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -15,6 +16,15 @@ FIXTURES = ROOT / "tests" / "fixtures"
 # The simulated province: `lab` (session-scoped, all 75 sites) and `fresh_lab` (undoes `lab set`).
 # Registered as a plugin, not imported, so every test module shares the one lab of the session.
 pytest_plugins = ["tests.lab.fixtures"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give Ctrl-C back if this run was started with SIGINT ignored (a shell's `cmd &` without job control,
+    as `scripts/test.sh` runs half the tests, or a CI runner doing the same). An ignored signal is inherited
+    across exec, so every netmon a test starts would ignore the SIGINT the Ctrl-C tests send it; a Python
+    handler is not inherited, so restoring ours gives the children the default again."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _is_root() -> bool:
