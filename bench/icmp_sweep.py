@@ -72,7 +72,7 @@ def _cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float) -> list[Run]:
+async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float, history: bool) -> list[Run]:
     """The path `netmon run` takes: scheduler → runner → probe → engine → Result → /metrics publish.
 
     Every check is put in the scheduler (`Scheduler.apply`), then every slot is fired at once
@@ -83,7 +83,9 @@ async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float) -
     share would measure the pile-up this artificial sweep makes, not the path.
 
     Two sweeps: the first in a fresh process (every check's exported state is created), the second
-    as every later interval of a running `netmon run` finds it (the states exist).
+    as every later interval of a running `netmon run` finds it (the states exist). With ``history``
+    the results also go to a history store in a temp dir, as `netmon run` does by default, and a sweep
+    ends when its writer thread has taken the last of them (its CPU is this process's).
     """
     sys.path.insert(0, str(ROOT))
     from exporters.prometheus import ResultCollector
@@ -111,7 +113,15 @@ async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float) -
         if published == n:
             done.set()
 
-    scheduler = Scheduler([sink])
+    sinks = [sink]
+    writer = None
+    if history:
+        from exporters.history import HistoryWriter
+
+        writer = HistoryWriter(Path(tempfile.mkdtemp()) / "history.db", probes=("icmp",))
+        writer.start()
+        sinks.append(writer.publish)
+    scheduler = Scheduler(sinks)
     scheduler.apply(checks)
     icmp.engine()  # opened before the clock starts, as in `netmon run`
     gc.collect()  # and the collector set up as `netmon run` sets it up (Service.run)
@@ -127,10 +137,14 @@ async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float) -
         for slot in list(scheduler._slots):
             scheduler._fire(slot, now)
         await done.wait()
+        while writer is not None and writer._queue.qsize():
+            await asyncio.sleep(0.005)
         wall, cpu = time.perf_counter() - t0, _cpu(resource.RUSAGE_SELF) - cpu0
         runs.append(Run(wall, cpu, statistics.median(local) if local else None, received))
         await asyncio.sleep(0)  # let the sweep's tasks finish before the next one fires
     await scheduler.stop()
+    if writer is not None:
+        writer.close()
     return runs
 
 
@@ -157,7 +171,8 @@ def engine_run(n: int, count: int, args: argparse.Namespace, path: str) -> tuple
     sweep (cold) and its second (warm), each timed inside (first burst to last result). The whole
     process is timed from spawn to exit, like fping, less the warm sweep: a process that sweeps once."""
     cmd = [sys.executable, __file__, "--worker", str(n), str(count), "--path", path, "--spacing",
-           str(args.spacing), "--timeout", str(args.timeout), "--max-pps", str(args.max_pps)]
+           str(args.spacing), "--timeout", str(args.timeout), "--max-pps", str(args.max_pps),
+           *(["--history"] if args.history else [])]
     load = os.getloadavg()[0]
     cpu0, t0 = _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -207,11 +222,14 @@ def main() -> None:
     parser.add_argument("--spacing", type=float, default=0.2, help="seconds between a target's echoes")
     parser.add_argument("--timeout", type=float, default=1.0, help="seconds to wait for each echo")
     parser.add_argument("--max-pps", type=float, default=50_000, help="engine send pace, packets/s")
+    parser.add_argument("--history", action="store_true",
+                        help="scheduler path: also into a history store, as netmon run does by default")
     parser.add_argument("--worker", type=int, nargs=2, metavar=("N", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         n, count = args.worker
-        sweep = (_scheduler_sweep(n, count, args.spacing, args.timeout) if args.path == "scheduler"
+        sweep = (_scheduler_sweep(n, count, args.spacing, args.timeout, args.history)
+                 if args.path == "scheduler"
                  else _engine_sweep(n, count, args.spacing, args.timeout, args.max_pps))
         runs = asyncio.run(sweep)
         fields = ("wall", "cpu", "rtt_local", "received")
@@ -220,7 +238,8 @@ def main() -> None:
     if shutil.which("fping") is None:
         sys.exit("fping is not installed (apt-get install -y fping)")
 
-    print(f"path {args.path}, spacing {args.spacing:g} s, timeout {args.timeout:g} s, engine pace "
+    store = " with the history store" if args.history else ""
+    print(f"path {args.path}{store}, spacing {args.spacing:g} s, timeout {args.timeout:g} s, engine pace "
           f"{args.max_pps:g} pps, fping -i 0; medians of {args.reps} alternating runs\n")
     print("| targets × echoes | tool | targets/s | CPU s | whole process: targets/s | CPU s | replies "
           "| 127.0.0.1 RTT ms | load 1m |")
