@@ -14,9 +14,12 @@ only loopback and ``blackhole 198.18.0.0/15``: its checks to the inventory's add
 while another session's simulated province is up. The central URL is a closed loopback port. Needs root
 (the namespace, ICMP). Processes are stopped by PID.
 
-What the agent loads depends on its devices: a center with an SNMPv3 authPriv device needs AES, i.e.
-`cryptography` (~6 MB resident). The shipped inventory's v3 credentials are files the simulated province
-writes (/run/netmon-lab/snmp): the bench prints whether they were there.
+What the agent loads depends on its devices: a center whose SNMPv3 authPriv device answers needs AES
+(pycryptodomex, ~2 MB; `cryptography` took ~11). In the blackholed namespace no device answers; with
+``--snmpv3`` a Debian snmpd with an authPriv SHA/AES user runs in the agent's namespace and the site's
+4G router (to-hieu's ``router-4g``) is pointed at it, so every run polls it over authPriv.
+
+    python -m bench.agent_memory --snmpv3 [--reps 5]
 """
 
 from __future__ import annotations
@@ -72,17 +75,27 @@ def committed(buffer: Path) -> int:
     return int(row[0]) if row else 0
 
 
-def agent_run(tmp: Path, site: str, interval: float, seconds: float) -> tuple[dict[str, int], int]:
-    """One agent: (peak status, number of checks)."""
+def answered(buffer: Path, check: str) -> int:
+    """Successful results of ``check`` in the buffer."""
+    with sqlite3.connect(f"file:{buffer}?mode=ro", uri=True) as db:
+        row = db.execute("SELECT COUNT(*) FROM results WHERE body LIKE ? AND body LIKE '%\"success\":true%'",
+                         (f'%"check":"{check}"%',)).fetchone()
+    return int(row[0])
+
+
+def agent_run(tmp: Path, site: str, interval: float, seconds: float,
+              inventory: Path = ROOT / "config" / "communes.yaml", polled: str | None = None,
+              ) -> tuple[dict[str, int], int]:
+    """One agent: (peak status, number of checks). With ``polled``, that check must have succeeded."""
     from netmon.agent.checks import inside_out
     from netmon.inventory import load
 
-    checks = len(inside_out(load(ROOT / "config" / "communes.yaml"), site))
+    checks = len(inside_out(load(inventory), site))
     buffer = tmp / f"buffer-{time.monotonic_ns()}.db"
     new_credential(token := tmp / f"token-{time.monotonic_ns()}")
     config = tmp / "agent.yaml"
     config.write_text(yaml.safe_dump({
-        "site": site, "inventory": str(ROOT / "config" / "communes.yaml"),
+        "site": site, "inventory": str(inventory),
         "central": f"http://127.0.0.1:{free_port()}", "credential_file": str(token), "buffer": str(buffer),
         "interval": f"{interval}s"}))
     proc = subprocess.Popen(["ip", "netns", "exec", NETNS, sys.executable, "-m", "netmon.cli", "agent", "run",
@@ -90,6 +103,8 @@ def agent_run(tmp: Path, site: str, interval: float, seconds: float) -> tuple[di
                             stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: committed(buffer) >= 3 * checks, 30 + 4 * interval, "three rounds of checks")
+        if polled is not None:
+            wait_until(lambda: answered(buffer, polled), 10 + 2 * interval, f"{polled} answering")
         return peak(proc.pid, seconds), checks
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -98,6 +113,36 @@ def agent_run(tmp: Path, site: str, interval: float, seconds: float) -> tuple[di
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+V3_USER, V3_AUTH, V3_PRIV = "netmon", "bench-auth-123", "bench-priv-456"
+
+
+def snmpv3_device(tmp: Path, site: str, device: str) -> tuple[Path, subprocess.Popen[bytes]]:
+    """A Debian snmpd (authPriv SHA/AES user) on loopback in the agent's namespace, and a copy of the
+    shipped inventory whose ``device`` at ``site`` polls it over authPriv."""
+    port = free_port()
+    conf = tmp / "snmpd.conf"
+    conf.write_text(f"agentaddress udp:127.0.0.1:{port}\npersistentDir {tmp}\n"
+                    f"createUser {V3_USER} SHA {V3_AUTH} AES {V3_PRIV}\nrouser {V3_USER} priv\n")
+    for name, value in (("auth-key", V3_AUTH), ("priv-key", V3_PRIV)):
+        (tmp / name).write_text(value + "\n")
+        (tmp / name).chmod(0o600)
+    proc = subprocess.Popen(["ip", "netns", "exec", NETNS, "snmpd", "-f", "-Lo", "-C", "-c", str(conf), "-p",
+                             str(tmp / "snmpd.pid")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    get = ["ip", "netns", "exec", NETNS, "snmpget", "-v3", "-l", "authPriv", "-u", V3_USER, "-a", "SHA",
+           "-A", V3_AUTH, "-x", "AES", "-X", V3_PRIV, "-r", "0", "-t", "0.5", f"127.0.0.1:{port}",
+           "1.3.6.1.2.1.1.5.0"]
+    wait_until(lambda: subprocess.run(get, capture_output=True).returncode == 0, 15, "snmpd, authPriv")
+    doc = yaml.safe_load((ROOT / "config" / "communes.yaml").read_text(encoding="utf-8"))
+    entry = next(d for s in doc["sites"] if s["slug"] == site for d in s["devices"] if d["id"] == device)
+    entry.pop("link", None)
+    entry.update(address="127.0.0.1", port=port, snmp={
+        "version": "3", "user": V3_USER, "auth_protocol": "sha", "auth_key_file": str(tmp / "auth-key"),
+        "priv_protocol": "aes", "priv_key_file": str(tmp / "priv-key")})
+    inventory = tmp / "communes-snmpv3.yaml"
+    inventory.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return inventory, proc
 
 
 def floor_run(seconds: float) -> dict[str, int]:
@@ -116,22 +161,31 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--interval", type=float, default=3.0)
+    ap.add_argument("--snmpv3", action="store_true",
+                    help="the site's 4G router answers over SNMPv3 authPriv (snmpd in the agent's namespace)")
     args = ap.parse_args()
     agent: list[dict[str, int]] = []
     floor: list[dict[str, int]] = []
     load = [os.getloadavg()[0]]
-    v3 = Path("/run/netmon-lab/snmp/priv-key").exists()
+    snmpd: subprocess.Popen[bytes] | None = None
     subprocess.run(["ip", "netns", "add", NETNS], check=True)
     try:
         for line in ("link set lo up", "route add blackhole 198.18.0.0/15"):
             subprocess.run(["ip", "-n", NETNS, *line.split()], check=True)
         with tempfile.TemporaryDirectory() as d:
+            inventory = ROOT / "config" / "communes.yaml"
+            if args.snmpv3:
+                inventory, snmpd = snmpv3_device(Path(d), args.site, "router-4g")
             for _ in range(args.reps):
-                sample, checks = agent_run(Path(d), args.site, args.interval, args.seconds)
+                sample, checks = agent_run(Path(d), args.site, args.interval, args.seconds, inventory,
+                                           "agent-router-4g" if args.snmpv3 else None)
                 agent.append(sample)
                 floor.append(floor_run(args.seconds))
                 load.append(os.getloadavg()[0])
     finally:
+        if snmpd is not None:
+            snmpd.terminate()
+            snmpd.wait(10)
         subprocess.run(["ip", "netns", "delete", NETNS], check=False)
 
     def med(runs: list[dict[str, int]], key: str) -> float:
@@ -139,7 +193,8 @@ def main() -> None:
 
     print(f"netmon agent at {args.site}: {checks} checks every {args.interval:g} s, central unreachable; "
           f"{args.reps} alternating runs, medians; load average {min(load):.1f}-{max(load):.1f} "
-          f"({os.cpu_count()} cores); SNMPv3 authPriv credentials {'present' if v3 else 'absent'}")
+          f"({os.cpu_count()} cores); "
+          f"{'router-4g answering over SNMPv3 authPriv' if args.snmpv3 else 'no device answers'}")
     print(f"{'':24} {'VmRSS':>8} {'RssAnon':>8} {'RssFile':>8}  (MiB)")
     for name, runs in (("netmon agent", agent), ("bare python (floor)", floor)):
         print(f"{name:24} {med(runs, 'VmRSS'):8.1f} {med(runs, 'RssAnon'):8.1f} {med(runs, 'RssFile'):8.1f}")
