@@ -15,6 +15,8 @@ a child process and scrapes its /metrics like Prometheus would. Reports:
 - /metrics scrape time (request to last byte) and size;
 - the machine's 1-minute load average at each scrape (the build machine is shared: other runs
   compete for its 2 cores, and lag figures mean little without it);
+- with ``--gc``, netmon runs under ``bench/gc_probe.py``: collections, pauses (total, longest) and
+  objects freed per generation over the measured window, and pymalloc's allocated blocks;
 - with ``--prometheus``, what a Debian Prometheus scraping the same /metrics every ``--scrape-every``
   seconds pays at the end: head series, samples per scrape, its RSS, and its scrape duration
   (median and max of ``scrape_duration_seconds`` over the run).
@@ -172,6 +174,8 @@ class Run:
     started: float = 0.0
     #: What the Prometheus scraping netmon paid (``--prometheus``), as report rows.
     prometheus: list[tuple[str, str]] = field(default_factory=list)
+    #: What netmon's garbage collector did over the measured window (``--gc``), as report rows.
+    gc: list[tuple[str, str]] = field(default_factory=list)
 
 
 def free_port() -> int:
@@ -236,11 +240,35 @@ def prometheus_rows(url: str, pid: int, seconds: float) -> list[tuple[str, str]]
     ]
 
 
+def gc_rows(path: Path, since: float) -> list[tuple[str, str]]:
+    """Collections per generation, their pauses and the longest, between ``since`` and the last line
+    `bench/gc_probe.py` wrote."""
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    window = [row for row in lines if row["at"] >= since]
+    if len(window) < 2:
+        return [("GC", "no probe lines in the window")]
+    first, last = window[0], window[-1]
+    seconds = last["at"] - first["at"]
+    count = [b - a for a, b in zip(first["count"], last["count"], strict=True)]
+    pause = [b - a for a, b in zip(first["pause"], last["pause"], strict=True)]
+    longest = [max(row["longest"][g] for row in window[1:]) for g in range(3)]
+    freed = [b - a for a, b in zip(first["collected"], last["collected"], strict=True)]
+    return [
+        ("GC collections gen 0 / 1 / 2", " / ".join(f"{c:,}" for c in count) + f" in {seconds:.0f} s"),
+        ("GC pause total gen 0 / 1 / 2", " / ".join(f"{p:.2f}" for p in pause)
+         + f" s ({sum(pause) / seconds * 100:.1f} % of the time)"),
+        ("GC longest pause gen 0 / 1 / 2", " / ".join(f"{m * 1e3:.0f}" for m in longest) + " ms"),
+        ("GC objects freed gen 0 / 1 / 2", " / ".join(f"{f:,}" for f in freed)),
+        ("pymalloc blocks start / end of window", f"{first['blocks']:,} / {last['blocks']:,}"),
+    ]
+
+
 def bench(args: argparse.Namespace, workdir: Path) -> Run:
     config = workdir / "inventory.yaml"
     config.write_text(inventory(args.checks, args.interval), encoding="utf-8")
     port = free_port()
-    command = [sys.executable, "-m", "netmon.cli", "run", "--config", str(config),
+    probe = [str(Path(__file__).with_name("gc_probe.py")), str(workdir / "gc.jsonl")] if args.gc else []
+    command = [sys.executable, *(probe or ["-m", "netmon.cli"]), "run", "--config", str(config),
                "--listen", f"127.0.0.1:{port}", "--history", str(workdir / "history.db")]
     if args.max_concurrency:
         command += ["--max-concurrency", str(args.max_concurrency)]
@@ -270,6 +298,8 @@ def bench(args: argparse.Namespace, workdir: Path) -> Run:
         run.scrapes.append(scrape(url, proc.pid))
         if prometheus is not None:
             run.prometheus = prometheus_rows(prometheus[1], prometheus[0].pid, time.time() - run.started)
+        if args.gc:
+            run.gc = gc_rows(workdir / "gc.jsonl", run.scrapes[0].at)
     finally:
         if prometheus is not None:
             stop(prometheus[0])
@@ -320,6 +350,7 @@ def report(run: Run) -> None:
         ("machine load (1 min) min / median / max",
          " / ".join(f"{v:.2f}" for v in (min(loads), loads[len(loads) // 2], max(loads)))),
         *run.prometheus,
+        *run.gc,
     ]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
@@ -335,6 +366,8 @@ def main() -> int:
     parser.add_argument("--max-concurrency", type=int, default=0, help="passed to netmon run if set")
     parser.add_argument("--no-history", action="store_true", help="run without the history store")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (inventory, log)")
+    parser.add_argument("--gc", action="store_true",
+                        help="run netmon under bench/gc_probe.py and report its garbage collections")
     parser.add_argument("--prometheus", action="store_true",
                         help="also run Debian's Prometheus scraping netmon every --scrape-every s")
     args = parser.parse_args()
