@@ -2,10 +2,10 @@
 
 Every probe packet from the root namespace is forwarded by ``nml-dc``, so all impairments are applied
 there, by destination (a hub address, or a CPE behind it; a CPE's effective values compose its
-hub's and its link's). ``nml-dc`` also answers a center's own traffic (an edge agent reaching the
-services, DNS and the core gateway held there): those answers leave ``nml-dc`` itself, so each rule is
-on the output hook as well as the forward hook — a center's traffic crosses its link as the data
-center's probes do. Each method and what it covers:
+hub's and its link's). ``nml-dc`` also holds the services, DNS and the core gateway that a center's
+own traffic reaches (an edge agent): that traffic crosses its link too, as the data center's probes
+do — its loss on the output hook (the answers ``nml-dc`` sends), its delay on the input hook (the
+requests it receives; see below why not the answers). Each method and what it covers:
 
 - **loss** — an nftables forward chain, ``ip daddr X numgen random mod 1000000 < p·10⁶ drop``: every
   protocol, packets toward the target only, so a round trip is lost with probability ``loss``.
@@ -13,6 +13,11 @@ center's probes do. Each method and what it covers:
   built into this kernel) and one userspace holder (`DelayHolder`) in the lab daemon that releases each
   packet after ``delay ± U(jitter)``: every protocol (ICMP, TCP handshakes, HTTP, DNS), toward the
   target only, so it adds exactly ``delay`` to every round trip. Jittered packets may be reordered.
+  A center's traffic to ``nml-dc`` itself is held on the way in (``-s``), not its answers on the way
+  out: a packet ``nml-dc``'s own socket sent is still charged to that socket while it is held, and
+  TCP small queues let a socket have only ~2 packets below it — every further packet of an answer
+  (the HTTPS reply behind the TLS session tickets) waited one more full delay, which no real link
+  does (a 600 ms VSAT center: 2.4 s for an HTTPS request instead of 1.8 s).
 - **secure_down** — the site's encryptor fails: its tunnel interface goes down (`netmon.lab.tunnels`).
 - **down / flap / outage** — the far end of the veth is set down (the hub's uplink for a hub, the hub's
   port for a site link): the near end sees NO-CARRIER and packets die there, like a cut cable; the
@@ -126,11 +131,13 @@ def nft_rules(effects: dict[str, PathEffect]) -> str:
 
 
 def iptables_rules(effects: dict[str, PathEffect]) -> str:
-    """NFQUEUE rules for delayed destinations (``--queue-bypass``: no holder means no delay, not loss)."""
-    rules = [f"-A {chain} -d {a}/32 -j NFQUEUE --queue-num {QUEUE_NUM} --queue-bypass"
-             for chain in ("FORWARD", "OUTPUT")
+    """NFQUEUE rules for delayed addresses (``--queue-bypass``: no holder means no delay, not loss):
+    traffic through ``nml-dc`` toward them, and their traffic to ``nml-dc`` itself (module docstring)."""
+    rules = [f"-A {chain} -{side} {a}/32 -j NFQUEUE --queue-num {QUEUE_NUM} --queue-bypass"
+             for chain, side in (("FORWARD", "d"), ("INPUT", "s"))
              for a, e in sorted(effects.items()) if e.delay > 0 or e.jitter > 0]
-    return "\n".join(["*filter", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]", *rules, "COMMIT", ""])
+    chains = [f":{chain} ACCEPT [0:0]" for chain in ("FORWARD", "INPUT", "OUTPUT")]
+    return "\n".join(["*filter", *chains, *rules, "COMMIT", ""])
 
 
 def apply_rules(effects: dict[str, PathEffect]) -> None:
@@ -177,7 +184,10 @@ class DelayHolder:
 
     def _packet(self, pkt: Any) -> None:
         self.held += 1
-        delay, jitter = self.delays.get(pkt.get_payload()[16:20], (0.0, 0.0))
+        header = pkt.get_payload()
+        # forwarded toward a delayed address (by destination), or from one into nml-dc (by source:
+        # nml-dc's own addresses are never delayed ones)
+        delay, jitter = self.delays.get(header[16:20]) or self.delays.get(header[12:16], (0.0, 0.0))
         if jitter:
             delay = max(0.0, delay + self._random.uniform(-jitter, jitter))
         if delay <= 0:
