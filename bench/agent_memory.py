@@ -20,11 +20,21 @@ What the agent loads depends on its devices: a center whose SNMPv3 authPriv devi
 4G router (to-hieu's ``router-4g``) is pointed at it, so every run polls it over authPriv.
 
     python -m bench.agent_memory --snmpv3 [--reps 5]
+
+With ``--deliver`` the agent delivers, as it does in service: a real central side (`netmon run --agents`
+with TLS, the agent's credential listed, remote-writing to Debian's Prometheus) runs in the agent's
+namespace on loopback. Each run: the agent first commits with the central side down for ``--seconds``
+(peak taken: the undelivered figure), then the central side starts and the agent catches up its backlog
+and goes on delivering live results for ``--deliver-seconds`` (peak taken: the delivering figure) — the
+same process, so the difference is what delivery costs.
+
+    python -m bench.agent_memory --deliver [--reps 5] [--seconds 30] [--deliver-seconds 120]
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import signal
 import sqlite3
@@ -38,7 +48,8 @@ from pathlib import Path
 import yaml
 
 from netmon.agent.config import new_credential
-from tests.support import ROOT, free_port, wait_until
+from tests.hardening.peers import self_signed
+from tests.support import ROOT, free_port, netmon_run, prometheus, wait_until
 
 NETNS = f"nmb-agent-{os.getpid()}"
 
@@ -81,6 +92,87 @@ def answered(buffer: Path, check: str) -> int:
         row = db.execute("SELECT COUNT(*) FROM results WHERE body LIKE ? AND body LIKE '%\"success\":true%'",
                          (f'%"check":"{check}"%',)).fetchone()
     return int(row[0])
+
+
+def held(buffer: Path) -> int:
+    """Results still in the agent's buffer (not yet acknowledged)."""
+    with sqlite3.connect(f"file:{buffer}?mode=ro", uri=True) as db:
+        return int(db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+
+
+def enter_namespace() -> None:
+    """Move this (single-threaded) process into ``NETNS``: Prometheus, the central side and the agent it
+    starts then share the namespace's loopback and nothing else."""
+    with open(f"/run/netns/{NETNS}") as ns:
+        if ctypes.CDLL(None, use_errno=True).setns(ns.fileno(), 0x40000000) != 0:  # CLONE_NEWNET
+            raise OSError(ctypes.get_errno(), "setns")
+
+
+def central_inventory(tmp: Path, inventory: Path, site: str) -> Path:
+    """The inventory reduced to the agent's site (no devices) and the datacenter's own checks, as
+    tests/agent/test_lab_agent.py runs the central side: it accepts the site's agent, its own probing is
+    not what is measured."""
+    spec = yaml.safe_load(inventory.read_text(encoding="utf-8"))
+    spec["sites"] = [s for s in spec["sites"] if s["slug"] == site]
+    spec["sites"][0].pop("devices", None)
+    for hub in spec["hubs"]:
+        hub.pop("checks", None)
+    path = tmp / "central.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def delivering_run(tmp: Path, site: str, interval: float, seconds: float, deliver_seconds: float,
+                   write_url: str, inventory: Path = ROOT / "config" / "communes.yaml",
+                   ) -> tuple[dict[str, int], dict[str, int], int, int, float]:
+    """One agent, first with its central side down, then delivering to it: (peak undelivered, peak
+    delivering, checks, backlog at the central side's start, catch-up seconds)."""
+    from netmon.agent.checks import inside_out
+    from netmon.inventory import load
+
+    checks = len(inside_out(load(inventory), site))
+    run = tmp / f"run-{time.monotonic_ns()}"
+    run.mkdir()
+    cert, key = self_signed(run)
+    digest = new_credential(run / "agent.token")
+    listen = f"127.0.0.1:{free_port()}"
+    agents = run / "agents.yaml"
+    agents.write_text(yaml.safe_dump({
+        "listen": listen, "tls": {"cert_file": str(cert), "key_file": str(key)},
+        "remote_write": write_url, "state": str(run / "agents.db"),
+        "agents": [{"id": site, "site": site, "token_sha256": digest}]}))
+    buffer = run / "buffer.db"
+    config = run / "agent.yaml"
+    config.write_text(yaml.safe_dump({
+        "site": site, "inventory": str(inventory), "central": f"https://{listen}",
+        "credential_file": str(run / "agent.token"), "ca_file": str(cert), "buffer": str(buffer),
+        "interval": f"{interval}s", "live_window": f"{3 * interval}s"}))
+    proc = subprocess.Popen([sys.executable, "-m", "netmon.cli", "agent", "run", "--config", str(config)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: committed(buffer) >= 3 * checks, 30 + 4 * interval, "three rounds of checks")
+        alone = peak(proc.pid, seconds)
+        backlog = held(buffer)
+        with netmon_run(central_inventory(run, inventory, site), run, "--agents", str(agents)):
+            start = time.monotonic()
+            samples: list[dict[str, int]] = []
+            end = start + deliver_seconds
+            caught_up = float("nan")
+            while time.monotonic() < end:
+                samples.append(status(proc.pid))
+                if caught_up != caught_up and held(buffer) <= checks:
+                    caught_up = time.monotonic() - start
+                time.sleep(0.5)
+            if caught_up != caught_up:
+                raise AssertionError(f"backlog of {backlog} not delivered in {deliver_seconds:g} s")
+        return alone, max(samples, key=lambda r: r["VmRSS"]), checks, backlog, caught_up
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def agent_run(tmp: Path, site: str, interval: float, seconds: float,
@@ -163,7 +255,13 @@ def main() -> None:
     ap.add_argument("--interval", type=float, default=3.0)
     ap.add_argument("--snmpv3", action="store_true",
                     help="the site's 4G router answers over SNMPv3 authPriv (snmpd in the agent's namespace)")
+    ap.add_argument("--deliver", action="store_true",
+                    help="a real central side: the agent commits alone for --seconds, then delivers")
+    ap.add_argument("--deliver-seconds", type=float, default=120.0)
     args = ap.parse_args()
+    if args.deliver:
+        deliver(args)
+        return
     agent: list[dict[str, int]] = []
     floor: list[dict[str, int]] = []
     load = [os.getloadavg()[0]]
@@ -200,6 +298,47 @@ def main() -> None:
         print(f"{name:24} {med(runs, 'VmRSS'):8.1f} {med(runs, 'RssAnon'):8.1f} {med(runs, 'RssFile'):8.1f}")
     each = ", ".join(f"{r['VmRSS'] / 1024:.1f}" for r in agent)
     print(f"agent / floor: {med(agent, 'VmRSS') / med(floor, 'VmRSS'):.2f}; agent runs VmRSS: {each}")
+
+
+def deliver(args: argparse.Namespace) -> None:
+    """``--deliver``: each run's agent undelivered, then delivering; a bare interpreter between runs."""
+    alone: list[dict[str, int]] = []
+    sending: list[dict[str, int]] = []
+    floor: list[dict[str, int]] = []
+    catchups: list[str] = []
+    load = [os.getloadavg()[0]]
+    subprocess.run(["ip", "netns", "add", NETNS], check=True)
+    try:
+        for line in ("link set lo up", "route add blackhole 198.18.0.0/15"):
+            subprocess.run(["ip", "-n", NETNS, *line.split()], check=True)
+        enter_namespace()
+        with tempfile.TemporaryDirectory() as d, prometheus(Path(d), [], remote_write=True) as prom:
+            for _ in range(args.reps):
+                before, during, checks, backlog, caught_up = delivering_run(
+                    Path(d), args.site, args.interval, args.seconds, args.deliver_seconds,
+                    f"{prom.url}/api/v1/write")
+                alone.append(before)
+                sending.append(during)
+                catchups.append(f"{backlog} in {caught_up:.1f} s")
+                floor.append(floor_run(args.seconds))
+                load.append(os.getloadavg()[0])
+    finally:
+        subprocess.run(["ip", "netns", "delete", NETNS], check=False)
+
+    def med(runs: list[dict[str, int]], key: str) -> float:
+        return statistics.median(r[key] for r in runs) / 1024
+
+    print(f"netmon agent at {args.site}: {checks} checks every {args.interval:g} s; central down for "
+          f"{args.seconds:g} s, then `netmon run --agents` over HTTPS on loopback for "
+          f"{args.deliver_seconds:g} s; "
+          f"{args.reps} runs, medians; load average {min(load):.1f}-{max(load):.1f} ({os.cpu_count()} cores)")
+    print(f"{'':24} {'VmRSS':>8} {'RssAnon':>8} {'RssFile':>8}  (MiB)")
+    for name, runs in (("agent, central down", alone), ("agent, delivering", sending),
+                       ("bare python (floor)", floor)):
+        print(f"{name:24} {med(runs, 'VmRSS'):8.1f} {med(runs, 'RssAnon'):8.1f} {med(runs, 'RssFile'):8.1f}")
+    print("runs VmRSS down -> delivering: " + ", ".join(
+        f"{a['VmRSS'] / 1024:.1f} -> {b['VmRSS'] / 1024:.1f}" for a, b in zip(alone, sending, strict=True)))
+    print("backlog caught up: " + "; ".join(catchups))
 
 
 if __name__ == "__main__":
