@@ -43,6 +43,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -108,6 +110,36 @@ def enter_namespace() -> None:
             raise OSError(ctypes.get_errno(), "setns")
 
 
+@contextmanager
+def own_namespace() -> Iterator[None]:
+    """The bench's namespace ``NETNS``: loopback up, 198.18.0.0/15 blackholed, deleted afterwards."""
+    subprocess.run(["ip", "netns", "add", NETNS], check=True)
+    try:
+        for line in ("link set lo up", "route add blackhole 198.18.0.0/15"):
+            subprocess.run(["ip", "-n", NETNS, *line.split()], check=True)
+        yield
+    finally:
+        subprocess.run(["ip", "netns", "delete", NETNS], check=False)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, as systemd stops the agent; SIGKILL only if it has not ended within 30 s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def print_medians(rows: tuple[tuple[str, list[dict[str, int]]], ...]) -> None:
+    """One line per kind of run: the median VmRSS, RssAnon and RssFile of its runs, MiB."""
+    print(f"{'':24} {'VmRSS':>8} {'RssAnon':>8} {'RssFile':>8}  (MiB)")
+    for name, runs in rows:
+        print(f"{name:24} " + " ".join(f"{statistics.median(r[key] for r in runs) / 1024:8.1f}"
+                                       for key in ("VmRSS", "RssAnon", "RssFile")))
+
+
 def central_inventory(tmp: Path, inventory: Path, site: str) -> Path:
     """The inventory reduced to the agent's site (no devices) and the datacenter's own checks, as
     tests/agent/test_lab_agent.py runs the central side: it accepts the site's agent, its own probing is
@@ -167,12 +199,7 @@ def delivering_run(tmp: Path, site: str, interval: float, seconds: float, delive
                 raise AssertionError(f"backlog of {backlog} not delivered in {deliver_seconds:g} s")
         return alone, max(samples, key=lambda r: r["VmRSS"]), checks, backlog, caught_up
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def agent_run(tmp: Path, site: str, interval: float, seconds: float,
@@ -199,12 +226,7 @@ def agent_run(tmp: Path, site: str, interval: float, seconds: float,
             wait_until(lambda: answered(buffer, polled), 10 + 2 * interval, f"{polled} answering")
         return peak(proc.pid, seconds), checks
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 V3_USER, V3_AUTH, V3_PRIV = "netmon", "bench-auth-123", "bench-priv-456"
@@ -266,38 +288,31 @@ def main() -> None:
     floor: list[dict[str, int]] = []
     load = [os.getloadavg()[0]]
     snmpd: subprocess.Popen[bytes] | None = None
-    subprocess.run(["ip", "netns", "add", NETNS], check=True)
-    try:
-        for line in ("link set lo up", "route add blackhole 198.18.0.0/15"):
-            subprocess.run(["ip", "-n", NETNS, *line.split()], check=True)
-        with tempfile.TemporaryDirectory() as d:
-            inventory = ROOT / "config" / "communes.yaml"
-            if args.snmpv3:
-                inventory, snmpd = snmpv3_device(Path(d), args.site, "router-4g")
-            for _ in range(args.reps):
-                sample, checks = agent_run(Path(d), args.site, args.interval, args.seconds, inventory,
-                                           "agent-router-4g" if args.snmpv3 else None)
-                agent.append(sample)
-                floor.append(floor_run(args.seconds))
-                load.append(os.getloadavg()[0])
-    finally:
-        if snmpd is not None:
-            snmpd.terminate()
-            snmpd.wait(10)
-        subprocess.run(["ip", "netns", "delete", NETNS], check=False)
-
-    def med(runs: list[dict[str, int]], key: str) -> float:
-        return statistics.median(r[key] for r in runs) / 1024
+    with own_namespace():
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                inventory = ROOT / "config" / "communes.yaml"
+                if args.snmpv3:
+                    inventory, snmpd = snmpv3_device(Path(d), args.site, "router-4g")
+                for _ in range(args.reps):
+                    sample, checks = agent_run(Path(d), args.site, args.interval, args.seconds, inventory,
+                                               "agent-router-4g" if args.snmpv3 else None)
+                    agent.append(sample)
+                    floor.append(floor_run(args.seconds))
+                    load.append(os.getloadavg()[0])
+        finally:
+            if snmpd is not None:
+                snmpd.terminate()
+                snmpd.wait(10)
 
     print(f"netmon agent at {args.site}: {checks} checks every {args.interval:g} s, central unreachable; "
           f"{args.reps} alternating runs, medians; load average {min(load):.1f}-{max(load):.1f} "
           f"({os.cpu_count()} cores); "
           f"{'router-4g answering over SNMPv3 authPriv' if args.snmpv3 else 'no device answers'}")
-    print(f"{'':24} {'VmRSS':>8} {'RssAnon':>8} {'RssFile':>8}  (MiB)")
-    for name, runs in (("netmon agent", agent), ("bare python (floor)", floor)):
-        print(f"{name:24} {med(runs, 'VmRSS'):8.1f} {med(runs, 'RssAnon'):8.1f} {med(runs, 'RssFile'):8.1f}")
+    print_medians((("netmon agent", agent), ("bare python (floor)", floor)))
     each = ", ".join(f"{r['VmRSS'] / 1024:.1f}" for r in agent)
-    print(f"agent / floor: {med(agent, 'VmRSS') / med(floor, 'VmRSS'):.2f}; agent runs VmRSS: {each}")
+    ratio = statistics.median(r["VmRSS"] for r in agent) / statistics.median(r["VmRSS"] for r in floor)
+    print(f"agent / floor: {ratio:.2f}; agent runs VmRSS: {each}")
 
 
 def deliver(args: argparse.Namespace) -> None:
@@ -307,10 +322,7 @@ def deliver(args: argparse.Namespace) -> None:
     floor: list[dict[str, int]] = []
     catchups: list[str] = []
     load = [os.getloadavg()[0]]
-    subprocess.run(["ip", "netns", "add", NETNS], check=True)
-    try:
-        for line in ("link set lo up", "route add blackhole 198.18.0.0/15"):
-            subprocess.run(["ip", "-n", NETNS, *line.split()], check=True)
+    with own_namespace():
         enter_namespace()
         with tempfile.TemporaryDirectory() as d, prometheus(Path(d), [], remote_write=True) as prom:
             for _ in range(args.reps):
@@ -322,20 +334,13 @@ def deliver(args: argparse.Namespace) -> None:
                 catchups.append(f"{backlog} in {caught_up:.1f} s")
                 floor.append(floor_run(args.seconds))
                 load.append(os.getloadavg()[0])
-    finally:
-        subprocess.run(["ip", "netns", "delete", NETNS], check=False)
-
-    def med(runs: list[dict[str, int]], key: str) -> float:
-        return statistics.median(r[key] for r in runs) / 1024
 
     print(f"netmon agent at {args.site}: {checks} checks every {args.interval:g} s; central down for "
           f"{args.seconds:g} s, then `netmon run --agents` over HTTPS on loopback for "
           f"{args.deliver_seconds:g} s; "
           f"{args.reps} runs, medians; load average {min(load):.1f}-{max(load):.1f} ({os.cpu_count()} cores)")
-    print(f"{'':24} {'VmRSS':>8} {'RssAnon':>8} {'RssFile':>8}  (MiB)")
-    for name, runs in (("agent, central down", alone), ("agent, delivering", sending),
-                       ("bare python (floor)", floor)):
-        print(f"{name:24} {med(runs, 'VmRSS'):8.1f} {med(runs, 'RssAnon'):8.1f} {med(runs, 'RssFile'):8.1f}")
+    print_medians((("agent, central down", alone), ("agent, delivering", sending),
+                   ("bare python (floor)", floor)))
     print("runs VmRSS down -> delivering: " + ", ".join(
         f"{a['VmRSS'] / 1024:.1f} -> {b['VmRSS'] / 1024:.1f}" for a, b in zip(alone, sending, strict=True)))
     print("backlog caught up: " + "; ".join(catchups))
