@@ -16,6 +16,11 @@ hub-phu-yen's outage (minutes 2-7) and 5 minutes after its return. It asserts:
 - exactly one HubUnreachable notification for each hub outage (hub-quynh-nhai, hub-phu-yen), the latter
   while the hub is out and resolved only after it is back, and nothing "unreachable" about a center
   behind either;
+- no PacketLossHigh or LatencyHigh about a link whose injected impairment (its loss with its hub's and
+  the share of time its flap holds it down; its delay with its hub's) is under its link type's limit —
+  the false ones of the first run (doan-ket's fiber at 0 %, chieng-lao's and nam-lau's microwave at 2 %)
+  were packets the lab dropped while `lab.set` re-applied its rules (tests/lab/test_lab.py);
+- LinkUnstable for exactly the flapping links (long-he, muong-bam);
 
 and prints every firing notification with its time. Run with
 ``NETMON_ALERT_BENCH=1 pytest tests/alerts/test_storm_shipped.py -s`` (about 17 minutes on the lab).
@@ -31,6 +36,7 @@ import pytest
 
 from netmon.inventory import Inventory, load
 from netmon.lab import control, impair, scenario, topology
+from netmon.lab.scenario import LinkBehaviour
 from tests.alerts.test_alert_latency_shipped import shipped_stack
 from tests.alerts.test_alert_truth import firing
 from tests.alerts.test_e2e import Stack, report
@@ -47,6 +53,8 @@ OBSERVE = 720
 #: Alerts that say a center (or hub) is cut off, or that a center's primary is.
 UNREACHABLE = ("HubUnreachable", "SiteUnreachable", "SitePowerOutage", "SiteOutageLong", "SiteOnBackup")
 #: Series of a site behind a false page, printed to tell the product's fault from the test's.
+#: Link-quality alerts and the limit each is judged by (the link type's in the inventory).
+QUALITY = {"PacketLossHigh": "loss_degraded", "LatencyHigh": "rtt_degraded"}
 BEHIND_A_PAGE = ('netmon_probe_success{{site="{site}"}}', 'netmon_probe_failing_since_timestamp_seconds{{site="{site}"}}',
                  'netmon:site_down_seconds{{site="{site}"}}', 'netmon:site_primary_up{{site="{site}"}}')
 
@@ -73,6 +81,32 @@ def apply_scenario(lab: control.Lab, path: Path, inventory: Inventory) -> None:
             lab.set(key, **values)
     for service, values in wanted.services.items():
         lab.set(service, **values.model_dump(mode="json", exclude_unset=True))
+
+
+def _down_share(behaviour: LinkBehaviour) -> float:
+    flap = behaviour.flap
+    if flap is None:
+        return 0.0
+    return min(flap.every / 2 if flap.down_for is None else flap.down_for, flap.every) / flap.every
+
+
+def injected(path: Path, inventory: Inventory) -> dict[tuple[str, str], dict[str, float]]:
+    """(site, link) → what scenario ``path`` does to the link's echoes, next to its limits: ``loss``
+    (the link's and its hub's, and the share of time a flap holds the link down) and ``rtt_degraded``
+    (delay, its hub's included), each beside the link type's limit."""
+    plan = topology.plan(inventory)
+    imp = impair.Impairments(plan, scenario.load(path, inventory))
+    effects, none = imp.effects(), impair.PathEffect(0.0, 0.0, 0.0)
+    limits = inventory.spec.defaults.link_types
+    out = {}
+    for lk in plan.links:
+        effect = effects.get(lk.cpe, none)
+        survive = (1 - effect.loss) * (1 - _down_share(imp.behaviour(lk.key)))
+        limit = limits[lk.type]  # type: ignore[index]
+        out[(lk.site, lk.link)] = {"loss_degraded": 1 - survive, "rtt_degraded": effect.delay,
+                                   "limit_loss_degraded": limit.loss_degraded,
+                                   "limit_rtt_degraded": limit.rtt_degraded}
+    return out
 
 
 def trace(prom: Prometheus, site: str, start: float, end: float) -> dict[str, list[tuple[float, float]]]:
@@ -110,6 +144,15 @@ def test_storm_pages_only_the_hubs_as_shipped(province_lab: control.Lab, tmp_pat
             province_lab.reset()
             _print_notifications(stack, applied)
         notes = firing(stack, applied)
+        truth = injected(STORM, inventory)
+        quality = [(a["labels"]["alertname"], a["labels"].get("site", ""), a["labels"].get("link", ""))
+                   for n, a in stack.hook.matching("firing")
+                   if n.received >= applied and a["labels"]["alertname"] in QUALITY]
+        under_limit = [(alertname, site, link, round(truth[(site, link)][QUALITY[alertname]], 4))
+                       for alertname, site, link in quality if (site, link) not in truth
+                       or truth[(site, link)][QUALITY[alertname]] < truth[(site, link)][f"limit_{QUALITY[alertname]}"]]
+        unstable = {site for _, alertname, site in notes if alertname == "LinkUnstable"}
+        flapping = {key.split("/")[0] for key, b in storm.links.items() if b.flap is not None}
         pages = [(alertname, site) for _, alertname, site in notes if alertname in UNREACHABLE]
         false_pages = [(a, s) for a, s in pages if not (a == "HubUnreachable" and s in outages)]
         hub_pages = {hub: pages.count(("HubUnreachable", hub)) for hub in outages}
@@ -124,13 +167,17 @@ def test_storm_pages_only_the_hubs_as_shipped(province_lab: control.Lab, tmp_pat
                hub_phu_yen_notified_s=round(notified.received - applied, 1),
                hub_phu_yen_resolved_s=round(resolved.received - applied, 1),
                false_pages_reachable=[p for p in false_pages if p[1] not in behind],
-               false_pages_behind_a_hub=[p for p in false_pages if p[1] in behind])
+               false_pages_behind_a_hub=[p for p in false_pages if p[1] in behind],
+               quality_alerts=sorted(set(quality)), quality_alerts_under_the_limit=under_limit,
+               link_unstable=sorted(unstable))
         assert [p for p in false_pages if p[1] not in behind] == []
         assert [p for p in false_pages if p[1] in behind] == []
         assert hub_pages == {hub: 1 for hub in outages}
         start, end = phu_yen_out[0]
         assert start <= notified.received < end
         assert resolved.received >= end
+        assert under_limit == []
+        assert unstable == flapping
 
 
 def _print_notifications(stack: Stack, since: float) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import re
 from pathlib import Path
 
@@ -170,3 +171,38 @@ def test_a_duration_typed_as_text_needs_its_unit() -> None:
         LinkBehaviour.model_validate({"delay": "80"})
     assert LinkBehaviour.model_validate({"delay": "80ms"}).delay == pytest.approx(0.08)
     assert LinkBehaviour.model_validate({"delay": 2}).delay == 2.0  # a YAML number is seconds, as documented
+
+
+#: LinkUnstable's bar (alerts/netmon.rules.yml): this many echo-check state changes in 15 min.
+UNSTABLE_CHANGES, UNSTABLE_WINDOW = 6, 900.0
+
+
+@pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.stem)
+def test_preset_flaps_are_visible_at_the_check_interval(path: Path, inventory: Inventory) -> None:
+    """A check run every ``interval`` samples a flap of the same period (or a divisor of it) at one phase
+    of it, run after run: the link reads never down or always down, depending on where the lab's clock
+    met the scheduler's — the storm's `long-he: {flap: 30s}` at 30 s checks was either invisible or a
+    15-minute "outage". Fixed phases are what the cut alert's timing rests on (a failed run exactly
+    `unreachable_after` later, docs/runbook.md#timing), so a preset's flap must be one a 30 s monitor
+    can see: from every phase of the lab's clock, the link's checks see at least LinkUnstable's changes
+    in its window and never fail for the link type's `unreachable_after` (its downs are shorter)."""
+    spec = scenario.load(path.stem, inventory)
+    sites = {s.slug: s for s in inventory.spec.sites}
+    defaults = inventory.spec.defaults
+    for target, behaviour in spec.links.items():
+        if behaviour.flap is None:
+            continue
+        site = sites[target.split("/")[0]]
+        link_type = next(lk.type for lk in site.links if "/" not in target or lk.id == target.split("/")[1])
+        unreachable_after = defaults.link_types[link_type].unreachable_after
+        for interval in {c.interval or defaults.interval for c in site.checks if c.probe == "icmp"}:
+            for phase in (i * 0.25 for i in range(int(behaviour.flap.every * 4))):
+                times = [phase + k * interval for k in range(int(UNSTABLE_WINDOW / interval))]
+                down = [behaviour.flap.is_down(t) for t in times]
+                changes = sum(a != b for a, b in itertools.pairwise(down))
+                failed_for, since = 0.0, None  # the longest span of consecutive failed runs
+                for t, d in zip(times, down, strict=True):
+                    since = (t if since is None else since) if d else None
+                    failed_for = max(failed_for, t - since) if since is not None else failed_for
+                assert changes >= UNSTABLE_CHANGES, f"{path.stem}: {target} at phase {phase} s: {changes} changes"
+                assert failed_for < unreachable_after, f"{path.stem}: {target} at phase {phase} s: down {failed_for} s"
