@@ -156,6 +156,9 @@ class ResultCollector(Collector):
         self._les = {name: _le_labels(spec.buckets)
                      for name, spec in self._specs.items() if spec.kind is Kind.OBSERVATION}
         self._sample_names = {name: _sample(spec) for name, spec in self._specs.items()}
+        self._kinds = {name: spec.kind for name, spec in self._specs.items()}
+        #: The specs whose measurements carry labels of their own (the others' are always ()).
+        self._labelled = {name: spec for name, spec in self._specs.items() if spec.labels}
         self._types = {name: kind for name, kind, _ in CORE}
         self._types |= {name: _TEXT_TYPES[spec.kind] for name, spec in self._specs.items()}
         self._helps = {name: help_ for name, _, help_ in CORE} | {n: s.help for n, s in self._specs.items()}
@@ -171,9 +174,9 @@ class ResultCollector(Collector):
 
     def publish(self, result: Result) -> None:
         """Record one result; called for every run of every check (one pass over its measurements,
-        then one text line per single-sample family: bench/README.md, ICMP sweep)."""
-        latest, increments, observations = self._read(result)
+        then one text line per single-sample family, written inline: bench/README.md, ICMP sweep)."""
         key = result.key
+        latest, increments, observations = self._read(result, key in self._histograms)
         families = self._families
         with self._lock:
             state = self._checks.get(key)
@@ -181,7 +184,7 @@ class ResultCollector(Collector):
                 state = self._checks[key] = _CheckState(latest)
                 shape_kept = False
             else:  # a family a run can leave out is a gauge the previous run had (totals only grow)
-                shape_kept = [v[0] for v in state.latest.values] == [v[0] for v in latest.values]
+                shape_kept = _names(state.latest.values) == _names(latest.values)
             state.latest = latest
             if result.success != (state.since is None):  # a first failure starts it, a success ends it
                 state.since = None if result.success else result.started
@@ -191,19 +194,25 @@ class ResultCollector(Collector):
             totals = state.totals
             for series, value in increments:
                 totals[series] = totals.get(series, 0.0) + value
-            if observations and key in self._histograms:
-                for series, spec, value in observations:
-                    counts, total = state.histograms.get(series) or ((0,) * (len(spec.buckets) + 1), 0.0)
-                    index = bisect.bisect_left(spec.buckets, value)
-                    state.histograms[series] = (
-                        (*counts[:index], counts[index] + 1, *counts[index + 1:]), total + value)
+            for series, spec, value in observations if key in self._histograms else ():
+                counts, total = state.histograms.get(series) or ((0,) * (len(spec.buckets) + 1), 0.0)
+                index = bisect.bisect_left(spec.buckets, value)
+                state.histograms[series] = (
+                    (*counts[:index], counts[index] + 1, *counts[index + 1:]), total + value)
             samples = self._samples(state)
             head = state.head
             for name, found in samples.items():
                 if len(found) == 1:  # most families of a check: one line, no generator and join
                     sample, labels, value = found[0]
-                    tail = _tail(labels) if labels else ""
-                    families[name][key] = f"{sample}{{{head}{tail}}} {_go(value)}\n".encode()
+                    # `_go` inlined (a finite float whose repr Go writes the same way): ~13 a run
+                    text = repr(value)
+                    dot = text.find(".")
+                    if dot < 0 or (dot > 6 and value > 0) or type(value) is not float:
+                        text = floatToGoString(value)
+                    if labels:
+                        families[name][key] = f"{sample}{{{head}{_tail(labels)}}} {text}\n".encode()
+                    else:
+                        families[name][key] = f"{sample}{{{head}}} {text}\n".encode()
                 else:
                     families[name][key] = _text(head, found)
             if not shape_kept:
@@ -211,28 +220,31 @@ class ResultCollector(Collector):
                     if name not in samples:
                         families[name].pop(key, None)
 
-    def _read(self, result: Result) -> tuple[_Latest, list[tuple[_Series, float]],
-                                              list[tuple[_Series, MetricSpec, float]]]:
-        """``result``'s exported state, its increments and its observations, in one pass."""
+    def _read(self, result: Result, histogram: bool) -> tuple[_Latest, list[tuple[_Series, float]],
+                                                              list[tuple[_Series, MetricSpec, float]]]:
+        """``result``'s exported state, its increments and (when its check exports a histogram) its
+        observations, in one pass."""
         values = []
         increments: list[tuple[_Series, float]] = []
         observations: list[tuple[_Series, MetricSpec, float]] = []
-        specs = self._specs
+        kinds = self._kinds
         for name, value, labels in result.measurements:
-            spec = specs.get(name)
-            if spec is None:
-                if name not in self._unknown:
-                    self._unknown.add(name)
-                    log.warning("measurement %s has no MetricSpec; not exported", name)
-                continue
-            kind = spec.kind
-            if kind is Kind.INCREMENT:
-                increments.append(((name, labels), value))
+            kind = kinds.get(name)
+            if kind is Kind.GAUGE or kind is Kind.COUNTER:  # the most frequent first
+                values.append((name, labels, value))
             elif kind is Kind.OBSERVATION:
-                observations.append(((name, labels), spec, value))
-            else:
-                values.append((name, labels, 1.0 if kind is Kind.INFO else value))
-        latest = _Latest(_identity(result), result.success, result.duration, result.started, tuple(values))
+                if histogram:
+                    observations.append(((name, labels), self._specs[name], value))
+            elif kind is Kind.INCREMENT:
+                increments.append(((name, labels), value))
+            elif kind is Kind.INFO:
+                values.append((name, labels, 1.0))
+            elif name not in self._unknown:
+                self._unknown.add(name)
+                log.warning("measurement %s has no MetricSpec; not exported", name)
+        identity = (result.site, result.check, result.probe, result.target, result.link)
+        latest = _new_latest(_Latest,
+                             (identity, result.success, result.duration, result.started, tuple(values)))
         return latest, increments, observations
 
     def on_inventory(self, facts: InventoryFacts) -> None:
@@ -369,11 +381,21 @@ class ResultCollector(Collector):
         if state.failures:
             found[FAILURES] = [(_FAILURES_TOTAL, (("reason", reason),), count)
                                for reason, count in state.failures.items()]
-        specs, names = self._specs, self._sample_names
+        specs, names, labelled = self._specs, self._sample_names, self._labelled
         for name, labels, value in latest.values:
-            found.setdefault(name, []).append((names[name], _own(specs[name], labels), value))
+            sample = (names[name], _own(labelled[name], labels) if name in labelled else (), value)
+            same = found.get(name)
+            if same is None:
+                found[name] = [sample]
+            else:
+                same.append(sample)
         for (name, labels), total in state.totals.items():
-            found.setdefault(name, []).append((names[name], _own(specs[name], labels), total))
+            sample = (names[name], _own(labelled[name], labels) if name in labelled else (), total)
+            same = found.get(name)
+            if same is None:
+                found[name] = [sample]
+            else:
+                same.append(sample)
         for (name, labels), (counts, total) in state.histograms.items():
             series = _own(specs[name], labels)
             bucket = f"{name}_bucket"
@@ -404,8 +426,12 @@ class Restricted(CollectorRegistry):
                 yield kept
 
 
-def _identity(result: Result) -> tuple[str, ...]:
-    return (result.site, result.check, result.probe, result.target, result.link)
+#: A `_Latest` without NamedTuple's Python-level ``__new__`` (one a run).
+_new_latest = tuple.__new__
+
+
+def _names(values: Sequence[tuple[str, _Labels, float]]) -> list[str]:
+    return [name for name, _, _ in values]
 
 
 def _cumulative(bounds: Sequence[float], counts: Sequence[int]) -> list[tuple[str, float]]:

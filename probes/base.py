@@ -241,7 +241,7 @@ class Check:
             reason=reason,
             error=message,
             measurements=tuple(measurements),
-            details=dict(details),
+            details=details,  # a fresh dict: the caller's ``**details``
         )
 
 

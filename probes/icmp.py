@@ -128,28 +128,31 @@ async def resolve(target: str) -> str:
     return str(infos[0][4][0])
 
 
-def measurements(rtts: tuple[float | None, ...]) -> list[Measurement]:
+#: Builds a `Measurement` from its (name, value, labels) without NamedTuple's Python-level ``__new__``:
+#: a run makes ~13 of them (bench/README.md, ICMP sweep).
+_measurement = functools.partial(tuple.__new__, Measurement)
+
+
+def measurements(rtts: tuple[float | None, ...]) -> tuple[Measurement, ...]:
     """The metric contract's measurements for one burst's RTTs (None = lost)."""
     received = [r for r in rtts if r is not None]
-    out = [
-        Measurement(SENT, len(rtts)),
-        Measurement(RECEIVED, len(received)),
-        Measurement(LOSS, linkstats.loss_ratio(len(rtts), len(received))),
-        *(Measurement(RTT, r) for r in received),
-    ]
+    sent, got = len(rtts), len(received)
+    rows: list[tuple[str, float, tuple[()]]] = [
+        (SENT, sent, ()), (RECEIVED, got, ()), (LOSS, linkstats.loss_ratio(sent, got), ())]
+    rows += [(RTT, r, ()) for r in received]
     summary = linkstats.summarize(rtts)
     if summary is not None:
         jitter = linkstats.jitter(rtts)
-        out += [
-            Measurement(RTT_MIN, summary.minimum),
-            Measurement(RTT_MEDIAN, summary.median),
-            Measurement(RTT_AVG, summary.average),
-            Measurement(RTT_MAX, summary.maximum),
-            Measurement(RTT_STDDEV, summary.stddev),
-            Measurement(JITTER, jitter),
-            Measurement(MOS, linkstats.mos(rtts, summary, jitter)),
+        rows += [
+            (RTT_MIN, summary.minimum, ()),
+            (RTT_MEDIAN, summary.median, ()),
+            (RTT_AVG, summary.average, ()),
+            (RTT_MAX, summary.maximum, ()),
+            (RTT_STDDEV, summary.stddev, ()),
+            (JITTER, jitter, ()),
+            (MOS, linkstats.mos(rtts, summary, jitter), ()),
         ]
-    return out
+    return tuple(map(_measurement, rows))
 
 
 def judge(result: Result, limits: Limits | None, baseline: Baseline | None) -> Finding:
@@ -248,7 +251,7 @@ async def sweep(checks: Sequence[Check]) -> list[Result]:
 def _result(check: Check, opts: IcmpOptions, burst: BurstResult, started: float, mode: str) -> Result:
     found = measurements(burst.rtts)
     details = {"address": burst.address, "rtts": list(burst.rtts), "mode": mode}
-    if not burst.received:
+    if burst.rtts.count(None) == len(burst.rtts):  # no reply (`burst.received` would build a list)
         reason = "unreachable" if burst.error else "timeout"
         message = f"{burst.address}: {burst.error or f'no echo reply within {opts.packet_timeout:g}s'}"
         return check.fail(reason, f"{message} (0/{burst.sent} replies)", started, found, ended=burst.ended,

@@ -52,6 +52,11 @@ _ICMP6_FILTER = 1
 
 _ECHO_REQUEST: dict[int, int] = {socket.AF_INET: 8, socket.AF_INET6: 128}
 _ECHO_REPLY: dict[int, int] = {socket.AF_INET: 0, socket.AF_INET6: 129}
+#: An echo's header (type, code, checksum, identifier, sequence) and its identifier and sequence.
+_HEADER = struct.Struct("!BBHHH")
+_IDENT_SEQ = struct.Struct("!HH")
+#: SCM_TIMESTAMPNS's struct timespec.
+_TIMESPEC = struct.Struct("@qq")
 #: Errors that quote our echo: destination unreachable, time exceeded.
 _QUOTING_ERRORS: dict[int, tuple[int, int]] = {socket.AF_INET: (3, 11), socket.AF_INET6: (1, 3)}
 #: Send errors meaning "no way to that address", a property of the path, not a bug.
@@ -130,6 +135,7 @@ class _Burst:
     __slots__ = (
         "address",
         "count",
+        "destination",
         "done",
         "ended",
         "error",
@@ -148,6 +154,8 @@ class _Burst:
     def __init__(self, address: str, family: int, count: int, timeout: float, payload: bytes,
                  payload_sum: int, sweep: _Sweep) -> None:
         self.address = address
+        #: ``sendto``'s address, built once for all of the burst's echoes.
+        self.destination = (address, 0)
         self.family = family
         self.count = count
         self.timeout = timeout
@@ -329,12 +337,15 @@ class IcmpEngine:
         now = time.monotonic()
         self._tokens = min(float(_PUMP_BATCH), self._tokens + (now - self._refilled) * self._max_pps)
         self._refilled = now
-        while self._queue and self._tokens >= 1:
-            burst, index = self._queue[0]
-            if not self._send(burst, index):
+        queue, send = self._queue, self._send
+        tokens = self._tokens
+        while queue and tokens >= 1:
+            burst, index = queue[0]
+            if not send(burst, index):
                 break
-            self._queue.popleft()
-            self._tokens -= 1
+            queue.popleft()
+            tokens -= 1
+        self._tokens = tokens
         if self._queue:
             delay = max(0.0, (1 - self._tokens) / self._max_pps)
             if self._tokens >= 1:  # the socket said "later"
@@ -356,12 +367,13 @@ class IcmpEngine:
         if burst.done:
             return True
         family = burst.family
+        pending = self._pending
         while True:  # a free (identifier, sequence), never one in use by another burst
             n = self._counter
             self._counter = (n + 1) & 0xFFFFFFFF
             ident, seq = (self._ident_base + (n >> 16)) & 0xFFFF, n & 0xFFFF
             key = self._key(family, burst.address, ident, seq)
-            if key not in self._pending:
+            if key not in pending:
                 break
         kind = _ECHO_REQUEST[family]
         # The kernel sums ICMPv6 itself (pseudo-header); for ICMPv4 the header words are added to the
@@ -369,11 +381,11 @@ class IcmpEngine:
         csum = 0
         if family == socket.AF_INET:
             csum = 0xFFFF - (burst.payload_sum + (kind << 8) + ident + seq) % 0xFFFF
-        packet = struct.pack("!BBHHH", kind, 0, csum, ident, seq) + burst.payload
+        packet = _HEADER.pack(kind, 0, csum, ident, seq) + burst.payload
         sock = self._sockets[family]
         sent_ns = time.time_ns()
         try:
-            sock.sendto(packet, (burst.address, 0))
+            sock.sendto(packet, burst.destination)
         except OSError as exc:
             if exc.errno in _RETRY_LATER:
                 return False
@@ -382,7 +394,7 @@ class IcmpEngine:
             burst.sent_ns[index] = sent_ns
             burst.keys[index] = key
             burst.outstanding += 1
-            self._pending[key] = burst
+            pending[key] = burst
         burst.issued += 1
         if burst.issued == burst.count:
             self._at(self._loop.time() + burst.timeout, self._expire, burst, index)
@@ -415,7 +427,9 @@ class IcmpEngine:
     def _on_readable(self, sock: socket.socket, family: int) -> None:
         """Drain the socket; the echo-reply path is inlined because it runs once per packet."""
         view = memoryview(self._rxbuf)
-        raw_ipv4 = family == socket.AF_INET and self.mode == "raw"
+        raw = self.mode == "raw"
+        raw_ipv4 = family == socket.AF_INET and raw
+        unpack_ident_seq = _IDENT_SEQ.unpack_from
         reply_type = _ECHO_REPLY[family]
         pending = self._pending
         for _ in range(1024):  # bounded, so sends get their turn under a flood
@@ -431,10 +445,10 @@ class IcmpEngine:
                 continue
             address = source[0]
             if icmp[0] != reply_type:
-                if icmp[0] in _QUOTING_ERRORS[family] and self.mode == "raw":
+                if icmp[0] in _QUOTING_ERRORS[family] and raw:
                     self._on_error(family, address, icmp[8:], icmp[0])
                 continue
-            ident, seq = struct.unpack_from("!HH", icmp, 4)
+            ident, seq = unpack_ident_seq(icmp, 4)
             key = self._key(family, address, ident, seq)
             burst = pending.get(key)
             if burst is None or burst.address != address:  # foreign identifier, or not from the target
@@ -471,7 +485,7 @@ def _kernel_timestamp(ancdata: Iterable[tuple[int, int, bytes]]) -> int:
     """The SCM_TIMESTAMPNS receive time in ns since the epoch, or now if the kernel gave none."""
     for level, kind, data in ancdata:
         if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(data) >= 16:
-            seconds, nanos = struct.unpack_from("@qq", data)
+            seconds, nanos = _TIMESPEC.unpack_from(data)
             return int(seconds * 1_000_000_000 + nanos)
     return time.time_ns()
 

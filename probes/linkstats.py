@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 #: Codec + packetisation delay added to the one-way delay (seconds).
 CODEC_DELAY = 0.010
@@ -32,9 +32,9 @@ IE_G711 = 0.0
 BPL_G711 = 25.1
 
 
-@dataclass(frozen=True, slots=True)
-class RttSummary:
-    """Min/median/avg/max and population standard deviation of the received RTTs, seconds."""
+class RttSummary(NamedTuple):
+    """Min/median/avg/max and population standard deviation of the received RTTs, seconds (a named
+    tuple: built once per ICMP run, in a third of a frozen dataclass's time)."""
 
     minimum: float
     median: float
@@ -57,7 +57,8 @@ def summarize(rtts: Sequence[float | None]) -> RttSummary | None:
     It is computed in floats: `statistics.pstdev` works in exact fractions, which made it the
     largest single cost of a 20,000-check scheduler (bench/README.md, Scale).
     """
-    got = sorted(r for r in rtts if r is not None)
+    got = [r for r in rtts if r is not None]
+    got.sort()
     n = len(got)
     if not n:
         return None
@@ -157,6 +158,6 @@ def mos(rtts: Sequence[float | None], summary: RttSummary | None = None,
     summary = summary or summarize(rtts)
     if summary is None:
         return 1.0
-    got = sum(1 for r in rtts if r is not None)
+    got = len(rtts) - rtts.count(None)
     jitter_s = jitter(rtts) if jitter_s is None else jitter_s
     return mos_from_r(r_factor(summary.average, jitter_s, loss_ratio(len(rtts), got)))

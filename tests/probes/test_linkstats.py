@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+import random
+import statistics
+
 import pytest
 
-from probes import linkstats
+from probes import icmp, linkstats
+from probes.base import Measurement
 
 BURST = [0.010, 0.020, None, 0.015]
 
@@ -89,3 +94,33 @@ def test_mos_of_a_burst() -> None:
     assert 4.3 < perfect < 4.5
     assert linkstats.mos([0.001, None, None, None, 0.001]) < 3.0  # 60 % loss: unusable meeting
     assert linkstats.mos([None, None]) == 1.0
+
+
+def test_icmp_measurements_agree_with_the_statistics_module() -> None:
+    """The probe's per-run measurements (built without NamedTuple's constructor, on the ICMP hot
+    path) are real `Measurement`s in the contract's order, with the values `statistics` computes."""
+    rnd = random.Random(16)
+    for _ in range(300):
+        rtts = tuple(None if rnd.random() < 0.3 else rnd.uniform(1e-6, 0.5) for _ in range(rnd.randint(1, 12)))
+        got = [r for r in rtts if r is not None]
+        found = icmp.measurements(rtts)
+        assert all(type(m) is Measurement and m.labels == () for m in found)
+        assert [m.name for m in found[:3]] == [icmp.SENT, icmp.RECEIVED, icmp.LOSS]
+        assert (found[0].value, found[1].value) == (len(rtts), len(got))
+        assert found[2].value == pytest.approx(1 - len(got) / len(rtts))
+        assert [m.value for m in found if m.name == icmp.RTT] == got
+        values = {m.name: m.value for m in found[3 + len(got):]}
+        if not got:
+            assert values == {}
+            continue
+        diffs = [abs(b - a) for a, b in itertools.pairwise(got)]
+        jitter = statistics.fmean(diffs) if diffs else 0.0
+        loss = 1 - len(got) / len(rtts)
+        assert values == {
+            icmp.RTT_MIN: min(got), icmp.RTT_MAX: max(got),
+            icmp.RTT_MEDIAN: pytest.approx(statistics.median(got), rel=1e-12),
+            icmp.RTT_AVG: pytest.approx(statistics.fmean(got), rel=1e-12),
+            icmp.RTT_STDDEV: pytest.approx(statistics.pstdev(got), rel=1e-9, abs=1e-15),
+            icmp.JITTER: pytest.approx(jitter, rel=1e-12),
+            icmp.MOS: pytest.approx(linkstats.mos_from_r(linkstats.r_factor(statistics.fmean(got), jitter, loss))),
+        }
