@@ -9,14 +9,14 @@ inhibition, receivers). Generated here, and committed so that reviews see them:
   joined from a series, so there is one SiteUnreachable/SitePowerOutage/SiteOnBackup rule per link type.
   A site is unreachable only when every one of its paths is down or unknown; primary down with a backup
   up is SiteOnBackup, whose text names the backup (type and ISP: facts only the inventory has, so those
-  rules list their sites). Hubs get HubUnreachable after half the shortest delay, so a hub alert is
-  always in Alertmanager before the site alerts it must inhibit; it is the group's first rule and ends
-  as soon as any center behind the hub is seen, so it never outlives a child's alert (Alertmanager drops
-  the resolved notification of an alert still inhibited when its group flushes).
-  SiteUnreachable and SitePowerOutage have no ``for:``: netmon says when each check's failure began
-  (``netmon_probe_failing_since_timestamp_seconds``), so the outage is counted from the first failed run
-  rather than from when Prometheus first saw it, and a site fires once a failed run ``unreachable_after``
-  later proves the outage that long (docs/runbook.md#timing: the budget from cut to notification).
+  rules list their sites). HubUnreachable ends as soon as any center behind the hub is seen, so it never
+  outlives a child's alert (Alertmanager drops the resolved notification of an alert still inhibited
+  when its group flushes). None of them has a ``for:``: netmon says when each check's failure began
+  (``netmon_probe_failing_since_timestamp_seconds``), so an outage is counted from the first failed run
+  rather than from when Prometheus first saw it, and a site, its primary link or a hub fires once a failed
+  run ``unreachable_after`` later proves the outage that long (a hub: the shortest ``unreachable_after``);
+  a center waits for its hub's alert while the hub may be the cause. The group is evaluated every 5 s
+  (docs/runbook.md#timing: the budget from cut to notification).
 - ``alerts/alertmanager.yml``: the base plus the inventory's maintenance windows as Alertmanager time
   intervals, muted on routes matching the site (or, for a hub, every alert carrying ``hub=<id>``).
 
@@ -129,69 +129,111 @@ def _backups(inventory: Inventory, link_type: str) -> dict[tuple[str, str], list
 
 #: A site's reachability checks, as netmon:site_up counts them (alerts/recording.rules.yml).
 _REACH = 'link!~"|agent", probe!="snmp"'
+#: Its primary link's checks (SiteOnBackup).
+_PRIMARY = 'link="primary", probe!="snmp"'
+#: The seconds the generated group is evaluated every (Prometheus's global 15 s for the rest): a cut is
+#: proven by netmon's runs, so each evaluation between the proof and the alert is pure waiting; the
+#: group's ~20 rules over 75 sites take milliseconds (bench/README.md "Alert truth").
+EVALUATION_SECONDS = 5.0
+#: How much less than ``unreachable_after`` apart two failed runs may start and still prove it: runs
+#: scheduled 30 s apart start with the scheduler's lag (a few ms), so a strict comparison missed about
+#: half of the pairs and waited a whole interval more. The scheduler's slot (`netmon.scheduler.SLOT_SECONDS`)
+#: is the finest time a start means anything to.
+RUN_SLACK = 0.1
 
 
-def _outage_rules(inventory: Inventory) -> list[dict[str, object]]:
-    """How long each site's outage has lasted, measured by netmon's runs (docs/runbook.md#timing).
+def _series(name: str, checks: str) -> str:
+    """``name`` for ``checks``: a label selector, or ``hub`` for the hubs' own checks."""
+    if checks == "hub":
+        return f'({name}{{probe!="snmp"}} and on (site) netmon:site_info:hub{{kind="hub"}})'
+    return f"{name}{{{checks}}}"
 
-    The outage starts at the first failed run of the check that failed first, when that is consistent
-    with the others: no check was seen up after it, which holds when every check's first failed run came
-    within the shortest check interval of it (else the last to fail starts it). It has lasted as long as
-    the latest failed run started after that: a failed run ``unreachable_after`` later proves an outage
-    that long (an outage of 20-30 s cannot fail two runs 30 s apart), whereas time since the start would
-    only say nobody has looked again yet. In the alert group, not with netmon:site_up: one evaluation
-    less between a run and its alert.
 
-    While the site's hub has not been seen since the outage began (its own checks, or a center's primary
+def _down_since(checks: str, interval: float) -> str:
+    """When the outage of ``checks`` (per site) began: the first failed run of the check that failed
+    first, when that is consistent with the others (no check was seen up after it, which holds when every
+    check's first failed run came within the shortest check interval of it; else the last to fail starts
+    it), and only while every one of them fails."""
+    since = _series("netmon_probe_failing_since_timestamp_seconds", checks)
+    spread = f"max by (site) ({since}) - min by (site) ({since})"
+    first = f"min by (site) ({since}) and on (site) ({spread} < {interval:g})"
+    failing = f"max by (site) ({_series('netmon_probe_success', checks)}) == 0"
+    return f"(({first}) or max by (site) ({since})) and on (site) ({failing})"
+
+
+def _lasted(checks: str, since: str) -> str:
+    """How long the outage recorded in ``since`` has lasted, measured by netmon's runs: the latest failed
+    run's start minus its start. A failed run ``unreachable_after`` later proves an outage that long (an
+    outage of 20-30 s cannot fail two runs 30 s apart), whereas time since the start would only say
+    nobody has looked again yet."""
+    last = _series("netmon_probe_last_run_timestamp_seconds", checks)
+    return f"max by (site) ({last}) - on (site) {since}"
+
+
+def _outage_rules(inventory: Inventory, outages: tuple[str, ...]) -> list[dict[str, object]]:
+    """How long each ``outages`` (``site``, ``site_primary``, ``hub``) has lasted (docs/runbook.md#timing).
+
+    In the alert group, not with netmon:site_up: one evaluation less between a run and its alert.
+    While a site's hub has not been seen since the outage began (its own checks, or a center's primary
     behind it, succeeding in a run started later), the outage may be the hub's: it is held back until the
     hub is seen or HubUnreachable fires, so a center never pages before the hub alert that inhibits it
     (a hub without checks of its own has no alert to wait for).
     """
     reach = [c.interval for c in inventory.checks if c.probe != "snmp" and c.link not in ("", "agent")]
     interval = min(reach, default=inventory.spec.defaults.interval)
-    since = f"netmon_probe_failing_since_timestamp_seconds{{{_REACH}}}"
     hub_ok = 'netmon_probe_last_run_timestamp_seconds{probe!="snmp"} and (netmon_probe_success == 1)'
     primary_ok = ('netmon_probe_last_run_timestamp_seconds{link="primary", probe!="snmp"} '
                   "and (netmon_probe_success == 1)")
-    spread = f"max by (site) ({since}) - min by (site) ({since})"
-    first = f"min by (site) ({since}) and on (site) ({spread} < {interval:g})"
-    all_failing = f"max by (site) (netmon_probe_success{{{_REACH}}}) == 0"
-    down_since = f"(({first}) or max by (site) ({since})) and on (site) ({all_failing})"
     hub_seen = (f'max by (hub) (({hub_ok}) * on (site) group_left (hub) netmon:site_info:hub{{kind="hub"}} '
                 f'or ({primary_ok}) * on (site) group_left (hub) '
                 'netmon:site_info:hub{kind=~"ward|commune"})')
-    with_hub = "netmon:site_down_since * on (site) group_left (hub) netmon:site_info:hub"
     hub_alert = 'ALERTS{alertname="HubUnreachable", alertstate="firing"}'
     hub_checked = 'label_replace(netmon:hub_up, "hub", "$1", "site", "(.*)")'
-    own = (f"({with_hub} <= on (hub) group_left () netmon:hub_seen_timestamp_seconds) "
-           f"or ({with_hub} and on (hub) {hub_alert}) or ({with_hub} unless on (hub) {hub_checked})")
-    lasted = (f"(max by (site) (netmon_probe_last_run_timestamp_seconds{{{_REACH}}}) - on (site) "
-              f"netmon:site_down_since) and on (site) ({own})")
-    return [{"record": "netmon:site_down_since", "expr": down_since},
-            {"record": "netmon:hub_seen_timestamp_seconds", "expr": hub_seen},
-            {"record": "netmon:site_down_seconds", "expr": lasted}]
+
+    def held(since: str) -> str:
+        with_hub = f"{since} * on (site) group_left (hub) netmon:site_info:hub"
+        return (f"({with_hub} <= on (hub) group_left () netmon:hub_seen_timestamp_seconds) "
+                f"or ({with_hub} and on (hub) {hub_alert}) or ({with_hub} unless on (hub) {hub_checked})")
+
+    rules: list[dict[str, object]] = []
+    checked = {"site": _REACH, "site_primary": _PRIMARY, "hub": "hub"}
+    for name in outages:
+        checks = checked[name]
+        since = f"netmon:{name}_down_since"
+        lasted = _lasted(checks, since)
+        if name != "hub":
+            lasted = f"({lasted}) and on (site) ({held(since)})"
+        rules.append({"record": since, "expr": _down_since(checks, interval)})
+        if name == "site":
+            rules.append({"record": "netmon:hub_seen_timestamp_seconds", "expr": hub_seen})
+        rules.append({"record": f"netmon:{name}_down_seconds", "expr": lasted})
+    return rules
 
 
-def availability_rules(inventory: Inventory) -> dict[str, Any]:
-    """HubUnreachable, the sites' outage durations, then per primary link type SiteUnreachable,
-    SitePowerOutage and SiteOnBackup."""
+def availability_rules(inventory: Inventory, interval: float | None = EVALUATION_SECONDS) -> dict[str, Any]:
+    """HubUnreachable, the outage durations, then per primary link type SiteUnreachable, SitePowerOutage
+    and SiteOnBackup, in one group evaluated every ``interval`` seconds (None: Prometheus's global)."""
     limits = inventory.spec.defaults.link_types
     used = sorted({lk.type for site in inventory.spec.sites for lk in site.links if lk.role == "primary"})
     rules: list[dict[str, object]] = []
     if used:
-        hub_after = min(limits[t].unreachable_after for t in used) / 2
+        # Counted like a center's, at the shortest unreachable_after: an outage shorter than that never
+        # pages for the hub either; the centers behind it wait for this alert (_outage_rules).
+        hub_after = min(limits[t].unreachable_after for t in used)
         # A center seen behind the hub proves the hub passes traffic (its own address may not answer).
-        child_seen = ("on (hub) (max by (hub) (netmon:site_primary_up * on (site) group_left (hub) "
-                      'netmon:site_info:hub{kind=~"ward|commune"}) == 1)')
-        hub_down = f"((netmon:hub_up == 0) {_JOIN}) unless {child_seen}"
-        rules.append(_alert("HubUnreachable", hub_down, hub_after))
-        rules += _outage_rules(inventory)
+        child_seen = ('on (hub) (max by (hub) (netmon_probe_success{link="primary", probe!="snmp"} '
+                      '* on (site) group_left (hub) netmon:site_info:hub{kind=~"ward|commune"}) == 1)')
+        hub_down = f"((netmon:hub_down_seconds >= {hub_after - RUN_SLACK:g}) {_JOIN}) unless {child_seen}"
+        rules += _outage_rules(inventory, ("hub",))
+        rules.append(_alert("HubUnreachable", hub_down, hub_after, counted=True))
+        rules += _outage_rules(inventory, ("site", "site_primary"))
     for link_type in used:
         after = limits[link_type].unreachable_after
+        proven = f"{after - RUN_SLACK:g}"
         sites = f'netmon:site_info:hub{{kind=~"ward|commune", link_type="{link_type}"}}'
         # Unreachable: no check on any of the site's links succeeded (a path without data counts as down),
         # in runs that span `after` (netmon:site_down_seconds).
-        down = f"(netmon:site_down_seconds >= {after:g}) * on (site) group_left ({SITE_LABELS}) {sites}"
+        down = f"(netmon:site_down_seconds >= {proven}) * on (site) group_left ({SITE_LABELS}) {sites}"
         # The cause of an outage holds until the site is seen again: the UPS stops answering with the site,
         # so "on battery" is looked for only at the start; after that the alert's own state carries it.
         power = ("on (site) ((max by (site) (max_over_time(netmon_ups_on_battery[15m])) == 1) "
@@ -202,13 +244,19 @@ def availability_rules(inventory: Inventory) -> dict[str, Any]:
                             link_type=link_type))
         for (backup_type, isp), slugs in _backups(inventory, link_type).items():
             english, vietnamese = LINK_TYPE_TEXT[backup_type]
-            on_backup = (f"((netmon:site_primary_up == 0) and on (site) (netmon:site_up == 1)) "
+            # The primary's failed runs count, as a site's do; a check on any path answering says the
+            # center is still served.
+            on_backup = (f"((netmon:site_primary_down_seconds >= {proven}) "
+                         f"and on (site) (max by (site) (netmon_probe_success{{{_REACH}}}) == 1)) "
                          f"* on (site) group_left ({SITE_LABELS}) "
                          f'netmon:site_info:hub{{site=~"{"|".join(slugs)}", link_type="{link_type}"}}')
-            rules.append(_alert("SiteOnBackup", on_backup, after, severity="warning",
+            rules.append(_alert("SiteOnBackup", on_backup, after, severity="warning", counted=True,
                                 backup=(f"{isp} {english}", f"{isp} {vietnamese}"), link_type=link_type,
                                 backup_link=f"{isp} {english}"))
-    return {"groups": [{"name": "netmon-site-availability", "rules": rules}]}
+    group: dict[str, Any] = {"name": "netmon-site-availability"}
+    if interval is not None:
+        group["interval"] = prom_duration(interval)
+    return {"groups": [{**group, "rules": rules}]}
 
 
 @dataclass(frozen=True)

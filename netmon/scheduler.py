@@ -71,7 +71,10 @@ class SchedulerStats:
 
 
 def phase(check: Check) -> float:
-    """Stable offset of ``check`` within its interval (from the epoch), in seconds."""
+    """Stable offset of ``check`` within its interval (from the epoch), in seconds: the one the inventory
+    gave it, else from its key's hash."""
+    if check.phase is not None:
+        return check.phase
     return (zlib.crc32(check.key.encode()) % 10_000) / 10_000 * check.interval
 
 

@@ -184,6 +184,8 @@ class Check:
     timeout: float = 5.0
     link: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
+    #: Seconds into each interval (from the epoch) that the check runs; None: from its key's hash.
+    phase: float | None = None
     #: When this run must have reported (`time.monotonic`), stamped by the runner as it starts the run;
     #: None outside a run (a probe called directly then has its whole ``timeout``).
     deadline: float | None = field(default=None, compare=False)

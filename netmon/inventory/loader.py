@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import logging
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,7 +192,7 @@ class _Resolver:
             primary = next((lk for lk in site.links if lk.role == "primary"), site.links[0])
             nodes.append(Node(site.slug, site.name, site.kind, site.district, site.location.lat,
                               site.location.lon, site.upstream, primary.type, primary.isp))
-            for check in self._checks(path, site.slug, site.checks, links, None):
+            for check in _spread(site.slug, list(self._checks(path, site.slug, site.checks, links, None))):
                 checks.append(check)
                 if check.link and check.link in links:
                     limits = spec.defaults.link_types.get(links[check.link].type)
@@ -410,3 +411,21 @@ def _field_names(kind: type[base.ProbeOptions]) -> set[str]:
 def _suggest(word: str, known: Any) -> str:
     close = difflib.get_close_matches(word, list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _spread(slug: str, checks: list[base.Check]) -> list[base.Check]:
+    """``checks`` with the site's reachability checks (on a link, not SNMP) of each interval at evenly
+    spaced phases, from one the site's slug hashes to. A cut is first seen by whichever check runs next:
+    two checks 15 s apart see it within 15 s, where two hashed phases could fall together and leave
+    30 s (docs/runbook.md#timing)."""
+    spread: dict[float, list[int]] = {}
+    for i, check in enumerate(checks):
+        if check.link and check.link != "agent" and check.probe != "snmp":
+            spread.setdefault(check.interval, []).append(i)
+    start = (zlib.crc32(slug.encode()) % 10_000) / 10_000
+    out = list(checks)
+    for interval, indexes in spread.items():
+        for k, i in enumerate(indexes):
+            out[i] = dataclasses.replace(checks[i], phase=(start + k / len(indexes)) % 1.0 * interval)
+    return out
+

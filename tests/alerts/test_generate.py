@@ -52,13 +52,16 @@ def test_unreachable_delay_follows_each_link_type() -> None:
     limits = inventory.spec.defaults.link_types
     site_rules = [r for r in rules if r.get("alert") == "SiteUnreachable"]
     # counted from each check's first failed run (netmon:site_down_seconds), not by a `for:` from first sight
+    # (to the scheduler's slot: runs scheduled that far apart start a few ms late or early)
     for rule in site_rules:
         assert "for" not in rule
-        assert f"netmon:site_down_seconds >= {limits[rule['labels']['link_type']].unreachable_after:g})" in rule["expr"]
+        proven = limits[rule["labels"]["link_type"]].unreachable_after - alerting.RUN_SLACK
+        assert f"netmon:site_down_seconds >= {proven:g})" in rule["expr"]
     assert {"fiber", "vsat"} <= {r["labels"]["link_type"] for r in site_rules}
+    # the hub is counted like a center, at the shortest delay: a shorter hub outage never pages either
     hub = next(r for r in rules if r.get("alert") == "HubUnreachable")
     shortest = min(limits[r["labels"]["link_type"]].unreachable_after for r in site_rules)
-    assert hub["for"] == alerting.prom_duration(shortest / 2)
+    assert "for" not in hub and f"netmon:hub_down_seconds >= {shortest - alerting.RUN_SLACK:g})" in hub["expr"]
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(120, "2m"), (90, "90s"), (3600, "1h"), (0.5, "500ms"), (3, "3s")])

@@ -80,7 +80,7 @@ def stack(lab: control.Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     (rules / "recording.rules.yml").write_text((ROOT / "alerts" / "recording.rules.yml").read_text())
     (rules / "netmon.rules.yml").write_text(scaled((ROOT / "alerts" / "netmon.rules.yml").read_text()))
     (rules / "site-availability.rules.yml").write_text(
-        yaml.safe_dump(alerting.availability_rules(load(config)), allow_unicode=True))
+        yaml.safe_dump(alerting.availability_rules(load(config), interval=None), allow_unicode=True))
     shipped = yaml.safe_load((ROOT / "alerts" / "alertmanager.yml").read_text())
     history = tmp / "history.db"
     lab.reset()

@@ -10,8 +10,10 @@ from collections.abc import Sequence
 
 import pytest
 
+from netmon.inventory import load
 from netmon.scheduler import Scheduler, phase, slot_of
 from probes import base
+from tests.support import ROOT
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -137,6 +139,21 @@ def test_phase_is_stable_and_inside_interval() -> None:
     assert 0 <= phase(check) < 30.0
     phases = {round(phase(_check(f"c{i}", 0, interval=30.0))) for i in range(200)}
     assert len(phases) > 20  # spread across the interval, not bunched
+
+
+def test_a_sites_reachability_checks_are_spread_over_the_interval() -> None:
+    """Two checks of a center run interval/2 apart (a cut is first seen within 15 s of 30); hashed phases
+    put bac-yen's echo and TCP checks 0.9 s apart, so a cut just after them waited 29 s to be seen."""
+    inventory = load(ROOT / "config" / "communes.yaml")
+    by_site: dict[tuple[str, float], list[float]] = {}
+    for check in inventory.checks:
+        if check.link not in ("", "agent") and check.probe != "snmp":
+            by_site.setdefault((check.site, check.interval), []).append(phase(check))
+    assert len(by_site) >= 75
+    for (site, interval), phases in by_site.items():
+        ordered = sorted(phases)
+        gaps = [(b - a) % interval or interval for a, b in zip(ordered, ordered[1:] + ordered[:1], strict=True)]
+        assert max(gaps) == pytest.approx(interval / len(phases)), (site, phases)
 
 
 async def test_a_first_failure_is_retested_at_once_and_only_the_retest_is_published() -> None:
