@@ -115,7 +115,7 @@ class _Latest(NamedTuple):
 class _CheckState:
     """One check's exported state; every field holds plain values (see `_Latest`)."""
 
-    __slots__ = ("failures", "head", "histograms", "ident", "latest", "since", "totals")
+    __slots__ = ("failures", "head", "histograms", "ident", "latest", "since", "single", "totals")
 
     def __init__(self, latest: _Latest):
         self.latest = latest
@@ -129,12 +129,15 @@ class _CheckState:
         #: Start of the first failed run of the current failure (a confirmed down is published with
         #: that run's start), None while the check succeeds.
         self.since: float | None = None
+        #: Whether each of its families had one sample at the last publish that grouped them; then,
+        #: while the shape holds, ``publish`` writes each sample as its family's line without grouping.
+        self.single = False
 
     def copy(self) -> _CheckState:
         twin = _CheckState.__new__(_CheckState)
         twin.latest, twin.ident, twin.head = self.latest, self.ident, self.head
         twin.totals, twin.histograms = dict(self.totals), dict(self.histograms)
-        twin.failures, twin.since = dict(self.failures), self.since
+        twin.failures, twin.since, twin.single = dict(self.failures), self.since, self.single
         return twin
 
 
@@ -189,36 +192,43 @@ class ResultCollector(Collector):
             if result.success != (state.since is None):  # a first failure starts it, a success ends it
                 state.since = None if result.success else result.started
                 shape_kept = False
+            # A new failure reason or series can give a family a second sample: lines rebuilt as groups.
             if result.reason:
-                state.failures[result.reason] = state.failures.get(result.reason, 0.0) + 1
+                failures = state.failures
+                shape_kept = shape_kept and result.reason in failures
+                failures[result.reason] = failures.get(result.reason, 0.0) + 1
             totals = state.totals
             for series, value in increments:
+                shape_kept = shape_kept and series in totals
                 totals[series] = totals.get(series, 0.0) + value
             for series, spec, value in observations if key in self._histograms else ():
                 counts, total = state.histograms.get(series) or ((0,) * (len(spec.buckets) + 1), 0.0)
                 index = bisect.bisect_left(spec.buckets, value)
                 state.histograms[series] = (
                     (*counts[:index], counts[index] + 1, *counts[index + 1:]), total + value)
-            samples = self._samples(state)
+                shape_kept = False
+            rows = self._samples(state)
             head = state.head
-            for name, found in samples.items():
-                if len(found) == 1:  # most families of a check: one line, no generator and join
-                    sample, labels, value = found[0]
-                    # `_go` inlined (a finite float whose repr Go writes the same way): ~13 a run
-                    text = repr(value)
-                    dot = text.find(".")
-                    if dot < 0 or (dot > 6 and value > 0) or type(value) is not float:
-                        text = floatToGoString(value)
-                    if labels:
-                        families[name][key] = f"{sample}{{{head}{_tail(labels)}}} {text}\n".encode()
-                    else:
-                        families[name][key] = f"{sample}{{{head}}} {text}\n".encode()
-                else:
-                    families[name][key] = _text(head, found)
-            if not shape_kept:
+            if not (shape_kept and state.single):  # the families may have changed: group the rows
+                grouped = _grouped(rows)
                 for name in self._headers:
-                    if name not in samples:
+                    if name not in grouped:
                         families[name].pop(key, None)
+                state.single = len(grouped) == len(rows)
+                if not state.single:
+                    for name, found in grouped.items():
+                        families[name][key] = _text(head, found)
+                    return
+            for name, sample, labels, value in rows:  # each its family's one line (most checks)
+                # `_go` inlined (a finite float whose repr Go writes the same way): ~13 a run
+                text = repr(value)
+                dot = text.find(".")
+                if dot < 0 or (dot > 6 and value > 0) or type(value) is not float:
+                    text = floatToGoString(value)
+                if labels:
+                    families[name][key] = f"{sample}{{{head}{_tail(labels)}}} {text}\n".encode()
+                else:
+                    families[name][key] = f"{sample}{{{head}}} {text}\n".encode()
 
     def _read(self, result: Result, histogram: bool) -> tuple[_Latest, list[tuple[_Series, float]],
                                                               list[tuple[_Series, MetricSpec, float]]]:
@@ -323,7 +333,7 @@ class ResultCollector(Collector):
         blocks: dict[str, list[tuple[_Labels, Sequence[_Sample]]]] = {}
         for identity, state in states:
             ident = tuple(zip(IDENTITY, identity, strict=True))
-            for name, found in self._samples(state).items():
+            for name, found in _grouped(self._samples(state)).items():
                 blocks.setdefault(name, []).append((ident, found))
         for name, _ in self._snapshot(None):
             entries = blocks.get(name) or [(ident, samples) for ident, samples, _ in static.get(name, ())]
@@ -367,44 +377,33 @@ class ResultCollector(Collector):
     def _help(self, name: str) -> str:
         return self._helps.get(name) or {f[0]: f[2] for f in (SITE_INFO, LINK_INFO, THRESHOLD)}[name]
 
-    def _samples(self, state: _CheckState) -> dict[str, list[_Sample]]:
-        """This check's samples per family, labels after its identity: the one place a check's state
-        becomes exposition samples."""
+    def _samples(self, state: _CheckState) -> list[tuple[str, str, _Labels, float]]:
+        """This check's samples as (family, sample name, labels after its identity, value), a family's
+        samples in order: the one place a check's state becomes exposition samples. A flat list, as
+        `publish` mostly writes each as its family's only line (`_grouped` gathers the others)."""
         latest = state.latest
-        found: dict[str, list[_Sample]] = {
-            _SUCCESS: [(_SUCCESS, (), 1.0 if latest.success else 0.0)],
-            _DURATION: [(_DURATION, (), latest.duration)],
-            _LAST_RUN: [(_LAST_RUN, (), latest.started)],
-        }
+        rows: list[tuple[str, str, _Labels, float]] = [
+            (_SUCCESS, _SUCCESS, (), 1.0 if latest.success else 0.0),
+            (_DURATION, _DURATION, (), latest.duration),
+            (_LAST_RUN, _LAST_RUN, (), latest.started),
+        ]
         if state.since is not None:
-            found[FAILING_SINCE] = [(FAILING_SINCE, (), state.since)]
-        if state.failures:
-            found[FAILURES] = [(_FAILURES_TOTAL, (("reason", reason),), count)
-                               for reason, count in state.failures.items()]
-        specs, names, labelled = self._specs, self._sample_names, self._labelled
-        for name, labels, value in latest.values:
-            sample = (names[name], _own(labelled[name], labels) if name in labelled else (), value)
-            same = found.get(name)
-            if same is None:
-                found[name] = [sample]
-            else:
-                same.append(sample)
-        for (name, labels), total in state.totals.items():
-            sample = (names[name], _own(labelled[name], labels) if name in labelled else (), total)
-            same = found.get(name)
-            if same is None:
-                found[name] = [sample]
-            else:
-                same.append(sample)
+            rows.append((FAILING_SINCE, FAILING_SINCE, (), state.since))
+        rows += [(FAILURES, _FAILURES_TOTAL, (("reason", reason),), count)
+                 for reason, count in state.failures.items()]
+        names, labelled = self._sample_names, self._labelled
+        rows += [(name, names[name], _own(labelled[name], labels) if name in labelled else (), value)
+                 for name, labels, value in latest.values]
+        rows += [(name, names[name], _own(labelled[name], labels) if name in labelled else (), total)
+                 for (name, labels), total in state.totals.items()]
         for (name, labels), (counts, total) in state.histograms.items():
-            series = _own(specs[name], labels)
+            series = _own(self._specs[name], labels)
             bucket = f"{name}_bucket"
-            out = found.setdefault(name, [])
-            out += [(bucket, (*series, le), float(count))
-                    for le, count in zip(self._les[name], itertools.accumulate(counts), strict=True)]
-            out.append((f"{name}_count", series, float(sum(counts))))
-            out.append((f"{name}_sum", series, total))
-        return found
+            rows += [(name, bucket, (*series, le), float(count))
+                     for le, count in zip(self._les[name], itertools.accumulate(counts), strict=True)]
+            rows.append((name, f"{name}_count", series, float(sum(counts))))
+            rows.append((name, f"{name}_sum", series, total))
+        return rows
 
 
 class Restricted(CollectorRegistry):
@@ -432,6 +431,18 @@ _new_latest = tuple.__new__
 
 def _names(values: Sequence[tuple[str, _Labels, float]]) -> list[str]:
     return [name for name, _, _ in values]
+
+
+def _grouped(rows: Iterable[tuple[str, str, _Labels, float]]) -> dict[str, list[_Sample]]:
+    """`ResultCollector._samples`' rows by family, in order."""
+    found: dict[str, list[_Sample]] = {}
+    for name, sample, labels, value in rows:
+        same = found.get(name)
+        if same is None:
+            found[name] = [(sample, labels, value)]
+        else:
+            same.append((sample, labels, value))
+    return found
 
 
 def _cumulative(bounds: Sequence[float], counts: Sequence[int]) -> list[tuple[str, float]]:

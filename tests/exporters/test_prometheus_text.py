@@ -83,3 +83,36 @@ def test_go_float_formatting_matches_prometheus_client() -> None:
               1.7976931348623157e308, 5e-324, float("inf"), float("-inf"), float("nan"), 0.1 + 0.2,
               1764567890.123, -123456789.5, 30.0, 4.5]
     assert [_go(v) for v in values] == [floatToGoString(v) for v in values]
+
+
+def test_steady_lines_follow_a_family_that_gains_a_sample() -> None:
+    """Once every family of a check has one sample, ``publish`` writes each as its family's line; a
+    new failure reason, a new labelled series or a new gauge in a later run must still come out as
+    prometheus_client says (the family then has two samples)."""
+    specs = [*SPECS, MetricSpec("netmon_probe_bytes", Kind.INCREMENT, "bytes", labels=("direction",))]
+    collector = ResultCollector(specs)
+    registry = CollectorRegistry()
+    registry.register(collector)
+    check = Check(site="muong-bu", id="icmp", probe="icmp", target="198.18.1.9", options=ProbeOptions())
+    other = Check(site="muong-bu", id="tcp", probe="tcp", target="198.18.1.9:22", options=ProbeOptions())
+    sent = Measurement("netmon_icmp_packets_sent", 5)
+    loss = Measurement("netmon_icmp_packet_loss_ratio", 0.0)
+    out, into = (Measurement("netmon_probe_bytes", n, (("direction", way),)) for n, way in ((500, "out"), (480, "in")))
+    runs = [
+        check.ok(1000.0, [loss, sent]),
+        check.ok(1030.0, [Measurement("netmon_icmp_packet_loss_ratio", 0.2), sent]),
+        check.fail("timeout", "no reply", 1060.0, [sent]),
+        check.fail("timeout", "no reply", 1090.0, [sent]),
+        check.fail("unreachable", "no route", 1120.0, [sent]),
+        check.ok(1150.0, [loss, sent]),
+        other.ok(1000.0, [out]),
+        other.ok(1030.0, [out]),
+        other.ok(1060.0, [out, into]),
+        other.ok(1090.0, [out, into]),
+    ]
+    for run in runs:
+        collector.publish(run)
+        fast = b"".join(collector.render_text()).decode()
+        assert _samples(fast) == _samples(generate_latest(registry).decode())
+    assert 'reason="timeout"} 2.0' in fast and 'reason="unreachable"} 1.0' in fast
+    assert 'direction="in"} 960.0' in fast and 'direction="out"} 2000.0' in fast
