@@ -11,7 +11,7 @@ hub-phu-yen's outage (minutes 2-7) and 5 minutes after its return. It asserts:
 - no "center unreachable" page (SiteUnreachable, SitePowerOutage, SiteOutageLong) and no SiteOnBackup
   (its primary "down") for a center the storm leaves reachable: everything outside the two hubs,
   the lossy ones (xim-vang 35 %, ta-xua 25 %, chieng-coi 20 %, pung-banh 15 %, every 4G link 8 %, VSAT
-  10 %) and the flapping ones (long-he, muong-bam: down 15 s / 10 s at a time, never for a link
+  10 %) and the flapping ones (long-he, muong-bam: down 20 s at a time, never for a link
   type's `unreachable_after`) included; no HubUnreachable for any other hub;
 - exactly one HubUnreachable notification for each hub outage (hub-quynh-nhai, hub-phu-yen), the latter
   while the hub is out and resolved only after it is back, and nothing "unreachable" about a center
