@@ -105,11 +105,11 @@ async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float, h
     def sink(result: Result) -> None:
         nonlocal received, published
         collector.publish(result)
-        rtts = [r for r in result.details.get("rtts", ()) if r is not None]
-        received += len(rtts)
+        rtts = result.details.get("rtts", ())
+        received += len(rtts) - rtts.count(None)  # the bench's own count, kept out of the way
         published += 1
-        if result.check == "icmp" and result.site == "s0":
-            local.extend(rtts)
+        if result.site == "s0" and result.check == "icmp":
+            local.extend(r for r in rtts if r is not None)
         if published == n:
             done.set()
 

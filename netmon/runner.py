@@ -8,7 +8,6 @@ so one misbehaving check can never stop the others.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -77,7 +76,7 @@ async def run_checks(checks: Sequence[base.Check]) -> list[base.Result]:
         return list(await asyncio.gather(*(run_check(c) for c in checks)))
     started = time.time()
     now = time.monotonic()
-    stamped = [dataclasses.replace(c, deadline=now + c.timeout) for c in checks]
+    stamped = [c.stamped(now + c.timeout) for c in checks]
     try:
         async with asyncio.timeout(max(c.timeout for c in checks) + GRACE_SECONDS):
             if probe.sweep is not None:

@@ -48,3 +48,15 @@ async def test_a_run_starts_with_its_whole_timeout_and_reports_before_the_backst
 
 def test_outside_a_run_a_probe_has_its_whole_timeout() -> None:
     assert _check(0.0, 3.0).remaining() == 3.0
+
+
+def test_a_stamped_check_keeps_every_field() -> None:
+    """`Check.stamped` (the runner's per-run copy, without `dataclasses.replace`) keeps every field."""
+    check = base.Check(site="muong-la", id="icmp", probe="icmp", target="198.18.1.7", options=NapOptions(nap=1),
+                       interval=60.0, timeout=9.0, link="backup", labels={"district": "Mường La"}, phase=12.5)
+    stamped = check.stamped(123.0)
+    defaults = base.Check(site="", id="", probe="", target="", options=base.ProbeOptions())
+    for f in dataclasses.fields(base.Check):
+        if f.name != "deadline":
+            assert getattr(stamped, f.name) == getattr(check, f.name) != getattr(defaults, f.name), f.name
+    assert stamped == check and stamped.deadline == 123.0 and check.deadline is None
