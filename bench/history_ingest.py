@@ -194,6 +194,7 @@ def synthesize_year(path: Path, rng: random.Random) -> None:
     conn.executemany(
         'INSERT INTO samples (site, link, check_id, start, "end", down) VALUES (?, ?, ?, ?, ?, ?)', spans
     )
+    conn.execute("UPDATE rolled_up SET upto = ?", (end,))  # the day rows hold every hour of the year
     conn.execute("COMMIT")
     conn.close()
 

@@ -7,7 +7,7 @@ deltas (`exporters.history_rollup`), and commits the lot as one transaction. A k
 therefore loses at most the batch being collected, and WAL keeps the file consistent.
 
 Retention (`Retention`) runs at start and hourly in the same thread: hourly rows are kept for
-``hourly_days``, daily rows and outages for ``daily_days``.
+``hourly_days`` (rolled up into their day rows first), daily rows and outages for ``daily_days``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from exporters.history_outages import Outage, OutageTracker, Topology, Window
-from exporters.history_rollup import RollupBatch
+from exporters.history_rollup import RollupBatch, roll
 from exporters.history_samples import SampleSpan, SampleTracker
 from exporters.history_schema import SchemaTooNew, connect
 from exporters.sink import InventoryFacts
@@ -45,6 +45,7 @@ class Retention:
         hourly = now - self.hourly_days * 86400
         daily = now - self.daily_days * 86400
         with _transaction(conn):
+            roll(conn, now)  # an hour row's figures are in its day row before it goes
             conn.execute("DELETE FROM rollup_hour WHERE ts < ?", (hourly,))
             conn.execute("DELETE FROM rtt_hour WHERE ts < ?", (hourly,))
             conn.execute("DELETE FROM rollup_day WHERE ts < ?", (daily,))
@@ -155,13 +156,14 @@ class _Pending:
             self.spans[id(span)] = span
         self.results += 1
 
-    def commit(self, conn: sqlite3.Connection) -> int:
-        """Write everything in one transaction and forget it; on error keep it all for the next try."""
+    def commit(self, conn: sqlite3.Connection, now: float | None = None) -> int:
+        """Write everything in one transaction (rolling up the hours over at ``now``, default the
+        clock) and forget it; on error keep it all for the next try."""
         inserted: list[Outage] = []
         inserted_spans: list[SampleSpan] = []
         try:
             with _transaction(conn):
-                self.rollups.write(conn)
+                self.rollups.write(conn, time.time() if now is None else now)
                 save_outages(conn, self.outages.values(), inserted)
                 save_samples(conn, self.spans.values(), inserted_spans)
                 if self.maintenance is not None:
@@ -182,13 +184,14 @@ class _Pending:
 
 
 def ingest(
-    conn: sqlite3.Connection, tracker: OutageTracker, results: Iterable[Result], samples: SampleTracker
+    conn: sqlite3.Connection, tracker: OutageTracker, results: Iterable[Result], samples: SampleTracker,
+    now: float | None = None,
 ) -> int:
-    """Apply ``results`` to the store as one transaction; return how many were applied."""
+    """Apply ``results`` to the store as one transaction, as `_Pending.commit`; return how many."""
     pending = _Pending()
     for result in results:
         pending.absorb(tracker, samples, result)
-    return pending.commit(conn)
+    return pending.commit(conn, now)
 
 
 @dataclass

@@ -1,12 +1,18 @@
 """Hourly and daily rollups per check, accumulated in memory for one batch and added to the store.
 
-Each batch adds its deltas with ``INSERT ... ON CONFLICT DO UPDATE SET runs = runs + ...``, so a
-batch is all-or-nothing with its transaction and rows of the current hour grow as results arrive.
+Each batch adds its deltas to the hour rows with ``INSERT ... ON CONFLICT DO UPDATE SET runs = runs +
+...``, so a batch is all-or-nothing with its transaction and rows of the current hour grow as results
+arrive. Day rows are not written per result (that was half of the writer's upserts): once an hour is
+over (`ROLL_AFTER`), `roll` adds its hour rows to their day rows inside SQLite, and ``rolled_up.upto``
+says up to which hour that has been done. A result for an hour already rolled up (late, or from an
+agent's backlog) adds to both its hour and its day rows. Readers take the day rows plus the hours not
+rolled up yet (the ``day_rollups`` / ``day_rtt`` views), so figures never depend on when a roll ran.
 
 RTT percentiles must merge across checks, sites and days, which averages cannot do: each row keeps
 a histogram with logarithmic buckets (ratio 1.1, 0.5 ms to ~7 s), so a percentile read back is the
 bucket's geometric middle, within ±5 % of the true value. Days are local days in Asia/Ho_Chi_Minh
-(UTC+7 all year, no daylight saving), which is what a planner means by "that Tuesday".
+(UTC+7 all year, no daylight saving), which is what a planner means by "that Tuesday"; an hour
+(UTC) lies in exactly one local day.
 """
 
 from __future__ import annotations
@@ -24,6 +30,11 @@ RTT_MIN = 0.0005
 RTT_RATIO = 1.1
 RTT_BUCKETS = 100
 LOCAL_OFFSET = 7 * 3600
+#: How long after an hour ends its rows are added to their day's: results of the hour still arriving
+#: then (a slow check's timeout, a queue) add to the day row one by one, which is right but costs more.
+ROLL_AFTER = 120
+#: The local day an hour row belongs to, in SQL: the ``ts`` of its day row.
+DAY_OF_HOUR = f"(ts + {LOCAL_OFFSET}) / 86400 * 86400 - {LOCAL_OFFSET}"
 
 #: Summaries standing in for per-echo RTTs when a result has none.
 RTT_FALLBACKS = (icmp.RTT_AVG, icmp.RTT_MEDIAN)
@@ -77,6 +88,29 @@ class _Delta:
     jitter_n: int = 0
     rtt: Counter[int] = field(default_factory=Counter)
 
+    def add(self, result: Result) -> None:
+        self.runs += 1
+        self.ok += int(result.success)
+        lost = loss(result)
+        if lost is not None:
+            self.loss_sum += lost
+            self.loss_n += 1
+        jitter = result.value(icmp.JITTER)
+        if jitter is not None:
+            self.jitter_sum += jitter
+            self.jitter_n += 1
+        self.rtt.update(rtt_bucket(v) for v in rtts(result))
+
+    def merge(self, other: _Delta) -> None:
+        self.runs += other.runs
+        self.ok += other.ok
+        self.loss_sum += other.loss_sum
+        self.loss_n += other.loss_n
+        self.jitter_sum += other.jitter_sum
+        self.jitter_n += other.jitter_n
+        self.rtt.update(other.rtt)
+        self.link, self.probe = other.link, other.probe
+
 
 def rtts(result: Result) -> list[float]:
     """Every RTT a result carries: per-echo observations, else its summary average/median."""
@@ -99,67 +133,72 @@ def loss(result: Result) -> float | None:
 
 
 class RollupBatch:
-    """Deltas for one batch, keyed by (table grain, site, check, period start)."""
+    """Hour deltas for one batch, keyed by (site, check, hour start)."""
 
     def __init__(self) -> None:
-        self._deltas: dict[tuple[str, str, str, int], _Delta] = {}
+        self._deltas: dict[tuple[str, str, int], _Delta] = {}
 
     def __len__(self) -> int:
         return len(self._deltas)
 
     def add(self, result: Result) -> None:
-        values = rtts(result)
-        lost = loss(result)
-        jitter = result.value(icmp.JITTER)
-        for grain, ts in (("hour", hour_start(result.started)), ("day", day_start(result.started))):
-            key = (grain, result.site, result.check, ts)
-            d = self._deltas.get(key)
-            if d is None:
-                d = self._deltas[key] = _Delta(result.site, result.link, result.check, result.probe)
-            d.runs += 1
-            d.ok += int(result.success)
-            if lost is not None:
-                d.loss_sum += lost
-                d.loss_n += 1
-            if jitter is not None:
-                d.jitter_sum += jitter
-                d.jitter_n += 1
-            d.rtt.update(rtt_bucket(v) for v in values)
+        key = (result.site, result.check, hour_start(result.started))
+        d = self._deltas.get(key)
+        if d is None:
+            d = self._deltas[key] = _Delta(result.site, result.link, result.check, result.probe)
+        d.add(result)
 
-    def write(self, conn: sqlite3.Connection) -> None:
-        """Add every delta to the store (inside the caller's transaction); keeps them until `clear`."""
-        for grain in ("hour", "day"):
-            rows = [(k, d) for k, d in self._deltas.items() if k[0] == grain]
+    def write(self, conn: sqlite3.Connection, now: float) -> None:
+        """Add every delta to the store (inside the caller's transaction) and roll up the hours over
+        at ``now``; keeps the deltas until `clear`."""
+        upto = rolled_upto(conn)
+        late: dict[tuple[str, str, int], _Delta] = {}
+        for (site, check, ts), d in self._deltas.items():
+            if ts < upto:
+                day = late.get((site, check, day_start(ts)))
+                if day is None:
+                    day = late[(site, check, day_start(ts))] = _Delta(site, d.link, check, d.probe)
+                day.merge(d)
+        for grain, deltas in (("hour", self._deltas), ("day", late)):
             conn.executemany(
                 _UPSERT_ROLLUP.format(grain=grain),
-                (
-                    (
-                        d.site,
-                        d.link,
-                        d.check,
-                        d.probe,
-                        k[3],
-                        d.runs,
-                        d.ok,
-                        d.loss_sum,
-                        d.loss_n,
-                        d.jitter_sum,
-                        d.jitter_n,
-                    )
-                    for k, d in rows
-                ),
+                [(site, d.link, check, d.probe, ts, d.runs, d.ok, d.loss_sum, d.loss_n, d.jitter_sum,
+                  d.jitter_n) for (site, check, ts), d in deltas.items()],
             )
-            conn.executemany(_UPSERT_RTT.format(grain=grain), _rtt_rows(rows))
+            conn.executemany(_UPSERT_RTT.format(grain=grain), _rtt_rows(deltas))
+        roll(conn, now, upto)
 
     def clear(self) -> None:
         """Forget the deltas once their transaction committed (not before: a failed commit retries)."""
         self._deltas.clear()
 
 
-def _rtt_rows(rows: Iterable[tuple[tuple[str, str, str, int], _Delta]]) -> Iterable[tuple[object, ...]]:
-    for k, d in rows:
+def _rtt_rows(deltas: Mapping[tuple[str, str, int], _Delta]) -> Iterable[tuple[object, ...]]:
+    for (site, check, ts), d in deltas.items():
         for bucket, n in d.rtt.items():
-            yield (d.site, d.check, k[3], bucket, n)
+            yield (site, check, ts, bucket, n)
+
+
+def rolled_upto(conn: sqlite3.Connection) -> float:
+    """Start of the first hour whose rows are not in the day rows yet (`math.inf` for a store from
+    before schema version 4, opened read-only: it wrote every result into its day rows)."""
+    try:
+        row = conn.execute("SELECT upto FROM rolled_up").fetchone()
+    except sqlite3.OperationalError:  # no such table
+        return math.inf
+    return float(row[0])
+
+
+def roll(conn: sqlite3.Connection, now: float, upto: float | None = None) -> None:
+    """Add the hour rows of every hour over at ``now`` (`ROLL_AFTER` included) and not rolled up yet to
+    their day rows, and move ``rolled_up.upto`` past them (inside the caller's transaction)."""
+    upto = rolled_upto(conn) if upto is None else upto
+    until = hour_start(now - ROLL_AFTER)
+    if until <= upto:
+        return
+    conn.execute(_ROLL_ROLLUP.format(day=DAY_OF_HOUR), (upto, until))
+    conn.execute(_ROLL_RTT.format(day=DAY_OF_HOUR), (upto, until))
+    conn.execute("UPDATE rolled_up SET upto = ?", (until,))
 
 
 _UPSERT_ROLLUP = """
@@ -173,4 +212,26 @@ ON CONFLICT (ts, site, check_id) DO UPDATE SET
 
 _UPSERT_RTT = """
 INSERT INTO rtt_{grain} (site, check_id, ts, bucket, n) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (ts, site, check_id, bucket) DO UPDATE SET n = n + excluded.n"""
+
+#: The last hour's link and probe win, as they do in the per-batch upserts (SQLite takes the bare
+#: columns of an aggregate query from the row of its MAX).
+_ROLL_ROLLUP = """
+INSERT INTO rollup_day (site, link, check_id, probe, ts, runs, ok, loss_sum, loss_n, jitter_sum, jitter_n)
+SELECT site, link, check_id, probe, day, runs, ok, loss_sum, loss_n, jitter_sum, jitter_n FROM (
+    SELECT site, link, check_id, probe, {day} AS day, SUM(runs) AS runs, SUM(ok) AS ok,
+        SUM(loss_sum) AS loss_sum, SUM(loss_n) AS loss_n, SUM(jitter_sum) AS jitter_sum,
+        SUM(jitter_n) AS jitter_n, MAX(ts)
+    FROM rollup_hour WHERE ts >= ? AND ts < ? GROUP BY site, check_id, day)
+WHERE true
+ON CONFLICT (ts, site, check_id) DO UPDATE SET
+    runs = runs + excluded.runs, ok = ok + excluded.ok,
+    loss_sum = loss_sum + excluded.loss_sum, loss_n = loss_n + excluded.loss_n,
+    jitter_sum = jitter_sum + excluded.jitter_sum, jitter_n = jitter_n + excluded.jitter_n,
+    link = excluded.link, probe = excluded.probe"""
+
+_ROLL_RTT = """
+INSERT INTO rtt_day (site, check_id, ts, bucket, n)
+SELECT site, check_id, {day}, bucket, SUM(n) FROM rtt_hour WHERE ts >= ? AND ts < ?
+GROUP BY site, check_id, {day}, bucket
 ON CONFLICT (ts, site, check_id, bucket) DO UPDATE SET n = n + excluded.n"""

@@ -20,6 +20,11 @@ Tables (times are unix seconds, UTC):
 - ``samples`` (version 3): the observed time of each reachability check as spans, up or down
   (`exporters.history_samples`); availability and coverage are computed from them. A store from
   before has none for its earlier days: that time reads as not observed, which it is, for the report.
+- ``rolled_up`` (version 4): one row, ``upto``: the day rows hold every hour row before it
+  (`exporters.history_rollup.roll`); the writer no longer upserts the day rows for every result. A
+  store from before gets the hour after its newest hour row (it wrote every result into both). The
+  views ``day_rollups`` / ``day_rtt`` are the day rows plus the hours not rolled up yet, with the
+  day rows' columns: what every reader of days uses.
 
 A migration is a list of statements taking version ``i`` to ``i + 1``; add one at the end, never
 edit a released one.
@@ -30,11 +35,16 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from exporters.history_rollup import DAY_OF_HOUR
+
 _ROLLUP_COLUMNS = """
     site TEXT NOT NULL, link TEXT NOT NULL, check_id TEXT NOT NULL, probe TEXT NOT NULL,
     ts INTEGER NOT NULL, runs INTEGER NOT NULL, ok INTEGER NOT NULL,
     loss_sum REAL NOT NULL, loss_n INTEGER NOT NULL, jitter_sum REAL NOT NULL, jitter_n INTEGER NOT NULL,
     PRIMARY KEY (ts, site, check_id)"""
+
+_FIGURES = "runs, ok, loss_sum, loss_n, jitter_sum, jitter_n"
+_NOT_ROLLED = "WHERE ts >= (SELECT upto FROM rolled_up)"
 
 _RTT_COLUMNS = """
     site TEXT NOT NULL, check_id TEXT NOT NULL, ts INTEGER NOT NULL, bucket INTEGER NOT NULL,
@@ -66,6 +76,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             id INTEGER PRIMARY KEY, site TEXT NOT NULL, link TEXT NOT NULL, check_id TEXT NOT NULL,
             start REAL NOT NULL, "end" REAL NOT NULL, down INTEGER NOT NULL)""",
         'CREATE INDEX samples_end ON samples ("end")',
+    ),
+    (
+        "CREATE TABLE rolled_up (upto INTEGER NOT NULL)",
+        "INSERT INTO rolled_up SELECT COALESCE(MAX(ts) + 3600, 0) FROM rollup_hour",
+        f"""CREATE VIEW day_rollups AS
+            SELECT site, link, check_id, probe, ts, {_FIGURES} FROM rollup_day
+            UNION ALL
+            SELECT site, link, check_id, probe, {DAY_OF_HOUR}, {_FIGURES} FROM rollup_hour {_NOT_ROLLED}""",
+        f"""CREATE VIEW day_rtt AS
+            SELECT site, check_id, ts, bucket, n FROM rtt_day
+            UNION ALL
+            SELECT site, check_id, {DAY_OF_HOUR}, bucket, n FROM rtt_hour {_NOT_ROLLED}""",
     ),
 )
 
@@ -103,6 +125,14 @@ def connect(path: str | Path, readonly: bool = False) -> sqlite3.Connection:
     if not readonly:
         migrate(conn, version)
     return conn
+
+
+def day_tables(conn: sqlite3.Connection) -> tuple[str, str]:
+    """Where a reader finds (rollups, RTT histograms) per local day: the views of version 4, or the
+    day tables of an older store opened read-only (not migrated; it wrote every result into them)."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= 4:
+        return "day_rollups", "day_rtt"
+    return "rollup_day", "rtt_day"
 
 
 def migrate(conn: sqlite3.Connection, version: int) -> None:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from exporters.history_rollup import percentile
-from exporters.history_schema import connect
+from exporters.history_schema import connect, day_tables
 from netmon.agent import view as agent_view
 from netmon.diagnose.plan import Plan, Row
 from probes.verdict import Baseline
@@ -35,12 +35,13 @@ def load(path: str | Path, site: str, check: str, now: float | None = None) -> B
         log.warning("history store %s unreadable, no baseline: %s", path, exc)
         return None
     try:
+        rollup_day, rtt_day = day_tables(conn)
         days, loss_sum, loss_n = conn.execute(
-            "SELECT COUNT(*), SUM(loss_sum), SUM(loss_n) FROM rollup_day "
+            f"SELECT COUNT(DISTINCT ts), SUM(loss_sum), SUM(loss_n) FROM {rollup_day} "
             "WHERE site=? AND check_id=? AND ts>=?",
             (site, check, since)).fetchone()
         buckets = dict(conn.execute(
-            "SELECT bucket, SUM(n) FROM rtt_day WHERE site=? AND check_id=? AND ts>=? GROUP BY bucket",
+            f"SELECT bucket, SUM(n) FROM {rtt_day} WHERE site=? AND check_id=? AND ts>=? GROUP BY bucket",
             (site, check, since)).fetchall())
     except sqlite3.Error as exc:
         log.warning("history store %s: %s; no baseline", path, exc)

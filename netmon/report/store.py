@@ -9,7 +9,7 @@ from pathlib import Path
 from exporters.history_outages import Window
 from exporters.history_rollup import day_start, hour_start
 from exporters.history_samples import SampleSpan
-from exporters.history_schema import connect
+from exporters.history_schema import connect, day_tables
 from netmon.report.data import OutageEvent, Rollup
 from probes.errors import NetmonError
 
@@ -23,14 +23,17 @@ class HistoryMissing(NetmonError):
 
 
 class StoreSource:
-    """Reads outages and rollups for a range: whole local days from the daily tables, the partial
-    days at either end from the hourly ones (so a one-year report reads ~365 rows per check)."""
+    """Reads outages and rollups for a range: whole local days from the daily rows (with the hours
+    not rolled up into them yet, `day_tables`), the partial days at either end from the hourly ones
+    (so a one-year report reads ~365 rows per check)."""
 
     def __init__(self, path: str | Path):
         path = Path(path)
         if not path.exists():
             raise HistoryMissing(path)
         self.conn = connect(path, readonly=True)
+        rollup_day, rtt_day = day_tables(self.conn)
+        self._tables = {"hour": ("rollup_hour", "rtt_hour"), "day": (rollup_day, rtt_day)}
 
     def close(self) -> None:
         self.conn.close()
@@ -76,13 +79,14 @@ class StoreSource:
         if start >= end:
             return
         c = self.conn
+        rollup, rtt = self._tables[grain]
         for site, runs in c.execute(
-            f"SELECT site, SUM(runs) FROM rollup_{grain} WHERE ts >= ? AND ts < ? GROUP BY site", (start, end)
+            f"SELECT site, SUM(runs) FROM {rollup} WHERE ts >= ? AND ts < ? GROUP BY site", (start, end)
         ):
             out.setdefault((site, "*"), Rollup()).runs += runs
         query = (
             f"SELECT site, link, ts, SUM(runs), SUM(ok), SUM(loss_sum), SUM(loss_n), SUM(jitter_sum), "
-            f"SUM(jitter_n) FROM rollup_{grain} WHERE ts >= ? AND ts < ? AND probe = 'icmp' "
+            f"SUM(jitter_n) FROM {rollup} WHERE ts >= ? AND ts < ? AND probe = 'icmp' "
             "GROUP BY site, link, ts"
         )
         for site, link, _ts, runs, ok, loss_sum, loss_n, jitter_sum, jitter_n in c.execute(
@@ -101,14 +105,14 @@ class StoreSource:
         links = {
             (site, check): link
             for site, check, link in c.execute(
-                f"SELECT DISTINCT site, check_id, link FROM rollup_{grain} "
+                f"SELECT DISTINCT site, check_id, link FROM {rollup} "
                 "WHERE ts >= ? AND ts < ? AND probe = 'icmp'",
                 (start, end),
             )
         }
         hist: dict[tuple[str, str], Counter[int]] = {}
         for site, check, bucket, n in c.execute(
-            f"SELECT site, check_id, bucket, SUM(n) FROM rtt_{grain} "
+            f"SELECT site, check_id, bucket, SUM(n) FROM {rtt} "
             "WHERE ts >= ? AND ts < ? GROUP BY site, check_id, bucket",
             (start, end),
         ):

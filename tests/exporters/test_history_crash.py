@@ -65,11 +65,12 @@ def test_kill_9_during_writes_loses_at_most_the_current_batch(tmp_path: Path) ->
 
 
 def committed_runs(db: Path) -> int:
-    """Runs the store holds, read as any `netmon report` would (a read-only WAL reader)."""
+    """Runs the store holds, read as any `netmon report` would (a read-only WAL reader). The day figures
+    are the day rows plus the hours not rolled up into them yet (`exporters.history_rollup.roll`)."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         hour, day = conn.execute("SELECT (SELECT COALESCE(SUM(runs), 0) FROM rollup_hour), "
-                                 "(SELECT COALESCE(SUM(runs), 0) FROM rollup_day)").fetchone()
+                                 "(SELECT COALESCE(SUM(runs), 0) FROM day_rollups)").fetchone()
     finally:
         conn.close()
     assert hour == day, "hour and day rollups out of step: a transaction was torn"
