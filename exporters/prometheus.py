@@ -32,7 +32,6 @@ import logging
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -96,32 +95,34 @@ class Buckets:
         return _cumulative(self.bounds, self.counts)
 
 
-class _Latest(NamedTuple):
-    """What a scrape needs from a check's last `Result`, as plain values.
+class _CheckState:
+    """One check's exported state, made at its first result and kept as long as the check.
 
-    Only tuples of strings and floats: the cyclic GC untracks such tuples, so 20,000 checks' state
-    costs a full collection nothing. Keeping the `Result` itself (with its ~15 `Measurement` objects,
-    always tracked) made every full collection walk 300,000 more objects and stall the loop ~0.5 s.
+    What a run replaces is plain values held in slots, not a container a run makes: CPython's GC
+    untracks an exact tuple of untracked items at the young collection after it is made, but a tuple
+    holding tracked tuples only one generation later, and never a NamedTuple — 50,000 checks' ``_Latest``
+    NamedTuple (and its tuple of (name, labels, value) tuples) reached the old generation every run,
+    1,700 objects a second for full collections to walk. Keeping the `Result` itself (with its ~15
+    tracked `Measurement` objects) had made every full collection stall the loop ~0.5 s. This object
+    and its dicts are long-lived (`netmon.service` freezes them once every check has run).
     """
 
-    identity: tuple[str, ...]
-    success: bool
-    duration: float
-    started: float
-    #: (name, measurement labels, value) of every gauge, counter and info measurement.
-    values: tuple[tuple[str, tuple[tuple[str, str], ...], float], ...]
+    __slots__ = ("duration", "failures", "head", "histograms", "identity", "labels", "names",
+                 "since", "single", "started", "success", "totals", "values")
 
-
-class _CheckState:
-    """One check's exported state; every field holds plain values (see `_Latest`)."""
-
-    __slots__ = ("failures", "head", "histograms", "ident", "latest", "since", "single", "totals")
-
-    def __init__(self, latest: _Latest):
-        self.latest = latest
-        #: The identity labels, and their text encoding (escaped once per state, not once per run).
-        self.ident: _Labels = tuple(zip(IDENTITY, latest.identity, strict=True))
-        self.head = _pairs(self.ident)
+    def __init__(self, identity: tuple[str, ...]):
+        self.identity = identity
+        #: The identity labels' text encoding (escaped once per state, not once per run); their
+        #: (name, value) pairs only `collect` needs, and makes (0.36 KB a check, kept, for nothing).
+        self.head = _pairs(tuple(zip(IDENTITY, identity, strict=True)))
+        self.success = False
+        self.duration = self.started = 0.0
+        #: The last run's gauge, counter and info measurements as three parallel tuples: their names
+        #: and labels are shared by every check of the same shape (`ResultCollector._shape`), so a check
+        #: keeps only its floats, in a tuple of one level, untracked at the first young collection.
+        self.names: tuple[str, ...] = ()
+        self.labels: tuple[_Labels, ...] = ()
+        self.values: tuple[float, ...] = ()
         self.totals: dict[_Series, float] = {}
         #: Histogram series → (per-bucket counts, not cumulative; sum of observations).
         self.histograms: dict[_Series, tuple[tuple[int, ...], float]] = {}
@@ -135,7 +136,9 @@ class _CheckState:
 
     def copy(self) -> _CheckState:
         twin = _CheckState.__new__(_CheckState)
-        twin.latest, twin.ident, twin.head = self.latest, self.ident, self.head
+        twin.identity, twin.head = self.identity, self.head
+        twin.success, twin.duration, twin.started = self.success, self.duration, self.started
+        twin.names, twin.labels, twin.values = self.names, self.labels, self.values
         twin.totals, twin.histograms = dict(self.totals), dict(self.histograms)
         twin.failures, twin.since, twin.single = dict(self.failures), self.since, self.single
         return twin
@@ -160,6 +163,13 @@ class ResultCollector(Collector):
                      for name, spec in self._specs.items() if spec.kind is Kind.OBSERVATION}
         self._sample_names = {name: _sample(spec) for name, spec in self._specs.items()}
         self._kinds = {name: spec.kind for name, spec in self._specs.items()}
+        #: An unlabelled increment's series key, made once: updating a dict's value with a key made
+        #: per run (a tuple, tracked until a young collection) makes the dict tracked again, so every
+        #: check's totals would re-enter the young generation and climb to the old one each run.
+        self._plain = {name: (name, ()) for name, kind in self._kinds.items() if kind is Kind.INCREMENT}
+        #: Each measurement shape seen (names, labels) → its one shared copy (`_shape`).
+        self._shapes: dict[tuple[tuple[str, ...], tuple[_Labels, ...]],
+                           tuple[tuple[str, ...], tuple[_Labels, ...]]] = {}
         #: The specs whose measurements carry labels of their own (the others' are always ()).
         self._labelled = {name: spec for name, spec in self._specs.items() if spec.labels}
         self._types = {name: kind for name, kind, _ in CORE}
@@ -179,16 +189,18 @@ class ResultCollector(Collector):
         """Record one result; called for every run of every check (one pass over its measurements,
         then one text line per single-sample family, written inline: bench/README.md, ICMP sweep)."""
         key = result.key
-        latest, increments, observations = self._read(result, key in self._histograms)
+        names, own, values, increments, observations = self._read(result, key in self._histograms)
+        identity = (result.site, result.check, result.probe, result.target, result.link)
         families = self._families
         with self._lock:
             state = self._checks.get(key)
-            if state is None or state.latest.identity != latest.identity:
-                state = self._checks[key] = _CheckState(latest)
+            if state is None or state.identity != identity:
+                state = self._checks[key] = _CheckState(identity)
                 shape_kept = False
             else:  # a family a run can leave out is a gauge the previous run had (totals only grow)
-                shape_kept = _names(state.latest.values) == _names(latest.values)
-            state.latest = latest
+                shape_kept = state.names is names
+            state.success, state.duration, state.started = result.success, result.duration, result.started
+            state.names, state.labels, state.values = names, own, values
             if result.success != (state.since is None):  # a first failure starts it, a success ends it
                 state.since = None if result.success else result.started
                 shape_kept = False
@@ -230,32 +242,48 @@ class ResultCollector(Collector):
                 else:
                     families[name][key] = f"{sample}{{{head}}} {text}\n".encode()
 
-    def _read(self, result: Result, histogram: bool) -> tuple[_Latest, list[tuple[_Series, float]],
-                                                              list[tuple[_Series, MetricSpec, float]]]:
-        """``result``'s exported state, its increments and (when its check exports a histogram) its
-        observations, in one pass."""
-        values = []
+    def _read(self, result: Result, histogram: bool) -> tuple[
+            tuple[str, ...], tuple[_Labels, ...], tuple[float, ...], list[tuple[_Series, float]],
+            list[tuple[_Series, MetricSpec, float]]]:
+        """``result``'s gauge, counter and info measurements (names, labels and values, the first two
+        shared: `_shape`), its increments and (when its check exports a histogram) its observations,
+        in one pass."""
+        names: list[str] = []
+        labelled: list[_Labels] = []
+        values: list[float] = []
         increments: list[tuple[_Series, float]] = []
         observations: list[tuple[_Series, MetricSpec, float]] = []
         kinds = self._kinds
         for name, value, labels in result.measurements:
             kind = kinds.get(name)
             if kind is Kind.GAUGE or kind is Kind.COUNTER:  # the most frequent first
-                values.append((name, labels, value))
+                names.append(name)
+                labelled.append(labels)
+                values.append(value)
             elif kind is Kind.OBSERVATION:
                 if histogram:
                     observations.append(((name, labels), self._specs[name], value))
             elif kind is Kind.INCREMENT:
-                increments.append(((name, labels), value))
+                increments.append((self._plain[name] if not labels else (name, labels), value))
             elif kind is Kind.INFO:
-                values.append((name, labels, 1.0))
+                names.append(name)
+                labelled.append(labels)
+                values.append(1.0)
             elif name not in self._unknown:
                 self._unknown.add(name)
                 log.warning("measurement %s has no MetricSpec; not exported", name)
-        identity = (result.site, result.check, result.probe, result.target, result.link)
-        latest = _new_latest(_Latest,
-                             (identity, result.success, result.duration, result.started, tuple(values)))
-        return latest, increments, observations
+        shape = self._shape(tuple(names), tuple(labelled))
+        return shape[0], shape[1], tuple(values), increments, observations
+
+    def _shape(self, names: tuple[str, ...], labels: tuple[_Labels, ...]) -> tuple[
+            tuple[str, ...], tuple[_Labels, ...]]:
+        """The one shared copy of a run's measurement names (and of its labels when they are all
+        empty, as ICMP's are): per-check copies were ~0.5 KB a check, and `publish` tells an unchanged
+        shape by identity. Labels of their own (interface names) stay per check: they would make one
+        entry per check here, never forgotten."""
+        if any(labels):
+            return self._shapes.setdefault((names, ()), (names, ()))[0], labels
+        return self._shapes.setdefault((names, labels), (names, labels))
 
     def on_inventory(self, facts: InventoryFacts) -> None:
         """Forget checks no longer owned; publish the sites', links' and link types' static facts."""
@@ -328,7 +356,7 @@ class ResultCollector(Collector):
         for a path that only OpenMetrics clients, ``name[]`` and tests take.
         """
         with self._lock:
-            states = [(s.latest.identity, s.copy()) for s in self._checks.values()]
+            states = [(s.identity, s.copy()) for s in self._checks.values()]
             static = {name: list(family.values()) for name, family in self._static.items()}
         blocks: dict[str, list[tuple[_Labels, Sequence[_Sample]]]] = {}
         for identity, state in states:
@@ -381,11 +409,10 @@ class ResultCollector(Collector):
         """This check's samples as (family, sample name, labels after its identity, value), a family's
         samples in order: the one place a check's state becomes exposition samples. A flat list, as
         `publish` mostly writes each as its family's only line (`_grouped` gathers the others)."""
-        latest = state.latest
         rows: list[tuple[str, str, _Labels, float]] = [
-            (_SUCCESS, _SUCCESS, (), 1.0 if latest.success else 0.0),
-            (_DURATION, _DURATION, (), latest.duration),
-            (_LAST_RUN, _LAST_RUN, (), latest.started),
+            (_SUCCESS, _SUCCESS, (), 1.0 if state.success else 0.0),
+            (_DURATION, _DURATION, (), state.duration),
+            (_LAST_RUN, _LAST_RUN, (), state.started),
         ]
         if state.since is not None:
             rows.append((FAILING_SINCE, FAILING_SINCE, (), state.since))
@@ -393,7 +420,7 @@ class ResultCollector(Collector):
                  for reason, count in state.failures.items()]
         names, labelled = self._sample_names, self._labelled
         rows += [(name, names[name], _own(labelled[name], labels) if name in labelled else (), value)
-                 for name, labels, value in latest.values]
+                 for name, labels, value in zip(state.names, state.labels, state.values, strict=True)]
         rows += [(name, names[name], _own(labelled[name], labels) if name in labelled else (), total)
                  for (name, labels), total in state.totals.items()]
         for (name, labels), (counts, total) in state.histograms.items():
@@ -423,14 +450,6 @@ class Restricted(CollectorRegistry):
                 kept = Metric(metric.name, metric.documentation, metric.type, metric.unit)
                 kept.samples = samples
                 yield kept
-
-
-#: A `_Latest` without NamedTuple's Python-level ``__new__`` (one a run).
-_new_latest = tuple.__new__
-
-
-def _names(values: Sequence[tuple[str, _Labels, float]]) -> list[str]:
-    return [name for name, _, _ in values]
 
 
 def _grouped(rows: Iterable[tuple[str, str, _Labels, float]]) -> dict[str, list[_Sample]]:

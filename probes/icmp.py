@@ -244,7 +244,10 @@ async def sweep(checks: Sequence[Check]) -> list[Result]:
         for (i, _), burst in zip(members, bursts, strict=True):
             results[i] = _result(checks[i], opts, burst, started, burst_engine.mode)
 
-    await asyncio.gather(*(burst_all(opts, members) for opts, members in groups.items()))
+    if len(groups) == 1:  # a slot's checks share their options: no task and gather for one sweep
+        await burst_all(*groups.popitem())
+    else:
+        await asyncio.gather(*(burst_all(opts, members) for opts, members in groups.items()))
     return cast(list[Result], results)
 
 

@@ -29,9 +29,13 @@ from probes.base import Measurement, Result
 
 log = logging.getLogger("netmon.meetings")
 
-#: A `Result` without its details, as nested tuples of strings and numbers (`_pack`).
+#: A `Result` without its details, observations and measurement values: its fields, then its
+#: measurements' names and labels (`_pack`).
 _Packed = tuple[str, str, str, str, str, bool, float, float, str | None, str | None,
-                tuple[tuple[str, float, tuple[tuple[str, str], ...]], ...]]
+                tuple[str, ...], tuple[tuple[tuple[str, str], ...], ...]]
+#: Measurement names and labels as one shared copy per shape (`_pack`).
+_SHAPES: dict[tuple[tuple[str, ...], tuple[tuple[tuple[str, str], ...], ...]],
+              tuple[tuple[str, ...], tuple[tuple[tuple[str, str], ...], ...]]] = {}
 
 
 def _now() -> dt.datetime:
@@ -46,20 +50,37 @@ def _observations(probe: str) -> frozenset[str]:
     return frozenset(s.name for s in specs if s.kind is base.Kind.OBSERVATION)
 
 
-def _pack(result: Result) -> _Packed:
-    """``result`` as plain tuples, without its details and observations: the cyclic GC untracks such
-    tuples, where a `Result` kept for every check is ~18 tracked objects (its measurements, details,
-    RTT list) that every full collection walks."""
+def _pack(result: Result) -> tuple[_Packed, tuple[float, ...]]:
+    """``result`` without its details and observations, as two flat tuples: its fields with its
+    measurements' names and labels, and their values.
+
+    A `Result` kept for every check is ~18 tracked objects (its measurements, details, RTT list) that
+    every full collection walks. Tuples of strings and numbers the cyclic GC untracks, but a tuple of
+    tuples only one collection later per level, each promoting it a generation: nested, a run's
+    copy reached the old generation at every run (50,000 checks: ~1,700 objects a second for full
+    collections). Flat, with the names and labels shared per shape (not a copy per check), both are
+    untracked at the young collection after they are made.
+    """
     skip = _observations(result.probe)
-    return (result.site, result.check, result.probe, result.target, result.link, result.success,
-            result.started, result.duration, result.reason, result.error,
-            tuple((m.name, m.value, m.labels) for m in result.measurements if m.name not in skip))
+    kept = [m for m in result.measurements if m.name not in skip]
+    names = tuple(m.name for m in kept)
+    labels = tuple(m.labels for m in kept)
+    if not any(labels):  # labels of their own (interfaces) would be one entry per check, kept forever
+        names, labels = _SHAPES.setdefault((names, labels), (names, labels))
+    return ((result.site, result.check, result.probe, result.target, result.link, result.success,
+             result.started, result.duration, result.reason, result.error, names, labels),
+            tuple(m.value for m in kept))
 
 
-def _unpack(packed: _Packed) -> Result:
-    site, check, probe, target, link, success, started, duration, reason, error, measurements = packed
+def _unpack(packed: _Packed, values: tuple[float, ...]) -> Result:
+    site, check, probe, target, link, success, started, duration, reason, error, names, labels = packed
     return Result(site, check, probe, target, link, success, started, duration, reason, error,
-                  tuple(Measurement(*m) for m in measurements))
+                  tuple(Measurement(*m) for m in zip(names, values, labels, strict=True)))
+
+
+def _whole(count: float) -> float:
+    """An echo count as a small int (CPython keeps one of each up to 256): no float kept per burst."""
+    return int(count) if 0 <= count <= 256 and count == int(count) else count
 
 
 class ReadinessBoard(Collector):
@@ -67,9 +88,12 @@ class ReadinessBoard(Collector):
         self.notifier = notifier
         self.clock = clock
         self.done: set[calendar.ReadinessCheck] = set()
-        #: Each watched check's latest result and, for primary links (whose loss readiness judges over
-        #: `readiness.WINDOW`), its bursts within the window, oldest first.
-        self.recent: dict[str, tuple[_Packed, tuple[readiness.Burst, ...]]] = {}
+        #: Each watched check's latest result (`_pack`: its fields, and its measurement values) and, for
+        #: primary links (whose loss readiness judges over `readiness.WINDOW`), its bursts within the
+        #: window, oldest first, flat: start, sent, received, start, ...
+        self.latest: dict[str, _Packed] = {}
+        self.values: dict[str, tuple[float, ...]] = {}
+        self.bursts: dict[str, tuple[float, ...]] = {}
         self.last: tuple[calendar.ReadinessCheck, float, list[readiness.SiteReadiness]] | None = None
         self.schedule: list[calendar.ReadinessCheck] = []
         self.watched: set[str] = set()
@@ -90,7 +114,9 @@ class ReadinessBoard(Collector):
         self.watched = {k for name, primary, backup, ups in self.plan.sites.values()
                         for k in (primary, backup, *ups) if k} | set(self.plan.service)
         self.primaries = {primary for _, primary, _, _ in self.plan.sites.values() if primary}
-        self.recent = {k: r for k, r in self.recent.items() if k in self.watched}
+        self.latest = {k: r for k, r in self.latest.items() if k in self.watched}
+        self.values = {k: r for k, r in self.values.items() if k in self.watched}
+        self.bursts = {k: r for k, r in self.bursts.items() if k in self.primaries}
         self._plan_jobs()
 
     def close(self) -> None:
@@ -102,12 +128,13 @@ class ReadinessBoard(Collector):
         key = result.key
         if key not in self.watched:
             return
-        bursts: tuple[readiness.Burst, ...] = ()
         if key in self.primaries:
             since = result.started - readiness.WINDOW
-            kept = self.recent[key][1] if key in self.recent else ()
-            bursts = (*(b for b in kept if b[0] >= since), readiness.burst(result))
-        self.recent[key] = _pack(result), bursts
+            kept = self.bursts.get(key, ())
+            start, sent, received = readiness.burst(result)
+            within = (x for i in range(0, len(kept), 3) if kept[i] >= since for x in kept[i:i + 3])
+            self.bursts[key] = (*within, start, _whole(sent), _whole(received))
+        self.latest[key], self.values[key] = _pack(result)
 
     def start(self) -> None:
         """Start firing the checks (call on the running event loop)."""
@@ -142,8 +169,11 @@ class ReadinessBoard(Collector):
     def readiness(self) -> list[readiness.SiteReadiness]:
         """Every center judged now from what the board kept."""
         assert self.inventory is not None, "on_inventory first"
-        recent = {key: readiness.Recent.of(_unpack(latest), bursts)
-                  for key, (latest, bursts) in self.recent.items()}
+        recent = {}
+        for key, latest in self.latest.items():
+            kept = self.bursts.get(key, ())
+            bursts = zip(kept[0::3], kept[1::3], kept[2::3], strict=True)
+            recent[key] = readiness.Recent.of(_unpack(latest, self.values[key]), bursts)
         return readiness.judge_all(self.plan, recent, self.inventory)
 
     def describe(self) -> Iterator[Metric]:

@@ -25,3 +25,13 @@ def test_a_childs_config_errors_are_the_same_every_one() -> None:
     assert len(child.value.issues) > 1
     assert child.value.issues == in_process.value.issues
     assert str(child.value) == str(in_process.value)
+
+
+def test_a_childs_models_share_their_fields_sets() -> None:
+    """pydantic's per-model fields set was 1.4 KB a check (issue 16): the inventory a child hands
+    over holds one set object per distinct set of fields."""
+    spec = load_compact(SHIPPED, min_bytes=0).spec
+    models = [spec, *spec.sites, *(link for site in spec.sites for link in site.links),
+              *(check for site in spec.sites for check in site.checks)]
+    contents = {frozenset(m.__pydantic_fields_set__) for m in models}
+    assert len({id(m.__pydantic_fields_set__) for m in models}) == len(contents) < len(models) / 10

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from pathlib import Path
 
 from exporters.sink import InventoryFacts
@@ -75,3 +76,28 @@ async def test_a_reload_drops_the_reboot_state_of_removed_devices(tmp_path: Path
     snmp._LAST_UPTIME["chieng-mung/old-router"] = 1234.0  # polled under the previous inventory
     await _daemon_run(tmp_path)
     assert "chieng-mung/old-router" not in snmp._LAST_UPTIME
+
+
+async def test_the_sinks_per_check_state_leaves_the_collectors_sight_once_every_check_ran(
+        tmp_path: Path) -> None:
+    """Full collections at 50,000 checks walked every check's sink state for nothing (issue 16): once
+    each check has published a result, its state is frozen with the inventory (out of every
+    generation `gc.get_objects` lists), not left for full collections to walk."""
+    recorder = Recorder()
+    with tcp_listener() as port:
+        config = write_inventory(tmp_path / "inv.yaml", [], [WEB.format(port=port)], interval="1s",
+                                 timeout="500ms")
+        daemon = Daemon(config, f"127.0.0.1:{free_port()}", sinks=[recorder])
+        running = asyncio.create_task(daemon.run())
+        try:
+            await asyncio.wait_for(recorder.published.wait(), 10)
+            state = daemon.collector._checks["chieng-mung/web"]
+            assert gc.is_tracked(state)
+            frozen = gc.get_freeze_count()
+            async with asyncio.timeout(10):
+                while gc.get_freeze_count() <= frozen:
+                    await asyncio.sleep(0.05)
+            assert not any(o is state for o in gc.get_objects())
+        finally:
+            daemon.stop()
+            await asyncio.wait_for(running, 10)

@@ -77,3 +77,16 @@ async def test_lossy_link_reports_loss_and_jitter() -> None:
     jitter = result.value(icmp.JITTER)
     assert jitter is not None and jitter >= 0
     assert result.details["rtts"].count(None) == dropped
+
+
+async def test_a_sweep_answers_each_check_in_order_with_its_own_options() -> None:
+    """One sweep of checks with different burst options (one engine sweep per set of options) and a
+    name (/etc/hosts): a result per check, in order, each as its own run reports it."""
+    checks = [_check("127.0.0.1", count=2, spacing=0.01), _check("localhost", count=3, spacing=0.01),
+              _check("127.0.0.2", count=4, spacing=0.01), _check("127.0.0.3", count=2, spacing=0.01)]
+    results = await icmp.sweep(checks)
+    assert [r.target for r in results] == [c.target for c in checks]
+    assert [(r.success, r.value(icmp.SENT), r.value(icmp.RECEIVED)) for r in results] == [
+        (True, 2, 2), (True, 3, 3), (True, 4, 4), (True, 2, 2)]
+    alone = await icmp.sweep(checks[:1])  # one set of options: the sweep without a gather
+    assert alone[0].success and alone[0].value(icmp.RECEIVED) == 2
