@@ -90,3 +90,19 @@ async def test_a_sweep_answers_each_check_in_order_with_its_own_options() -> Non
         (True, 2, 2), (True, 3, 3), (True, 4, 4), (True, 2, 2)]
     alone = await icmp.sweep(checks[:1])  # one set of options: the sweep without a gather
     assert alone[0].success and alone[0].value(icmp.RECEIVED) == 2
+
+
+def test_a_target_is_a_literal_exactly_when_ipaddress_says_so() -> None:
+    """`icmp._literal`'s shortcut for canonical IPv4 gives what `ipaddress` gives, for odd forms too."""
+    import ipaddress
+
+    def reference(target: str) -> str | None:
+        try:
+            return ipaddress.ip_address(target).compressed
+        except ValueError:
+            return None
+
+    for target in ("127.0.0.1", "198.18.0.0", "255.255.255.255", "127.000.0.1", "127.0.0.01", "01.2.3.4",
+                   "1.2.3", "127.1", "0x7f.0.0.1", "1.2.3.256", " 1.2.3.4", "1.2.3.4 ", "", "::1",
+                   "::FFFF:1.2.3.4", "fe80::1%eth0", "2001:db8:0:0::1", "localhost"):
+        assert icmp._literal.__wrapped__(target) == reference(target), target
