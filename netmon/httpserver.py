@@ -24,7 +24,7 @@ import ssl
 import sys
 import threading
 import zlib
-from collections.abc import Callable, Collection, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Collection, Coroutine, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -45,7 +45,11 @@ ReloadFn = Callable[[], Coroutine[Any, Any, tuple[bool, str]]]
 TextFn = Callable[[Collection[str] | None], Sequence[bytes]]
 ProblemsFn = Callable[[], list[str]]
 
-WRITE_BYTES = 1 << 20
+#: Chunks joined per write (and per gzip call): 4,096 exposition lines are ~0.6 MB. Joined by count,
+#: with C-level slices and joins: the per-chunk Python loop this replaced held the GIL through
+#: 650,000 chunks at 50,000 checks, and gzip released and retook it once per chunk, while the event
+#: loop waited (issue 16: scrape time and lag at 50,000 checks).
+WRITE_CHUNKS = 4096
 #: Seconds a connection may stall (TLS handshake, request line, headers) before it is dropped.
 CONNECTION_TIMEOUT = 30.0
 
@@ -112,11 +116,17 @@ def accepts_gzip(accept_encoding: str) -> bool:
     return False
 
 
-def gzip_chunks(chunks: Iterable[bytes]) -> list[bytes]:
-    """One gzip stream over ``chunks``, without joining them first. Level 1: on 100 MB of exposition
+def batches(chunks: Sequence[bytes]) -> Iterator[bytes]:
+    """``chunks`` joined `WRITE_CHUNKS` at a time, in order (never the whole 100 MB at once)."""
+    for start in range(0, len(chunks), WRITE_CHUNKS):
+        yield b"".join(chunks[start:start + WRITE_CHUNKS])
+
+
+def gzip_chunks(chunks: Sequence[bytes]) -> list[bytes]:
+    """One gzip stream over ``chunks``, compressed a batch at a time. Level 1: on 100 MB of exposition
     the higher levels cost seconds of CPU for a few percent."""
     packer = zlib.compressobj(1, zlib.DEFLATED, 31)  # wbits 31: gzip header and trailer
-    out = [packer.compress(c) for c in chunks]
+    out = [packer.compress(batch) for batch in batches(chunks)]
     out.append(packer.flush())
     return [c for c in out if c]
 
@@ -272,21 +282,13 @@ def _handler(registry: CollectorRegistry, reload: ReloadFn | None, loop: asyncio
             self.send_header("Content-Type", content_type)
             if gzipped:
                 self.send_header("Content-Encoding", "gzip")
-            self.send_header("Content-Length", str(sum(len(c) for c in chunks)))
+            self.send_header("Content-Length", str(sum(map(len, chunks))))
             for name, value in (web.headers.items() if web else ()):
                 self.send_header(name, value)
             self.end_headers()
             if self.head:
                 return
-            # The socket writer is unbuffered: join small chunks into ~1 MB writes, not a syscall each.
-            pending: list[bytes] = []
-            size = 0
-            for chunk in chunks:
-                pending.append(chunk)
-                size += len(chunk)
-                if size >= WRITE_BYTES:
-                    self.wfile.write(b"".join(pending))
-                    pending, size = [], 0
-            self.wfile.write(b"".join(pending))
+            for batch in batches(chunks):  # the socket writer is unbuffered: not a syscall per chunk
+                self.wfile.write(batch)
 
     return MetricsHandler
