@@ -103,6 +103,9 @@ def test_times_to_first_notification_as_shipped(province_lab: control.Lab, tmp_p
             notification, _ = hook.wait_for(900, "resolved", alertname=alertname, **dict(labels))
             resolved[alertname, labels] = round(notification.received - restored, 1)
         firing = [a["labels"] for _, a in hook.matching("firing")]
+        for n, a in hook.matching():  # the whole story, for a notification that is no injected fault
+            print(f"  {n.received - applied[next(iter(FAULTS))]:7.1f} s {a['status']:8} {a['labels']['alertname']} "
+                  f"{a['labels'].get('site')} {a['labels'].get('link', '')} startsAt={a.get('startsAt')}")
         # the hub outage is one notification: nothing about the centers behind it reaches anyone
         behind_hub = [lb for lb in firing if lb.get("hub") == "hub-moc-chau" and lb["alertname"] != "HubUnreachable"]
         unexpected = [lb for lb in firing if not any(
@@ -116,4 +119,10 @@ def test_times_to_first_notification_as_shipped(province_lab: control.Lab, tmp_p
                **{f"{a}_to_resolved_s": resolved[a, lb] for a, lb in others},
                firing_notified=len(firing), not_a_fault=[(lb["alertname"], lb.get("site")) for lb in unexpected],
                **cost(stack.prom))
+        if behind_hub:  # what netmon said of the hub's centers, every 5 s from the faults on
+            t0 = applied[next(iter(FAULTS))]
+            for series in stack.prom.query_range('netmon_probe_success{site=~"moc-chau|tan-yen|long-sap|hub-moc-chau"}',
+                                                 t0 - 30, time.time(), 5):
+                values = "".join(str(int(float(v))) for _, v in series["values"])
+                print(f"  {series['metric'].get('site')}/{series['metric'].get('check')}: {values}")
         assert behind_hub == [], behind_hub
