@@ -133,7 +133,7 @@ _REACH = 'link!~"|agent", probe!="snmp"'
 _PRIMARY = 'link="primary", probe!="snmp"'
 #: The seconds the generated group is evaluated every (Prometheus's global 15 s for the rest): a cut is
 #: proven by netmon's runs, so each evaluation between the proof and the alert is pure waiting; the
-#: group's ~20 rules over 75 sites take milliseconds (bench/README.md "Alert truth").
+#: group's rules over 75 sites take ~35 ms (178 ms at load 3.5; bench/README.md "Alert truth").
 EVALUATION_SECONDS = 5.0
 #: How much less than ``unreachable_after`` apart two failed runs may start and still prove it: runs
 #: scheduled 30 s apart start with the scheduler's lag (a few ms), so a strict comparison missed about
