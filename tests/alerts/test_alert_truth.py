@@ -95,6 +95,8 @@ class Fault:
     recovered: float = 0.0
     quiet_until: float = 0.0
     first_notified: dict[tuple[str, str], float] = field(default_factory=dict)
+    #: Seconds from the recovery to each expected alert's resolved notification.
+    resolved: dict[tuple[str, str], float] = field(default_factory=dict)
 
     @property
     def expected(self) -> list[tuple[str, str]]:
@@ -146,7 +148,8 @@ def run_fault(stack: Stack, fault: Fault, end: Callable[[], object] | None = Non
         (end or stack.lab.reset)()
     fault.recovered = time.time()
     for alertname, site in fault.expected:
-        stack.hook.wait_for(wait, "resolved", alertname=alertname, site=site)
+        notification, _ = stack.hook.wait_for(wait, "resolved", alertname=alertname, site=site)
+        fault.resolved[(alertname, site)] = notification.received - fault.recovered
     # the quiet period after the recovery is itself under test: nothing may fire in it
     time.sleep(max(0.0, fault.recovered + quiet_after - time.time()))
     fault.quiet_until = time.time()
@@ -180,7 +183,8 @@ def judge(stack: Stack, faults: list[Fault], since: float, **figures: object) ->
                  if (a["labels"]["alertname"], a["labels"].get("site", "")) in f.expected
                  and f.injected <= n.received < f.recovered]
     for fault in faults:
-        report(fault.name, **{f"{a}_time_to_notify_s": round(t, 1) for (a, _), t in fault.first_notified.items()})
+        report(fault.name, **{f"{a}_time_to_notify_s": round(t, 1) for (a, _), t in fault.first_notified.items()},
+               **{f"{a}_resolved_after_recovery_s": round(t, 1) for (a, _), t in fault.resolved.items()})
     report("alert truth", precision=round(precision, 3), recall=round(recall, 3), notifications=len(notes),
            false=false_notes, hub_notifications=len(hub_notes), after_recovery=after_recovery,
            premature_resolves=premature, load_average=os.getloadavg(), **figures)
