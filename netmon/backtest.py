@@ -11,12 +11,16 @@ Alertmanager's shipped inhibitions that decide what is notified are applied (a p
 site's unreachable alert, a hub over the centers behind it). The series are a reconstruction, said
 plainly in the report: a link's checks run every minute, failing during its recorded
 outages and succeeding otherwise; a power outage's UPS reported on battery in the 5 minutes before it and was
-silent during it; loss is the hour's mean. Alerts that need series the history store does not keep
+silent during it; loss is the hour's mean. PacketLossHigh judges echo counters (lost/sent over 10 min
+and 1 h), which the store does not keep: it is replayed with the ratio approximation, every minute
+`ECHOES_PER_MINUTE` echoes of which the hour's mean share is lost — evenly, so a replayed hour is never
+a run of bad luck, and the replay says so. Alerts that need series the history store does not keep
 (latency, jitter, equipment, services) are not replayed.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 import subprocess
@@ -36,6 +40,8 @@ HourlyLoss = dict[tuple[str, str], dict[int, float]]
 #: The alerts the history store holds the evidence for.
 REPLAYED = ("SiteUnreachable", "SiteOnBackup", "SitePowerOutage", "HubUnreachable", "PacketLossHigh")
 RULE_FILES = ("recording.rules.yml", "netmon.rules.yml", "generated/site-availability.rules.yml")
+#: Echoes a link's check sends a minute as shipped (5 every 30 s): the replay's echo counters.
+ECHOES_PER_MINUTE = 10
 #: Minutes of "on battery" reported before a power outage (the UPS is silent once the site is dark).
 POWER_LEAD = 5
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
@@ -101,6 +107,22 @@ def hourly_loss(conn: sqlite3.Connection, start: float, end: float) -> HourlyLos
     return out
 
 
+def _counter(increments: list[float]) -> str:
+    """promtool input for a counter whose sample m holds ``increments[0..m]``: ``10+10x58 600+9x9``-style
+    arithmetic runs."""
+    values = list(itertools.accumulate(round(x, 6) for x in increments))
+    out: list[str] = []
+    i = 0
+    while i < len(values):
+        step = values[i + 1] - values[i] if i + 1 < len(values) else 0.0
+        j = i
+        while j + 1 < len(values) and abs(values[j + 1] - values[j] - step) < 1e-6:
+            j += 1
+        out.append(f"{round(values[i], 6):.15g}+{round(step, 6):.15g}x{j - i}")
+        i = j + 1
+    return " ".join(out)
+
+
 def _minute(t: float, start: float) -> int:
     return max(0, int((t - start) // 60))
 
@@ -143,6 +165,12 @@ def series(inventory: Inventory, outages: Iterable[OutageEvent], loss: HourlyLos
             hourly = loss.get((site.slug, link.id), {})
             values = [hourly.get(int((start + 60 * m) // 3600), 0.0) for m in range(minutes)]
             out.append({"series": f"netmon_icmp_packet_loss_ratio{{{labels}}}", "values": _runs(values)})
+            # the ratio approximation: sample m holds the echoes of minute m's run
+            received = [ECHOES_PER_MINUTE * (1 - v) for v in values]
+            out.append({"series": f"netmon_icmp_packets_sent_total{{{labels}}}",
+                        "values": _counter([float(ECHOES_PER_MINUTE)] * minutes)})
+            out.append({"series": f"netmon_icmp_packets_received_total{{{labels}}}",
+                        "values": _counter(received)})
             out.append({"series": (f'netmon_link_info{{site="{site.slug}",link="{link.id}",'
                                    f'link_type="{link.type}",isp="{link.isp}",role="{link.role}"}}'),
                         "values": f"1x{minutes - 1}"})

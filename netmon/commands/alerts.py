@@ -112,9 +112,15 @@ _BACKTEST_TEXT = {
     "totals": ("Total: {alerted}/{outages} outages alerted, {unexplained} alert(s) without an outage",
                "Tổng: {alerted}/{outages} sự cố có cảnh báo, {unexplained} cảnh báo không có sự cố"),
     "note": ("Series rebuilt from the history store (outages, hourly loss); latency, jitter, equipment and "
-             "service alerts are not replayed.",
+             "service alerts are not replayed. PacketLossHigh is replayed with the ratio approximation: the "
+             "store keeps each hour's mean loss, not echo counts, so every minute is replayed as "
+             "{echoes} echoes losing that hour's share evenly (a run of bad luck within an hour is not "
+             "replayed, and neither is the 10-minute window's view of a short loss).",
              "Chuỗi số liệu dựng lại từ kho lịch sử (sự cố, tỉ lệ mất gói theo giờ); cảnh báo độ trễ, "
-             "jitter, thiết bị và dịch vụ không được chạy lại."),
+             "jitter, thiết bị và dịch vụ không được chạy lại. PacketLossHigh được chạy lại theo xấp xỉ tỉ "
+             "lệ: kho chỉ lưu tỉ lệ mất gói trung bình mỗi giờ, không lưu số gói gửi/nhận, nên mỗi phút "
+             "được dựng lại thành {echoes} gói tin mất đều theo tỉ lệ của giờ đó (không tái hiện một "
+             "chuỗi mất gói ngẫu nhiên trong giờ, cũng như mất gói ngắn trong cửa sổ 10 phút)."),
 }
 
 
@@ -151,8 +157,10 @@ def run_backtest(args: argparse.Namespace) -> int:
         store.close()
     fired = backtest.replay(inventory, outages, loss, start, end, args.alerts_dir)
     verdicts = backtest.judge(inventory, outages, fired)
+    note = text(_BACKTEST_TEXT, "note", language, echoes=backtest.ECHOES_PER_MINUTE)
     if args.format == "json":
         print(json.dumps(backtest.as_dict(verdicts), ensure_ascii=False, indent=1))
+        print(note, file=sys.stderr)  # the approximation is said with every answer, JSON's too
         return 0
     stamp = "%Y-%m-%d %H:%M"
     print(text(_BACKTEST_TEXT, "header", language,
@@ -167,5 +175,5 @@ def run_backtest(args: argparse.Namespace) -> int:
     print(text(_BACKTEST_TEXT, "totals", language, alerted=sum(len(v.alerted) for v in verdicts),
                outages=sum(len(v.outages) for v in verdicts),
                unexplained=sum(len(v.unexplained) for v in verdicts)))
-    print(text(_BACKTEST_TEXT, "note", language))
+    print(note)
     return 0

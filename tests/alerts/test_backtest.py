@@ -102,6 +102,8 @@ def test_cli_reports_per_site_in_vietnamese(history: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "Tổng: 10/10 sự cố có cảnh báo, 1 cảnh báo không có sự cố" in done.stdout
     assert "chieng-coi | 1 | 1 | - | SiteOnBackup | 0" in done.stdout
+    assert "PacketLossHigh được chạy lại theo xấp xỉ tỉ lệ" in done.stdout  # said, not silent
     as_json = netmon_cli("alerts", "backtest", "--from", start, "--to", end, "--history", str(history),
                          "--format", "json")
     assert {row["site"] for row in json.loads(as_json.stdout)} >= {"to-hieu", "chieng-coi", "muong-gion"}
+    assert "PacketLossHigh is replayed with the ratio approximation" in as_json.stderr
