@@ -132,7 +132,10 @@ def test_two_minute_outages_are_logged_with_their_cause(fresh_lab: control.Lab, 
     assert flap["coverage"] > 0.97 and flap["status"] == "ok", flap
     cycles = len(flapped)
     assert abs(flap["downtime"] - truth) <= cycles * (INTERVAL + 1), (flap["downtime"], truth, cycles)
-    assert flap["availability"] < 0.75, flap
+    # Availability over the observed time against the lab's log, to the downtime's tolerance (a fixed bound
+    # such as `< 0.75` held only when the test waited less than ~4 min before the cut).
+    observed = (end - ready) * flap["coverage"]
+    assert abs(flap["availability"] - (1 - truth / observed)) <= cycles * (INTERVAL + 1) / observed, (flap, truth)
     worse = [k for k, r in rows.items() if r["availability"] is not None and r["availability"] < flap["availability"]]
     assert doc["worst"].index(FLAPPING) == len(worse), (doc["worst"], worse)  # only the cut sites before it
     print(f"\n{FLAPPING} flapping: down {truth:.0f} s by the lab's log, {flap['downtime']:.0f} s measured, "
