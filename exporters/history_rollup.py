@@ -201,14 +201,18 @@ def roll(conn: sqlite3.Connection, now: float, upto: float | None = None) -> Non
     conn.execute("UPDATE rolled_up SET upto = ?", (until,))
 
 
-_UPSERT_ROLLUP = """
-INSERT INTO rollup_{grain} (site, link, check_id, probe, ts, runs, ok, loss_sum, loss_n, jitter_sum, jitter_n)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+#: Adds a rollup row to the one already there: the per-batch upsert and the hourly roll both end in it.
+_ADD_ROLLUP = """
 ON CONFLICT (ts, site, check_id) DO UPDATE SET
     runs = runs + excluded.runs, ok = ok + excluded.ok,
     loss_sum = loss_sum + excluded.loss_sum, loss_n = loss_n + excluded.loss_n,
     jitter_sum = jitter_sum + excluded.jitter_sum, jitter_n = jitter_n + excluded.jitter_n,
     link = excluded.link, probe = excluded.probe"""
+
+_UPSERT_ROLLUP = """
+INSERT INTO rollup_{grain} (site, link, check_id, probe, ts, runs, ok, loss_sum, loss_n, jitter_sum, jitter_n)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+""" + _ADD_ROLLUP
 
 _UPSERT_RTT = """
 INSERT INTO rtt_{grain} (site, check_id, ts, bucket, n) VALUES (?, ?, ?, ?, ?)
@@ -224,11 +228,7 @@ SELECT site, link, check_id, probe, day, runs, ok, loss_sum, loss_n, jitter_sum,
         SUM(jitter_n) AS jitter_n, MAX(ts)
     FROM rollup_hour WHERE ts >= ? AND ts < ? GROUP BY site, check_id, day)
 WHERE true
-ON CONFLICT (ts, site, check_id) DO UPDATE SET
-    runs = runs + excluded.runs, ok = ok + excluded.ok,
-    loss_sum = loss_sum + excluded.loss_sum, loss_n = loss_n + excluded.loss_n,
-    jitter_sum = jitter_sum + excluded.jitter_sum, jitter_n = jitter_n + excluded.jitter_n,
-    link = excluded.link, probe = excluded.probe"""
+""" + _ADD_ROLLUP
 
 _ROLL_RTT = """
 INSERT INTO rtt_day (site, check_id, ts, bucket, n)
