@@ -74,12 +74,10 @@ def day_start(t: float) -> int:
     return int((t + LOCAL_OFFSET) // 86400 * 86400 - LOCAL_OFFSET)
 
 
-@dataclass(slots=True)
-class _Delta:
-    site: str
-    link: str
-    check: str
-    probe: str
+@dataclass(slots=True, kw_only=True)
+class RunSums:
+    """The additive sums a rollup row holds, so rows of any grain, check or site add up by `merge`."""
+
     runs: int = 0
     ok: int = 0
     loss_sum: float = 0.0
@@ -87,6 +85,23 @@ class _Delta:
     jitter_sum: float = 0.0
     jitter_n: int = 0
     rtt: Counter[int] = field(default_factory=Counter)
+
+    def merge(self, other: RunSums) -> None:
+        self.runs += other.runs
+        self.ok += other.ok
+        self.loss_sum += other.loss_sum
+        self.loss_n += other.loss_n
+        self.jitter_sum += other.jitter_sum
+        self.jitter_n += other.jitter_n
+        self.rtt.update(other.rtt)
+
+
+@dataclass(slots=True)
+class _Delta(RunSums):
+    site: str
+    link: str
+    check: str
+    probe: str
 
     def add(self, result: Result) -> None:
         self.runs += 1
@@ -101,15 +116,10 @@ class _Delta:
             self.jitter_n += 1
         self.rtt.update(rtt_bucket(v) for v in rtts(result))
 
-    def merge(self, other: _Delta) -> None:
-        self.runs += other.runs
-        self.ok += other.ok
-        self.loss_sum += other.loss_sum
-        self.loss_n += other.loss_n
-        self.jitter_sum += other.jitter_sum
-        self.jitter_n += other.jitter_n
-        self.rtt.update(other.rtt)
-        self.link, self.probe = other.link, other.probe
+    def merge(self, other: RunSums) -> None:
+        RunSums.merge(self, other)
+        if isinstance(other, _Delta):
+            self.link, self.probe = other.link, other.probe
 
 
 def rtts(result: Result) -> list[float]:

@@ -8,13 +8,12 @@ histogram, loss, jitter). The availability maths in `netmon.report.compute` only
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
 from exporters.history_outages import Window
-from exporters.history_rollup import percentile
+from exporters.history_rollup import RunSums, percentile
 from exporters.history_samples import SampleSpan
 
 
@@ -57,28 +56,16 @@ class OutageEvent:
     cause: str
 
 
-@dataclass(slots=True)
-class Rollup:
-    """Sums over a period; `merge` makes group rows from site rows."""
+@dataclass(slots=True, kw_only=True)
+class Rollup(RunSums):
+    """A period's `RunSums` and each day's loss; `merge` makes group rows from site rows."""
 
-    runs: int = 0
-    ok: int = 0
-    loss_sum: float = 0.0
-    loss_n: int = 0
-    jitter_sum: float = 0.0
-    jitter_n: int = 0
-    rtt: Counter[int] = field(default_factory=Counter)
     daily_loss: list[float] = field(default_factory=list)
 
-    def merge(self, other: Rollup) -> None:
-        self.runs += other.runs
-        self.ok += other.ok
-        self.loss_sum += other.loss_sum
-        self.loss_n += other.loss_n
-        self.jitter_sum += other.jitter_sum
-        self.jitter_n += other.jitter_n
-        self.rtt.update(other.rtt)
-        self.daily_loss.extend(other.daily_loss)
+    def merge(self, other: RunSums) -> None:
+        RunSums.merge(self, other)
+        if isinstance(other, Rollup):
+            self.daily_loss.extend(other.daily_loss)
 
     def rtt_p(self, q: float) -> float | None:
         return percentile(self.rtt, q)

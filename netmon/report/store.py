@@ -93,12 +93,12 @@ class StoreSource:
             query, (start, end)
         ):
             r = Rollup(
-                runs,
-                ok,
-                loss_sum,
-                loss_n,
-                jitter_sum,
-                jitter_n,
+                runs=runs,
+                ok=ok,
+                loss_sum=loss_sum,
+                loss_n=loss_n,
+                jitter_sum=jitter_sum,
+                jitter_n=jitter_n,
                 daily_loss=[loss_sum / loss_n] if grain == "day" and loss_n else [],
             )
             out.setdefault((site, link), Rollup()).merge(r)
