@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -51,7 +50,7 @@ import yaml
 
 from netmon.agent.config import new_credential
 from tests.hardening.peers import self_signed
-from tests.support import ROOT, free_port, netmon_run, prometheus, wait_until
+from tests.support import ROOT, free_port, netmon_run, prometheus, stop_process, wait_until
 
 NETNS = f"nmb-agent-{os.getpid()}"
 
@@ -122,16 +121,6 @@ def own_namespace() -> Iterator[None]:
         subprocess.run(["ip", "netns", "delete", NETNS], check=False)
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, as systemd stops the agent; SIGKILL only if it has not ended within 30 s."""
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def print_medians(rows: tuple[tuple[str, list[dict[str, int]]], ...]) -> None:
     """One line per kind of run: the median VmRSS, RssAnon and RssFile of its runs, MiB."""
     print(f"{'':24} {'VmRSS':>8} {'RssAnon':>8} {'RssFile':>8}  (MiB)")
@@ -199,7 +188,7 @@ def delivering_run(tmp: Path, site: str, interval: float, seconds: float, delive
                 raise AssertionError(f"backlog of {backlog} not delivered in {deliver_seconds:g} s")
         return alone, max(samples, key=lambda r: r["VmRSS"]), checks, backlog, caught_up
     finally:
-        stop(proc)
+        stop_process(proc, 30)
 
 
 def agent_run(tmp: Path, site: str, interval: float, seconds: float,
@@ -226,7 +215,7 @@ def agent_run(tmp: Path, site: str, interval: float, seconds: float,
             wait_until(lambda: answered(buffer, polled), 10 + 2 * interval, f"{polled} answering")
         return peak(proc.pid, seconds), checks
     finally:
-        stop(proc)
+        stop_process(proc, 30)
 
 
 V3_USER, V3_AUTH, V3_PRIV = "netmon", "bench-auth-123", "bench-priv-456"

@@ -28,7 +28,6 @@ import ipaddress
 import math
 import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.scale import free_port, wait_ready
+from tests.support import stop_process
 
 NS = f"nmt-scale-{os.getpid()}"
 VETH = f"nms{os.getpid() % 100000}"
@@ -251,12 +251,7 @@ def main() -> int:
         ok = report(per_check(text), args.percent, drops, reference)
     finally:
         if proc is not None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc, 30)
         teardown()
         subprocess.run(["rm", "-rf", str(workdir)], check=False)
     return 0 if ok else 1

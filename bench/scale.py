@@ -30,7 +30,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -40,6 +39,9 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support import stop_process
 
 HEADER = """version: 1
 defaults:
@@ -302,24 +304,10 @@ def bench(args: argparse.Namespace, workdir: Path) -> Run:
             run.gc = gc_rows(workdir / "gc.jsonl", run.scrapes[0].at)
     finally:
         if prometheus is not None:
-            stop(prometheus[0])
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            stop_process(prometheus[0], 30)
+        stop_process(proc, 30)
         log.close()
     return run
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def lags(a: Scrape, b: Scrape) -> str:

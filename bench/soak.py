@@ -27,7 +27,6 @@ import argparse
 import csv
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from probes.base import parse_duration  # noqa: E402 - after the sys.path line above
+from tests.support import stop_process  # noqa: E402
 
 LINK_TYPES = {
     "fiber": {"rtt_degraded": "50ms", "rtt_down": "300ms", "loss_degraded": 0.02, "loss_down": 0.5,
@@ -255,12 +255,7 @@ def main() -> int:
             print(" ".join(f"{k}={row[k]}" for k in COLUMNS), flush=True)
             last, last_t = current, now
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, 30)
         log.close()
         if lab_started:
             from netmon.lab import control

@@ -67,7 +67,8 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, poll: fl
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_exc})")
 
 
-def _stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """SIGTERM, as systemd stops the service; SIGKILL only if it has not ended within ``timeout``."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -117,7 +118,7 @@ def netmon_run(config: Path, tmp: Path, *args: str, env: dict[str, str] | None =
         wait_until(healthy, 30, "netmon /-/healthy")
         yield NetmonProcess(proc, url, log)
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 @dataclass
@@ -200,7 +201,7 @@ def prometheus(tmp: Path, targets: list[str], scrape_interval: str = "1s",
         wait_until(ready, 30, "prometheus /-/ready")
         yield Prometheus(proc, url)
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 @contextmanager

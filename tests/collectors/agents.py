@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support import ROOT, _stop, wait_until
+from tests.support import ROOT, stop_process, wait_until
 
 SNMP_FIXTURES = ROOT / "tests" / "fixtures" / "snmp"
 #: Installed next to this interpreter by `pip install .[test]`; `make test` does not put .venv/bin on PATH.
@@ -74,7 +74,7 @@ class Snmpd:
 
     def stop(self) -> None:
         if self.proc is not None:
-            _stop(self.proc)
+            stop_process(self.proc)
             self.proc = None
 
     def restart(self) -> None:
@@ -124,4 +124,4 @@ def snmpsim(tmp: Path, recordings: Sequence[Path], probe_community: str | None =
                    f"snmpsim on {port} (log {log})")
         yield port
     finally:
-        _stop(proc)
+        stop_process(proc)

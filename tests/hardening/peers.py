@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.support import ROOT, _stop, free_port, http_get, require_binary, wait_until
+from tests.support import ROOT, free_port, http_get, require_binary, stop_process, wait_until
 
 #: Test-only basic-auth credentials; the secrets grep looks for the password everywhere.
 USER = "prometheus"
@@ -115,7 +115,7 @@ def netmon_secure(config: Path, tmp: Path, web: Path | None, *args: str, host: s
         wait_until(healthy, 30, "netmon /-/healthy over TLS")
         yield secure
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 @contextmanager
@@ -141,4 +141,4 @@ def prometheus_scraping(tmp: Path, target: SecureNetmon, user: str, password: st
                    30, "prometheus /-/ready")
         yield url
     finally:
-        _stop(proc)
+        stop_process(proc)
