@@ -33,6 +33,7 @@ import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from prometheus_client import generate_latest
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
@@ -453,6 +454,49 @@ class Restricted(CollectorRegistry):
                 kept = Metric(metric.name, metric.documentation, metric.type, metric.unit)
                 kept.samples = samples
                 yield kept
+
+
+class TextRegistry(CollectorRegistry):
+    """A registry whose text format 0.0.4 (`render_text`) takes each collector's own ``render_text()``
+    where it has one (text it keeps encoded, e.g. series that change only with the inventory) and
+    prometheus_client's encoder elsewhere, collector by collector in registration order: the same bytes
+    as ``generate_latest(registry)``, without its ~10-20 µs and two objects per sample at every scrape."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._order: list[Collector] = []
+
+    def register(self, collector: Collector) -> None:
+        super().register(collector)
+        self._order.append(collector)
+
+    def unregister(self, collector: Collector) -> None:
+        super().unregister(collector)
+        self._order.remove(collector)
+
+    def render_text(self) -> list[bytes]:
+        out = []
+        for collector in list(self._order):
+            render = getattr(collector, "render_text", None)
+            out.append(render() if render else generate_latest(collector))
+        return out
+
+
+class Families:
+    """Fixed metric families as a collector (for ``generate_latest`` on a few families)."""
+
+    def __init__(self, *families: Metric):
+        self._families = families
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self._families)
+
+
+def text_samples(name: str, rows: Iterable[tuple[_Labels, float]]) -> bytes:
+    """Samples of family ``name`` (a gauge's) in text format 0.0.4, each row's labels in the order given
+    (``generate_latest`` sorts them by name), escaped and formatted as `render_text` does."""
+    return "".join(f"{name}{{{_pairs(labels)}}} {_go(value)}\n" if labels else f"{name} {_go(value)}\n"
+                   for labels, value in rows).encode()
 
 
 def _grouped(rows: Iterable[tuple[str, str, _Labels, float]]) -> dict[str, list[_Sample]]:

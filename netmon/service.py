@@ -19,7 +19,7 @@ from typing import Protocol
 
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 
-from exporters.prometheus import Restricted, ResultCollector
+from exporters.prometheus import Restricted, ResultCollector, TextRegistry
 from exporters.sink import Sink
 from netmon.facts import derive
 from netmon.health import HealthCollector, ReloadState
@@ -79,8 +79,9 @@ class Daemon:
         self.registry = CollectorRegistry()
         self.registry.register(self.collector)
         self.health = HealthCollector(self.scheduler.stats, self.reload_state)
-        # The prober's own few series, also rendered generically on the fast text path (`metrics_text`).
-        self.own_registry = CollectorRegistry()
+        # The prober's own series, on the fast text path (`metrics_text`) each collector's own text where
+        # it keeps one (the accounting's per-link contracts), else rendered generically.
+        self.own_registry = TextRegistry()
         self.own_registry.register(self.health)
         self.accounting = AccountingCollector()  # service period and contracts, for the recording rules
         self.own_registry.register(self.accounting)
@@ -172,8 +173,9 @@ class Daemon:
     def metrics_text(self, names: Collection[str] | None = None) -> list[bytes]:
         """/metrics in text format 0.0.4: the per-check series from the exporter's cache, then ours;
         only the families with a sample named in ``names`` when it is given (``name[]``)."""
-        own = Restricted(self.own_registry, names) if names else self.own_registry
-        return [*self.collector.render_text(names), generate_latest(own)]
+        if names:
+            return [*self.collector.render_text(names), generate_latest(Restricted(self.own_registry, names))]
+        return [*self.collector.render_text(names), *self.own_registry.render_text()]
 
     def stop(self) -> None:
         self._stop.set()
