@@ -15,7 +15,8 @@ inhibition, receivers). Generated here, and committed so that reviews see them:
   (``netmon_probe_failing_since_timestamp_seconds``), so an outage is counted from the first failed run
   rather than from when Prometheus first saw it, and a site, its primary link or a hub fires once a failed
   run ``unreachable_after`` later proves the outage that long (a hub: the shortest ``unreachable_after``);
-  a center waits for its hub's alert while the hub may be the cause. The group is evaluated every 5 s
+  a center behind a hub that has not been seen since its outage began is left to the hub's alert, and
+  once the hub is seen again it must fail a run after that sighting. The group is evaluated every 5 s
   (docs/runbook.md#timing: the budget from cut to notification).
 - ``alerts/alertmanager.yml``: the base plus the inventory's maintenance windows as Alertmanager time
   intervals, muted on routes matching the site (or, for a hub, every alert carrying ``hub=<id>``).
@@ -174,10 +175,17 @@ def _outage_rules(inventory: Inventory, outages: tuple[str, ...]) -> list[dict[s
     """How long each ``outages`` (``site``, ``site_primary``, ``hub``) has lasted (docs/runbook.md#timing).
 
     In the alert group, not with netmon:site_up: one evaluation less between a run and its alert.
-    While a site's hub has not been seen since the outage began (its own checks, or a center's primary
-    behind it, succeeding in a run started later), the outage may be the hub's: it is held back until the
-    hub is seen or HubUnreachable fires, so a center never pages before the hub alert that inhibits it
-    (a hub without checks of its own has no alert to wait for).
+    A center's outage counts as its own only once its hub has been seen since the outage began (its own
+    checks, or a center's primary behind it, succeeding in a run started later); while it has not, the
+    outage may be the hub's, and HubUnreachable says so. A center that waited for its hub must then fail a
+    run started after the hub's first sighting (``netmon:<outage>_hub_back_timestamp_seconds``): its runs
+    before it failed for the hub, and without this the center paged the moment the hub came back, its
+    last runs still failed and the hub alert that would inhibit it gone (#21: long-sap behind
+    hub-moc-chau). So a cut center pages at its first failed run after its hub is back, in a group of its
+    own (group_wait, not the group_interval of a group held muted through the hub outage). A center that
+    fired before its hub failed keeps firing through the hub outage (its own alert holds it) and
+    resolves after the hub alert, so its resolve is delivered. A hub without checks of its own holds
+    nothing back.
     """
     reach = [c.interval for c in inventory.checks if c.probe != "snmp" and c.link not in ("", "agent")]
     interval = min(reach, default=inventory.spec.defaults.interval)
@@ -187,13 +195,8 @@ def _outage_rules(inventory: Inventory, outages: tuple[str, ...]) -> list[dict[s
     hub_seen = (f'max by (hub) (({hub_ok}) * on (site) group_left (hub) netmon:site_info:hub{{kind="hub"}} '
                 f'or ({primary_ok}) * on (site) group_left (hub) '
                 'netmon:site_info:hub{kind=~"ward|commune"})')
-    hub_alert = 'ALERTS{alertname="HubUnreachable", alertstate="firing"}'
     hub_checked = 'label_replace(netmon:hub_up, "hub", "$1", "site", "(.*)")'
-
-    def held(since: str) -> str:
-        with_hub = f"{since} * on (site) group_left (hub) netmon:site_info:hub"
-        return (f"({with_hub} <= on (hub) group_left () netmon:hub_seen_timestamp_seconds) "
-                f"or ({with_hub} and on (hub) {hub_alert}) or ({with_hub} unless on (hub) {hub_checked})")
+    alerts = {"site": "SiteUnreachable", "site_primary": "SiteOnBackup"}
 
     rules: list[dict[str, object]] = []
     checked = {"site": _REACH, "site_primary": _PRIMARY, "hub": "hub"}
@@ -201,11 +204,27 @@ def _outage_rules(inventory: Inventory, outages: tuple[str, ...]) -> list[dict[s
         checks = checked[name]
         since = f"netmon:{name}_down_since"
         lasted = _lasted(checks, since)
-        if name != "hub":
-            lasted = f"({lasted}) and on (site) ({held(since)})"
         rules.append({"record": since, "expr": _down_since(checks, interval)})
         if name == "site":
             rules.append({"record": "netmon:hub_seen_timestamp_seconds", "expr": hub_seen})
+        if name != "hub":
+            with_hub = f"{since} * on (site) group_left (hub) netmon:site_info:hub"
+            seen = f"({with_hub} <= on (hub) group_left () netmon:hub_seen_timestamp_seconds)"
+            waiting, back = f"netmon:{name}_waiting_for_hub", f"netmon:{name}_hub_back_timestamp_seconds"
+            last = f"max by (site) ({_series('netmon_probe_last_run_timestamp_seconds', checks)})"
+            firing = f'ALERTS{{alertname="{alerts[name]}", alertstate="firing"}}'
+            # Value: the outage's start, so that a later outage of the site is not taken for this one.
+            rules.append({"record": waiting,
+                          "expr": f"({with_hub} and on (hub) {hub_checked}) unless on (site) {seen}"})
+            # The hub's first sighting after the center waited for it (kept while the outage lasts; taken
+            # again if the hub is lost again).
+            rules.append({"record": back, "expr": (
+                f"(({back} >= on (site) {since}) unless on (site) {waiting}) "
+                f"or max by (site) ((0 * {seen} + on (hub) group_left () netmon:hub_seen_timestamp_seconds) "
+                f"and on (site) (max_over_time({waiting}[1m]) == on (site) group_left () {since}))")})
+            own = f"({seen} unless on (site) ({back} > on (site) {last}))"
+            lasted = (f"({lasted}) and on (site) ({own} or ({with_hub} unless on (hub) {hub_checked}) "
+                      f"or ({with_hub} and on (site) {firing}))")
         rules.append({"record": f"netmon:{name}_down_seconds", "expr": lasted})
     return rules
 
@@ -218,7 +237,7 @@ def availability_rules(inventory: Inventory, interval: float | None = EVALUATION
     rules: list[dict[str, object]] = []
     if used:
         # Counted like a center's, at the shortest unreachable_after: an outage shorter than that never
-        # pages for the hub either; the centers behind it wait for this alert (_outage_rules).
+        # pages for the hub either; the centers behind it are left to this alert (_outage_rules).
         hub_after = min(limits[t].unreachable_after for t in used)
         # A center seen behind the hub proves the hub passes traffic (its own address may not answer).
         child_seen = ('on (hub) (max by (hub) (netmon_probe_success{link="primary", probe!="snmp"} '
