@@ -49,12 +49,11 @@ from tests.collectors.agents import (
     V3_AUTH,
     V3_PRIV,
     V3_USER,
-    _stop,
     answering,
     free_udp_port,
 )
 from tests.collectors.agents import snmpd as debian_snmpd
-from tests.support import free_port, wait_until
+from tests.support import free_port, stop_process, wait_until
 
 INTERFACES = 25
 
@@ -274,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
                     runs[side].append(run)
         finally:
             for proc in procs:
-                _stop(proc)
+                stop_process(proc)
     pairs = zip(runs["netmon"], runs["snmp_exporter"], strict=True)
     ratios = [ours["polls_per_cpu_s"] / theirs["polls_per_cpu_s"] for ours, theirs in pairs]
     ours, theirs = _median_run(runs["netmon"]), _median_run(runs["snmp_exporter"])

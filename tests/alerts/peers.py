@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from tests.support import _stop, free_port, http_get, require_binary, wait_until
+from tests.support import free_port, http_get, require_binary, stop_process, wait_until
 
 
 @dataclass
@@ -144,7 +144,7 @@ def alertmanager(tmp: Path, config: dict[str, Any]) -> Iterator[Alertmanager]:
         wait_until(ready, 30, "alertmanager /-/ready")
         yield Alertmanager(url)
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 def alert(**labels: str) -> dict[str, Any]:
