@@ -2,7 +2,9 @@
 
 A center is ready when its primary link answers with loss below its link type's degraded limit over
 the last `WINDOW` seconds (every echo of every burst counts: one 5-echo burst cannot tell 5 % loss from
-none), its latest RTT and jitter are judged ok by the verdicts `netmon probe` uses and its estimated call
+none; a loss is said with its evidence, the echoes lost of those sent and the `CONFIDENCE` interval,
+because a window just after start-up holds two or three bursts: 10 lost of 20 is 50 % said, 27–73 %
+known), its latest RTT and jitter are judged ok by the verdicts `netmon probe` uses and its estimated call
 quality (MOS, E-model) is at least `MIN_MOS`; the meeting system answers from the data center; its UPS,
 if it has one, is on mains; its backup link, if it has one, answers. A check that has not reported yet
 makes the center "not confirmed", never "ready": readiness is a claim, and nothing measured is no
@@ -19,8 +21,9 @@ from netmon.i18n import Lang, text
 from netmon.inventory import Inventory
 from probes.base import Result, judge
 from probes.icmp import JITTER, MOS, RECEIVED, RTT_MEDIAN, SENT
+from probes.linkstats import loss_bounds
 from probes.power import UPS_ON_BATTERY
-from probes.verdict import Verdict
+from probes.verdict import CONFIDENCE, Verdict
 
 #: ITU-T G.107's "many users dissatisfied" boundary (R 60). A VSAT link at its normal 600 ms estimates
 #: about 3.5: usable, so not flagged every meeting; the same link with loss or jitter falls below.
@@ -31,7 +34,10 @@ WINDOW = 300.0
 CATALOG: dict[str, tuple[str, str]] = {
     "no_data": ("not measured yet", "chưa có số đo"),
     "link_down": ("primary link down", "đường truyền chính mất kết nối"),
-    "loss": ("{loss:.0f} % packet loss", "mất gói {loss:.0f} %"),
+    "loss": ("{loss:.0f} % packet loss ({lost:.0f} of {sent:.0f} echoes lost; 95 % sure the loss is "
+             "{low:.0f}–{high:.0f} %)",
+             "mất gói {loss:.0f} % ({lost:.0f}/{sent:.0f} gói mất; chắc chắn 95 % tỷ lệ mất trong khoảng "
+             "{low:.0f}–{high:.0f} %)"),
     "latency": ("RTT {ms:.0f} ms", "trễ {ms:.0f} ms"),
     "jitter": ("jitter {ms:.0f} ms", "jitter {ms:.0f} ms"),
     "mos": ("call quality MOS {mos:.1f}", "chất lượng gọi MOS {mos:.1f}"),
@@ -135,7 +141,10 @@ def _link(recent: Recent | None, inventory: Inventory, key: str) -> list[Problem
         return [Problem("link_down") if latest.reason != "no_permission" else Problem("no_data")]
     loss = recent.loss
     if loss is not None and limits is not None and loss >= limits.loss_degraded:
-        return [Problem("loss", (("loss", 100 * loss),))]
+        lost = recent.sent - recent.received
+        low, high = loss_bounds(int(recent.sent), int(lost), CONFIDENCE)
+        return [Problem("loss", (("loss", 100 * loss), ("lost", lost), ("sent", recent.sent),
+                                 ("low", 100 * low), ("high", 100 * high)))]
     finding = judge(latest, limits)
     if finding.cause in ("latency", "latency_vs_baseline"):
         return [Problem("latency", (("ms", 1000 * (latest.value(RTT_MEDIAN) or 0.0)),))]

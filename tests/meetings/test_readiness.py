@@ -19,7 +19,7 @@ from netmon.inventory import Inventory, load
 from netmon.meetings import calendar, readiness
 from netmon.meetings.board import ReadinessBoard
 from probes.base import Check, Measurement, Result
-from probes.icmp import JITTER, MOS, RECEIVED, RTT_MEDIAN, SENT
+from probes.icmp import JITTER, MOS, RECEIVED, RTT_MEDIAN, SENT, measurements
 from tests.support import ROOT
 
 INVENTORY = load(ROOT / "config" / "communes.yaml")
@@ -127,6 +127,50 @@ def test_the_board_sums_its_window_and_keeps_no_result_objects() -> None:
     gc.collect()  # one collection: nested tuples needed one per level, each promoting them a generation
     kept = [*board.latest.values(), *board.values.values(), *board.bursts.values()]
     assert len(kept) > 2 * len(board.latest) and not [k for k in kept if gc.is_tracked(k)]
+
+
+def echoes(check: Check, started: float, lost: int, sent: int = 10) -> Result:
+    """One run as the ICMP probe reports it: ``sent`` echoes, the first ``lost`` without a reply; a run
+    with no reply at all fails but still reports its echoes (100 % loss is a measurement)."""
+    found = measurements((None,) * lost + (0.004,) * (sent - lost))
+    if lost == sent:
+        return check.fail("timeout", "no echo reply", started, found)
+    return check.ok(started, found)
+
+
+def test_the_window_counts_each_echo_once_and_the_summary_says_its_evidence() -> None:
+    """The board fed a known run sequence of one fiber center: a run older than the window, runs with
+    loss, a run that got no reply (its echoes count), a run the runner cut at its deadline (nothing
+    measured: nothing counts), a confirmation re-test published as the run that started it (only its
+    own echoes), and a lossy backup link (not the primary's window). The office is told the loss with
+    the echoes it rests on and its 95 % interval, in both languages: 18 of 40 lost is "45 %" said, but
+    29–62 % known — a window just after start-up holds two or three bursts (tests/meetings/test_lab.py
+    said 50 % at 30 % injected, from 20 echoes)."""
+    site = "to-hieu"
+    name, primary, backup, _ = PLAN.sites[site]
+    check = CHECKS[primary]
+    board = ReadinessBoard()
+    board.on_inventory(InventoryFacts(inventory=INVENTORY))
+    for key, results in healthy().items():
+        if key != primary:
+            board.publish(results[-1])
+    for result in (
+        echoes(check, NOW - readiness.WINDOW - 30, lost=10),
+        echoes(check, NOW - 120, lost=3),
+        echoes(check, NOW - 90, lost=10),
+        check.fail("timeout", "no answer within 5s", NOW - 60),
+        echoes(check, NOW - 30, lost=4),
+        echoes(CHECKS[backup], NOW - 10, lost=5),
+        echoes(check, NOW, lost=1),
+    ):
+        board.publish(result)
+    sites = board.readiness()
+    (problem,) = next(s for s in sites if s.site == site).problems
+    assert dict(problem.values)["lost"] == 18 and dict(problem.values)["sent"] == 40
+    vi = readiness.summary("Giao ban", "08:00 03/12/2026", "T-15", sites, "vi")
+    en = readiness.summary("Giao ban", "08:00 03/12/2026", "T-15", sites, "en")
+    assert vi.endswith(f"; {name}: mất gói 45 % (18/40 gói mất; chắc chắn 95 % tỷ lệ mất trong khoảng 29–62 %)"), vi
+    assert en.endswith(f"; {name}: 45 % packet loss (18 of 40 echoes lost; 95 % sure the loss is 29–62 %)"), en
 
 
 def test_nothing_measured_is_not_ready() -> None:
