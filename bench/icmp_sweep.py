@@ -1,7 +1,7 @@
 """Benchmark: sweep N loopback targets the way `netmon run` does (or on the bare engine) and with fping.
 
     python bench/icmp_sweep.py [--sizes 1000 5000 20000] [--counts 1 3] [--reps 5]
-                                [--path scheduler|engine]
+                                [--path scheduler|engine] [--no-history]
 
 For every size and echo count both tools sweep the same targets (127.0.0.1 first, then 127.x.y.z),
 ``--reps`` times each, alternately, and the medians are printed as a markdown table: targets per
@@ -11,7 +11,8 @@ second (N / wall time of the sweep), CPU seconds (user + system), the median RTT
 is created), the 2nd finds what every later interval of a running `netmon run` finds. Each is timed
 inside, from the first burst to the last result; the whole process from spawn to exit, less the 2nd
 sweep (a process that sweeps once); fping is timed as a process (its start-up is a few ms).
-``--path scheduler`` (the default) is the scheduler's real path, see `_scheduler_sweep`;
+``--path scheduler`` (the default) is the scheduler's real path, history store included as in
+`netmon run` (``--no-history`` leaves it out), see `_scheduler_sweep`;
 ``--path engine`` the engine alone. fping runs unpaced (``-i 0``); the engine with its own pace
 (``--max-pps``). Both use the same per-target spacing (``-p``) and per-echo timeout (``-t``).
 Goal (issue 16, scheduler path, 20,000×3): ≥ 0.7× fping's targets/s, CPU ≤ 2× fping's, 127.0.0.1's
@@ -84,8 +85,10 @@ async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float, h
 
     Two sweeps: the first in a fresh process (every check's exported state is created), the second
     as every later interval of a running `netmon run` finds it (the states exist). With ``history``
-    the results also go to a history store in a temp dir, as `netmon run` does by default, and a sweep
-    ends when its writer thread has taken the last of them (its CPU is this process's).
+    (the default, as in `netmon run`) the results also go to a history store in a temp dir, and a sweep
+    is timed until its writer thread has taken the last of them, its CPU counted until the writer has
+    committed them (the writer's CPU is this process's). The meeting board, `netmon run`'s third
+    sink, is left out: it watches only the 75 centers' few checks and returns at once for the others.
     """
     sys.path.insert(0, str(ROOT))
     from exporters.prometheus import ResultCollector
@@ -118,7 +121,8 @@ async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float, h
     if history:
         from exporters.history import HistoryWriter
 
-        writer = HistoryWriter(Path(tempfile.mkdtemp()) / "history.db", probes=("icmp",))
+        store = tempfile.mkdtemp()
+        writer = HistoryWriter(Path(store) / "history.db", probes=("icmp",))
         writer.start()
         sinks.append(writer.publish)
     scheduler = Scheduler(sinks)
@@ -128,7 +132,7 @@ async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float, h
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
     runs = []
-    for _ in range(2):
+    for sweep in range(2):
         local.clear()
         received = published = 0
         done.clear()
@@ -139,12 +143,18 @@ async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float, h
         await done.wait()
         while writer is not None and writer._queue.qsize():
             await asyncio.sleep(0.005)
-        wall, cpu = time.perf_counter() - t0, _cpu(resource.RUSAGE_SELF) - cpu0
+        wall = time.perf_counter() - t0
+        # The writer commits a batch up to `flush_every` (1 s) after its first result: a delay, not work;
+        # the commit's CPU is the sweep's, its wait is not the sweep's time.
+        while writer is not None and writer.status.committed + writer.status.dropped < n * (sweep + 1):
+            await asyncio.sleep(0.005)
+        cpu = _cpu(resource.RUSAGE_SELF) - cpu0
         runs.append(Run(wall, cpu, statistics.median(local) if local else None, received))
         await asyncio.sleep(0)  # let the sweep's tasks finish before the next one fires
     await scheduler.stop()
     if writer is not None:
         writer.close()
+        shutil.rmtree(store)
     return runs
 
 
@@ -172,7 +182,7 @@ def engine_run(n: int, count: int, args: argparse.Namespace, path: str) -> tuple
     process is timed from spawn to exit, like fping, less the warm sweep: a process that sweeps once."""
     cmd = [sys.executable, __file__, "--worker", str(n), str(count), "--path", path, "--spacing",
            str(args.spacing), "--timeout", str(args.timeout), "--max-pps", str(args.max_pps),
-           *(["--history"] if args.history else [])]
+           *([] if args.history else ["--no-history"])]
     load = os.getloadavg()[0]
     cpu0, t0 = _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -222,8 +232,9 @@ def main() -> None:
     parser.add_argument("--spacing", type=float, default=0.2, help="seconds between a target's echoes")
     parser.add_argument("--timeout", type=float, default=1.0, help="seconds to wait for each echo")
     parser.add_argument("--max-pps", type=float, default=50_000, help="engine send pace, packets/s")
-    parser.add_argument("--history", action="store_true",
-                        help="scheduler path: also into a history store, as netmon run does by default")
+    parser.add_argument("--no-history", dest="history", action="store_false",
+                        help="scheduler path: without the history store, as netmon run --no-history "
+                             "(bench/README.md's figures before 2026-12-01 16:00 UTC unless they say so)")
     parser.add_argument("--worker", type=int, nargs=2, metavar=("N", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -238,7 +249,7 @@ def main() -> None:
     if shutil.which("fping") is None:
         sys.exit("fping is not installed (apt-get install -y fping)")
 
-    store = " with the history store" if args.history else ""
+    store = "" if args.path == "engine" else " with the history store" if args.history else " without it"
     print(f"path {args.path}{store}, spacing {args.spacing:g} s, timeout {args.timeout:g} s, engine pace "
           f"{args.max_pps:g} pps, fping -i 0; medians of {args.reps} alternating runs\n")
     print("| targets × echoes | tool | targets/s | CPU s | whole process: targets/s | CPU s | replies "
@@ -275,6 +286,9 @@ def main() -> None:
                         f"{n:,} × {count}, {which}: targets/s {peer.wall / mine.wall:.2f}× fping "
                         f"in-process (runs {min(speed):.2f}–{max(speed):.2f}), "
                         f"CPU {mine.cpu / peer.cpu:.2f}× in-process")
+                ratios.append(f"{n:,} × {count}, fping's own spread: wall {min(r.wall for r in theirs):.3f}–"
+                              f"{max(r.wall for r in theirs):.3f} s, CPU {min(r.cpu for r in theirs):.3f}–"
+                              f"{max(r.cpu for r in theirs):.3f} s")
                 mine = median_run(colds)
                 ratios.append(f"{n:,} × {count}, whole process (spawn, 1st sweep, exit): targets/s "
                               f"{peer.proc_wall / mine.proc_wall:.2f}× fping, "
