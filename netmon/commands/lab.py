@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from netmon.i18n import lang, text
-from netmon.lab import control, scenario
+from netmon.lab import control, holder, scenario
 from netmon.lab.netns import LabError
 from probes.wording import duration
 
@@ -24,6 +24,12 @@ _TEXT = {
     "secure_down": ("secure channels down: {names}", "kênh bảo mật mất: {names}"),
     "impaired": ("impaired destinations: {n}; packets through the delay path: {held}",
                  "đích bị suy giảm: {n}; gói tin qua đường làm trễ: {held}"),
+    # the lab's own fault, if any: packets it delayed by more than the scenario says
+    "late": ("released late by the delay path (over {limit} ms): {late}, worst by {worst} ms; {priority}",
+             "gói bị đường làm trễ thả muộn (quá {limit} ms): {late}, muộn nhất {worst} ms; {priority}"),
+    "realtime": ("real-time priority", "ưu tiên thời gian thực"),
+    "no_realtime": ("no real-time priority (see the daemon log)",
+                    "không có ưu tiên thời gian thực (xem nhật ký tiến trình nền)"),
     "override": ("set {target}: {values}", "đã đặt {target}: {values}"),
     "service": ("service {sid}: {values}", "dịch vụ {sid}: {values}"),
     "agents": ("SNMP agents: {n} (credentials in {secrets}); on battery: {battery}",
@@ -101,7 +107,10 @@ def run_status(args: argparse.Namespace) -> int:
     say("down_now", names=", ".join(status["down"]) or text(_TEXT, "nothing", language))
     if status.get("secure_down"):  # the encryptors that failed while their lines stay up
         say("secure_down", names=", ".join(status["secure_down"]))
-    say("impaired", n=len(status["impaired"]), held=status["held_packets"])
+    held = status["delay_path"]
+    say("impaired", n=len(status["impaired"]), held=held["held"])
+    say("late", limit=f"{holder.LATE * 1000:g}", late=held["late"], worst=f"{held['worst_late'] * 1000:.1f}",
+        priority=text(_TEXT, "realtime" if held["realtime"] else "no_realtime", language))
     for target, values in sorted(status["overrides"].items()):
         say("override", target=target, values=pairs(values))
     for sid, values in status["services"].items():

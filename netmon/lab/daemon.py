@@ -17,6 +17,7 @@ import logging
 import os
 import signal
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from pydantic import ValidationError
 
 from netmon.inventory import load as load_inventory
 from netmon.inventory.loader import PYDANTIC_MESSAGES
-from netmon.lab import agents, impair, scenario, services, topology, tunnels
+from netmon.lab import agents, holder, impair, scenario, services, topology, tunnels
 from netmon.lab.events import EventLog
 from netmon.lab.scenario import DeviceBehaviour, DnsBehaviour, ServiceBehaviour
 
@@ -74,7 +75,7 @@ class Daemon:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self.holder = impair.DelayHolder(loop)
+        self.holder = await impair.DelayHolder.start()
         ca = services.LabCA(self.state)
         sites = {a: link.site for link in self.plan.links for a in link.addresses}
         for sid, (address, port, tls) in self.plan.services.items():
@@ -103,7 +104,7 @@ class Daemon:
         effects = self.impairments.effects()
         if effects != self.effects:
             assert self.holder is not None
-            self.holder.update(effects)
+            await self.holder.update(effects)
             await asyncio.to_thread(impair.apply_rules, effects)
             for address in sorted(set(effects) | set(self.effects or {})):
                 ratio = effects[address].loss if address in effects else 0.0
@@ -170,7 +171,7 @@ class Daemon:
     async def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
         if op == "status":
-            return {"ok": True, **self.status()}
+            return {"ok": True, **await self.status()}
         if op in ("reset", "set", "reboot"):
             self.events.write(op, **{k: v for k, v in request.items() if k != "op"})
         if op == "reset":
@@ -193,7 +194,7 @@ class Daemon:
         for server in self.http.values():
             server.refresh_certificate()
         await self.refresh()
-        return {"ok": True, **self.status()}
+        return {"ok": True, **await self.status()}
 
     def _set(self, target: str, values: dict[str, Any]) -> None:
         if target == "dns":
@@ -211,7 +212,9 @@ class Daemon:
             return
         self.service_overrides[target] = {**self.service_overrides.get(target, {}), **values}
 
-    def status(self) -> dict[str, Any]:
+    async def status(self) -> dict[str, Any]:
+        if self.holder is not None:
+            await self.holder.refresh_counters()
         hubs, links = self.down
         return {
             "pid": os.getpid(), "scenario": self.scenario_path, "uptime": time.monotonic() - self.started,
@@ -221,7 +224,8 @@ class Daemon:
             "overrides": {**self.impairments.overrides, **self.service_overrides, **self.device_overrides},
             "services": {sid: self.service(sid).model_dump() for sid in self.plan.services},
             "dns": self.dns().model_dump(),
-            "held_packets": self.holder.held if self.holder else 0,
+            # the delay path's own truth: packets it held, how many it released late and the worst by how much
+            "delay_path": self.holder.counters if self.holder else asdict(holder.Counters()),
             "ca_file": str(self.state / "ca.pem"),
             "devices": {key: {"address": f"{a.spec.address}:{a.spec.port}", "kind": a.spec.kind,
                               "on_battery": a.on_battery, "pid": a.proc.pid if a.proc else None}
@@ -256,7 +260,7 @@ async def _main(args: argparse.Namespace) -> None:
     await daemon.tunnels.stop()
     daemon.events.close()
     if daemon.holder is not None:
-        daemon.holder.close()
+        await daemon.holder.close()
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ requests it receives; see below why not the answers). Each method and what it co
 - **loss** — an nftables forward chain, ``ip daddr X numgen random mod 1000000 < p·10⁶ drop``: every
   protocol, packets toward the target only, so a round trip is lost with probability ``loss``.
 - **delay / jitter** — an iptables ``NFQUEUE`` rule per delayed destination (nft's own ``queue`` is not
-  built into this kernel) and one userspace holder (`DelayHolder`) in the lab daemon that releases each
+  built into this kernel) and one real-time userspace process (`netmon.lab.holder`) that releases each
   packet after ``delay ± U(jitter)``: every protocol (ICMP, TCP handshakes, HTTP, DNS), toward the
   target only, so it adds exactly ``delay`` to every round trip. Jittered packets may be reordered.
   A center's traffic to ``nml-dc`` itself is held on the way in (``-s``), not its answers on the way
@@ -28,16 +28,15 @@ requests it receives; see below why not the answers). Each method and what it co
 from __future__ import annotations
 
 import asyncio
-import random
-import socket
+import json
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 from netmon.lab import netns
+from netmon.lab.holder import QUEUE_NUM
 from netmon.lab.scenario import LinkBehaviour, ScenarioFile
 from netmon.lab.topology import DC_NS, HubPlan, LinkPlan, Plan
-
-QUEUE_NUM = 7
 
 
 @dataclass(frozen=True)
@@ -167,45 +166,45 @@ def set_link(plan: Plan, link: LinkPlan, down: bool) -> None:
 
 
 class DelayHolder:
-    """Holds queued packets in ``nml-dc`` for their destination's delay, then lets them go.
+    """The daemon's handle on the delay holder process (`netmon.lab.holder`, and why it is one).
 
-    One NFQUEUE socket and the daemon's event loop serve every link: a packet costs one dict lookup
-    and one ``call_later``. Only the first 20 bytes (the IPv4 header) are copied to userspace.
+    The holder's stderr goes to the daemon's log; its counters come back with every request.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        from netfilterqueue import NetfilterQueue  # optional extra `lab`; imported where it is needed
+    def __init__(self, proc: asyncio.subprocess.Process, counters: dict[str, Any]) -> None:
+        self.proc = proc
+        self.counters = counters
+        self._turn = asyncio.Lock()  # one request and its answer at a time
 
-        self.loop = loop
-        self.delays: dict[bytes, tuple[float, float]] = {}
-        self.held = 0
-        self._random = random.Random()
+    @classmethod
+    async def start(cls) -> DelayHolder:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "netmon.lab.holder", stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE)
+        assert proc.stdout is not None
+        ready = await proc.stdout.readline()
+        if not ready:
+            raise RuntimeError(f"the delay holder exited ({await proc.wait()}); its error is in this log")
+        return cls(proc, json.loads(ready))
 
-        def open_queue() -> Any:
-            queue = NetfilterQueue()
-            queue.bind(QUEUE_NUM, self._packet, max_len=65536, range=20)
-            return queue
+    async def update(self, effects: dict[str, PathEffect]) -> None:
+        await self._ask({"delays": {a: [e.delay, e.jitter] for a, e in effects.items()
+                                    if e.delay > 0 or e.jitter > 0}})
 
-        self.queue = netns.in_netns(DC_NS, open_queue)
-        loop.add_reader(self.queue.get_fd(), self.queue.run, False)
+    async def refresh_counters(self) -> None:
+        await self._ask({})
 
-    def update(self, effects: dict[str, PathEffect]) -> None:
-        self.delays = {socket.inet_aton(a): (e.delay, e.jitter) for a, e in effects.items()
-                       if e.delay > 0 or e.jitter > 0}
+    async def _ask(self, request: dict[str, Any]) -> None:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        async with self._turn:
+            self.proc.stdin.write(json.dumps(request).encode() + b"\n")
+            await self.proc.stdin.drain()
+            answer = await self.proc.stdout.readline()
+            if not answer:
+                raise RuntimeError(f"the delay holder exited ({await self.proc.wait()}); see the daemon log")
+            self.counters = json.loads(answer)
 
-    def _packet(self, pkt: Any) -> None:
-        self.held += 1
-        header = pkt.get_payload()
-        # forwarded toward a delayed address (by destination), or from one into nml-dc (by source:
-        # nml-dc's own addresses are never delayed ones)
-        delay, jitter = self.delays.get(header[16:20]) or self.delays.get(header[12:16], (0.0, 0.0))
-        if jitter:
-            delay = max(0.0, delay + self._random.uniform(-jitter, jitter))
-        if delay <= 0:
-            pkt.accept()
-        else:
-            self.loop.call_later(delay, pkt.accept)
-
-    def close(self) -> None:
-        self.loop.remove_reader(self.queue.get_fd())
-        self.queue.unbind()
+    async def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()  # the holder ends when its control pipe does
+        await self.proc.wait()
