@@ -25,8 +25,9 @@ _TEXT = {
     "impaired": ("impaired destinations: {n}; packets through the delay path: {held}",
                  "đích bị suy giảm: {n}; gói tin qua đường làm trễ: {held}"),
     # the lab's own fault, if any: packets it delayed by more than the scenario says
-    "late": ("released late by the delay path (over {limit} ms): {late}, worst by {worst} ms; {priority}",
-             "gói bị đường làm trễ thả muộn (quá {limit} ms): {late}, muộn nhất {worst} ms; {priority}"),
+    "late": ("packets released late (over {limit} ms) by the delay path: {late}, worst by {worst} ms; "
+             "{priority}",
+             "gói bị thả muộn (quá {limit} ms) bởi đường làm trễ: {late}, muộn nhất {worst} ms; {priority}"),
     "realtime": ("real-time priority", "ưu tiên thời gian thực"),
     "no_realtime": ("no real-time priority (see the daemon log)",
                     "không có ưu tiên thời gian thực (xem nhật ký tiến trình nền)"),

@@ -34,9 +34,10 @@ from netmon.lab import netns
 from netmon.lab.topology import DC_NS
 
 QUEUE_NUM = 7
-#: A packet released later than this after its due time counts as late. The kernel wakes a real-time
-#: task from ``select`` within tens of microseconds; 1 ms leaves room for a burst of packets due together.
-LATE = 0.001
+#: A packet released later than this after its due time counts as late: the accuracy the lab's tests hold
+#: an injected delay to (±3 ms, docs/lab.md). At real-time priority the holder still wakes up to ~2-3.5 ms
+#: late now and then on this shared VM (its log says "woke ... ms after the first was due"), rarely.
+LATE = 0.003
 #: Above every normal process, below the kernel's own real-time threads (priority 50 and up).
 PRIORITY = 20
 
@@ -108,14 +109,27 @@ class Holder:
                 self.counters.worst_late = max(self.counters.worst_late, late)
 
     def serve(self, control: int, answers: int) -> None:
-        """Until the daemon closes ``control``: take packets, release them when due, answer requests."""
-        queue_fd, pending = self.queue.get_fd(), b""
+        """Until the daemon closes ``control``: take packets, release them when due, answer requests.
+        Late releases are logged (at most once a second) with what the holder was doing: waking up
+        late is the kernel's (or the machine's), reading many arrivals first is its own."""
+        queue_fd, pending, logged = self.queue.get_fd(), b"", (0, 0.0)
         while True:
             wait = max(0.0, self.waiting[0][0] - time.monotonic()) if self.waiting else None
             ready, _, _ = select.select([queue_fd, control], [], [], wait)
+            woke = time.monotonic() - self.waiting[0][0] if self.waiting else 0.0
+            self.release()
+            reading, arrived = time.monotonic(), self.counters.held
             if queue_fd in ready:
                 self.queue.run(False)
+            reading, arrived = time.monotonic() - reading, self.counters.held - arrived
             self.release()
+            if self.counters.late > logged[0] and time.monotonic() >= logged[1]:
+                print(f"netmon.lab.holder: {self.counters.late} packets released late so far (worst by "
+                      f"{self.counters.worst_late * 1000:.1f} ms); woke {woke * 1000:.2f} ms after the first "
+                      f"was due, read {arrived} arrivals in {reading * 1000:.2f} ms; "
+                      f"{len(self.waiting)} waiting",
+                      file=sys.stderr, flush=True)
+                logged = (self.counters.late, time.monotonic() + 1.0)
             if control in ready:
                 data = os.read(control, 65536)
                 if not data:

@@ -25,6 +25,8 @@ SITE = "chieng-mung"  # a calm fiber site behind hub-mai-son
 LINK = PLAN.primary(SITE)
 FIBER = 0.004  # the calm scenario's fiber delay; its 1 ms jitter is set to 0 so that each echo has one bound
 CONNECTS = 200
+#: What the delay path itself adds to a round trip: +0.95 to +1.19 ms in docs/lab.md's accuracy table.
+PATH = 0.0012
 SERVICE = PLAN.services["qlvb"][0]  # HTTPS on 443 in nml-dc
 
 #: TCP connects made by a process at real-time priority (below the holder's), so that a slow one shows the
@@ -46,12 +48,12 @@ print(json.dumps(list(times.values())))
 
 def test_delayed_connects_are_on_time_while_the_cpus_are_busy(fresh_lab: control.Lab) -> None:
     """Under one busy loop more than there are cores, TCP connects through the 4 ms fiber link take 4 ms
-    + `holder.LATE` (the holder's promise) + what the same run's connects that no holder touches take
-    (the kernel's and the prober's own share), compared at the 95th percentile: this VM stalls any path
-    now and then by ~1 ms (the untouched connects show it too), so one slow connect on either side is
-    not the holder's. That each packet was let go on time is the holder's own count, asserted after.
-    The old holder, on the daemon's event loop, made 13 of 100 connects slower than 4 ms + 1 ms + the
-    untouched connects' slowest, the worst 10.4 ms (load average 5.3)."""
+    + `PATH` + what the same run's connects that no holder touches take (the kernel's and the prober's own
+    share), compared at the 95th percentile: this VM stalls any path now and then by ~1-2 ms (the
+    untouched connects show it too), so one slow connect on either side is not the holder's. That each
+    packet was let go within `holder.LATE` of its due time is the holder's own count, asserted after.
+    The old holder, on the daemon's event loop, gave 95th percentiles of 7.75-8.84 ms (3 runs, 200
+    connects each, load average 4.6-4.8)."""
     fresh_lab.set(SITE, delay=FIBER, jitter=0)
     before = fresh_lab.status()["delay_path"]
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range((os.cpu_count() or 1) + 1)]
@@ -64,7 +66,7 @@ def test_delayed_connects_are_on_time_while_the_cpus_are_busy(fresh_lab: control
             process.kill()
             process.wait()
     cpe, plain = (statistics.quantiles(times, n=20)[-1] for times in json.loads(run.stdout))
-    assert FIBER <= cpe <= FIBER + holder.LATE + plain, \
+    assert FIBER <= cpe <= FIBER + PATH + plain, \
         f"95th percentiles: {cpe * 1000:.2f} ms through the link, {plain * 1000:.2f} ms untouched " \
         f"(load average {load_average})"
     after = fresh_lab.status()["delay_path"]
