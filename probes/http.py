@@ -2,7 +2,8 @@
 
 Every run opens fresh connections (no keep-alive between runs or redirect hops) so each phase is a real
 measurement of the link, not of a pool. Phases, in seconds, summed over redirect hops:
-``dns`` (our own timed ``getaddrinfo``), ``connect`` (TCP handshake), ``tls`` (handshake; 0 for plain
+``dns`` (our own timed ``getaddrinfo``), ``connect`` (TCP handshake: the kernel's figure where it has
+one, `tcp.connect_seconds`), ``tls`` (handshake; 0 for plain
 HTTP), ``first_byte`` (request sent → response headers: the server's think time plus one RTT),
 ``transfer`` (reading the final response's body) and ``total``.
 
@@ -208,7 +209,8 @@ class _TimedBackend(httpcore.AsyncNetworkBackend):
         stream = await self._inner.connect_tcp(
             address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
         )
-        self._timeline.add("connect", time.perf_counter() - connect_start)
+        wall = time.perf_counter() - connect_start
+        self._timeline.add("connect", tcp.connect_seconds(stream.get_extra_info("socket"), wall))
         return stream
 
     async def sleep(self, seconds: float) -> None:

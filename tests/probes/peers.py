@@ -5,6 +5,8 @@
 - `make_ca` / `make_leaf`: a throw-away CA and server certificates with a chosen validity window.
 - `DnsPeer`: a UDP DNS server built on dnspython's message parsing; answers A records for known names,
   NXDOMAIN otherwise, and can be told to stay silent.
+- `busy_loop`: holds the event loop once a connection is established but not yet noticed, as a prober
+  busy with other checks does.
 - `silent_host`: a network namespace holding a 198.18.0.0/15 address that drops every packet, for
   honest connect timeouts (a blackhole route in the root namespace fails at once with EINVAL instead).
 
@@ -21,8 +23,10 @@ import contextlib
 import datetime as dt
 import ipaddress
 import os
+import select
 import ssl
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +66,12 @@ class HttpPeer:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self._ssl)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
+
+    @property
+    def listener(self) -> int:
+        """The listening socket's file descriptor."""
+        assert self._server is not None
+        return self._server.sockets[0].fileno()
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._server is not None
@@ -332,3 +342,38 @@ async def unused_port() -> int:
     await server.wait_closed()
     return port
 
+
+
+class BusyLoop:
+    """See `busy_loop`; ``fired`` says the loop was held (a test that relies on it asserts it)."""
+
+    def __init__(self, listener: int, seconds: float) -> None:
+        self.fired = False
+        self._listener, self._seconds = listener, seconds
+        self._handle = asyncio.get_running_loop().call_soon(self._poll)
+
+    def _poll(self) -> None:
+        if select.select([self._listener], [], [], 0)[0]:
+            time.sleep(self._seconds)  # the point: the loop is held, as by a check's CPU work
+            self.fired = True
+        else:
+            self._handle = asyncio.get_running_loop().call_soon(self._poll)
+
+    def cancel(self) -> None:
+        self._handle.cancel()
+
+
+@contextlib.contextmanager
+def busy_loop(listener: int, seconds: float) -> Iterator[BusyLoop]:
+    """Keep the running event loop spinning until a connection to ``listener`` (a listening socket's
+    descriptor) is established, then hold the loop for ``seconds`` once.
+
+    The hold runs before the loop hands the connect's completion to the connecting coroutine: the
+    callback is queued ahead of the I/O events of the loop's next pass, so a prober that times its
+    connect by the clock sees the handshake plus ``seconds``.
+    """
+    busy = BusyLoop(listener, seconds)
+    try:
+        yield busy
+    finally:
+        busy.cancel()

@@ -59,6 +59,16 @@ async def test_ok_reports_every_phase(peer: peers.HttpPeer) -> None:
     assert result.value(http.CERT_EXPIRY) is None
 
 
+async def test_connect_phase_is_the_handshake_not_the_busy_probers_delay(peer: peers.HttpPeer) -> None:
+    """The connect phase is the handshake's own time (see test_tcp's twin); the total stays the wall clock."""
+    with peers.busy_loop(peer.listener, 0.2) as busy:
+        result = await http.run(_check(peer.url("/")))
+    assert busy.fired and result.success, result.error
+    connect, total = _phase(result, "connect"), _phase(result, "total")
+    assert connect is not None and 0 < connect < 0.01, connect
+    assert total is not None and total >= 0.2, total
+
+
 async def test_name_target_times_dns(peer: peers.HttpPeer) -> None:
     result = await http.run(_check(peer.url("/", host="localhost")))
     assert result.success, result.error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 
 import pytest
@@ -30,6 +31,22 @@ async def test_open_port_reports_connect_time() -> None:
     seconds = result.value(tcp.CONNECT_SECONDS)
     assert seconds is not None and 0 < seconds < 0.1
     assert result.details["port"] == port
+
+
+async def test_connect_time_is_the_handshake_not_the_busy_probers_delay() -> None:
+    """A prober busy with other checks notices a finished connect late (200 ms here, held while the
+    connect is in flight); the metric is the handshake's own time, which on loopback is microseconds."""
+    with socket.create_server(("127.0.0.1", 0)) as listener, peers.busy_loop(listener.fileno(), 0.2) as busy:
+        result = await tcp.run(_check(f"127.0.0.1:{listener.getsockname()[1]}"))
+    assert busy.fired and result.success, result.error
+    seconds = result.value(tcp.CONNECT_SECONDS)
+    assert seconds is not None and 0 < seconds < 0.01, seconds
+
+
+def test_connect_time_is_the_clocks_where_the_kernel_has_none() -> None:
+    """No TCP_INFO answer (a UDP socket refuses it, as a kernel without it would): the clock's figure."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        assert tcp.connect_seconds(sock, 0.25) == 0.25
 
 
 async def test_port_option_and_name_target() -> None:
