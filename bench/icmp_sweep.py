@@ -232,6 +232,8 @@ def main() -> None:
     parser.add_argument("--spacing", type=float, default=0.2, help="seconds between a target's echoes")
     parser.add_argument("--timeout", type=float, default=1.0, help="seconds to wait for each echo")
     parser.add_argument("--max-pps", type=float, default=50_000, help="engine send pace, packets/s")
+    parser.add_argument("--history", action="store_true", default=True,
+                        help="scheduler path: into a history store too, as netmon run does (the default)")
     parser.add_argument("--no-history", dest="history", action="store_false",
                         help="scheduler path: without the history store, as netmon run --no-history "
                              "(bench/README.md's figures before 2026-12-01 16:00 UTC unless they say so)")
