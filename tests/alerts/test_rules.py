@@ -25,7 +25,9 @@ def alert_rules() -> list[dict[str, Any]]:
 
 
 def test_promtool_check_rules() -> None:
-    result = subprocess.run([require_binary("promtool"), "check", "rules", *map(str, RULE_FILES)],
+    """Lint warnings fail too: `promtool check rules` prints "FAILED" for them while exiting 0."""
+    result = subprocess.run([require_binary("promtool"), "check", "rules", "--lint=all", "--lint-fatal",
+                             *map(str, RULE_FILES)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
