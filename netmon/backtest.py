@@ -34,6 +34,7 @@ import yaml
 
 from netmon.inventory import Inventory
 from netmon.report.data import OutageEvent
+from probes.errors import NetmonError
 
 #: {(site, link): {hour number: mean ICMP loss}}
 HourlyLoss = dict[tuple[str, str], dict[int, float]]
@@ -244,7 +245,7 @@ def replay(inventory: Inventory, outages: list[OutageEvent], loss: HourlyLoss, s
         path.write_text(yaml.safe_dump(test, allow_unicode=True, width=1 << 20), encoding="utf-8")
         done = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True)
     if done.returncode != 0 and "FAILED" not in done.stdout + done.stderr:
-        raise RuntimeError(f"promtool could not replay the rules:\n{done.stdout}{done.stderr}")
+        raise NetmonError(f"promtool could not replay the rules:\n{done.stdout}{done.stderr}")
     return list(_periods(done.stdout + done.stderr, start))
 
 

@@ -21,17 +21,17 @@ from netmon import __version__, commands, help_vi, i18n
 from probes.errors import NetmonError
 
 
-def _default_config() -> str:
-    """``$NETMON_CONFIG``, else ``config/communes.yaml`` here, else the inventory shipped beside the code:
-    the README's commands work from any directory, not only from the repository's root."""
-    if chosen := os.environ.get("NETMON_CONFIG"):
-        return chosen
-    local = Path("config", "communes.yaml")
+def here_or_shipped(local: Path) -> str:
+    """``local`` if it exists in the working directory, else the one shipped beside the code: the
+    README's commands work from any directory, not only from the repository's root."""
     shipped = Path(__file__).resolve().parents[1] / local
-    return str(shipped) if not local.is_file() and shipped.is_file() else str(local)
+    return str(shipped) if not local.exists() and shipped.exists() else str(local)
 
 
-DEFAULT_CONFIG = _default_config()
+#: ``$NETMON_CONFIG``, else ``config/communes.yaml`` here, else the shipped inventory.
+DEFAULT_CONFIG = os.environ.get("NETMON_CONFIG") or here_or_shipped(Path("config", "communes.yaml"))
+#: ``alerts/`` here, else the shipped rules and Alertmanager base (`netmon alerts generate`, `backtest`).
+DEFAULT_ALERTS = here_or_shipped(Path("alerts"))
 
 
 def invocation() -> str:

@@ -78,8 +78,8 @@ HELP = {
     "replay the alert rules over a period of the history store":
         "chạy lại các luật cảnh báo trên một khoảng thời gian của kho lịch sử",
     "inventory file (default: config/communes.yaml)": "tệp danh mục (mặc định: config/communes.yaml)",
-    "directory holding alertmanager.base.yml (default: alerts)":
-        "thư mục chứa alertmanager.base.yml (mặc định: alerts)",
+    "directory holding alertmanager.base.yml (default: ./alerts, else the shipped one)":
+        "thư mục chứa alertmanager.base.yml (mặc định: ./alerts, nếu không có thì bộ đi kèm)",
     "write nothing; exit 1 if a generated file is missing or out of date (for CI)":
         "không ghi gì; thoát với mã 1 nếu một tệp sinh ra bị thiếu hoặc đã cũ (cho CI)",
     "destinations per Alertmanager receiver (see docs/runbook.md#channels)":
@@ -88,8 +88,9 @@ HELP = {
     "YYYY-MM-DD, ISO time or 7d (ago)": "YYYY-MM-DD, thời điểm ISO hoặc 7d (trước đây)",
     "end, same forms (default: now)": "điểm cuối, cùng các dạng (mặc định: bây giờ)",
     "history store (default: the report's)": "kho lịch sử (mặc định: kho của báo cáo)",
-    "rules to replay: a directory laid out like alerts/ (default: alerts)":
-        "các luật cần chạy lại: một thư mục sắp xếp như alerts/ (mặc định: alerts)",
+    "rules to replay: a directory laid out like alerts/ (default: ./alerts, else the shipped one)":
+        "các luật cần chạy lại: một thư mục sắp xếp như alerts/ (mặc định: ./alerts, nếu không có "
+        "thì bộ đi kèm)",
     # netmon dashboards
     "write dashboards/*.json from netmon/dashboards (the code)":
         "ghi dashboards/*.json từ netmon/dashboards (mã nguồn)",

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from exporters.history_schema import connect
+from netmon import i18n
 from netmon.agent.checks import AGENT_LINK
 from probes.errors import NetmonError
+from probes.wording import say
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,13 @@ def seen_by(conn: sqlite3.Connection, start: float, end: float, site: str | None
     return out
 
 
+_NO_HISTORY = ("{path}: no history store here (netmon run --history writes one)",
+               "{path}: không có kho lịch sử ở đây (netmon run --history sẽ tạo)")
+
+
 class NoHistory(NetmonError):
     def __init__(self, path: Path):
-        super().__init__(f"{path}: no history store here (netmon run --history writes one)")
+        super().__init__(say(_NO_HISTORY, i18n.lang(), path=path))
 
 
 def read(path: str | Path, start: float, end: float, site: str | None = None) -> list[SeenOutage]:

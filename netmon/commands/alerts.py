@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +21,8 @@ _TEXT = {
     "wrote": ("wrote {file}", "đã ghi {file}"),
     "bridge": ("bridge on {url}: receivers {receivers}", "cầu nối tại {url}: nơi nhận {receivers}"),
     "order": ("--from must be before --to", "--from phải trước --to"),
+    "unreadable": ("{file}: cannot read it ({reason}); --alerts-dir names a directory laid out like alerts/",
+                   "{file}: không đọc được ({reason}); --alerts-dir phải là thư mục có cấu trúc như alerts/"),
 }
 
 
@@ -35,8 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     gen = actions.add_parser("generate", help="write alerts/generated/*.yml and alerts/alertmanager.yml")
     gen.add_argument("--config", default=None, help="inventory file (default: config/communes.yaml)")
-    gen.add_argument("--alerts-dir", default="alerts", type=Path,
-                     help="directory holding alertmanager.base.yml (default: alerts)")
+    gen.add_argument("--alerts-dir", default=None, type=Path,
+                     help="directory holding alertmanager.base.yml (default: ./alerts, else the shipped one)")
     gen.add_argument("--check", action="store_true",
                      help="write nothing; exit 1 if a generated file is missing or out of date (for CI)")
     gen.set_defaults(func=run)
@@ -51,28 +55,34 @@ def register(sub: argparse._SubParsersAction) -> None:
     back.add_argument("--to", dest="end", default=None, help="end, same forms (default: now)")
     back.add_argument("--config", default=None, help="inventory file (default: config/communes.yaml)")
     back.add_argument("--history", default=None, help="history store (default: the report's)")
-    back.add_argument("--alerts-dir", default="alerts", type=Path,
-                      help="rules to replay: a directory laid out like alerts/ (default: alerts)")
+    back.add_argument("--alerts-dir", default=None, type=Path,
+                      help="rules to replay: a directory laid out like alerts/ (default: ./alerts, else "
+                           "the shipped one)")
     back.add_argument("--format", choices=("table", "json"), default="table")
     back.set_defaults(func=run_backtest)
 
 
 def run(args: argparse.Namespace) -> int:
-    from netmon.cli import DEFAULT_CONFIG
+    from netmon.cli import DEFAULT_ALERTS, DEFAULT_CONFIG
 
     language = lang(getattr(args, "lang", None))
     path = args.config or DEFAULT_CONFIG
+    alerts_dir = args.alerts_dir or Path(DEFAULT_ALERTS)
     try:
         inventory = load(path)
     except ConfigError as exc:
         return _config_error(path, exc, language)
-    if args.check:
-        stale = list(alerting.stale(inventory, args.alerts_dir))
-        for file in stale:
-            print(text(_TEXT, "stale", language, file=file, path=path), file=sys.stderr)
-        return 1 if stale else 0
-    for file in alerting.write(inventory, args.alerts_dir):
-        print(text(_TEXT, "wrote", language, file=file))
+    try:
+        if args.check:
+            stale = list(alerting.stale(inventory, alerts_dir))
+            for file in stale:
+                print(text(_TEXT, "stale", language, file=file, path=path), file=sys.stderr)
+            return 1 if stale else 0
+        for file in alerting.write(inventory, alerts_dir):
+            print(text(_TEXT, "wrote", language, file=file))
+    except OSError as exc:
+        print(text(_TEXT, "unreadable", language, file=exc.filename, reason=exc.strerror), file=sys.stderr)
+        return 1
     return 0
 
 
@@ -130,7 +140,7 @@ def run_backtest(args: argparse.Namespace) -> int:
     from datetime import datetime
 
     from netmon import backtest
-    from netmon.cli import DEFAULT_CONFIG
+    from netmon.cli import DEFAULT_ALERTS, DEFAULT_CONFIG
     from netmon.commands.report import DEFAULT_HISTORY, parse_time
     from netmon.report.intervals import LOCAL_TZ
     from netmon.report.store import open_store
@@ -138,6 +148,12 @@ def run_backtest(args: argparse.Namespace) -> int:
 
     language = lang(getattr(args, "lang", None))
     path = args.config or DEFAULT_CONFIG
+    alerts_dir = args.alerts_dir or Path(DEFAULT_ALERTS)
+    for rules in (alerts_dir / name for name in backtest.RULE_FILES):
+        if not rules.is_file():
+            print(text(_TEXT, "unreadable", language, file=rules, reason=os.strerror(errno.ENOENT)),
+                  file=sys.stderr)
+            return 1
     try:
         inventory = load(path)
         now = time.time()
@@ -155,7 +171,7 @@ def run_backtest(args: argparse.Namespace) -> int:
         loss = backtest.hourly_loss(store.conn, start, end)
     finally:
         store.close()
-    fired = backtest.replay(inventory, outages, loss, start, end, args.alerts_dir)
+    fired = backtest.replay(inventory, outages, loss, start, end, alerts_dir)
     verdicts = backtest.judge(inventory, outages, fired)
     note = text(_BACKTEST_TEXT, "note", language, echoes=backtest.ECHOES_PER_MINUTE)
     if args.format == "json":
@@ -165,7 +181,7 @@ def run_backtest(args: argparse.Namespace) -> int:
     stamp = "%Y-%m-%d %H:%M"
     print(text(_BACKTEST_TEXT, "header", language,
                start=datetime.fromtimestamp(start, LOCAL_TZ).strftime(stamp),
-               end=datetime.fromtimestamp(end, LOCAL_TZ).strftime(stamp), alerts_dir=args.alerts_dir,
+               end=datetime.fromtimestamp(end, LOCAL_TZ).strftime(stamp), alerts_dir=alerts_dir,
                sites=len(verdicts)))
     print(text(_BACKTEST_TEXT, "columns", language))
     for v in verdicts:

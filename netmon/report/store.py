@@ -10,16 +10,22 @@ from exporters.history_outages import Window
 from exporters.history_rollup import day_start, hour_start
 from exporters.history_samples import SampleSpan
 from exporters.history_schema import connect, day_tables
+from netmon import i18n
 from netmon.report.data import OutageEvent, Rollup
 from probes.errors import NetmonError
+from probes.wording import say
+
+_MISSING = (
+    "no history store at {path} (start `netmon run --history {path}` first, or give --history / --source "
+    "prometheus)",
+    "không có kho lịch sử tại {path} (hãy chạy `netmon run --history {path}` trước, hoặc chỉ định "
+    "--history / --source prometheus)",
+)
 
 
 class HistoryMissing(NetmonError):
     def __init__(self, path: Path):
-        super().__init__(
-            f"no history store at {path} (start `netmon run --history {path}` first, "
-            "or give --history / --source prometheus)"
-        )
+        super().__init__(say(_MISSING, i18n.lang(), path=path))
 
 
 class StoreSource:

@@ -100,6 +100,34 @@ def test_the_readmes_next_commands_work_from_any_directory(tmp_path: Path) -> No
     assert "OK — 75 sites" in done.stdout and str(ROOT / "config" / "communes.yaml") in done.stdout
 
 
+def test_the_alerts_commands_work_from_any_directory(tmp_path: Path) -> None:
+    """`netmon alerts generate --check` read ./alerts/alertmanager.base.yml and ended in a traceback
+    outside the repository; it finds the shipped alerts/ as it finds the shipped inventory, and a wrong
+    --alerts-dir is a clear error naming the file, in the user's language."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NETMON_CONFIG", "NETMON_LANG")}
+    netmon = [sys.executable, "-m", "netmon.cli"]
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run([*netmon, "alerts", "generate", "--check"], capture_output=True, text=True,
+                          cwd=tmp_path, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    for argv, said in (
+        (["alerts", "generate", "--check"], "alertmanager.base.yml: cannot read it"),
+        (["alerts", "backtest", "--from", "7d"], "recording.rules.yml: cannot read it"),
+        (["alerts", "generate", "--check", "--lang", "vi"], "alertmanager.base.yml: không đọc được"),
+    ):
+        done = subprocess.run([*netmon, *argv, "--alerts-dir", str(tmp_path / "none")], capture_output=True,
+                              text=True, cwd=tmp_path, env=env, timeout=60)
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        assert f"{tmp_path / 'none'}/" in done.stderr and said in done.stderr, done.stderr
+
+
+def test_a_missing_history_store_is_said_in_the_users_language(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "history.db"
+    assert main(["report", "--from", "7d", "--history", str(missing), "--lang", "vi"]) == 1
+    assert f"không có kho lịch sử tại {missing}" in capsys.readouterr().err
+
+
 def test_lang_does_not_outlive_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
     """`main --lang vi` called in-process (tests, a module-scoped fixture) left NETMON_LANG=vi behind, and
     every netmon started afterwards spoke Vietnamese to a test that expected English."""
