@@ -104,7 +104,9 @@ def test_the_incident_log_says_when_the_agent_was_not_heard(store: Path, tmp_pat
     config = tmp_path / "inventory.yaml"
     config.write_text(INVENTORY.replace("PORT", "9"))
     day = lambda ts: time.strftime("%Y-%m-%d", time.gmtime(ts + 7 * 3600))  # noqa: E731
-    span = ["--config", str(config), "--history", str(store), "--from", day(T0 - 86400), "--to", day(T0 + 86400)]
+    # `--to DAY` is that local day's midnight: two days on, so the cut is inside the span even when T0 falls
+    # in the last hour of a local day (it failed from 23:00 to 24:00 UTC+7).
+    span = ["--config", str(config), "--history", str(store), "--from", day(T0 - 86400), "--to", day(T0 + 2 * 86400)]
     out = tmp_path / "log.json"
     assert main(["report", "incidents", *span, "--format", "json", "--out", str(out)]) == 0
     (cut,) = json.loads(out.read_text())["incidents"]
