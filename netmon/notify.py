@@ -27,8 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from netmon.inventory import Inventory
 from netmon.strict import Strict
@@ -61,28 +60,26 @@ class BridgeConfig(Strict):
 
 
 def load_config(path: Path) -> BridgeConfig:
-    """The bridge's YAML file; every error names the file and the field."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        config = BridgeConfig.model_validate(data)
-    except OSError as exc:
-        raise ValueError(f"{path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: not YAML: {exc}") from exc
-    except ValidationError as exc:
-        fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ValueError(f"{path}: {fields}") from exc
-    problems: list[str] = []
+    """The bridge's YAML file; raises `ConfigError` with every problem at once, each naming the file,
+    line and field (in the user's language), as the inventory's errors do."""
+    from netmon.agent.config import load_model
+    from netmon.inventory.source import ConfigError, ConfigIssue, read
+
+    config = load_model(path, BridgeConfig)
+    doc = read(path)
+    problems: list[ConfigIssue] = []
     if config.token_file is not None and not _readable(config.token_file):
-        problems.append(f"token_file: cannot read {config.token_file}")
+        problems.append(doc.issue(("token_file",), f"cannot read: {config.token_file}"))
     for name, destinations in config.receivers.items():
         for i, d in enumerate(destinations):
             if d.kind == "sms" and not d.api_url:
-                problems.append(f"receivers.{name}.{i}.api_url: an SMS destination needs its gateway URL")
+                problems.append(doc.issue(("receivers", name, i, "api_url"),
+                                          "an SMS destination needs its gateway URL"))
             if not _readable(d.token_file):
-                problems.append(f"receivers.{name}.{i}.token_file: cannot read {d.token_file}")
+                where = ("receivers", name, i, "token_file")
+                problems.append(doc.issue(where, f"cannot read: {d.token_file}"))
     if problems:
-        raise ValueError(f"{path}: " + "; ".join(problems))
+        raise ConfigError(problems)
     return config
 
 

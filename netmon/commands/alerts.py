@@ -97,12 +97,12 @@ def run_bridge(args: argparse.Namespace) -> int:
     path = args.config or DEFAULT_CONFIG
     try:
         inventory = load(path)
-        config = notify.load_config(args.bridge_config)
     except ConfigError as exc:
         return _config_error(path, exc, language)
-    except ValueError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    try:
+        config = notify.load_config(args.bridge_config)
+    except ConfigError as exc:
+        return _config_error(args.bridge_config, exc, language)
     host, _, port = args.listen.rpartition(":")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

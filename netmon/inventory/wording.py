@@ -92,6 +92,7 @@ _MESSAGES: list[tuple[str, Replacement]] = [
     # the YAML reader (netmon/inventory/source.py)
     (r"not valid UTF-8 \(byte (\d+)\)", r"không phải UTF-8 hợp lệ (ở vị trí \1)"),
     (r"file is empty", "tệp rỗng"),
+    (r"an SMS destination needs its gateway URL", "đích SMS cần URL của cổng SMS (api_url)"),
     (r"invalid YAML value: (.+)", lambda m: f"giá trị YAML không hợp lệ: {_detail(m[1])}"),
     (r"invalid YAML: (.+)", lambda m: f"YAML không hợp lệ: {_detail(m[1])}"),
     (r"nested deeper than (\d+) levels", r"lồng sâu quá \1 cấp"),

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from netmon import notify
-from netmon.inventory import load
+from netmon.inventory import ConfigError, load
 from tests.alerts import peers
 from tests.support import ROOT, wait_until
 
@@ -151,22 +151,27 @@ def test_an_undelivered_message_makes_alertmanager_retry(tmp_path: Path) -> None
         assert _post(f"{url}/vnpt-technicians", {"alerts": [site_unreachable()]}, None) == 502
 
 
-def test_bridge_config_errors_name_file_and_field(tmp_path: Path) -> None:
+def test_bridge_config_errors_name_file_line_and_field(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bad = tmp_path / "bridge.yaml"
     bad.write_text("receivers:\n  vnpt-technicians:\n    - {kind: pigeon, to: x, token_file: /t}\n"
                    "    - {kind: sms, to: '+84', token_file: /t}\n")
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(ConfigError) as err:
         notify.load_config(bad)
-    assert str(bad) in str(err.value) and "receivers.vnpt-technicians.0.kind" in str(err.value)
+    assert f"{bad}:3: receivers.vnpt-technicians[0].kind" in str(err.value)
     bad.write_text("receivers:\n  vnpt-technicians:\n    - {kind: sms, to: '+84', token_file: /nonexistent/key}\n")
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(ConfigError) as err:
         notify.load_config(bad)
     # every problem in one pass
-    assert "receivers.vnpt-technicians.0.api_url" in str(err.value)
-    assert "receivers.vnpt-technicians.0.token_file: cannot read /nonexistent/key" in str(err.value)
+    assert f"{bad}:3: receivers.vnpt-technicians[0].api_url: an SMS destination needs" in str(err.value)
+    assert f"{bad}:3: receivers.vnpt-technicians[0].token_file: cannot read: /nonexistent/key" in str(err.value)
+    monkeypatch.setenv("NETMON_LANG", "vi")
+    with pytest.raises(ConfigError) as err:
+        notify.load_config(bad)
+    assert "api_url: đích SMS cần URL" in str(err.value) and "token_file: không đọc được" in str(err.value)
 
 
 def test_shipped_example_is_valid_but_for_its_secret_files() -> None:
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(ConfigError) as err:
         notify.load_config(ROOT / "config" / "alerts-bridge.example.yaml")
-    assert all("token_file: cannot read" in problem for problem in str(err.value).split(": ", 1)[1].split("; "))
+    assert err.value.issues and all(i.path.endswith("token_file") and i.message.startswith("cannot read: ")
+                                    for i in err.value.issues)
