@@ -62,11 +62,10 @@ class BridgeConfig(Strict):
 def load_config(path: Path) -> BridgeConfig:
     """The bridge's YAML file; raises `ConfigError` with every problem at once, each naming the file,
     line and field (in the user's language), as the inventory's errors do."""
-    from netmon.agent.config import load_model
-    from netmon.inventory.source import ConfigError, ConfigIssue, read
+    from netmon.inventory.loader import load_model
+    from netmon.inventory.source import ConfigError, ConfigIssue
 
-    config = load_model(path, BridgeConfig)
-    doc = read(path)
+    config, doc = load_model(path, BridgeConfig)
     problems: list[ConfigIssue] = []
     if config.token_file is not None and not _readable(config.token_file):
         problems.append(doc.issue(("token_file",), f"cannot read: {config.token_file}"))

@@ -5,9 +5,9 @@ Both are validated like the inventory (unknown keys refused, every problem repor
 (0600), the central file holds only the SHA-256 of each agent's token, so a leaked central config
 does not let anyone write as an agent.
 
-The models are plain dataclasses that pydantic validates on load (`load_model`); this module imports
-neither pydantic nor the inventory, so the running agent holds its config without them
-(`netmon.agent.runner`).
+The models are plain dataclasses that pydantic validates on load (`netmon.inventory.loader.load_model`);
+this module imports neither pydantic nor the inventory, so the running agent holds its config without
+them (`netmon.agent.runner`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar
 
 from probes.base import Duration
 from probes.errors import NetmonError
@@ -52,8 +52,8 @@ def _url(value: str) -> str:
 class AgentConfig:
     """``/etc/netmon/agent.yaml``: which site this box is at and where its results go.
 
-    A plain dataclass (validated by pydantic at load, `load_model`), so the running agent holds it
-    without pydantic."""
+    A plain dataclass (validated by pydantic at load, `netmon.inventory.loader.load_model`), so the
+    running agent holds it without pydantic."""
 
     __pydantic_config__: ClassVar[dict[str, Any]] = STRICT
 
@@ -120,29 +120,12 @@ class AgentsFile:
     agents: Annotated[list[AgentEntry], Rules(min_length=1)]
 
 
-M = TypeVar("M")
-
-
-def load_model(path: str | Path, model: type[M]) -> M:
-    """Validate ``path`` against ``model``; raise `ConfigError` listing every issue with its line."""
-    from pydantic import TypeAdapter, ValidationError
-
-    from netmon.inventory.loader import _pydantic_issues
-    from netmon.inventory.source import ConfigError, read
-
-    doc = read(path)
-    try:
-        return TypeAdapter(model).validate_python(doc.data if doc.data is not None else {})
-    except ValidationError as exc:
-        raise ConfigError(_pydantic_issues(doc, (), exc)) from None
-
-
 def load_agents(path: str | Path, sites: Collection[str]) -> AgentsFile:
     """The central agents file; every agent's site must be one of the inventory's ``sites``."""
-    from netmon.inventory.source import ConfigError, ConfigIssue, read
+    from netmon.inventory.loader import load_model
+    from netmon.inventory.source import ConfigError, ConfigIssue
 
-    agents = load_model(path, AgentsFile)
-    doc = read(path)
+    agents, doc = load_model(path, AgentsFile)
     issues: list[ConfigIssue] = []
     seen: dict[str, int] = {}
     for i, entry in enumerate(agents.agents):

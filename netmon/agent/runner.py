@@ -38,7 +38,7 @@ from collectors.snmp import SnmpOptions
 from collectors.snmp_session import close_engines
 from netmon.agent.buffer import Buffer
 from netmon.agent.checks import histograms, inside_out
-from netmon.agent.config import AgentConfig, load_model, read_token
+from netmon.agent.config import AgentConfig, read_token
 from netmon.agent.delivery import Budget, Delivery
 from netmon.scheduler import Scheduler
 from probes.base import Check, Result
@@ -76,8 +76,9 @@ class Resolved:
 def resolve(config_path: Path) -> Resolved:
     """Validate the agent's config and the inventory it names; derive the agent's checks."""
     from netmon.inventory import load
+    from netmon.inventory.loader import load_model
 
-    cfg = load_model(config_path, AgentConfig)
+    cfg, _ = load_model(config_path, AgentConfig)
     inventory = load(cfg.path(config_path, cfg.inventory))
     checks = scaled(inside_out(inventory, cfg.site), cfg.interval)
     token = read_token(cfg.path(config_path, cfg.credential_file))

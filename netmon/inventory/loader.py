@@ -16,10 +16,10 @@ import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from netmon.inventory import setaside
 from netmon.inventory.model import SECURE_CHECK, CheckConfig, InventoryFile, Link, Site, Thresholds
@@ -93,6 +93,22 @@ class Inventory:
 def load(path: str | Path) -> Inventory:
     """Read and validate ``path``; raise `ConfigError` listing every problem found."""
     return resolve(read(path))
+
+
+M = TypeVar("M")
+
+
+def load_model(path: str | Path, model: type[M]) -> tuple[M, Document]:
+    """``path`` read once and validated against ``model`` (a small config: the agent's, the bridge's);
+    raises `ConfigError` listing every issue with its line.
+
+    The parsed document comes back with the value, so a caller's own cross-field checks locate their
+    issues (`Document.issue`) without reading and parsing the file a second time."""
+    doc = read(path)
+    try:
+        return TypeAdapter(model).validate_python(doc.data if doc.data is not None else {}), doc
+    except ValidationError as exc:
+        raise ConfigError(_pydantic_issues(doc, (), exc)) from None
 
 
 def resolve(doc: Document) -> Inventory:

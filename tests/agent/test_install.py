@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from netmon.agent.config import AgentConfig, load_model, read_token, token_hash
+from netmon.agent.config import AgentConfig, read_token, token_hash
+from netmon.inventory.loader import load_model
 from tests.hardening.peers import self_signed
 from tests.support import ROOT
 
@@ -31,7 +32,7 @@ def test_one_command_installs_a_valid_agent(tmp_path: Path) -> None:
     root = tmp_path / "root"
     first = install(root, ca)
     etc = root / "etc" / "netmon"
-    config = load_model(etc / "agent.yaml", AgentConfig)
+    config, _ = load_model(etc / "agent.yaml", AgentConfig)
     assert (config.site, config.central) == ("to-hieu", "https://198.18.0.2:9814")
     token = etc / "agent.token"
     assert stat.S_IMODE(token.stat().st_mode) == 0o600

@@ -220,3 +220,30 @@ def test_validate_command_exit_codes(capsys: pytest.CaptureFixture[str]) -> None
 def test_validate_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["validate", str(tmp_path / "nope.yaml")]) == 1
     assert "cannot read: No such file or directory" in capsys.readouterr().err
+
+
+def test_small_configs_are_read_and_parsed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bridge's and the central agents file's own checks locate their issues in the document the
+    model loader parsed; both loaders read each file twice before (a file changed in between could be
+    validated in one version and located in the other)."""
+    from netmon import notify
+    from netmon.agent.config import load_agents
+    from netmon.inventory import source
+
+    reads: list[str] = []
+    real = source._read_bounded
+
+    def counted(path: Path) -> bytes:
+        reads.append(str(path))
+        return real(path)
+
+    monkeypatch.setattr(source, "_read_bounded", counted)
+    secret = tmp_path / "token"
+    secret.write_text("x")
+    bridge = tmp_path / "bridge.yaml"
+    bridge.write_text(f"receivers:\n  vnpt:\n    - {{kind: telegram, to: '-1', token_file: {secret}}}\n")
+    assert notify.load_config(bridge).receivers["vnpt"][0].to == "-1"
+    agents = tmp_path / "agents.yaml"
+    agents.write_text(f"agents:\n  - {{id: to-hieu, site: to-hieu, token_sha256: {'a' * 64}}}\n")
+    assert load_agents(agents, {"to-hieu"}).agents[0].id == "to-hieu"
+    assert reads == [str(bridge), str(agents)]
