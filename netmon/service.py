@@ -173,9 +173,9 @@ class Daemon:
     def metrics_text(self, names: Collection[str] | None = None) -> list[bytes]:
         """/metrics in text format 0.0.4: the per-check series from the exporter's cache, then ours;
         only the families with a sample named in ``names`` when it is given (``name[]``)."""
-        if names:
-            return [*self.collector.render_text(names), generate_latest(Restricted(self.own_registry, names))]
-        return [*self.collector.render_text(names), *self.own_registry.render_text()]
+        own = self.own_registry.render_text() if not names else [
+            generate_latest(Restricted(self.own_registry, names))]
+        return [*self.collector.render_text(names), *own]
 
     def stop(self) -> None:
         self._stop.set()
