@@ -22,6 +22,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Self
 
 from probes import icmp
 from probes.base import Result
@@ -86,7 +87,7 @@ class RunSums:
     jitter_n: int = 0
     rtt: Counter[int] = field(default_factory=Counter)
 
-    def merge(self, other: RunSums) -> None:
+    def merge(self, other: Self) -> None:
         self.runs += other.runs
         self.ok += other.ok
         self.loss_sum += other.loss_sum
@@ -116,10 +117,9 @@ class _Delta(RunSums):
             self.jitter_n += 1
         self.rtt.update(rtt_bucket(v) for v in rtts(result))
 
-    def merge(self, other: RunSums) -> None:
+    def merge(self, other: _Delta) -> None:
         RunSums.merge(self, other)
-        if isinstance(other, _Delta):
-            self.link, self.probe = other.link, other.probe
+        self.link, self.probe = other.link, other.probe  # the latest, as the row's upsert keeps
 
 
 def rtts(result: Result) -> list[float]:

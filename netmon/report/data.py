@@ -62,10 +62,9 @@ class Rollup(RunSums):
 
     daily_loss: list[float] = field(default_factory=list)
 
-    def merge(self, other: RunSums) -> None:
+    def merge(self, other: Rollup) -> None:
         RunSums.merge(self, other)
-        if isinstance(other, Rollup):
-            self.daily_loss.extend(other.daily_loss)
+        self.daily_loss.extend(other.daily_loss)
 
     def rtt_p(self, q: float) -> float | None:
         return percentile(self.rtt, q)
