@@ -121,6 +121,25 @@ def test_the_alerts_commands_work_from_any_directory(tmp_path: Path) -> None:
         assert f"{tmp_path / 'none'}/" in done.stderr and said in done.stderr, done.stderr
 
 
+def test_backtest_names_the_rules_file_it_cannot_read_and_why(tmp_path: Path) -> None:
+    """A rules file that exists but cannot be read (here a directory) was said to be missing ("No such
+    file or directory"): backtest now opens the files and words the reason as generate does."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NETMON_CONFIG", "NETMON_LANG")}
+    env["PYTHONPATH"] = str(ROOT)
+    alerts = tmp_path / "alerts"
+    shutil.copytree(ROOT / "alerts", alerts)
+    (alerts / "netmon.rules.yml").unlink()
+    (alerts / "netmon.rules.yml").mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for language, said in (("en", "cannot read it (Is a directory)"), ("vi", "không đọc được (Is a directory)")):
+        done = subprocess.run([sys.executable, "-m", "netmon.cli", "alerts", "backtest", "--from", "7d",
+                               "--alerts-dir", str(alerts), "--lang", language], capture_output=True,
+                              text=True, cwd=elsewhere, env=env, timeout=60)
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        assert f"{alerts / 'netmon.rules.yml'}: {said}" in done.stderr, done.stderr
+
+
 def test_a_missing_history_store_is_said_in_the_users_language(tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "history.db"
