@@ -134,10 +134,14 @@ HELP = {
         "on_battery (UPS)",
     "SITE/DEVICE of the inventory": "SITE/DEVICE trong danh mục",
     # netmon ping / probe / trace / snmp
-    "Thresholds: those of --link-type, else of the inventory link whose CPE is TARGET, else any loss is "
-    "degraded. Exit: 0 ok, 1 degraded, 2 down, 3 usage error.":
-        "Ngưỡng: của --link-type, nếu không thì của đường truyền trong danh mục có CPE là TARGET, nếu không "
-        "thì mất gói bất kỳ là suy giảm. Mã thoát: 0 tốt, 1 suy giảm, 2 mất kết nối, 3 dùng sai lệnh.",
+    "TARGET is an address, a host name with its domain, or a site (slug, Vietnamese name with or without "
+    "diacritics, admin code: its primary link's CPE) or hub of the inventory. Thresholds: those of "
+    "--link-type, else of the inventory link whose CPE is TARGET, else any loss is degraded. Exit: 0 ok, "
+    "1 degraded, 2 down, 3 usage error.":
+        "TARGET là địa chỉ IP, tên máy có tên miền, hoặc một điểm (slug, tên tiếng Việt có hoặc không "
+        "dấu, mã hành chính: CPE của đường truyền chính) hay trạm tập trung trong danh mục. Ngưỡng: của "
+        "--link-type, nếu không thì của đường truyền trong danh mục có CPE là TARGET, nếu không thì mất gói "
+        "bất kỳ là suy giảm. Mã thoát: 0 tốt, 1 suy giảm, 2 mất kết nối, 3 dùng sai lệnh.",
     "judge against this link type": "đánh giá theo loại đường truyền này",
     "print one JSON document (schema: docs/cli.md)": "in một tài liệu JSON (lược đồ: docs/cli.md)",
     "echoes per ICMP burst": "số gói echo mỗi loạt ICMP",

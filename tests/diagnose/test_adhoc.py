@@ -56,3 +56,17 @@ def test_dead_data_center_canary_explains_everything(province: Province, capsys:
     code, doc = netmon_json(capsys, "probe", "chieng-mung", "--config", str(config))
     assert code == 2
     assert doc["diagnosis"]["causes"] == ["datacenter_down"]
+
+
+@pytest.mark.parametrize(("name", "address"), [("chieng-mung", "127.0.2.1"), ("Chiềng Mung", "127.0.2.1"),
+                                               ("hub-mai-son", "127.0.1.1")])
+def test_ping_a_site_or_hub_by_name(province: Province, capsys: pytest.CaptureFixture[str], name: str,
+                                    address: str) -> None:
+    """A technician types the site's slug or name: the site's primary CPE is pinged and judged by its
+    link type (fiber: rtt_down 300 ms); a hub by its address. Was a DNS query for the name."""
+    config = province()
+    code, doc = netmon_json(capsys, "ping", name, "--config", str(config), "--count", "2")
+    jsonschema.validate(doc, schema())
+    assert code == 0 and doc["checks"][0]["target"] == address
+    if address == "127.0.2.1":
+        assert doc["checks"][0]["thresholds"]["rtt_down"] == pytest.approx(0.3)

@@ -7,6 +7,7 @@ import yaml
 
 from netmon.diagnose.lookup import UnknownPlace, find, fold
 from netmon.inventory.model import InventoryFile
+from tests.diagnose.conftest import netmon
 from tests.support import ROOT
 
 
@@ -43,3 +44,19 @@ def test_nonsense_gets_no_suggestions(spec: InventoryFile) -> None:
 def test_fold_handles_d_with_stroke_and_separators() -> None:
     assert fold("Đông  Phong") == "dong phong"
     assert fold("muong-la_x") == "muong la x"
+
+
+@pytest.mark.parametrize(("language", "said"), [
+    ("en", ["no site or hub called 'chieng-ann'; did you mean: Chiềng An (chieng-an)",
+            "`netmon probe SITE` runs every check of a site"]),
+    ("vi", ["không có điểm hay trạm nào tên 'chieng-ann'; có phải: Chiềng An (chieng-an)",
+            "`netmon probe SITE` chạy mọi kiểm tra của một điểm"]),
+])
+def test_ping_of_a_mistyped_site_suggests_the_closest_and_netmon_probe(
+        capsys: pytest.CaptureFixture[str], language: str, said: list[str]) -> None:
+    """`netmon ping` takes a site as `netmon probe` does; a bare word naming no place is a usage error with
+    suggestions, never a DNS query (it was one, answered 'cannot resolve the name')."""
+    code, out, err = netmon(capsys, "ping", "chieng-ann", "--config", str(ROOT / "config" / "communes.yaml"),
+                            "--lang", language)
+    assert code == 3 and out == "", out
+    assert all(s in err for s in said), err
