@@ -62,24 +62,27 @@ class BridgeConfig(Strict):
 def load_config(path: Path) -> BridgeConfig:
     """The bridge's YAML file; raises `ConfigError` with every problem at once, each naming the file,
     line and field (in the user's language), as the inventory's errors do."""
-    from netmon.inventory.loader import load_model
-    from netmon.inventory.source import ConfigError, ConfigIssue
+    from netmon.inventory.loader import entries, load_model
+    from netmon.inventory.source import ConfigIssue, Document
 
-    config, doc = load_model(path, BridgeConfig)
-    problems: list[ConfigIssue] = []
-    if config.token_file is not None and not _readable(config.token_file):
-        problems.append(doc.issue(("token_file",), f"cannot read: {config.token_file}"))
-    for name, destinations in config.receivers.items():
-        for i, d in enumerate(destinations):
-            if d.kind == "sms" and not d.api_url:
-                problems.append(doc.issue(("receivers", name, i, "api_url"),
-                                          "an SMS destination needs its gateway URL"))
-            if not _readable(d.token_file):
-                where = ("receivers", name, i, "token_file")
-                problems.append(doc.issue(where, f"cannot read: {d.token_file}"))
-    if problems:
-        raise ConfigError(problems)
-    return config
+    def rules(doc: Document) -> Iterator[ConfigIssue]:
+        data = doc.data if isinstance(doc.data, dict) else {}
+        secret = data.get("token_file")
+        if isinstance(secret, str) and not _readable(Path(secret)):
+            yield doc.issue(("token_file",), f"cannot read: {secret}")
+        receivers = data.get("receivers")
+        for name in receivers if isinstance(receivers, dict) else ():
+            for i, d in enumerate(entries(receivers, name)):
+                if not isinstance(d, dict):
+                    continue
+                if d.get("kind") == "sms" and not d.get("api_url"):
+                    yield doc.issue(("receivers", name, i, "api_url"),
+                                    "an SMS destination needs its gateway URL")
+                secret = d.get("token_file")
+                if isinstance(secret, str) and not _readable(Path(secret)):
+                    yield doc.issue(("receivers", name, i, "token_file"), f"cannot read: {secret}")
+
+    return load_model(path, BridgeConfig, rules)
 
 
 def _readable(path: Path) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
@@ -121,24 +121,27 @@ class AgentsFile:
 
 
 def load_agents(path: str | Path, sites: Collection[str]) -> AgentsFile:
-    """The central agents file; every agent's site must be one of the inventory's ``sites``."""
-    from netmon.inventory.loader import load_model
-    from netmon.inventory.source import ConfigError, ConfigIssue
+    """The central agents file; every agent's site must be one of the inventory's ``sites``, and no two
+    agents share an id or a token."""
+    from netmon.inventory.loader import entries, load_model
+    from netmon.inventory.source import ConfigIssue, Document
 
-    agents, doc = load_model(path, AgentsFile)
-    issues: list[ConfigIssue] = []
-    seen: dict[str, int] = {}
-    for i, entry in enumerate(agents.agents):
-        if entry.site not in sites:
-            issues.append(doc.issue(("agents", i, "site"),
-                                    f"unknown site {entry.site!r} (not in the inventory)"))
-        for key in (entry.id, entry.token_sha256):
-            if key in seen:
-                issues.append(doc.issue(("agents", i), f"duplicate of agents[{seen[key]}] ({key[:12]})"))
-            seen[key] = i
-    if issues:
-        raise ConfigError(issues)
-    return agents
+    def rules(doc: Document) -> Iterator[ConfigIssue]:
+        seen: dict[str, int] = {}
+        for i, entry in enumerate(entries(doc.data, "agents")):
+            if not isinstance(entry, dict):
+                continue
+            site = entry.get("site")
+            if isinstance(site, str) and site not in sites:
+                yield doc.issue(("agents", i, "site"), f"unknown site {site!r} (not in the inventory)")
+            for key in (entry.get("id"), entry.get("token_sha256")):
+                if not isinstance(key, str):
+                    continue
+                if key in seen:
+                    yield doc.issue(("agents", i), f"duplicate of agents[{seen[key]}] ({key[:12]})")
+                seen[key] = i
+
+    return load_model(path, AgentsFile, rules)
 
 
 class CredentialError(NetmonError):

@@ -78,7 +78,7 @@ def resolve(config_path: Path) -> Resolved:
     from netmon.inventory import load
     from netmon.inventory.loader import load_model
 
-    cfg, _ = load_model(config_path, AgentConfig)
+    cfg = load_model(config_path, AgentConfig)
     inventory = load(cfg.path(config_path, cfg.inventory))
     checks = scaled(inside_out(inventory, cfg.site), cfg.interval)
     token = read_token(cfg.path(config_path, cfg.credential_file))

@@ -13,7 +13,7 @@ import dataclasses
 import difflib
 import logging
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -98,17 +98,31 @@ def load(path: str | Path) -> Inventory:
 M = TypeVar("M")
 
 
-def load_model(path: str | Path, model: type[M]) -> tuple[M, Document]:
+def load_model(path: str | Path, model: type[M],
+               rules: Callable[[Document], Iterable[ConfigIssue]] | None = None) -> M:
     """``path`` read once and validated against ``model`` (a small config: the agent's, the bridge's);
     raises `ConfigError` listing every issue with its line.
 
-    The parsed document comes back with the value, so a caller's own cross-field checks locate their
-    issues (`Document.issue`) without reading and parsing the file a second time."""
+    ``rules`` are the caller's cross-field checks. They read the parsed document, not the model, so
+    that they run even when the schema fails: a file's schema errors and its rule errors come in one
+    pass, as the inventory's do, each located by `Document.issue`."""
     doc = read(path)
+    issues = list(rules(doc)) if rules else []
     try:
-        return TypeAdapter(model).validate_python(doc.data if doc.data is not None else {}), doc
+        value = TypeAdapter(model).validate_python(doc.data if doc.data is not None else {})
     except ValidationError as exc:
-        raise ConfigError(_pydantic_issues(doc, (), exc)) from None
+        issues += _pydantic_issues(doc, (), exc)
+    if issues:
+        raise ConfigError(issues)
+    return value
+
+
+def entries(data: object, *keys: str) -> list[Any]:
+    """``data[keys[0]][keys[1]]…`` when each step is a mapping, else nothing; a rule reading the raw
+    document skips what the schema reports as mistyped."""
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data if isinstance(data, list) else []
 
 
 def resolve(doc: Document) -> Inventory:

@@ -32,7 +32,7 @@ def test_one_command_installs_a_valid_agent(tmp_path: Path) -> None:
     root = tmp_path / "root"
     first = install(root, ca)
     etc = root / "etc" / "netmon"
-    config, _ = load_model(etc / "agent.yaml", AgentConfig)
+    config = load_model(etc / "agent.yaml", AgentConfig)
     assert (config.site, config.central) == ("to-hieu", "https://198.18.0.2:9814")
     token = etc / "agent.token"
     assert stat.S_IMODE(token.stat().st_mode) == 0o600
@@ -66,8 +66,10 @@ def test_agents_file_errors_name_file_line_and_field(tmp_path: Path) -> None:
                    f"  - {{id: to-hieu, site: to-hieu, token_sha256: short}}\n")
     with pytest.raises(ConfigError) as caught:
         load_agents(bad, {"to-hieu"})
-    assert [str(i) for i in caught.value.issues] == [
+    assert [str(i) for i in caught.value.issues] == [  # schema and whole-file rules in one pass
         f"{bad}:2: colour: unknown key",
+        f"{bad}:5: agents[1].site: unknown site 'atlantis' (not in the inventory)",
+        f"{bad}:6: agents[2]: duplicate of agents[0] (to-hieu)",
         f"{bad}:6: agents[2].token_sha256: String should match pattern '^[0-9a-f]{{64}}$'",
     ]
     bad.write_text(f"agents:\n  - {{id: to-hieu, site: to-hieu, token_sha256: {digest}}}\n"

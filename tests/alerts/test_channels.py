@@ -157,7 +157,13 @@ def test_bridge_config_errors_name_file_line_and_field(tmp_path: Path, monkeypat
                    "    - {kind: sms, to: '+84', token_file: /t}\n")
     with pytest.raises(ConfigError) as err:
         notify.load_config(bad)
-    assert f"{bad}:3: receivers.vnpt-technicians[0].kind" in str(err.value)
+    # the schema's errors and the file's own rules (an unreadable token file) in one pass
+    assert [f"{i.line}: {i.path}: {i.message}" for i in err.value.issues] == [
+        "3: receivers.vnpt-technicians[0].kind: must be one of 'telegram', 'zalo' or 'sms', got 'pigeon'",
+        "3: receivers.vnpt-technicians[0].token_file: cannot read: /t",
+        "4: receivers.vnpt-technicians[1].api_url: an SMS destination needs its gateway URL",
+        "4: receivers.vnpt-technicians[1].token_file: cannot read: /t",
+    ]
     bad.write_text("receivers:\n  vnpt-technicians:\n    - {kind: sms, to: '+84', token_file: /nonexistent/key}\n")
     with pytest.raises(ConfigError) as err:
         notify.load_config(bad)
