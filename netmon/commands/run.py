@@ -62,12 +62,12 @@ def run(args: argparse.Namespace) -> int:
 
             probes = tuple(p.strip() for p in args.history_reachability.split(",") if p.strip())
             history = HistoryWriter(args.history or DEFAULT_HISTORY, probes=probes, owner=_owner(args.user))
-            history.start()
         # The service hands the history the inventory's facts on start and every reload, and closes it.
         service = Daemon(args.config or DEFAULT_CONFIG, args.listen, max_concurrency=args.max_concurrency,
                           shard=shard, sinks=[board, *([history] if history else [])], web=web,
                           enable_reload=True if args.enable_reload else None, user=args.user)
         if history is not None:
+            history.start()  # once the inventory loaded: a start that fails on it leaves no store behind
             service.health.watch_history(history.status)
         service.own_registry.register(board)
         if args.agents:

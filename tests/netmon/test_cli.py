@@ -140,6 +140,19 @@ def test_backtest_names_the_rules_file_it_cannot_read_and_why(tmp_path: Path) ->
         assert f"{alerts / 'netmon.rules.yml'}: {said}" in done.stderr, done.stderr
 
 
+def test_run_that_cannot_read_its_inventory_leaves_no_history_store(tmp_path: Path) -> None:
+    """`netmon run --config config/communes.yaml` (the README's line) typed outside the repository fails on
+    the inventory; it created var/netmon/history.db in the current directory first."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NETMON_CONFIG", "NETMON_LANG", "NETMON_DATA_DIR")}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run([sys.executable, "-m", "netmon.cli", "run", "--config", "config/communes.yaml",
+                           "--listen", "127.0.0.1:0"], capture_output=True, text=True, cwd=tmp_path, env=env,
+                          timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "config/communes.yaml:0: (file): cannot read: No such file or directory" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_missing_history_store_is_said_in_the_users_language(tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "history.db"
