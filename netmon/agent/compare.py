@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
+from netmon import i18n
 from netmon.agent.checks import AGENT_LINK, PREFIX
 from netmon.i18n import Lang, text
+from netmon.report.prom import query
 from probes.errors import NetmonError
 
 #: Extra time beyond the path's (see the module docstring) that is worth a technician's call.
@@ -87,16 +88,6 @@ class CompareError(NetmonError):
     pass
 
 
-def _query(client: httpx.Client, url: str, expr: str) -> list[dict[str, Any]]:
-    try:
-        data = client.get(f"{url}/api/v1/query", params={"query": expr}).json()
-    except (httpx.HTTPError, ValueError) as exc:
-        raise CompareError(f"Prometheus at {url}: {exc}") from None
-    if data.get("status") != "success":
-        raise CompareError(f"Prometheus query {expr!r} failed: {data.get('error')}")
-    return list(data["data"]["result"])
-
-
 def compare(url: str, site: str, window: str = "5m") -> list[Row]:
     url = url.rstrip("/")
     datacenter = 'and on (site) netmon_site_info{kind="datacenter"}'
@@ -107,12 +98,12 @@ def compare(url: str, site: str, window: str = "5m") -> list[Row]:
         for side, selector, suffix in (("dc", "", datacenter), ("agent", mine, "")):
             for name in ("success", "duration_seconds"):
                 expr = f"avg_over_time(netmon_probe_{name}{selector}[{window}]) {suffix}"
-                for s in _query(client, url, expr):
+                for s in query(client, url, expr):
                     check = s["metric"]["check"].removeprefix(PREFIX if side == "agent" else "")
                     views[side].setdefault(check, {})[name] = float(s["value"][1])
                     probes[check] = s["metric"].get("probe", "")
     if not views["agent"]:
-        raise CompareError(text(_TEXT, "none", "en", site=site, window=window))
+        raise CompareError(text(_TEXT, "none", i18n.lang(), site=site, window=window))
 
     def view(values: dict[str, float] | None) -> View | None:
         return View(values["success"], values["duration_seconds"]) if values and len(values) == 2 else None

@@ -78,6 +78,10 @@ def _percent(value: str) -> float:
     return number
 
 
+_TIME = {"unreadable": ("cannot read time {value!r} (use YYYY-MM-DD, an ISO time or e.g. 30d)",
+                        "không đọc được thời điểm {value!r} (dùng YYYY-MM-DD, thời gian ISO hoặc ví dụ 30d)")}
+
+
 def parse_time(value: str, now: float) -> float:
     """``2026-03-02``, ``2026-03-02T08:00[+07:00]`` or ``30d`` / ``12h`` (ago)."""
     v = value.strip()
@@ -88,7 +92,7 @@ def parse_time(value: str, now: float) -> float:
             return datetime.combine(date.fromisoformat(v), dtime(0), LOCAL_TZ).timestamp()
         parsed = datetime.fromisoformat(v)
     except ValueError:
-        raise NetmonError(f"cannot read time {value!r} (use YYYY-MM-DD, an ISO time or e.g. 30d)") from None
+        raise NetmonError(i18n.text(_TIME, "unreadable", i18n.lang(), value=value)) from None
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=LOCAL_TZ)).timestamp()
 
 

@@ -10,6 +10,7 @@ import re
 from datetime import date, datetime, time
 from typing import Any
 
+from netmon import i18n
 from netmon.agent.view import coverage
 from netmon.i18n import Lang
 from netmon.inventory.loader import Inventory
@@ -25,6 +26,18 @@ from probes.errors import NetmonError
 
 ACTIONS = ("contract", "incidents", "filing", "reclassify")
 _PERIOD = re.compile(r"^(\d{4})(?:-(Q[1-4]|H[12]))?$")
+_USAGE_RECLASSIFY = ("netmon report reclassify OUTAGE --as maintenance|power|provider|not-outage "
+                     "--reason TEXT [--who NAME] [--ticket NO] [--actions TEXT]")
+_TEXT = {
+    "period": ("--period {value!r}: use a year (2026), a half (2026-H1) or a quarter (2026-Q3)",
+               "--period {value!r}: dùng một năm (2026), nửa năm (2026-H1) hoặc một quý (2026-Q3)"),
+    "usage": ("usage: netmon report {action} [--period 2026-H1] [--format ...]",
+              "cách dùng: netmon report {action} [--period 2026-H1] [--format ...]"),
+    "html": ("--format html is for `netmon report filing`; {action} gives table, csv or json",
+             "--format html dành cho `netmon report filing`; {action} cho ra table, csv hoặc json"),
+    "reclassify": (f"usage: {_USAGE_RECLASSIFY} (OUTAGE: the No. in `netmon report incidents`)",
+                   f"cách dùng: {_USAGE_RECLASSIFY} (OUTAGE: cột Mã của `netmon report incidents`)"),
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -65,7 +78,7 @@ def preset(value: str) -> tuple[float, float]:
     """``2026`` / ``2026-H1`` / ``2026-Q3`` → [first local midnight, next period's first midnight)."""
     m = _PERIOD.match(value.strip())
     if not m:
-        raise NetmonError(f"--period {value!r}: use a year (2026), a half (2026-H1) or a quarter (2026-Q3)")
+        raise NetmonError(i18n.text(_TEXT, "period", i18n.lang(), value=value))
     year, part = int(m.group(1)), m.group(2)
     first, months = 1, 12
     if part:
@@ -107,9 +120,9 @@ def run(
     if action == "reclassify":
         return _reclassify(args, lang)
     if len(args.action) != 1:
-        raise NetmonError(f"usage: netmon report {action} [--period 2026-H1] [--format ...]")
+        raise NetmonError(i18n.text(_TEXT, "usage", lang, action=action))
     if args.format == "html" and action != "filing":
-        raise NetmonError(f"--format html is for `netmon report filing`; {action} gives table, csv or json")
+        raise NetmonError(i18n.text(_TEXT, "html", lang, action=action))
     if args.period:
         start, end = preset(args.period)
     r = rules(args, inventory)
@@ -145,11 +158,7 @@ def _reclassify(args: argparse.Namespace, lang: Lang) -> str:
     from netmon.report import DEFAULT_HISTORY
 
     if len(args.action) != 2 or not args.action[1].lstrip("#").isdigit():
-        raise NetmonError(
-            "usage: netmon report reclassify OUTAGE --as maintenance|power|provider|not-outage "
-            "--reason TEXT [--who NAME] [--ticket NO] [--actions TEXT] "
-            "(OUTAGE: the No. in `netmon report incidents`)"
-        )
+        raise NetmonError(i18n.text(_TEXT, "reclassify", lang))
     entry = record(
         args.history or DEFAULT_HISTORY,
         int(args.action[1].lstrip("#")),

@@ -23,6 +23,7 @@ import httpx
 from exporters.history_outages import Outage, OutageTracker, Topology, Window
 from exporters.history_rollup import rtt_bucket
 from exporters.history_samples import SampleSpan, SampleTracker
+from netmon import i18n
 from netmon.report.data import OutageEvent, Rollup
 from probes.base import Result
 from probes.errors import NetmonError
@@ -35,6 +36,25 @@ _Ident = tuple[str, str, str, str]
 
 class PrometheusError(NetmonError):
     pass
+
+
+_TEXT = {
+    "unreachable": ("cannot query Prometheus at {url}: {reason}",
+                    "không truy vấn được Prometheus tại {url}: {reason}"),
+    "failed": ("Prometheus query {expr!r} failed: {error}", "Prometheus từ chối truy vấn {expr!r}: {error}"),
+}
+
+
+def query(client: httpx.Client, url: str, expr: str, **params: str) -> list[dict[str, Any]]:
+    """One instant query's result vector; an unreachable Prometheus or a refused query is a
+    `PrometheusError` in the user's language (the report and `netmon agent compare` share it)."""
+    try:
+        data = client.get(f"{url}/api/v1/query", params={"query": expr, **params}).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise PrometheusError(i18n.text(_TEXT, "unreachable", i18n.lang(), url=url, reason=exc)) from None
+    if data.get("status") != "success":
+        raise PrometheusError(i18n.text(_TEXT, "failed", i18n.lang(), expr=expr, error=data.get("error")))
+    return list(data["data"]["result"])
 
 
 class PromSource:
@@ -59,14 +79,7 @@ class PromSource:
         self.client.close()
 
     def _query(self, expr: str, at: float) -> list[dict[str, Any]]:
-        try:
-            resp = self.client.get(f"{self.url}/api/v1/query", params={"query": expr, "time": f"{at:.3f}"})
-            data = resp.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise PrometheusError(f"Prometheus at {self.url}: {exc}") from None
-        if data.get("status") != "success":
-            raise PrometheusError(f"Prometheus query {expr!r} failed: {data.get('error')}")
-        return list(data["data"]["result"])
+        return query(self.client, self.url, expr, time=f"{at:.3f}")
 
     def _selector(self) -> str:
         return '{probe=~"' + "|".join(self.probes) + '"}'

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from exporters.history_schema import connect
+from netmon import i18n
 from netmon.report.store import HistoryMissing
 from probes.errors import NetmonError
 
@@ -40,9 +41,21 @@ class Reclassification:
     actions: str | None
 
 
+_TEXT = {
+    "unknown": ("{path}: no outage #{outage_id} (list them with `netmon report incidents`)",
+                "{path}: không có sự cố mã {outage_id} (xem danh sách bằng `netmon report incidents`)"),
+    "cause": ("--as must be one of {causes}, got {cause!r}",
+              "--as phải là một trong {causes}, không phải {cause!r}"),
+    "reason": ("--reason must say why (it is kept in the audit trail)",
+               "--reason phải nêu lý do (được lưu trong nhật ký thay đổi)"),
+    "nothing": ("give --as, or at least --ticket or --actions to record",
+                "hãy cho --as, hoặc ít nhất --ticket hay --actions để ghi lại"),
+}
+
+
 class UnknownOutage(NetmonError):
     def __init__(self, outage_id: int, path: Path):
-        super().__init__(f"{path}: no outage #{outage_id} (list them with `netmon report incidents`)")
+        super().__init__(i18n.text(_TEXT, "unknown", i18n.lang(), path=path, outage_id=outage_id))
 
 
 def who() -> str:
@@ -65,11 +78,11 @@ def record(
     if not path.exists():
         raise HistoryMissing(path)
     if as_cause is not None and as_cause not in CAUSES:
-        raise NetmonError(f"--as must be one of {', '.join(CAUSES)}, got {as_cause!r}")
+        raise NetmonError(i18n.text(_TEXT, "cause", i18n.lang(), causes=", ".join(CAUSES), cause=as_cause))
     if not reason.strip():
-        raise NetmonError("--reason must say why (it is kept in the audit trail)")
+        raise NetmonError(i18n.text(_TEXT, "reason", i18n.lang()))
     if as_cause is None and not (ticket or actions):
-        raise NetmonError("give --as, or at least --ticket or --actions to record")
+        raise NetmonError(i18n.text(_TEXT, "nothing", i18n.lang()))
     conn = connect(path)
     try:
         if conn.execute("SELECT 1 FROM outages WHERE id = ?", (outage_id,)).fetchone() is None:

@@ -22,6 +22,9 @@ _MISSING = (
     "--history / --source prometheus)",
 )
 
+_UNREADABLE = ("{path}: not a readable history store ({reason})",
+               "{path}: không phải kho lịch sử đọc được ({reason})")
+
 
 class HistoryMissing(NetmonError):
     def __init__(self, path: Path):
@@ -133,4 +136,4 @@ def open_store(path: str | Path) -> StoreSource:
     try:
         return StoreSource(path)
     except sqlite3.DatabaseError as exc:
-        raise NetmonError(f"{path}: not a readable history store ({exc})") from None
+        raise NetmonError(say(_UNREADABLE, i18n.lang(), path=path, reason=exc)) from None
