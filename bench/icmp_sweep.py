@@ -1,7 +1,7 @@
 """Benchmark: sweep N loopback targets the way `netmon run` does (or on the bare engine) and with fping.
 
     python bench/icmp_sweep.py [--sizes 1000 5000 20000] [--counts 1 3] [--reps 5]
-                                [--path scheduler|engine] [--no-history]
+                                [--path scheduler|engine] [--no-history] [--max-pps 0]
 
 For every size and echo count both tools sweep the same targets (127.0.0.1 first, then 127.x.y.z),
 ``--reps`` times each, alternately, and the medians are printed as a markdown table: targets per
@@ -13,8 +13,9 @@ inside, from the first burst to the last result; the whole process from spawn to
 sweep (a process that sweeps once); fping is timed as a process (its start-up is a few ms).
 ``--path scheduler`` (the default) is the scheduler's real path, history store included as in
 `netmon run` (``--no-history`` leaves it out), see `_scheduler_sweep`;
-``--path engine`` the engine alone. fping runs unpaced (``-i 0``); the engine with its own pace
-(``--max-pps``). Both use the same per-target spacing (``-p``) and per-echo timeout (``-t``).
+``--path engine`` the engine alone. fping runs unpaced (``-i 0``); the engine at its default pace
+(50,000 echoes/s, the product's), or another (``--max-pps``; ``--max-pps 0``: unpaced, like fping).
+Both use the same per-target spacing (``-p``) and per-echo timeout (``-t``).
 Goal (issue 16, scheduler path, 20,000×3): ≥ 0.7× fping's targets/s, CPU ≤ 2× fping's, 127.0.0.1's
 median RTT ≤ fping's + 0.01 ms, no echo lost.
 Only loopback addresses are ever probed. Needs root (raw sockets) and fping.
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
     from probes.base import Result
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from probes.icmp_engine import DEFAULT_MAX_PPS  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,8 @@ def _cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float, history: bool) -> list[Run]:
+async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float, history: bool,
+                           max_pps: float) -> list[Run]:
     """The path `netmon run` takes: scheduler → runner → probe → engine → Result → /metrics publish.
 
     Every check is put in the scheduler (`Scheduler.apply`), then every slot is fired at once
@@ -90,12 +95,12 @@ async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float, h
     committed them (the writer's CPU is this process's). The meeting board, `netmon run`'s third
     sink, is left out: it watches only the 75 centers' few checks and returns at once for the others.
     """
-    sys.path.insert(0, str(ROOT))
     from exporters.prometheus import ResultCollector
     from netmon.scheduler import Scheduler
     from netmon.service import GC_THRESHOLDS
     from probes import icmp
     from probes.base import Check
+    from probes.icmp_engine import shared_engine
 
     options = icmp.IcmpOptions(count=count, spacing=spacing, packet_timeout=timeout)
     checks = [Check(site=f"s{i}", id="icmp", probe="icmp", target=a, options=options, interval=30.0,
@@ -127,7 +132,8 @@ async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float, h
         sinks.append(writer.publish)
     scheduler = Scheduler(sinks)
     scheduler.apply(checks)
-    icmp.engine()  # opened before the clock starts, as in `netmon run`
+    shared_engine(max_pps=max_pps)  # opened before the clock starts, as in `netmon run`, at the bench's pace
+    icmp.engine()
     gc.collect()  # and the collector set up as `netmon run` sets it up (Service.run)
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
@@ -160,7 +166,6 @@ async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float, h
 
 async def _engine_sweep(n: int, count: int, spacing: float, timeout: float, max_pps: float) -> list[Run]:
     """The bare engine, sweeping every target at once, twice (as `_scheduler_sweep`)."""
-    sys.path.insert(0, str(ROOT))
     from probes.icmp_engine import IcmpEngine
 
     addresses = targets(n)
@@ -231,7 +236,8 @@ def main() -> None:
                         help="scheduler: the path `netmon run` takes; engine: bursts straight on the engine")
     parser.add_argument("--spacing", type=float, default=0.2, help="seconds between a target's echoes")
     parser.add_argument("--timeout", type=float, default=1.0, help="seconds to wait for each echo")
-    parser.add_argument("--max-pps", type=float, default=50_000, help="engine send pace, packets/s")
+    parser.add_argument("--max-pps", type=float, default=DEFAULT_MAX_PPS,
+                        help="engine send pace, packets/s (both paths); 0: unpaced, as fping -i 0")
     parser.add_argument("--history", action="store_true", default=True,
                         help="scheduler path: into a history store too, as netmon run does (the default)")
     parser.add_argument("--no-history", dest="history", action="store_false",
@@ -241,7 +247,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         n, count = args.worker
-        sweep = (_scheduler_sweep(n, count, args.spacing, args.timeout, args.history)
+        sweep = (_scheduler_sweep(n, count, args.spacing, args.timeout, args.history, args.max_pps)
                  if args.path == "scheduler"
                  else _engine_sweep(n, count, args.spacing, args.timeout, args.max_pps))
         runs = asyncio.run(sweep)
@@ -252,8 +258,9 @@ def main() -> None:
         sys.exit("fping is not installed (apt-get install -y fping)")
 
     store = "" if args.path == "engine" else " with the history store" if args.history else " without it"
+    pace = f"{args.max_pps:g} pps" if args.max_pps > 0 else "unpaced (like fping)"
     print(f"path {args.path}{store}, spacing {args.spacing:g} s, timeout {args.timeout:g} s, engine pace "
-          f"{args.max_pps:g} pps, fping -i 0; medians of {args.reps} alternating runs\n")
+          f"{pace}, fping -i 0; medians of {args.reps} alternating runs\n")
     print("| targets × echoes | tool | targets/s | CPU s | whole process: targets/s | CPU s | replies "
           "| 127.0.0.1 RTT ms | load 1m |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")

@@ -57,6 +57,10 @@ _Sample = tuple[str, _Labels, float]
 #: `ResultCollector._families`). Plain tuples: GC-untracked. (label, value) pairs and a samples tuple
 #: per site and link were ~0.7 KB a check at 50,000 checks, for `collect` alone.
 _Block = tuple[tuple[str, ...], tuple[_Sample, ...], bytes]
+#: A check's lines when each of its families has one sample: per line, the family, the text before
+#: the check's identity labels and the text between them and the value (`ResultCollector._template`).
+#: Strings only, so that it is untracked by the GC like the rest of a check's steady state.
+_Template = tuple[tuple[str, str, str], ...]
 #: The core families every run exports, with their text-format type and help.
 CORE = (
     ("netmon_probe_success", "gauge", "1 if the last run of the check succeeded."),
@@ -111,7 +115,7 @@ class _CheckState:
     """
 
     __slots__ = ("duration", "failures", "head", "histograms", "identity", "labels", "names",
-                 "since", "single", "started", "success", "totals", "values")
+                 "since", "started", "success", "template", "totals", "values")
 
     def __init__(self, identity: tuple[str, ...]):
         self.identity = identity
@@ -133,9 +137,10 @@ class _CheckState:
         #: Start of the first failed run of the current failure (a confirmed down is published with
         #: that run's start), None while the check succeeds.
         self.since: float | None = None
-        #: Whether each of its families had one sample at the last publish that grouped them; then,
-        #: while the shape holds, ``publish`` writes each sample as its family's line without grouping.
-        self.single = False
+        #: When each of its families had one sample at the last publish that grouped them, its lines
+        #: but for the values (`ResultCollector._template`, shared by the checks of one shape); while
+        #: the shape holds, ``publish`` fills in the values without building samples. Else None.
+        self.template: _Template | None = None
 
     def copy(self) -> _CheckState:
         twin = _CheckState.__new__(_CheckState)
@@ -143,7 +148,7 @@ class _CheckState:
         twin.success, twin.duration, twin.started = self.success, self.duration, self.started
         twin.names, twin.labels, twin.values = self.names, self.labels, self.values
         twin.totals, twin.histograms = dict(self.totals), dict(self.histograms)
-        twin.failures, twin.since, twin.single = dict(self.failures), self.since, self.single
+        twin.failures, twin.since, twin.template = dict(self.failures), self.since, self.template
         return twin
 
 
@@ -170,6 +175,8 @@ class ResultCollector(Collector):
         #: per run (a tuple, tracked until a young collection) makes the dict tracked again, so every
         #: check's totals would re-enter the young generation and climb to the old one each run.
         self._plain = {name: (name, ()) for name, kind in self._kinds.items() if kind is Kind.INCREMENT}
+        #: Each row shape of a check whose families have one sample each → its lines' `_Template`.
+        self._templates: dict[_Template, _Template] = {}
         #: Each measurement shape seen (names, labels) → its one shared copy (`_shape`).
         self._shapes: dict[tuple[tuple[str, ...], tuple[_Labels, ...]],
                            tuple[tuple[str, ...], tuple[_Labels, ...]]] = {}
@@ -190,7 +197,8 @@ class ResultCollector(Collector):
 
     def publish(self, result: Result) -> None:
         """Record one result; called for every run of every check (one pass over its measurements,
-        then one text line per single-sample family, written inline: bench/README.md, ICMP sweep)."""
+        then, while the check's template holds, its values written into its lines: bench/README.md,
+        ICMP sweep)."""
         key = result.key
         names, own, values, increments, observations = self._read(result, key in self._histograms)
         identity = (result.site, result.check, result.probe, result.target, result.link)
@@ -222,28 +230,29 @@ class ResultCollector(Collector):
                 state.histograms[series] = (
                     (*counts[:index], counts[index] + 1, *counts[index + 1:]), total + value)
                 shape_kept = False
-            rows = self._samples(state)
             head = state.head
-            if not (shape_kept and state.single):  # the families may have changed: group the rows
-                grouped = _grouped(rows)
-                for name in self._headers:
-                    if name not in grouped:
-                        families[name].pop(key, None)
-                state.single = len(grouped) == len(rows)
-                if not state.single:
-                    for name, found in grouped.items():
-                        families[name][key] = _text(head, found)
-                    return
-            for name, sample, labels, value in rows:  # each its family's one line (most checks)
-                # `_go` inlined (a finite float whose repr Go writes the same way): ~13 a run
-                text = repr(value)
-                dot = text.find(".")
-                if dot < 0 or (dot > 6 and value > 0) or type(value) is not float:
-                    text = floatToGoString(value)
-                if labels:
-                    families[name][key] = f"{sample}{{{head}{_tail(labels)}}} {text}\n".encode()
-                else:
-                    families[name][key] = f"{sample}{{{head}}} {text}\n".encode()
+            template = state.template
+            if shape_kept and template is not None:  # each family keeps its one line: only values change
+                for (name, opening, closing), value in zip(template, self._values(state), strict=True):
+                    # `_go` inlined for the common case (~13 a run)
+                    text = repr(value)
+                    dot = text.find(".")
+                    if dot < 0 or dot > 6 or type(value) is not float:
+                        text = _go_odd(value, text, dot)
+                    families[name][key] = f"{opening}{head}{closing}{text}\n".encode()
+                return
+            rows = self._samples(state)  # the families may have changed: group the rows
+            grouped = _grouped(rows)
+            for name in self._headers:
+                if name not in grouped:
+                    families[name].pop(key, None)
+            if len(grouped) == len(rows):  # every family one sample (most checks): a template for later runs
+                shared = not any(own) and not any(labels for _, labels in totals)
+                state.template = self._template(rows, shared)
+            else:
+                state.template = None
+            for name, found in grouped.items():
+                families[name][key] = _text(head, found)
 
     def _read(self, result: Result, histogram: bool) -> tuple[
             tuple[str, ...], tuple[_Labels, ...], tuple[float, ...], list[tuple[_Series, float]],
@@ -409,31 +418,53 @@ class ResultCollector(Collector):
     def _help(self, name: str) -> str:
         return self._helps.get(name) or {f[0]: f[2] for f in (SITE_INFO, LINK_INFO, THRESHOLD)}[name]
 
+    def _template(self, rows: Sequence[tuple[str, str, _Labels, float]], shared: bool) -> _Template:
+        """The lines of a check whose every family has one sample (`_samples`' ``rows``), but for
+        the check's identity and the values: each row's family text, its sample name and its own labels.
+        Shared by every check of the same shape unless the rows carry labels of the check's own
+        (interface names), which would make one entry per check here, never forgotten."""
+        template = tuple((name, f"{sample}{{", f"{_tail(labels)}}} ")
+                         for name, sample, labels, _ in rows)
+        if not shared:
+            return template
+        return self._templates.setdefault(template, template)
+
+    @staticmethod
+    def _values(state: _CheckState) -> list[float]:
+        """The values of `_samples`' rows but the histogram's, in the same order (a check with a
+        histogram has no template)."""
+        values = [1.0 if state.success else 0.0, state.duration, state.started]
+        if state.since is not None:
+            values.append(state.since)
+        values += state.failures.values()
+        values += state.values
+        values += state.totals.values()
+        return values
+
     def _samples(self, state: _CheckState) -> list[tuple[str, str, _Labels, float]]:
         """This check's samples as (family, sample name, labels after its identity, value), a family's
-        samples in order: the one place a check's state becomes exposition samples. A flat list, as
-        `publish` mostly writes each as its family's only line (`_grouped` gathers the others)."""
-        rows: list[tuple[str, str, _Labels, float]] = [
-            (_SUCCESS, _SUCCESS, (), 1.0 if state.success else 0.0),
-            (_DURATION, _DURATION, (), state.duration),
-            (_LAST_RUN, _LAST_RUN, (), state.started),
-        ]
+        samples in order: the one place a check's state becomes exposition samples (their values,
+        histograms' aside, from `_values`, which `publish` reads alone while a check's template holds).
+        A flat list, as most checks' families have one sample each (`_grouped` gathers the others)."""
+        series: list[tuple[str, str, _Labels]] = [
+            (_SUCCESS, _SUCCESS, ()), (_DURATION, _DURATION, ()), (_LAST_RUN, _LAST_RUN, ())]
         if state.since is not None:
-            rows.append((FAILING_SINCE, FAILING_SINCE, (), state.since))
-        rows += [(FAILURES, _FAILURES_TOTAL, (("reason", reason),), count)
-                 for reason, count in state.failures.items()]
+            series.append((FAILING_SINCE, FAILING_SINCE, ()))
+        series += [(FAILURES, _FAILURES_TOTAL, (("reason", reason),)) for reason in state.failures]
         names, labelled = self._sample_names, self._labelled
-        rows += [(name, names[name], _own(labelled[name], labels) if name in labelled else (), value)
-                 for name, labels, value in zip(state.names, state.labels, state.values, strict=True)]
-        rows += [(name, names[name], _own(labelled[name], labels) if name in labelled else (), total)
-                 for (name, labels), total in state.totals.items()]
+        series += [(name, names[name], _own(labelled[name], labels) if name in labelled else ())
+                   for name, labels in zip(state.names, state.labels, strict=True)]
+        series += [(name, names[name], _own(labelled[name], labels) if name in labelled else ())
+                   for name, labels in state.totals]
+        rows = [(name, sample, labels, value)
+                for (name, sample, labels), value in zip(series, self._values(state), strict=True)]
         for (name, labels), (counts, total) in state.histograms.items():
-            series = _own(self._specs[name], labels)
+            own = _own(self._specs[name], labels)
             bucket = f"{name}_bucket"
-            rows += [(name, bucket, (*series, le), float(count))
+            rows += [(name, bucket, (*own, le), float(count))
                      for le, count in zip(self._les[name], itertools.accumulate(counts), strict=True)]
-            rows.append((name, f"{name}_count", series, float(sum(counts))))
-            rows.append((name, f"{name}_sum", series, total))
+            rows.append((name, f"{name}_count", own, float(sum(counts))))
+            rows.append((name, f"{name}_sum", own, total))
         return rows
 
 
@@ -580,12 +611,21 @@ def _own(spec: MetricSpec, labels: _Labels) -> _Labels:
 
 def _go(value: float) -> str:
     """``floatToGoString`` without its checks for the common case: a finite float whose ``repr`` Go
-    writes the same way (a dot, within 6 digits of the start); anything else goes to it."""
+    writes the same way (a dot, within 6 digits of the start); anything else goes to `_go_odd`."""
     text = repr(value)
     dot = text.find(".")
-    if dot < 0 or (dot > 6 and value > 0) or type(value) is not float:
-        return floatToGoString(value)
+    if dot < 0 or dot > 6 or type(value) is not float:
+        return _go_odd(value, text, dot)
     return text
+
+
+def _go_odd(value: float, text: str, dot: int) -> str:
+    """``floatToGoString(value)``, given ``value``'s ``repr`` and the index of its dot: a negative float
+    keeps its repr; prometheus_client writes the rest (not a float, no dot: inf, nan, 1e-05; 7 digits
+    or more before the dot, as every timestamp has: an exponent, whose form changed between versions)."""
+    if type(value) is float and dot > 6 and value < 0:
+        return text
+    return floatToGoString(value)
 
 
 def _pairs(labels: _Labels) -> str:

@@ -6,7 +6,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporters.prometheus import ResultCollector
-from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions
+from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result
 
 SPECS = [
     MetricSpec("netmon_icmp_packet_loss_ratio", Kind.GAUGE, "loss"),
@@ -116,3 +116,50 @@ def test_steady_lines_follow_a_family_that_gains_a_sample() -> None:
         assert _samples(fast) == _samples(generate_latest(registry).decode())
     assert 'reason="timeout"} 2.0' in fast and 'reason="unreachable"} 1.0' in fast
     assert 'direction="in"} 960.0' in fast and 'direction="out"} 2000.0' in fast
+
+
+class _Regrouping(ResultCollector):
+    """Never keeps a template: every publish groups its samples and writes them with `_text`."""
+
+    def publish(self, result: Result) -> None:
+        super().publish(result)
+        self._checks[result.key].template = None
+
+
+def test_template_lines_are_the_grouped_encoding_byte_for_byte() -> None:
+    """While a check's families have one sample each, ``publish`` only fills its values into a
+    template of its lines (`ResultCollector._template`); after every run of ICMP checks (successes,
+    losses, failures and recoveries, timestamps written with exponents, a check with its own labels),
+    the text must be byte for byte what grouping the samples writes (and say what prometheus_client
+    says), so a template that drifts from `_samples` (a value in another family's line, a label or a
+    name changed) fails here."""
+    from probes import icmp
+
+    specs = [*icmp.METRICS, *SPECS[3:4]]
+    collector, reference = ResultCollector(specs), _Regrouping(specs)
+    registry = CollectorRegistry()
+    registry.register(collector)
+    pings = [Check(site=f"xa-{n}", id="icmp", probe="icmp", target=f"198.18.1.{n}", options=ProbeOptions(),
+                   link="primary") for n in range(3)]
+    snmp = Check(site="xa-0", id="snmp", probe="snmp", target="198.18.1.0", options=ProbeOptions())
+    bursts = [(0.010437, 0.011, 0.0125), (0.010437, None, 0.0125), (None, None, None), (0.2, 0.3, 1.25e-05)]
+    steady = 0
+    for run in range(8):
+        started = 1764567890.123 + 30 * run
+        for n, check in enumerate(pings):
+            rtts = bursts[(run + n) % len(bursts) if n else min(run, 1)]
+            found = icmp.measurements(rtts)
+            result = (check.fail("timeout", "no echo reply", started, found, ended=started + 1.25)
+                      if rtts.count(None) == len(rtts) else check.ok(started, found, ended=started + 0.41))
+            state = collector._checks.get(check.key)
+            steady += state is not None and state.template is not None
+            collector.publish(result)
+            reference.publish(result)
+        octets = snmp.ok(started, [
+            Measurement("netmon_interface_in_octets_total", 1.5e12 + run, (("ifname", "ge-0/0/1"),))])
+        collector.publish(octets)
+        reference.publish(octets)
+        fast = b"".join(collector.render_text())
+        assert fast == b"".join(reference.render_text())
+        assert _samples(fast.decode()) == _samples(generate_latest(registry).decode())
+    assert steady >= 12  # most runs took the template
