@@ -159,8 +159,11 @@ HELP = {
         "SITE là slug, tên tiếng Việt có hoặc không dấu hoặc mã hành chính. Mã thoát: 0 tốt, 1 cần xem, "
         "2 có thiết bị mất kết nối, 3 dùng sai lệnh.",
     "print the rows as one JSON list": "in các dòng thành một danh sách JSON",
-    "Exit: 0 target reached, 2 not reached, 3 usage error.":
-        "Mã thoát: 0 tới được đích, 2 không tới được, 3 dùng sai lệnh.",
+    "TARGET as for `netmon ping`: an address, a host name with its domain, or a site (its primary link's "
+    "CPE) or hub of the inventory. Exit: 0 target reached, 2 not reached, 3 usage error.":
+        "TARGET như với `netmon ping`: địa chỉ IP, tên máy có tên miền, hoặc một điểm (CPE của đường truyền "
+        "chính) hay trạm tập trung trong danh mục. Mã thoát: 0 tới được đích, 2 không tới được, 3 dùng sai "
+        "lệnh.",
     # netmon report
     "`netmon report`: availability, outages and link quality for planners; `netmon report upgrade SITE`\n"
     "compares a link before and after its ``since`` date. Reads the history store (default) or Prometheus.\n":

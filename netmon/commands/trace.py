@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from netmon.diagnose import command, path, plan, session
+from netmon.diagnose import command, lookup, path, plan, session
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "trace", help="traceroute to any target, hops named from the inventory",
-        description="Exit: 0 target reached, 2 not reached, 3 usage error.")
+        description="TARGET as for `netmon ping`: an address, a host name with its domain, or a site (its "
+                    "primary link's CPE) or hub of the inventory. Exit: 0 target reached, 2 not reached, "
+                    "3 usage error.")
     p.add_argument("target", metavar="TARGET")
     p.add_argument("--max-hops", type=command.positive_int, default=None, metavar="N")
     command.add_options(p, watch_option=False)
@@ -22,8 +24,10 @@ def run(args: argparse.Namespace) -> int:
         inventory = command.load_inventory(args.config, required=False)
     except command.ConfigError as exc:
         return command.config_failed(args.config, exc)
-    names = path.directory(inventory.spec) if inventory else {}
-    check = path.trace_check(args.target, max_hops=args.max_hops, count=args.count)
+    spec = inventory.spec if inventory else None
+    target = lookup.address(spec, args.target)
+    names = path.directory(spec) if spec else {}
+    check = path.trace_check(target, max_hops=args.max_hops, count=args.count)
     row = plan.Row("adhoc", check)
     chosen = plan.Plan(None, (row,))
 
@@ -32,6 +36,5 @@ def run(args: argparse.Namespace) -> int:
         traced = path.view(report.outcomes[0].result, names)
         return session.Report(chosen, report.outcomes, (traced,), report.started, report.duration)
 
-    known = names.get(args.target)
-    title = f"netmon trace {args.target}" + (f" — {known[1]}" if known else "")
-    return command.execute(args, chosen, inventory.spec if inventory else None, title, "trace", once=once)
+    title = command.adhoc_title("trace", args.target, target, spec)
+    return command.execute(args, chosen, spec, title, "trace", once=once)

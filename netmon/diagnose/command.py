@@ -16,6 +16,7 @@ from netmon import i18n
 from netmon.diagnose import render, report, session, watch
 from netmon.diagnose.diagnosis import Diagnosis, diagnose
 from netmon.diagnose.lookup import USAGE_EXIT
+from netmon.diagnose.path import directory
 from netmon.diagnose.plan import Plan
 from netmon.inventory import ConfigError, Inventory, load
 from netmon.inventory.model import InventoryFile
@@ -63,6 +64,14 @@ def load_inventory(path: str | None, required: bool = True) -> Inventory | None:
     if not required and path is None and not Path(chosen).is_file():
         return None
     return load(chosen)
+
+
+def adhoc_title(name: str, typed: str, target: str, spec: InventoryFile | None) -> str:
+    """``netmon ping chieng-mung (198.19.9.4) — CPE Chiềng Mung (primary)``: what was typed, the address
+    it stands for when that differs, and the inventory's name of that host when it has one."""
+    known = directory(spec).get(target) if spec else None
+    return f"netmon {name} {typed}" + (f" ({target})" if target != typed else "") + (
+        f" — {known[1]}" if known else "")
 
 
 def config_failed(path: str | None, exc: ConfigError) -> int:

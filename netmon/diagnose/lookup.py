@@ -8,6 +8,7 @@ people type on phones and terminals without Vietnamese input methods.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import unicodedata
 from dataclasses import dataclass
 
@@ -53,10 +54,21 @@ class AmbiguousPlace(NetmonError):
 _TEXT = {
     "unknown": ("no site or hub called {query!r}{hint}", "không có điểm hay trạm nào tên {query!r}{hint}"),
     "did_you_mean": ("; did you mean: {names}?", "; có phải: {names}?"),
+    "not_a_host": ("{unknown}\nTARGET is an address, a host name with its domain, or a site or hub of the "
+                   "inventory; `netmon probe SITE` runs every check of a site",
+                   "{unknown}\nTARGET là địa chỉ IP, tên máy có tên miền, hoặc một điểm hay trạm trong danh "
+                   "mục; `netmon probe SITE` chạy mọi kiểm tra của một điểm"),
     "ambiguous": ("{query!r} matches several places: {choices}. Type the name with its diacritics, "
                   "or the slug",
                   "{query!r} khớp với nhiều nơi: {choices}. Gõ tên có đủ dấu, hoặc mã (slug)"),
 }
+
+
+class NotAHost(NetmonError):
+    """A `netmon ping`/`trace` TARGET that is neither an address or a host name nor a place of the
+    inventory; the message has `UnknownPlace`'s suggestions."""
+
+    exit_code = USAGE_EXIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,3 +124,28 @@ def suggest(spec: InventoryFile, folded: str, limit: int = 3) -> list[str]:
         if keys[key] not in labels:
             labels.append(keys[key])
     return labels[:limit]
+
+
+def address(spec: InventoryFile | None, target: str) -> str:
+    """Where `netmon ping`/`trace` send for ``target``: an address as is; a site, found as `netmon probe`
+    finds it (`find`), by its primary link's CPE; a hub by its address; any other name with a dot (or
+    ``localhost``) as a host name to resolve.
+
+    A technician types the site's slug: a bare word that names no place is `NotAHost`, suggesting the
+    closest places, never a DNS query for a name that cannot be a host of ours."""
+    try:
+        return str(ipaddress.ip_address(target))
+    except ValueError:
+        pass
+    if spec is None:
+        return target
+    try:
+        place = find(spec, target)
+    except UnknownPlace as exc:
+        if "." in target or target == "localhost":
+            return target
+        raise NotAHost(i18n.text(_TEXT, "not_a_host", i18n.lang(), unknown=exc)) from None
+    if place.hub is not None:
+        return place.hub.address
+    assert place.site is not None
+    return next(link.cpe for link in place.site.links if link.role == "primary")

@@ -70,3 +70,13 @@ def test_ping_a_site_or_hub_by_name(province: Province, capsys: pytest.CaptureFi
     assert code == 0 and doc["checks"][0]["target"] == address
     if address == "127.0.2.1":
         assert doc["checks"][0]["thresholds"]["rtt_down"] == pytest.approx(0.3)
+
+
+def test_trace_a_site_by_name(province: Province, capsys: pytest.CaptureFixture[str]) -> None:
+    """`netmon trace` takes a site as `netmon ping` does: its primary CPE."""
+    config = province()
+    code, doc = netmon_json(capsys, "trace", "Chiềng Mung", "--config", str(config), "--max-hops", "3",
+                            "--count", "1")
+    jsonschema.validate(doc, schema())
+    assert code == 0 and doc["checks"][0]["target"] == "127.0.2.1"
+    assert doc["traces"][0]["reached"] is True and doc["traces"][0]["hops"][-1]["address"] == "127.0.2.1"

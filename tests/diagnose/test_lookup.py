@@ -46,6 +46,7 @@ def test_fold_handles_d_with_stroke_and_separators() -> None:
     assert fold("muong-la_x") == "muong la x"
 
 
+@pytest.mark.parametrize("command", ["ping", "trace"])
 @pytest.mark.parametrize(("language", "said"), [
     ("en", ["no site or hub called 'chieng-ann'; did you mean: Chiềng An (chieng-an)",
             "`netmon probe SITE` runs every check of a site"]),
@@ -53,10 +54,10 @@ def test_fold_handles_d_with_stroke_and_separators() -> None:
             "`netmon probe SITE` chạy mọi kiểm tra của một điểm"]),
 ])
 def test_ping_of_a_mistyped_site_suggests_the_closest_and_netmon_probe(
-        capsys: pytest.CaptureFixture[str], language: str, said: list[str]) -> None:
-    """`netmon ping` takes a site as `netmon probe` does; a bare word naming no place is a usage error with
-    suggestions, never a DNS query (it was one, answered 'cannot resolve the name')."""
-    code, out, err = netmon(capsys, "ping", "chieng-ann", "--config", str(ROOT / "config" / "communes.yaml"),
+        capsys: pytest.CaptureFixture[str], language: str, said: list[str], command: str) -> None:
+    """`netmon ping`/`trace` take a site as `netmon probe` does; a bare word naming no place is a usage error
+    with suggestions, never a DNS query (it was one, answered 'cannot resolve the name')."""
+    code, out, err = netmon(capsys, command, "chieng-ann", "--config", str(ROOT / "config" / "communes.yaml"),
                             "--lang", language)
     assert code == 3 and out == "", out
     assert all(s in err for s in said), err
