@@ -6,7 +6,22 @@ import argparse
 import sys
 from pathlib import Path
 
+from netmon.i18n import lang, text
+
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "dashboards"
+_TEXT = {
+    "stale": ("{file}: stale; run `netmon dashboards build`",
+              "{file}: đã cũ; hãy chạy `netmon dashboards build`"),
+    "fresh": ("{dir}: dashboards up to date", "{dir}: các bảng theo dõi đã khớp với mã nguồn"),
+    "wrote": ("wrote {file}", "đã ghi {file}"),
+    "differ": ("warning: {files} differ from the code; pushing the files as they are",
+               "cảnh báo: {files} khác với mã nguồn; vẫn đẩy lên các tệp như hiện có"),
+    "grafana": ("Grafana {version} at {url}: folder {folder} ({state})",
+                "Grafana {version} tại {url}: thư mục {folder} ({state})"),
+    "created": ("created", "mới tạo"),
+    "existing": ("existing", "đã có"),
+    "version": ("  {uid}: version {version}", "  {uid}: phiên bản {version}"),
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,15 +44,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 def build(args: argparse.Namespace) -> int:
     from netmon.dashboards import stale, write_all
 
+    language = lang(getattr(args, "lang", None))
     if args.check:
         outdated = stale(args.dir)
         for name in outdated:
-            print(f"{args.dir / name}: stale; run `netmon dashboards build`", file=sys.stderr)
+            print(text(_TEXT, "stale", language, file=args.dir / name), file=sys.stderr)
         if not outdated:
-            print(f"{args.dir}: dashboards up to date")
+            print(text(_TEXT, "fresh", language, dir=args.dir))
         return 1 if outdated else 0
     for path in write_all(args.dir):
-        print(f"wrote {path}")
+        print(text(_TEXT, "wrote", language, file=path))
     return 0
 
 
@@ -45,13 +61,14 @@ def push(args: argparse.Namespace) -> int:
     from netmon.dashboards import load_all, stale
     from netmon.dashboards.push import DEFAULT_FOLDER, Pusher, read_token
 
+    language = lang(getattr(args, "lang", None))
     if outdated := stale(args.dir):
-        print(f"warning: {', '.join(outdated)} differ from the code; pushing the files as they are",
-              file=sys.stderr)
+        print(text(_TEXT, "differ", language, files=", ".join(outdated)), file=sys.stderr)
     pusher = Pusher(args.url, read_token(args.token_file))
     report = pusher.push(load_all(args.dir), args.folder or DEFAULT_FOLDER)
-    state = "created" if report.folder_created else "existing"
-    print(f"Grafana {report.version} at {pusher.url}: folder {report.folder_uid} ({state})")
+    state = text(_TEXT, "created" if report.folder_created else "existing", language)
+    print(text(_TEXT, "grafana", language, version=report.version, url=pusher.url, folder=report.folder_uid,
+               state=state))
     for uid, version in report.dashboards:
-        print(f"  {uid}: version {version}")
+        print(text(_TEXT, "version", language, uid=uid, version=version))
     return 0

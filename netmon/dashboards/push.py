@@ -22,6 +22,7 @@ import niquests
 from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException, GrafanaUnauthorizedError
 
+from netmon import i18n
 from probes.errors import NetmonError
 
 MIN_VERSION = (11, 0)
@@ -29,27 +30,49 @@ DEFAULT_FOLDER = "Sơn La netmon"
 T = TypeVar("T")
 
 
+_TEXT = {
+    "401": ("Grafana at {url}: the token was rejected (401: token invalid or expired); check --token-file",
+            "Grafana tại {url}: mã truy cập bị từ chối (401: mã sai hoặc đã hết hạn); kiểm tra --token-file"),
+    "403": ("Grafana at {url}: the token lacks permission (403: the service account needs the Editor role or "
+            "folder write access); check --token-file",
+            "Grafana tại {url}: mã truy cập thiếu quyền (403: tài khoản dịch vụ cần vai trò Editor hoặc "
+            "quyền ghi thư mục); kiểm tra --token-file"),
+    "unreachable": ("cannot connect to Grafana at {url}: {detail}; is it running and is --url right?",
+                    "không kết nối được Grafana tại {url}: {detail}; Grafana có đang chạy và --url có đúng?"),
+    "old": ("Grafana at {url} is version {version}; these dashboards need {need} or newer (schema and panel "
+            "options of Grafana 11)",
+            "Grafana tại {url} là phiên bản {version}; các bảng theo dõi này cần {need} trở lên (lược đồ và "
+            "tùy chọn bảng của Grafana 11)"),
+    "refused": ("Grafana at {url} refused the request: {detail}",
+                "Grafana tại {url} từ chối yêu cầu: {detail}"),
+    "failed": ("Grafana at {url} failed: {detail}", "Grafana tại {url} gặp lỗi: {detail}"),
+    "token_unreadable": ("cannot read the token file {path}: {reason}",
+                         "không đọc được tệp mã truy cập {path}: {reason}"),
+    "token_empty": ("the token file {path} is empty; put a Grafana service-account token in it",
+                    "tệp mã truy cập {path} trống; hãy ghi vào đó mã của một tài khoản dịch vụ Grafana"),
+}
+
+
 class GrafanaError(NetmonError):
-    """Pushing to Grafana failed; the message says what to check."""
+    """Pushing to Grafana failed; the message (in the user's language) says what to check."""
+
+    def __init__(self, key: str, **values: object):
+        super().__init__(i18n.text(_TEXT, key, i18n.lang(), **values))
 
 
 class GrafanaAuthError(GrafanaError):
     def __init__(self, url: str, status: int):
-        what = "was rejected (401: token invalid or expired)" if status == 401 else \
-            "lacks permission (403: the service account needs the Editor role or folder write access)"
-        super().__init__(f"Grafana at {url}: the token {what}; check --token-file")
+        super().__init__(str(status), url=url)
 
 
 class GrafanaUnreachable(GrafanaError):
     def __init__(self, url: str, detail: str):
-        super().__init__(f"cannot connect to Grafana at {url}: {detail}; is it running and is --url right?")
+        super().__init__("unreachable", url=url, detail=detail)
 
 
 class GrafanaTooOld(GrafanaError):
     def __init__(self, url: str, version: str):
-        need = ".".join(map(str, MIN_VERSION))
-        super().__init__(f"Grafana at {url} is version {version or 'unknown'}; these dashboards need {need} "
-                         "or newer (schema and panel options of Grafana 11)")
+        super().__init__("old", url=url, version=version or "?", need=".".join(map(str, MIN_VERSION)))
 
 
 @dataclass(frozen=True)
@@ -72,9 +95,9 @@ def read_token(path: Path) -> str:
     try:
         token = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise GrafanaError(f"cannot read the token file {path}: {exc.strerror}") from None
+        raise GrafanaError("token_unreadable", path=path, reason=exc.strerror) from None
     if not token:
-        raise GrafanaError(f"the token file {path} is empty; put a Grafana service-account token in it")
+        raise GrafanaError("token_empty", path=path)
     return token
 
 
@@ -99,11 +122,11 @@ class Pusher:
         except GrafanaClientError as exc:
             if exc.status_code == 403:
                 raise GrafanaAuthError(self.url, 403) from None
-            raise GrafanaError(f"Grafana at {self.url} refused the request: {exc.message}") from None
+            raise GrafanaError("refused", url=self.url, detail=exc.message) from None
         except (niquests.exceptions.ConnectionError, niquests.exceptions.Timeout) as exc:
             raise GrafanaUnreachable(self.url, _root_cause(exc)) from None
         except GrafanaException as exc:
-            raise GrafanaError(f"Grafana at {self.url} failed: {exc.message}") from None
+            raise GrafanaError("failed", url=self.url, detail=exc.message) from None
 
     def version(self) -> str:
         info = self._call(lambda: self.api.health.check()) or {}

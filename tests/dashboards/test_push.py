@@ -180,3 +180,17 @@ def test_cli_push_and_its_errors(grafana: GrafanaStub, tmp_path: Path) -> None:
 
     missing = _cli("--url", grafana.url, "--token-file", str(tmp_path / "nope"))
     assert missing.returncode == 1 and "cannot read the token file" in missing.stderr
+
+
+def test_cli_speaks_the_users_language(tmp_path: Path) -> None:
+    """`netmon dashboards` said everything in English under --lang vi."""
+    token = tmp_path / "token"
+    token.write_text(TOKEN + "\n")
+    url = f"http://127.0.0.1:{free_port()}"
+    down = _cli("--url", url, "--token-file", str(token), "--lang", "vi")
+    assert down.returncode == 1 and f"không kết nối được Grafana tại {url}" in down.stderr, down.stderr
+    missing = _cli("--url", url, "--token-file", str(tmp_path / "nope"), "--lang", "vi")
+    assert missing.returncode == 1 and "không đọc được tệp mã truy cập" in missing.stderr, missing.stderr
+    built = subprocess.run([sys.executable, "-m", "netmon.cli", "--lang", "vi", "dashboards", "build", "--dir",
+                            str(tmp_path / "boards")], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert built.returncode == 0 and f"đã ghi {tmp_path / 'boards'}" in built.stdout, built.stderr
