@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from netmon import i18n
 from netmon.inventory import Inventory
 from netmon.report.data import OutageEvent
 from probes.errors import NetmonError
@@ -45,6 +46,14 @@ RULE_FILES = ("recording.rules.yml", "netmon.rules.yml", "generated/site-availab
 ECHOES_PER_MINUTE = 10
 #: Minutes of "on battery" reported before a power outage (the UPS is silent once the site is dark).
 POWER_LEAD = 5
+_TEXT = {
+    "missing": ("{promtool} not found: install Debian's prometheus package, which has promtool "
+                "(scripts/bootstrap.sh does)",
+                "không tìm thấy {promtool}: hãy cài gói prometheus của Debian, gói này có promtool "
+                "(scripts/bootstrap.sh sẽ cài)"),
+    "failed": ("promtool could not replay the rules:\n{output}",
+               "promtool không chạy lại được các quy tắc:\n{output}"),
+}
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
 
@@ -243,9 +252,12 @@ def replay(inventory: Inventory, outages: list[OutageEvent], loss: HourlyLoss, s
         }
         path = Path(tmp) / "backtest_test.yml"
         path.write_text(yaml.safe_dump(test, allow_unicode=True, width=1 << 20), encoding="utf-8")
-        done = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True)
+        try:
+            done = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True)
+        except FileNotFoundError:
+            raise NetmonError(i18n.text(_TEXT, "missing", i18n.lang(), promtool=promtool)) from None
     if done.returncode != 0 and "FAILED" not in done.stdout + done.stderr:
-        raise NetmonError(f"promtool could not replay the rules:\n{done.stdout}{done.stderr}")
+        raise NetmonError(i18n.text(_TEXT, "failed", i18n.lang(), output=done.stdout + done.stderr))
     return list(_periods(done.stdout + done.stderr, start))
 
 

@@ -107,3 +107,19 @@ def test_cli_reports_per_site_in_vietnamese(history: Path) -> None:
                          "--format", "json")
     assert {row["site"] for row in json.loads(as_json.stdout)} >= {"to-hieu", "chieng-coi", "muong-gion"}
     assert "PacketLossHigh is replayed with the ratio approximation" in as_json.stderr
+
+
+@pytest.mark.parametrize(("language", "said"), [
+    ("en", "/nonexistent/promtool not found: install Debian's prometheus package, which has promtool"),
+    ("vi", "không tìm thấy /nonexistent/promtool: hãy cài gói prometheus của Debian"),
+])
+def test_without_promtool_the_replay_says_what_to_install(monkeypatch: pytest.MonkeyPatch, language: str,
+                                                          said: str) -> None:
+    """A machine without promtool ended `netmon alerts backtest` in a FileNotFoundError traceback."""
+    from probes.errors import NetmonError
+
+    monkeypatch.setenv("NETMON_LANG", language)
+    inventory = load(ROOT / "config" / "communes.yaml")
+    with pytest.raises(NetmonError) as caught:
+        backtest.replay(inventory, [], {}, START, START + 10 * MIN, ROOT / "alerts", promtool="/nonexistent/promtool")
+    assert said in str(caught.value)
