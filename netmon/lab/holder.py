@@ -6,13 +6,15 @@ next to every simulated server's TLS handshakes and the once-a-second schedule, 
 packet's release then waited for whatever that loop or the machine's other processes were doing: with
 a 4 ms fiber delay, echoes came back after up to 53 ms on an idle lab, and in a CI run (a second pytest
 busy beside the lab tests on our 2 cores) a calm fiber CPE's TCP connect took 115 ms — an impairment the
-lab neither intended nor recorded. Here nothing else runs in the process, the wait is one ``select``
-with a microsecond timeout, and ``SCHED_FIFO`` lets the kernel run it ahead of every normal process.
+lab neither intended nor recorded. Here nothing else runs in the process, each thread's wait is one
+``select`` with a microsecond timeout, and ``SCHED_FIFO`` lets the kernel run it ahead of every normal
+process. There is a thread per CPU (`Holder.serve`), because a CPU can be gone for milliseconds in ways
+no priority helps with: a softirq, or a vCPU the hypervisor does not run.
 
 It still measures itself: a packet released more than `LATE` after it was due is counted, and the worst
 lateness kept, so ``netmon lab status`` (and a test) can tell a lab fault from a product fault. A late
 packet the holder slept through is counted apart (`Counters.slept`): its wake-up came late although the
-process was not waiting for a CPU here (``/proc/self/schedstat``'s run-queue time did not grow). On this
+thread was not waiting for a CPU here (``/proc/thread-self/schedstat``'s run-queue time did not grow). On this
 VM that is the hypervisor not running the vCPU at all: under CI-like load a vCPU goes 5-23 ms now and
 then without a single interrupt, not even the 4 ms scheduler tick, also while it runs a plain user-mode
 loop and also under a real-time process that never sleeps (kernel trace, docs/lab.md). No priority or

@@ -101,7 +101,8 @@ Keeper = Callable[[int], AbstractContextManager[Callable[[], float]]]
 
 
 def _holder_pid(lab: control.Lab) -> int:
-    children = (int(pid) for task in Path(f"/proc/{lab.pid}/task").iterdir()
+    daemon = lab.status()["pid"]  # not lab.pid: test_lab.py restarts the session's lab
+    children = (int(pid) for task in Path(f"/proc/{daemon}/task").iterdir()
                 for pid in (task / "children").read_text().split())
     return next(pid for pid in children if b"netmon.lab.holder" in Path(f"/proc/{pid}/cmdline").read_bytes())
 
