@@ -164,7 +164,7 @@ def series(inventory: Inventory, outages: Iterable[OutageEvent], loss: HourlyLos
     for site in spec.sites:
         if site.slug not in evented:
             continue
-        primary = next(lk for lk in site.links if lk.role == "primary")
+        primary = site.primary
         info = (f'netmon_site_info{{site="{site.slug}",name="{site.name}",kind="{site.kind}",'
                 f'district="{site.district}",link_type="{primary.type}",isp="{primary.isp}",'
                 f'upstream="{site.upstream}"}}')

@@ -51,8 +51,7 @@ def histograms(inventory: Inventory, site: str, checks: Iterable[Check]) -> froz
     check's own ``rtt_histogram`` decides, else its center's primary link type is looked up in
     ``defaults.rtt_histogram`` — the agent's echoes cross that link."""
     spec = next(s for s in inventory.spec.sites if s.slug == site)
-    primary = next((lk for lk in spec.links if lk.role == "primary"), spec.links[0])
-    by_type = primary.type in inventory.spec.defaults.rtt_histogram
+    by_type = spec.primary.type in inventory.spec.defaults.rtt_histogram
     out = set()
     for check in checks:
         if not any(m.kind is base.Kind.OBSERVATION for m in base.get(check.probe).metrics):

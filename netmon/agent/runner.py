@@ -83,9 +83,8 @@ def resolve(config_path: Path) -> Resolved:
     checks = scaled(inside_out(inventory, cfg.site), cfg.interval)
     token = read_token(cfg.path(config_path, cfg.credential_file))
     site = next(s for s in inventory.spec.sites if s.slug == cfg.site)
-    primary = next((lk for lk in site.links if lk.role == "primary"), site.links[0])
     names = dict.fromkeys(n for c in checks if isinstance(c.options, SnmpOptions) for n in c.options.profiles)
-    return Resolved(cfg, tuple(checks), token, cfg.budget_bytes_per_day or primary.budget_bytes_per_day,
+    return Resolved(cfg, tuple(checks), token, cfg.budget_bytes_per_day or site.primary.budget_bytes_per_day,
                     tuple(snmp_profiles.load(n) for n in names), histograms(inventory, cfg.site, checks))
 
 

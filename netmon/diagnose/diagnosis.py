@@ -250,7 +250,7 @@ def _secure_channel(site: Site, lines: dict[str, Verdict], outcomes: list[Outcom
     channel = next((o for o in outcomes if o.row.check.id == SECURE_CHECK), None)
     if channel is None or site.secure_channel is None:
         return
-    line = next((lines.get(lk.id) for lk in site.links if lk.role == "primary"), None)
+    line = lines.get(site.primary.id)
     if _dead(channel) and line is not None and line is not Verdict.DOWN:
         say("secure_down")
     elif channel.finding.verdict is Verdict.OK:

@@ -148,4 +148,4 @@ def address(spec: InventoryFile | None, target: str) -> str:
     if place.hub is not None:
         return place.hub.address
     assert place.site is not None
-    return next(link.cpe for link in place.site.links if link.role == "primary")
+    return place.site.primary.cpe

@@ -219,9 +219,8 @@ class _Resolver:
                     self._hub((*path, "links", j, "upstream"), link.upstream)
             if not any(link.role == "primary" for link in site.links):
                 self.error((*path, "links"), "no link has role 'primary'")
-            primary = next((lk for lk in site.links if lk.role == "primary"), site.links[0])
             nodes.append(Node(site.slug, site.name, site.kind, site.district, site.location.lat,
-                              site.location.lon, site.upstream, primary.type, primary.isp))
+                              site.location.lon, site.upstream, site.primary.type, site.primary.isp))
             for check in _spread(site.slug, list(self._checks(path, site.slug, site.checks, links, None))):
                 checks.append(check)
                 if check.link and check.link in links:
@@ -344,7 +343,7 @@ class _Resolver:
         if any(c.id == SECURE_CHECK for c in site.checks):
             self.error(path, f"check id {SECURE_CHECK!r} is this block's own; rename the check")
             return
-        primary = next((lk.id for lk in site.links if lk.role == "primary"), site.links[0].id)
+        primary = site.primary.id
         line = next((c for c in checks if c.site == site.slug and c.link == primary and c.probe == "icmp"),
                     None)
         if line is not None:

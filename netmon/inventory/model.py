@@ -233,6 +233,12 @@ class Site(Strict):
     maintenance: list[MaintenanceWindow] = []
     secure_channel: SecureChannel | None = None
 
+    @property
+    def primary(self) -> Link:
+        """The link the site is measured and named by: the one with role primary (the loader requires
+        one; the first link while a file without one is being checked)."""
+        return next((lk for lk in self.links if lk.role == "primary"), self.links[0])
+
 
 class Hub(Strict):
     id: Slug

@@ -91,7 +91,7 @@ def plan(inventory: Inventory) -> Plan:
     service = tuple(f"{dc.slug}/{c.id}" for c in dc.checks if c.service in meeting_ids)
     sites = {}
     for site in inventory.spec.sites:
-        primary = next(link for link in site.links if link.role == "primary")
+        primary = site.primary
         backup = next((link for link in site.links if link.role == "backup"), None)
         ups = tuple(f"{site.slug}/{d.id}" for d in site.devices if d.kind == "ups")
         sites[site.slug] = (site.name, icmp.get((site.slug, primary.id), ""),
