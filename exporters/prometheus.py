@@ -29,6 +29,7 @@ import bisect
 import functools
 import itertools
 import logging
+import operator
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,10 +58,19 @@ _Sample = tuple[str, _Labels, float]
 #: `ResultCollector._families`). Plain tuples: GC-untracked. (label, value) pairs and a samples tuple
 #: per site and link were ~0.7 KB a check at 50,000 checks, for `collect` alone.
 _Block = tuple[tuple[str, ...], tuple[_Sample, ...], bytes]
+#: How `ResultCollector._read` reads a run's measurements that have no labels, by their names: the
+#: shared (names, labels) of its gauges, their indices, and its increments' and observations' series
+#: and indices. Strings and ints only: untracked by the GC.
+_Plan = tuple[tuple[tuple[str, ...], tuple[_Labels, ...]], tuple[int, ...], tuple[tuple[_Series, int], ...],
+              tuple[tuple[_Series, int], ...]]
+_NAME, _LABELS = operator.itemgetter(0), operator.itemgetter(2)
 #: A check's lines when each of its families has one sample: per line, the family, the text before
 #: the check's identity labels and the text between them and the value (`ResultCollector._template`).
 #: Strings only, so that it is untracked by the GC like the rest of a check's steady state.
 _Template = tuple[tuple[str, str, str], ...]
+#: What a check's lines follow when its series carry no labels of their own: its gauges' names,
+#: whether it fails, its failure reasons and its totals' series (`ResultCollector._template`).
+_Shape = tuple[tuple[str, ...], bool, tuple[str, ...], tuple[_Series, ...]]
 #: The core families every run exports, with their text-format type and help.
 CORE = (
     ("netmon_probe_success", "gauge", "1 if the last run of the check succeeded."),
@@ -90,9 +100,10 @@ class Buckets:
     counts: list[int]
     total: float = 0.0
 
-    def observe(self, value: float) -> None:
-        self.counts[bisect.bisect_left(self.bounds, value)] += 1
-        self.total += value
+    def observe(self, value: float, times: int = 1) -> None:
+        """Count ``value`` ``times`` times (a sweep's checks all start with the same lag)."""
+        self.counts[bisect.bisect_left(self.bounds, value)] += times
+        self.total += value * times
 
     @classmethod
     def with_bounds(cls, bounds: Sequence[float]) -> Buckets:
@@ -175,8 +186,10 @@ class ResultCollector(Collector):
         #: per run (a tuple, tracked until a young collection) makes the dict tracked again, so every
         #: check's totals would re-enter the young generation and climb to the old one each run.
         self._plain = {name: (name, ()) for name, kind in self._kinds.items() if kind is Kind.INCREMENT}
-        #: Each row shape of a check whose families have one sample each → its lines' `_Template`.
-        self._templates: dict[_Template, _Template] = {}
+        #: Each shape of a check whose families have one sample each → its lines' `_Template`.
+        self._templates: dict[_Shape, _Template] = {}
+        #: Each sequence of names of measurements without labels → how `_read` reads them.
+        self._plans: dict[tuple[str, ...], _Plan] = {}
         #: Each measurement shape seen (names, labels) → its one shared copy (`_shape`).
         self._shapes: dict[tuple[tuple[str, ...], tuple[_Labels, ...]],
                            tuple[tuple[str, ...], tuple[_Labels, ...]]] = {}
@@ -232,60 +245,83 @@ class ResultCollector(Collector):
                 shape_kept = False
             head = state.head
             template = state.template
-            if shape_kept and template is not None:  # each family keeps its one line: only values change
-                for (name, opening, closing), value in zip(template, self._values(state), strict=True):
-                    # `_go` inlined for the common case (~13 a run)
-                    text = repr(value)
-                    dot = text.find(".")
-                    if dot < 0 or dot > 6 or type(value) is not float:
-                        text = _go_odd(value, text, dot)
-                    families[name][key] = f"{opening}{head}{closing}{text}\n".encode()
-                return
-            rows = self._samples(state)  # the families may have changed: group the rows
-            grouped = _grouped(rows)
-            for name in self._headers:
-                if name not in grouped:
-                    families[name].pop(key, None)
-            if len(grouped) == len(rows):  # every family one sample (most checks): a template for later runs
-                shared = not any(own) and not any(labels for _, labels in totals)
-                state.template = self._template(rows, shared)
-            else:
-                state.template = None
-            for name, found in grouped.items():
-                families[name][key] = _text(head, found)
+            if not (shape_kept and template is not None):  # the families may have changed: group the rows
+                rows = self._samples(state)
+                grouped = _grouped(rows)
+                for name in self._headers:
+                    if name not in grouped:
+                        families[name].pop(key, None)
+                if len(grouped) < len(rows):  # a family with more samples: written as groups
+                    state.template = None
+                    for name, found in grouped.items():
+                        families[name][key] = _text(head, found)
+                    return
+                template = state.template = self._template(state, rows)
+            # Each family one sample (most checks): its line is the template's, with the value filled in.
+            for (name, opening, closing), value in zip(template, self._values(state), strict=True):
+                text = repr(value)  # `_go` inlined for the common case (~13 a run)
+                dot = text.find(".")
+                if dot < 0 or dot > 6 or type(value) is not float:
+                    text = _go_odd(value, text, dot)
+                families[name][key] = f"{opening}{head}{closing}{text}\n".encode()
 
     def _read(self, result: Result, histogram: bool) -> tuple[
             tuple[str, ...], tuple[_Labels, ...], tuple[float, ...], list[tuple[_Series, float]],
             list[tuple[_Series, MetricSpec, float]]]:
         """``result``'s gauge, counter and info measurements (names, labels and values, the first two
-        shared: `_shape`), its increments and (when its check exports a histogram) its observations,
-        in one pass."""
+        shared: `_shape`), its increments and (when its check exports a histogram) its observations.
+
+        Measurements without labels of their own (ICMP's) follow the plan of their names (`_Plan`,
+        one per sequence of names: a few per probe), made by the first such run's pass over them."""
+        measurements = result.measurements
+        names_key = tuple(map(_NAME, measurements))
+        plan = self._plans.get(names_key)
+        if plan is not None and not any(map(_LABELS, measurements)):
+            shape, gauges, increments, observations = plan
+            specs = self._specs
+            return (*shape, tuple([measurements[i][1] for i in gauges]),
+                    [(series, measurements[i][1]) for series, i in increments],
+                    [(series, specs[series[0]], measurements[i][1]) for series, i in observations]
+                    if histogram else [])
         names: list[str] = []
         labelled: list[_Labels] = []
         values: list[float] = []
-        increments: list[tuple[_Series, float]] = []
-        observations: list[tuple[_Series, MetricSpec, float]] = []
+        increments_read: list[tuple[_Series, float]] = []
+        observations_read: list[tuple[_Series, MetricSpec, float]] = []
+        steps: tuple[list[int], list[tuple[_Series, int]], list[tuple[_Series, int]]] | None = ([], [], [])
         kinds = self._kinds
-        for name, value, labels in result.measurements:
+        for index, (name, value, labels) in enumerate(measurements):
             kind = kinds.get(name)
             if kind is Kind.GAUGE or kind is Kind.COUNTER:  # the most frequent first
                 names.append(name)
                 labelled.append(labels)
                 values.append(value)
+                if steps:
+                    steps[0].append(index)
             elif kind is Kind.OBSERVATION:
                 if histogram:
-                    observations.append(((name, labels), self._specs[name], value))
+                    observations_read.append(((name, labels), self._specs[name], value))
+                if steps:
+                    steps[2].append(((name, labels), index))
             elif kind is Kind.INCREMENT:
-                increments.append((self._plain[name] if not labels else (name, labels), value))
+                series = self._plain[name] if not labels else (name, labels)
+                increments_read.append((series, value))
+                if steps:
+                    steps[1].append((series, index))
             elif kind is Kind.INFO:
                 names.append(name)
                 labelled.append(labels)
                 values.append(1.0)
-            elif name not in self._unknown:
-                self._unknown.add(name)
-                log.warning("measurement %s has no MetricSpec; not exported", name)
+                steps = None
+            else:
+                steps = None
+                if name not in self._unknown:
+                    self._unknown.add(name)
+                    log.warning("measurement %s has no MetricSpec; not exported", name)
         shape = self._shape(tuple(names), tuple(labelled))
-        return shape[0], shape[1], tuple(values), increments, observations
+        if steps and not any(map(_LABELS, measurements)):
+            self._plans[names_key] = (shape, tuple(steps[0]), tuple(steps[1]), tuple(steps[2]))
+        return shape[0], shape[1], tuple(values), increments_read, observations_read
 
     def _shape(self, names: tuple[str, ...], labels: tuple[_Labels, ...]) -> tuple[
             tuple[str, ...], tuple[_Labels, ...]]:
@@ -418,16 +454,20 @@ class ResultCollector(Collector):
     def _help(self, name: str) -> str:
         return self._helps.get(name) or {f[0]: f[2] for f in (SITE_INFO, LINK_INFO, THRESHOLD)}[name]
 
-    def _template(self, rows: Sequence[tuple[str, str, _Labels, float]], shared: bool) -> _Template:
+    def _template(self, state: _CheckState, rows: Sequence[tuple[str, str, _Labels, float]]) -> _Template:
         """The lines of a check whose every family has one sample (`_samples`' ``rows``), but for
-        the check's identity and the values: each row's family text, its sample name and its own labels.
-        Shared by every check of the same shape unless the rows carry labels of the check's own
-        (interface names), which would make one entry per check here, never forgotten."""
-        template = tuple((name, f"{sample}{{", f"{_tail(labels)}}} ")
-                         for name, sample, labels, _ in rows)
-        if not shared:
-            return template
-        return self._templates.setdefault(template, template)
+        the check's identity and the values: each row's family, sample name and own labels. Shared by
+        every check of the same shape, the state's series without labels of their own (which the rows
+        follow alone); a check with labels of its own (interface names) has its own, as it would make
+        an entry per check here, never forgotten."""
+        shape = (state.names, state.since is not None, tuple(state.failures), tuple(state.totals))
+        shared = not any(state.labels) and not any(labels for _, labels in state.totals)
+        template = self._templates.get(shape) if shared else None
+        if template is None:
+            template = tuple((name, f"{sample}{{", f"{_tail(labels)}}} ") for name, sample, labels, _ in rows)
+            if shared:
+                self._templates[shape] = template
+        return template
 
     @staticmethod
     def _values(state: _CheckState) -> list[float]:

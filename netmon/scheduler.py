@@ -191,11 +191,16 @@ class Scheduler:
     def _fire(self, slot: _Slot, scheduled: float) -> None:
         """Start every check of ``slot`` that is not still running from its previous turn."""
         sweeps: dict[str, list[Check]] = {}
+        swept: dict[str, bool] = {}  # probe → whether it sweeps, asked once per slot
         for key, check in self._slots[slot].items():
             if key in self._running:
                 self.stats.skipped[key] = self.stats.skipped.get(key, 0) + 1
                 self._log_skip(key)
-            elif base.get(check.probe).sweep is not None:
+                continue
+            sweeps_it = swept.get(check.probe)
+            if sweeps_it is None:
+                sweeps_it = swept[check.probe] = base.get(check.probe).sweep is not None
+            if sweeps_it:
                 sweeps.setdefault(check.probe, []).append(check)
             else:
                 self._start([check], scheduled)
@@ -244,9 +249,7 @@ class Scheduler:
         run) is re-tested first, when the re-test can finish before the check is due again (else it
         would skip the next run). The others' results are published before the re-tests run."""
         started = time.monotonic()
-        lag = max(0.0, started - scheduled)
-        for _ in checks:
-            self.stats.lag.observe(lag)
+        self.stats.lag.observe(max(0.0, started - scheduled), len(checks))
         results = await run_checks(checks)
         elapsed = time.monotonic() - started
         final: list[Result] = []
@@ -278,8 +281,9 @@ class Scheduler:
         """Hand a block of results to every sink; the checks are no longer running."""
         now = time.monotonic()
         for result in results:
-            self._running.pop(result.key, None)
-            self._succeeded[result.key] = result.success
+            key = result.key
+            self._running.pop(key, None)
+            self._succeeded[key] = result.success
         self.stats.runs += len(results)
         self.stats.last_run = now
         for sink in self._sinks:

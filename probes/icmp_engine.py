@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import errno
+import functools
 import math
 import random
 import socket
@@ -192,6 +193,7 @@ class IcmpEngine:
         self._max_pps = max_pps
         self._sockets: dict[int, socket.socket] = {}
         self.mode: Mode = self._choose_mode(mode)
+        self._raw = self.mode == "raw"
         self._slots: dict[int, list[tuple[Callable[[Any, int], None], Any, int]]] = {}
         self._pending: dict[int | str, _Burst] = {}
         self._queue: collections.deque[tuple[_Burst, int]] = collections.deque()
@@ -302,10 +304,11 @@ class IcmpEngine:
         payload_sum = _ones_complement_sum(payload)
         group = _Sweep(self._loop.create_future(), len(addresses))
         bursts: list[_Burst] = []
+        sockets = self._sockets
         for address in addresses:
-            family = socket.AF_INET6 if ":" in address else socket.AF_INET
-            canonical = socket.inet_ntop(family, socket.inet_pton(family, address))  # ValueError: bad literal
-            self._socket(family)
+            family, canonical = _canonical(address)  # ValueError: not an IP literal
+            if family not in sockets:
+                self._socket(family)
             bursts.append(_Burst(canonical, family, count, timeout, payload, payload_sum, group))
         start = self._loop.time()
         self._enqueue(bursts, 0)
@@ -368,7 +371,7 @@ class IcmpEngine:
         Raw sockets see every echo reply of the host, so the identifier is part of the key; ping
         sockets only get their own, with the identifier rewritten by the kernel: address and sequence.
         """
-        if self.mode == "raw":
+        if self._raw:  # inlined in `_send` and `_on_readable`
             return (family << 32) | (ident << 16) | seq
         return f"{address}#{seq}"
 
@@ -376,13 +379,15 @@ class IcmpEngine:
         """Send one echo; False when the socket has no room now (retry later)."""
         if burst.done:
             return True
-        family = burst.family
+        family, address = burst.family, burst.address
         pending = self._pending
+        raw = self._raw
         while True:  # a free (identifier, sequence), never one in use by another burst
             n = self._counter
             self._counter = (n + 1) & 0xFFFFFFFF
             ident, seq = (self._ident_base + (n >> 16)) & 0xFFFF, n & 0xFFFF
-            key = self._key(family, burst.address, ident, seq)
+            # `_key`, inlined for raw sockets (once per echo)
+            key = (family << 32) | (ident << 16) | seq if raw else self._key(family, address, ident, seq)
             if key not in pending:
                 break
         kind = _ECHO_REQUEST[family]
@@ -437,8 +442,10 @@ class IcmpEngine:
     def _on_readable(self, sock: socket.socket, family: int) -> None:
         """Drain the socket; the echo-reply path is inlined because it runs once per packet."""
         view = memoryview(self._rxbuf)
-        raw = self.mode == "raw"
+        raw = self._raw
         raw_ipv4 = family == socket.AF_INET and raw
+        family_key = family << 32
+        from_bytes = int.from_bytes
         unpack_ident_seq = _IDENT_SEQ.unpack_from
         reply_type = _ECHO_REPLY[family]
         pending = self._pending
@@ -450,8 +457,10 @@ class IcmpEngine:
             except OSError:  # e.g. a queued ICMP error on a ping socket; nothing to match
                 continue
             icmp = view[(view[0] & 0x0F) * 4 if raw_ipv4 else 0:nbytes]
-            # Only raw IPv4 hands us unverified checksums: the kernel checks ICMPv6 and ping sockets.
-            if len(icmp) < 8 or (raw_ipv4 and not checksum_valid(icmp)):
+            # Only raw IPv4 hands us unverified checksums: the kernel checks ICMPv6 and ping sockets. An
+            # even length sums to 0 at once (`_ones_complement_sum`); `checksum_valid` has the last word.
+            if len(icmp) < 8 or (raw_ipv4 and (len(icmp) % 2 or from_bytes(icmp, "big") % 0xFFFF)
+                                 and not checksum_valid(icmp)):
                 continue
             address = source[0]
             if icmp[0] != reply_type:
@@ -459,7 +468,7 @@ class IcmpEngine:
                     self._on_error(family, address, icmp[8:], icmp[0])
                 continue
             ident, seq = unpack_ident_seq(icmp, 4)
-            key = self._key(family, address, ident, seq)
+            key = family_key | (ident << 16) | seq if raw else self._key(family, address, ident, seq)
             burst = pending.get(key)
             if burst is None or burst.address != address:  # foreign identifier, or not from the target
                 continue
@@ -489,6 +498,13 @@ class IcmpEngine:
         burst.error = f"{what} (reported by {reporter})"
         burst.outstanding -= 1
         self._finish_if_complete(burst)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _canonical(address: str) -> tuple[int, str]:
+    """An IP literal's family and the form replies come from (cached: every run of a check asks)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    return family, socket.inet_ntop(family, socket.inet_pton(family, address))
 
 
 def _kernel_timestamp(ancdata: Iterable[tuple[int, int, bytes]]) -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporters.prometheus import ResultCollector
-from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result
+from exporters.prometheus import ResultCollector, _grouped, _text
+from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions
 
 SPECS = [
     MetricSpec("netmon_icmp_packet_loss_ratio", Kind.GAUGE, "loss"),
@@ -118,14 +118,6 @@ def test_steady_lines_follow_a_family_that_gains_a_sample() -> None:
     assert 'direction="in"} 960.0' in fast and 'direction="out"} 2000.0' in fast
 
 
-class _Regrouping(ResultCollector):
-    """Never keeps a template: every publish groups its samples and writes them with `_text`."""
-
-    def publish(self, result: Result) -> None:
-        super().publish(result)
-        self._checks[result.key].template = None
-
-
 def test_template_lines_are_the_grouped_encoding_byte_for_byte() -> None:
     """While a check's families have one sample each, ``publish`` only fills its values into a
     template of its lines (`ResultCollector._template`); after every run of ICMP checks (successes,
@@ -135,8 +127,7 @@ def test_template_lines_are_the_grouped_encoding_byte_for_byte() -> None:
     name changed) fails here."""
     from probes import icmp
 
-    specs = [*icmp.METRICS, *SPECS[3:4]]
-    collector, reference = ResultCollector(specs), _Regrouping(specs)
+    collector = ResultCollector([*icmp.METRICS, *SPECS[3:4]])
     registry = CollectorRegistry()
     registry.register(collector)
     pings = [Check(site=f"xa-{n}", id="icmp", probe="icmp", target=f"198.18.1.{n}", options=ProbeOptions(),
@@ -154,12 +145,12 @@ def test_template_lines_are_the_grouped_encoding_byte_for_byte() -> None:
             state = collector._checks.get(check.key)
             steady += state is not None and state.template is not None
             collector.publish(result)
-            reference.publish(result)
-        octets = snmp.ok(started, [
-            Measurement("netmon_interface_in_octets_total", 1.5e12 + run, (("ifname", "ge-0/0/1"),))])
-        collector.publish(octets)
-        reference.publish(octets)
-        fast = b"".join(collector.render_text())
-        assert fast == b"".join(reference.render_text())
-        assert _samples(fast.decode()) == _samples(generate_latest(registry).decode())
+        collector.publish(snmp.ok(started, [
+            Measurement("netmon_interface_in_octets_total", 1.5e12 + run, (("ifname", "ge-0/0/1"),))]))
+        for key, state in collector._checks.items():
+            kept = {name: lines[key] for name, lines in collector._families.items() if key in lines}
+            assert kept == {name: _text(state.head, found)
+                            for name, found in _grouped(collector._samples(state)).items()}
+        fast = b"".join(collector.render_text()).decode()
+        assert _samples(fast) == _samples(generate_latest(registry).decode())
     assert steady >= 12  # most runs took the template
