@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from netmon import i18n
 from probes import base
 from probes.base import Check
 from probes.errors import NetmonError
@@ -25,10 +26,15 @@ AGENT_LINK = "agent"
 PREFIX = "agent-"
 
 
+_UNKNOWN = {"site": ("site {site!r} is not in {file} (e.g. {known}, ...)",
+                     "không có điểm {site!r} trong {file} (ví dụ {known}, ...)")}
+
+
 class UnknownSite(NetmonError):
     def __init__(self, site: str, inventory: Inventory):
         known = ", ".join(s.slug for s in inventory.spec.sites[:5])
-        super().__init__(f"site {site!r} is not in {inventory.file} (e.g. {known}, ...)")
+        super().__init__(i18n.text(_UNKNOWN, "site", i18n.lang(), site=site, file=inventory.file,
+                                   known=known))
 
 
 def inside_out(inventory: Inventory, site: str) -> list[Check]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
+from netmon import i18n
 from probes.base import Duration
 from probes.errors import NetmonError
 from probes.schema import STRICT, After, Before, Rules
@@ -148,17 +149,27 @@ class CredentialError(NetmonError):
     """The agent's credential file is missing, empty or readable by others."""
 
 
+_TEXT = {
+    "unreadable": ("{path}: cannot read the agent credential: {reason}",
+                   "{path}: không đọc được mã xác thực của tác tử: {reason}"),
+    "open": ("{path}: the agent credential is readable by others; chmod 600 {path}",
+             "{path}: người khác đọc được mã xác thực của tác tử; chmod 600 {path}"),
+    "empty": ("{path}: the agent credential file is empty", "{path}: tệp mã xác thực của tác tử trống"),
+}
+
+
 def read_token(path: Path) -> str:
     """The token in ``path``; refuses a file other users can read (a token is a password)."""
     try:
         mode = path.stat().st_mode
         token = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise CredentialError(f"{path}: cannot read the agent credential: {exc.strerror}") from None
+        reason = exc.strerror
+        raise CredentialError(i18n.text(_TEXT, "unreadable", i18n.lang(), path=path, reason=reason)) from None
     if mode & 0o077:
-        raise CredentialError(f"{path}: the agent credential is readable by others; chmod 600 {path}")
+        raise CredentialError(i18n.text(_TEXT, "open", i18n.lang(), path=path))
     if not token:
-        raise CredentialError(f"{path}: the agent credential file is empty")
+        raise CredentialError(i18n.text(_TEXT, "empty", i18n.lang(), path=path))
     return token
 
 

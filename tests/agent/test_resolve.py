@@ -78,3 +78,19 @@ def test_errors_found_by_the_validating_child_read_as_before(tmp_path: Path, cha
     inventory = ROOT / "config" / "communes.yaml"
     assert done.returncode == 1
     assert done.stderr.splitlines() == [line.format(config=path, inventory=inventory) for line in expected]
+
+
+def test_the_agents_start_up_errors_in_vietnamese(tmp_path: Path) -> None:
+    """What a technician installing an agent reads: the credential and site errors were English only."""
+    shared = tmp_path / "shared-token"
+    shared.write_text("x" * 40 + "\n")
+    shared.chmod(0o644)
+    for changes, said in (
+        ({"credential_file": "/nonexistent/token"}, "/nonexistent/token: không đọc được mã xác thực của tác tử"),
+        ({"credential_file": str(shared)}, f"{shared}: người khác đọc được mã xác thực của tác tử; chmod 600"),
+        ({"site": "nowhere"}, "không có điểm 'nowhere' trong"),
+    ):
+        path = config(tmp_path, **changes)
+        done = subprocess.run([sys.executable, "-m", "netmon.cli", "--lang", "vi", "agent", "run", "--config",
+                               str(path)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 1 and said in done.stderr and "Traceback" not in done.stderr, done.stderr
