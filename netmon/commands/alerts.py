@@ -10,7 +10,7 @@ from pathlib import Path
 
 from netmon import alerting
 from netmon.i18n import lang, text
-from netmon.inventory import ConfigError, load
+from netmon.inventory import ConfigError, load, wording
 from probes.wording import Lang
 
 _TEXT = {
@@ -35,7 +35,8 @@ def _config_error(path: str | Path, exc: ConfigError, language: Lang) -> int:
 def _unreadable(exc: OSError, language: Lang) -> int:
     """A file of the alerts directory that cannot be read, named with the OS's reason: one wording for
     generate and backtest (``--alerts-dir`` pointing elsewhere is the usual cause)."""
-    print(text(_TEXT, "unreadable", language, file=exc.filename, reason=exc.strerror), file=sys.stderr)
+    why = wording.reason(exc.strerror or str(exc), language)
+    print(text(_TEXT, "unreadable", language, file=exc.filename, reason=why), file=sys.stderr)
     return 1
 
 

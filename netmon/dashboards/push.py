@@ -23,6 +23,7 @@ from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException, GrafanaUnauthorizedError
 
 from netmon import i18n
+from netmon.inventory import wording
 from probes.errors import NetmonError
 
 MIN_VERSION = (11, 0)
@@ -95,7 +96,8 @@ def read_token(path: Path) -> str:
     try:
         token = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise GrafanaError("token_unreadable", path=path, reason=exc.strerror) from None
+        why = wording.reason(exc.strerror or str(exc), i18n.lang())
+        raise GrafanaError("token_unreadable", path=path, reason=why) from None
     if not token:
         raise GrafanaError("token_empty", path=path)
     return token

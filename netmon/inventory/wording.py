@@ -183,6 +183,12 @@ def vietnamese(message: str) -> str:
     return message + suggestion
 
 
+def reason(text: str, lang: Lang) -> str:
+    """An OS or parser explanation (``No such file or directory``) in ``lang``: what follows the colon
+    of a message that names a file, for the commands that word such messages themselves."""
+    return _detail(text) if lang == "vi" else text
+
+
 def say(message: str, lang: Lang) -> str:
     """A config error's message in ``lang``."""
     return vietnamese(message) if lang == "vi" else message

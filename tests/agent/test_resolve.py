@@ -86,7 +86,7 @@ def test_the_agents_start_up_errors_in_vietnamese(tmp_path: Path) -> None:
     shared.write_text("x" * 40 + "\n")
     shared.chmod(0o644)
     for changes, said in (
-        ({"credential_file": "/nonexistent/token"}, "/nonexistent/token: không đọc được mã xác thực của tác tử"),
+        ({"credential_file": "/nonexistent/token"}, "/nonexistent/token: không đọc được mã xác thực của tác tử: không có tệp này"),
         ({"credential_file": str(shared)}, f"{shared}: người khác đọc được mã xác thực của tác tử; chmod 600"),
         ({"site": "nowhere"}, "không có điểm 'nowhere' trong"),
     ):

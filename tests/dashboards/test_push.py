@@ -190,7 +190,7 @@ def test_cli_speaks_the_users_language(tmp_path: Path) -> None:
     down = _cli("--url", url, "--token-file", str(token), "--lang", "vi")
     assert down.returncode == 1 and f"không kết nối được Grafana tại {url}" in down.stderr, down.stderr
     missing = _cli("--url", url, "--token-file", str(tmp_path / "nope"), "--lang", "vi")
-    assert missing.returncode == 1 and "không đọc được tệp mã truy cập" in missing.stderr, missing.stderr
+    assert missing.returncode == 1 and f"không đọc được tệp mã truy cập {tmp_path / 'nope'}: không có tệp này" in missing.stderr, missing.stderr
     built = subprocess.run([sys.executable, "-m", "netmon.cli", "--lang", "vi", "dashboards", "build", "--dir",
                             str(tmp_path / "boards")], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert built.returncode == 0 and f"đã ghi {tmp_path / 'boards'}" in built.stdout, built.stderr

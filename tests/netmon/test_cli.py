@@ -132,7 +132,7 @@ def test_backtest_names_the_rules_file_it_cannot_read_and_why(tmp_path: Path) ->
     (alerts / "netmon.rules.yml").mkdir()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    for language, said in (("en", "cannot read it (Is a directory)"), ("vi", "không đọc được (Is a directory)")):
+    for language, said in (("en", "cannot read it (Is a directory)"), ("vi", "không đọc được (đây là thư mục)")):
         done = subprocess.run([sys.executable, "-m", "netmon.cli", "alerts", "backtest", "--from", "7d",
                                "--alerts-dir", str(alerts), "--lang", language], capture_output=True,
                               text=True, cwd=elsewhere, env=env, timeout=60)
