@@ -29,13 +29,13 @@ def run(args: argparse.Namespace) -> int:
         inventory = command.load_inventory(args.config, required=False)
     except command.ConfigError as exc:
         return command.config_failed(args.config, exc)
-    target = lookup.address(inventory.spec if inventory else None, args.target)
+    spec = inventory.spec if inventory else None
+    target = lookup.address(spec, args.target)
     probe = base.get("icmp")
     check = base.Check(site="adhoc", id="ping", probe="icmp", target=target,
                        options=base.options(probe.options, {}))
     check = plan.with_count(check, args.count or getattr(check.options, "count", None))
     row = plan.Row("adhoc", check, limits(inventory, target, args.link_type))
-    spec = inventory.spec if inventory else None
     title = command.adhoc_title("ping", args.target, target, spec)
     return command.execute(args, plan.Plan(None, (row,)), spec, title, "ping")
 
