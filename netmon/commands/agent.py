@@ -70,6 +70,7 @@ def outages(args: argparse.Namespace) -> int:
 
     from netmon.agent.sides import read
     from netmon.report import DEFAULT_HISTORY
+    from netmon.report.filing_text import cause
 
     language = lang()
     now = time.time()
@@ -81,7 +82,7 @@ def outages(args: argparse.Namespace) -> int:
         end = (dt.datetime.fromtimestamp(r.end, local).strftime("%H:%M:%S") if r.end
                else text(_TEXT, "open", language))
         print(f"{r.site}  {dt.datetime.fromtimestamp(r.start, local):%Y-%m-%d %H:%M:%S}  {end}  {r.link}  "
-              f"{r.cause}  {text(_TEXT, 'seen_' + r.seen_by, language)}")
+              f"{cause(r.cause, language)}  {text(_TEXT, 'seen_' + r.seen_by, language)}")
     return 0
 
 

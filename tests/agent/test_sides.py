@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from exporters.history import save_outages
 from exporters.history_outages import Outage
 from exporters.history_schema import connect
@@ -23,3 +25,22 @@ def test_both_center_only_agent_only(tmp_path: Path) -> None:
     assert got == [("muong-lan", "primary", 1000, "both"), ("muong-lan", "primary", 5000, "center"),
                    ("chieng-an", "agent", 7000, "agent")]
     assert [o.site for o in seen_by(conn, 0, 10_000, site="chieng-an")] == ["chieng-an"]
+
+
+def test_the_outages_command_names_the_cause_in_the_users_language(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`netmon --lang vi agent outages` printed the store's raw cause ('power')."""
+    import time
+
+    from netmon.cli import main
+
+    store = tmp_path / "h.db"
+    conn = connect(store)
+    now = time.time()
+    save_outages(conn, [Outage("muong-lan", "primary", now - 600, now - 60, cause="power", failures=5)], [])
+    conn.close()
+    monkeypatch.setenv("NETMON_LANG", "vi")  # restored afterwards: main() sets it from --lang
+    assert main(["--lang", "vi", "agent", "outages", "--history", str(store)]) == 0
+    row = capsys.readouterr().out.splitlines()[1]
+    assert row.startswith("muong-lan") and "  mất điện  " in row, row
