@@ -39,6 +39,7 @@ from prometheus_client.core import Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
+from exporters import packed
 from exporters.sink import InventoryFacts
 from probes.base import Kind, MetricSpec, Result
 
@@ -135,12 +136,13 @@ class _CheckState:
         self.head = _pairs(tuple(zip(IDENTITY, identity, strict=True)))
         self.success = False
         self.duration = self.started = 0.0
-        #: The last run's gauge, counter and info measurements as three parallel tuples: their names
+        #: The last run's gauge, counter and info measurements as three parallel sequences: their names
         #: and labels are shared by every check of the same shape (`ResultCollector._shape`), so a check
-        #: keeps only its floats, in a tuple of one level, untracked at the first young collection.
+        #: keeps only its floats, packed (`exporters.packed`: a tuple a run makes waits in the young
+        #: generation until a collection walks it).
         self.names: tuple[str, ...] = ()
         self.labels: tuple[_Labels, ...] = ()
-        self.values: tuple[float, ...] = ()
+        self.values = b""
         self.totals: dict[_Series, float] = {}
         #: Histogram series → (per-bucket counts, not cumulative; sum of observations).
         self.histograms: dict[_Series, tuple[tuple[int, ...], float]] = {}
@@ -266,7 +268,7 @@ class ResultCollector(Collector):
                 families[name][key] = f"{opening}{head}{closing}{text}\n".encode()
 
     def _read(self, result: Result, histogram: bool) -> tuple[
-            tuple[str, ...], tuple[_Labels, ...], tuple[float, ...], list[tuple[_Series, float]],
+            tuple[str, ...], tuple[_Labels, ...], bytes, list[tuple[_Series, float]],
             list[tuple[_Series, MetricSpec, float]]]:
         """``result``'s gauge, counter and info measurements (names, labels and values, the first two
         shared: `_shape`), its increments and (when its check exports a histogram) its observations.
@@ -279,7 +281,7 @@ class ResultCollector(Collector):
         if plan is not None and not any(map(_LABELS, measurements)):
             shape, gauges, increments, observations = plan
             specs = self._specs
-            return (*shape, tuple([measurements[i][1] for i in gauges]),
+            return (*shape, packed.pack([measurements[i][1] for i in gauges]),
                     [(series, measurements[i][1]) for series, i in increments],
                     [(series, specs[series[0]], measurements[i][1]) for series, i in observations]
                     if histogram else [])
@@ -321,7 +323,7 @@ class ResultCollector(Collector):
         shape = self._shape(tuple(names), tuple(labelled))
         if steps and not any(map(_LABELS, measurements)):
             self._plans[names_key] = (shape, tuple(steps[0]), tuple(steps[1]), tuple(steps[2]))
-        return shape[0], shape[1], tuple(values), increments_read, observations_read
+        return shape[0], shape[1], packed.pack(values), increments_read, observations_read
 
     def _shape(self, names: tuple[str, ...], labels: tuple[_Labels, ...]) -> tuple[
             tuple[str, ...], tuple[_Labels, ...]]:
@@ -477,7 +479,7 @@ class ResultCollector(Collector):
         if state.since is not None:
             values.append(state.since)
         values += state.failures.values()
-        values += state.values
+        values += packed.unpack(state.values)
         values += state.totals.values()
         return values
 

@@ -6,6 +6,7 @@ Every process is started by us and stopped by its PID.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -65,6 +66,20 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, poll: fl
             last_exc = exc
         time.sleep(poll)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_exc})")
+
+
+def young_growth(action: Callable[[], object]) -> int:
+    """How many GC-tracked objects ``action`` leaves in generation 0, with the collector off while it
+    runs: what a young collection would walk because of it (a sink's per-run state should leave none:
+    `exporters.packed`)."""
+    gc.collect()
+    gc.disable()
+    try:
+        before = len(gc.get_objects(0))
+        action()
+        return len(gc.get_objects(0)) - before
+    finally:
+        gc.enable()
 
 
 def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:

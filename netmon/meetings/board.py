@@ -20,6 +20,7 @@ from apscheduler.triggers.date import DateTrigger
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from exporters.packed import pack, unpack
 from exporters.sink import InventoryFacts
 from netmon.inventory import Inventory
 from netmon.meetings import calendar, readiness
@@ -29,9 +30,9 @@ from probes.base import Measurement, Result
 
 log = logging.getLogger("netmon.meetings")
 
-#: A `Result` without its details, observations and measurement values: its fields, then its
+#: A `Result` without its details, observations and numbers: its identity, reason and error, then its
 #: measurements' names and labels (`_pack`).
-_Packed = tuple[str, str, str, str, str, bool, float, float, str | None, str | None,
+_Packed = tuple[str, str, str, str, str, str | None, str | None,
                 tuple[str, ...], tuple[tuple[tuple[str, str], ...], ...]]
 #: Measurement names and labels as one shared copy per shape (`_pack`).
 _SHAPES: dict[tuple[tuple[str, ...], tuple[tuple[tuple[str, str], ...], ...]],
@@ -50,16 +51,17 @@ def _observations(probe: str) -> frozenset[str]:
     return frozenset(s.name for s in specs if s.kind is base.Kind.OBSERVATION)
 
 
-def _pack(result: Result) -> tuple[_Packed, tuple[float, ...]]:
-    """``result`` without its details and observations, as two flat tuples: its fields with its
-    measurements' names and labels, and their values.
+def _pack(result: Result, previous: _Packed | None) -> tuple[_Packed, bytes]:
+    """``result`` without its details and observations: its identity, reason, error and measurements'
+    names and labels (``previous`` itself while they are unchanged), and its numbers as bytes
+    (success, start, duration, then the measurements' values).
 
     A `Result` kept for every check is ~18 tracked objects (its measurements, details, RTT list) that
-    every full collection walks. Tuples of strings and numbers the cyclic GC untracks, but a tuple of
-    tuples only one collection later per level, each promoting it a generation: nested, a run's
-    copy reached the old generation at every run (50,000 checks: ~1,700 objects a second for full
-    collections). Flat, with the names and labels shared per shape (not a copy per check), both are
-    untracked at the young collection after they are made.
+    every full collection walks; nested tuples climbed to the old generation at every run. What a run
+    makes and the board keeps must not be tracked at all: a tuple is until a collection walks it, and
+    one replacing another adds nothing to the count that triggers young collections, so every check's
+    copies waited in generation 0 (at 20,000 checks ~50,000 of a young collection's 88,000 objects were
+    the board's; `exporters.packed`). The names and labels are one copy per shape, not per check.
     """
     skip = _observations(result.probe)
     kept = [m for m in result.measurements if m.name not in skip]
@@ -67,20 +69,17 @@ def _pack(result: Result) -> tuple[_Packed, tuple[float, ...]]:
     labels = tuple(m.labels for m in kept)
     if not any(labels):  # labels of their own (interfaces) would be one entry per check, kept forever
         names, labels = _SHAPES.setdefault((names, labels), (names, labels))
-    return ((result.site, result.check, result.probe, result.target, result.link, result.success,
-             result.started, result.duration, result.reason, result.error, names, labels),
-            tuple(m.value for m in kept))
+    fields = (result.site, result.check, result.probe, result.target, result.link, result.reason,
+              result.error, names, labels)
+    return (previous if fields == previous else fields), pack(
+        (result.success, result.started, result.duration, *(m.value for m in kept)))
 
 
-def _unpack(packed: _Packed, values: tuple[float, ...]) -> Result:
-    site, check, probe, target, link, success, started, duration, reason, error, names, labels = packed
-    return Result(site, check, probe, target, link, success, started, duration, reason, error,
+def _unpack(packed: _Packed, numbers: bytes) -> Result:
+    site, check, probe, target, link, reason, error, names, labels = packed
+    success, started, duration, *values = unpack(numbers)
+    return Result(site, check, probe, target, link, bool(success), started, duration, reason, error,
                   tuple(Measurement(*m) for m in zip(names, values, labels, strict=True)))
-
-
-def _whole(count: float) -> float:
-    """An echo count as a small int (CPython keeps one of each up to 256): no float kept per burst."""
-    return int(count) if 0 <= count <= 256 and count == int(count) else count
 
 
 class ReadinessBoard(Collector):
@@ -88,12 +87,12 @@ class ReadinessBoard(Collector):
         self.notifier = notifier
         self.clock = clock
         self.done: set[calendar.ReadinessCheck] = set()
-        #: Each watched check's latest result (`_pack`: its fields, and its measurement values) and, for
-        #: primary links (whose loss readiness judges over `readiness.WINDOW`), its bursts within the
-        #: window, oldest first, flat: start, sent, received, start, ...
+        #: Each watched check's latest result (`_pack`: its fields, and its numbers) and, for primary
+        #: links (whose loss readiness judges over `readiness.WINDOW`), its bursts within the window,
+        #: oldest first, packed flat (`exporters.packed`): start, sent, received, start, ...
         self.latest: dict[str, _Packed] = {}
-        self.values: dict[str, tuple[float, ...]] = {}
-        self.bursts: dict[str, tuple[float, ...]] = {}
+        self.values: dict[str, bytes] = {}
+        self.bursts: dict[str, bytes] = {}
         self.last: tuple[calendar.ReadinessCheck, float, list[readiness.SiteReadiness]] | None = None
         self.schedule: list[calendar.ReadinessCheck] = []
         self.watched: set[str] = set()
@@ -130,11 +129,10 @@ class ReadinessBoard(Collector):
             return
         if key in self.primaries:
             since = result.started - readiness.WINDOW
-            kept = self.bursts.get(key, ())
-            start, sent, received = readiness.burst(result)
+            kept = unpack(self.bursts.get(key, b""))
             within = (x for i in range(0, len(kept), 3) if kept[i] >= since for x in kept[i:i + 3])
-            self.bursts[key] = (*within, start, _whole(sent), _whole(received))
-        self.latest[key], self.values[key] = _pack(result)
+            self.bursts[key] = pack((*within, *readiness.burst(result)))
+        self.latest[key], self.values[key] = _pack(result, self.latest.get(key))
 
     def start(self) -> None:
         """Start firing the checks (call on the running event loop)."""
@@ -171,7 +169,7 @@ class ReadinessBoard(Collector):
         assert self.inventory is not None, "on_inventory first"
         recent = {}
         for key, latest in self.latest.items():
-            kept = self.bursts.get(key, ())
+            kept = unpack(self.bursts.get(key, b""))
             bursts = zip(kept[0::3], kept[1::3], kept[2::3], strict=True)
             recent[key] = readiness.Recent.of(_unpack(latest, self.values[key]), bursts)
         return readiness.judge_all(self.plan, recent, self.inventory)
