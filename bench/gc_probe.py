@@ -5,8 +5,9 @@
 Times every collection with ``gc.callbacks`` and appends one JSON line to OUT every `EVERY` seconds:
 collections and pause seconds per generation so far, the longest pause since the previous line, objects
 collected (freed
-garbage: non-zero means cycles are being made), pymalloc's allocated blocks and RSS. Reading the
-process from inside costs a callback per collection and nothing else (no object walks).
+garbage: non-zero means cycles are being made), every young collection's pause since the previous line
+(their distribution is the lag tail's: bench/README.md, Scale), pymalloc's allocated blocks and RSS.
+Reading the process from inside costs a callback per collection and nothing else (no object walks).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class Watch:
         self.pause = [0.0, 0.0, 0.0]
         self.longest = [0.0, 0.0, 0.0]
         self.collected = [0, 0, 0]
+        #: Young (generation 0) pauses since the last report line, seconds.
+        self.young: list[float] = []
         self._started = 0.0
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
@@ -40,6 +43,8 @@ class Watch:
         self.pause[generation] += took
         self.longest[generation] = max(self.longest[generation], took)
         self.collected[generation] += info["collected"]
+        if generation == 0:
+            self.young.append(took)
 
 
 def rss_mb() -> float:
@@ -53,8 +58,9 @@ def report(out: Path, watch: Watch) -> None:
     with out.open("a") as sink:
         while True:
             time.sleep(EVERY)
+            young, watch.young = watch.young, []
             sink.write(json.dumps({"at": time.time(), "count": watch.count, "pause": watch.pause,
-                                   "longest": watch.longest, "collected": watch.collected,
+                                   "longest": watch.longest, "collected": watch.collected, "young": young,
                                    "blocks": sys.getallocatedblocks(), "rss": rss_mb()}) + "\n")
             sink.flush()
             watch.longest = [0.0, 0.0, 0.0]

@@ -16,7 +16,8 @@ a child process and scrapes its /metrics like Prometheus would. Reports:
 - the machine's 1-minute load average at each scrape (the build machine is shared: other runs
   compete for its 2 cores, and lag figures mean little without it);
 - with ``--gc``, netmon runs under ``bench/gc_probe.py``: collections, pauses (total, longest) and
-  objects freed per generation over the measured window, and pymalloc's allocated blocks;
+  objects freed per generation over the measured window, the young collections' pauses (mean and
+  percentiles), and pymalloc's allocated blocks;
 - with ``--prometheus``, what a Debian Prometheus scraping the same /metrics every ``--scrape-every``
   seconds pays at the end: head series, samples per scrape, its RSS, and its scrape duration
   (median and max of ``scrape_duration_seconds`` over the run).
@@ -255,11 +256,16 @@ def gc_rows(path: Path, since: float) -> list[tuple[str, str]]:
     pause = [b - a for a, b in zip(first["pause"], last["pause"], strict=True)]
     longest = [max(row["longest"][g] for row in window[1:]) for g in range(3)]
     freed = [b - a for a, b in zip(first["collected"], last["collected"], strict=True)]
+    young = sorted(p for row in window[1:] for p in row.get("young", ()))
     return [
         ("GC collections gen 0 / 1 / 2", " / ".join(f"{c:,}" for c in count) + f" in {seconds:.0f} s"),
         ("GC pause total gen 0 / 1 / 2", " / ".join(f"{p:.2f}" for p in pause)
          + f" s ({sum(pause) / seconds * 100:.1f} % of the time)"),
         ("GC longest pause gen 0 / 1 / 2", " / ".join(f"{m * 1e3:.0f}" for m in longest) + " ms"),
+        ("GC young pauses mean / p50 / p90 / p99 / max",
+         " / ".join(f"{v * 1e3:.1f}" for v in (sum(young) / len(young), *(
+             young[min(len(young) - 1, int(q * len(young)))] for q in (.5, .9, .99)), young[-1])) + " ms"
+         if young else "none in the window"),
         ("GC objects freed gen 0 / 1 / 2", " / ".join(f"{f:,}" for f in freed)),
         ("pymalloc blocks start / end of window", f"{first['blocks']:,} / {last['blocks']:,}"),
     ]
