@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-EVERY = 10.0
+EVERY = 2.0
 
 
 class Watch:
