@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Literal
 
 import bcrypt
-import yaml
-from pydantic import ValidationError, field_validator
+from pydantic import field_validator
 
+from netmon import i18n
 from netmon.strict import Strict
 from probes.errors import NetmonError
 
@@ -45,7 +45,18 @@ def _dummy_hash() -> str:
 
 
 class WebConfigError(NetmonError):
-    """A web-config file that cannot be used; the message names the file and the field."""
+    """A valid web-config whose TLS files cannot be used; the message names the file and the field (an
+    invalid file is a `netmon.inventory.ConfigError` with its lines, as every config of ours)."""
+
+
+_TEXT = {
+    "client_ca": ("{file}: tls_server_config.client_ca_file is required with client_auth_type: "
+                  "RequireAndVerifyClientCert",
+                  "{file}: tls_server_config.client_ca_file là bắt buộc khi client_auth_type: "
+                  "RequireAndVerifyClientCert"),
+    "cert": ("{file}: tls_server_config: cannot load certificate/key: {reason}",
+             "{file}: tls_server_config: không nạp được chứng chỉ/khóa: {reason}"),
+}
 
 
 class TlsServerConfig(Strict):
@@ -116,13 +127,12 @@ class WebConfig:
             context.load_cert_chain(self._path(tls.cert_file), self._path(tls.key_file))
             if tls.client_auth_type == "RequireAndVerifyClientCert":
                 if not tls.client_ca_file:
-                    raise WebConfigError(f"{self._source}: tls_server_config.client_ca_file is required with "
-                                         "client_auth_type: RequireAndVerifyClientCert")
+                    raise WebConfigError(i18n.text(_TEXT, "client_ca", i18n.lang(), file=self._source))
                 context.load_verify_locations(self._path(tls.client_ca_file))
                 context.verify_mode = ssl.CERT_REQUIRED
         except (OSError, ssl.SSLError) as exc:
-            raise WebConfigError(
-                f"{self._source}: tls_server_config: cannot load certificate/key: {exc}") from None
+            said = i18n.text(_TEXT, "cert", i18n.lang(), file=self._source, reason=exc)
+            raise WebConfigError(said) from None
         return context
 
     def authorized(self, header: str | None) -> bool:
@@ -152,18 +162,11 @@ class WebConfig:
 
 
 def load_web_config(path: str | Path) -> WebConfig:
-    """Read and validate ``path``; raise `WebConfigError` naming the file and field on any problem."""
+    """Read and validate ``path``: an invalid file raises `netmon.inventory.ConfigError` (every issue with
+    its file, line and field, in the user's language), TLS files that cannot be loaded `WebConfigError`."""
+    from netmon.inventory.loader import load_model
+
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise WebConfigError(f"{path}: cannot read web config: {exc}") from None
-    try:
-        model = WebConfigModel.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}"
-                             for e in exc.errors())
-        raise WebConfigError(f"{path}: {problems}") from None
-    config = WebConfig(model, path)
+    config = WebConfig(load_model(path, WebConfigModel), path)
     config.ssl_context()  # fail at start-up, not at the first scrape
     return config

@@ -50,6 +50,9 @@ Replacement = str | Callable[[re.Match[str]], str]
 #: English message (anchored pattern) → Vietnamese. The first match wins: specific before general.
 _MESSAGES: list[tuple[str, Replacement]] = [
     (r"Value error, (.+)", lambda m: vietnamese(m[1])),  # pydantic's frame around a validator's message
+    # netmon run --web-config (netmon/webconfig.py)
+    (r"user (.+): password must be a bcrypt hash \(\$2y\$\.\.\.\), not plain text",
+     r"người dùng \1: mật khẩu phải là mã băm bcrypt ($2y$...), không phải mật khẩu trần"),
     # scenario files and `netmon lab set` (netmon/lab/scenario.py, the lab daemon)
     (r"unknown device (.+) \(expected SITE/DEVICE(?: of the inventory)?\)",
      r"không có thiết bị \1 (cần SITE/DEVICE trong danh mục)"),

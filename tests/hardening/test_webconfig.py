@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from netmon.webconfig import WebConfigError, load_web_config
+from netmon.webconfig import load_web_config
+from probes.errors import NetmonError
 from tests.hardening.peers import PASSWORD, USER, netmon_secure, prometheus_scraping, web_config
 from tests.netmon.test_service import write_inventory
 from tests.support import ROOT, http_server, wait_until
@@ -106,29 +107,37 @@ def test_reload_endpoint_is_off_beyond_loopback_unless_enabled(tmp_path: Path) -
                 assert "reloaded" in response.text
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("basic_auth_users: {prometheus: hunter2}\n", "basic_auth_users: Value error, user 'prometheus': password "
-     "must be a bcrypt hash ($2y$...), not plain text"),
+@pytest.mark.parametrize(("content", "message", "vietnamese"), [
+    ("basic_auth_users: {prometheus: hunter2}\n", "1: basic_auth_users: Value error, user 'prometheus': password "
+     "must be a bcrypt hash ($2y$...), not plain text", "1: basic_auth_users: người dùng 'prometheus': mật khẩu "
+     "phải là mã băm bcrypt ($2y$...), không phải mật khẩu trần"),
     ("tls_server_config: {cert_file: a.crt, key_file: a.key, cipher_suite: [x]}\n",
-     "tls_server_config.cipher_suite: Extra inputs are not permitted"),
+     "1: tls_server_config.cipher_suite: unknown key", "1: tls_server_config.cipher_suite: khóa không được hỗ trợ"),
     ("tls_server_config: {cert_file: missing.crt, key_file: missing.key}\n",
-     "tls_server_config: cannot load certificate/key: [Errno 2] No such file or directory"),
-    ("basic_auth_user: {}\n", "basic_auth_user: Extra inputs are not permitted"),
+     " tls_server_config: cannot load certificate/key: [Errno 2] No such file or directory",
+     " tls_server_config: không nạp được chứng chỉ/khóa: [Errno 2] No such file or directory"),
+    ("basic_auth_user: {}\n", "1: basic_auth_user: unknown key", "1: basic_auth_user: khóa không được hỗ trợ"),
     ("tls_server_config: {cert_file: a.crt, key_file: a.key, min_version: TLS14}\n",
-     "tls_server_config.min_version: Input should be 'TLS10', 'TLS11', 'TLS12' or 'TLS13'"),
+     "1: tls_server_config.min_version: must be one of 'TLS10', 'TLS11', 'TLS12' or 'TLS13', got 'TLS14'",
+     "1: tls_server_config.min_version: phải là một trong 'TLS10', 'TLS11', 'TLS12' hoặc 'TLS13'"),
+    # every problem in one pass, each on its line (they were joined by ';', without lines, English only)
+    ("tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n  min_version: TLS14\nbasic_auth_user: {}\n",
+     "4: tls_server_config.min_version: must be one of", "5: basic_auth_user: khóa không được hỗ trợ"),
 ])
-def test_bad_web_config_is_rejected_at_start(tmp_path: Path, content: str, message: str) -> None:
+def test_bad_web_config_is_rejected_at_start(tmp_path: Path, content: str, message: str, vietnamese: str) -> None:
     path = tmp_path / "web.yml"
     path.write_text(content)
-    with pytest.raises(WebConfigError) as excinfo:
+    with pytest.raises(NetmonError) as excinfo:
         load_web_config(path)
-    assert str(excinfo.value).startswith(f"{path}: {message}")
-    with http_server(200) as url:
-        done = subprocess.run([sys.executable, "-m", "netmon.cli", "run", "--config", str(_inventory(tmp_path, url)),
-                               "--no-history", "--listen", "127.0.0.1:0", "--web-config", str(path)],
-                              cwd=ROOT, capture_output=True, text=True, timeout=30)
-    assert done.returncode == 1
-    assert message in done.stderr and "Traceback" not in done.stderr
+    assert f"{path}:{message}" in str(excinfo.value)
+    for language, said in (("en", message), ("vi", vietnamese)):
+        with http_server(200) as url:
+            done = subprocess.run([sys.executable, "-m", "netmon.cli", "run", "--config",
+                                   str(_inventory(tmp_path, url)), "--no-history", "--listen", "127.0.0.1:0",
+                                   "--web-config", str(path), "--lang", language],
+                                  cwd=ROOT, capture_output=True, text=True, timeout=30)
+        assert done.returncode == 1
+        assert f"{path}:{said}" in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
 def test_unknown_user_costs_a_bcrypt_check_too(tmp_path: Path) -> None:
