@@ -88,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
             print(text(_TEXT, "wrote", language, file=file))
     except OSError as exc:
         return _unreadable(exc, language)
+    except ConfigError as exc:  # alertmanager.base.yml is not YAML, or has no route
+        return _config_error(alerts_dir / alerting.AM_BASE_FILE, exc, language)
     return 0
 
 

@@ -50,6 +50,8 @@ Replacement = str | Callable[[re.Match[str]], str]
 #: English message (anchored pattern) → Vietnamese. The first match wins: specific before general.
 _MESSAGES: list[tuple[str, Replacement]] = [
     (r"Value error, (.+)", lambda m: vietnamese(m[1])),  # pydantic's frame around a validator's message
+    # alerts/alertmanager.base.yml (netmon/alerting.py)
+    (r"Alertmanager's config needs a route: mapping", "cấu hình Alertmanager cần một ánh xạ route:"),
     # netmon run --web-config (netmon/webconfig.py)
     (r"user (.+): password must be a bcrypt hash \(\$2y\$\.\.\.\), not plain text",
      r"người dùng \1: mật khẩu phải là mã băm bcrypt ($2y$...), không phải mật khẩu trần"),

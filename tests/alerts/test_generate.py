@@ -136,3 +136,19 @@ def test_window_mixing_local_and_offset_times() -> None:
     window = MaintenanceWindow(reason="x", start=datetime(2026, 12, 1, 10), end=datetime(2026, 12, 1, 4, tzinfo=UTC))
     (entry,) = alerting.time_intervals(window)
     assert entry["times"] == [{"start_time": "10:00", "end_time": "11:00"}]
+
+
+@pytest.mark.parametrize(("base", "said"), [
+    ("route: [\n", "alertmanager.base.yml:2: (yaml): YAML không hợp lệ"),
+    ("global: {}\n", "alertmanager.base.yml:1: route: cấu hình Alertmanager cần một ánh xạ route:"),
+])
+def test_a_broken_alertmanager_base_is_a_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch, base: str, said: str) -> None:
+    """The operator's alertmanager.base.yml with a syntax error or without a route ended `netmon alerts
+    generate` in a YAMLError/TypeError traceback."""
+    from netmon.cli import main
+
+    (tmp_path / "alertmanager.base.yml").write_text(base)
+    monkeypatch.setenv("NETMON_LANG", "vi")  # restored afterwards: main() sets it from --lang
+    assert main(["--lang", "vi", "alerts", "generate", "--check", "--alerts-dir", str(tmp_path)]) == 1
+    assert f"{tmp_path}/{said}" in capsys.readouterr().err
