@@ -100,7 +100,7 @@ M = TypeVar("M")
 
 def load_model(path: str | Path, model: type[M],
                rules: Callable[[Document], Iterable[ConfigIssue]] | None = None) -> M:
-    """``path`` read once and validated against ``model`` (a small config: the agent's, the bridge's);
+    """``path`` read once and validated against ``model`` (a small config: agent, bridge, web-config);
     raises `ConfigError` listing every issue with its line.
 
     ``rules`` are the caller's cross-field checks. They read the parsed document, not the model, so
