@@ -58,6 +58,7 @@ class Run:
     proc_wall: float = 0.0  # the whole process, from spawn to exit (fping: the same as wall)
     proc_cpu: float = 0.0
     load: float = 0.0  # 1-minute load average when the run started
+    write: float = 0.0  # CPU of the history store's write of the sweep's sums, after it (`_scheduler_sweep`)
 
 
 def targets(n: int) -> list[str]:
@@ -90,10 +91,13 @@ async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float, h
 
     Two sweeps: the first in a fresh process (every check's exported state is created), the second
     as every later interval of a running `netmon run` finds it (the states exist). With ``history``
-    (the default, as in `netmon run`) the results also go to a history store in a temp dir, and a sweep
-    is timed until its writer thread has taken the last of them, its CPU counted until the writer has
-    committed them (the writer's CPU is this process's). The meeting board, `netmon run`'s third
-    sink, is left out: it watches only the 75 centers' few checks and returns at once for the others.
+    (the default, as in `netmon run`) the results also go to a history store in a temp dir: its
+    `HistoryWriter.publish` folds each into the pending sums, spans and outages on the loop, inside the
+    sweep. The store writes sums and spans once per ``rollup_every`` (60 s), not per sweep: after each
+    sweep that write is forced (`HistoryWriter.flush`) and its CPU counted apart (``write``), as if a
+    check's sums were written after every run, twice what `netmon run` writes at a 30 s interval. The
+    meeting board, `netmon run`'s third sink, is left out: it watches only the 75 centers' few checks
+    and returns at once for the others.
     """
     from exporters.prometheus import ResultCollector
     from netmon.scheduler import Scheduler
@@ -147,15 +151,14 @@ async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float, h
         for slot in list(scheduler._slots):
             scheduler._fire(slot, now)
         await done.wait()
-        while writer is not None and writer._queue.qsize():
-            await asyncio.sleep(0.005)
-        wall = time.perf_counter() - t0
-        # The writer commits a batch up to `flush_every` (1 s) after its first result: a delay, not work;
-        # the commit's CPU is the sweep's, its wait is not the sweep's time.
-        while writer is not None and writer.status.committed + writer.status.dropped < n * (sweep + 1):
-            await asyncio.sleep(0.005)
-        cpu = _cpu(resource.RUSAGE_SELF) - cpu0
-        runs.append(Run(wall, cpu, statistics.median(local) if local else None, received))
+        wall, cpu = time.perf_counter() - t0, _cpu(resource.RUSAGE_SELF) - cpu0
+        write = 0.0
+        if writer is not None:
+            write0 = _cpu(resource.RUSAGE_SELF)
+            writer.flush()
+            write = _cpu(resource.RUSAGE_SELF) - write0
+            assert writer.status.committed == n * (sweep + 1) and not writer.status.problem, writer.status
+        runs.append(Run(wall, cpu, statistics.median(local) if local else None, received, write=write))
         await asyncio.sleep(0)  # let the sweep's tasks finish before the next one fires
     await scheduler.stop()
     if writer is not None:
@@ -219,7 +222,7 @@ def median_run(runs: list[Run]) -> Run:
     return Run(statistics.median(r.wall for r in runs), statistics.median(r.cpu for r in runs),
                statistics.median(rtts) if rtts else None, min(r.received for r in runs),
                statistics.median(r.proc_wall for r in runs), statistics.median(r.proc_cpu for r in runs),
-               statistics.median(r.load for r in runs))
+               statistics.median(r.load for r in runs), statistics.median(r.write for r in runs))
 
 
 def _ms(value: float | None) -> str:
@@ -251,7 +254,7 @@ def main() -> None:
                  if args.path == "scheduler"
                  else _engine_sweep(n, count, args.spacing, args.timeout, args.max_pps))
         runs = asyncio.run(sweep)
-        fields = ("wall", "cpu", "rtt_local", "received")
+        fields = ("wall", "cpu", "rtt_local", "received", "write")
         print(json.dumps([{k: getattr(r, k) for k in fields} for r in runs]))
         return
     if shutil.which("fping") is None:
@@ -294,7 +297,10 @@ def main() -> None:
                     ratios.append(
                         f"{n:,} × {count}, {which}: targets/s {peer.wall / mine.wall:.2f}× fping "
                         f"in-process (runs {min(speed):.2f}–{max(speed):.2f}), "
-                        f"CPU {mine.cpu / peer.cpu:.2f}× in-process")
+                        f"CPU {mine.cpu / peer.cpu:.2f}× in-process"
+                        + (f"; the store's write of the sweep's sums {mine.write:.3f} s CPU "
+                           f"({mine.write / n * 1e6:.1f} µs a check), "
+                           f"with it {(mine.cpu + mine.write) / peer.cpu:.2f}×" if mine.write else ""))
                 ratios.append(f"{n:,} × {count}, fping's own spread: wall {min(r.wall for r in theirs):.3f}–"
                               f"{max(r.wall for r in theirs):.3f} s, CPU {min(r.cpu for r in theirs):.3f}–"
                               f"{max(r.cpu for r in theirs):.3f} s")

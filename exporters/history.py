@@ -1,10 +1,19 @@
 """The embedded history store: a `Result` sink that keeps outages and rollups in SQLite for planners.
 
-`HistoryWriter` is called on the event loop for every Result (like the Prometheus collector) and
-only appends to a queue. A writer thread takes whatever has queued for up to ``flush_every`` seconds
-(or ``batch_max`` results), turns it into outage changes (`exporters.history_outages`) and rollup
-deltas (`exporters.history_rollup`), and commits the lot as one transaction. A killed process
-therefore loses at most the batch being collected, and WAL keeps the file consistent.
+`HistoryWriter.publish` is called on the event loop for every Result (like the Prometheus collector)
+and folds it at once into what is pending: the check's rollup sums for its hour, its sample span, its
+outage state (`exporters.history_rollup`, `exporters.history_samples`, `exporters.history_outages`).
+No Result is kept, so nothing per result waits for a thread or for the garbage collector. A writer
+thread owns the connection and commits, each as one transaction:
+- every ``flush_every`` seconds (1 s), the outages opened, extended or closed (and the maintenance
+  windows): what alerts and planners are told first;
+- every ``rollup_every`` seconds (60 s), the rollup sums and the sample spans together, so a check's
+  observed time never runs ahead of its counts; also on `flush`, on `close` and after a failed commit.
+
+What a killed process (``kill -9``) loses; WAL keeps the file consistent whatever the moment:
+outage changes of the last ``flush_every`` at most; rollup counts and observed time of the last
+``rollup_every`` at most (plus a commit's duration). Those lost seconds are in no sample span, so a
+report reads them as not observed, never as up; an outage committed before the kill stays.
 
 Retention (`Retention`) runs at start and hourly in the same thread: hourly rows are kept for
 ``hourly_days`` (rolled up into their day rows first), daily rows and outages for ``daily_days``.
@@ -32,8 +41,7 @@ from probes.base import Result
 
 log = logging.getLogger("netmon.history")
 
-__all__ = ["HistoryStatus", "HistoryWriter", "Outage", "Retention", "Topology", "Window", "ingest",
-           "load_open"]
+__all__ = ["HistoryStatus", "HistoryWriter", "Outage", "Retention", "Topology", "Window", "load_open"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,56 +124,95 @@ def save_maintenance(conn: sqlite3.Connection, windows: Iterable[Window]) -> Non
     )
 
 
-def save_samples(conn: sqlite3.Connection, spans: Iterable[SampleSpan], inserted: list[SampleSpan]) -> None:
-    """Like `save_outages`: new spans get their row id and go into ``inserted`` (reset on failure)."""
-    for s in spans:
+def save_samples(conn: sqlite3.Connection, spans: Iterable[tuple[SampleSpan, float]],
+                 inserted: list[SampleSpan]) -> None:
+    """Like `save_outages`, for (span, its end when taken): new spans get their row id and go into
+    ``inserted`` (reset on failure). The end is the one taken with the batch's rollups, not the span's
+    end now: the loop may have extended it since, by results whose counts are in the next batch."""
+    extended = []
+    for s, end in spans:
         if s.id is None:
             cur = conn.execute(
                 'INSERT INTO samples (site, link, check_id, start, "end", down) VALUES (?, ?, ?, ?, ?, ?)',
-                (s.site, s.link, s.check, s.start, s.end, int(s.down)),
+                (s.site, s.link, s.check, s.start, end, int(s.down)),
             )
             s.id = cur.lastrowid
             inserted.append(s)
         else:
-            conn.execute('UPDATE samples SET "end" = ? WHERE id = ?', (s.end, s.id))
+            extended.append((end, s.id))
+    conn.executemany('UPDATE samples SET "end" = ? WHERE id = ?', extended)
 
 
 class _Pending:
-    """What was measured but is not committed yet: rollup deltas, outages, sample spans, maintenance.
+    """What was measured but is not committed yet: rollup sums, sample spans, outages, maintenance.
 
     Raw results are never kept: memory grows with the number of check-hours and outages, not runs.
+    Filled by `HistoryWriter.publish` (under its lock); the writer thread takes a `_Batch` out of it.
     """
 
     def __init__(self) -> None:
         self.rollups = RollupBatch()
-        self.outages: dict[int, Outage] = {}
         self.spans: dict[int, SampleSpan] = {}
+        self.outages: dict[int, Outage] = {}
         self.maintenance: tuple[Window, ...] | None = None
-        self.results = 0
+        self.results = 0  # results whose sums and spans are in here
 
-    def __bool__(self) -> bool:
-        return bool(self.results or self.outages or self.spans or self.maintenance is not None)
-
-    def absorb(self, tracker: OutageTracker, samples: SampleTracker, result: Result,
-               rollup: bool = True) -> None:
-        if rollup:
-            self.rollups.add(result)
+    def absorb(self, tracker: OutageTracker, samples: SampleTracker, result: Result, max_rows: int) -> bool:
+        """Fold ``result`` in; False if its rollup was left out (``max_rows`` pending already)."""
+        added = self.rollups.add(result, max_rows)
         for o in tracker.observe(result):
             self.outages[id(o)] = o
         for span in samples.observe(result):
             self.spans[id(span)] = span
         self.results += 1
+        return added
 
-    def commit(self, conn: sqlite3.Connection, now: float | None = None) -> int:
-        """Write everything in one transaction (rolling up the hours over at ``now``, default the
-        clock) and forget it; on error keep it all for the next try."""
+    def take(self, everything: bool) -> _Batch:
+        """What to commit now: the outage changes and maintenance always; with ``everything`` the
+        rollup sums and sample spans too (each span with its end now, the end its counts support)."""
+        batch = _Batch(self.outages, self.maintenance)
+        self.outages, self.maintenance = {}, None
+        if everything:
+            batch.rollups, batch.results = self.rollups, self.results
+            batch.spans = [(s, s.end) for s in self.spans.values()]
+            self.rollups, self.spans, self.results = RollupBatch(), {}, 0
+        return batch
+
+    def give_back(self, batch: _Batch) -> None:
+        """Take back a batch whose commit failed, merged with what arrived since (for the next try)."""
+        for key, o in batch.outages.items():
+            self.outages.setdefault(key, o)
+        if self.maintenance is None:
+            self.maintenance = batch.maintenance
+        self.rollups.merge(batch.rollups)
+        for span, _ in batch.spans:
+            self.spans.setdefault(id(span), span)
+        self.results += batch.results
+
+
+class _Batch:
+    """One transaction's worth, taken out of `_Pending` under the lock and written without it."""
+
+    def __init__(self, outages: dict[int, Outage], maintenance: tuple[Window, ...] | None) -> None:
+        self.outages = outages
+        self.maintenance = maintenance
+        self.rollups = RollupBatch()
+        self.spans: list[tuple[SampleSpan, float]] = []
+        self.results = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.results or self.outages or self.spans or self.maintenance is not None)
+
+    def commit(self, conn: sqlite3.Connection, now: float | None = None) -> None:
+        """Write it all in one transaction (rolling up the hours over at ``now``, default the clock);
+        on error the row ids handed out are taken back and the error raised (`_Pending.give_back`)."""
         inserted: list[Outage] = []
         inserted_spans: list[SampleSpan] = []
         try:
             with _transaction(conn):
                 self.rollups.write(conn, time.time() if now is None else now)
                 save_outages(conn, self.outages.values(), inserted)
-                save_samples(conn, self.spans.values(), inserted_spans)
+                save_samples(conn, self.spans, inserted_spans)
                 if self.maintenance is not None:
                     save_maintenance(conn, self.maintenance)
         except BaseException:
@@ -174,24 +221,6 @@ class _Pending:
             for span in inserted_spans:
                 span.id = None
             raise
-        count = self.results
-        self.rollups.clear()
-        self.outages.clear()
-        self.spans.clear()
-        self.maintenance = None
-        self.results = 0
-        return count
-
-
-def ingest(
-    conn: sqlite3.Connection, tracker: OutageTracker, results: Iterable[Result], samples: SampleTracker,
-    now: float | None = None,
-) -> int:
-    """Apply ``results`` to the store as one transaction, as `_Pending.commit`; return how many."""
-    pending = _Pending()
-    for result in results:
-        pending.absorb(tracker, samples, result)
-    return pending.commit(conn, now)
 
 
 @dataclass
@@ -212,9 +241,13 @@ class HistoryStatus:
     last_commit: float = 0.0
 
 
-_STOP = object()
 #: How long stopping waits for the last commit; `netmon run` stops within this plus the check timeouts.
 CLOSE_SECONDS = 10.0
+#: How often rollup sums and sample spans are committed (``HistoryWriter.rollup_every``, `netmon run
+#: --history-rollup-every`): what a killed process may lose of them. Once a minute, a check run every
+#: 30 s costs one row write per two results; keep it well under ``history_rollup.ROLL_AFTER`` (120 s),
+#: or an hour's last sums arrive after the hour was rolled up and cost a day row write each.
+ROLLUP_EVERY = 60.0
 
 
 _STOP = object()
@@ -227,8 +260,8 @@ class HistoryWriter:
     service: a store that cannot be opened (damaged file, a directory at the path, no permission) or
     written (disk full) is reported in `status` and logged once with the path and what to do, and
     the thread retries every ``retry_every`` seconds. Until then measurements accumulate as rollup
-    deltas and outages (`_Pending`), bounded by ``max_pending_rows``; past that, and past
-    ``max_queued`` results waiting for the thread, results are dropped and counted.
+    deltas and outages (`_Pending`), bounded by ``max_pending_rows``; past that, results needing a new
+    row are left out of the rollups and counted as dropped (their outages and observed time are kept).
     A store file deleted or replaced while open is noticed before each commit (device and inode)
     and reopened, so later data is not written into a file nobody can read.
     """
@@ -239,11 +272,10 @@ class HistoryWriter:
         topology: Topology | None = None,
         open_after: int = 2,
         flush_every: float = 1.0,
-        batch_max: int = 20_000,
+        rollup_every: float = ROLLUP_EVERY,
         retention: Retention | None = None,
         probes: tuple[str, ...] = ("icmp",),
         retry_every: float = 30.0,
-        max_queued: int = 200_000,
         max_pending_rows: int = 200_000,
         owner: tuple[int, int] | None = None,
     ):
@@ -251,16 +283,16 @@ class HistoryWriter:
         self.tracker = OutageTracker(topology, open_after=open_after, probes=probes)
         self.samples = SampleTracker(self.tracker.topology.intervals, probes=probes)
         self.flush_every = flush_every
-        self.batch_max = batch_max
+        self.rollup_every = rollup_every
         self.retention = retention or Retention()
         self.retry_every = retry_every
-        self.max_queued = max_queued
         self.max_pending_rows = max_pending_rows
         self.owner = owner
         self.status = HistoryStatus(str(self.path))
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()  # flush requests and the stop
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
+        self._lock = threading.Lock()  # `_pending` and the trackers: publish (any thread) vs the writer
         self._pending = _Pending()
         self._file: tuple[int, int] | None = None  # (st_dev, st_ino) of the open store
         self._resumed = False
@@ -270,10 +302,11 @@ class HistoryWriter:
         return self.status.committed
 
     def publish(self, result: Result) -> None:
-        if self._queue.qsize() >= self.max_queued:
-            self.status.dropped += 1
-            return
-        self._queue.put(result)
+        """Fold ``result`` into what is pending; never waits for the disk (the lock is held by the
+        writer only to take a batch out, never while writing)."""
+        with self._lock:
+            if not self._pending.absorb(self.tracker, self.samples, result, self.max_pending_rows):
+                self.status.dropped += 1
 
     def on_inventory(self, facts: InventoryFacts) -> None:
         self.set_topology(facts.topology)
@@ -288,11 +321,15 @@ class HistoryWriter:
         self._ready.wait()
 
     def set_topology(self, topology: Topology) -> None:
-        """Hand a reloaded inventory's hubs and maintenance windows to the writer thread."""
-        self._queue.put(topology)
+        """Take a reloaded inventory's hubs, intervals and maintenance windows (for the results after it)."""
+        with self._lock:
+            self.tracker.topology = topology
+            self.samples.intervals = topology.intervals
+            self._pending.maintenance = topology.maintenance
 
     def flush(self, timeout: float = 30.0) -> None:
-        """Block until everything queued before this call was offered to the store (see `status`)."""
+        """Block until everything published before this call was offered to the store (see `status`):
+        rollup sums and spans too, without waiting for ``rollup_every``."""
         done = threading.Event()
         self._queue.put(done)
         if not done.wait(timeout):
@@ -310,7 +347,7 @@ class HistoryWriter:
         self._queue.put(_STOP)
         self._thread.join(timeout)
         if self._thread.is_alive():
-            unsaved = self._queue.qsize() + self._pending.results
+            unsaved = self._pending.results
             log.error("history store %s: writing did not finish within %gs (a frozen or failing disk?); "
                       "about %d results not saved, stopping without them", self.path, timeout, unsaved)
         self._thread = None
@@ -320,17 +357,25 @@ class HistoryWriter:
         self._ready.set()
         next_open = time.monotonic() + self.retry_every
         next_retention = time.monotonic() + 3600
+        next_rollup = time.monotonic() + self.rollup_every
         running = True
         while running:
             if conn is None and time.monotonic() >= next_open:
                 conn = self._open()
                 next_open = time.monotonic() + self.retry_every
-            running, waiters = self._collect()
+            wait = self.flush_every if conn is None else min(self.flush_every, next_rollup - time.monotonic())
+            running, waiters = self._wait(max(0.0, wait))
             if conn is not None:
-                conn = self._commit(conn)
+                everything = bool(waiters) or not running or time.monotonic() >= next_rollup
+                conn, committed = self._commit(conn, everything)
+                if everything:
+                    # a failed commit keeps everything pending and is tried again at the next wake-up
+                    next_rollup = time.monotonic() + (self.rollup_every if committed else self.flush_every)
                 if conn is not None and time.monotonic() >= next_retention:
                     self._guard(conn, lambda c: self.retention.apply(c, time.time()), "retention")
                     next_retention = time.monotonic() + 3600
+            else:
+                next_rollup = 0.0  # a store that cannot be opened gets everything pending once it opens
             self.status.pending = self._pending.results
             for w in waiters:
                 w.set()
@@ -349,23 +394,9 @@ class HistoryWriter:
             conn = connect(self.path)
             self._protect(new_dir)
             info = os.stat(self.path)
-            if not self._resumed:
-                mine = {(o.site, o.link) for o in self.tracker.open_outages()}
-                self.tracker.resume(o for o in load_open(conn) if (o.site, o.link) not in mine)
-                for o in self.tracker.close_stale(time.time()):
-                    self._pending.outages[id(o)] = o
-                self._resumed = True
-            elif replaced or self._file != (info.st_dev, info.st_ino):
-                # A new file: outages and sample spans still open, or changed since the last commit, were
-                # rows of the old file; they are written into the new one afresh.
-                for o in [*self.tracker.open_outages(), *self._pending.outages.values()]:
-                    o.id = None
-                    self._pending.outages[id(o)] = o
-                for span in [*self.samples.current(), *self._pending.spans.values()]:
-                    span.id = None
-                    self._pending.spans[id(span)] = span
+            with self._lock:
+                self._take_over(conn, replaced or self._file != (info.st_dev, info.st_ino))
             self._file = (info.st_dev, info.st_ino)
-            self._pending.maintenance = self.tracker.topology.maintenance
         except (sqlite3.Error, OSError, SchemaTooNew) as exc:
             if conn is not None:
                 conn.close()
@@ -374,6 +405,27 @@ class HistoryWriter:
         self._healthy(f"history store {self.path} open")
         self._guard(conn, lambda c: self.retention.apply(c, time.time()), "retention")
         return conn
+
+    def _take_over(self, conn: sqlite3.Connection, new_file: bool) -> None:
+        """Resume the outages a previous run left open (the first open), or, in a ``new_file`` after the
+        old one was deleted or replaced, write afresh what were rows of the old file."""
+        pending = self._pending
+        if not self._resumed:
+            mine = {(o.site, o.link) for o in self.tracker.open_outages()}
+            self.tracker.resume(o for o in load_open(conn) if (o.site, o.link) not in mine)
+            for o in self.tracker.close_stale(time.time()):
+                pending.outages[id(o)] = o
+            self._resumed = True
+        elif new_file:
+            # Outages and sample spans still open, or changed since the last commit, were rows of the
+            # old file; they are written into the new one afresh.
+            for o in [*self.tracker.open_outages(), *pending.outages.values()]:
+                o.id = None
+                pending.outages[id(o)] = o
+            for span in [*self.samples.current(), *pending.spans.values()]:
+                span.id = None
+                pending.spans[id(span)] = span
+        pending.maintenance = self.tracker.topology.maintenance
 
     def _protect(self, new_dir: bool) -> None:
         """Outages and site names are for the province's staff: no access for others (0640, a new
@@ -390,40 +442,24 @@ class HistoryWriter:
                 if path.exists():
                     os.chown(path, *self.owner)
 
-    def _collect(self) -> tuple[bool, list[threading.Event]]:
-        """Take one batch from the queue into `_pending`; (still running, flush waiters)."""
+    def _wait(self, timeout: float) -> tuple[bool, list[threading.Event]]:
+        """Sleep up to ``timeout`` for flush requests or the stop; (still running, flush waiters)."""
         waiters: list[threading.Event] = []
-        taken = 0
         try:
-            item = self._queue.get(timeout=min(60.0, self.retry_every))
+            item = self._queue.get(timeout=timeout)
+            while True:
+                if item is _STOP:
+                    return False, waiters
+                assert isinstance(item, threading.Event)
+                waiters.append(item)
+                item = self._queue.get_nowait()
         except queue.Empty:
             return True, waiters
-        deadline = time.monotonic() + self.flush_every
-        while True:
-            if item is _STOP:
-                return False, waiters
-            if isinstance(item, Result):
-                room = len(self._pending.rollups) < self.max_pending_rows
-                if not room:
-                    self.status.dropped += 1
-                self._pending.absorb(self.tracker, self.samples, item, rollup=room)
-                taken += 1
-            elif isinstance(item, threading.Event):
-                waiters.append(item)
-            elif isinstance(item, Topology):
-                self.tracker.topology = item
-                self.samples.intervals = item.intervals
-                self._pending.maintenance = item.maintenance
-            if waiters or taken >= self.batch_max:
-                return True, waiters
-            try:
-                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                return True, waiters
 
-    def _commit(self, conn: sqlite3.Connection) -> sqlite3.Connection | None:
-        """Commit `_pending` (reopening first if the file was deleted or replaced); the connection to
-        keep using, or None when the store must be reopened."""
+    def _commit(self, conn: sqlite3.Connection, everything: bool) -> tuple[sqlite3.Connection | None, bool]:
+        """Commit the pending outage changes, with ``everything`` the rollup sums and spans too (reopening
+        first if the file was deleted or replaced); (the connection to keep using, or None when the
+        store must be reopened; whether it committed)."""
         if self._replaced():
             conn.close()
             self.status.reopened += 1
@@ -432,15 +468,19 @@ class HistoryWriter:
                       "running netmon, stop it first)", self.path)
             reopened = self._open(replaced=True)
             if reopened is None:
-                return None
+                return None, False
             conn = reopened
-        if not self._pending:
-            return conn
-        results = self._pending.results
-        if self._guard(conn, self._pending.commit, f"{results} results not saved yet, kept in memory"):
-            self.status.committed += results
-            self.status.last_commit = time.time()
-        return conn
+        with self._lock:
+            batch = self._pending.take(everything)
+        if not batch:
+            return conn, True
+        if not self._guard(conn, batch.commit, f"{batch.results} results not saved yet, kept in memory"):
+            with self._lock:
+                self._pending.give_back(batch)
+            return conn, False
+        self.status.committed += batch.results
+        self.status.last_commit = time.time()
+        return conn, True
 
     def _guard(self, conn: sqlite3.Connection, write: Callable[[sqlite3.Connection], object],
                what: str) -> bool:

@@ -147,17 +147,18 @@ class OutageTracker:
     def observe(self, result: Result) -> list[Outage]:
         changed: list[Outage] = []
         for m in result.measurements:
-            if m.name == UPS_ON_BATTERY:
+            if m[0] == UPS_ON_BATTERY:
                 self._battery.setdefault(result.site, deque(maxlen=64)).append((result.started, m.value))
                 if m.value >= 1:
                     changed += self._recause(result.site)
-        if not self.watches(result):
+        if result.probe not in self.probes:  # `watches`, inline: this runs for every result
             return changed
-        line = self.topology.secure.get(result.key)
+        secure = self.topology.secure
+        line = secure.get(result.key) if secure else None
         if line is not None and self._failing(result.site, line):
             return changed
         name = result.check if line is not None else result.link
-        subject = self._subject(result.site, name)
+        subject = self._subjects.get((result.site, name)) or self._subject(result.site, name)
         t = result.started
         if subject.open is not None and t - subject.last_fail > self.max_gap:
             changed.append(self._close(subject, subject.last_fail))

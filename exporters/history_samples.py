@@ -59,10 +59,10 @@ class SampleTracker:
     def observe(self, result: Result) -> list[SampleSpan]:
         if result.probe not in self.probes:
             return []
-        interval = self.interval(result)
+        intervals = self.intervals  # `interval`, inline: this runs for every result
+        interval = intervals.get(result.key, self.default_interval) if intervals else self.default_interval
         t, down = result.started, not result.success
-        key = (result.site, result.check)
-        cur = self._current.get(key)
+        cur = self._current.get((result.site, result.check))
         if cur is not None and t < cur.start:
             return []  # a run older than the span it would join (clock step): nothing to add
         if cur is not None and t <= cur.end + GAP_SLACK * interval:

@@ -224,6 +224,10 @@ HELP = {
     "probes whose failures open outages in the history, comma-separated (default icmp)":
         "các loại kiểm tra mà lỗi của chúng mở một lần mất kết nối trong lịch sử, cách nhau bằng dấu phẩy "
         "(mặc định icmp)",
+    "how often rollups and observed time are written to the history (default 60s): what a killed netmon may "
+    "lose of them, read as not observed; outages are written within 1s":
+        "bao lâu ghi số liệu tổng hợp và thời gian quan sát vào lịch sử một lần (mặc định 60s): phần netmon "
+        "bị buộc dừng có thể mất, được tính là không quan sát; sự cố mất kết nối được ghi trong vòng 1s",
     "accept edge agents (netmon agent) listed in FILE: endpoint, TLS, remote-write URL":
         "nhận các tác tử biên (netmon agent) ghi trong FILE: địa chỉ, TLS, địa chỉ remote-write",
     "Alertmanager that receives the meeting-readiness summaries (default: $NETMON_ALERTMANAGER_URL; without "

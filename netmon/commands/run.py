@@ -8,8 +8,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from netmon.i18n import lang, text
 from netmon.service import Daemon
 from netmon.sharding import Shard
+from probes.base import parse_duration
+from probes.errors import NetmonError
+from probes.wording import Lang
 
 if TYPE_CHECKING:
     from exporters.history import HistoryWriter
@@ -36,6 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-history", action="store_true", help="do not keep the history store")
     p.add_argument("--history-reachability", default="icmp", metavar="PROBES",
                    help="probes whose failures open outages in the history, comma-separated (default icmp)")
+    p.add_argument("--history-rollup-every", default="60s", metavar="DURATION",
+                   help="how often rollups and observed time are written to the history (default 60s): "
+                        "what a killed netmon may lose of them, read as not observed; outages are written "
+                        "within 1s")
     p.add_argument("--agents", default=None, metavar="FILE",
                    help="accept edge agents (netmon agent) listed in FILE: endpoint, TLS, remote-write URL")
     p.add_argument("--alertmanager", default=os.environ.get("NETMON_ALERTMANAGER_URL"), metavar="URL",
@@ -49,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     from netmon.report import DEFAULT_HISTORY
     from netmon.webconfig import load_web_config
 
+    rollup_every = _rollup_every(args.history_rollup_every, lang(getattr(args, "lang", None)))
+
     async def main() -> None:
         from netmon.meetings.board import ReadinessBoard
         from netmon.meetings.notify import Notifier
@@ -61,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
             from exporters.history import HistoryWriter
 
             probes = tuple(p.strip() for p in args.history_reachability.split(",") if p.strip())
-            history = HistoryWriter(args.history or DEFAULT_HISTORY, probes=probes, owner=_owner(args.user))
+            history = HistoryWriter(args.history or DEFAULT_HISTORY, probes=probes, owner=_owner(args.user),
+                                    rollup_every=rollup_every)
         # The service hands the history the inventory's facts on start and every reload, and closes it.
         service = Daemon(args.config or DEFAULT_CONFIG, args.listen, max_concurrency=args.max_concurrency,
                           shard=shard, sinks=[board, *([history] if history else [])], web=web,
@@ -90,6 +101,24 @@ def _owner(user: str | None) -> tuple[int, int] | None:
     except KeyError:
         return None  # the service reports an unknown user when it drops privileges
     return entry.pw_uid, entry.pw_gid
+
+
+_TEXT = {
+    "rollup_every": ("--history-rollup-every {value!r}: expected a duration from 1s to 110s, e.g. 60s",
+                     "--history-rollup-every {value!r}: cần một khoảng thời gian từ 1s đến 110s, ví dụ 60s"),
+}
+
+
+def _rollup_every(value: str, language: Lang) -> float:
+    """Seconds from ``--history-rollup-every``; at most 110 s, under the 120 s after which an hour's rows
+    are rolled up into their day's (`exporters.history_rollup.ROLL_AFTER`), so its last sums come first."""
+    try:
+        seconds = float(parse_duration(value))  # type: ignore[arg-type]
+    except ValueError:
+        seconds = 0.0
+    if not 1 <= seconds <= 110:
+        raise NetmonError(text(_TEXT, "rollup_every", language, value=value))
+    return seconds
 
 
 def start_agents(path: str, service: Daemon, history: HistoryWriter | None) -> Receiver:

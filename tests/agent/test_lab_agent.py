@@ -138,6 +138,7 @@ def test_cut_kill_power_cut_then_everything_once(lab: control.Lab, tmp_path: Pat
     with prometheus(tmp_path, [], remote_write=True) as prom, \
             agent_setup(tmp_path, f"{prom.url}/api/v1/write") as (agents, config, buffer), \
             netmon_run(central_inventory(tmp_path), tmp_path, "--agents", str(agents), "--history", str(hist),
+                       "--history-rollup-every", "1s",  # its rollup runs are read while it runs
                        "--max-concurrency", "32") as central:
         agent = AgentProcess(config, tmp_path / "agent.log")
         try:

@@ -25,12 +25,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.exporters.history_killer import BATCH
+from netmon.report.compute import build
+from netmon.report.store import StoreSource
+from tests.exporters.history_killer import BATCH, COMMITTED, PUBLISHED
+from tests.exporters.history_scenario import SITES, T0
 from tests.netmon.test_service import write_inventory
-from tests.support import ROOT, free_port
+from tests.support import ROOT, free_port, wait_until
 
 TRIALS, LANES = 50, 5
-#: The writer's commit period (`HistoryWriter.flush_every`): kill moments spread over one cycle.
+#: The writer's commit period for rollups (`netmon run --history-rollup-every`, as short as allowed so
+#: that each restart commits new rows soon; outages every 1 s, `HistoryWriter.flush_every`): kill
+#: moments spread over one cycle.
 CYCLE = 1.0
 
 
@@ -62,6 +67,49 @@ def test_kill_9_during_writes_loses_at_most_the_current_batch(tmp_path: Path) ->
     # every acknowledged batch is there; beyond them only what the child committed after our last read
     # (the next batch, acknowledged but unread, and part of the one after)
     assert acknowledged * BATCH <= runs <= (acknowledged + 2) * BATCH
+
+
+def test_kill_9_loses_at_most_the_rollup_interval_as_not_observed_and_keeps_the_outages(tmp_path: Path) -> None:
+    """Rollups and spans are committed once per ``rollup_every``, outages within ``flush_every``. Killed
+    between two rollup commits, the store must hold the outages that opened meanwhile, and the lost
+    minutes must read as not observed, never as up: every observed second backed by committed runs."""
+    path = tmp_path / "history.db"
+    proc = subprocess.Popen([sys.executable, "-m", "tests.exporters.history_killer", str(path), "lag"],
+                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    try:
+        assert proc.stdout.readline() == "published\n"
+        wait_until(lambda: len(open_outages(path)) == 2, 10, "the outages opened after the last rollup commit")
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        proc.kill()
+        proc.wait()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    conn.close()
+    # ban-b's link and hub-x fail from run 2000: both open at run 2001 (ban-b's first: its cause is
+    # decided again at its close, when it becomes hub)
+    assert open_outages(path) == [("ban-b", "primary", T0 + 60000, "link"), ("hub-x", "", T0 + 60005, "link")]
+    source = StoreSource(path)
+    try:
+        end = T0 + 30 * PUBLISHED
+        report = build(source, SITES, T0, end, now=end)
+    finally:
+        source.close()
+    rows = {r.key: r for r in report.rows}
+    for site in ("ban-a", "ban-b"):
+        row = rows[site]
+        assert row.runs == COMMITTED, row  # runs 1900-2005 were lost with the process
+        observed = row.coverage * (end - T0)
+        assert observed == pytest.approx(30 * row.runs), (site, observed, row.runs)  # no span without its runs
+    # ban-a's 750 s down (runs 100-103 and 200; 1000-1019 in maintenance) over the observed time only
+    assert rows["ban-a"].availability == pytest.approx(1 - 750 / (30 * COMMITTED))
+
+
+def open_outages(path: Path) -> list[tuple[str, str, float, str]]:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        return conn.execute('SELECT site, link, start, cause FROM outages WHERE "end" IS NULL ORDER BY site').fetchall()
 
 
 def committed_runs(db: Path) -> int:
@@ -109,7 +157,8 @@ class Lane:
         with log:
             return subprocess.Popen(
                 [sys.executable, "-m", "netmon.cli", "run", "--config", str(self.inventory),
-                 "--listen", f"127.0.0.1:{free_port()}", "--history", str(self.db)],
+                 "--listen", f"127.0.0.1:{free_port()}", "--history", str(self.db),
+                 "--history-rollup-every", f"{CYCLE:g}s"],
                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
     def resumed(self, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> int:

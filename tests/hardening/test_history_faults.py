@@ -139,7 +139,7 @@ def test_the_store_is_used_once_the_operator_moved_the_damage_away(tmp_path: Pat
 def test_memory_stays_bounded_while_the_store_is_unavailable(tmp_path: Path) -> None:
     store = tmp_path / "history.db"
     directory(store)
-    w = writer(store, max_pending_rows=50, max_queued=1_000_000)
+    w = writer(store, max_pending_rows=50)
     for k in range(40):
         for site in SITES:
             w.publish(Result(site, f"web-{k}", "http", "http://127.0.0.1/", "", True, T0 + 30 * k, 0.1))
