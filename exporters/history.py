@@ -336,7 +336,7 @@ class HistoryWriter:
             raise TimeoutError("history writer did not flush in time")
 
     def close(self, timeout: float = CLOSE_SECONDS) -> None:
-        """Commit what is queued and stop the thread, waiting ``timeout`` seconds at most.
+        """Commit everything pending and stop the thread, waiting ``timeout`` seconds at most.
 
         A write to a frozen or dead disk sleeps in the kernel until the disk comes back; shutdown must
         not wait for it (it once took 30 s, then a supervisor's SIGKILL). The thread is left behind,
@@ -394,8 +394,9 @@ class HistoryWriter:
             conn = connect(self.path)
             self._protect(new_dir)
             info = os.stat(self.path)
+            stored = [] if self._resumed else load_open(conn)  # before the lock: publish never waits on I/O
             with self._lock:
-                self._take_over(conn, replaced or self._file != (info.st_dev, info.st_ino))
+                self._take_over(stored, replaced or self._file != (info.st_dev, info.st_ino))
             self._file = (info.st_dev, info.st_ino)
         except (sqlite3.Error, OSError, SchemaTooNew) as exc:
             if conn is not None:
@@ -406,13 +407,13 @@ class HistoryWriter:
         self._guard(conn, lambda c: self.retention.apply(c, time.time()), "retention")
         return conn
 
-    def _take_over(self, conn: sqlite3.Connection, new_file: bool) -> None:
-        """Resume the outages a previous run left open (the first open), or, in a ``new_file`` after the
-        old one was deleted or replaced, write afresh what were rows of the old file."""
+    def _take_over(self, stored: list[Outage], new_file: bool) -> None:
+        """Resume the outages a previous run left open (``stored``, at the first open), or, in a
+        ``new_file`` after the old one was deleted or replaced, write afresh what were rows of the old one."""
         pending = self._pending
         if not self._resumed:
             mine = {(o.site, o.link) for o in self.tracker.open_outages()}
-            self.tracker.resume(o for o in load_open(conn) if (o.site, o.link) not in mine)
+            self.tracker.resume(o for o in stored if (o.site, o.link) not in mine)
             for o in self.tracker.close_stale(time.time()):
                 pending.outages[id(o)] = o
             self._resumed = True
