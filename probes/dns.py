@@ -5,6 +5,18 @@ truncated answer, or TCP only), rather than through `dns.asyncresolver.Resolver`
 rotates servers and folds SERVFAIL and REFUSED into one "no nameservers" error, while a monitor needs the
 server's own rcode and the time of exactly one exchange.
 
+The lookup time is what the network and the server took, not when the prober got round to reading the
+answer: the event loop also runs every other check, and under load it read a 4 ms answer as 40 ms and
+more. dnspython still builds, sends, matches and parses the messages, over sockets of ours
+(`_StampedDatagram`, `_StampedStream`) that note the clock right before the query is sent and the
+kernel's arrival stamp of what dnspython reads (`probes.arrival`); the last read is the accepted answer's,
+so a stray datagram it skipped does not time the lookup. Over UDP the time is query sent → answer
+arrived. Over TCP it is the handshake as the kernel measured it (`tcp.connect_seconds`) plus query sent →
+the answer's last segment arrived; the moment between the two, when the prober noticed the connection,
+is the prober's own and not counted. A truncated UDP answer adds its exchange to the TCP one that
+follows. Where the kernel gives no stamp (not Linux), or the wall clock stepped between send and arrival,
+the time is the clock's around the exchange, prober's delay included.
+
 Module name note: this is ``probes.dns``; dnspython stays reachable as the top-level ``dns`` package
 because imports are absolute.
 """
@@ -14,18 +26,21 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ipaddress
+import socket
 import time
 from typing import Annotated, Any, Literal
 
+import dns.asyncbackend
 import dns.asyncquery
 import dns.exception
+import dns.inet
 import dns.message
 import dns.name
 import dns.rcode
 import dns.rdata
 import dns.rdatatype
 
-from probes import tcp
+from probes import arrival, tcp
 from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
 from probes.schema import After, Rules
 from probes.verdict import OK, Baseline, Finding, Limits, Verdict, judge_plainly
@@ -131,17 +146,140 @@ def _forms(rdata: dns.rdata.Rdata) -> set[str]:
     return {_canonical("NS", rdata.target.to_text())}  # type: ignore[attr-defined]
 
 
+class _Stamps:
+    """A non-blocking socket for dnspython that notes when the query was sent (clock, right before the
+    send) and when the last read arrived (kernel stamp; None where it gave none).
+
+    The timeouts dnspython passes its sockets are left to the caller's ``asyncio.timeout``, which bounds
+    the whole exchange.
+    """
+
+    sock: socket.socket
+    sent_ns = 0
+    arrived_ns: int | None = None
+
+    def seconds(self, wall: float) -> float:
+        """Sent → arrived; ``wall`` (the monotonic clock around the exchange) without a kernel stamp, or
+        when the figure falls outside it: the wall clock was stepped in between."""
+        if self.arrived_ns is None:
+            return wall
+        figure = (self.arrived_ns - self.sent_ns) / 1e9
+        return figure if 0 <= figure <= wall else wall
+
+    async def _read(self, size: int) -> tuple[bytes, Any]:
+        while True:
+            try:
+                data, ancdata, _, source = self.sock.recvmsg(size, arrival.CMSG_SPACE)
+            except BlockingIOError:
+                await _readable(self.sock)
+                continue
+            self.arrived_ns = arrival.arrival_ns(ancdata)
+            return data, source
+
+
+async def _readable(sock: socket.socket) -> None:
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:  # the loop calls it on every pass while data waits, until it is removed
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(sock.fileno(), wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(sock.fileno())
+
+
+class _StampedDatagram(_Stamps, dns.asyncbackend.DatagramSocket):
+    """An unconnected UDP socket for `dns.asyncquery.udp` (unconnected, so that dnspython sees and skips
+    another source's datagram, as with its own socket)."""
+
+    def __init__(self, family: int) -> None:
+        super().__init__(family, socket.SOCK_DGRAM)
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        self.sock.setblocking(False)
+        arrival.stamp_arrivals(self.sock)
+
+    async def sendto(self, what: bytes, destination: Any, timeout: float | None) -> int:
+        self.sent_ns = time.time_ns()  # asyncio's sock_sendto sends at once unless the buffer is full
+        await asyncio.get_running_loop().sock_sendto(self.sock, what, destination)
+        return len(what)
+
+    async def recvfrom(self, size: int, timeout: float | None) -> tuple[bytes, Any]:
+        return await self._read(size)
+
+
+class _StampedStream(_Stamps, dns.asyncbackend.StreamSocket):
+    """A connected non-blocking TCP socket for `dns.asyncquery.tcp`."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__(sock.family, socket.SOCK_STREAM)
+        self.sock = sock
+        arrival.stamp_arrivals(sock)
+
+    async def sendall(self, what: bytes, timeout: float | None) -> None:
+        self.sent_ns = time.time_ns()
+        await asyncio.get_running_loop().sock_sendall(self.sock, what)
+
+    async def recv(self, size: int, timeout: float | None) -> bytes:
+        return (await self._read(size))[0]
+
+    async def getpeername(self) -> Any:
+        return self.sock.getpeername()
+
+
+async def _udp(
+    query: dns.message.Message, server: str, port: int, timeout: float
+) -> tuple[dns.message.Message | None, float]:
+    """The answer (None if it came truncated) and the exchange's seconds."""
+    stamped = _StampedDatagram(dns.inet.af_for_address(server))
+    try:
+        begin = time.perf_counter()
+        try:
+            # Like dig, wait on past a stray datagram (another source, a wrong query id, garbage): anyone on
+            # the path can send one, and failing the check on the first made one forged packet an outage.
+            response: dns.message.Message | None = await dns.asyncquery.udp(
+                query, server, timeout=timeout, port=port, ignore_unexpected=True, ignore_errors=True,
+                raise_on_truncation=True, sock=stamped,
+            )
+        except dns.message.Truncated:
+            response = None
+        return response, stamped.seconds(time.perf_counter() - begin)
+    finally:
+        stamped.sock.close()
+
+
+async def _tcp(
+    query: dns.message.Message, server: str, port: int, timeout: float
+) -> tuple[dns.message.Message, float]:
+    """The answer and its seconds: the kernel's handshake figure plus query sent → answer arrived."""
+    sock = socket.socket(dns.inet.af_for_address(server), socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        begin = time.perf_counter()
+        await asyncio.get_running_loop().sock_connect(sock, (server, port))
+        handshake = tcp.connect_seconds(sock, time.perf_counter() - begin)
+        stamped = _StampedStream(sock)
+        begin = time.perf_counter()
+        response = await dns.asyncquery.tcp(query, server, timeout=timeout, port=port, sock=stamped)
+        return response, handshake + stamped.seconds(time.perf_counter() - begin)
+    finally:
+        sock.close()
+
+
 async def _exchange(
     query: dns.message.Message, server: str, options: DnsOptions, timeout: float
-) -> dns.message.Message:
-    if options.transport == "tcp":
-        return await dns.asyncquery.tcp(query, server, timeout=timeout, port=options.port)
-    # Like dig, wait on past a stray datagram (another source, a wrong query id, garbage): anyone on the
-    # path can send one, and failing the check on the first made one forged packet an outage.
-    response, _ = await dns.asyncquery.udp_with_fallback(
-        query, server, timeout=timeout, port=options.port, ignore_unexpected=True, ignore_errors=True
-    )
-    return response
+) -> tuple[dns.message.Message, float]:
+    """The answer and the lookup's seconds (see the module docstring)."""
+    seconds = 0.0
+    if options.transport == "udp":
+        response, seconds = await _udp(query, server, options.port, timeout)
+        if response is not None:
+            return response, seconds
+    response, more = await _tcp(query, server, options.port, timeout)
+    return response, seconds + more
 
 
 def judge(result: Result, limits: Limits | None, baseline: Baseline | None) -> Finding:
@@ -170,10 +308,10 @@ async def run(check: Check) -> Result:
     rdtype = dns.rdatatype.from_text(options.record_type)
     query = dns.message.make_query(options.name, rdtype)
     where = f"{server}:{options.port}/{options.transport}"
-    started, begin = time.time(), time.perf_counter()
+    started = time.time()
     try:
         async with asyncio.timeout(check.remaining()):
-            response = await _exchange(query, server, options, check.remaining())
+            response, seconds = await _exchange(query, server, options, check.remaining())
     except (dns.exception.Timeout, TimeoutError):
         return check.fail("timeout", f"no answer from {where} within {check.timeout:g}s", started)
     except OSError as exc:
@@ -182,7 +320,6 @@ async def run(check: Check) -> Result:
     except (dns.exception.DNSException, EOFError) as exc:  # EOFError: TCP closed before a full answer
         detail = str(exc) or type(exc).__name__
         return check.fail("bad_response", f"unusable answer from {where}: {detail}", started)
-    seconds = time.perf_counter() - begin
     records = [r for rrset in response.answer if rrset.rdtype == rdtype for r in rrset]
     measured = [Measurement(LOOKUP_SECONDS, seconds), Measurement(ANSWERS, len(records))]
     rcode = response.rcode()

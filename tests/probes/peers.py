@@ -5,8 +5,10 @@
 - `make_ca` / `make_leaf`: a throw-away CA and server certificates with a chosen validity window.
 - `DnsPeer`: a UDP DNS server built on dnspython's message parsing; answers A records for known names,
   NXDOMAIN otherwise, and can be told to stay silent.
-- `busy_loop`: holds the event loop once a connection is established but not yet noticed, as a prober
-  busy with other checks does.
+- `DelayedDnsPeer`: a DNS server in a thread, answering after a known delay and saying what it took.
+- `busy_until` / `busy_loop`: hold the event loop once something the prober waits for has happened (a
+  query reached the server, a connection is established) but is not yet noticed, as a prober busy with
+  other checks does.
 - `silent_host`: a network namespace holding a 198.18.0.0/15 address that drops every packet, for
   honest connect timeouts (a blackhole route in the root namespace fails at once with EINVAL instead).
 
@@ -21,17 +23,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import ipaddress
 import os
 import select
+import socket
 import ssl
 import subprocess
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
+import dns.flags
 import dns.message
 import dns.rcode
 import dns.rdatatype
@@ -40,6 +46,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from probes import arrival
 
 _CHUNK = b"x" * 65536
 
@@ -228,7 +236,7 @@ class _DnsProtocol(asyncio.DatagramProtocol):
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        answer = self.peer.answer(data)
+        answer = self.peer.answer(data, truncated=self.peer.truncate)
         if answer is not None and self.transport is not None:
             self.transport.sendto(answer, addr)
 
@@ -237,25 +245,30 @@ class DnsPeer:
     """A DNS server on 127.0.0.1:<free port>, UDP and TCP on the same port number.
 
     ``records`` maps names (no trailing dot) to A addresses; names in ``servfail`` get SERVFAIL, other
-    names NXDOMAIN. With ``silent`` set it counts queries and answers none.
+    names NXDOMAIN. With ``silent`` set it counts queries and answers none; with ``truncate`` set its UDP
+    answers are empty and marked truncated (TC), so a client asks again over TCP.
     """
 
     def __init__(self, records: dict[str, list[str]], servfail: frozenset[str] = frozenset()) -> None:
         self.records = records
         self.servfail = servfail
         self.silent = False
+        self.truncate = False
         self.queries = 0
         self.port = 0
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
 
-    def answer(self, wire: bytes) -> bytes | None:
-        """The response to one query in wire format, or None when silent."""
+    def answer(self, wire: bytes, truncated: bool = False) -> bytes | None:
+        """The response to one query in wire format (empty, TC set, if ``truncated``), or None when silent."""
         self.queries += 1
         if self.silent:
             return None
         query = dns.message.from_wire(wire)
         response = dns.message.make_response(query)
+        if truncated:
+            response.flags |= dns.flags.TC
+            return response.to_wire()
         question = query.question[0]
         name = question.name.to_text().lower().rstrip(".")
         if name in self.servfail:
@@ -345,15 +358,15 @@ async def unused_port() -> int:
 
 
 class BusyLoop:
-    """See `busy_loop`; ``fired`` says the loop was held (a test that relies on it asserts it)."""
+    """See `busy_until`; ``fired`` says the loop was held (a test that relies on it asserts it)."""
 
-    def __init__(self, listener: int, seconds: float) -> None:
+    def __init__(self, ready: Callable[[], bool], seconds: float) -> None:
         self.fired = False
-        self._listener, self._seconds = listener, seconds
+        self._ready, self._seconds = ready, seconds
         self._handle = asyncio.get_running_loop().call_soon(self._poll)
 
     def _poll(self) -> None:
-        if select.select([self._listener], [], [], 0)[0]:
+        if self._ready():
             time.sleep(self._seconds)  # the point: the loop is held, as by a check's CPU work
             self.fired = True
         else:
@@ -364,16 +377,109 @@ class BusyLoop:
 
 
 @contextlib.contextmanager
-def busy_loop(listener: int, seconds: float) -> Iterator[BusyLoop]:
-    """Keep the running event loop spinning until a connection to ``listener`` (a listening socket's
-    descriptor) is established, then hold the loop for ``seconds`` once.
+def busy_until(ready: Callable[[], bool], seconds: float) -> Iterator[BusyLoop]:
+    """Keep the running event loop spinning until ``ready()`` is true, then hold the loop for ``seconds``
+    once: whatever the prober is waiting for that happens meanwhile is noticed only after the hold."""
+    busy = BusyLoop(ready, seconds)
+    try:
+        yield busy
+    finally:
+        busy.cancel()
+
+
+def busy_loop(listener: int, seconds: float) -> contextlib.AbstractContextManager[BusyLoop]:
+    """`busy_until` a connection to ``listener`` (a listening socket's descriptor) is established.
 
     The hold runs before the loop hands the connect's completion to the connecting coroutine: the
     callback is queued ahead of the I/O events of the loop's next pass, so a prober that times its
     connect by the clock sees the handshake plus ``seconds``.
     """
-    busy = BusyLoop(listener, seconds)
-    try:
-        yield busy
-    finally:
-        busy.cancel()
+    return busy_until(lambda: bool(select.select([listener], [], [], 0)[0]), seconds)
+
+
+class DelayedDnsPeer:
+    """A DNS server in a thread on 127.0.0.1, UDP and TCP on one port number, answering every query
+    (one A record, 198.18.10.1, for any name) ``delay`` seconds after it arrived.
+
+    Being outside the event loop, it answers while the prober's loop is held (`busy_until`
+    ``arrived.is_set``). ``held`` brackets what the server took for the last query: from the kernel's
+    arrival stamp of the query to just before, and just after, it sent the answer. A prober that times
+    the network and the server reads a figure inside, plus the query's own way here. With ``strays``
+    each UDP answer is preceded, at once, by a copy with a wrong id, garbage, and a copy from another
+    source port carrying another address (198.18.6.6).
+    """
+
+    def __init__(self, delay: float, strays: bool = False) -> None:
+        self.delay, self.strays = delay, strays
+        self.arrived = threading.Event()
+        self.held = (0.0, 0.0)
+        for _ in range(20):  # the free UDP port must also be free for TCP; retry the rare clash
+            self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self._udp.bind(("127.0.0.1", 0))
+            self.port = self._udp.getsockname()[1]
+            try:
+                self._tcp = socket.create_server(("127.0.0.1", self.port))
+                break
+            except OSError:
+                self._udp.close()
+        else:
+            raise RuntimeError("no port free for both UDP and TCP")
+        self._udp.setsockopt(socket.SOL_SOCKET, arrival.SO_TIMESTAMPNS, 1)
+        self._other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._other.bind(("127.0.0.1", 0))
+        self._wake, self._woken = socket.socketpair()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> DelayedDnsPeer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._wake.send(b"x")
+        self._thread.join()
+        for sock in (self._udp, self._tcp, self._other, self._wake, self._woken):
+            sock.close()
+
+    def _serve(self) -> None:
+        while True:
+            ready = select.select([self._udp, self._tcp, self._woken], [], [])[0]
+            if self._woken in ready:
+                return
+            if self._udp in ready:
+                wire, ancdata, _, peer = self._udp.recvmsg(4096, arrival.CMSG_SPACE)
+                self._answer(wire, ancdata, functools.partial(self._send_udp, peer=peer))
+            if self._tcp in ready:
+                conn, _ = self._tcp.accept()
+                with conn:
+                    conn.settimeout(2.0)
+                    conn.setsockopt(socket.SOL_SOCKET, arrival.SO_TIMESTAMPNS, 1)
+                    head, ancdata, _, _ = conn.recvmsg(2, arrival.CMSG_SPACE)
+                    wire = conn.recv(int.from_bytes(head, "big"), socket.MSG_WAITALL)
+                    self._answer(wire, ancdata, functools.partial(_send_tcp, conn))
+
+    def _answer(self, wire: bytes, ancdata: list[tuple[int, int, bytes]], send: Callable[[bytes], None]) -> None:
+        came = arrival.arrival_ns(ancdata)
+        assert came is not None, "the kernel gave no arrival stamp"
+        self.arrived.set()
+        query = dns.message.from_wire(wire)
+        answer = dns.message.make_response(query)
+        answer.answer.append(dns.rrset.from_text(query.question[0].name, 60, "IN", "A", "198.18.10.1"))
+        time.sleep(self.delay)
+        before = time.time_ns()
+        send(answer.to_wire())
+        self.held = ((before - came) / 1e9, (time.time_ns() - came) / 1e9)
+
+    def _send_udp(self, answer: bytes, *, peer: tuple[str, int]) -> None:
+        if self.strays:
+            forged = dns.message.from_wire(answer)
+            forged.id = (forged.id + 1) % 65536
+            self._udp.sendto(forged.to_wire(), peer)
+            self._udp.sendto(b"\x00garbage", peer)
+            other = dns.message.from_wire(answer)
+            other.answer[0] = dns.rrset.from_text(other.question[0].name, 60, "IN", "A", "198.18.6.6")
+            self._other.sendto(other.to_wire(), peer)
+        self._udp.sendto(answer, peer)
+
+
+def _send_tcp(conn: socket.socket, answer: bytes) -> None:
+    conn.sendall(len(answer).to_bytes(2, "big") + answer)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from probes import base
+from probes import arrival, base
 from probes import dns as dns_probe
 from probes.base import Check
 from tests.probes import peers
@@ -24,7 +24,7 @@ async def server() -> AsyncIterator[peers.DnsPeer]:
         yield peer
 
 
-def _check(server: peers.DnsPeer, timeout: float = 2.0, **options: Any) -> Check:
+def _check(server: peers.DnsPeer | peers.DelayedDnsPeer, timeout: float = 2.0, **options: Any) -> Check:
     options = {"name": NAME, "port": server.port, **options}
     return Check(site="test", id="dns", probe="dns", target="127.0.0.1",
                  options=base.options(dns_probe.DnsOptions, options), timeout=timeout)
@@ -39,6 +39,57 @@ async def test_answers_are_counted_and_timed(server: peers.DnsPeer, transport: s
     assert seconds is not None and 0 < seconds < 0.1
     assert result.details["answers"] == ["198.18.10.1", "198.18.10.2"]
     assert server.queries == 1
+
+
+#: What a lookup may read beyond the server's own time (`DelayedDnsPeer.held`): the query's way to the
+#: server — a clock read and one sendto on loopback, plus the handshake over TCP, tens of microseconds
+#: when calm — with room for the prober's CPU being taken away in between on a loaded machine.
+QUERY_WAY = 0.005
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_lookup_is_the_servers_time_not_the_busy_probers_delay(transport: str) -> None:
+    """The server answers 20 ms after the query arrived; the prober's loop is held 200 ms from the query's
+    arrival, so the answer waits for the prober: the lookup is still the server's 20 ms."""
+    with peers.DelayedDnsPeer(delay=0.02) as server, peers.busy_until(server.arrived.is_set, 0.2) as busy:
+        result = await dns_probe.run(_check(server, transport=transport, expect=["198.18.10.1"]))
+    assert busy.fired
+    assert result.success, result.error
+    lookup = result.value(dns_probe.LOOKUP_SECONDS)
+    low, high = server.held
+    assert lookup is not None and 0.02 <= low <= lookup <= high + QUERY_WAY, (lookup, server.held)
+
+
+async def test_lookup_is_the_clocks_where_the_kernel_gives_no_stamp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without arrival stamps (not Linux) the lookup is the clock's around the exchange, hold included."""
+    monkeypatch.setattr(arrival, "stamp_arrivals", lambda sock: None)
+    with peers.DelayedDnsPeer(delay=0.02) as server, peers.busy_until(server.arrived.is_set, 0.2) as busy:
+        result = await dns_probe.run(_check(server))
+    assert busy.fired and result.success, result.error
+    lookup = result.value(dns_probe.LOOKUP_SECONDS)
+    assert lookup is not None and lookup >= 0.2
+
+
+async def test_strays_neither_fail_nor_time_the_lookup() -> None:
+    """A wrong-id copy, garbage and another source's copy arrive at once, the answer 20 ms later: the check
+    passes with the answer's records and the answer's time, not a stray's."""
+    with peers.DelayedDnsPeer(delay=0.02, strays=True) as server:
+        result = await dns_probe.run(_check(server, expect=["198.18.10.1"]))
+    assert result.success, result.error
+    assert result.details["answers"] == ["198.18.10.1"]
+    lookup = result.value(dns_probe.LOOKUP_SECONDS)
+    low, high = server.held
+    assert lookup is not None and 0.02 <= low <= lookup <= high + QUERY_WAY, (lookup, server.held)
+
+
+async def test_truncated_answer_is_asked_again_over_tcp(server: peers.DnsPeer) -> None:
+    server.truncate = True
+    result = await dns_probe.run(_check(server, expect=["198.18.10.2"]))
+    assert result.success, result.error
+    assert result.value(dns_probe.ANSWERS) == 2
+    assert server.queries == 2  # the UDP question, then the TCP one
+    seconds = result.value(dns_probe.LOOKUP_SECONDS)
+    assert seconds is not None and 0 < seconds < 0.1
 
 
 async def test_missing_expected_answer_fails(server: peers.DnsPeer) -> None:
