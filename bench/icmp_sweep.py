@@ -160,6 +160,9 @@ async def _scheduler_sweep(n: int, count: int, spacing: float, timeout: float, h
             assert writer.status.committed == n * (sweep + 1) and not writer.status.problem, writer.status
         runs.append(Run(wall, cpu, statistics.median(local) if local else None, received, write=write))
         await asyncio.sleep(0)  # let the sweep's tasks finish before the next one fires
+        # Every check has published once: `netmon run` freezes the sinks' per-check states now
+        # (`Daemon.install`'s settle timer), so later intervals' collections do not walk them.
+        gc.freeze()
     await scheduler.stop()
     if writer is not None:
         writer.close()

@@ -58,6 +58,19 @@ async def test_thousands_of_targets_in_flight(engine: IcmpEngine) -> None:
     assert max(max(r.received) for r in results) < 0.05
 
 
+async def test_an_unpaced_engine_sends_every_echo_and_loses_none() -> None:
+    """``max_pps=0`` (bench/icmp_sweep.py against ``fping -i 0``): no pace, a batch at a time with the
+    reader's turn between, and every reply still read. Paced at 1,000 echoes/s the same sweep would
+    take 4 s; the default pace, 50,000/s, is the product's and stays."""
+    targets = loopback_targets(2000)
+    async with IcmpEngine(max_pps=0) as unpaced, asyncio.timeout(10):  # a pump that stalls never ends
+        began = time.monotonic()
+        results = await unpaced.sweep(targets, count=2, spacing=0.05, timeout=2.0)
+        took = time.monotonic() - began
+    assert sum(len(r.received) for r in results) == 2 * len(targets)
+    assert took < 2.0
+
+
 async def test_concurrent_bursts_to_one_address_never_collide(engine: IcmpEngine) -> None:
     results = await asyncio.gather(*(engine.burst("127.0.0.1", count=4, spacing=0.01) for _ in range(500)))
     assert all(len(r.received) == 4 for r in results)
