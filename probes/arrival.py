@@ -9,7 +9,10 @@ network and the far end took. The stamp is wall-clock time (``CLOCK_REALTIME``),
 monotonic figure around the exchange.
 
 Linux only: elsewhere `stamp_arrivals` does nothing, `arrival_ns` finds no stamp, and callers use the
-clock.
+clock. One gap on Linux: the kernel turns stamping on for the whole host when the first socket asks, a
+moment later (deferred work); a datagram that arrives in that moment is stamped when it is read, as by
+the clock. Once any socket stamps (the ICMP engine's does for the prober's life) every packet is stamped
+on arrival.
 """
 
 from __future__ import annotations

@@ -204,8 +204,7 @@ class _StampedDatagram(_Stamps, dns.asyncbackend.DatagramSocket):
 
     async def sendto(self, what: bytes, destination: Any, timeout: float | None) -> int:
         self.sent_ns = time.time_ns()  # asyncio's sock_sendto sends at once unless the buffer is full
-        await asyncio.get_running_loop().sock_sendto(self.sock, what, destination)
-        return len(what)
+        return await asyncio.get_running_loop().sock_sendto(self.sock, what, destination)
 
     async def recvfrom(self, size: int, timeout: float | None) -> tuple[bytes, Any]:
         return await self._read(size)
