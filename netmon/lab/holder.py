@@ -81,8 +81,9 @@ def realtime() -> str | None:
 
 
 def run_queue_time(schedstat: int) -> float:
-    """Seconds this process has spent runnable but waiting for a CPU (``/proc/self/schedstat``'s second
-    field, kept open as ``schedstat``): it tells a wake-up this kernel delayed from one that came late."""
+    """Seconds the calling thread has spent runnable but waiting for a CPU (the second field of its
+    ``/proc/thread-self/schedstat``, kept open as ``schedstat``): it tells a wake-up this kernel delayed
+    from one that came late."""
     return int(os.pread(schedstat, 100, 0).split()[1]) / 1e9
 
 
@@ -182,6 +183,12 @@ class Holder:
                         answer = json.dumps(asdict(self.counters)).encode() + b"\n"
                     os.write(answers, answer)
 
+    def close(self) -> None:
+        """Let the queue go; the threads of `serve` see it and end."""
+        with self._turn:
+            self.closed = True
+            self.queue.unbind()
+
     def _keep(self, cpu: int, poked: int, others: list[int]) -> None:
         refused = realtime()  # per thread (SCHED_RESET_ON_FORK started this one at normal priority)
         if refused:
@@ -242,9 +249,7 @@ def main() -> None:
     try:
         holder.serve(0, 1)
     finally:
-        with holder._turn:  # the other threads see it and end
-            holder.closed = True
-            holder.queue.unbind()
+        holder.close()
 
 
 if __name__ == "__main__":
