@@ -96,7 +96,7 @@ def check_ids() -> list[str]:
 def bench_ingest(path: Path, hours: float) -> tuple[int, float]:
     topology = Topology(intervals={f"site-{i}/{c}": INTERVAL for i in range(SITES) for c in check_ids()})
     writer = HistoryWriter(
-        path, topology, retention=Retention(hourly_days=10_000, daily_days=10_000), max_queued=10**9
+        path, topology, retention=Retention(hourly_days=10_000, daily_days=10_000), max_pending_rows=10**9
     )
     writer.start()
     began = time.perf_counter()
