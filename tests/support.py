@@ -72,6 +72,7 @@ def young_growth(action: Callable[[], object]) -> int:
     """How many GC-tracked objects ``action`` leaves in generation 0, with the collector off while it
     runs: what a young collection would walk because of it (a sink's per-run state should leave none:
     `exporters.packed`)."""
+    enabled = gc.isenabled()
     gc.collect()
     gc.disable()
     try:
@@ -79,7 +80,8 @@ def young_growth(action: Callable[[], object]) -> int:
         action()
         return len(gc.get_objects(0)) - before
     finally:
-        gc.enable()
+        if enabled:
+            gc.enable()
 
 
 def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
