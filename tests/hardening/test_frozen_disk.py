@@ -46,7 +46,9 @@ def test_sigterm_with_a_frozen_history_disk_stops_within_a_bound(tmp_path: Path)
         config = write_inventory(tmp_path / "inv.yaml",
                                  [f"{{id: tcp-{i}, probe: tcp, target: 127.0.0.1, port: {port}}}" for i in range(5)],
                                  [], interval="1s", timeout="500ms")
-        with netmon_run(config, tmp_path, "--history", str(disk / "history.db")) as netmon:
+        # rollups written every second (not the default minute): commits to see stop when the disk freezes
+        with netmon_run(config, tmp_path, "--history", str(disk / "history.db"),
+                        "--history-rollup-every", "1s") as netmon:
             try:  # thawed before netmon_run reaps the process, whatever happens
                 def committed() -> float:
                     return netmon.samples("netmon_history_committed_results_total")[0][1]

@@ -72,6 +72,7 @@ def test_history_files_belong_to_the_user_and_are_not_world_readable(tmp_path: P
                                  interval="1s", timeout="500ms")
         config.chmod(0o644)
         with netmon_secure(config, tmp_path, None, "--user", "nobody", "--history", str(store),
+                           "--history-rollup-every", "1s",  # commits within seconds, not the default minute
                            wrapper=READABLE_PYTHON) as netmon:
             def committed() -> float:
                 return netmon.samples("netmon_history_committed_results_total")[0][1]
