@@ -202,22 +202,28 @@ def test_a_cpu_taken_from_the_holder_does_not_delay_its_releases(fresh_lab: cont
 def test_a_release_the_machine_kept_the_holder_from_is_counted_as_slept_through(fresh_lab: control.Lab) -> None:
     """The holder stopped (SIGSTOP) from when it holds a SYN until `KEEP` past its due time: the connect
     is late (by more: the kernel restarts the stopped ``select`` with the rest of its timeout), and the
-    holder counts it late, by at least as much, and as slept through."""
+    holder counts it late, by no more than the connect shows, and as slept through."""
     took, before, after = _late_connect(fresh_lab, _stopped)
     late = took - HOLD
     assert late >= KEEP, f"the SYN was held past its due time: connect {took * 1000:.1f} ms"
     assert after["late"] - before["late"] >= 1, f"counted late: {before} -> {after}"
-    assert after["worst_late"] >= late - holder.LATE, f"by as much as the connect shows: {late * 1000:.1f} ms, {after}"
+    # worst_late is the worst since the holder started; this SYN's lateness is in it, and it cannot be
+    # more than the connect saw beyond HOLD (the rest of the connect is the prober's, unbounded under load)
+    assert KEEP <= after["worst_late"] <= max(before["worst_late"], late), \
+        f"by as much as the connect shows ({late * 1000:.1f} ms): {before} -> {after}"
     assert after["slept"] - before["slept"] == after["late"] - before["late"], f"slept through: {before} -> {after}"
 
 
 def test_a_release_the_holder_waited_for_a_cpu_for_is_its_own(fresh_lab: control.Lab) -> None:
     """Every holder thread on one CPU and a busy loop above its priority there, from when it holds a SYN
-    until `KEEP` past its due time: counted late, and not as slept through — waiting for a CPU is not the
-    VM's doing."""
+    until `KEEP` past its due time: counted late, by no more than the connect shows, and not as slept
+    through — waiting for a CPU is not the VM's doing."""
     took, before, after = _late_connect(fresh_lab, partial(_crowded_out, every_thread=True))
     late = took - HOLD
     assert late >= KEEP, f"the SYN was held past its due time: connect {took * 1000:.1f} ms"
     assert after["late"] - before["late"] >= 1, f"counted late: {before} -> {after}"
-    assert after["worst_late"] >= late - holder.LATE, f"by as much as the connect shows: {late * 1000:.1f} ms, {after}"
+    # worst_late is the worst since the holder started; this SYN's lateness is in it, and it cannot be
+    # more than the connect saw beyond HOLD (the rest of the connect is the prober's, unbounded under load)
+    assert KEEP <= after["worst_late"] <= max(before["worst_late"], late), \
+        f"by as much as the connect shows ({late * 1000:.1f} ms): {before} -> {after}"
     assert after["slept"] == before["slept"], f"not slept through: {before} -> {after}"
