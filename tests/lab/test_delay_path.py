@@ -3,8 +3,10 @@
 In a CI run, with a second pytest busy beside the lab tests on our 2 cores, a calm fiber CPE's TCP
 connect took 115 ms: the holder then ran on the lab daemon's event loop at normal priority and released
 packets whenever it got the CPU, an impairment nobody injected or recorded. Its own process at real-time
-priority fixed that; what is left is the VM not running a vCPU for 5-23 ms now and then, which the holder
-counts apart (`holder.Counters.slept`; the evidence is in docs/lab.md).
+priority fixed that. What is left: a CPU gone for milliseconds (a softirq, or a vCPU the hypervisor does
+not run), which a holder thread per CPU covers while the other CPU runs; and both vCPUs stopped at once,
+which nothing in the guest can cover and the holder counts apart (`holder.Counters.slept`; the evidence
+is in docs/lab.md).
 """
 
 from __future__ import annotations
