@@ -44,6 +44,7 @@ from typing import Any
 
 from netmon.lab import netns
 from netmon.lab.topology import DC_NS
+from probes import arrival
 
 QUEUE_NUM = 7
 #: A packet released later than this after its due time counts as late: the accuracy the lab's tests hold
@@ -53,6 +54,8 @@ QUEUE_NUM = 7
 LATE = 0.003
 #: Above every normal process, below the kernel's own real-time threads (priority 50 and up).
 PRIORITY = 20
+#: A packet's kernel stamp older than this when it is read is taken for a clock step, not an arrival.
+STAMP_AGE = 10.0
 
 
 @dataclass
@@ -102,6 +105,15 @@ class Sleep:
         return max(0.0, self.woke - max(due, self.start) - self.queued)
 
 
+def arrived(pkt: Any) -> float:
+    """When ``pkt`` reached the queue (monotonic): the kernel's stamp (NFQA_TIMESTAMP, wall clock) if it
+    has one, else now. A packet read late — every holder thread kept from running — then still falls due
+    its delay after it arrived, and counts late if it goes later than that; timed from its read, it was
+    held longer than its delay and counted on time."""
+    now, age = time.monotonic(), time.time() - pkt.get_timestamp()
+    return now - age if 0.0 <= age < STAMP_AGE else now
+
+
 class Holder:
     """The queue, the packets waiting in it by due time, and the counters."""
 
@@ -113,6 +125,10 @@ class Holder:
         self.counters = Counters()
         self._random = random.Random()
         self._turn = threading.Lock()  # the threads of `serve` take turns with everything above and the queue
+        # `arrived` reads the kernel's stamp on each queued packet; the kernel stamps packets only while some
+        # socket on the host asks for stamps: this one asks for the holder's life
+        self._stamps = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        arrival.stamp_arrivals(self._stamps)
         self._logged = (0, 0.0)  # (late count, monotonic time) of the last log line
         self.closed = False
 
@@ -138,7 +154,7 @@ class Holder:
         if delay <= 0:
             pkt.accept()
         else:
-            heapq.heappush(self.waiting, (time.monotonic() + delay, self.counters.held, pkt))
+            heapq.heappush(self.waiting, (arrived(pkt) + delay, self.counters.held, pkt))
 
     def release(self, sleep: Sleep) -> None:
         """Let every packet that is due go, counting the late ones, and of those the ones `sleep` explains."""

@@ -229,3 +229,34 @@ def test_a_release_the_holder_waited_for_a_cpu_for_is_its_own(fresh_lab: control
     assert KEEP <= after["worst_late"] <= max(before["worst_late"], late), \
         f"by as much as the connect shows ({late * 1000:.1f} ms): {before} -> {after}"
     assert after["slept"] == before["slept"], f"not slept through: {before} -> {after}"
+
+
+def test_a_packet_that_arrives_while_the_holder_cannot_run_is_timed_from_its_arrival(
+        fresh_lab: control.Lab) -> None:
+    """The holder stopped (SIGSTOP) before a SYN arrives, for `HOLD` + 2 `KEEP`: the SYN falls due `HOLD`
+    after it reached the queue (the kernel's stamp), not after the holder read it, so it goes as soon as
+    the holder runs again and counts late, slept through. Timed from its read, it was held `HOLD` more and
+    counted on time (the connect took `HOLD` + 2 `KEEP` + `HOLD`, late 0)."""
+    fresh_lab.set(SITE, delay=HOLD, jitter=0)
+    quiet_by = time.monotonic() + 2 * HOLD
+    while (before := fresh_lab.status()["delay_path"])["waiting"]:  # an earlier test's packets
+        assert time.monotonic() < quiet_by, f"the holder let earlier packets go: {before}"
+    pid, took = _holder_pid(fresh_lab), []
+
+    def connect() -> None:
+        started = time.perf_counter()
+        socket.create_connection((LINK.cpe, 443), timeout=5).close()
+        took.append(time.perf_counter() - started)
+
+    client = threading.Thread(target=connect)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        client.start()
+        time.sleep(HOLD + 2 * KEEP)  # the injected fault's length
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    client.join(timeout=5)
+    after = fresh_lab.status()["delay_path"]
+    assert took and took[0] < 2 * HOLD + KEEP, f"the SYN went when the holder ran again: {took}"
+    assert after["late"] - before["late"] >= 1, f"counted late: {before} -> {after}"
+    assert after["slept"] - before["slept"] == after["late"] - before["late"], f"slept through: {before} -> {after}"
