@@ -126,7 +126,7 @@ class Pusher:
                 raise GrafanaAuthError(self.url, 403) from None
             raise GrafanaError("refused", url=self.url, detail=exc.message) from None
         except (niquests.exceptions.ConnectionError, niquests.exceptions.Timeout) as exc:
-            raise GrafanaUnreachable(self.url, _root_cause(exc)) from None
+            raise GrafanaUnreachable(self.url, wording.reason(_root_cause(exc), i18n.lang())) from None
         except GrafanaException as exc:
             raise GrafanaError("failed", url=self.url, detail=exc.message) from None
 

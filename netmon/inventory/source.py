@@ -194,6 +194,9 @@ def parse(text: str, file: str) -> Document:
         doc.data = builder.build(node, (), 0)
     except RecursionError:
         raise ConfigError([ConfigIssue(file, 1, "(yaml)", "structure is recursive")]) from None
+    except yaml.MarkedYAMLError as exc:  # an unknown tag: its line, not PyYAML's "in <unicode string>"
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
+        raise ConfigError([ConfigIssue(file, line, "(yaml)", f"invalid YAML value: {exc.problem}")]) from None
     except yaml.YAMLError as exc:  # a scalar that cannot be constructed, e.g. a bad timestamp
         raise ConfigError([ConfigIssue(file, 1, "(yaml)", f"invalid YAML value: {exc}")]) from None
     if builder.issues:

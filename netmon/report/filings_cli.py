@@ -13,6 +13,7 @@ from typing import Any
 from netmon import i18n
 from netmon.agent.view import coverage
 from netmon.i18n import Lang
+from netmon.inventory import wording
 from netmon.inventory.loader import Inventory
 from netmon.report import filing_text as ft
 from netmon.report.accounting import Rules, for_source
@@ -100,7 +101,7 @@ def rules(args: argparse.Namespace, inventory: Inventory) -> Rules:
         try:
             seconds = float(parse_duration(args.ignore_shorter_than))  # type: ignore[arg-type]
         except ValueError as exc:
-            raise NetmonError(f"--ignore-shorter-than: {exc}") from None
+            raise NetmonError(f"--ignore-shorter-than: {wording.say(str(exc), i18n.lang())}") from None
         acc = acc.model_copy(update={"ignore_shorter_than": seconds})
     return Rules(acc, service_period=args.service_period, floor=args.coverage_floor / 100)
 

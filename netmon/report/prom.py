@@ -24,6 +24,7 @@ from exporters.history_outages import Outage, OutageTracker, Topology, Window
 from exporters.history_rollup import rtt_bucket
 from exporters.history_samples import SampleSpan, SampleTracker
 from netmon import i18n
+from netmon.inventory import wording
 from netmon.report.data import OutageEvent, Rollup
 from probes.base import Result
 from probes.errors import NetmonError
@@ -51,7 +52,9 @@ def query(client: httpx.Client, url: str, expr: str, **params: str) -> list[dict
     try:
         data = client.get(f"{url}/api/v1/query", params={"query": expr, **params}).json()
     except (httpx.HTTPError, ValueError) as exc:
-        raise PrometheusError(i18n.text(_TEXT, "unreachable", i18n.lang(), url=url, reason=exc)) from None
+        language = i18n.lang()
+        why = wording.reason(str(exc) or type(exc).__name__, language)
+        raise PrometheusError(i18n.text(_TEXT, "unreachable", language, url=url, reason=why)) from None
     if data.get("status") != "success":
         raise PrometheusError(i18n.text(_TEXT, "failed", i18n.lang(), expr=expr, error=data.get("error")))
     return list(data["data"]["result"])

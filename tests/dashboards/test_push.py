@@ -194,3 +194,15 @@ def test_cli_speaks_the_users_language(tmp_path: Path) -> None:
     built = subprocess.run([sys.executable, "-m", "netmon.cli", "--lang", "vi", "dashboards", "build", "--dir",
                             str(tmp_path / "boards")], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert built.returncode == 0 and f"đã ghi {tmp_path / 'boards'}" in built.stdout, built.stderr
+
+
+@pytest.mark.parametrize(("lang", "said"), [("vi", ": kết nối bị từ chối; Grafana có đang chạy"),
+                                            ("en", ": connection refused; is it running")])
+def test_an_unreachable_grafana_is_said_in_the_users_language(tmp_path: Path, lang: str, said: str) -> None:
+    """The transport's own reason ("connection refused") was English in the vi sentence; run from elsewhere."""
+    token = tmp_path / "token"
+    token.write_text(TOKEN + "\n")
+    run = subprocess.run([sys.executable, "-m", "netmon.cli", "--lang", lang, "dashboards", "push", "--url",
+                          f"http://127.0.0.1:{free_port()}", "--token-file", str(token)],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and said in run.stderr and "Traceback" not in run.stderr, run.stderr

@@ -7,6 +7,8 @@ message quotes; the prose around them must pass the same English-word detector a
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -126,3 +128,49 @@ def test_scenario_files_and_lab_set_refusals_in_vietnamese(tmp_path: Path, monke
         assert english_left(said(refusal)) == [], said(refusal)
     monkeypatch.setenv("NETMON_LANG", "en")
     assert said(_explain("chieng-mung", refused.value)) == _explain("chieng-mung", refused.value)
+
+
+#: Broken YAML → (PyYAML's phrase, as `netmon validate` shows it under en; its Vietnamese form).
+YAML_SYNTAX = [
+    ("sites:\n\t- a\n", "found character '\\t' that cannot start any token", "ký tự '\\t' không được đứng đầu"),
+    ("a:\n  b: 1\n c: 2\n", "expected <block end>, but found '<block mapping start>' (while parsing a block "
+     "mapping at line 1)", "thụt lề sai trước '<block mapping start>' (khi đọc một ánh xạ ở dòng 1)"),
+    ("a: [1, 2\n", "expected ',' or ']', but got '<stream end>' (while parsing a flow sequence at line 1)",
+     "thiếu ',' hoặc ']' trước cuối tệp (khi đọc một danh sách trong [] ở dòng 1)"),
+    ("a: *x\n", "found undefined alias 'x'", "bí danh 'x' chưa được định nghĩa"),
+    ("a: b\n%YAML 1.1\n", "expected '<document start>', but found '<stream end>'",
+     "cần '---' (đầu tài liệu) trước cuối tệp"),
+    ('a: "\\q"\n', "found unknown escape character 'q' (while scanning a double-quoted scalar at line 1)",
+     "ký tự thoát 'q' không hợp lệ (khi đọc một chuỗi trong dấu nháy ở dòng 1)"),
+    ("a: {b: 1,, }\n", "expected the node content, but found ','", "thiếu giá trị trước ','"),
+    ("version: 1\na: !!foo x\n", "broken.yaml:2: (yaml): invalid YAML value: could not determine a constructor for the tag 'tag:yaml.org,2002:foo'",
+     "broken.yaml:2: (yaml): giá trị YAML không hợp lệ: không hỗ trợ thẻ 'tag:yaml.org,2002:foo'"),
+]
+
+
+@pytest.mark.parametrize(("text", "english", "vi"), YAML_SYNTAX)
+def test_pyyamls_own_phrase_reads_in_vietnamese(text: str, english: str, vi: str, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file:line:field frame was Vietnamese, PyYAML's explanation after it English (and a constructor's
+    error carried PyYAML's own 'in "<unicode string>", line 1' instead of its line)."""
+    bad = tmp_path / "broken.yaml"
+    bad.write_text(text)
+    for lang, phrase in (("en", english), ("vi", vi)):
+        monkeypatch.setenv("NETMON_LANG", lang)
+        with pytest.raises(ConfigError) as info:
+            load(bad)
+        (issue,) = info.value.issues
+        shown = str(issue)
+        assert phrase in shown and "<unicode string>" not in shown, shown
+    assert english_left(shown.split(": ", 2)[2]) == [], shown
+
+
+def test_an_unknown_pyyaml_phrase_is_introduced_in_vietnamese(tmp_path: Path) -> None:
+    """`netmon validate` from elsewhere: a phrase without its Vietnamese form stays as PyYAML wrote it,
+    inside the Vietnamese sentence."""
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("a: b\n--- !x\n...\n--- &a [*a\n")
+    run = subprocess.run([sys.executable, "-m", "netmon.cli", "--lang", "vi", "validate", str(bad)],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and f"{bad}:" in run.stderr + run.stdout, run
+    assert "YAML không hợp lệ: but found another document (" in run.stderr + run.stdout, run

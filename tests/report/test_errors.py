@@ -3,13 +3,15 @@ English under ``--lang vi``); lab-free, no traffic beyond a refused loopback por
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from exporters.history_schema import connect
 from netmon.cli import main
-from tests.support import free_port
+from tests.support import ROOT, free_port
 
 
 @pytest.fixture
@@ -55,3 +57,33 @@ def test_report_errors_in_vietnamese(capsys: pytest.CaptureFixture[str], monkeyp
     ):
         code, err = _vi(capsys, monkeypatch, *argv)
         assert code == 1 and said in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize(("lang", "said"), [("vi", "kết nối bị từ chối"), ("en", "Connection refused")])
+def test_an_unreachable_prometheus_is_said_in_the_users_language(tmp_path: Path, lang: str, said: str) -> None:
+    """httpx's transport error ("[Errno 111] Connection refused") was English under --lang vi, in the
+    report and in `netmon agent compare` (both ask Prometheus through `prom.query`); run from elsewhere."""
+    url = f"http://127.0.0.1:{free_port()}"
+    for argv in (["report", "--from", "7d", "--source", "prometheus", "--url", url,
+                  "--config", str(ROOT / "config" / "communes.yaml")],
+                 ["agent", "compare", "xa-chieng-an", "--prometheus", url]):
+        run = subprocess.run([sys.executable, "-m", "netmon.cli", "--lang", lang, *argv], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 1 and said in run.stderr and "Traceback" not in run.stderr, run.stderr
+        assert ("refused" in run.stderr) == (lang == "en"), run.stderr
+
+
+@pytest.mark.parametrize(("value", "lang", "said"), [
+    ("2x", "vi", "--ignore-shorter-than: cần một khoảng thời gian, ví dụ 30s, 500ms hoặc 2m"),
+    ("80", "vi", "--ignore-shorter-than: '80' cần đơn vị: 80ms hoặc 80s"),
+    ("2x", "en", "--ignore-shorter-than: expected a duration such as 30s, 500ms or 2m"),
+])
+def test_ignore_shorter_than_says_its_parse_error_in_the_users_language(
+        tmp_path: Path, empty_store: Path, value: str, lang: str, said: str) -> None:
+    """The flag's own name was the only Vietnamese of it; the duration parser's message is the inventory's
+    (`wording.say`), as for a duration in the YAML. Run from elsewhere."""
+    run = subprocess.run([sys.executable, "-m", "netmon.cli", "--lang", lang, "report", "contract", "--period",
+                          "2026", "--ignore-shorter-than", value, "--history", str(empty_store),
+                          "--config", str(ROOT / "config" / "communes.yaml")],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and said in run.stderr and "Traceback" not in run.stderr, run.stderr
