@@ -28,6 +28,7 @@ import bcrypt
 from pydantic import field_validator
 
 from netmon import i18n
+from netmon.inventory import wording
 from netmon.strict import Strict
 from probes.errors import NetmonError
 
@@ -54,9 +55,17 @@ _TEXT = {
                   "RequireAndVerifyClientCert",
                   "{file}: tls_server_config.client_ca_file là bắt buộc khi client_auth_type: "
                   "RequireAndVerifyClientCert"),
-    "cert": ("{file}: tls_server_config: cannot load certificate/key: {reason}",
-             "{file}: tls_server_config: không nạp được chứng chỉ/khóa: {reason}"),
+    "cert": ("{file}: {field}: cannot load certificate/key: {reason}",
+             "{file}: {field}: không nạp được chứng chỉ/khóa: {reason}"),
 }
+
+
+def cert_error(file: object, field: str, exc: OSError) -> WebConfigError:
+    """A certificate or key of ``file``'s ``field`` that cannot be loaded (missing, unreadable, not PEM):
+    one line in the user's language, the OS's reason too (`netmon run --web-config` and ``--agents``)."""
+    language = i18n.lang()
+    why = wording.reason(str(exc), language)
+    return WebConfigError(i18n.text(_TEXT, "cert", language, file=file, field=field, reason=why))
 
 
 class TlsServerConfig(Strict):
@@ -131,8 +140,7 @@ class WebConfig:
                 context.load_verify_locations(self._path(tls.client_ca_file))
                 context.verify_mode = ssl.CERT_REQUIRED
         except (OSError, ssl.SSLError) as exc:
-            said = i18n.text(_TEXT, "cert", i18n.lang(), file=self._source, reason=exc)
-            raise WebConfigError(said) from None
+            raise cert_error(self._source, "tls_server_config", exc) from None
         return context
 
     def authorized(self, header: str | None) -> bool:

@@ -39,6 +39,7 @@ from netmon.agent import wire
 from netmon.agent.config import AgentEntry, AgentsFile, token_hash
 from netmon.agent.delivery import PATH
 from netmon.httpserver import Handler, HttpListener
+from netmon.webconfig import cert_error
 from probes.base import MetricSpec, Result
 
 log = logging.getLogger("netmon.agents")
@@ -264,7 +265,10 @@ class Receiver(HttpListener):
             base = source.resolve().parent
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.minimum_version = ssl.TLSVersion.TLSv1_2
-            context.load_cert_chain(base / agents.tls.cert_file, base / agents.tls.key_file)
+            try:
+                context.load_cert_chain(base / agents.tls.cert_file, base / agents.tls.key_file)
+            except OSError as exc:  # ssl.SSLError is one too
+                raise cert_error(source, "tls", exc) from None
         super().__init__(agents.listen, _handler(inbox), "agents-http", context)
 
 

@@ -27,6 +27,7 @@ from netmon.agent.receiver import Inbox, Receiver, ReceiverMetrics
 from netmon.httpserver import ListenError
 from probes import base, icmp
 from probes.base import Measurement, Result
+from probes.errors import NetmonError
 from tests.hardening.peers import self_signed
 from tests.support import free_port, prometheus, wait_until
 
@@ -317,3 +318,22 @@ def test_running_totals_continue_across_a_restart_as_netmon_run_counts_them(tmp_
                                                    if k not in identity | {"__name__"})): float(s["value"][1])
                for s in written}
         assert len(want) == 2 + 1 + 18 + 2 and got == want
+
+
+@pytest.mark.parametrize(("lang", "said"), [("vi", ": tls: không nạp được chứng chỉ/khóa: [Errno 2] không có tệp này"),
+                                            ("en", ": tls: cannot load certificate/key: [Errno 2] No such file or directory")])
+def test_a_missing_agents_certificate_is_one_line_in_the_users_language(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str, said: str) -> None:
+    """``tls.cert_file`` of the agents file missing was a FileNotFoundError traceback of `netmon run --agents`
+    ("[Errno 2] No such file or directory", English only); now the web-config's message, naming the file."""
+    monkeypatch.setenv("NETMON_LANG", lang)
+    agents = AgentsFile(listen="127.0.0.1:0", state=str(tmp_path / "agents.db"), tls=TlsFiles(
+        cert_file="missing.crt", key_file="missing.key"), agents=[
+        AgentEntry(id="muong-lan", site="muong-lan", token_sha256=token_hash(TOKEN))])
+    inbox = Inbox(agents, tmp_path / "agents.db", specs(), [].append)
+    try:
+        with pytest.raises(NetmonError) as caught:
+            Receiver(agents, tmp_path / "agents.yaml", inbox)
+        assert str(caught.value) == f"{tmp_path / 'agents.yaml'}{said}", caught.value
+    finally:
+        inbox.close()

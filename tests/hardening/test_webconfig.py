@@ -115,7 +115,7 @@ def test_reload_endpoint_is_off_beyond_loopback_unless_enabled(tmp_path: Path) -
      "1: tls_server_config.cipher_suite: unknown key", "1: tls_server_config.cipher_suite: khóa không được hỗ trợ"),
     ("tls_server_config: {cert_file: missing.crt, key_file: missing.key}\n",
      " tls_server_config: cannot load certificate/key: [Errno 2] No such file or directory",
-     " tls_server_config: không nạp được chứng chỉ/khóa: [Errno 2] No such file or directory"),
+     " tls_server_config: không nạp được chứng chỉ/khóa: [Errno 2] không có tệp này"),
     ("basic_auth_user: {}\n", "1: basic_auth_user: unknown key", "1: basic_auth_user: khóa không được hỗ trợ"),
     ("tls_server_config: {cert_file: a.crt, key_file: a.key, min_version: TLS14}\n",
      "1: tls_server_config.min_version: must be one of 'TLS10', 'TLS11', 'TLS12' or 'TLS13', got 'TLS14'",
