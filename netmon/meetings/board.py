@@ -22,6 +22,7 @@ from prometheus_client.registry import Collector
 
 from exporters.packed import pack, unpack
 from exporters.sink import InventoryFacts
+from netmon import i18n
 from netmon.inventory import Inventory
 from netmon.meetings import calendar, readiness
 from netmon.meetings.notify import Notifier
@@ -29,6 +30,10 @@ from probes import base
 from probes.base import Measurement, Result
 
 log = logging.getLogger("netmon.meetings")
+_TEXT = {
+    "no_calendar": ("{error}; meeting readiness keeps no calendar until it is fixed",
+                    "{error}; kiểm tra sẵn sàng cuộc họp không có lịch nào cho đến khi sửa xong"),
+}
 
 #: A `Result` without its details, observations and numbers: its identity, reason and error, then its
 #: measurements' names and labels (`_pack`).
@@ -108,7 +113,7 @@ class ReadinessBoard(Collector):
         try:
             self.schedule = calendar.schedule(inventory)
         except calendar.CalendarError as exc:
-            log.error("%s; meeting readiness keeps no calendar until it is fixed", exc)
+            log.error("%s", i18n.text(_TEXT, "no_calendar", i18n.lang(), error=exc))
             self.schedule = []
         self.watched = {k for name, primary, backup, ups in self.plan.sites.values()
                         for k in (primary, backup, *ups) if k} | set(self.plan.service)

@@ -12,7 +12,8 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from netmon.inventory import Inventory
+from netmon import i18n
+from netmon.inventory import Inventory, wording
 from netmon.inventory.model import local_time
 
 #: How late a readiness check may still run.
@@ -20,7 +21,23 @@ LATE = dt.timedelta(minutes=5)
 
 
 class CalendarError(ValueError):
-    """The calendar file cannot be read; the message names the file and what is wrong."""
+    """The calendar file cannot be read; the message names the file and what is wrong, in the service's
+    language: only the service log says it, and the operator who wrote the file reads it there."""
+
+    def __init__(self, key: str, path: Path, **values: object) -> None:
+        super().__init__(i18n.text(_TEXT, key, i18n.lang(), path=path, **values))
+
+
+_TEXT = {
+    "unreadable": ("{path}: cannot read the meeting calendar: {reason}",
+                   "{path}: không đọc được lịch họp: {reason}"),
+    "no_start": ("{path}: event {title!r} has no start time",
+                 "{path}: cuộc họp {title!r} không có giờ bắt đầu"),
+    "bad_start": ("{path}: event {title!r}: its start time cannot be read: {reason}",
+                  "{path}: cuộc họp {title!r}: không đọc được giờ bắt đầu: {reason}"),
+    "whole_days": ("{path}: event {title!r} lasts whole days; a meeting needs a start time",
+                   "{path}: cuộc họp {title!r} kéo dài cả ngày; một cuộc họp cần giờ bắt đầu"),
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -51,17 +68,22 @@ def read_ics(path: Path) -> list[Meeting]:
 
     try:
         calendar = icalendar.Calendar.from_ical(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise CalendarError(f"{path}: cannot read the meeting calendar: {exc}") from None
+    except OSError as exc:
+        why = wording.reason(exc.strerror or str(exc), i18n.lang())
+        raise CalendarError("unreadable", path, reason=why) from None
+    except ValueError as exc:
+        raise CalendarError("unreadable", path, reason=exc) from None
     meetings = []
     for event in calendar.events:
         title = str(event.get("SUMMARY", "")).strip() or "?"
         try:
             start, length = event.start, event.duration
         except icalendar.IncompleteComponent:
-            raise CalendarError(f"{path}: event {title!r} has no start time") from None
+            raise CalendarError("no_start", path, title=title) from None
+        except ValueError as exc:  # a DTSTART that is not a date: icalendar's BrokenCalendarProperty
+            raise CalendarError("bad_start", path, title=title, reason=exc) from None
         if not isinstance(start, dt.datetime):
-            raise CalendarError(f"{path}: event {title!r} lasts whole days; a meeting needs a start time")
+            raise CalendarError("whole_days", path, title=title)
         meetings.append(Meeting(local_time(start), title, length or dt.timedelta(hours=2)))
     return meetings
 

@@ -282,3 +282,37 @@ def test_ics_events_join_the_calendar(tmp_path) -> None:
     assert read.title == "Hội nghị trực tuyến toàn tỉnh"
     assert read.start == dt.datetime.fromisoformat("2026-12-10T14:00:00+07:00")
     assert read.duration == dt.timedelta(hours=3)
+
+
+@pytest.mark.parametrize(("lang", "said"), [
+    ("vi", ["meetings.ics: không đọc được lịch họp: không có tệp này; kiểm tra sẵn sàng cuộc họp không có lịch",
+            "meetings.ics: cuộc họp 'Cả ngày' kéo dài cả ngày; một cuộc họp cần giờ bắt đầu",
+            "meetings.ics: cuộc họp 'Giao ban' không có giờ bắt đầu",
+            "meetings.ics: cuộc họp 'Giao ban': không đọc được giờ bắt đầu: "]),
+    ("en", ["meetings.ics: cannot read the meeting calendar: No such file or directory; meeting readiness keeps no",
+            "meetings.ics: event 'Cả ngày' lasts whole days; a meeting needs a start time",
+            "meetings.ics: event 'Giao ban' has no start time",
+            "meetings.ics: event 'Giao ban': its start time cannot be read: "]),
+])
+def test_calendar_errors_reach_the_service_log_in_its_language(
+        tmp_path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, lang: str,
+        said: list[str]) -> None:
+    """Only the service log tells the operator that their calendar file is broken (`netmon validate` does not
+    read it), so it says so in `netmon run --lang`'s language, as the reload's config errors are; a DTSTART
+    that is not a date was a ValueError out of the board, not a calendar error."""
+    monkeypatch.setenv("NETMON_LANG", lang)
+    ics = tmp_path / "meetings.ics"
+    spec = INVENTORY.spec.model_copy(update={"meetings": INVENTORY.spec.meetings.model_validate(
+        {"calendar": str(ics)})})
+    board = ReadinessBoard()
+    with caplog.at_level("ERROR", logger="netmon.meetings"):
+        board.on_inventory(InventoryFacts(inventory=Inventory(INVENTORY.file, spec, INVENTORY.nodes,
+                                                              INVENTORY.checks)))
+    assert said[0] in caplog.text and board.schedule == [], caplog.text
+    head = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//\r\n"
+    for event, expected in (("SUMMARY:Cả ngày\r\nDTSTART;VALUE=DATE:20261211", said[1]),
+                            ("SUMMARY:Giao ban", said[2]), ("SUMMARY:Giao ban\r\nDTSTART:hôm nay", said[3])):
+        ics.write_bytes(f"{head}BEGIN:VEVENT\r\nUID:1\r\n{event}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n".encode())
+        with pytest.raises(calendar.CalendarError) as caught:
+            calendar.read_ics(ics)
+        assert expected in str(caught.value), caught.value
