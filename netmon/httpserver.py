@@ -34,6 +34,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, choose_encode
 
 from exporters.prometheus import Restricted
 from netmon import i18n
+from netmon.inventory import wording
 from netmon.webconfig import WebConfig
 from probes.errors import NetmonError
 
@@ -66,9 +67,9 @@ class ListenError(NetmonError):
     """The listen address cannot be bound: one line naming it, the cause and what to do."""
 
     def __init__(self, listen: str, exc: OSError):
-        busy = exc.errno == errno.EADDRINUSE
-        super().__init__(i18n.text(_LISTEN_TEXT, "busy" if busy else "other", i18n.lang(), listen=listen,
-                                   error=exc.strerror or exc))
+        busy, language = exc.errno == errno.EADDRINUSE, i18n.lang()
+        super().__init__(i18n.text(_LISTEN_TEXT, "busy" if busy else "other", language, listen=listen,
+                                   error=wording.reason(exc.strerror or str(exc), language)))
 
 
 _LISTEN_TEXT = {

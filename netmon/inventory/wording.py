@@ -66,8 +66,12 @@ _DETAILS = [
     (r"label empty or too long", "có nhãn rỗng hoặc quá dài"),
     (r"label too long", "có nhãn quá dài"),
     (r"No such file or directory", "không có tệp này"),
-    (r"Permission denied", "không có quyền đọc"),
+    (r"Permission denied", "không đủ quyền"),  # to read a file, write one or bind a port below 1024
     (r"Is a directory", "đây là thư mục"),
+    (r"Address already in use", "địa chỉ đang được dùng"),
+    (r"Cannot assign requested address", "máy này không có địa chỉ đó"),
+    (r"file is not a database", "tệp không phải cơ sở dữ liệu SQLite"),
+    (r"database disk image is malformed", "tệp cơ sở dữ liệu bị hỏng"),
     # transport errors of the HTTP clients (httpx, niquests) and the OS's socket errors
     (r"(?i)connection refused", "kết nối bị từ chối"),
     (r"Connection reset by peer", "kết nối bị đầu bên kia ngắt"),

@@ -11,6 +11,7 @@ from exporters.history_rollup import day_start, hour_start
 from exporters.history_samples import SampleSpan
 from exporters.history_schema import connect, day_tables
 from netmon import i18n
+from netmon.inventory import wording
 from netmon.report.data import OutageEvent, Rollup
 from probes.errors import NetmonError
 from probes.wording import say
@@ -136,4 +137,6 @@ def open_store(path: str | Path) -> StoreSource:
     try:
         return StoreSource(path)
     except sqlite3.DatabaseError as exc:
-        raise NetmonError(say(_UNREADABLE, i18n.lang(), path=path, reason=exc)) from None
+        language = i18n.lang()
+        why = wording.reason(str(exc), language)
+        raise NetmonError(say(_UNREADABLE, language, path=path, reason=why)) from None

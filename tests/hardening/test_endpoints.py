@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from tests.netmon.test_service import write_inventory
-from tests.support import ROOT, netmon_run
+from tests.support import netmon_run
 
 
 def test_head_answers_like_get_without_a_body(tmp_path: Path) -> None:
@@ -37,10 +37,11 @@ def test_a_busy_port_is_one_line_naming_the_address(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         address = f"127.0.0.1:{taken.getsockname()[1]}"
-        for lang, words in (("en", "another netmon"), ("vi", "không mở được cổng")):
+        for lang, words in (("en", "Address already in use — another netmon"),
+                            ("vi", "không mở được cổng " + address + ": địa chỉ đang được dùng — có thể")):
             done = subprocess.run([sys.executable, "-m", "netmon.cli", "--lang", lang, "run", "--config",
                                    str(config), "--no-history", "--listen", address],
-                                  cwd=ROOT, capture_output=True, text=True, timeout=60)
+                                  cwd=tmp_path, capture_output=True, text=True, timeout=60)
             assert done.returncode == 1
             lines = done.stderr.strip().splitlines()
             assert lines[-1].startswith("netmon: ") and address in lines[-1] and words in lines[-1], done.stderr

@@ -51,7 +51,7 @@ def test_report_errors_in_vietnamese(capsys: pytest.CaptureFixture[str], monkeyp
         (["report", "contract", "--period", "2026-H3"], "--period '2026-H3': dùng một năm (2026)"),
         (["report", "contract", "--period", "2026-H1", "--format", "html", "--history", str(empty_store)],
          "--format html dành cho `netmon report filing`"),
-        (["report", "--from", "7d", "--history", str(garbage)], f"{garbage}: không phải kho lịch sử đọc được"),
+        (["report", "--from", "7d", "--history", str(garbage)], f"{garbage}: không phải kho lịch sử đọc được (tệp không phải cơ sở dữ liệu SQLite)"),
         (["report", "--from", "7d", "--source", "prometheus", "--url", url],
          f"không truy vấn được Prometheus tại {url}"),
     ):
