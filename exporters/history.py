@@ -6,7 +6,7 @@ outage state (`exporters.history_rollup`, `exporters.history_samples`, `exporter
 No Result is kept, so nothing per result waits for a thread or for the garbage collector. A writer
 thread owns the connection and commits, each as one transaction:
 - every ``flush_every`` seconds (1 s), the outages opened, extended or closed (and the maintenance
-  windows): what alerts and planners are told first;
+  windows): the outage list a report reads, kept within a second;
 - every ``rollup_every`` seconds (60 s), the rollup sums and the sample spans together, so a check's
   observed time never runs ahead of its counts; also on `flush`, on `close` and after a failed commit.
 
