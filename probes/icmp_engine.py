@@ -34,17 +34,17 @@ import socket
 import struct
 import time
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
+from probes import arrival
 from probes.errors import PrivilegeError
 
 Mode = Literal["raw", "dgram"]
 _T = TypeVar("_T")
 
 # Linux constants the socket module does not export.
-_SO_TIMESTAMPNS = 35
 _SO_SNDBUFFORCE = 32
 _SO_RCVBUFFORCE = 33
 _SOL_RAW = 255
@@ -56,8 +56,6 @@ _ECHO_REPLY: dict[int, int] = {socket.AF_INET: 0, socket.AF_INET6: 129}
 #: An echo's header (type, code, checksum, identifier, sequence) and its identifier and sequence.
 _HEADER = struct.Struct("!BBHHH")
 _IDENT_SEQ = struct.Struct("!HH")
-#: SCM_TIMESTAMPNS's struct timespec.
-_TIMESPEC = struct.Struct("@qq")
 #: Errors that quote our echo: destination unreachable, time exceeded.
 _QUOTING_ERRORS: dict[int, tuple[int, int]] = {socket.AF_INET: (3, 11), socket.AF_INET6: (1, 3)}
 #: Send errors meaning "no way to that address", a property of the path, not a bug.
@@ -66,7 +64,6 @@ _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EINVAL, errno.EACCE
 _RETRY_LATER = {errno.EAGAIN, errno.ENOBUFS}
 
 _BUFFER_BYTES = 32 * 1024 * 1024
-_CMSG_SPACE = socket.CMSG_SPACE(16)
 _PUMP_BATCH = 256
 #: Echoes per second an engine sends at most, all bursts together: it guards real uplinks and the
 #: receive buffer. In `netmon run` a 100 ms slot of 20,000 checks at 30 s is ~2,000 echoes/s.
@@ -230,7 +227,7 @@ class IcmpEngine:
         sock = socket.socket(family, kind, proto)
         try:
             sock.setblocking(False)
-            sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+            sock.setsockopt(socket.SOL_SOCKET, arrival.SO_TIMESTAMPNS, 1)
             for force, plain in ((_SO_RCVBUFFORCE, socket.SO_RCVBUF), (_SO_SNDBUFFORCE, socket.SO_SNDBUF)):
                 try:
                     sock.setsockopt(socket.SOL_SOCKET, force, _BUFFER_BYTES)
@@ -451,7 +448,7 @@ class IcmpEngine:
         pending = self._pending
         for _ in range(1024):  # bounded, so sends get their turn under a flood
             try:
-                nbytes, ancdata, _, source = sock.recvmsg_into([view], _CMSG_SPACE)
+                nbytes, ancdata, _, source = sock.recvmsg_into([view], arrival.CMSG_SPACE)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:  # e.g. a queued ICMP error on a ping socket; nothing to match
@@ -474,7 +471,7 @@ class IcmpEngine:
                 continue
             del pending[key]
             index = burst.keys.index(key)
-            rtt = (_kernel_timestamp(ancdata) - burst.sent_ns[index]) / 1e9
+            rtt = ((arrival.arrival_ns(ancdata) or time.time_ns()) - burst.sent_ns[index]) / 1e9
             if rtt <= burst.timeout:
                 burst.rtts[index] = max(rtt, 0.0)
             burst.outstanding -= 1
@@ -505,15 +502,6 @@ def _canonical(address: str) -> tuple[int, str]:
     """An IP literal's family and the form replies come from (cached: every run of a check asks)."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     return family, socket.inet_ntop(family, socket.inet_pton(family, address))
-
-
-def _kernel_timestamp(ancdata: Iterable[tuple[int, int, bytes]]) -> int:
-    """The SCM_TIMESTAMPNS receive time in ns since the epoch, or now if the kernel gave none."""
-    for level, kind, data in ancdata:
-        if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(data) >= 16:
-            seconds, nanos = _TIMESPEC.unpack_from(data)
-            return int(seconds * 1_000_000_000 + nanos)
-    return time.time_ns()
 
 
 _SHARED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, IcmpEngine] = weakref.WeakKeyDictionary()
