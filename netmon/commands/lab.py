@@ -25,9 +25,11 @@ _TEXT = {
     "impaired": ("impaired destinations: {n}; packets through the delay path: {held}",
                  "đích bị suy giảm: {n}; gói tin qua đường làm trễ: {held}"),
     # the lab's own fault, if any: packets it delayed by more than the scenario says
-    "late": ("packets released late (over {limit} ms) by the delay path: {late}, worst by {worst} ms; "
-             "{priority}",
-             "gói bị thả muộn (quá {limit} ms) bởi đường làm trễ: {late}, muộn nhất {worst} ms; {priority}"),
+    # (``slept``: late because the machine did not run the holder — the VM's, not the lab's; docs/lab.md)
+    "late": ("packets released late (over {limit} ms) by the delay path: {late} ({slept} of them while the "
+             "machine did not run the lab), worst by {worst} ms; {priority}",
+             "gói bị thả muộn (quá {limit} ms) bởi đường làm trễ: {late} ({slept} trong số đó khi máy không "
+             "chạy lab), muộn nhất {worst} ms; {priority}"),
     "realtime": ("real-time priority", "ưu tiên thời gian thực"),
     "no_realtime": ("no real-time priority (see the daemon log)",
                     "không có ưu tiên thời gian thực (xem nhật ký tiến trình nền)"),
@@ -110,7 +112,8 @@ def run_status(args: argparse.Namespace) -> int:
         say("secure_down", names=", ".join(status["secure_down"]))
     held = status["delay_path"]
     say("impaired", n=len(status["impaired"]), held=held["held"])
-    say("late", limit=f"{holder.LATE * 1000:g}", late=held["late"], worst=f"{held['worst_late'] * 1000:.1f}",
+    say("late", limit=f"{holder.LATE * 1000:g}", late=held["late"], slept=held["slept"],
+        worst=f"{held['worst_late'] * 1000:.1f}",
         priority=text(_TEXT, "realtime" if held["realtime"] else "no_realtime", language))
     for target, values in sorted(status["overrides"].items()):
         say("override", target=target, values=pairs(values))
