@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry, ProcessCollector, generate_late
 
 from exporters.prometheus import Restricted, ResultCollector, TextRegistry
 from exporters.sink import Sink
+from netmon import i18n
 from netmon.facts import derive
 from netmon.health import HealthCollector, ReloadState
 from netmon.httpserver import MetricsServer
@@ -35,6 +36,15 @@ from netmon.webconfig import WebConfig
 from probes import base
 
 log = logging.getLogger("netmon.service")
+
+#: What a reload answers its caller (POST /-/reload) and writes to the service log: the operator who
+#: edited the inventory reads it, in the service's language (``NETMON_LANG``).
+_TEXT = {
+    "rejected": ("reload rejected, keeping the running inventory:\n{detail}",
+                 "không nạp lại: cấu hình có lỗi, vẫn giữ danh mục đang chạy:\n{detail}"),
+    "reloaded": ("reloaded {config}: {added} added, {changed} changed, {removed} removed",
+                 "đã nạp lại {config}: thêm {added}, đổi {changed}, bỏ {removed}"),
+}
 
 #: Young-generation threshold raised from CPython's 700 (and the older generations' from 10, 10):
 #: every burst in flight holds a task, a coroutine, futures and timer handles, so with thousands in
@@ -161,12 +171,14 @@ class Daemon:
                 log.exception("reload: the loader failed on %s", self.config)
                 detail = f"{self.config}: {type(exc).__name__}: {exc}"
             self.reload_state.successful = False
-            log.error("reload rejected, keeping the running inventory:\n%s", detail)
-            return False, f"reload rejected, keeping the running inventory:\n{detail}"
+            message = i18n.text(_TEXT, "rejected", i18n.lang(), detail=detail)
+            log.error("%s", message)
+            return False, message
         added, changed, removed = self._install(inventory)
         self.reload_state.successful = True
         self.reload_state.last_success = time.time()
-        message = f"reloaded {self.config}: {added} added, {changed} changed, {removed} removed"
+        message = i18n.text(_TEXT, "reloaded", i18n.lang(), config=self.config, added=added, changed=changed,
+                            removed=removed)
         log.info(message)
         return True, message
 

@@ -6,6 +6,8 @@ import asyncio
 import gc
 from pathlib import Path
 
+import pytest
+
 from exporters.sink import InventoryFacts
 from netmon.service import Daemon
 from probes.base import Result
@@ -98,6 +100,30 @@ async def test_the_sinks_per_check_state_leaves_the_collectors_sight_once_every_
                 while gc.get_freeze_count() <= frozen:
                     await asyncio.sleep(0.05)
             assert not any(o is state for o in gc.get_objects())
+        finally:
+            daemon.stop()
+            await asyncio.wait_for(running, 10)
+
+
+async def test_a_reload_answers_in_the_services_language(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """POST /-/reload's answer and its log line are read by the operator who edited the inventory: in
+    ``NETMON_LANG``, the rejected file's own error (file:line) kept, the running inventory kept."""
+    with tcp_listener() as port:
+        config = write_inventory(tmp_path / "inv.yaml", [], [WEB.format(port=port)])
+        daemon = Daemon(config, f"127.0.0.1:{free_port()}", sinks=[recorder := Recorder()])
+        running = asyncio.create_task(daemon.run())
+        await asyncio.wait_for(recorder.published.wait(), 10)
+        try:
+            monkeypatch.setenv("NETMON_LANG", "vi")
+            write_inventory(config, [], [WEB.format(port=port), ICMP])
+            assert await daemon.reload() == (True, f"đã nạp lại {config}: thêm 1, đổi 0, bỏ 0")
+            config.write_text(config.read_text(encoding="utf-8") + "bogus: [\n", encoding="utf-8")
+            ok, message = await daemon.reload()
+            assert not ok and message.startswith("không nạp lại: cấu hình có lỗi, vẫn giữ danh mục đang chạy:\n")
+            assert f"{config}:" in message and "reload rejected" not in message, message
+            monkeypatch.setenv("NETMON_LANG", "en")
+            ok, message = await daemon.reload()
+            assert not ok and message.startswith("reload rejected, keeping the running inventory:\n"), message
         finally:
             daemon.stop()
             await asyncio.wait_for(running, 10)
