@@ -13,9 +13,17 @@ import logging
 
 import httpx
 
+from netmon import i18n
+from netmon.inventory import wording
+
 log = logging.getLogger("netmon.meetings")
 
 ALERTNAME = "MeetingReadiness"
+#: The service log's line when a summary was not delivered: the operator of the meetings feature reads it.
+_TEXT = {
+    "not_taken": ("meeting readiness: Alertmanager at {url} did not take the summary: {why}",
+                  "sẵn sàng họp: Alertmanager tại {url} không nhận bản tóm tắt: {why}"),
+}
 
 
 class Notifier:
@@ -36,6 +44,8 @@ class Notifier:
                 response = await client.post(self.url, json=[alert])
             response.raise_for_status()
         except httpx.HTTPError as exc:
-            log.error("meeting readiness: Alertmanager at %s did not take the summary: %s", self.url, exc)
+            language = i18n.lang()
+            why = wording.reason(str(exc) or type(exc).__name__, language)
+            log.error("%s", i18n.text(_TEXT, "not_taken", language, url=self.url, why=why))
             return False
         return True
