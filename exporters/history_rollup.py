@@ -89,13 +89,7 @@ class RunSums:
     rtt: Counter[int] = field(default_factory=Counter)
 
     def merge(self, other: Self) -> None:
-        self.runs += other.runs
-        self.ok += other.ok
-        self.loss_sum += other.loss_sum
-        self.loss_n += other.loss_n
-        self.jitter_sum += other.jitter_sum
-        self.jitter_n += other.jitter_n
-        self.rtt.update(other.rtt)
+        _add_sums(self, other)
 
 
 class _Delta:
@@ -155,16 +149,22 @@ class _Delta:
 
     def merge(self, other: _Delta) -> None:
         """Add ``other``'s sums to these; its link and probe win (the later ones, as in the upserts)."""
-        self.runs += other.runs
-        self.ok += other.ok
-        self.loss_sum += other.loss_sum
-        self.loss_n += other.loss_n
-        self.jitter_sum += other.jitter_sum
-        self.jitter_n += other.jitter_n
-        rtt = self.rtt
-        for bucket, n in other.rtt.items():
-            rtt[bucket] = rtt.get(bucket, 0) + n
+        _add_sums(self, other)
         self.link, self.probe = other.link, other.probe
+
+
+#: The additive figures of a rollup row besides its RTT histogram, for every kind of row that holds them.
+_SUMS = ("runs", "ok", "loss_sum", "loss_n", "jitter_sum", "jitter_n")
+
+
+def _add_sums(into: RunSums | _Delta, other: RunSums | _Delta) -> None:
+    """Add ``other``'s figures and RTT histogram to ``into``'s: the one rule by which rows of any grain,
+    check or site (`RunSums`) and a batch's pending sums (`_Delta`) add up."""
+    for name in _SUMS:
+        setattr(into, name, getattr(into, name) + getattr(other, name))
+    rtt = into.rtt
+    for bucket, n in other.rtt.items():
+        rtt[bucket] = rtt.get(bucket, 0) + n
 
 
 #: What `_Delta.add` reads, by measurement name: the per-echo RTTs, loss, jitter, then the summaries of
