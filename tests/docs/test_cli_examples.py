@@ -47,6 +47,7 @@ VARIES = [
     # after the trace stopped waiting (20 in one run, 19 in the next, on the same cut link)
     (re.compile(r"(?<=at TTL )\d+"), "N"),
     (re.compile(r"(delay path: )\d+"), r"\1N"),
+    (re.compile(r"\(\d+(?= of them while the machine did not run the lab\))"), "(N"),  # ... and the VM's share
     # netmon snmp's CPU and MEMORY: the host's own load, and CPU only once snmpd has sampled it for a minute
     (re.compile(r"\bCPU\s+(?=MEMORY\b)"), ""),
     (re.compile(r"(?<= up)(\s+)\d+%(?:\s+\d+%)?(?=\s|$)"), r"\1L%"),
