@@ -40,6 +40,7 @@ from typing import Any, Literal, TypeVar
 
 from probes import arrival
 from probes.errors import PrivilegeError
+from probes.noroute import NO_ROUTE, explain
 
 Mode = Literal["raw", "dgram"]
 _T = TypeVar("_T")
@@ -58,9 +59,6 @@ _HEADER = struct.Struct("!BBHHH")
 _IDENT_SEQ = struct.Struct("!HH")
 #: Errors that quote our echo: destination unreachable, time exceeded.
 _QUOTING_ERRORS: dict[int, tuple[int, int]] = {socket.AF_INET: (3, 11), socket.AF_INET6: (1, 3)}
-#: Send errors meaning "no way to that address", a property of the path, not a bug.
-_UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EINVAL, errno.EACCES, errno.EPERM,
-                errno.EHOSTDOWN, errno.EADDRNOTAVAIL}
 _RETRY_LATER = {errno.EAGAIN, errno.ENOBUFS}
 
 _BUFFER_BYTES = 32 * 1024 * 1024
@@ -401,7 +399,7 @@ class IcmpEngine:
         except OSError as exc:
             if exc.errno in _RETRY_LATER:
                 return False
-            burst.error = f"unreachable: {exc.strerror}" if exc.errno in _UNREACHABLE else f"error: {exc}"
+            burst.error = f"unreachable: {explain(exc)}" if exc.errno in NO_ROUTE else f"error: {exc}"
         else:
             burst.sent_ns[index] = sent_ns
             burst.keys[index] = key

@@ -23,6 +23,7 @@ import time
 from typing import Annotated
 
 from probes.base import Check, Duration, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
+from probes.noroute import explain
 from probes.schema import Rules
 from probes.verdict import OK, Baseline, Finding, Limits, Verdict, judge_plainly
 from probes.wording import Lang, Wording, ms, say
@@ -170,8 +171,11 @@ async def run(check: Check) -> Result:
         return check.fail("dns", f"cannot resolve {check.target!r}: {exc.strerror}", started)
     family, _, _, _, sockaddr = infos[0]
     host = str(sockaddr[0])
-    transport, exchange = await loop.create_datagram_endpoint(
-        _Exchange, family=family, remote_addr=(host, options.port))
+    try:  # connecting looks the route up: a blackhole or prohibit route refuses here, before any packet
+        transport, exchange = await loop.create_datagram_endpoint(
+            _Exchange, family=family, remote_addr=(host, options.port))
+    except OSError as exc:
+        return check.fail("unreachable", f"{host}: {explain(exc)}", started)
     try:
         t1 = time.time()
         packet, exchange.sent = request(t1)
@@ -182,7 +186,7 @@ async def run(check: Check) -> Result:
     except TimeoutError:
         return check.fail("timeout", f"no NTP answer from {host} within {check.timeout:g}s", started)
     except OSError as exc:  # an ICMP port/host unreachable comes back as a socket error
-        return check.fail("unreachable", f"{host}: {exc.strerror or exc}", started)
+        return check.fail("unreachable", f"{host}: {explain(exc)}", started)
     except AnswerError as exc:
         return check.fail(exc.reason, f"{host}: {exc}", started)
     finally:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import errno
 import socket
 import ssl
 import struct
@@ -20,6 +19,7 @@ import time
 from typing import Annotated
 
 from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
+from probes.noroute import NO_ROUTE, explain
 from probes.schema import Rules
 from probes.verdict import Baseline, Finding, Limits, Verdict, judge_plainly, latency
 from probes.wording import Lang, Wording, ms, say
@@ -41,10 +41,6 @@ RUN_BYTES = 400
 METRICS = (
     MetricSpec(CONNECT_SECONDS, Kind.GAUGE, "Time to establish a TCP connection (handshake only), seconds."),
 )
-
-#: errno values meaning "the network says there is no way there"; a blackhole route gives EINVAL locally.
-_UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EINVAL, errno.EACCES, errno.EPERM}
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class TcpOptions(ProbeOptions):
@@ -104,8 +100,8 @@ def connect_failure(exc: BaseException) -> tuple[str, str]:
             return "refused", "connection refused"
         if isinstance(seen, ConnectionResetError):
             return "reset", "connection reset by peer"
-        if isinstance(seen, OSError) and seen.errno in _UNREACHABLE:
-            return "unreachable", f"no route: {seen.strerror}"
+        if isinstance(seen, OSError) and seen.errno in NO_ROUTE:
+            return "unreachable", f"no route: {explain(seen)}"
         seen = seen.__cause__ or seen.__context__
     return "error", f"{type(exc).__name__}: {exc}"
 

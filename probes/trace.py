@@ -108,6 +108,9 @@ async def run(check: Check) -> Result:
     if outcome.get("error") == "dns":
         return check.fail("dns", f"cannot resolve {check.target!r}: {outcome['message']}", started)
     address: str = outcome["address"]
+    if outcome.get("error") == "no_route":
+        return check.fail("unreachable", f"{address} not reached: no route: {outcome['message']}", started,
+                          [Measurement(HOPS, 0)], address=address, hops=[])
     hops: list[dict[str, Any]] = outcome["hops"]
     found = [Measurement(HOPS, hops[-1]["ttl"] if hops else 0)]
     if not hops or hops[-1]["address"] != address:

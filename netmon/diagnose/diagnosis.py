@@ -17,6 +17,8 @@ from collectors.snmp import UPS_CHARGE
 from netmon.diagnose.session import Outcome, Report
 from netmon.i18n import Lang, text
 from netmon.inventory.model import SECURE_CHECK, InventoryFile, Link, Site
+from netmon.placeholders import placeholder_targets
+from probes import noroute
 from probes.base import get as probe_type
 from probes.icmp import RECEIVED, RTT_MEDIAN, SENT
 from probes.linkstats import echoes_to_judge
@@ -28,6 +30,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "hub_degraded": ("hub {hub} degraded ({detail})", "{hub} suy giảm ({detail})"),
     "datacenter_down": ("the data center's own uplink fails ({check}) — check the prober first",
                         "đường truyền của trung tâm dữ liệu lỗi ({check}) — kiểm tra máy đo trước"),
+    "datacenter_no_route": ("the prober cannot send to the data center ({check}): {why}{hint}",
+                            "máy đo không gửi được tới trung tâm dữ liệu ({check}): {why}{hint}"),
     "link_down": ("{link} down", "{link} mất kết nối"),
     "trace_stops": ("trace stops at {hop}", "traceroute dừng tại {hop}"),
     "past_hub": ("hub answers: last mile or CPE ({hint})", "trạm trả lời: đoạn cuối hoặc CPE ({hint})"),
@@ -67,6 +71,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "and_more": ("{service} and {n} other services", "{service} và {n} dịch vụ khác"),
     "target_ok": ("{target} answers", "{target} trả lời"),
     "target_down": ("{target} does not answer ({error})", "{target} không trả lời ({error})"),
+    "target_no_route": ("{target}: {why}{hint}", "{target}: {why}{hint}"),
+    "placeholder": (" — a placeholder address of the shipped inventory, answered only by the simulated "
+                    "province (`netmon lab up`)",
+                    " — địa chỉ giữ chỗ của danh mục mẫu, chỉ tỉnh mô phỏng trả lời (`netmon lab up`)"),
     "target_degraded": ("{target}: {detail}", "{target}: {detail}"),
     "link_name": ("the {type} link {id} ({isp})", "đường {type} {id} ({isp})"),
     "power": ("power, cabling or the CPE", "nguồn điện, cáp hoặc CPE"),
@@ -144,9 +152,10 @@ def diagnose(report: Report, spec: InventoryFile | None, lang: Lang) -> Diagnosi
     parts: list[str] = []
     causes: list[str] = []
 
-    def say(key: str, **values: object) -> None:
+    def say(key: str, cause: str | None = None, **values: object) -> None:
+        """Adds the sentence ``key``; its cause is ``key`` unless it words a known ``cause`` otherwise."""
         parts.append(text(CATALOG, key, lang, **values))
-        causes.append(key)
+        causes.append(cause or key)
 
     place = report.plan.place
     blind = [o for o in report.outcomes if o.finding.verdict is Verdict.UNKNOWN]
@@ -158,7 +167,11 @@ def diagnose(report: Report, spec: InventoryFile | None, lang: Lang) -> Diagnosi
     dc_link = [o for o in by_role["datacenter"] if o.row.check.probe == "icmp"]
     dc_down = [o for o in dc_link if o.finding.verdict is Verdict.DOWN]
     for o in dc_down:
-        say("datacenter_down", check=o.row.check.id)
+        if why := noroute.worded(o.result.error, lang):  # nothing left this machine: not the uplink's fault
+            say("datacenter_no_route", "datacenter_down", check=o.row.check.id, why=why,
+                hint=_placeholder(o, lang))
+        else:
+            say("datacenter_down", check=o.row.check.id)
     if dc_down:  # the prober is cut off: everything downstream is explained, blame nothing else
         return Diagnosis("; ".join(parts), tuple(causes))
     hub_down = False
@@ -179,7 +192,9 @@ def diagnose(report: Report, spec: InventoryFile | None, lang: Lang) -> Diagnosi
         _secure_channel(place.site, lines, by_role["site"], say)
     for o in by_role["adhoc"]:
         target = o.row.check.target
-        if o.finding.verdict is Verdict.DOWN:
+        if o.finding.verdict is Verdict.DOWN and (why := noroute.worded(o.result.error, lang)):
+            say("target_no_route", "target_down", target=target, why=why, hint=_placeholder(o, lang))
+        elif o.finding.verdict is Verdict.DOWN:
             say("target_down", target=target, error=_error(o, lang))
         elif o.finding.verdict is Verdict.DEGRADED:
             say("target_degraded", target=target, detail=_detail(o, lang))
@@ -329,9 +344,18 @@ def _detail(o: Outcome, lang: Lang) -> str:
     return _error(o, lang)
 
 
+def _placeholder(o: Outcome, lang: Lang) -> str:
+    """Says so when a check's target is one of the shipped inventory's placeholders (198.18.0.0/15),
+    which this machine blackholes on purpose unless the simulated province is up."""
+    return text(CATALOG, "placeholder", lang) if placeholder_targets([o.row.check]) else ""
+
+
 def _error(o: Outcome, lang: Lang) -> str:
     """Why a check failed: the probe's own message in English (it names the library's error), the
-    declared wording of its reason in Vietnamese (a mixed-language sentence helps nobody)."""
+    declared wording of its reason in Vietnamese (a mixed-language sentence helps nobody) — or what
+    this machine's routes refused, which the message quotes."""
+    if lang == "vi" and (why := noroute.worded(o.result.error, lang)):
+        return why
     if lang == "vi" and o.result.reason:
         worded = probe_type(o.result.probe).reason(o.result.reason, lang)
         if worded:

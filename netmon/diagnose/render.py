@@ -17,7 +17,7 @@ from netmon.diagnose.diagnosis import Diagnosis
 from netmon.diagnose.path import PathView
 from netmon.diagnose.session import Outcome, Report
 from netmon.i18n import Lang, text
-from probes import base
+from probes import base, noroute
 from probes.verdict import Verdict
 from probes.wording import ms
 
@@ -40,6 +40,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "stops": ("stops at {hop}", "dừng tại {hop}"),
     "unanswered": ("{target} not reached, no hop answered",
                    "không tới được {target}, không chặng nào trả lời"),
+    "no_route": ("{target} not reached: {why}", "không tới được {target}: {why}"),
     "path": ("Path", "Đường đi"),
     "agent": ("Edge agent in the center (history store): results up to {until} UTC+7 ({ago} min ago)",
               "Tác tử tại trung tâm (kho lịch sử): có số liệu đến {until} giờ VN ({ago} phút trước)"),
@@ -121,8 +122,9 @@ def trace_lines(view: PathView, lang: Lang, color: bool) -> list[str]:
     elif view.stops_at:
         lines.append("  " + paint(text(CATALOG, "stops", lang, hop=view.stops_at), Verdict.DOWN, color))
     elif view.error:  # not reached and no hop answered (the probe's error is English: --json has it)
-        said = text(CATALOG, "unanswered", lang, target=view.target)
-        lines.append("  " + paint(fit(said, WIDTH - 3).rstrip(), Verdict.DOWN, color))
+        why = noroute.worded(view.error, lang)  # or nothing was sent: this machine's routes refused it
+        said = text(CATALOG, "no_route" if why else "unanswered", lang, target=view.target, why=why)
+        lines += ["  " + paint(part, Verdict.DOWN, color) for part in textwrap.wrap(said, WIDTH - 3)]
     return lines
 
 

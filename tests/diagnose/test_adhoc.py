@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import jsonschema
 import pytest
 
 from netmon.diagnose.report import schema
 from tests.diagnose.conftest import Province, netmon, netmon_json
+from tests.probes.icmp_fixtures import unroutable
+from tests.probes.peers import silent_host
 
 pytestmark = pytest.mark.privileged
 
@@ -24,9 +28,32 @@ def test_ping_loopback_is_ok_and_validates(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_ping_dead_target_exits_2(capsys: pytest.CaptureFixture[str], blackhole_lab_range: None) -> None:
-    code, out, _ = netmon(capsys, "ping", DEAD, "--count", "2")
+    with silent_host("198.18.251.5") as dead:  # echoes leave and nothing answers, lab or no lab
+        code, out, _ = netmon(capsys, "ping", dead, "--count", "2")
     assert code == 2
-    assert f"{DEAD} does not answer" in out
+    assert f"{dead} does not answer" in out
+
+
+@pytest.mark.parametrize("command", ["ping", "trace"])
+def test_a_blackholed_target_is_said_to_be_blackholed(capsys: pytest.CaptureFixture[str], command: str,
+                                                      tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      blackhole_lab_range: None) -> None:
+    """The kernel refuses to send to a blackholed address with EINVAL: it said "unreachable: Invalid
+    argument" (as if netmon had passed a bad value) and "does not answer" (nothing was sent). Run from
+    another directory, as a user would; the address is blackholed by its own /32, lab or no lab."""
+    monkeypatch.chdir(tmp_path)
+    with unroutable() as address:
+        code, out, _ = netmon(capsys, command, address, "--count", "2")
+        assert code == 2 and "Invalid argument" not in out and "does not answer" not in out, out
+        assert (f"{address}: this machine's routing table discards packets to this address (blackhole "
+                "route) — a placeholder address of the shipped inventory") in " ".join(out.split())
+        code, out, _ = netmon(capsys, command, address, "--count", "2", "--lang", "vi")
+        assert code == 2 and "không trả lời" not in out, out
+        assert (f"{address}: bảng định tuyến của máy này bỏ mọi gói tin tới địa chỉ này (tuyến blackhole)"
+                in " ".join(out.split()))
+        code, doc = netmon_json(capsys, command, address, "--count", "2")
+    assert code == 2 and doc["diagnosis"]["causes"] == ["target_down"]  # the stable keys stay
+    assert doc["checks"][0]["reason"] == "unreachable" and "blackhole route" in doc["checks"][0]["error"]
 
 
 def test_trace_loopback_reaches_target(capsys: pytest.CaptureFixture[str]) -> None:

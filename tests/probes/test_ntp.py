@@ -10,6 +10,7 @@ The shifts are ±2.5 s: with a small shift chronyd stamps arrivals by the kernel
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 import socket
 import subprocess
@@ -24,6 +25,7 @@ from netmon.inventory.loader import resolve
 from netmon.inventory.source import parse
 from probes import base, ntp
 from probes.verdict import Verdict
+from tests.probes.icmp_fixtures import unroutable
 from tests.support import free_port, wait_until
 
 
@@ -139,6 +141,17 @@ def test_silence_is_a_timeout_reported_within_the_check_timeout() -> None:
 def test_a_closed_port_is_unreachable() -> None:
     result = asyncio.run(ntp.run(_check(free_port())))  # nothing bound: ICMP port unreachable
     assert (result.success, result.reason) == (False, "unreachable"), result.error
+
+
+@pytest.mark.privileged
+@pytest.mark.usefixtures("blackhole_lab_range")
+def test_a_blackholed_server_is_unreachable_not_a_crash() -> None:
+    """Connecting the UDP socket looks the route up: a blackhole refuses it there (EINVAL), before the
+    exchange — that escaped the probe and read as a probe error."""
+    with unroutable() as address:
+        result = asyncio.run(ntp.run(dataclasses.replace(_check(123), target=address)))
+    assert (result.success, result.reason) == (False, "unreachable")
+    assert result.error == f"{address}: this machine's routing table discards packets to this address (blackhole route)"
 
 
 def test_a_stale_or_garbage_datagram_is_ignored_then_a_real_answer_counts() -> None:

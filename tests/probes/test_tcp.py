@@ -81,6 +81,8 @@ async def test_blackholed_address_is_unreachable_at_once() -> None:
         result = await tcp.run(_check(address, port=80))
     assert (result.success, result.reason) == (False, "unreachable")
     assert result.duration < 0.5
+    assert result.error is not None and result.error.startswith(
+        "no route: this machine's routing table discards packets to this address (blackhole route)")
 
 
 @pytest.mark.privileged
