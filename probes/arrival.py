@@ -8,6 +8,9 @@ network and the far end took. The stamp is wall-clock time (``CLOCK_REALTIME``),
 `time.time_ns`; a caller guards against a clock step between its send and the reply by comparing with a
 monotonic figure around the exchange.
 
+The probes read through `receive` and take a span with `seconds`: dns per query, http per phase
+(over its own TLS, `probes.http_stream`).
+
 Linux only: elsewhere `stamp_arrivals` does nothing, `arrival_ns` finds no stamp, and callers use the
 clock. One gap on Linux: the kernel turns stamping on for the whole host when the first socket asks, a
 moment later (deferred work); a datagram that arrives in that moment is stamped when it is read, as by
@@ -17,11 +20,13 @@ on arrival.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import struct
 import sys
 from collections.abc import Iterable
+from typing import Any
 
 #: Linux's SO_TIMESTAMPNS (== SCM_TIMESTAMPNS); the socket module does not export it.
 SO_TIMESTAMPNS = 35
@@ -48,3 +53,42 @@ def arrival_ns(ancdata: Iterable[tuple[int, int, bytes]]) -> int | None:
             seconds, nanos = _TIMESPEC.unpack_from(data)
             return int(seconds * 1_000_000_000 + nanos)
     return None
+
+
+async def receive(sock: socket.socket, size: int) -> tuple[bytes, int | None, Any]:
+    """One ``recvmsg`` of up to ``size`` bytes from non-blocking ``sock``, waiting until something is
+    there: the data, its arrival stamp (`arrival_ns`) and the source address."""
+    while True:
+        try:
+            data, ancdata, _, source = sock.recvmsg(size, CMSG_SPACE)
+        except BlockingIOError:
+            await _readable(sock)
+            continue
+        return data, arrival_ns(ancdata), source
+
+
+async def _readable(sock: socket.socket) -> None:
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:  # the loop calls it on every pass while data waits, until it is removed
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(sock.fileno(), wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(sock.fileno())
+
+
+def seconds(sent_ns: int, arrived_ns: int | None, wall: float) -> float:
+    """Sent (``time.time_ns()`` right before sending) → arrived (the kernel's stamp, or None).
+
+    ``wall`` is the monotonic clock over the same span, read once the arrival was read: it is the answer
+    without a stamp, and when the stamped figure falls outside it (the wall clock was stepped in between).
+    """
+    if arrived_ns is None:
+        return wall
+    figure = (arrived_ns - sent_ns) / 1e9
+    return figure if 0 <= figure <= wall else wall

@@ -159,37 +159,12 @@ class _Stamps:
     arrived_ns: int | None = None
 
     def seconds(self, wall: float) -> float:
-        """Sent → arrived; ``wall`` (the monotonic clock around the exchange) without a kernel stamp, or
-        when the figure falls outside it: the wall clock was stepped in between."""
-        if self.arrived_ns is None:
-            return wall
-        figure = (self.arrived_ns - self.sent_ns) / 1e9
-        return figure if 0 <= figure <= wall else wall
+        """Sent → arrived (`arrival.seconds`); ``wall`` is the monotonic clock around the exchange."""
+        return arrival.seconds(self.sent_ns, self.arrived_ns, wall)
 
     async def _read(self, size: int) -> tuple[bytes, Any]:
-        while True:
-            try:
-                data, ancdata, _, source = self.sock.recvmsg(size, arrival.CMSG_SPACE)
-            except BlockingIOError:
-                await _readable(self.sock)
-                continue
-            self.arrived_ns = arrival.arrival_ns(ancdata)
-            return data, source
-
-
-async def _readable(sock: socket.socket) -> None:
-    loop = asyncio.get_running_loop()
-    ready: asyncio.Future[None] = loop.create_future()
-
-    def wake() -> None:  # the loop calls it on every pass while data waits, until it is removed
-        if not ready.done():
-            ready.set_result(None)
-
-    loop.add_reader(sock.fileno(), wake)
-    try:
-        await ready
-    finally:
-        loop.remove_reader(sock.fileno())
+        data, self.arrived_ns, source = await arrival.receive(self.sock, size)
+        return data, source
 
 
 class _StampedDatagram(_Stamps, dns.asyncbackend.DatagramSocket):

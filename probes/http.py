@@ -3,14 +3,28 @@
 Every run opens fresh connections (no keep-alive between runs or redirect hops) so each phase is a real
 measurement of the link, not of a pool. Phases, in seconds, summed over redirect hops:
 ``dns`` (our own timed ``getaddrinfo``), ``connect`` (TCP handshake: the kernel's figure where it has
-one, `tcp.connect_seconds`), ``tls`` (handshake; 0 for plain
-HTTP), ``first_byte`` (request sent → response headers: the server's think time plus one RTT),
-``transfer`` (reading the final response's body) and ``total``.
+one, `tcp.connect_seconds`), ``tls`` (handshake; 0 for plain HTTP), ``first_byte`` (request sent →
+response headers: the server's think time plus one RTT), ``transfer`` (the final response's body, from
+its headers' arrival to its last bytes' arrival) and ``total`` (the phases' sum, the final body counted
+as far as it was read; the run's wall time where no response came: a timeout, a refused connection).
 
-The name is resolved by `_TimedBackend`, a wrapper around httpcore's network backend, which then connects
-to the address it found; SNI and the Host header stay the URL's host. TLS and header timings come from
-httpcore's ``trace`` request extension (events ``connection.start_tls.*``,
-``http11.send_request_body.complete``, ``http11.receive_response_headers.complete``).
+A phase ends when its last bytes *arrived*, by the kernel's stamp, not when the prober got round to
+reading them: the event loop also runs every other check, and under load it read a 20 ms answer as
+200 ms. `http_stream.StampedBackend` gives httpcore sockets of ours that read with ``recvmsg`` and
+``SO_TIMESTAMPNS`` (`probes.arrival`) and do TLS over memory buffers, so encrypted bytes keep their
+stamps too; `_Timeline` turns sends and stamped arrivals into phases, told by httpcore's ``trace``
+events (``connection.start_tls.*``, ``http11.receive_response_headers.complete``) where each ends.
+``tls`` is the handshake's exchanges (ClientHello sent → the server's flight arrived, one leg per round
+trip), not the prober's work between them; a TLS 1.3 session ticket that arrives ahead of the response
+ends nothing, as the phase ends at the read that completed the headers. The prober's own time between
+phases (noticing an arrival, getting round to the next send) is in no phase and not in ``total``; the
+run's wall time stays ``netmon_probe_duration_seconds``. Where the kernel gives no stamp (not Linux, or
+the wall clock stepped) a phase ends when its bytes were read, prober's delay included. One stamp per
+read: bytes that queued up while the prober was busy share the last one's arrival (the kernel merges
+them), so headers read together with later body bytes end ``first_byte`` at those bytes' arrival.
+
+The name is resolved by the backend itself, which then connects to the address it found; SNI and the
+Host header stay the URL's host.
 
 Body reads are bounded: past ``max_body_bytes`` the probe stops reading and fails ``too_large``, having
 read at most the limit plus one chunk, so a 1 GB download can never be triggered by a check. The same
@@ -23,11 +37,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import re
-import socket
 import ssl
 import time
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
@@ -35,7 +48,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-from probes import tcp, tls
+from probes import arrival, http_stream, tcp, tls
 from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
 from probes.schema import STRICT, Rules
 from probes.verdict import OK, Baseline, Finding, Limits, Verdict
@@ -143,14 +156,28 @@ class HttpOptions(ProbeOptions):
 
 
 class _Timeline:
-    """Phase durations of one run, fed by the network backend and httpcore's trace events."""
+    """Phase durations of one run, fed by the network streams (`http_stream.Listener`) and by httpcore's
+    trace events, which say where one phase ends and the next begins.
+
+    Every moment is kept as seconds since the run began, on one scale: a send by the monotonic clock
+    right before it, an arrival by the kernel's stamp (`arrival.seconds`: the clock at the read where
+    there is none, or where the stamp falls outside the run so far). A phase made of exchanges (the TLS
+    handshake's flights, request → response headers) is the sum of its legs, each from the first send
+    after the last arrival to the last arrival before the next send: the prober's own time between a
+    flight's arrival and its answer is not the network's.
+    """
 
     def __init__(self) -> None:
         self.phases: dict[str, float] = {}
         self.tls_failed: tuple[str, int] | None = None
         self.certificate: bytes | None = None
-        self._marks: dict[str, float] = {}
+        self._begin_ns, self._begin = time.time_ns(), time.perf_counter()
         self._endpoint: tuple[str, int] = ("", 0)
+        self._legs = 0.0  # closed legs of the phase under way
+        self._leg: float | None = None  # when the open leg's first send left
+        self._leg_end: float | None = None  # the last arrival in the open leg
+        self._last: float | None = None  # the last arrival of the run
+        self._headers: float | None = None  # the arrival that completed the final response's headers
 
     def add(self, phase: str, seconds: float) -> None:
         self.phases[phase] = self.phases.get(phase, 0.0) + seconds
@@ -159,66 +186,73 @@ class _Timeline:
         """One duration per phase that was reached, in `PHASES` order."""
         return [Measurement(DURATION, self.phases[p], (("phase", p),)) for p in PHASES if p in self.phases]
 
-    def since(self, mark: str) -> float:
-        return time.perf_counter() - self._marks[mark]
+    def _now(self) -> float:
+        return time.perf_counter() - self._begin
+
+    def sending(self) -> None:
+        now = self._now()
+        if self._leg is not None and self._leg_end is not None:
+            self._legs += self._leg_end - self._leg
+            self._leg = self._leg_end = None
+        if self._leg is None:
+            self._leg = now
+
+    def arrived(self, stamp_ns: int | None) -> None:
+        self._last = arrival.seconds(self._begin_ns, stamp_ns, self._now())
+        if self._leg is not None:
+            self._leg_end = self._last
+
+    def _take(self) -> float:
+        """The legs of the phase that just ended; the next phase starts with none."""
+        seconds = self._legs
+        if self._leg is not None and self._leg_end is not None:
+            seconds += self._leg_end - self._leg
+        self._legs, self._leg, self._leg_end = 0.0, None, None
+        return seconds
+
+    def _body(self) -> float:
+        """The final response's body so far: from the arrival that completed its headers to its last."""
+        if self._headers is None or self._last is None:
+            return 0.0
+        return self._last - self._headers
+
+    def transfer(self) -> None:
+        """The final response's body, read to its end."""
+        self.add("transfer", self._body())
+
+    def total(self, answered: bool) -> None:
+        """When the exchange ``answered`` (it read a response), what the name lookup, the network and the
+        server took: the phases' sum, the body counted as far as it was read (a body too large has no
+        ``transfer``), without the prober's own time between them (before a send, after an arrival).
+        Else run start → now: a timeout, a refused or broken connection."""
+        if answered:
+            before_body = sum(self.phases.get(p, 0.0) for p in ("dns", "connect", "tls", "first_byte"))
+            self.add("total", before_body + self._body())
+        else:
+            self.add("total", self._now())
 
     async def trace(self, event: str, info: Mapping[str, Any]) -> None:
         """httpcore ``trace`` callback; event names are ``<logger suffix>.<operation>.<stage>``."""
-        now = time.perf_counter()
         if event == "connection.connect_tcp.started":
             self._endpoint = (info["host"], info["port"])
             self.certificate = None  # a new connection: the last hop's certificate no longer applies
+            self._take()
         elif event == "connection.connect_tcp.complete":
             self.phases.setdefault("tls", 0.0)
-        elif event == "connection.start_tls.started":
-            self._marks["tls"] = now
         elif event == "connection.start_tls.complete":
-            self.add("tls", now - self._marks["tls"])
+            # The client's last flight (TLS 1.3: its Finished) left without awaiting an answer: not a leg.
+            self.add("tls", self._take())
             self.certificate = tls.peer_certificate(info["return_value"].get_extra_info("ssl_object"))
         elif event == "connection.start_tls.failed":
             self.tls_failed = self._endpoint
-        elif event in ("http11.send_request_headers.complete", "http11.send_request_body.complete"):
-            self._marks["sent"] = now
         elif event == "http11.receive_response_headers.complete":
-            self.add("first_byte", now - self._marks.get("sent", now))
-            self._marks["headers"] = now
-
-
-class _TimedBackend(httpcore.AsyncNetworkBackend):
-    """Resolves the host itself (timed, as the ``dns`` phase), then connects to the first address."""
-
-    def __init__(self, timeline: _Timeline) -> None:
-        self._inner = httpcore.AnyIOBackend()
-        self._timeline = timeline
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        begin = time.perf_counter()
-        try:
-            _, address = (await tcp.resolve(host, port))[0]
-        except socket.gaierror as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc.strerror}") from exc
-        connect_start = time.perf_counter()
-        self._timeline.add("dns", connect_start - begin)
-        stream = await self._inner.connect_tcp(
-            address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
-        )
-        wall = time.perf_counter() - connect_start
-        self._timeline.add("connect", tcp.connect_seconds(stream.get_extra_info("socket"), wall))
-        return stream
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+            self.add("first_byte", self._take())
+            self._headers = self._last
 
 
 class _Transport(httpx.AsyncHTTPTransport):
-    """httpx's transport over a pool that uses `_TimedBackend` and never keeps a connection alive.
+    """httpx's transport over a pool that uses `http_stream.StampedBackend` and never keeps a connection
+    alive.
 
     httpx offers no public way to pass a network backend, so the pool it built is replaced by an
     equivalent one; ``_pool`` has been the transport's pool attribute throughout httpx 0.2x.
@@ -227,7 +261,9 @@ class _Transport(httpx.AsyncHTTPTransport):
     def __init__(self, context: ssl.SSLContext, timeline: _Timeline) -> None:
         super().__init__(verify=context, trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=context, max_keepalive_connections=0, network_backend=_TimedBackend(timeline)
+            ssl_context=context,
+            max_keepalive_connections=0,
+            network_backend=http_stream.StampedBackend(timeline),
         )
 
 
@@ -350,7 +386,7 @@ async def run(check: Check) -> Result:
         url = url.join(options.path)
     if url.scheme not in ("http", "https"):
         raise ValueError(f"http target must be an http:// or https:// URL, not {check.target!r}")
-    started, begin = time.time(), time.perf_counter()
+    started, timeline = time.time(), _Timeline()
     if options.ca_file is not None and not options.ca_file.is_file():
         return check.fail("cert_untrusted", f"trust anchor {options.ca_file} not found (ca_file)", started)
     auth = None
@@ -362,9 +398,9 @@ async def run(check: Check) -> Result:
                                              f"{options.basic_auth.password_file}: {exc.strerror}", started)
         auth = httpx.BasicAuth(options.basic_auth.username, password)
     context = tls.client_context(options.verify_tls, options.ca_file)
-    timeline = _Timeline()
     measured: list[Measurement] = []
     failure: tuple[str, str] | None = None
+    answered = False
     try:
         async with asyncio.timeout(check.remaining()):
             failure = await _exchange(check, context, url, timeline, measured, auth)
@@ -372,7 +408,9 @@ async def run(check: Check) -> Result:
         failure = ("timeout", f"no complete answer within {check.timeout:g}s")
     except httpx.HTTPError as exc:
         failure = _failure(exc)
-    timeline.add("total", time.perf_counter() - begin)
+    else:
+        answered = True
+    timeline.total(answered)
     if timeline.tls_failed is not None and timeline.certificate is None:
         remaining = check.timeout - timeline.phases["total"]
         timeline.certificate = await tls.fetch_certificate(*timeline.tls_failed, remaining)
@@ -439,7 +477,7 @@ async def _exchange(
             return too_large
         if options.body_match:
             body += tail
-        timeline.add("transfer", timeline.since("headers"))
+        timeline.transfer()
     measured.append(Measurement(RESPONSE_BYTES, read))
     text = body.decode(response.encoding or "utf-8", "replace")
     if options.body_match and not options.body_match.search(text):

@@ -6,6 +6,8 @@
 - `DnsPeer`: a UDP DNS server built on dnspython's message parsing; answers A records for known names,
   NXDOMAIN otherwise, and can be told to stay silent.
 - `DelayedDnsPeer`: a DNS server in a thread, answering after a known delay and saying what it took.
+- `DelayedHttpPeer`: an HTTP(S) server in a thread, answering after a known delay (optionally delaying
+  its TLS handshake, or sending a chunked body chunk by chunk) and saying what it took.
 - `busy_until` / `busy_loop`: hold the event loop once something the prober waits for has happened (a
   query reached the server, a connection is established) but is not yet noticed, as a prober busy with
   other checks does.
@@ -483,3 +485,196 @@ class DelayedDnsPeer:
 
 def _send_tcp(conn: socket.socket, answer: bytes) -> None:
     conn.sendall(len(answer).to_bytes(2, "big") + answer)
+
+
+class _ServerChannel:
+    """The server's side of one connection, plain or TLS over memory buffers, so that every read of the
+    socket is a ``recvmsg`` carrying the kernel's arrival stamp (``arrived_ns``: the last read's)."""
+
+    def __init__(self, conn: socket.socket, context: ssl.SSLContext | None) -> None:
+        self.conn = conn
+        self.arrived_ns = 0
+        self._in, self._out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = context.wrap_bio(self._in, self._out, server_side=True) if context else None
+
+    def _raw(self) -> bytes:
+        data, ancdata, _, _ = self.conn.recvmsg(65536, arrival.CMSG_SPACE)
+        came = arrival.arrival_ns(ancdata)
+        assert data == b"" or came is not None, "the kernel gave no arrival stamp"
+        self.arrived_ns = came or self.arrived_ns
+        return data
+
+    def flush(self) -> int:
+        """Send what TLS has produced; how many bytes that was."""
+        pending = self._out.read()
+        self.conn.sendall(pending)
+        return len(pending)
+
+    def handshake(self, hello_arrived: threading.Event, delay: float) -> tuple[float, float]:
+        """The TLS handshake, the first flight sent ``delay`` after the ClientHello arrived; what the
+        server took, summed over its flights (each from the arrival of what it answers to just before,
+        and just after, it went out), as `DelayedHttpPeer.held` brackets the response. TLS 1.3's session
+        tickets (written as the handshake completes) stay unsent; TLS 1.2's last flight goes out."""
+        assert self.tls is not None
+        low = high = 0.0
+        while True:
+            try:
+                self.tls.do_handshake()
+                done = True
+            except ssl.SSLWantReadError:
+                done = False
+            if self._out.pending and not (done and self.tls.version() == "TLSv1.3"):
+                if not hello_arrived.is_set():
+                    hello_arrived.set()
+                    time.sleep(delay)
+                before = time.time_ns()
+                self.flush()
+                low, high = low + (before - self.arrived_ns) / 1e9, high + (time.time_ns() - self.arrived_ns) / 1e9
+            if done:
+                return low, high
+            data = self._raw()
+            if not data:
+                raise ConnectionAbortedError("client went away in the handshake")
+            self._in.write(data)
+
+    def recv(self) -> bytes:
+        """Application bytes from one or more socket reads; b"" at the end."""
+        if self.tls is None:
+            return self._raw()
+        while True:
+            try:
+                return self.tls.read(65536)
+            except ssl.SSLWantReadError:
+                data = self._raw()
+                if not data:
+                    return b""
+                self._in.write(data)
+
+    def send(self, data: bytes) -> None:
+        if self.tls is None:
+            self.conn.sendall(data)
+        else:
+            self.tls.write(data)
+            self.flush()
+
+
+class DelayedHttpPeer:
+    """An HTTP/1.1 server in a thread on 127.0.0.1 (TLS when given a ``context``), one connection at a
+    time, answering ``delay`` seconds after the request arrived with ``ok``, or with ``chunks`` as a
+    chunked body: the headers and the first chunk at once, each further chunk ``chunk_gap`` later.
+
+    Being outside the event loop, it answers while the prober's loop is held (`busy_until` on
+    ``request_arrived``, ``hello_arrived``, ``last_chunk``). ``held`` brackets what it took from the
+    kernel's arrival stamp of the request to just before, and just after, it sent the response's first
+    bytes; ``tls_held`` the same from the ClientHello to its first flight (sent ``tls_delay`` after);
+    ``body_held`` the time from sending the first bytes to sending the last chunk (low: after the first
+    send to before the last; high: before to after). With TLS 1.3 the session tickets go out when the
+    request has arrived, ``delay`` ahead of the response (``tickets_bytes`` says how much that was).
+    """
+
+    def __init__(
+        self,
+        context: ssl.SSLContext | None = None,
+        delay: float = 0.0,
+        tls_delay: float = 0.0,
+        chunks: tuple[bytes, ...] = (),
+        chunk_gap: float = 0.0,
+    ) -> None:
+        self.context, self.delay, self.tls_delay = context, delay, tls_delay
+        self.chunks, self.chunk_gap = chunks, chunk_gap
+        self.hello_arrived, self.request_arrived, self.last_chunk = (threading.Event() for _ in range(3))
+        self.held = self.tls_held = self.body_held = (0.0, 0.0)
+        self.tls_version: str | None = None
+        self.tickets_bytes = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._listener.setsockopt(socket.SOL_SOCKET, arrival.SO_TIMESTAMPNS, 1)  # accepted sockets inherit it
+        _until_stamped(self._listener)
+        self._wake, self._woken = socket.socketpair()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def url(self, path: str = "/", host: str = "127.0.0.1") -> str:
+        return f"{'https' if self.context else 'http'}://{host}:{self.port}{path}"
+
+    def __enter__(self) -> DelayedHttpPeer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._wake.send(b"x")
+        self._thread.join()
+        for sock in (self._listener, self._wake, self._woken):
+            sock.close()
+
+    def _serve(self) -> None:
+        while True:
+            ready = select.select([self._listener, self._woken], [], [])[0]
+            if self._woken in ready:
+                return
+            conn, _ = self._listener.accept()
+            with conn:
+                conn.settimeout(2.0)
+                conn.setsockopt(socket.SOL_SOCKET, arrival.SO_TIMESTAMPNS, 1)
+                # Else Nagle holds back a send that follows another unacknowledged one (tickets, then the
+                # response) until the prober's delayed ACK: 40 ms that are no server's think time.
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                with contextlib.suppress(OSError):  # the client went away: its test says so
+                    self._exchange(_ServerChannel(conn, self.context))
+
+    def _exchange(self, channel: _ServerChannel) -> None:
+        if channel.tls is not None:
+            self.tls_held = channel.handshake(self.hello_arrived, self.tls_delay)
+            self.tls_version = channel.tls.version()
+        request = b""
+        while b"\r\n\r\n" not in request:
+            data = channel.recv()
+            if not data:
+                return
+            request += data
+        came = channel.arrived_ns
+        self.request_arrived.set()
+        if channel.tls is not None:
+            self.tickets_bytes = channel.flush()
+        time.sleep(self.delay)
+        if self.chunks:
+            first, *rest = self.chunks
+            head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + _chunk(first)
+            head += b"" if rest else b"0\r\n\r\n"
+        else:
+            head, rest = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok", []
+        before = time.time_ns()
+        channel.send(head)
+        sent = time.time_ns()
+        self.held = ((before - came) / 1e9, (sent - came) / 1e9)
+        for number, chunk in enumerate(rest, 1):
+            time.sleep(self.chunk_gap)
+            if number == len(rest):
+                self.last_chunk.set()
+            last = time.time_ns()
+            channel.send(_chunk(chunk) + (b"0\r\n\r\n" if number == len(rest) else b""))
+            self.body_held = ((last - sent) / 1e9, (time.time_ns() - before) / 1e9)
+
+
+def _until_stamped(listener: socket.socket) -> None:
+    """Return once a segment reaching ``listener``'s connections carries the kernel's arrival stamp.
+
+    Asking for stamps switches them on for the whole host by deferred work, a moment later (see
+    `probes.arrival`); on a loaded machine a ClientHello arrived in that moment, unstamped. The listener
+    asking keeps them on while it lives.
+    """
+    deadline = time.monotonic() + 5.0
+    while True:
+        with socket.create_connection(listener.getsockname()) as client:
+            conn, _ = listener.accept()
+            with conn:
+                client.sendall(b"x")
+                _, ancdata, _, _ = conn.recvmsg(1, arrival.CMSG_SPACE)
+        if arrival.arrival_ns(ancdata) is not None:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError("the kernel stamps no arrivals (SO_TIMESTAMPNS)")
+        time.sleep(0.001)  # the deferred work needs the CPU
+
+
+def _chunk(data: bytes) -> bytes:
+    return f"{len(data):x}\r\n".encode() + data + b"\r\n"
