@@ -156,3 +156,15 @@ async def test_phases_are_the_clocks_where_the_kernel_gives_no_stamp(
     assert busy.fired
     phases = _phases(result)
     assert phases["first_byte"] >= HOLD and phases["total"] >= HOLD, phases
+
+
+async def test_a_stamp_outside_the_run_is_not_believed() -> None:
+    """The wall clock stepped back an hour between the request and its answer's arrival: the stamp would
+    make first_byte negative, so the phase is the clock's (request sent → answer read)."""
+    timeline = http._Timeline()
+    begin = time.perf_counter()
+    timeline.sending()
+    timeline.arrived(time.time_ns() - 3_600 * 10**9)
+    await timeline.trace("http11.receive_response_headers.complete", {})
+    first_byte = timeline.phases["first_byte"]
+    assert 0 <= first_byte <= time.perf_counter() - begin, first_byte
