@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
+import time
 from pathlib import Path
+from typing import Any
 
 from netmon.i18n import lang, text
 from netmon.lab import control, holder, scenario
@@ -30,6 +33,18 @@ _TEXT = {
              "machine did not run the lab), worst by {worst} ms; {priority}",
              "gói bị thả muộn (quá {limit} ms) bởi đường làm trễ: {late} ({slept} trong số đó khi máy không "
              "chạy lab), muộn nhất {worst} ms; {priority}"),
+    # `status --flow`: one flow's packets through the delay path (`netmon.lab.holder.Holder.flow`)
+    "flow": ("delay path, packets to or from {flow}: {released} among its last {kept} releases, {waiting} "
+             "held now",
+             "đường làm trễ, gói tin đến hoặc từ {flow}: {released} trong {kept} lần thả gần nhất, {waiting} "
+             "gói đang giữ"),
+    "released": ("{at} {protocol} {source} → {destination}: held {held} ms for a delay of {delay} ms{late}",
+                 "{at} {protocol} {source} → {destination}: giữ {held} ms cho độ trễ {delay} ms{late}"),
+    "late_by": (", late by {late} ms", ", muộn {late} ms"),
+    "slept_by": (", late by {late} ms (the machine did not run the lab)",
+                 ", muộn {late} ms (máy không chạy lab)"),
+    "held_now": ("{at} {protocol} {source} → {destination}: held {held} ms so far for a delay of {delay} ms",
+                 "{at} {protocol} {source} → {destination}: đã giữ {held} ms cho độ trễ {delay} ms"),
     "realtime": ("real-time priority", "ưu tiên thời gian thực"),
     "no_realtime": ("no real-time priority (see the daemon log)",
                     "không có ưu tiên thời gian thực (xem nhật ký tiến trình nền)"),
@@ -56,6 +71,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     down.set_defaults(func=run_down)
     status = lab.add_parser("status", help="what is down, impaired and overridden right now")
     status.add_argument("--json", action="store_true", help="print the daemon's full status as JSON")
+    status.add_argument("--flow", metavar="ADDRESS[:PORT]",
+                        help="instead: the delay path's last releases of the packets to or from ADDRESS "
+                             "(and PORT), and those it holds now")
     status.set_defaults(func=run_status)
     s = lab.add_parser("set", help="change the running scenario, e.g. `set chieng-mung loss=0.2 delay=80ms`")
     s.add_argument("target", help="SITE (its primary link), SITE/LINK, HUB, a service id, dns, "
@@ -91,7 +109,48 @@ def run_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def _flow(value: str) -> tuple[str, int | None]:
+    address, sep, port = value.partition(":")
+    try:
+        ipaddress.IPv4Address(address)
+        number = int(port) if sep else None
+    except ValueError:
+        raise LabError("flow", value=value) from None
+    if number is not None and not 0 < number < 65536:
+        raise LabError("flow", value=value)
+    return address, number
+
+
+def run_flow(args: argparse.Namespace) -> int:
+    """`status --flow`: what the delay path did to one flow's packets, one line each, oldest first."""
+    flow = _running().flow(*_flow(args.flow))
+    if args.json:
+        print(json.dumps(flow, indent=2, sort_keys=True))
+        return 0
+    language = lang()
+
+    def line(key: str, packet: dict[str, Any], **values: object) -> str:
+        arrived = packet["arrived"]
+        at = time.strftime("%H:%M:%S", time.localtime(arrived)) + f".{int(arrived % 1 * 1000):03d}"
+        return text(_TEXT, key, language, at=at, protocol=packet["protocol"], source=packet["source"],
+                    destination=packet["destination"], held=f"{packet['held'] * 1000:.1f}",
+                    delay=f"{packet['delay'] * 1000:.1f}", **values)
+
+    print(text(_TEXT, "flow", language, flow=args.flow, released=len(flow["released"]), kept=flow["kept"],
+               waiting=len(flow["waiting"])))
+    for packet in flow["released"]:
+        verdict = "slept_by" if packet["slept"] else "late_by"
+        late = "" if packet["late"] <= holder.LATE else text(_TEXT, verdict, language,
+                                                             late=f"{packet['late'] * 1000:.1f}")
+        print(line("released", packet, late=late))
+    for packet in flow["waiting"]:
+        print(line("held_now", packet))
+    return 0
+
+
 def run_status(args: argparse.Namespace) -> int:
+    if args.flow:
+        return run_flow(args)
     status = _running().status()
     if args.json:
         print(json.dumps(status, indent=2, sort_keys=True))

@@ -86,6 +86,12 @@ class Lab:
     def status(self) -> dict[str, Any]:
         return self.request("status")
 
+    def flow(self, address: str, port: int | None = None) -> dict[str, Any]:
+        """What the delay path did to the packets to or from ``address`` (and ``port``, either side): its
+        last releases of them (``released``: arrival, delay, time held, lateness, whether slept through)
+        and those it holds now (``waiting``) — one flow's truth, apart from every other held packet."""
+        return self.request("flow", address=address, port=port)
+
     def set(self, target: str, **values: Any) -> dict[str, Any]:
         """Change a running scenario, e.g. ``lab.set("chieng-mung", loss=0.2)``; effective at return."""
         return self.request("set", target=target, values=values)

@@ -2,9 +2,9 @@
 
 Started by `netmon.lab.control.up` after the topology exists; it tells its parent it is ready (or why
 it failed) through an inherited pipe, then serves a JSON-lines control socket in the state dir
-(``status``, ``set``, ``reset``, ``reboot``) until SIGTERM. Link schedules (flaps, outages) and device
-reboots are evaluated once per second against the time the lab came up. Each inventory device gets
-an snmpd in its site's namespace (`netmon.lab.agents`), stopped with the daemon.
+(``status``, ``flow``, ``set``, ``reset``, ``reboot``) until SIGTERM. Link schedules (flaps, outages) and
+device reboots are evaluated once per second against the time the lab came up. Each inventory device
+gets an snmpd in its site's namespace (`netmon.lab.agents`), stopped with the daemon.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import os
@@ -172,6 +173,8 @@ class Daemon:
         op = request.get("op")
         if op == "status":
             return {"ok": True, **await self.status()}
+        if op == "flow":
+            return {"ok": True, **await self.flow(str(request["address"]), request.get("port"))}
         if op in ("reset", "set", "reboot"):
             self.events.write(op, **{k: v for k, v in request.items() if k != "op"})
         if op == "reset":
@@ -232,6 +235,16 @@ class Daemon:
                         for key, a in self.agents.items()},
             "snmp_secrets": str(self.state / "snmp"),
         }
+
+    async def flow(self, address: str, port: int | None) -> dict[str, Any]:
+        """What the delay path did to the packets to or from ``address`` (and ``port``): the last ones it
+        released and those it holds now (`holder.Holder.flow`); nothing without a holder."""
+        if not isinstance(port, int | None) or not 0 < (port or 1) < 65536:
+            raise ValueError(f"not a port: {port!r}")
+        ipaddress.IPv4Address(address)  # a ValueError that names it
+        if self.holder is None:
+            return {"kept": 0, "released": [], "waiting": []}
+        return await self.holder.flow(address, port)
 
 
 def _explain(target: str, exc: Exception) -> str:

@@ -21,9 +21,14 @@ loop and also under a real-time process that never sleeps (kernel trace, docs/la
 busy-wait in the guest prevents that; what the holder can do is say so, and count everything else
 (waiting for a CPU, its own work) as its own fault.
 
+It also keeps the last `KEPT` releases, each with its flow and times (`Release`), so that one can ask what
+the delay path did to *one* flow — a probe's connect, a test's packets — instead of reading lab-wide
+counters that every other held packet moves too (``netmon lab status --flow ADDRESS[:PORT]``).
+
 Protocol with the daemon, JSON lines: once ready, the holder writes its `Counters`; then each line the
-daemon writes (``{"delays": {address: [delay, jitter]}}`` to replace the table, or ``{}`` to ask) is
-answered with them.
+daemon writes (``{"delays": {address: [delay, jitter]}}`` to replace the table, ``{"flow": {"address": A,
+"port": P}}`` to ask for one flow's packets as well (`Holder.flow`), or ``{}`` to ask) is answered with
+them.
 """
 
 from __future__ import annotations
@@ -38,9 +43,10 @@ import socket
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from netmon.lab import netns
 from netmon.lab.topology import DC_NS
@@ -56,6 +62,14 @@ LATE = 0.003
 PRIORITY = 20
 #: A packet's kernel stamp older than this when it is read is taken for a clock step, not an arrival.
 STAMP_AGE = 10.0
+#: Releases kept for `Holder.flow`: seconds of a busy lab's traffic (a `netmon run` over the 75 sites holds
+#: a few hundred packets a second), ~0.5 MB.
+KEPT = 4096
+#: Bytes of each packet copied to the holder: the IPv4 header (up to 60 bytes with options) and the first 4
+#: bytes after it, a TCP or UDP packet's ports (`flow_key`).
+COPIED = 64
+_PORTS = {6: "tcp", 17: "udp"}  # IP protocols whose first 4 bytes are the ports
+_NAMES = {1: "icmp", **_PORTS}
 
 
 @dataclass
@@ -114,15 +128,56 @@ def arrived(pkt: Any) -> float:
     return now - age if 0.0 <= age < STAMP_AGE else now
 
 
+def flow_key(header: bytes) -> bytes:
+    """A packet's flow from its first `COPIED` bytes: protocol, source and destination address, and for TCP
+    and UDP (but a later fragment) the ports — 13 bytes, kept with every held packet (`Holder.flow`)."""
+    ports = (header[9] in _PORTS and not int.from_bytes(header[6:8]) & 0x1FFF)
+    start = (header[0] & 0x0F) * 4
+    return header[9:10] + header[12:20] + (header[start:start + 4] if ports else b"")
+
+
+def _shown(key: bytes, arrived: float, due: float, until: float, clock: float) -> dict[str, Any]:
+    """A held packet as the control channel answers it: its flow, when it arrived (wall clock: ``clock``
+    added to a monotonic time), its delay and how long it was held ``until`` then."""
+    source, destination = socket.inet_ntoa(key[1:5]), socket.inet_ntoa(key[5:9])
+    if len(key) == 13:
+        source += f":{int.from_bytes(key[9:11])}"
+        destination += f":{int.from_bytes(key[11:13])}"
+    return {"protocol": _NAMES.get(key[0], str(key[0])), "source": source, "destination": destination,
+            "arrived": arrived + clock, "delay": due - arrived, "held": until - arrived}
+
+
+class Release(NamedTuple):
+    """One packet the holder let go: its `flow_key`, when it arrived, fell due and went (monotonic), and
+    whether it was late (`LATE`) because the holder slept through its due time (`Counters.slept`)."""
+
+    key: bytes
+    arrived: float
+    due: float
+    released: float
+    slept: bool
+
+    def shown(self, clock: float) -> dict[str, Any]:
+        return {**_shown(self.key, self.arrived, self.due, self.released, clock),
+                "late": self.released - self.due, "slept": self.slept}
+
+
+def _matches(key: bytes, address: bytes, port: int | None) -> bool:
+    return address in (key[1:5], key[5:9]) and (
+        port is None or (len(key) == 13 and port in (int.from_bytes(key[9:11]), int.from_bytes(key[11:13]))))
+
+
 class Holder:
-    """The queue, the packets waiting in it by due time, and the counters."""
+    """The queue, the packets waiting in it by due time, the counters and the last `KEPT` releases."""
 
     def __init__(self) -> None:
         from netfilterqueue import NetfilterQueue  # optional extra `lab`; imported where it is needed
 
         self.delays: dict[bytes, tuple[float, float]] = {}
-        self.waiting: list[tuple[float, int, Any]] = []  # (due, arrival number, packet): a heap
+        #: (due, arrival number, packet, arrival, `flow_key`): a heap
+        self.waiting: list[tuple[float, int, Any, float, bytes]] = []
         self.counters = Counters()
+        self.released: deque[Release] = deque(maxlen=KEPT)
         self._random = random.Random()
         self._turn = threading.Lock()  # the threads of `serve` take turns with everything above and the queue
         # `arrived` reads the kernel's stamp on each queued packet; the kernel stamps packets only while some
@@ -134,8 +189,8 @@ class Holder:
 
         def open_queue() -> Any:
             queue = NetfilterQueue()
-            # only the first 20 bytes (the IPv4 header) are copied to userspace
-            queue.bind(QUEUE_NUM, self._packet, max_len=65536, range=20)
+            # only the first bytes (the IPv4 header and the ports) are copied to userspace
+            queue.bind(QUEUE_NUM, self._packet, max_len=65536, range=COPIED)
             return queue
 
         self.queue = netns.in_netns(DC_NS, open_queue)
@@ -154,20 +209,34 @@ class Holder:
         if delay <= 0:
             pkt.accept()
         else:
-            heapq.heappush(self.waiting, (arrived(pkt) + delay, self.counters.held, pkt))
+            at = arrived(pkt)
+            heapq.heappush(self.waiting, (at + delay, self.counters.held, pkt, at, flow_key(header)))
 
     def release(self, sleep: Sleep) -> None:
         """Let every packet that is due go, counting the late ones, and of those the ones `sleep` explains."""
         now = time.monotonic()
         while self.waiting and self.waiting[0][0] <= now:
-            due, _, pkt = heapq.heappop(self.waiting)
+            due, _, pkt, at, key = heapq.heappop(self.waiting)
             pkt.accept()
-            late = now - due
+            late, slept = now - due, False
             if late > LATE:
                 self.counters.late += 1
                 self.counters.worst_late = max(self.counters.worst_late, late)
-                if late - sleep.overslept(due) <= LATE:
-                    self.counters.slept += 1
+                slept = late - sleep.overslept(due) <= LATE
+                self.counters.slept += slept
+            self.released.append(Release(key, at, due, now, slept))
+
+    def flow(self, address: str, port: int | None) -> dict[str, Any]:
+        """The packets to or from ``address`` (and ``port``, either side) among the last `KEPT` released, in
+        the order they went, and those held now: what the delay path did to one flow, which the lab-wide
+        `Counters` cannot tell apart from every other held packet. Copied under the lock, read outside."""
+        with self._turn:
+            released, waiting, now = list(self.released), list(self.waiting), time.monotonic()
+        wanted, clock = socket.inet_aton(address), time.time() - time.monotonic()
+        return {"kept": KEPT,
+                "released": [r.shown(clock) for r in released if _matches(r.key, wanted, port)],
+                "waiting": [_shown(key, at, due, now, clock)
+                            for due, _, _, at, key in sorted(waiting) if _matches(key, wanted, port)]}
 
     def serve(self, control: int, answers: int) -> None:
         """Until the daemon closes ``control``: take packets, release them when due, answer requests.
@@ -196,8 +265,10 @@ class Holder:
                         if "delays" in request:
                             self.update(request["delays"])
                         self.counters.waiting = len(self.waiting)
-                        answer = json.dumps(asdict(self.counters)).encode() + b"\n"
-                    os.write(answers, answer)
+                        answer = asdict(self.counters)
+                    if "flow" in request:
+                        answer["flow"] = self.flow(request["flow"]["address"], request["flow"].get("port"))
+                    os.write(answers, json.dumps(answer).encode() + b"\n")
 
     def close(self) -> None:
         """Let the queue go; the threads of `serve` see it and end."""

@@ -165,6 +165,10 @@ def set_link(plan: Plan, link: LinkPlan, down: bool) -> None:
     netns.ip_batch(lines, link.hub.ns)
 
 
+#: The longest answer line read from the holder: a flow's packets, up to all it keeps (~200 bytes each).
+ANSWER_LIMIT = 4 << 20
+
+
 class DelayHolder:
     """The daemon's handle on the delay holder process (`netmon.lab.holder`, and why it is one).
 
@@ -180,7 +184,7 @@ class DelayHolder:
     async def start(cls) -> DelayHolder:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "netmon.lab.holder", stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE)
+            stdout=asyncio.subprocess.PIPE, limit=ANSWER_LIMIT)
         assert proc.stdout is not None
         ready = await proc.stdout.readline()
         if not ready:
@@ -194,7 +198,13 @@ class DelayHolder:
     async def refresh_counters(self) -> None:
         await self._ask({})
 
-    async def _ask(self, request: dict[str, Any]) -> None:
+    async def flow(self, address: str, port: int | None) -> dict[str, Any]:
+        """One flow's packets, released and held (`netmon.lab.holder.Holder.flow`)."""
+        answer: dict[str, Any] = await self._ask({"flow": {"address": address, "port": port}})
+        return answer
+
+    async def _ask(self, request: dict[str, Any]) -> Any:
+        """Send ``request``; keep the counters the holder answers with, return the rest (a flow's packets)."""
         assert self.proc.stdin is not None and self.proc.stdout is not None
         async with self._turn:
             self.proc.stdin.write(json.dumps(request).encode() + b"\n")
@@ -203,6 +213,7 @@ class DelayHolder:
             if not answer:
                 raise RuntimeError(f"the delay holder exited ({await self.proc.wait()}); see the daemon log")
             self.counters = json.loads(answer)
+            return self.counters.pop("flow", None)
 
     async def close(self) -> None:
         assert self.proc.stdin is not None

@@ -68,6 +68,8 @@ MESSAGES = {
     "root_only": ("the lab's state in {state} is readable by root only: run this as root",
                   "trạng thái của lab trong {state} chỉ root đọc được: hãy chạy lệnh này bằng root"),
     "key_value": ("expected KEY=VALUE, got {pair!r}", "cần dạng KHÓA=GIÁ_TRỊ, nhận được {pair!r}"),
+    "flow": ("expected ADDRESS or ADDRESS:PORT (IPv4), got {value!r}",
+             "cần dạng ĐỊA_CHỈ hoặc ĐỊA_CHỈ:CỔNG (IPv4), nhận được {value!r}"),
     "snmpd": ("snmpd for {device} ({address}) did not start: {said}",
               "snmpd của {device} ({address}) không khởi động được: {said}"),
     "wireguard": ("wireguard-go {ifname} in {namespace} did not start: {said} "
