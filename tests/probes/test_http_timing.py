@@ -12,9 +12,10 @@ import ssl
 import time
 from typing import Any
 
+import httpcore
 import pytest
 
-from probes import arrival, base, http
+from probes import arrival, base, http, http_stream
 from probes.base import Check, Result
 from tests.probes import peers
 
@@ -48,6 +49,15 @@ def _check(server: peers.DelayedHttpPeer, leaf: tuple[peers.Issued, peers.Issued
         options["ca_file"] = str(leaf[0].cert_file)
     return Check(site="test", id="web", probe="http", target=server.url(),
                  options=base.options(http.HttpOptions, options), timeout=3.0)
+
+
+def _outcome(result: Result) -> tuple[object, ...]:
+    """Everything a run reports but its phases; of a body too large, that it stopped within one read
+    (64 KiB) past the limit, which is how the bytes are told (the read sizes differ)."""
+    values = [result.value(v) for v in (http.STATUS_CODE, http.RESPONSE_BYTES, http.REDIRECTS, http.CERT_EXPIRY)]
+    if result.reason == "too_large" and values[1] is not None:
+        values[1] = 1 << 20 < values[1] <= (1 << 20) + 65536
+    return (result.success, result.reason, result.error, *values)
 
 
 def _phases(result: Result) -> dict[str, float]:
@@ -168,3 +178,51 @@ async def test_a_stamp_outside_the_run_is_not_believed() -> None:
     await timeline.trace("http11.receive_response_headers.complete", {})
     first_byte = timeline.phases["first_byte"]
     assert 0 <= first_byte <= time.perf_counter() - begin, first_byte
+
+
+#: (path, options) against `peers.HttpPeer`: statuses, bodies, bounds, redirects, a silent server.
+PLAIN_CASES = [
+    ("/body/xin-chao", {"body_match": "chao"}),
+    ("/status/503", {}),
+    ("/body/x", {"method": "HEAD"}),
+    ("/big/300000", {"max_body_bytes": 300000}),
+    ("/big/3000000", {}),
+    ("/redirect/3", {}),
+    ("/loop", {}),
+    ("/hang", {}),
+]
+#: (certificate, options) against an HTTPS `peers.HttpPeer`.
+TLS_CASES = [("valid", {"ca": True}), ("valid", {}), ("expired", {"ca": True}), ("expired", {"verify_tls": False})]
+
+
+async def test_outcomes_are_those_of_httpcores_own_backend(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The stamped backend replaced httpcore's anyio one: every case gives the same status, bytes,
+    redirects, certificate expiry, success, reason and message through both."""
+    directory = tmp_path_factory.mktemp("pki")
+    ca, ca_key = peers.make_ca(directory)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    leaves = {"valid": peers.make_leaf(directory, ca, ca_key, now + dt.timedelta(days=30), name="valid"),
+              "expired": peers.make_leaf(directory, ca, ca_key, now - dt.timedelta(days=1), name="expired")}
+
+    async def both(url: str, **options: Any) -> tuple[tuple[object, ...], tuple[object, ...]]:
+        check = Check(site="test", id="web", probe="http", target=url,
+                      options=base.options(http.HttpOptions, options), timeout=0.5)
+        stamped = _outcome(await http.run(check))
+        with monkeypatch.context() as patch:
+            patch.setattr(http_stream, "StampedBackend", lambda listener: httpcore.AnyIOBackend())
+            return stamped, _outcome(await http.run(check))
+
+    async with peers.HttpPeer() as server:
+        for path, options in PLAIN_CASES:
+            stamped, anyio = await both(server.url(path), **options)
+            assert stamped == anyio, path
+    for name, options in TLS_CASES:
+        if options.pop("ca", False):
+            options["ca_file"] = str(ca.cert_file)
+        async with peers.HttpPeer(leaves[name].server_context()) as server:
+            stamped, anyio = await both(server.url("/body/ok", host="localhost"), **options)
+            assert stamped == anyio, (name, options)
+    stamped, anyio = await both(f"http://127.0.0.1:{await peers.unused_port()}/")
+    assert stamped == anyio == (False, "refused", "connection refused", None, None, None, None)
