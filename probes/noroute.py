@@ -13,6 +13,7 @@ it, in English in the probe's message and in Vietnamese where the CLI words a fa
 from __future__ import annotations
 
 import errno
+import os
 
 from probes.wording import Lang, Wording, say
 
@@ -22,7 +23,7 @@ NO_ROUTE = frozenset({errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EINVAL, errno
 
 #: The errors whose cause is this machine's own routing table or firewall, said so. The others keep
 #: the OS's words: EHOSTUNREACH, for one, may also come from a router's ICMP message.
-_EXPLAINED: dict[int, Wording] = {
+EXPLAINED: dict[int, Wording] = {
     errno.EINVAL: ("this machine's routing table discards packets to this address (blackhole route)",
                    "bảng định tuyến của máy này bỏ mọi gói tin tới địa chỉ này (tuyến blackhole)"),
     errno.EACCES: ("this machine's routing table forbids this address (prohibit route)",
@@ -35,16 +36,18 @@ _EXPLAINED: dict[int, Wording] = {
 
 
 def explain(exc: OSError) -> str:
-    """Why sending to an address failed, in English: this machine's route or firewall where the errno
-    says so, else the OS's own words."""
-    wording = _EXPLAINED.get(exc.errno or 0)
-    return say(wording, "en") if wording else exc.strerror or str(exc)
+    """Why sending to (or connecting to) an address failed, in English: this machine's route or firewall
+    where the errno says so, else the OS's own words for it."""
+    wording = EXPLAINED.get(exc.errno or 0)
+    if wording:
+        return say(wording, "en")
+    return os.strerror(exc.errno) if exc.errno else str(exc)  # asyncio's strerror is "Connect call failed …"
 
 
 def worded(message: str | None, lang: Lang) -> str | None:
     """The explanation a probe's ``message`` quotes (from `explain`), in ``lang``; None if it quotes
     none. Lets the CLI say in Vietnamese what a (English) failure message says, not just its reason."""
-    for wording in _EXPLAINED.values():
+    for wording in EXPLAINED.values():
         if message and wording[0] in message:
             return say(wording, lang)
     return None

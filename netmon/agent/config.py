@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
-from netmon import i18n
+from netmon import i18n, oswording
 from probes.base import Duration
 from probes.errors import NetmonError
 from probes.schema import STRICT, After, Before, Rules
@@ -164,10 +164,7 @@ def read_token(path: Path) -> str:
         mode = path.stat().st_mode
         token = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        # imported only on this error: the running agent holds no inventory code
-        from netmon.inventory.wording import reason as os_reason
-
-        reason = os_reason(exc.strerror or str(exc), i18n.lang())
+        reason = oswording.reason(exc.strerror or str(exc), i18n.lang())
         raise CredentialError(i18n.text(_TEXT, "unreadable", i18n.lang(), path=path, reason=reason)) from None
     if mode & 0o077:
         raise CredentialError(i18n.text(_TEXT, "open", i18n.lang(), path=path))

@@ -27,10 +27,18 @@ from dataclasses import dataclass
 
 import httpx
 
+from netmon import i18n, oswording
 from netmon.agent import wire
 from netmon.agent.buffer import Buffer
 
 log = logging.getLogger("netmon.agent")
+
+#: The technician at the center reads these in the agent's log (journalctl), in --lang / NETMON_LANG.
+_TEXT = {
+    "failed": ("delivery to {url} failed: {why}", "gửi kết quả tới {url} thất bại: {why}"),
+    "refused": ("central {url} refused a batch: HTTP {status} {body}",
+                "trung tâm {url} từ chối một lô kết quả: HTTP {status} {body}"),
+}
 
 PATH = "/agent/v1/results"
 BACKOFF_MIN, BACKOFF_MAX = 1.0, 60.0
@@ -153,13 +161,15 @@ class Delivery:
             reply = await self._client.send(request)
         except httpx.HTTPError as exc:
             self._spent(cost)  # what left before the failure is spent all the same
-            log.warning("delivery to %s failed: %s", self.url, exc or type(exc).__name__)
+            language = i18n.lang()
+            why = oswording.reason(oswording.cause(exc), language)
+            log.warning("%s", i18n.text(_TEXT, "failed", language, url=self.url, why=why))
             return False
         cost += len(reply.content) + _header_bytes(reply.headers) + 17
         self._spent(cost)
         if reply.status_code != 200:
-            log.warning("central %s refused a batch: HTTP %d %s", self.url, reply.status_code,
-                        reply.text.strip()[:200])
+            log.warning("%s", i18n.text(_TEXT, "refused", i18n.lang(), url=self.url, status=reply.status_code,
+                                        body=reply.text.strip()[:200]))
             return False
         answer = json.loads(reply.content)
         self.stats.batches += 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from netmon import oswording
 from netmon.i18n import Lang
 
 #: What a duplicate is of, as the resolver names it.
@@ -65,24 +66,6 @@ _DETAILS = [
     (r" at line (\d+)\)", r" ở dòng \1)"),  # source.parse's "(context at line N)"
     (r"label empty or too long", "có nhãn rỗng hoặc quá dài"),
     (r"label too long", "có nhãn quá dài"),
-    (r"No such file or directory", "không có tệp này"),
-    (r"Permission denied", "không đủ quyền"),  # to read a file, write one or bind a port below 1024
-    (r"Is a directory", "đây là thư mục"),
-    (r"Address already in use", "địa chỉ đang được dùng"),
-    (r"Cannot assign requested address", "máy này không có địa chỉ đó"),
-    (r"file is not a database", "tệp không phải cơ sở dữ liệu SQLite"),
-    (r"database disk image is malformed", "tệp cơ sở dữ liệu bị hỏng"),
-    # transport errors of the HTTP clients (httpx, niquests) and the OS's socket errors
-    (r"(?i)connection refused", "kết nối bị từ chối"),
-    (r"Connection reset by peer", "kết nối bị đầu bên kia ngắt"),
-    (r"(?i)(?:the read operation |read |connect )?timed out", "hết thời gian chờ"),
-    (r"Name or service not known", "không phân giải được tên máy"),
-    (r"Temporary failure in name resolution", "tạm thời không phân giải được tên máy"),
-    (r"No route to host", "không có đường tới máy"),
-    (r"Network is unreachable", "không tới được mạng"),
-    (r"All connection attempts failed", "mọi lần thử kết nối đều thất bại"),
-    (r"Server disconnected without sending a response\.?", "máy chủ ngắt kết nối mà không trả lời"),
-    (r"Expecting value: line \d+ column \d+ \(char \d+\)", "câu trả lời không phải JSON"),
 ]
 _WHEN = {"date or datetime": "ngày hoặc thời điểm", "datetime": "thời điểm", "date": "ngày", "time": "giờ"}
 Replacement = str | Callable[[re.Match[str]], str]
@@ -203,7 +186,7 @@ _MESSAGES: list[tuple[str, Replacement]] = [
 ]
 _SUGGESTION = re.compile(r" \(did you mean (.+)\?\)$")
 _COMPILED = [(re.compile(f"^{pattern}$", re.DOTALL), vi) for pattern, vi in _MESSAGES]
-_COMPILED_DETAILS = [(re.compile(pattern), vi) for pattern, vi in _DETAILS]
+_COMPILED_DETAILS = [(re.compile(pattern), vi) for pattern, vi in [*_DETAILS, *oswording.PHRASES]]
 
 
 def _or(choices: str) -> str:

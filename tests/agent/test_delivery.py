@@ -212,6 +212,46 @@ def test_a_client_that_fails_the_tls_handshake_is_a_debug_line_not_a_traceback(
     assert "Traceback" not in capfd.readouterr().err
 
 
+#: What the agent's log says when delivery fails: the OS's reason under httpx's "All connection attempts
+#: failed", and the central side's refusal (its answer quoted), in the agent's language (was English
+#: whatever --lang said).
+REFUSAL = 'HTTP 401 {"error": "unknown agent credential", "reason": "unauthorized"}'
+WARNINGS = {
+    "en": ("delivery to {url} failed: Connection refused", "central {url} refused a batch: "),
+    "vi": ("gửi kết quả tới {url} thất bại: kết nối bị từ chối", "trung tâm {url} từ chối một lô kết quả: "),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "vi"])
+def test_delivery_warnings_speak_the_agents_language(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                     monkeypatch: pytest.MonkeyPatch, lang: str) -> None:
+    monkeypatch.setenv("NETMON_LANG", lang)
+    caplog.set_level("WARNING", logger="netmon.agent")
+    buffer = Buffer(tmp_path / "agent.db", 10**9)
+    buffer.append(measured(1, time.time()))
+
+    def first_warning(url: str, verify: ssl.SSLContext | bool) -> str:
+        caplog.clear()
+        delivery = Delivery(buffer, url, "not-a-known-token", "muong-lan", "muong-lan", Budget(None, 0), 60.0,
+                            8000, verify)
+
+        async def until_warned() -> None:
+            task = asyncio.create_task(delivery.run())
+            while not caplog.records:
+                await asyncio.sleep(0.02)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+        asyncio.run(asyncio.wait_for(until_warned(), 20))
+        return caplog.records[0].getMessage()
+
+    closed = f"http://127.0.0.1:{free_port()}"
+    assert first_warning(closed, False) == WARNINGS[lang][0].format(url=closed + PATH)
+    with central(tmp_path, None, []) as (url, _, ca):
+        said = first_warning(url, ssl.create_default_context(cafile=ca))
+    assert said == WARNINGS[lang][1].format(url=url + PATH) + REFUSAL
+
+
 def _gauges(inbox: Inbox, name: str) -> dict[str, float]:
     family = next(f for f in ReceiverMetrics(inbox).collect() if f.name == name)
     return {s.labels["agent"]: s.value for s in family.samples}
