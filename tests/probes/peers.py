@@ -408,7 +408,7 @@ class DelayedDnsPeer:
     arrival stamp of the query to just before, and just after, it sent the answer. A prober that times
     the network and the server reads a figure inside, plus the query's own way here. With ``strays``
     each UDP answer is preceded, at once, by a copy with a wrong id, garbage, and a copy from another
-    source port carrying another address (198.18.6.6).
+    source port, both copies carrying another address (198.18.6.6).
     """
 
     def __init__(self, delay: float, strays: bool = False) -> None:
@@ -472,13 +472,13 @@ class DelayedDnsPeer:
         self.held = ((before - came) / 1e9, (time.time_ns() - came) / 1e9)
 
     def _send_udp(self, answer: bytes, *, peer: tuple[str, int]) -> None:
-        if self.strays:
-            forged = dns.message.from_wire(answer)
+        if self.strays:  # each carrying another address: taking one for the answer shows in the records
+            other = dns.message.from_wire(answer)
+            other.answer[0] = dns.rrset.from_text(other.question[0].name, 60, "IN", "A", "198.18.6.6")
+            forged = dns.message.from_wire(other.to_wire())
             forged.id = (forged.id + 1) % 65536
             self._udp.sendto(forged.to_wire(), peer)
             self._udp.sendto(b"\x00garbage", peer)
-            other = dns.message.from_wire(answer)
-            other.answer[0] = dns.rrset.from_text(other.question[0].name, 60, "IN", "A", "198.18.6.6")
             self._other.sendto(other.to_wire(), peer)
         self._udp.sendto(answer, peer)
 
