@@ -29,7 +29,6 @@ import bisect
 import functools
 import itertools
 import logging
-import operator
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ from prometheus_client.utils import floatToGoString
 
 from exporters import packed
 from exporters.sink import InventoryFacts
-from probes.base import Kind, MetricSpec, Result
+from probes.base import Kind, MetricSpec, Result, Shape
 
 log = logging.getLogger("netmon.exporter")
 
@@ -59,12 +58,11 @@ _Sample = tuple[str, _Labels, float]
 #: `ResultCollector._families`). Plain tuples: GC-untracked. (label, value) pairs and a samples tuple
 #: per site and link were ~0.7 KB a check at 50,000 checks, for `collect` alone.
 _Block = tuple[tuple[str, ...], tuple[_Sample, ...], bytes]
-#: How `ResultCollector._read` reads a run's measurements that have no labels, by their names: the
+#: How `ResultCollector._read` reads the values of a run whose `Shape` has no labels of its own: the
 #: shared (names, labels) of its gauges, their indices, and its increments' and observations' series
 #: and indices. Strings and ints only: untracked by the GC.
 _Plan = tuple[tuple[tuple[str, ...], tuple[_Labels, ...]], tuple[int, ...], tuple[tuple[_Series, int], ...],
               tuple[tuple[_Series, int], ...]]
-_NAME, _LABELS = operator.itemgetter(0), operator.itemgetter(2)
 #: A check's lines when each of its families has one sample: per line, the family, the text before
 #: the check's identity labels and the text between them and the value (`ResultCollector._template`).
 #: Strings only, so that it is untracked by the GC like the rest of a check's steady state.
@@ -190,8 +188,8 @@ class ResultCollector(Collector):
         self._plain = {name: (name, ()) for name, kind in self._kinds.items() if kind is Kind.INCREMENT}
         #: Each shape of a check whose families have one sample each → its lines' `_Template`.
         self._templates: dict[_Shape, _Template] = {}
-        #: Each sequence of names of measurements without labels → how `_read` reads them.
-        self._plans: dict[tuple[str, ...], _Plan] = {}
+        #: Each `Shape` without labels of its own → how `_read` reads its runs' values.
+        self._plans: dict[Shape, _Plan] = {}
         #: Each measurement shape seen (names, labels) → its one shared copy (`_shape`).
         self._shapes: dict[tuple[tuple[str, ...], tuple[_Labels, ...]],
                            tuple[tuple[str, ...], tuple[_Labels, ...]]] = {}
@@ -273,18 +271,19 @@ class ResultCollector(Collector):
         """``result``'s gauge, counter and info measurements (names, labels and values, the first two
         shared: `_shape`), its increments and (when its check exports a histogram) its observations.
 
-        Measurements without labels of their own (ICMP's) follow the plan of their names (`_Plan`,
-        one per sequence of names: a few per probe), made by the first such run's pass over them."""
-        measurements = result.measurements
-        names_key = tuple(map(_NAME, measurements))
-        plan = self._plans.get(names_key)
-        if plan is not None and not any(map(_LABELS, measurements)):
+        A run whose shape has no labels of its own (ICMP's) follows its shape's plan (`_Plan`: a few
+        per probe), made by the first such run's pass over its measurements."""
+        readings = result.readings
+        plan = self._plans.get(readings.shape)
+        if plan is not None:
             shape, gauges, increments, observations = plan
             specs = self._specs
-            return (*shape, packed.pack([measurements[i][1] for i in gauges]),
-                    [(series, measurements[i][1]) for series, i in increments],
-                    [(series, specs[series[0]], measurements[i][1]) for series, i in observations]
+            found = readings.values
+            return (*shape, packed.pack([found[i] for i in gauges]),
+                    [(series, found[i]) for series, i in increments],
+                    [(series, specs[series[0]], found[i]) for series, i in observations]
                     if histogram else [])
+        measurements = result.measurements
         names: list[str] = []
         labelled: list[_Labels] = []
         values: list[float] = []
@@ -321,8 +320,8 @@ class ResultCollector(Collector):
                     self._unknown.add(name)
                     log.warning("measurement %s has no MetricSpec; not exported", name)
         shape = self._shape(tuple(names), tuple(labelled))
-        if steps and not any(map(_LABELS, measurements)):
-            self._plans[names_key] = (shape, tuple(steps[0]), tuple(steps[1]), tuple(steps[2]))
+        if steps and readings.shape.plain:
+            self._plans[readings.shape] = (shape, tuple(steps[0]), tuple(steps[1]), tuple(steps[2]))
         return shape[0], shape[1], packed.pack(values), increments_read, observations_read
 
     def _shape(self, names: tuple[str, ...], labels: tuple[_Labels, ...]) -> tuple[

@@ -19,13 +19,15 @@ Conventions a probe must follow:
 from __future__ import annotations
 
 import enum
+import functools
 import importlib
 import pkgutil
 import re
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+import weakref
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Annotated, Any, ClassVar, NamedTuple, TypeVar
+from typing import Annotated, Any, ClassVar, NamedTuple, TypeVar, overload
 from urllib.parse import urlsplit
 
 from probes import verdict
@@ -90,16 +92,109 @@ class MetricSpec:
     buckets: tuple[float, ...] = ()
 
 
-class Measurement(NamedTuple):
-    """One value a run produced, named after the `MetricSpec` it belongs to.
+#: A measurement's own labels, (name, value) pairs: ``(("ifname", "eth0"),)``; most have none.
+Labels = tuple[tuple[str, str], ...]
 
-    A named tuple, not a frozen dataclass: a run makes ~15 of them (ICMP), and a tuple is built in
-    half the time and, holding only strings and numbers, is never walked by the cyclic GC.
+
+class Measurement(NamedTuple):
+    """One value a run produced, named after the `MetricSpec` it belongs to, as a reader sees it.
+
+    A `Result` keeps its measurements as `Readings` (names and labels shared, values alone) and makes
+    these as a reader iterates them.
     """
 
     name: str
     value: float
-    labels: tuple[tuple[str, str], ...] = ()
+    labels: Labels = ()
+
+
+#: Builds a `Measurement` from its (name, value, labels) without NamedTuple's Python-level ``__new__``.
+_measurement = functools.partial(tuple.__new__, Measurement)
+
+
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
+class Shape:
+    """What a run measured but for the values: each measurement's name and labels, in order.
+
+    Interned (`Shape.of`): runs that measure the same things share one instance (an ICMP run's shape
+    depends only on how many echoes came back), so a `Result` carries a tuple of values beside it,
+    and a reader that prepares work per shape (the exporter's lines) finds it by identity. Equal shapes
+    are the same object, so identity is equality. ``plain``: no measurement has labels of its own —
+    only those shapes are few enough for a reader to keep work per shape (an SNMP interface's labels
+    make a shape per device).
+    """
+
+    names: tuple[str, ...]
+    labels: tuple[Labels, ...]
+    plain: bool
+
+    @staticmethod
+    def of(names: tuple[str, ...], labels: tuple[Labels, ...]) -> Shape:
+        """The one shape with these names and labels (one per measurement, in order)."""
+        key = (names, labels)
+        found = _SHAPES.get(key)
+        if found is None:
+            found = _SHAPES[key] = Shape(names, labels, not any(labels))
+        return found
+
+
+#: Every shape some live `Result` or reader holds; forgotten with the last of them.
+_SHAPES: weakref.WeakValueDictionary[tuple[tuple[str, ...], tuple[Labels, ...]], Shape] = \
+    weakref.WeakValueDictionary()
+
+
+class Readings(Sequence[Measurement]):
+    """A run's measurements as their `Shape` and a tuple of their values: the sequence of `Measurement`
+    every reader iterates, kept as one tuple of numbers per run.
+
+    A run used to carry a `Measurement` named tuple per value (13 for a 3-echo ICMP run, 20,000 runs a
+    sweep): building them was ~2 µs a run and, being NamedTuples, each stayed tracked by the cyclic GC
+    until it died. A reader on a hot path (`exporters.prometheus`) reads ``shape`` and ``values``; the
+    others iterate, index or slice it as they did the tuple, getting `Measurement`s made on the way.
+    """
+
+    __slots__ = ("shape", "values")
+
+    def __init__(self, shape: Shape, values: tuple[float, ...]):
+        self.shape = shape
+        self.values = values
+
+    @staticmethod
+    def of(measurements: Iterable[Measurement]) -> Readings:
+        """``measurements`` (any iterable of `Measurement`s, or (name, value, labels) triples) as readings."""
+        rows = tuple(measurements)
+        return Readings(Shape.of(tuple(m[0] for m in rows), tuple(m[2] for m in rows)),
+                        tuple(m[1] for m in rows))
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __iter__(self) -> Iterator[Measurement]:
+        shape = self.shape
+        return map(_measurement, zip(shape.names, self.values, shape.labels, strict=True))
+
+    @overload
+    def __getitem__(self, index: int) -> Measurement: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Measurement, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Measurement | tuple[Measurement, ...]:
+        shape = self.shape
+        if isinstance(index, slice):
+            rows = zip(shape.names[index], self.values[index], shape.labels[index], strict=True)
+            return tuple(map(_measurement, rows))
+        return _measurement((shape.names[index], self.values[index], shape.labels[index]))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Readings):
+            return NotImplemented
+        return self.shape is other.shape and self.values == other.values
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, like the tuple it replaces
+
+    def __repr__(self) -> str:
+        return f"Readings({list(self)!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +346,7 @@ class Check:
             duration=max(0.0, (time.time() if ended is None else ended) - started),
             reason=reason,
             error=message,
-            measurements=tuple(measurements),
+            measurements=measurements if type(measurements) is Readings else Readings.of(measurements),
             details=details,  # a fresh dict: the caller's ``**details``
         )
 
@@ -280,19 +375,30 @@ class Result:
     duration: float
     reason: str | None = None
     error: str | None = None
-    measurements: tuple[Measurement, ...] = ()
+    #: Given as any sequence of `Measurement`s, kept as `Readings` (`readings`).
+    measurements: Sequence[Measurement] = ()
     details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if type(self.measurements) is not Readings:
+            object.__setattr__(self, "measurements", Readings.of(self.measurements))
 
     @property
     def key(self) -> str:
         return f"{self.site}/{self.check}"
 
+    @property
+    def readings(self) -> Readings:
+        """The measurements as their shared `Shape` and their values, for readers on a hot path."""
+        return self.measurements  # type: ignore[return-value]  # made Readings by __post_init__
+
     def value(self, name: str, **labels: str) -> float | None:
         """The first measurement called ``name`` whose labels include ``labels``, or None."""
-        wanted = set(labels.items())
-        for m in self.measurements:
-            if m.name == name and wanted <= set(m.labels):
-                return m.value
+        shape = self.readings.shape
+        wanted = labels.items()
+        for found, own, value in zip(shape.names, shape.labels, self.readings.values, strict=True):
+            if found == name and wanted <= set(own):
+                return value
         return None
 
 

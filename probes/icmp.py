@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Annotated, cast
 
 from probes import linkstats
-from probes.base import Check, Duration, Kind, Measurement, MetricSpec, ProbeOptions, Result, register
+from probes.base import Check, Duration, Kind, MetricSpec, ProbeOptions, Readings, Result, Shape, register
 from probes.icmp_engine import BurstResult, IcmpEngine, shared_engine
 from probes.schema import Rules
 from probes.verdict import CONFIDENCE, OK, Baseline, Finding, Limits, Verdict, latency
@@ -135,31 +135,27 @@ async def resolve(target: str) -> str:
     return str(infos[0][4][0])
 
 
-#: Builds a `Measurement` from its (name, value, labels) without NamedTuple's Python-level ``__new__``:
-#: a run makes ~13 of them (bench/README.md, ICMP sweep).
-_measurement = functools.partial(tuple.__new__, Measurement)
+@functools.cache
+def _shape(received: int) -> Shape:
+    """The shape of a run with ``received`` replies: the counts and loss, an RTT per reply, then the
+    burst's summary when any came back (the order `measurements` fills in)."""
+    names = (SENT, RECEIVED, LOSS, *(RTT,) * received)
+    if received:
+        names += (RTT_MIN, RTT_MEDIAN, RTT_AVG, RTT_MAX, RTT_STDDEV, JITTER, MOS)
+    return Shape.of(names, ((),) * len(names))
 
 
-def measurements(rtts: tuple[float | None, ...]) -> tuple[Measurement, ...]:
-    """The metric contract's measurements for one burst's RTTs (None = lost)."""
+def measurements(rtts: tuple[float | None, ...]) -> Readings:
+    """The metric contract's measurements for one burst's RTTs (None = lost): one tuple of values
+    beside the shape every run with as many replies shares (bench/README.md, ICMP sweep)."""
     received = [r for r in rtts if r is not None]
     sent, got = len(rtts), len(received)
-    rows: list[tuple[str, float, tuple[()]]] = [
-        (SENT, sent, ()), (RECEIVED, got, ()), (LOSS, linkstats.loss_ratio(sent, got), ())]
-    rows += [(RTT, r, ()) for r in received]
+    values = (sent, got, linkstats.loss_ratio(sent, got), *received)
     summary = linkstats.summarize(rtts)
-    if summary is not None:
+    if summary is not None:  # RttSummary's fields are in the shape's order: min, median, avg, max, stddev
         jitter = linkstats.jitter(rtts)
-        rows += [
-            (RTT_MIN, summary.minimum, ()),
-            (RTT_MEDIAN, summary.median, ()),
-            (RTT_AVG, summary.average, ()),
-            (RTT_MAX, summary.maximum, ()),
-            (RTT_STDDEV, summary.stddev, ()),
-            (JITTER, jitter, ()),
-            (MOS, linkstats.mos(rtts, summary, jitter), ()),
-        ]
-    return tuple(map(_measurement, rows))
+        values += (*summary, jitter, linkstats.mos(rtts, summary, jitter))
+    return Readings(_shape(got), values)
 
 
 def judge(result: Result, limits: Limits | None, baseline: Baseline | None) -> Finding:

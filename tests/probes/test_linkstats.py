@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import random
 import statistics
@@ -9,7 +10,9 @@ import statistics
 import pytest
 
 from probes import icmp, linkstats
-from probes.base import Measurement
+from probes.base import Check, Measurement, Result
+from probes.icmp_engine import BurstResult
+from tests.support import young_growth
 
 BURST = [0.010, 0.020, None, 0.015]
 
@@ -124,3 +127,41 @@ def test_icmp_measurements_agree_with_the_statistics_module() -> None:
             icmp.JITTER: pytest.approx(jitter, rel=1e-12),
             icmp.MOS: pytest.approx(linkstats.mos_from_r(linkstats.r_factor(statistics.fmean(got), jitter, loss))),
         }
+
+
+def test_an_icmp_run_keeps_its_values_beside_a_shape_every_such_run_shares() -> None:
+    """A run's `Result` keeps its values as one tuple beside the `Shape` every run with as many replies
+    shares; readers get the `Measurement`s they got before (iterated, indexed, sliced, `value`), and the
+    run leaves 5 GC-tracked objects for the young collection: the Result, its readings, values, details
+    and RTT list — it was 16 for 2 replies of 3, a `Measurement` named tuple per value (bench/README.md,
+    ICMP sweep)."""
+    options = icmp.IcmpOptions(count=3)
+    check = Check(site="s", id="icmp", probe="icmp", target="127.0.0.1", options=options)
+    bursts = [BurstResult("127.0.0.1", (0.001 * i, None, 0.002), None, 2.0) for i in range(1, 201)]
+    results: list[Result] = []
+    grown = young_growth(lambda: results.extend(icmp._result(check, options, burst, 1.0, "raw")
+                                                for burst in bursts))
+    assert grown <= 5 * len(bursts) + 5
+    first, second = results[0], results[1]
+    assert first.readings.shape is second.readings.shape
+    assert first.readings.shape is not icmp.measurements((0.001, 0.002, 0.003)).shape
+    assert first.readings.values == (3, 2, pytest.approx(1 / 3), 0.001, 0.002, *first.readings.values[5:])
+    assert list(first.measurements) == [Measurement(n, v) for n, v in zip(
+        (icmp.SENT, icmp.RECEIVED, icmp.LOSS, icmp.RTT, icmp.RTT, icmp.RTT_MIN, icmp.RTT_MEDIAN, icmp.RTT_AVG,
+         icmp.RTT_MAX, icmp.RTT_STDDEV, icmp.JITTER, icmp.MOS), first.readings.values, strict=True)]
+    assert first.measurements[3] == Measurement(icmp.RTT, 0.001) and len(first.measurements) == 12
+    assert first.measurements[1:3] == (Measurement(icmp.RECEIVED, 2), Measurement(icmp.LOSS, 1 / 3))
+    assert (first.value(icmp.RTT_MEDIAN), second.value(icmp.RTT_MEDIAN)) == (0.0015, 0.002)
+    assert first.value("netmon_no_such") is None
+    # Built from plain `Measurement`s (the agent's wire, the board), a Result is the same value.
+    rebuilt = Result(first.site, first.check, first.probe, first.target, first.link, first.success,
+                     first.started, first.duration, measurements=tuple(first.measurements),
+                     details=first.details)
+    assert rebuilt == first and rebuilt.readings.shape is first.readings.shape
+    assert dataclasses.replace(first, started=0.5).measurements == first.measurements
+    assert rebuilt != dataclasses.replace(first, measurements=first.measurements[:-1])
+    labelled = Result("s", "snmp", "snmp", "t", "", True, 1.0, 0.1,
+                      measurements=(Measurement("netmon_interface_oper_up", 1.0, (("ifname", "eth0"),)),))
+    assert labelled.value("netmon_interface_oper_up", ifname="eth0") == 1.0
+    assert labelled.value("netmon_interface_oper_up", ifname="eth1") is None
+    assert not labelled.readings.shape.plain and first.readings.shape.plain
