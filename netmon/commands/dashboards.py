@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from netmon.i18n import lang, text
+from netmon import oswording
+from netmon.i18n import Lang, lang, text
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "dashboards"
 _TEXT = {
@@ -21,7 +22,20 @@ _TEXT = {
     "created": ("created", "mới tạo"),
     "existing": ("existing", "đã có"),
     "version": ("  {uid}: version {version}", "  {uid}: phiên bản {version}"),
+    "unwritable": ("netmon: cannot write {file} ({reason}); --dir names another output directory",
+                   "netmon: không ghi được {file} ({reason}); --dir chỉ định thư mục ghi khác"),
+    "unreadable": ("netmon: cannot read {file} ({reason}); --dir names the directory `netmon dashboards "
+                   "build` wrote", "netmon: không đọc được {file} ({reason}); --dir phải là thư mục mà "
+                   "`netmon dashboards build` đã ghi"),
 }
+
+
+def _file_error(key: str, exc: OSError, language: Lang) -> int:
+    """A dashboards file that cannot be written or read, named with the OS's reason (the default
+    directory is the installed package's, which a user other than its owner cannot write)."""
+    why = oswording.reason(exc.strerror or str(exc), language)
+    print(text(_TEXT, key, language, file=exc.filename, reason=why), file=sys.stderr)
+    return 1
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,7 +66,11 @@ def build(args: argparse.Namespace) -> int:
         if not outdated:
             print(text(_TEXT, "fresh", language, dir=args.dir))
         return 1 if outdated else 0
-    for path in write_all(args.dir):
+    try:
+        written = write_all(args.dir)
+    except OSError as exc:
+        return _file_error("unwritable", exc, language)
+    for path in written:
         print(text(_TEXT, "wrote", language, file=path))
     return 0
 
@@ -62,10 +80,14 @@ def push(args: argparse.Namespace) -> int:
     from netmon.dashboards.push import DEFAULT_FOLDER, Pusher, read_token
 
     language = lang(getattr(args, "lang", None))
+    pusher = Pusher(args.url, read_token(args.token_file))
+    try:
+        boards = load_all(args.dir)
+    except OSError as exc:
+        return _file_error("unreadable", exc, language)
     if outdated := stale(args.dir):
         print(text(_TEXT, "differ", language, files=", ".join(outdated)), file=sys.stderr)
-    pusher = Pusher(args.url, read_token(args.token_file))
-    report = pusher.push(load_all(args.dir), args.folder or DEFAULT_FOLDER)
+    report = pusher.push(boards, args.folder or DEFAULT_FOLDER)
     state = text(_TEXT, "created" if report.folder_created else "existing", language)
     print(text(_TEXT, "grafana", language, version=report.version, url=pusher.url, folder=report.folder_uid,
                state=state))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +31,19 @@ def test_build_check_command_reports_a_stale_file(tmp_path) -> None:
     checked = subprocess.run([*run, "--check"], cwd=ROOT, capture_output=True, text=True)
     assert checked.returncode == 1
     assert "site.json: stale" in checked.stderr and "overview.json" not in checked.stderr
+
+
+@pytest.mark.parametrize(("lang", "said"), [
+    ("en", "netmon: cannot write {dir} (Not a directory); --dir names another output directory"),
+    ("vi", "netmon: không ghi được {dir} (không phải thư mục); --dir chỉ định thư mục ghi khác")])
+def test_build_where_it_cannot_write_is_one_line(tmp_path: Path, lang: str, said: str) -> None:
+    """Run by a user other than the package's owner, the default dashboards/ cannot be written: that was a
+    PermissionError traceback. Root may write anywhere, so here the directory sits under a plain file."""
+    (tmp_path / "a-file").write_text("")
+    target = tmp_path / "a-file" / "boards"
+    done = subprocess.run([sys.executable, "-m", "netmon.cli", "dashboards", "build", "--dir", str(target),
+                           "--lang", lang], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr.splitlines()) == (1, "", [said.format(dir=target)])
 
 
 def test_five_dashboards_in_two_languages_with_unique_uids() -> None:

@@ -181,6 +181,12 @@ def test_cli_push_and_its_errors(grafana: GrafanaStub, tmp_path: Path) -> None:
     missing = _cli("--url", grafana.url, "--token-file", str(tmp_path / "nope"))
     assert missing.returncode == 1 and "cannot read the token file" in missing.stderr
 
+    token.write_text(TOKEN + "\n")  # a --dir that `netmon dashboards build` never wrote: was a traceback
+    nowhere = _cli("--url", grafana.url, "--token-file", str(token), "--dir", str(tmp_path / "none"))
+    assert nowhere.returncode == 1 and nowhere.stderr.splitlines() == [
+        f"netmon: cannot read {tmp_path / 'none' / 'overview.json'} (No such file or directory); --dir names "
+        "the directory `netmon dashboards build` wrote"]
+
 
 def test_cli_speaks_the_users_language(tmp_path: Path) -> None:
     """`netmon dashboards` said everything in English under --lang vi."""
