@@ -16,19 +16,19 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
 
+from netmon.httpserver import HttpListener, parse_listen
 from netmon.inventory import Inventory
 from netmon.strict import Strict
 
@@ -205,8 +205,9 @@ def deliver(config: BridgeConfig, receiver: str, body: Mapping[str, Any],
 
 
 @contextmanager
-def serve(config: BridgeConfig, facts: Mapping[str, SiteFacts], listen: tuple[str, int]) -> Iterator[str]:
-    """The bridge on ``listen`` (loopback), as a context; yields its URL. POST /<receiver name>."""
+def serve(config: BridgeConfig, facts: Mapping[str, SiteFacts], listen: str) -> Iterator[str]:
+    """The bridge on ``listen`` (``127.0.0.1:9087``, loopback), as a context; yields its URL. POST
+    /<receiver name>. A port that cannot be bound is a one-line `ListenError`."""
     expected = config.token_file.read_text(encoding="utf-8").strip() if config.token_file else None
 
     class Handler(BaseHTTPRequestHandler):
@@ -237,12 +238,10 @@ def serve(config: BridgeConfig, facts: Mapping[str, SiteFacts], listen: tuple[st
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(listen, Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True, name="alerts-bridge")
-    thread.start()
+    server = HttpListener(listen, Handler, "alerts-bridge")
+    server.start()
     try:
-        yield f"http://{listen[0]}:{server.server_address[1]}"
+        host = parse_listen(listen)[0]
+        yield f"http://{f'[{host}]' if ':' in host else host}:{server.port}"
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()

@@ -110,11 +110,10 @@ def run_bridge(args: argparse.Namespace) -> int:
         config = notify.load_config(args.bridge_config)
     except ConfigError as exc:
         return _config_error(args.bridge_config, exc, language)
-    host, _, port = args.listen.rpartition(":")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with notify.serve(config, notify.site_facts(inventory), (host, int(port))) as url:
+    with notify.serve(config, notify.site_facts(inventory), args.listen) as url:
         print(text(_TEXT, "bridge", language, url=url, receivers=", ".join(sorted(config.receivers))),
               file=sys.stderr)
         stop.wait()

@@ -10,6 +10,9 @@ inventory for the district and sends one message per alert and destination.
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -69,7 +72,7 @@ def channels(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Channels]:
                     {"kind": "telegram", "to": "-1005678", "api_url": stand_in.url,
                      "token_file": tmp / "telegram"}],
             }})
-        with notify.serve(config, facts, ("127.0.0.1", 0)) as bridge_url:
+        with notify.serve(config, facts, "127.0.0.1:0") as bridge_url:
             shipped = yaml.safe_load((ROOT / "alerts" / "alertmanager.yml").read_text())
             am_config = peers.webhook_config(shipped, bridge_url)
             for receiver in am_config["receivers"]:
@@ -147,8 +150,27 @@ def test_an_undelivered_message_makes_alertmanager_retry(tmp_path: Path) -> None
     config = notify.BridgeConfig.model_validate({"receivers": {"vnpt-technicians": [
         {"kind": "sms", "to": "+84912000111", "api_url": "http://127.0.0.1:9/sms",
          "token_file": _secret(tmp_path / "sms", SMS_TOKEN)}]}})
-    with notify.serve(config, {}, ("127.0.0.1", 0)) as url:
+    with notify.serve(config, {}, "127.0.0.1:0") as url:
         assert _post(f"{url}/vnpt-technicians", {"alerts": [site_unreachable()]}, None) == 502
+
+
+@pytest.mark.parametrize(("lang", "said"), [
+    ("en", "netmon: cannot listen on {listen}: Address already in use — another netmon"),
+    ("vi", "netmon: không mở được cổng {listen}: địa chỉ đang được dùng — có thể một netmon khác")])
+def test_a_busy_bridge_port_is_one_line(tmp_path: Path, lang: str, said: str) -> None:
+    """`netmon alerts bridge --listen` on a port in use ended in socketserver's traceback; it now says so as
+    `netmon run` does. Run as a service would be: another directory, stdin closed."""
+    config = tmp_path / "bridge.yaml"
+    config.write_text(yaml.safe_dump({"receivers": {"vnpt-technicians": [
+        {"kind": "sms", "to": "+84912000111", "api_url": "http://127.0.0.1:9/sms",
+         "token_file": str(_secret(tmp_path / "sms", SMS_TOKEN))}]}}))
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        listen = f"127.0.0.1:{taken.getsockname()[1]}"
+        done = subprocess.run([sys.executable, "-m", "netmon.cli", "alerts", "bridge", "--bridge-config",
+                               str(config), "--listen", listen, "--lang", lang], cwd=tmp_path,
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stderr.startswith(said.format(listen=listen)), done.stderr
 
 
 def test_bridge_config_errors_name_file_line_and_field(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
