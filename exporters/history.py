@@ -28,12 +28,12 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from exporters.history_outages import Outage, OutageTracker, Topology, Window
-from exporters.history_rollup import RollupBatch, roll
+from exporters.history_rollup import PendingRollups, TakenRollups, roll
 from exporters.history_samples import SampleSpan, SampleTracker
 from exporters.history_schema import SchemaTooNew, connect
 from exporters.sink import InventoryFacts
@@ -124,13 +124,16 @@ def save_maintenance(conn: sqlite3.Connection, windows: Iterable[Window]) -> Non
     )
 
 
-def save_samples(conn: sqlite3.Connection, spans: Iterable[tuple[SampleSpan, float]],
+def save_samples(conn: sqlite3.Connection, spans: Sequence[SampleSpan], ends: Sequence[float],
                  inserted: list[SampleSpan]) -> None:
-    """Like `save_outages`, for (span, its end when taken): new spans get their row id and go into
+    """Like `save_outages`, for spans and their ends when taken: new spans get their row id and go into
     ``inserted`` (reset on failure). The end is the one taken with the batch's rollups, not the span's
-    end now: the loop may have extended it since, by results whose counts are in the next batch."""
-    extended = []
-    for s, end in spans:
+    end now: the loop may have extended it since, by results whose counts are in the next batch. The
+    updates' parameters are made one at a time as SQLite binds them (a check's span is extended every
+    minute: a list of them was 50,000 tuples alive through the commit)."""
+    conn.executemany('UPDATE samples SET "end" = ? WHERE id = ?',
+                     ((end, s.id) for s, end in zip(spans, ends, strict=True) if s.id is not None))
+    for s, end in zip(spans, ends, strict=True):
         if s.id is None:
             cur = conn.execute(
                 'INSERT INTO samples (site, link, check_id, start, "end", down) VALUES (?, ?, ?, ?, ?, ?)',
@@ -138,20 +141,18 @@ def save_samples(conn: sqlite3.Connection, spans: Iterable[tuple[SampleSpan, flo
             )
             s.id = cur.lastrowid
             inserted.append(s)
-        else:
-            extended.append((end, s.id))
-    conn.executemany('UPDATE samples SET "end" = ? WHERE id = ?', extended)
 
 
 class _Pending:
     """What was measured but is not committed yet: rollup sums, sample spans, outages, maintenance.
 
-    Raw results are never kept: memory grows with the number of check-hours and outages, not runs.
-    Filled by `HistoryWriter.publish` (under its lock); the writer thread takes a `_Batch` out of it.
+    Raw results are never kept: memory grows with the number of checks, check-hours pending and
+    outages, not runs. Filled by `HistoryWriter.publish` (under its lock); the writer thread takes a
+    `_Batch` out of it.
     """
 
     def __init__(self) -> None:
-        self.rollups = RollupBatch()
+        self.rollups = PendingRollups()
         self.spans: dict[int, SampleSpan] = {}
         self.outages: dict[int, Outage] = {}
         self.maintenance: tuple[Window, ...] | None = None
@@ -167,15 +168,18 @@ class _Pending:
         self.results += 1
         return added
 
-    def take(self, everything: bool) -> _Batch:
+    def take(self, everything: bool, now: float) -> _Batch:
         """What to commit now: the outage changes and maintenance always; with ``everything`` the
-        rollup sums and sample spans too (each span with its end now, the end its counts support)."""
+        rollup sums and sample spans too (each span with its end now, the end its counts support).
+        The sums are taken as numbers and reset in place (`PendingRollups.take`): the caller holds
+        the lock the event loop publishes under, for ~1 µs a check."""
         batch = _Batch(self.outages, self.maintenance)
         self.outages, self.maintenance = {}, None
         if everything:
-            batch.rollups, batch.results = self.rollups, self.results
-            batch.spans = [(s, s.end) for s in self.spans.values()]
-            self.rollups, self.spans, self.results = RollupBatch(), {}, 0
+            batch.rollups, batch.results = self.rollups.take(now), self.results
+            batch.spans = list(self.spans.values())
+            batch.ends = [s.end for s in batch.spans]
+            self.spans, self.results = {}, 0
         return batch
 
     def give_back(self, batch: _Batch) -> None:
@@ -184,8 +188,8 @@ class _Pending:
             self.outages.setdefault(key, o)
         if self.maintenance is None:
             self.maintenance = batch.maintenance
-        self.rollups.merge(batch.rollups)
-        for span, _ in batch.spans:
+        self.rollups.give_back(batch.rollups)
+        for span in batch.spans:
             self.spans.setdefault(id(span), span)
         self.results += batch.results
 
@@ -196,8 +200,9 @@ class _Batch:
     def __init__(self, outages: dict[int, Outage], maintenance: tuple[Window, ...] | None) -> None:
         self.outages = outages
         self.maintenance = maintenance
-        self.rollups = RollupBatch()
-        self.spans: list[tuple[SampleSpan, float]] = []
+        self.rollups = TakenRollups()
+        self.spans: list[SampleSpan] = []
+        self.ends: list[float] = []  # each span's end when taken
         self.results = 0
 
     def __bool__(self) -> bool:
@@ -212,7 +217,7 @@ class _Batch:
             with _transaction(conn):
                 self.rollups.write(conn, time.time() if now is None else now)
                 save_outages(conn, self.outages.values(), inserted)
-                save_samples(conn, self.spans, inserted_spans)
+                save_samples(conn, self.spans, self.ends, inserted_spans)
                 if self.maintenance is not None:
                     save_maintenance(conn, self.maintenance)
         except BaseException:
@@ -472,7 +477,7 @@ class HistoryWriter:
                 return None, False
             conn = reopened
         with self._lock:
-            batch = self._pending.take(everything)
+            batch = self._pending.take(everything, time.time())
         if not batch:
             return conn, True
         if not self._guard(conn, batch.commit, f"{batch.results} results not saved yet, kept in memory"):
