@@ -23,6 +23,7 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"Permission denied", "không đủ quyền"),  # to read a file, write one or bind a port below 1024
     (r"Is a directory", "đây là thư mục"),
     (r"Not a directory", "không phải thư mục"),
+    (r"File exists", "đã có một tệp cùng tên"),
     (r"Address already in use", "địa chỉ đang được dùng"),
     (r"Cannot assign requested address", "máy này không có địa chỉ đó"),
     (r"file is not a database", "tệp không phải cơ sở dữ liệu SQLite"),

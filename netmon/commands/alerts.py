@@ -21,6 +21,10 @@ _TEXT = {
     "order": ("--from must be before --to", "--from phải trước --to"),
     "unreadable": ("{file}: cannot read it ({reason}); --alerts-dir names a directory laid out like alerts/",
                    "{file}: không đọc được ({reason}); --alerts-dir phải là thư mục có cấu trúc như alerts/"),
+    "unwritable": ("{file}: cannot write it ({reason}); --alerts-dir names a directory laid out like alerts/ "
+                   "that you may write",
+                   "{file}: không ghi được ({reason}); --alerts-dir phải là thư mục có cấu trúc như alerts/ "
+                   "mà bạn được ghi"),
 }
 
 
@@ -32,11 +36,12 @@ def _config_error(path: str | Path, exc: ConfigError, language: Lang) -> int:
     return 1
 
 
-def _unreadable(exc: OSError, language: Lang) -> int:
-    """A file of the alerts directory that cannot be read, named with the OS's reason: one wording for
-    generate and backtest (``--alerts-dir`` pointing elsewhere is the usual cause)."""
+def _unreadable(exc: OSError, language: Lang, key: str = "unreadable") -> int:
+    """A file of the alerts directory that cannot be read (or, ``key="unwritable"``, written), named with
+    the OS's reason: one wording for generate and backtest (``--alerts-dir`` pointing elsewhere is the
+    usual cause; the default, the installed alerts/, is written only by its owner)."""
     why = wording.reason(exc.strerror or str(exc), language)
-    print(text(_TEXT, "unreadable", language, file=exc.filename, reason=why), file=sys.stderr)
+    print(text(_TEXT, key, language, file=exc.filename, reason=why), file=sys.stderr)
     return 1
 
 
@@ -78,18 +83,21 @@ def run(args: argparse.Namespace) -> int:
         inventory = load(path)
     except ConfigError as exc:
         return _config_error(path, exc, language)
-    try:
-        if args.check:
-            stale = list(alerting.stale(inventory, alerts_dir))
-            for file in stale:
-                print(text(_TEXT, "stale", language, file=file, path=path), file=sys.stderr)
-            return 1 if stale else 0
-        for file in alerting.write(inventory, alerts_dir):
-            print(text(_TEXT, "wrote", language, file=file))
+    try:  # what is stale is read first: an OSError while writing is then one of writing
+        stale = list(alerting.stale(inventory, alerts_dir))
     except OSError as exc:
         return _unreadable(exc, language)
     except ConfigError as exc:  # alertmanager.base.yml is not YAML, or has no route
         return _config_error(alerts_dir / alerting.AM_BASE_FILE, exc, language)
+    if args.check:
+        for file in stale:
+            print(text(_TEXT, "stale", language, file=file, path=path), file=sys.stderr)
+        return 1 if stale else 0
+    try:
+        for file in alerting.write(inventory, alerts_dir):
+            print(text(_TEXT, "wrote", language, file=file))
+    except OSError as exc:
+        return _unreadable(exc, language, "unwritable")
     return 0
 
 

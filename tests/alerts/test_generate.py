@@ -152,3 +152,21 @@ def test_a_broken_alertmanager_base_is_a_config_error(tmp_path: Path, capsys: py
     monkeypatch.setenv("NETMON_LANG", "vi")  # restored afterwards: main() sets it from --lang
     assert main(["--lang", "vi", "alerts", "generate", "--check", "--alerts-dir", str(tmp_path)]) == 1
     assert f"{tmp_path}/{said}" in capsys.readouterr().err
+
+
+def test_a_directory_it_may_not_write_is_said_so(tmp_path: Path) -> None:
+    """A user other than the package's owner generating into the installed alerts/ (the default from another
+    directory) was told "cannot read it (Permission denied)" of the file it failed to write. Root writes
+    anywhere, so here generated/ is a plain file."""
+    shutil.copy(ROOT / "alerts" / "alertmanager.base.yml", tmp_path)
+    (tmp_path / "generated").write_text("")
+    args = ("alerts", "generate", "--config", str(province.write(tmp_path / "inventory.yaml", 9)),
+            "--alerts-dir", str(tmp_path))
+    done = netmon(*args)
+    assert done.returncode == 1 and done.stderr.startswith(
+        f"{tmp_path / 'generated'}: cannot write it (File exists); --alerts-dir names a directory laid out like "
+        "alerts/ that you may write"), done.stderr
+    done = netmon("--lang", "vi", *args)
+    assert done.returncode == 1 and done.stderr.startswith(
+        f"{tmp_path / 'generated'}: không ghi được (đã có một tệp cùng tên); --alerts-dir phải là thư mục có "
+        "cấu trúc như alerts/ mà bạn được ghi"), done.stderr
