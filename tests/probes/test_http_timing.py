@@ -7,6 +7,7 @@ what it took, from the kernel's arrival stamps, and the phase must read that plu
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ssl
 import time
@@ -199,7 +200,8 @@ async def test_outcomes_are_those_of_httpcores_own_backend(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """The stamped backend replaced httpcore's anyio one: every case gives the same status, bytes,
-    redirects, certificate expiry, success, reason and message through both."""
+    redirects, certificate expiry, success, reason and message through both (a server hanging up
+    mid-request or mid-handshake too)."""
     directory = tmp_path_factory.mktemp("pki")
     ca, ca_key = peers.make_ca(directory)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -226,3 +228,14 @@ async def test_outcomes_are_those_of_httpcores_own_backend(
             assert stamped == anyio, (name, options)
     stamped, anyio = await both(f"http://127.0.0.1:{await peers.unused_port()}/")
     assert stamped == anyio == (False, "refused", "connection refused", None, None, None, None)
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1)
+        writer.close()
+
+    hanging_up = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    async with hanging_up:
+        port = hanging_up.sockets[0].getsockname()[1]
+        for scheme in ("http", "https"):  # mid-request; mid-handshake
+            stamped, anyio = await both(f"{scheme}://127.0.0.1:{port}/")
+            assert stamped == anyio and stamped[0] is False, stamped
