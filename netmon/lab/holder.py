@@ -21,14 +21,20 @@ loop and also under a real-time process that never sleeps (kernel trace, docs/la
 busy-wait in the guest prevents that; what the holder can do is say so, and count everything else
 (waiting for a CPU, its own work) as its own fault.
 
-It also keeps the last `KEPT` releases, each with its flow and times (`Release`), so that one can ask what
+Its threads share one lock they cannot do without, Python's (the GIL): a thread whose CPU is taken while
+it runs Python keeps the others from releasing until it runs again, so a thread per CPU covers a CPU lost
+while its thread waits in ``select``, not while it works. Hence the least Python per wake-up here, and a
+flow query's records are picked by the daemon, not here (`shown`). The other thread's release then
+comes late with no wait for a CPU of its own and may count as slept through.
+
+It also keeps the last `KEPT` releases, each with its flow and times (`RECORD`), so that one can ask what
 the delay path did to *one* flow — a probe's connect, a test's packets — instead of reading lab-wide
 counters that every other held packet moves too (``netmon lab status --flow ADDRESS[:PORT]``).
 
 Protocol with the daemon, JSON lines: once ready, the holder writes its `Counters`; then each line the
 daemon writes (``{"delays": {address: [delay, jitter]}}`` to replace the table, ``{"flow": {"address": A,
-"port": P}}`` to ask for one flow's packets as well (`Holder.flow`), or ``{}`` to ask) is answered with
-them.
+"port": P}}`` to ask for the releases kept and one flow's held packets as well, or ``{}`` to ask) is
+answered with them; a flow's `RECORD`s follow that line, their byte counts in its ``flow`` (`Holder.flow`).
 """
 
 from __future__ import annotations
@@ -40,13 +46,13 @@ import os
 import random
 import select
 import socket
+import struct
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from netmon.lab import netns
 from netmon.lab.topology import DC_NS
@@ -63,8 +69,12 @@ PRIORITY = 20
 #: A packet's kernel stamp older than this when it is read is taken for a clock step, not an arrival.
 STAMP_AGE = 10.0
 #: Releases kept for `Holder.flow`: seconds of a busy lab's traffic (a `netmon run` over the 75 sites holds
-#: a few hundred packets a second), ~0.5 MB.
+#: a few hundred packets a second).
 KEPT = 4096
+#: One kept packet: its `flow_key` (zero-padded), `PORTED` | `SLEPT`, when it arrived, fell due and was
+#: released (or asked about, if still held), monotonic. 38 bytes: 152 KiB for `KEPT`.
+RECORD = struct.Struct("=13sBddd")
+PORTED, SLEPT = 1, 2
 #: Bytes of each packet copied to the holder: the IPv4 header (up to 60 bytes with options) and the first 4
 #: bytes after it, a TCP or UDP packet's ports (`flow_key`).
 COPIED = 64
@@ -136,35 +146,35 @@ def flow_key(header: bytes) -> bytes:
     return header[9:10] + header[12:20] + (header[start:start + 4] if ports else b"")
 
 
-def _shown(key: bytes, arrived: float, due: float, until: float, clock: float) -> dict[str, Any]:
-    """A held packet as the control channel answers it: its flow, when it arrived (wall clock: ``clock``
-    added to a monotonic time), its delay and how long it was held ``until`` then."""
-    source, destination = socket.inet_ntoa(key[1:5]), socket.inet_ntoa(key[5:9])
-    if len(key) == 13:
-        source += f":{int.from_bytes(key[9:11])}"
-        destination += f":{int.from_bytes(key[11:13])}"
-    return {"protocol": _NAMES.get(key[0], str(key[0])), "source": source, "destination": destination,
-            "arrived": arrived + clock, "delay": due - arrived, "held": until - arrived}
+def _matches(key: bytes, flags: int, address: bytes, port: int | None) -> bool:
+    if address not in (key[1:5], key[5:9]):
+        return False
+    return port is None or (bool(flags & PORTED) and port in (int.from_bytes(key[9:11]),
+                                                              int.from_bytes(key[11:13])))
 
 
-class Release(NamedTuple):
-    """One packet the holder let go: its `flow_key`, when it arrived, fell due and went (monotonic), and
-    whether it was late (`LATE`) because the holder slept through its due time (`Counters.slept`)."""
-
-    key: bytes
-    arrived: float
-    due: float
-    released: float
-    slept: bool
-
-    def shown(self, clock: float) -> dict[str, Any]:
-        return {**_shown(self.key, self.arrived, self.due, self.released, clock),
-                "late": self.released - self.due, "slept": self.slept}
+def _record(key: bytes, arrived: float, due: float, until: float, slept: bool = False) -> bytes:
+    return RECORD.pack(key, PORTED * (len(key) == 13) | SLEPT * slept, arrived, due, until)
 
 
-def _matches(key: bytes, address: bytes, port: int | None) -> bool:
-    return address in (key[1:5], key[5:9]) and (
-        port is None or (len(key) == 13 and port in (int.from_bytes(key[9:11]), int.from_bytes(key[11:13]))))
+def shown(records: bytes, address: str, port: int | None, late: bool = True) -> list[dict[str, Any]]:
+    """The `RECORD`s in ``records`` to or from ``address`` (and ``port``, either side), as the control
+    channel answers them: flow, arrival (wall clock), delay, time held and, with ``late``, lateness and
+    whether slept through. Run by the daemon, not the holder: every bit of Python in the holder holds the
+    one lock its threads share (the GIL), and a thread whose CPU is taken while it holds it keeps the other
+    threads from releasing (docs/lab.md)."""
+    wanted, clock, out = socket.inet_aton(address), time.time() - time.monotonic(), []
+    for key, flags, arrived, due, until in RECORD.iter_unpack(records):
+        if not _matches(key, flags, wanted, port):
+            continue
+        source, destination = socket.inet_ntoa(key[1:5]), socket.inet_ntoa(key[5:9])
+        if flags & PORTED:
+            source += f":{int.from_bytes(key[9:11])}"
+            destination += f":{int.from_bytes(key[11:13])}"
+        packet = {"protocol": _NAMES.get(key[0], str(key[0])), "source": source, "destination": destination,
+                  "arrived": arrived + clock, "delay": due - arrived, "held": until - arrived}
+        out.append(packet | {"late": until - due, "slept": bool(flags & SLEPT)} if late else packet)
+    return out
 
 
 class Holder:
@@ -177,7 +187,8 @@ class Holder:
         #: (due, arrival number, packet, arrival, `flow_key`): a heap
         self.waiting: list[tuple[float, int, Any, float, bytes]] = []
         self.counters = Counters()
-        self.released: deque[Release] = deque(maxlen=KEPT)
+        #: the last `KEPT` releases, `RECORD`s by release number modulo `KEPT`; ``self.releases`` so far
+        self.released, self.releases = bytearray(KEPT * RECORD.size), 0
         self._random = random.Random()
         self._turn = threading.Lock()  # the threads of `serve` take turns with everything above and the queue
         # `arrived` reads the kernel's stamp on each queued packet; the kernel stamps packets only while some
@@ -224,19 +235,20 @@ class Holder:
                 self.counters.worst_late = max(self.counters.worst_late, late)
                 slept = late - sleep.overslept(due) <= LATE
                 self.counters.slept += slept
-            self.released.append(Release(key, at, due, now, slept))
+            RECORD.pack_into(self.released, self.releases % KEPT * RECORD.size,
+                             key, PORTED * (len(key) == 13) | SLEPT * slept, at, due, now)
+            self.releases += 1
 
-    def flow(self, address: str, port: int | None) -> dict[str, Any]:
-        """The packets to or from ``address`` (and ``port``, either side) among the last `KEPT` released, in
-        the order they went, and those held now: what the delay path did to one flow, which the lab-wide
-        `Counters` cannot tell apart from every other held packet. Copied under the lock, read outside."""
+    def flow(self, address: str, port: int | None) -> tuple[bytes, bytes]:
+        """The last `KEPT` releases, oldest first, and the packets held now to or from ``address`` (and
+        ``port``, either side), as `RECORD`s: for the daemon to pick one flow's from (`shown`). A copy under
+        the lock and no Python per release here (why: `shown`)."""
         with self._turn:
-            released, waiting, now = list(self.released), list(self.waiting), time.monotonic()
-        wanted, clock = socket.inet_aton(address), time.time() - time.monotonic()
-        return {"kept": KEPT,
-                "released": [r.shown(clock) for r in released if _matches(r.key, wanted, port)],
-                "waiting": [_shown(key, at, due, now, clock)
-                            for due, _, _, at, key in sorted(waiting) if _matches(key, wanted, port)]}
+            ring, start = bytes(self.released), self.releases % KEPT * RECORD.size
+            wanted, now = socket.inet_aton(address), time.monotonic()
+            held = b"".join(_record(key, at, due, now) for due, _, _, at, key in self.waiting
+                            if _matches(key, PORTED * (len(key) == 13), wanted, port))
+        return (ring[start:] + ring[:start] if self.releases >= KEPT else ring[:start]), held
 
     def serve(self, control: int, answers: int) -> None:
         """Until the daemon closes ``control``: take packets, release them when due, answer requests.
@@ -265,10 +277,16 @@ class Holder:
                         if "delays" in request:
                             self.update(request["delays"])
                         self.counters.waiting = len(self.waiting)
-                        answer = asdict(self.counters)
-                    if "flow" in request:
-                        answer["flow"] = self.flow(request["flow"]["address"], request["flow"].get("port"))
-                    os.write(answers, json.dumps(answer).encode() + b"\n")
+                        answer: dict[str, Any] = asdict(self.counters)
+                    # a flow's records follow the line as they are, its byte counts in it: no encoding here
+                    records = self.flow(request["flow"]["address"], request["flow"].get("port")) \
+                        if "flow" in request else ()
+                    if records:
+                        answer["flow"] = [len(part) for part in records]
+                    for part in (json.dumps(answer).encode() + b"\n", *records):
+                        view = memoryview(part)
+                        while view:  # more than a pipe takes at once
+                            view = view[os.write(answers, view):]
 
     def close(self) -> None:
         """Let the queue go; the threads of `serve` see it and end."""

@@ -33,8 +33,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from netmon.lab import netns
-from netmon.lab.holder import QUEUE_NUM
+from netmon.lab import holder, netns
 from netmon.lab.scenario import LinkBehaviour, ScenarioFile
 from netmon.lab.topology import DC_NS, HubPlan, LinkPlan, Plan
 
@@ -144,7 +143,7 @@ def iptables_rules(effects: dict[str, PathEffect]) -> str:
 
     For ``iptables-restore --noflush``: the two chains are flushed and refilled in one transaction;
     a full restore recreates the table, whose hooks going away drop every queued packet (`nft_rules`)."""
-    rules = [f"-A {chain} -{side} {a}/32 -j NFQUEUE --queue-num {QUEUE_NUM} --queue-bypass"
+    rules = [f"-A {chain} -{side} {a}/32 -j NFQUEUE --queue-num {holder.QUEUE_NUM} --queue-bypass"
              for chain, side in (("FORWARD", "d"), ("INPUT", "s"))
              for a, e in sorted(effects.items()) if e.delay > 0 or e.jitter > 0]
     return "\n".join(["*filter", "-F FORWARD", "-F INPUT", *rules, "COMMIT", ""])
@@ -165,10 +164,6 @@ def set_link(plan: Plan, link: LinkPlan, down: bool) -> None:
     netns.ip_batch(lines, link.hub.ns)
 
 
-#: The longest answer line read from the holder: a flow's packets, up to all it keeps (~200 bytes each).
-ANSWER_LIMIT = 4 << 20
-
-
 class DelayHolder:
     """The daemon's handle on the delay holder process (`netmon.lab.holder`, and why it is one).
 
@@ -184,7 +179,7 @@ class DelayHolder:
     async def start(cls) -> DelayHolder:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "netmon.lab.holder", stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, limit=ANSWER_LIMIT)
+            stdout=asyncio.subprocess.PIPE)
         assert proc.stdout is not None
         ready = await proc.stdout.readline()
         if not ready:
@@ -199,12 +194,14 @@ class DelayHolder:
         await self._ask({})
 
     async def flow(self, address: str, port: int | None) -> dict[str, Any]:
-        """One flow's packets, released and held (`netmon.lab.holder.Holder.flow`)."""
-        answer: dict[str, Any] = await self._ask({"flow": {"address": address, "port": port}})
-        return answer
+        """One flow's packets, released and held (`netmon.lab.holder.Holder.flow`), picked here."""
+        released, waiting = await self._ask({"flow": {"address": address, "port": port}})
+        return {"kept": holder.KEPT, "released": holder.shown(released, address, port),
+                "waiting": holder.shown(waiting, address, port, late=False)}
 
-    async def _ask(self, request: dict[str, Any]) -> Any:
-        """Send ``request``; keep the counters the holder answers with, return the rest (a flow's packets)."""
+    async def _ask(self, request: dict[str, Any]) -> list[bytes]:
+        """Send ``request``; keep the counters the holder answers with, return what follows them (a flow's
+        records)."""
         assert self.proc.stdin is not None and self.proc.stdout is not None
         async with self._turn:
             self.proc.stdin.write(json.dumps(request).encode() + b"\n")
@@ -213,7 +210,7 @@ class DelayHolder:
             if not answer:
                 raise RuntimeError(f"the delay holder exited ({await self.proc.wait()}); see the daemon log")
             self.counters = json.loads(answer)
-            return self.counters.pop("flow", None)
+            return [await self.proc.stdout.readexactly(size) for size in self.counters.pop("flow", ())]
 
     async def close(self) -> None:
         assert self.proc.stdin is not None
