@@ -161,8 +161,10 @@ class _SocketStream(httpcore.AsyncNetworkStream):
 class _TlsStream(httpcore.AsyncNetworkStream):
     """TLS over a `_SocketStream`: records travel through memory buffers, the socket reads stay ours.
 
-    Bytes that left the carrier decrypted later (a TLS 1.3 session ticket ahead of the response, a record
-    split over segments) were reported when they arrived; what the listener makes of it is by read.
+    Each socket read is reported as it returns, before its bytes are decrypted: a record split over
+    segments arrived with its last segment, and a TLS 1.3 session ticket is an arrival like any other —
+    the listener decides which arrival ends a phase (for the response, the read that completed its
+    headers).
     """
 
     def __init__(self, carrier: _SocketStream, context: ssl.SSLContext, server_hostname: str | None) -> None:
