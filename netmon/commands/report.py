@@ -11,7 +11,7 @@ from datetime import date, datetime
 from datetime import time as dtime
 from pathlib import Path
 
-from netmon import i18n
+from netmon import i18n, oswording
 from netmon.facts import inventory_topology
 from netmon.inventory import load
 from netmon.report import DEFAULT_HISTORY, filings_cli, formats, html, inventory_sites
@@ -80,6 +80,16 @@ def _percent(value: str) -> float:
 
 _TIME = {"unreadable": ("cannot read time {value!r} (use YYYY-MM-DD, an ISO time or e.g. 30d)",
                         "không đọc được thời điểm {value!r} (dùng YYYY-MM-DD, thời gian ISO hoặc ví dụ 30d)")}
+_TEXT = {
+    "needs_url": ("--source prometheus needs --url (e.g. http://127.0.0.1:9090)",
+                  "--source prometheus cần --url (ví dụ http://127.0.0.1:9090)"),
+    "upgrade_usage": ("usage: netmon report upgrade SITE [--link ID] [--days N]",
+                      "cách dùng: netmon report upgrade TRUNG-TÂM [--link MÃ] [--days N]"),
+    "unknown_site": ("unknown site {site!r}", "không có trung tâm {site!r}"),
+    "no_link": ("site {site} has no link {link!r}", "trung tâm {site} không có đường truyền {link!r}"),
+    "order": ("--from must be before --to", "--from phải trước --to"),
+    "unwritable": ("cannot write {file} ({reason})", "không ghi được {file} ({reason})"),
+}
 
 
 def parse_time(value: str, now: float) -> float:
@@ -100,7 +110,7 @@ def open_source(args: argparse.Namespace, inventory: object) -> Source:
     probes = tuple(p.strip() for p in args.reachability.split(",") if p.strip())
     if args.source == "prometheus":
         if not args.url:
-            raise NetmonError("--source prometheus needs --url (e.g. http://127.0.0.1:9090)")
+            raise NetmonError(i18n.text(_TEXT, "needs_url", i18n.lang()))
         from netmon.report.prom import PromSource
 
         return PromSource(args.url, inventory_topology(inventory, time.time()), probes=probes)  # type: ignore[arg-type]
@@ -124,13 +134,13 @@ def run(args: argparse.Namespace) -> int:
             text = filings_cli.run(args, inventory, sites, source, start, end, now, lang)
         elif args.action:
             if len(args.action) != 2 or args.action[0] != "upgrade":
-                raise NetmonError("usage: netmon report upgrade SITE [--link ID] [--days N]")
+                raise NetmonError(i18n.text(_TEXT, "upgrade_usage", lang))
             site = next((s for s in sites if s.slug == args.action[1]), None)
             if site is None:
-                raise NetmonError(f"unknown site {args.action[1]!r}")
+                raise NetmonError(i18n.text(_TEXT, "unknown_site", lang, site=args.action[1]))
             link = site.link(args.link) if args.link else site.primary
             if link is None:
-                raise NetmonError(f"site {site.slug} has no link {args.link!r}")
+                raise NetmonError(i18n.text(_TEXT, "no_link", lang, site=site.slug, link=args.link))
             since = datetime.combine(link.since, dtime(0), LOCAL_TZ).timestamp()
             rules = filings_cli.rules(args, inventory)
             result = upgrade(source, site, link.id, since, args.days, now, rules)
@@ -141,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
             end = parse_time(args.end, now) if args.end else now
             start = parse_time(args.start, end) if args.start else end - 30 * 86400
             if start >= end:
-                raise NetmonError("--from must be before --to")
+                raise NetmonError(i18n.text(_TEXT, "order", lang))
             report = build(
                 source,
                 sites,
@@ -162,7 +172,11 @@ def run(args: argparse.Namespace) -> int:
     finally:
         source.close()  # type: ignore[attr-defined]
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as exc:  # a missing directory, or one this user may not write: not a traceback
+            why = oswording.reason(exc.strerror or str(exc), lang)
+            raise NetmonError(i18n.text(_TEXT, "unwritable", lang, file=args.out, reason=why)) from None
     else:
         sys.stdout.write(text)
     return 0

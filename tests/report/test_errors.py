@@ -54,6 +54,16 @@ def test_report_errors_in_vietnamese(capsys: pytest.CaptureFixture[str], monkeyp
         (["report", "--from", "7d", "--history", str(garbage)], f"{garbage}: không phải kho lịch sử đọc được (tệp không phải cơ sở dữ liệu SQLite)"),
         (["report", "--from", "7d", "--source", "prometheus", "--url", url],
          f"không truy vấn được Prometheus tại {url}"),
+        # an --out it cannot write was an OSError traceback; these five were English under --lang vi
+        (["report", "--from", "7d", "--history", str(empty_store), "--format", "csv", "--out",
+          str(tmp_path / "none" / "q1.csv")], f"netmon: không ghi được {tmp_path / 'none' / 'q1.csv'} (không có tệp này)"),
+        (["report", "--source", "prometheus"], "--source prometheus cần --url (ví dụ http://127.0.0.1:9090)"),
+        (["report", "upgrade", "--history", str(empty_store)], "cách dùng: netmon report upgrade TRUNG-TÂM"),
+        (["report", "upgrade", "nowhere", "--history", str(empty_store)], "không có trung tâm 'nowhere'"),
+        (["report", "upgrade", "chieng-coi", "--link", "xx", "--history", str(empty_store)],
+         "trung tâm chieng-coi không có đường truyền 'xx'"),
+        (["report", "--from", "2026-03-02", "--to", "2026-03-01", "--history", str(empty_store)],
+         "--from phải trước --to"),
     ):
         code, err = _vi(capsys, monkeypatch, *argv)
         assert code == 1 and said in err and "Traceback" not in err, err
