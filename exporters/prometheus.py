@@ -63,10 +63,11 @@ _Block = tuple[tuple[str, ...], tuple[_Sample, ...], bytes]
 #: and indices. Strings and ints only: untracked by the GC.
 _Plan = tuple[tuple[tuple[str, ...], tuple[_Labels, ...]], tuple[int, ...], tuple[tuple[_Series, int], ...],
               tuple[tuple[_Series, int], ...]]
-#: A check's lines when each of its families has one sample: per line, the family, the text before
-#: the check's identity labels and the text between them and the value (`ResultCollector._template`).
+#: A check's lines when each of its families has one sample (`ResultCollector._template`): per line,
+#: the family, the text before the check's identity labels and the text between them and the value;
+#: the families' names again, in line order; and all the lines as one `str.format` template (`_fill`).
 #: Strings only, so that it is untracked by the GC like the rest of a check's steady state.
-_Template = tuple[tuple[str, str, str], ...]
+_Template = tuple[tuple[tuple[str, str, str], ...], tuple[str, ...], str]
 #: What a check's lines follow when its series carry no labels of their own: its gauges' names,
 #: whether it fails, its failure reasons and its totals' series (`ResultCollector._template`).
 _Shape = tuple[tuple[str, ...], bool, tuple[str, ...], tuple[_Series, ...]]
@@ -188,6 +189,8 @@ class ResultCollector(Collector):
         self._plain = {name: (name, ()) for name, kind in self._kinds.items() if kind is Kind.INCREMENT}
         #: Each shape of a check whose families have one sample each → its lines' `_Template`.
         self._templates: dict[_Shape, _Template] = {}
+        #: The last start time `_fill` wrote, and its text: a sweep's checks all share theirs.
+        self._stamp: tuple[float, str] = (float("nan"), "")
         #: Each `Shape` without labels of its own → how `_read` reads its runs' values.
         self._plans: dict[Shape, _Plan] = {}
         #: Each measurement shape seen (names, labels) → its one shared copy (`_shape`).
@@ -223,7 +226,8 @@ class ResultCollector(Collector):
                 shape_kept = False
             else:  # a family a run can leave out is a gauge the previous run had (totals only grow)
                 shape_kept = state.names is names
-            state.success, state.duration, state.started = result.success, result.duration, result.started
+            state.success, state.started = result.success, result.started
+            state.duration = float(result.duration)  # `_fill` writes it as its repr: 1 must read 1.0
             state.names, state.labels, state.values = names, own, values
             if result.success != (state.since is None):  # a first failure starts it, a success ends it
                 state.since = None if result.success else result.started
@@ -257,13 +261,34 @@ class ResultCollector(Collector):
                         families[name][key] = _text(head, found)
                     return
                 template = state.template = self._template(state, rows)
-            # Each family one sample (most checks): its line is the template's, with the value filled in.
-            for (name, opening, closing), value in zip(template, self._values(state), strict=True):
-                text = repr(value)  # `_go` inlined for the common case (~13 a run)
-                dot = text.find(".")
-                if dot < 0 or dot > 6 or type(value) is not float:
-                    text = _go_odd(value, text, dot)
-                families[name][key] = f"{opening}{head}{closing}{text}\n".encode()
+            self._fill(key, state, template)
+
+    def _fill(self, key: str, state: _CheckState, template: _Template) -> None:
+        """Write the lines of a check whose families have one sample each (most checks) from its
+        template: all of them in one `str.format` call while every value but the timestamps is a
+        finite float under 10^6, which Go's formatting (``floatToGoString``) writes as Python's
+        ``repr`` does; the start time (the same for every check of a sweep) formatted once. Otherwise,
+        and if a label's text splits a line in two, line by line through `_go`. Writing 13 lines one
+        f-string, ``repr`` and ``encode`` at a time was ~8 µs of an ICMP run's publish (bench/README.md,
+        ICMP sweep)."""
+        lines, names, layout = template
+        families = self._families
+        values = (1.0 if state.success else 0.0, state.duration, *state.failures.values(),
+                  *packed.unpack(state.values), *state.totals.values())
+        total = sum(values)
+        if total - total == 0.0 and max(values) < 1e6:  # all finite (inf - inf is nan), < 7 digits before "."
+            started, text = self._stamp
+            if started != state.started:
+                started, text = self._stamp = state.started, _go(state.started)
+            since = "" if state.since is None else _go(state.since)
+            written = layout.format(state.head, text, since, *values).encode().splitlines(keepends=True)
+            if len(written) == len(names):
+                for name, line in zip(names, written, strict=True):
+                    families[name][key] = line
+                return
+        head = state.head
+        for (name, opening, closing), value in zip(lines, self._values(state), strict=True):
+            families[name][key] = f"{opening}{head}{closing}{_go(value)}\n".encode()
 
     def _read(self, result: Result, histogram: bool) -> tuple[
             tuple[str, ...], tuple[_Labels, ...], bytes, list[tuple[_Series, float]],
@@ -465,7 +490,15 @@ class ResultCollector(Collector):
         shared = not any(state.labels) and not any(labels for _, labels in state.totals)
         template = self._templates.get(shape) if shared else None
         if template is None:
-            template = tuple((name, f"{sample}{{", f"{_tail(labels)}}} ") for name, sample, labels, _ in rows)
+            lines = tuple((name, f"{sample}{{", f"{_tail(labels)}}} ") for name, sample, labels, _ in rows)
+            # `_fill`'s arguments: the identity's labels, the start and failing-since times as text,
+            # then the other values in line order, each written as its repr.
+            fields = iter(range(3, len(rows) + 3))
+            slots = [{_LAST_RUN: "{1}", FAILING_SINCE: "{2}"}.get(name) or f"{{{next(fields)}!r}}"
+                     for name, _, _ in lines]
+            layout = "".join(f"{_braced(opening)}{{0}}{_braced(closing)}{slot}\n"
+                             for (_, opening, closing), slot in zip(lines, slots, strict=True))
+            template = (lines, tuple(name for name, _, _ in lines), layout)
             if shared:
                 self._templates[shape] = template
         return template
@@ -667,6 +700,11 @@ def _go_odd(value: float, text: str, dot: int) -> str:
     if type(value) is float and dot > 6 and value < 0:
         return text
     return floatToGoString(value)
+
+
+def _braced(text: str) -> str:
+    """``text`` as literal text of a `str.format` template."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def _pairs(labels: _Labels) -> str:

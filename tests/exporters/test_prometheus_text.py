@@ -6,7 +6,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporters.prometheus import ResultCollector, _grouped, _text
-from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions
+from probes.base import Check, Kind, Measurement, MetricSpec, ProbeOptions, Result
 
 SPECS = [
     MetricSpec("netmon_icmp_packet_loss_ratio", Kind.GAUGE, "loss"),
@@ -124,7 +124,8 @@ def test_template_lines_are_the_grouped_encoding_byte_for_byte() -> None:
     losses, failures and recoveries, timestamps written with exponents, a check with its own labels),
     the text must be byte for byte what grouping the samples writes (and say what prometheus_client
     says), so a template that drifts from `_samples` (a value in another family's line, a label or a
-    name changed) fails here."""
+    name changed) fails here — whether `_fill` wrote the lines in one call or, for values Go writes
+    otherwise than Python's repr and for a label with a carriage return, line by line."""
     from probes import icmp
 
     collector = ResultCollector([*icmp.METRICS, *SPECS[3:4]])
@@ -133,6 +134,9 @@ def test_template_lines_are_the_grouped_encoding_byte_for_byte() -> None:
     pings = [Check(site=f"xa-{n}", id="icmp", probe="icmp", target=f"198.18.1.{n}", options=ProbeOptions(),
                    link="primary") for n in range(3)]
     snmp = Check(site="xa-0", id="snmp", probe="snmp", target="198.18.1.0", options=ProbeOptions())
+    odd_values = Check(site="xa-9", id="odd", probe="icmp", target="198.18.1.9", options=ProbeOptions())
+    carriage = Check(site="xa-9", id="cr", probe="icmp", target="198.18.1.9\r", options=ProbeOptions())
+    whole_seconds = Check(site="xa-9", id="int", probe="icmp", target="198.18.1.9", options=ProbeOptions())
     bursts = [(0.010437, 0.011, 0.0125), (0.010437, None, 0.0125), (None, None, None), (0.2, 0.3, 1.25e-05)]
     steady = 0
     for run in range(8):
@@ -147,10 +151,17 @@ def test_template_lines_are_the_grouped_encoding_byte_for_byte() -> None:
             collector.publish(result)
         collector.publish(snmp.ok(started, [
             Measurement("netmon_interface_in_octets_total", 1.5e12 + run, (("ifname", "ge-0/0/1"),))]))
+        # Values Go writes otherwise than Python's repr (inf, nan, 7 digits before the point, an int
+        # duration), a value under 10^6 written with an exponent, and a label whose text splits a line.
+        for odd, value in ((odd_values, (float("inf"), float("nan"), 1e-05)[run % 3]),
+                           (carriage, 0.25 * run), (whole_seconds, 0.25 * run)):
+            collector.publish(Result(odd.site, odd.id, odd.probe, odd.target, odd.link, run % 4 != 2, started,
+                                     run or 1, measurements=(Measurement(icmp.LOSS, value),
+                                                             Measurement(icmp.SENT, 400_000.0))))
         for key, state in collector._checks.items():
             kept = {name: lines[key] for name, lines in collector._families.items() if key in lines}
             assert kept == {name: _text(state.head, found)
                             for name, found in _grouped(collector._samples(state)).items()}
         fast = b"".join(collector.render_text()).decode()
-        assert _samples(fast) == _samples(generate_latest(registry).decode())
+        assert repr(_samples(fast)) == repr(_samples(generate_latest(registry).decode()))  # nan != nan
     assert steady >= 12  # most runs took the template
