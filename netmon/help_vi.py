@@ -127,6 +127,10 @@ HELP = {
     "preset (calm, province-day, storm) or YAML file":
         "kịch bản có sẵn (calm, province-day, storm) hoặc tệp YAML",
     "print the daemon's full status as JSON": "in toàn bộ trạng thái của tiến trình nền dưới dạng JSON",
+    "instead: the delay path's last releases of the packets to or from ADDRESS (and PORT), "
+    "and those it holds now":
+        "thay vào đó: các lần thả gần nhất của đường làm trễ cho gói tin đến hoặc từ ADDRESS "
+        "(và PORT), và những gói nó đang giữ",
     "SITE (its primary link), SITE/LINK, HUB, a service id, dns, or SITE/DEVICE":
         "SITE (đường truyền chính của nó), SITE/LINK, HUB, mã một dịch vụ, dns, hoặc SITE/DEVICE",
     "delay, jitter, loss, down, flap (links); status, latency, cert_days (services); on_battery (a UPS)":
