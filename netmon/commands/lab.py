@@ -123,7 +123,8 @@ def _flow(value: str) -> tuple[str, int | None]:
 
 def run_flow(args: argparse.Namespace) -> int:
     """`status --flow`: what the delay path did to one flow's packets, one line each, oldest first."""
-    flow = _running().flow(*_flow(args.flow))
+    address, port = _flow(args.flow)  # a typing error is said before the lab is looked for
+    flow = _running().flow(address, port)
     if args.json:
         print(json.dumps(flow, indent=2, sort_keys=True))
         return 0
