@@ -56,18 +56,23 @@ CONNECTION_TIMEOUT = 30.0
 
 
 def parse_listen(value: str) -> tuple[str, int]:
-    """``127.0.0.1:9813``, ``[::1]:9813`` or ``:9813`` (loopback) → (host, port)."""
+    """``127.0.0.1:9813``, ``[::1]:9813`` or ``:9813`` (loopback) → (host, port); `ListenError` else."""
     host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError(f"listen address {value!r} must look like 127.0.0.1:9813")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ListenError(value)
     return (host.strip("[]") or "127.0.0.1"), int(port)
 
 
 class ListenError(NetmonError):
-    """The listen address cannot be bound: one line naming it, the cause and what to do."""
+    """The listen address is malformed (no ``exc``) or cannot be bound: one line naming it, the cause and
+    what to do."""
 
-    def __init__(self, listen: str, exc: OSError):
-        busy, language = exc.errno == errno.EADDRINUSE, i18n.lang()
+    def __init__(self, listen: str, exc: OSError | None = None):
+        language = i18n.lang()
+        if exc is None:
+            super().__init__(i18n.text(_LISTEN_TEXT, "form", language, listen=listen))
+            return
+        busy = exc.errno == errno.EADDRINUSE
         super().__init__(i18n.text(_LISTEN_TEXT, "busy" if busy else "other", language, listen=listen,
                                    error=wording.reason(exc.strerror or str(exc), language)))
 
@@ -78,6 +83,8 @@ _LISTEN_TEXT = {
              "không mở được cổng {listen}: {error} — có thể một netmon khác (hoặc bản demo) đang chạy ở đó: "
              "dừng nó, hoặc chọn cổng khác với --listen 127.0.0.1:PORT"),
     "other": ("cannot listen on {listen}: {error}", "không mở được cổng {listen}: {error}"),
+    "form": ("listen address {listen!r} must look like 127.0.0.1:9813 (a port from 0 to 65535)",
+             "địa chỉ nghe {listen!r} phải có dạng 127.0.0.1:9813 (cổng từ 0 đến 65535)"),
 }
 
 

@@ -200,12 +200,15 @@ class Agent:
             # Only then: the HTTP server stack is a few MB of a box that has 50 MB in all.
             from prometheus_client import CollectorRegistry, start_http_server
 
-            from netmon.httpserver import parse_listen
+            from netmon.httpserver import ListenError, parse_listen
 
             registry = CollectorRegistry()
             registry.register(AgentMetrics(self))
             host, port = parse_listen(self.config.listen)
-            start_http_server(port, host, registry)
+            try:
+                start_http_server(port, host, registry)
+            except OSError as exc:  # a busy port: one line, as `netmon run` says it
+                raise ListenError(self.config.listen, exc) from None
         self.scheduler.start()
         self.scheduler.apply(self.checks)
         release_startup_memory()

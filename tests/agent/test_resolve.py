@@ -6,6 +6,7 @@ the inventory is loaded, and every config error still reads as `netmon validate`
 from __future__ import annotations
 
 import pickle
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -94,3 +95,19 @@ def test_the_agents_start_up_errors_in_vietnamese(tmp_path: Path) -> None:
         done = subprocess.run([sys.executable, "-m", "netmon.cli", "--lang", "vi", "agent", "run", "--config",
                                str(path)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
         assert done.returncode == 1 and said in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("taken", [True, False])
+def test_a_metrics_address_it_cannot_listen_on_is_one_line(tmp_path: Path, taken: bool) -> None:
+    """The agent's own /metrics (`listen:`) on a busy port ended in an OSError traceback, a malformed one in
+    a ValueError traceback; both now read as `netmon run --listen` says them. Stops before any check runs."""
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        listen = f"127.0.0.1:{busy.getsockname()[1]}" if taken else "127.0.0.1:99999"
+        done = subprocess.run([sys.executable, "-m", "netmon.cli", "agent", "run", "--config",
+                               str(config(tmp_path, listen=listen))], cwd=tmp_path, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=60)
+    said = (f"netmon: cannot listen on {listen}: Address already in use — another netmon" if taken else
+            f"netmon: listen address '{listen}' must look like 127.0.0.1:9813 (a port from 0 to 65535)")
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.splitlines()[-1].startswith(said), done.stderr
+
