@@ -145,14 +145,11 @@ class OutageTracker:
         return out
 
     def observe(self, result: Result) -> list[Outage]:
-        changed: list[Outage] = []
-        for m in result.measurements:
-            if m[0] == UPS_ON_BATTERY:
-                self._battery.setdefault(result.site, deque(maxlen=64)).append((result.started, m.value))
-                if m.value >= 1:
-                    changed += self._recause(result.site)
         if result.probe not in self.probes:  # `watches`, inline: this runs for every result
-            return changed
+            return self._power(result)
+        # A reachability run carries no power evidence (that is equipment's, SNMP's UPS profile): its
+        # measurements are not read here (13 of them per ICMP run, for every result).
+        changed: list[Outage] = []
         secure = self.topology.secure
         line = secure.get(result.key) if secure else None
         if line is not None and self._failing(result.site, line):
@@ -180,6 +177,16 @@ class OutageTracker:
             outage.cause = self.cause(outage)
             subject.open = outage
             changed.append(outage)
+        return changed
+
+    def _power(self, result: Result) -> list[Outage]:
+        """Keep the UPS's on-battery readings in ``result``; the outages whose cause they change."""
+        changed: list[Outage] = []
+        for m in result.measurements:
+            if m[0] == UPS_ON_BATTERY:
+                self._battery.setdefault(result.site, deque(maxlen=64)).append((result.started, m.value))
+                if m.value >= 1:
+                    changed += self._recause(result.site)
         return changed
 
     def cause(self, outage: Outage) -> str:
