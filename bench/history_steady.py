@@ -8,7 +8,10 @@ seconds; each interval's Results are published in slots of interval/300 of the c
 forced once per 60 s of Results (`HistoryWriter.flush`), so the figure is the fold on the event loop
 plus the share of the minute's write. No network, no scheduler: the store alone. Process CPU (both
 threads) per Result, median over the intervals after the first write (the first minute creates every
-check's span and rows). Run it in two trees, alternately, to compare them.
+check's span and rows), and the young collections the store set off in those intervals (the Results
+are built outside them; the GC's thresholds are `netmon run`'s, and what is alive after the first
+minute is frozen, as `netmon run` freezes every check's state once each has run). Run it in two
+trees, alternately, to compare them.
 """
 
 from __future__ import annotations
@@ -55,9 +58,14 @@ def main() -> None:
         gc.collect()
         gc.freeze()
         gc.set_threshold(10_000, 10, 10)  # as `netmon run` (netmon.service.GC_THRESHOLDS)
+        young = Young()
+        gc.callbacks.append(young)
         cpu = []
         for k in range(args.intervals):
             results = [result(i, hour + 1 + k * 3599 / args.intervals) for i in range(n)]
+            if k == per_write:
+                gc.freeze()
+            young.counting = k >= per_write
             began = time.process_time()
             for j in range(0, n, slot):
                 for r in results[j:j + slot]:
@@ -65,11 +73,25 @@ def main() -> None:
             if k % per_write == per_write - 1:
                 writer.flush(timeout=600)
             cpu.append(time.process_time() - began)
+            young.counting = False
         writer.close()
     minutes = [sum(cpu[i:i + per_write]) for i in range(per_write, len(cpu) - per_write + 1, per_write)]
     print(f"{n:,} checks every {args.interval:g} s, a write every {per_write} interval(s): "
           f"{statistics.median(minutes) / (per_write * n) * 1e6:.2f} µs of CPU a Result "
-          f"(intervals: {', '.join(f'{c:.3f}' for c in cpu)} s)")
+          f"(intervals: {', '.join(f'{c:.3f}' for c in cpu)} s); young collections "
+          f"{young.count / len(minutes):.1f} a minute")
+
+
+class Young:
+    """Counts the young (generation 0) collections that start while ``counting``."""
+
+    def __init__(self) -> None:
+        self.counting = False
+        self.count = 0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if self.counting and phase == "start" and info["generation"] == 0:
+            self.count += 1
 
 
 if __name__ == "__main__":
