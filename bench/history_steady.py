@@ -54,7 +54,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         writer = HistoryWriter(Path(tmp) / "history.db")
         writer.start()
-        hour = time.time() // 3600 * 3600  # every run inside one hour, as most are
+        # every run inside one hour, as most are, and each ``--interval`` after the check's last: runs
+        # further apart leave a gap, so each would open a new sample span (a row insert), as no steady
+        # check does
+        hour = time.time() // 3600 * 3600
         gc.collect()
         gc.freeze()
         gc.set_threshold(10_000, 10, 10)  # as `netmon run` (netmon.service.GC_THRESHOLDS)
@@ -62,7 +65,7 @@ def main() -> None:
         gc.callbacks.append(young)
         cpu = []
         for k in range(args.intervals):
-            results = [result(i, hour + 1 + k * 3599 / args.intervals) for i in range(n)]
+            results = [result(i, hour + 1 + k * args.interval) for i in range(n)]
             if k == per_write:
                 gc.freeze()
             young.counting = k >= per_write
