@@ -72,17 +72,24 @@ def test_injected_faults_come_from_the_lab_status_not_the_scenario_defaults() ->
 
 def test_service_log_goes_to_a_private_file_the_board_names_not_over_the_screen(
         capfd: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
     logging.basicConfig(level=logging.INFO, force=True)
-    with logs_to_file() as log:
-        logging.getLogger("netmon.scheduler").warning("check chieng-mung/icmp overran")
-        live = LiveBoard("vi", lambda: {"scenario": "/x/province-day.yaml"}, lambda: None, "netmon",
-                         io.StringIO(), log=log)
-        live.on_inventory(InventoryFacts(inventory=INVENTORY))
-        screen = live.screen(dt.datetime(2026, 12, 1, 9, 30))
-    assert "overran" not in capfd.readouterr().err
-    assert "check chieng-mung/icmp overran" in log.read_text(encoding="utf-8")
-    assert log.stat().st_mode & 0o077 == 0
-    assert screen[-1] == f"Nhật ký dịch vụ: {log}" and len(screen) <= 24
-    logging.getLogger("netmon.scheduler").warning("after the board")
-    assert "after the board" in capfd.readouterr().err
-    log.unlink()
+    try:
+        with logs_to_file() as log:
+            logging.getLogger("netmon.scheduler").warning("check chieng-mung/icmp overran")
+            live = LiveBoard("vi", lambda: {"scenario": "/x/province-day.yaml"}, lambda: None, "netmon",
+                             io.StringIO(), log=log)
+            live.on_inventory(InventoryFacts(inventory=INVENTORY))
+            screen = live.screen(dt.datetime(2026, 12, 1, 9, 30))
+        assert "overran" not in capfd.readouterr().err
+        assert "check chieng-mung/icmp overran" in log.read_text(encoding="utf-8")
+        assert log.stat().st_mode & 0o077 == 0
+        assert screen[-1] == f"Nhật ký dịch vụ: {log}" and len(screen) <= 24
+        logging.getLogger("netmon.scheduler").warning("after the board")
+        assert "after the board" in capfd.readouterr().err
+        log.unlink()
+    finally:  # the handler basicConfig made writes to capfd's stderr, closed after this test: a later
+        # test's log record reached it ("--- Logging error ---" failed test_delivery's TLS test after this)
+        root.handlers = handlers
+        root.setLevel(level)
