@@ -19,7 +19,7 @@ import pytest
 
 from exporters.history import HistoryWriter, _Pending
 from exporters.history_outages import OutageTracker, Topology
-from exporters.history_rollup import day_start, hour_start, rtt_bucket
+from exporters.history_rollup import PendingRollups, day_start, hour_start, rtt_bucket
 from exporters.history_samples import SampleTracker
 from exporters.history_schema import connect
 from probes import icmp
@@ -179,3 +179,17 @@ def test_a_steady_rollup_period_makes_no_tracked_object_per_check(tmp_path: Path
         gc.unfreeze()
         writer.close()
     assert made < n / 10, f"{made} tracked objects made by one period of {n} checks' results"
+
+
+def test_a_check_that_stopped_running_loses_its_sums_within_two_hours() -> None:
+    """Sums kept per check must not outlive the check (removed by a reload): one idle for over an hour
+    is dropped at the next take, and one still running keeps its own."""
+    pending = PendingRollups()
+    t = hour_start(T0)
+    for check in ("icmp-gone", "icmp-kept"):
+        pending.add(ping("ban-a", check, t + 10, [0.01], None))
+    pending.take(t + 60)
+    for k in range(1, 5):  # only icmp-kept runs from now on, for two hours
+        pending.add(ping("ban-a", "icmp-kept", t + k * 1800, [0.01], None))
+        pending.take(t + k * 1800 + 60)
+    assert set(pending._checks) == {("ban-a", "icmp-kept")}
