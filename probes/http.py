@@ -387,8 +387,14 @@ async def run(check: Check) -> Result:
     if url.scheme not in ("http", "https"):
         raise ValueError(f"http target must be an http:// or https:// URL, not {check.target!r}")
     started, timeline = time.time(), _Timeline()
-    if options.ca_file is not None and not options.ca_file.is_file():
-        return check.fail("cert_untrusted", f"trust anchor {options.ca_file} not found (ca_file)", started)
+    try:
+        if options.ca_file is not None and not options.ca_file.is_file():
+            return check.fail("cert_untrusted", f"trust anchor {options.ca_file} not found (ca_file)",
+                              started)
+        context = tls.client_context(options.verify_tls, options.ca_file)
+    except OSError as exc:  # a directory on its way this user may not search (the lab's, to a non-root user)
+        return check.fail("cert_untrusted", f"cannot read trust anchor {options.ca_file} (ca_file): "
+                                            f"{exc.strerror}", started)
     auth = None
     if options.basic_auth is not None:
         try:
@@ -397,7 +403,6 @@ async def run(check: Check) -> Result:
             return check.fail("credentials", f"cannot read basic_auth.password_file "
                                              f"{options.basic_auth.password_file}: {exc.strerror}", started)
         auth = httpx.BasicAuth(options.basic_auth.username, password)
-    context = tls.client_context(options.verify_tls, options.ca_file)
     measured: list[Measurement] = []
     failure: tuple[str, str] | None = None
     answered = False

@@ -231,6 +231,16 @@ async def test_missing_trust_anchor_is_a_certificate_failure_naming_it(tmp_path:
     assert result.error == f"trust anchor {missing} not found (ca_file)"
 
 
+async def test_an_unreadable_trust_anchor_is_a_certificate_failure_naming_it_not_a_crash(tmp_path: Path) -> None:
+    """A path the OS refuses to look at (a non-root user's `netmon probe` while the lab's root-only
+    directory holds the CA; here a name too long, which root meets too) is that service's certificate
+    problem with the OS's reason — it was an OSError out of the probe, logged as a traceback per check."""
+    unreadable = tmp_path / ("x" * 300) / "ca.pem"
+    result = await http.run(_check("https://127.0.0.1:9/", ca_file=str(unreadable)))
+    assert (result.success, result.reason) == (False, "cert_untrusted")
+    assert result.error == f"cannot read trust anchor {unreadable} (ca_file): File name too long"
+
+
 async def test_non_http_target_is_a_configuration_error() -> None:
     with pytest.raises(ValueError, match="http:// or https://"):
         await http.run(_check("ftp://127.0.0.1/"))
