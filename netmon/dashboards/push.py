@@ -22,7 +22,7 @@ import niquests
 from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException, GrafanaUnauthorizedError
 
-from netmon import i18n
+from netmon import i18n, oswording
 from netmon.inventory import wording
 from probes.errors import NetmonError
 
@@ -126,7 +126,7 @@ class Pusher:
                 raise GrafanaAuthError(self.url, 403) from None
             raise GrafanaError("refused", url=self.url, detail=exc.message) from None
         except (niquests.exceptions.ConnectionError, niquests.exceptions.Timeout) as exc:
-            raise GrafanaUnreachable(self.url, wording.reason(_root_cause(exc), i18n.lang())) from None
+            raise GrafanaUnreachable(self.url, wording.reason(oswording.cause(exc), i18n.lang())) from None
         except GrafanaException as exc:
             raise GrafanaError("failed", url=self.url, detail=exc.message) from None
 
@@ -157,10 +157,3 @@ class Pusher:
         uid, created = self.ensure_folder(folder)
         done = tuple((b["uid"], self.upload(b, uid)) for b in boards)
         return PushReport(version, uid, created, done)
-
-
-def _root_cause(exc: BaseException) -> str:
-    while exc.__cause__ is not None or exc.__context__ is not None:
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-    text = str(exc)
-    return "connection refused" if "refused" in text.lower() else text or type(exc).__name__

@@ -156,7 +156,7 @@ def test_old_grafana_is_refused_before_writing() -> None:
 
 def test_nothing_listening_is_a_connection_error() -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(GrafanaUnreachable, match=rf"cannot connect to Grafana at {url}: connection refused"):
+    with pytest.raises(GrafanaUnreachable, match=rf"cannot connect to Grafana at {url}: Connection refused"):
         Pusher(url, TOKEN, timeout=2).push(BOARDS)
 
 
@@ -203,7 +203,7 @@ def test_cli_speaks_the_users_language(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("lang", "said"), [("vi", ": kết nối bị từ chối; Grafana có đang chạy"),
-                                            ("en", ": connection refused; is it running")])
+                                            ("en", ": Connection refused; is it running")])
 def test_an_unreachable_grafana_is_said_in_the_users_language(tmp_path: Path, lang: str, said: str) -> None:
     """The transport's own reason ("connection refused") was English in the vi sentence; run from elsewhere."""
     token = tmp_path / "token"
