@@ -35,6 +35,7 @@ from prometheus_client.registry import Collector
 
 from exporters import remote_write
 from exporters.totals import Totals
+from netmon import i18n
 from netmon.agent import wire
 from netmon.agent.config import AgentEntry, AgentsFile, token_hash
 from netmon.agent.delivery import PATH
@@ -43,6 +44,14 @@ from netmon.webconfig import cert_error
 from probes.base import MetricSpec, Result
 
 log = logging.getLogger("netmon.agents")
+
+#: The receiver's log lines, English and Vietnamese (`NETMON_LANG`): the provincial office reads them.
+_TEXT = {
+    "foreign": ("agent {agent} (site {site}) sent a batch for {other}: refused",
+                "tác tử {agent} (điểm {site}) gửi một lô kết quả cho {other}: đã từ chối"),
+    "history_only": ("{error}; the batch is kept in the history only",
+                     "{error}; lô kết quả chỉ được giữ trong lịch sử"),
+}
 
 #: Largest compressed body accepted (a batch is at most ~64 kB of JSON before compression).
 MAX_BODY = 4 * 1024 * 1024
@@ -129,8 +138,9 @@ class Inbox:
         foreign = [r.site for _, r, _ in results if r.site != agent.site]
         if batch.agent != agent.id or batch.site != agent.site or foreign:
             self.stats.rejected["foreign"] += 1
-            log.warning("agent %s (site %s) sent a batch for %s: refused", agent.id, agent.site,
-                        ", ".join(sorted({batch.site, *foreign} - {agent.site})) or batch.agent)
+            other = ", ".join(sorted({batch.site, *foreign} - {agent.site})) or batch.agent
+            log.warning("%s", i18n.text(_TEXT, "foreign", i18n.lang(), agent=agent.id, site=agent.site,
+                                        other=other))
             raise Refused(403, "foreign", f"agent {agent.id} may only write for site {agent.site}")
         with self._lock:
             return self._take(agent, batch, results, len(body))
@@ -157,7 +167,7 @@ class Inbox:
                     self.stats.remote_write_failures += 1
                     raise Refused(503, "remote_write", str(exc)) from None
                 self.stats.remote_write_failures += 1
-                log.error("%s; the batch is kept in the history only", exc)
+                log.error("%s", i18n.text(_TEXT, "history_only", i18n.lang(), error=exc))
         counts.last_contact = time.time()
         feed = self._commit(agent.id, cursor, batch.low, new, counts)
         counts.accepted += len(new)

@@ -36,6 +36,7 @@ from prometheus_client.registry import Collector
 from collectors import snmp_profiles
 from collectors.snmp import SnmpOptions
 from collectors.snmp_session import close_engines
+from netmon import i18n
 from netmon.agent.buffer import Buffer
 from netmon.agent.checks import histograms, inside_out
 from netmon.agent.config import AgentConfig, read_token
@@ -45,6 +46,21 @@ from probes.base import Check, Result
 from probes.errors import NetmonError
 
 log = logging.getLogger("netmon.agent")
+
+#: The agent's start and stop lines, English and Vietnamese (`NETMON_LANG`): a center's technician reads them.
+_TEXT = {
+    "started": ("netmon agent {agent} at {site}: {checks} checks, buffer {buffer} holds {held} results, "
+                "sending to {central}",
+                "tác tử netmon {agent} tại {site}: {checks} phép kiểm tra, bộ đệm {buffer} đang giữ {held} "
+                "kết quả, gửi tới {central}"),
+    "stopped": ("netmon agent stopped: {delivered} results delivered in {batches} batches "
+                "({duplicates} already there), {bytes} bytes, {failures} failed attempts; "
+                "buffer holds {held}, dropped {dropped} in all",
+                "tác tử netmon đã dừng: đã gửi {delivered} kết quả trong {batches} lô ({duplicates} đã có từ "
+                "trước), {bytes} byte, {failures} lần gửi thất bại; bộ đệm đang giữ {held}, tổng cộng đã bỏ "
+                "{dropped}"),
+}
+
 #: On SIGTERM, seconds the agent keeps delivering before it exits.
 DRAIN_SECONDS = 10.0
 
@@ -213,9 +229,9 @@ class Agent:
         self.scheduler.apply(self.checks)
         release_startup_memory()
         sender = asyncio.create_task(self.delivery.run())
-        log.info("netmon agent %s at %s: %d checks, buffer %s holds %d results, sending to %s",
-                 self.config.agent_id, self.config.site, len(self.checks), self.buffer.path,
-                 self.buffer.held, self.config.central)
+        log.info("%s", i18n.text(_TEXT, "started", i18n.lang(), agent=self.config.agent_id,
+                                 site=self.config.site, checks=len(self.checks), buffer=self.buffer.path,
+                                 held=self.buffer.held, central=self.config.central))
         try:
             await self._stop.wait()
         finally:
@@ -229,7 +245,7 @@ class Agent:
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
             s = self.delivery.stats
-            log.info("netmon agent stopped: %d results delivered in %d batches (%d already there), %d bytes, "
-                     "%d failed attempts; buffer holds %d, dropped %d in all", s.delivered, s.batches,
-                     s.duplicates, s.bytes, s.failures, self.buffer.held, self.buffer.dropped)
+            log.info("%s", i18n.text(_TEXT, "stopped", i18n.lang(), delivered=s.delivered, batches=s.batches,
+                                     duplicates=s.duplicates, bytes=s.bytes, failures=s.failures,
+                                     held=self.buffer.held, dropped=self.buffer.dropped))
             self.buffer.close()

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import socket
 import ssl
+import string
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 
 from exporters import remote_write
 from exporters.prometheus import ResultCollector
+from netmon.agent import runner as agent_runner
 from netmon.agent import wire
 from netmon.agent.buffer import Buffer
 from netmon.agent.config import AgentEntry, AgentsFile, TlsFiles, token_hash
@@ -377,3 +379,27 @@ def test_a_missing_agents_certificate_is_one_line_in_the_users_language(
         assert str(caught.value) == f"{tmp_path / 'agents.yaml'}{said}", caught.value
     finally:
         inbox.close()
+
+
+@pytest.mark.parametrize(("lang", "said"), [
+    ("en", "agent chieng-an (site chieng-an) sent a batch for muong-lan: refused"),
+    ("vi", "tác tử chieng-an (điểm chieng-an) gửi một lô kết quả cho muong-lan: đã từ chối"),
+])
+def test_the_central_sides_refusal_of_another_sites_batch_speaks_its_language(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, lang: str,
+        said: str) -> None:
+    """The provincial office reads the receiver's log: its warning was English whatever NETMON_LANG said."""
+    monkeypatch.setenv("NETMON_LANG", lang)
+    caplog.set_level("WARNING", logger="netmon.agents")
+    batch = wire.encode(wire.Batch("muong-lan", "muong-lan", 1, 0, 1, ((1, wire.dump(measured(1, time.time()))),)))
+    with central(tmp_path, None, []) as (url, _, ca), httpx.Client(verify=ssl.create_default_context(cafile=ca)) as c:
+        reply = c.post(url + PATH, content=batch, headers={"Authorization": f"Bearer {OTHER}"})
+    assert reply.status_code == 403
+    assert [r.getMessage() for r in caplog.records if r.name == "netmon.agents"] == [said]
+
+
+def test_the_agents_start_and_stop_lines_say_the_same_figures_in_both_languages() -> None:
+    """A figure missing from one language's line is a KeyError at the agent's start or stop, in that language."""
+    for key, wordings in agent_runner._TEXT.items():
+        en, vi = ({name for _, name, _, _ in string.Formatter().parse(w) if name} for w in wordings)
+        assert en == vi and en, key

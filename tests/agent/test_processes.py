@@ -130,6 +130,7 @@ def test_central_gone_agent_killed_everything_once(tmp_path: Path) -> None:
                 agent.send_signal(signal.SIGTERM)
                 agent.wait(30)
                 last, held = committed(buffer)
+                assert "netmon agent stopped: " in (tmp_path / "agent.log").read_text(encoding="utf-8")
                 assert held == 0
                 dup = sum(v for labels, v in central.samples("netmon_agent_results_total")
                           if labels["outcome"] == "duplicate")
