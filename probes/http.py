@@ -189,11 +189,15 @@ class _Timeline:
     def _now(self) -> float:
         return time.perf_counter() - self._begin
 
-    def sending(self) -> None:
-        now = self._now()
+    def _close_leg(self) -> None:
+        """Count the open leg once something arrived in it (a send after an arrival starts a new one)."""
         if self._leg is not None and self._leg_end is not None:
             self._legs += self._leg_end - self._leg
             self._leg = self._leg_end = None
+
+    def sending(self) -> None:
+        now = self._now()
+        self._close_leg()
         if self._leg is None:
             self._leg = now
 
@@ -204,10 +208,8 @@ class _Timeline:
 
     def _take(self) -> float:
         """The legs of the phase that just ended; the next phase starts with none."""
-        seconds = self._legs
-        if self._leg is not None and self._leg_end is not None:
-            seconds += self._leg_end - self._leg
-        self._legs, self._leg, self._leg_end = 0.0, None, None
+        self._close_leg()
+        seconds, self._legs, self._leg = self._legs, 0.0, None
         return seconds
 
     def _body(self) -> float:
