@@ -33,8 +33,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, choose_encoder
 
 from exporters.prometheus import Restricted
-from netmon import i18n
-from netmon.inventory import wording
+from netmon import i18n, oswording
 from netmon.webconfig import WebConfig
 from probes.errors import NetmonError
 
@@ -74,7 +73,7 @@ class ListenError(NetmonError):
             return
         busy = exc.errno == errno.EADDRINUSE
         super().__init__(i18n.text(_LISTEN_TEXT, "busy" if busy else "other", language, listen=listen,
-                                   error=wording.reason(exc.strerror or str(exc), language)))
+                                   error=oswording.error(exc, language)))
 
 
 _LISTEN_TEXT = {

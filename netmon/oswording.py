@@ -58,6 +58,11 @@ def cause(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def error(exc: OSError, lang: Lang) -> str:
+    """Why ``exc`` happened (reading or writing a file, binding a port), in the OS's words, in ``lang``."""
+    return reason(exc.strerror or str(exc), lang)
+
+
 def reason(text: str, lang: Lang) -> str:
     """``text``, an OS or network library's explanation, in ``lang`` (phrases without a Vietnamese form
     stay as written)."""

@@ -164,7 +164,7 @@ def read_token(path: Path) -> str:
         mode = path.stat().st_mode
         token = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        reason = oswording.reason(exc.strerror or str(exc), i18n.lang())
+        reason = oswording.error(exc, i18n.lang())
         raise CredentialError(i18n.text(_TEXT, "unreadable", i18n.lang(), path=path, reason=reason)) from None
     if mode & 0o077:
         raise CredentialError(i18n.text(_TEXT, "open", i18n.lang(), path=path))

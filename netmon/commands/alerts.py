@@ -8,9 +8,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from netmon import alerting
+from netmon import alerting, oswording
 from netmon.i18n import lang, text
-from netmon.inventory import ConfigError, load, wording
+from netmon.inventory import ConfigError, load
 from probes.wording import Lang
 
 _TEXT = {
@@ -40,7 +40,7 @@ def _unreadable(exc: OSError, language: Lang, key: str = "unreadable") -> int:
     """A file of the alerts directory that cannot be read (or, ``key="unwritable"``, written), named with
     the OS's reason: one wording for generate and backtest (``--alerts-dir`` pointing elsewhere is the
     usual cause; the default, the installed alerts/, is written only by its owner)."""
-    why = wording.reason(exc.strerror or str(exc), language)
+    why = oswording.error(exc, language)
     print(text(_TEXT, key, language, file=exc.filename, reason=why), file=sys.stderr)
     return 1
 

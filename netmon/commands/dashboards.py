@@ -33,7 +33,7 @@ _TEXT = {
 def _file_error(key: str, exc: OSError, language: Lang) -> int:
     """A dashboards file that cannot be written or read, named with the OS's reason (the default
     directory is the installed package's, which a user other than its owner cannot write)."""
-    why = oswording.reason(exc.strerror or str(exc), language)
+    why = oswording.error(exc, language)
     print(text(_TEXT, key, language, file=exc.filename, reason=why), file=sys.stderr)
     return 1
 

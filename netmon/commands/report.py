@@ -175,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             Path(args.out).write_text(text, encoding="utf-8")
         except OSError as exc:  # a missing directory, or one this user may not write: not a traceback
-            why = oswording.reason(exc.strerror or str(exc), lang)
+            why = oswording.error(exc, lang)
             raise NetmonError(i18n.text(_TEXT, "unwritable", lang, file=args.out, reason=why)) from None
     else:
         sys.stdout.write(text)

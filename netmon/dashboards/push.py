@@ -23,7 +23,6 @@ from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException, GrafanaUnauthorizedError
 
 from netmon import i18n, oswording
-from netmon.inventory import wording
 from probes.errors import NetmonError
 
 MIN_VERSION = (11, 0)
@@ -96,7 +95,7 @@ def read_token(path: Path) -> str:
     try:
         token = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        why = wording.reason(exc.strerror or str(exc), i18n.lang())
+        why = oswording.error(exc, i18n.lang())
         raise GrafanaError("token_unreadable", path=path, reason=why) from None
     if not token:
         raise GrafanaError("token_empty", path=path)
@@ -126,7 +125,7 @@ class Pusher:
                 raise GrafanaAuthError(self.url, 403) from None
             raise GrafanaError("refused", url=self.url, detail=exc.message) from None
         except (niquests.exceptions.ConnectionError, niquests.exceptions.Timeout) as exc:
-            raise GrafanaUnreachable(self.url, wording.reason(oswording.cause(exc), i18n.lang())) from None
+            raise GrafanaUnreachable(self.url, oswording.reason(oswording.cause(exc), i18n.lang())) from None
         except GrafanaException as exc:
             raise GrafanaError("failed", url=self.url, detail=exc.message) from None
 

@@ -12,8 +12,8 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from netmon import i18n
-from netmon.inventory import Inventory, wording
+from netmon import i18n, oswording
+from netmon.inventory import Inventory
 from netmon.inventory.model import local_time
 
 #: How late a readiness check may still run.
@@ -69,7 +69,7 @@ def read_ics(path: Path) -> list[Meeting]:
     try:
         calendar = icalendar.Calendar.from_ical(path.read_bytes())
     except OSError as exc:
-        why = wording.reason(exc.strerror or str(exc), i18n.lang())
+        why = oswording.error(exc, i18n.lang())
         raise CalendarError("unreadable", path, reason=why) from None
     except ValueError as exc:
         raise CalendarError("unreadable", path, reason=exc) from None
